@@ -1,0 +1,44 @@
+# Self-installing entry points. `make test` and (later) `make sim` create the
+# venv, install pinned Python packages and the Debian packages they need, and
+# skip all of that on a second run when the requirement files are unchanged.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+REQUIREMENTS := requirements/dev.txt requirements/apt.txt pyproject.toml
+STAMP_KEY := $(shell cat $(REQUIREMENTS) | sha256sum | cut -c1-16)
+STAMP := $(VENV)/.installed-$(STAMP_KEY)
+
+.PHONY: setup test test-cpython test-micropython lint clean
+
+setup: $(STAMP)
+
+$(STAMP):
+	sh host_tools/setup/ensure_apt.sh requirements/apt.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==24.3.1
+	$(BIN)/python -m pip install --quiet -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+# Both interpreters always run; the target fails when either side fails.
+test: $(STAMP)
+	@status=0; \
+	$(BIN)/python -m pytest $(PYTEST_ARGS) || status=1; \
+	$(BIN)/micropython tests/mp_runner.py tests/unit || status=1; \
+	exit $$status
+
+test-cpython: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-micropython: $(STAMP)
+	$(BIN)/micropython tests/mp_runner.py tests/unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check firmware host_tools tests
+	$(BIN)/ruff format --check firmware host_tools tests
+	$(BIN)/python -m pytest -q tests/test_portability.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,162 @@
+# The single event loop: one select.poll over readable sources, plus timers.
+#
+# Rules (the whole contract of this file):
+#   - One thread. Callbacks run inside run_once(), one after another; a
+#     callback may add or cancel sources and timers.
+#   - Time is integer milliseconds on the compat ticks scale (wraps at
+#     compat.TICKS_PERIOD); all comparisons go through compat.ticks_diff.
+#   - run_once() sleeps in poll() exactly until the earliest timer is due, or
+#     forever when there is no timer, and never polls in a busy loop.
+#   - Readable sources: an int fd, or any object poll accepts (sockets,
+#     files, MicroPython stream objects), or a wrapper whose `poll_object`
+#     attribute is such an object (MicroPython's poll cannot take plain
+#     Python objects, even ones with fileno()). Their callback receives
+#     (source, events); events includes select.POLLHUP / POLLERR when set,
+#     and a source that keeps reporting those must be removed by its owner.
+#   - Timers: one-shot (call_later) or periodic (call_every). A periodic
+#     timer keeps its cadence (next = previous deadline + period); when the
+#     loop falls a whole period behind it skips ahead instead of bursting.
+#   - Timers due at the same moment fire in the order they were scheduled.
+#     A timer scheduled from a callback fires on a later pass, never in the
+#     pass that scheduled it, so a zero-delay timer cannot starve sources.
+#   - A cancelled timer never fires, even if it was already due.
+
+import select
+import time
+
+from intercom import compat
+
+_READ_EVENTS = select.POLLIN | select.POLLHUP | select.POLLERR
+
+
+class Clock:
+    """Monotonic milliseconds on the compat ticks scale.
+
+    `offset_ms` shifts the clock (tests use it to start just before a wrap).
+    """
+
+    def __init__(self, offset_ms=0):
+        self._offset_ms = offset_ms
+
+    def now_ms(self):
+        if compat.IS_MICROPYTHON:
+            raw = time.ticks_ms()
+        else:
+            raw = time.monotonic_ns() // 1000000
+        return (raw + self._offset_ms) & compat.TICKS_MASK
+
+
+class Timer:
+    """Handle for a scheduled callback; cancel() stops it for good."""
+
+    def __init__(self, loop, deadline_ms, period_ms, callback):
+        self._loop = loop
+        self.deadline_ms = deadline_ms
+        self.period_ms = period_ms
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self):
+        if not self.cancelled:
+            self.cancelled = True
+            self._loop._remove_timer(self)
+
+
+class Loop:
+    def __init__(self, clock=None):
+        self.clock = clock if clock is not None else Clock()
+        self._poll = select.poll()
+        self._sources = {}  # poll key -> (source, callback)
+        self._timers = []  # sorted by deadline; equal deadlines keep insertion order
+        self._stopped = False
+        self.wakeups = 0  # how many times poll() returned: an idle loop stays low
+
+    # -- readable sources ------------------------------------------------
+
+    def add_reader(self, source, callback):
+        pollable = getattr(source, "poll_object", source)
+        key = compat.poll_key(pollable)
+        if key in self._sources:
+            raise ValueError("source already registered")
+        self._poll.register(pollable, _READ_EVENTS)
+        self._sources[key] = (source, callback)
+
+    def remove_reader(self, source):
+        pollable = getattr(source, "poll_object", source)
+        key = compat.poll_key(pollable)
+        if key in self._sources:
+            del self._sources[key]
+            self._poll.unregister(pollable)
+
+    # -- timers ----------------------------------------------------------
+
+    def call_later(self, delay_ms, callback):
+        """Run callback() once, delay_ms from now."""
+        return self._schedule(delay_ms, 0, callback)
+
+    def call_every(self, period_ms, callback):
+        """Run callback() every period_ms, first one period from now."""
+        if period_ms <= 0:
+            raise ValueError("period must be positive")
+        return self._schedule(period_ms, period_ms, callback)
+
+    def _schedule(self, delay_ms, period_ms, callback):
+        deadline = compat.ticks_add(self.clock.now_ms(), max(0, delay_ms))
+        timer = Timer(self, deadline, period_ms, callback)
+        self._insert_timer(timer)
+        return timer
+
+    def _insert_timer(self, timer):
+        timers = self._timers
+        index = len(timers)
+        while index > 0 and compat.ticks_diff(timers[index - 1].deadline_ms, timer.deadline_ms) > 0:
+            index -= 1
+        timers.insert(index, timer)
+
+    def _remove_timer(self, timer):
+        if timer in self._timers:
+            self._timers.remove(timer)
+
+    def next_timeout_ms(self, now_ms):
+        """How long poll() may sleep: -1 for ever, else ms until the first timer."""
+        if not self._timers:
+            return -1
+        return max(0, compat.ticks_diff(self._timers[0].deadline_ms, now_ms))
+
+    # -- running ---------------------------------------------------------
+
+    def run_once(self):
+        results = self._poll.poll(self.next_timeout_ms(self.clock.now_ms()))
+        self.wakeups += 1
+        for entry in results:
+            registered = self._sources.get(compat.poll_key(entry[0]))
+            if registered is not None:
+                registered[1](registered[0], entry[1])
+        self._fire_due_timers(self.clock.now_ms())
+
+    def _fire_due_timers(self, now_ms):
+        due = []
+        timers = self._timers
+        while timers and compat.ticks_diff(timers[0].deadline_ms, now_ms) <= 0:
+            due.append(timers.pop(0))
+        for timer in due:
+            if timer.cancelled:
+                continue
+            if timer.period_ms:
+                next_deadline = compat.ticks_add(timer.deadline_ms, timer.period_ms)
+                if compat.ticks_diff(next_deadline, now_ms) <= 0:
+                    next_deadline = compat.ticks_add(now_ms, timer.period_ms)
+                timer.deadline_ms = next_deadline
+                self._insert_timer(timer)
+            else:
+                timer.cancelled = True
+            timer.callback()
+
+    def run(self):
+        """Run until stop() is called."""
+        self._stopped = False
+        while not self._stopped:
+            self.run_once()
+
+    def stop(self):
+        self._stopped = True

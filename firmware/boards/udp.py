@@ -1,0 +1,78 @@
+# A non-blocking UDP socket that speaks (host, port) tuples on every
+# interpreter. The unix MicroPython port wants resolved sockaddr bytes for
+# sendto(), returns raw sockaddr bytes from recvfrom() and has no
+# getsockname(); this class hides all three.
+
+import random
+import socket
+
+from intercom import compat
+
+# Ports tried when the caller asks for "any free port" and the interpreter
+# cannot tell which one the kernel picked (no getsockname on MicroPython).
+_EPHEMERAL_FIRST = 20000
+_EPHEMERAL_LAST = 59998
+_BIND_ATTEMPTS = 64
+_RESOLVED_CAP = 64
+
+
+def _resolve(host, port):
+    return socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0][-1]
+
+
+class UdpSocket:
+    """A bound UDP socket; `local_address` is the (host, port) it listens on.
+
+    `even_port` asks for an even port number when port is 0 (RTP, RFC 3550
+    section 11).
+    """
+
+    def __init__(self, host, port=0, even_port=False):
+        self._resolved = {}
+        if port == 0 and (even_port or not hasattr(socket.socket, "getsockname")):
+            self.sock, port = self._bind_free_port(host, even_port)
+        else:
+            self.sock = self._bind(host, port)
+            if port == 0:
+                port = self.sock.getsockname()[1]
+        self.sock.setblocking(False)
+        self.local_address = (host, port)
+        self.poll_object = self.sock  # what Loop.add_reader registers
+
+    def _bind(self, host, port):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind(_resolve(host, port))
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    def _bind_free_port(self, host, even_port):
+        error = None
+        for _ in range(_BIND_ATTEMPTS):
+            port = random.randint(_EPHEMERAL_FIRST, _EPHEMERAL_LAST)
+            if even_port:
+                port &= ~1
+            try:
+                return self._bind(host, port), port
+            except OSError as exc:
+                error = exc
+        raise OSError("no free UDP port on %s after %d tries: %s" % (host, _BIND_ATTEMPTS, error))
+
+    def recvfrom(self, size):
+        """(data, (host, port)); raises OSError (EAGAIN) when nothing waits."""
+        data, raw = self.sock.recvfrom(size)
+        return data, compat.peer_address(raw)
+
+    def sendto(self, data, address):
+        resolved = self._resolved.get(address)
+        if resolved is None:
+            if len(self._resolved) >= _RESOLVED_CAP:
+                self._resolved.clear()
+            resolved = _resolve(address[0], address[1])
+            self._resolved[address] = resolved
+        return self.sock.sendto(data, resolved)
+
+    def close(self):
+        self.sock.close()

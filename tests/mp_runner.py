@@ -1,0 +1,78 @@
+# Runs the portable test modules under MicroPython (it also runs on CPython).
+#
+#   micropython tests/mp_runner.py DIR [MODULE ...]
+#
+# Imports every test_*.py in DIR (or only the named modules), calls each
+# test_* function in name order, prints each failure with its traceback and
+# ends with the line "N passed, N failed". Exit status 1 on any failure or
+# when nothing ran.
+
+import os
+import sys
+
+
+def print_traceback(exc):
+    if hasattr(sys, "print_exception"):
+        sys.print_exception(exc)
+    else:
+        import traceback
+
+        traceback.print_exception(type(exc), exc, exc.__traceback__)
+
+
+def module_names(directory, wanted):
+    if wanted:
+        return wanted
+    names = []
+    for name in os.listdir(directory):
+        if name.startswith("test_") and name.endswith(".py"):
+            names.append(name[:-3])
+    names.sort()
+    return names
+
+
+def run_module(name):
+    passed = 0
+    failed = 0
+    try:
+        module = __import__(name)
+    except Exception as exc:
+        print("ERROR importing %s" % name)
+        print_traceback(exc)
+        return 0, 1
+    test_names = [n for n in dir(module) if n.startswith("test_")]
+    test_names.sort()
+    for test_name in test_names:
+        test = getattr(module, test_name)
+        if not callable(test):
+            continue
+        try:
+            test()
+        except Exception as exc:
+            failed += 1
+            print("FAIL %s.%s" % (name, test_name))
+            print_traceback(exc)
+        else:
+            passed += 1
+    return passed, failed
+
+
+def main(argv):
+    if len(argv) < 2:
+        print("usage: mp_runner.py DIR [MODULE ...]")
+        return 2
+    directory = argv[1].rstrip("/")
+    sys.path.insert(0, directory)
+    sys.path.insert(0, "firmware")
+    passed = 0
+    failed = 0
+    for name in module_names(directory, argv[2:]):
+        module_passed, module_failed = run_module(name)
+        print("%s: %d passed, %d failed" % (name, module_passed, module_failed))
+        passed += module_passed
+        failed += module_failed
+    print("%s %d passed, %d failed" % (sys.implementation.name + ":", passed, failed))
+    return 1 if failed or not passed else 0
+
+
+sys.exit(main(sys.argv))

@@ -1,0 +1,81 @@
+# The portable core stays sans-I/O and importable under MicroPython.
+
+import ast
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CORE = ROOT / "firmware" / "intercom"
+MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
+
+# The core takes bytes and now_ms in and gives datagrams and deadlines out:
+# none of these may appear in it.
+FORBIDDEN = {
+    "socket",
+    "select",
+    "time",
+    "machine",
+    "network",
+    "RPi",
+    "alsaaudio",
+    "threading",
+    "_thread",
+    "asyncio",
+    "uasyncio",
+    "os",
+    "subprocess",
+}
+# Also run by MicroPython: boards/loop.py and what it needs.
+PORTABLE_BOARD_MODULES = ["boards.loop", "boards.udp"]
+
+
+def core_modules():
+    names = []
+    for path in sorted(CORE.rglob("*.py")):
+        relative = path.relative_to(ROOT / "firmware").with_suffix("")
+        parts = list(relative.parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        names.append(".".join(parts))
+    return names
+
+
+def imported_roots(path):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.lineno, node.module.split(".")[0]
+
+
+def test_core_imports_nothing_that_does_io():
+    offences = []
+    for path in sorted(CORE.rglob("*.py")):
+        for line, root in imported_roots(path):
+            if root in FORBIDDEN:
+                offences.append("%s:%d imports %s" % (path.relative_to(ROOT), line, root))
+    assert offences == []
+
+
+def test_the_scan_catches_a_forbidden_import(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("import json\nfrom time import sleep\nif True:\n    import socket\n")
+    assert [root for _, root in imported_roots(sample)] == ["json", "time", "socket"]
+
+
+@pytest.mark.parametrize("module", core_modules() + PORTABLE_BOARD_MODULES)
+def test_module_imports_under_micropython(module):
+    result = subprocess.run(
+        [str(MICROPYTHON), "-c", "import " + module],
+        cwd=ROOT / "firmware",
+        env={**os.environ, "MICROPYPATH": "."},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

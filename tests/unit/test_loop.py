@@ -1,0 +1,161 @@
+# boards/loop.py with real UDP sockets on 127.0.0.1, on both interpreters.
+
+from boards.loop import Clock, Loop
+from boards.udp import UdpSocket
+from intercom import compat
+
+
+def run_until(loop, done, limit_ms=2000):
+    """Run the loop until done() or limit_ms; return whether done() came true."""
+    expired = []
+    guard = loop.call_later(limit_ms, lambda: expired.append(True))
+    while not done() and not expired:
+        loop.run_once()
+    guard.cancel()
+    return done()
+
+
+def test_datagrams_reach_the_callback_of_their_socket():
+    loop = Loop()
+    first = UdpSocket("127.0.0.1")
+    second = UdpSocket("127.0.0.1")
+    sender = UdpSocket("127.0.0.1")
+    received = []
+
+    def on_readable(source, events):
+        data, peer = source.recvfrom(2048)
+        received.append((source is first, data, peer))
+
+    loop.add_reader(first, on_readable)
+    loop.add_reader(second, on_readable)
+    sender.sendto(b"to-second", second.local_address)
+    sender.sendto(b"to-first", first.local_address)
+    assert run_until(loop, lambda: len(received) == 2)
+    received.sort()
+    assert received[0] == (False, b"to-second", sender.local_address)
+    assert received[1] == (True, b"to-first", sender.local_address)
+    for sock in (first, second, sender):
+        sock.close()
+
+
+def test_removed_reader_is_no_longer_called():
+    loop = Loop()
+    listener = UdpSocket("127.0.0.1")
+    sender = UdpSocket("127.0.0.1")
+    calls = []
+    loop.add_reader(listener, lambda source, events: calls.append(source.recvfrom(64)))
+    loop.remove_reader(listener)
+    sender.sendto(b"x", listener.local_address)
+    fired = []
+    loop.call_later(50, lambda: fired.append(1))
+    assert run_until(loop, lambda: fired)
+    assert calls == []
+    listener.close()
+    sender.close()
+
+
+def test_even_port_is_even():
+    for _ in range(5):
+        sock = UdpSocket("127.0.0.1", even_port=True)
+        assert sock.local_address[1] % 2 == 0
+        sock.close()
+
+
+def test_timers_fire_in_deadline_order_then_scheduling_order():
+    loop = Loop()
+    order = []
+    loop.call_later(30, lambda: order.append("30ms"))
+    loop.call_later(10, lambda: order.append("10ms-a"))
+    loop.call_later(20, lambda: order.append("20ms"))
+    loop.call_later(10, lambda: order.append("10ms-b"))
+    assert run_until(loop, lambda: len(order) == 4)
+    assert order == ["10ms-a", "10ms-b", "20ms", "30ms"]
+
+
+def test_timer_scheduled_from_a_callback_fires():
+    loop = Loop()
+    order = []
+
+    def first():
+        order.append("first")
+        loop.call_later(0, lambda: order.append("scheduled-from-first"))
+
+    loop.call_later(5, first)
+    assert run_until(loop, lambda: len(order) == 2)
+    assert order == ["first", "scheduled-from-first"]
+
+
+def test_cancelled_timer_never_fires():
+    loop = Loop()
+    fired = []
+    doomed = loop.call_later(20, lambda: fired.append("doomed"))
+    loop.call_later(5, doomed.cancel)
+    loop.call_later(40, lambda: fired.append("survivor"))
+    assert run_until(loop, lambda: "survivor" in fired)
+    assert fired == ["survivor"]
+
+
+def test_timer_cancelled_by_a_timer_due_in_the_same_pass_never_fires():
+    loop = Loop()
+    fired = []
+    canceller_box = []
+    loop.call_later(10, lambda: canceller_box[0].cancel())
+    canceller_box.append(loop.call_later(10, lambda: fired.append("cancelled one")))
+    loop.call_later(30, lambda: fired.append("done"))
+    assert run_until(loop, lambda: "done" in fired)
+    assert fired == ["done"]
+
+
+def test_periodic_timer_keeps_its_cadence_and_can_cancel_itself():
+    loop = Loop()
+    deadlines = []
+    box = []
+
+    def tick():
+        deadlines.append(box[0].deadline_ms)
+        if len(deadlines) == 4:
+            box[0].cancel()
+
+    box.append(loop.call_every(15, tick))
+    first_deadline = box[0].deadline_ms
+    assert run_until(loop, lambda: len(deadlines) == 4)
+    # Each deadline is the previous one plus the period: no drift.
+    expected = [compat.ticks_add(first_deadline, 15 * n) for n in range(1, 5)]
+    assert deadlines == expected
+    fired_after_cancel = []
+    loop.call_later(50, lambda: fired_after_cancel.append(1))
+    assert run_until(loop, lambda: fired_after_cancel)
+    assert len(deadlines) == 4
+
+
+def test_idle_loop_with_a_100ms_timer_wakes_about_ten_times_a_second():
+    loop = Loop()
+    ticks = []
+    loop.call_every(100, lambda: ticks.append(1))
+    loop.call_later(1050, loop.stop)
+    loop.run()
+    assert len(ticks) == 10
+    # Ten periodic wake-ups plus the stop timer; a busy loop would be thousands.
+    assert 10 <= loop.wakeups <= 14, loop.wakeups
+
+
+def test_timers_survive_the_ticks_wrap():
+    start_offset = compat.TICKS_PERIOD - Clock().now_ms() - 40
+    loop = Loop(Clock(start_offset))
+    order = []
+    loop.call_later(60, lambda: order.append("after wrap"))
+    loop.call_later(10, lambda: order.append("before wrap"))
+    loop.call_later(120, lambda: order.append("well after"))
+    assert run_until(loop, lambda: len(order) == 3)
+    assert order == ["before wrap", "after wrap", "well after"]
+    assert loop.wakeups < 20, loop.wakeups
+
+
+def test_next_timeout_is_forever_without_timers():
+    loop = Loop()
+    assert loop.next_timeout_ms(loop.clock.now_ms()) == -1
+    timer = loop.call_later(250, lambda: None)
+    timeout = loop.next_timeout_ms(loop.clock.now_ms())
+    assert 200 <= timeout <= 250, timeout
+    timer.cancel()
+    assert loop.next_timeout_ms(loop.clock.now_ms()) == -1
