@@ -7,6 +7,7 @@
 # ends with the line "N passed, N failed". Exit status 1 on any failure or
 # when nothing ran.
 
+import gc
 import os
 import sys
 
@@ -71,6 +72,7 @@ def main(argv):
         print("%s: %d passed, %d failed" % (name, module_passed, module_failed))
         passed += module_passed
         failed += module_failed
+        gc.collect()
     print("%s %d passed, %d failed" % (sys.implementation.name + ":", passed, failed))
     return 1 if failed or not passed else 0
 

@@ -1,0 +1,243 @@
+# The Pico W board (MicroPython, rp2): machine.Pin for button, relay and
+# LED, machine.I2S audio (boards.pico_audio), network.WLAN, machine.WDT.
+# Pins are GP numbers from [gpio]; I2S pins from intercom.pins.
+#
+# Boot order (DESIGN.md, principle 5): the relay pin becomes an output at 0
+# before anything else; the watchdog starts next (8 s, the RP2040 allows
+# about 8.3 s), so a hang anywhere after that, Wi-Fi included, reboots the
+# door. Wi-Fi connects with retries, 1 s apart (the LED blinks fast); our
+# address is the WLAN's ifconfig()[0] unless main.py was given one. When
+# run() returns (Wi-Fi never came up, a crash, the stop) the relay is driven
+# 0 and, on a Pico, nobody feeds the watchdog any more: it reboots the door
+# within 8 s, which is the retry.
+#
+# The loop (one thread; MicroPython IRQ handlers only count):
+#   button  Pin.irq on both edges only increments an edge counter; a 10 ms
+#           loop timer samples the pin and feeds boards.debounce.Debouncer
+#           (first edge acts, chatter ignored). A soft IRQ cannot wake
+#           poll() early, so the timer is the mechanism; the counter shows
+#           edges that came and went between two samples (`glitches`).
+#           micropython.schedule was not used: it would run core code in
+#           the middle of whatever the loop is doing.
+#   audio   boards.pico_audio.PicoAudio: on rp2 the I2S RX object is in the
+#           loop's poll (device pacing); elsewhere (the unix port with its
+#           stand-in machine module) the runtime's audio timer paces it.
+#           audio.input/output are not used on this board: it is always I2S.
+#   wdt     fed every second by a loop timer: a stuck loop is reset.
+#   wifi    checked every 2 s; when the link dropped, connect() again (at
+#           most every 10 s). The Station keeps its address: a new DHCP
+#           address needs a restart (the watchdog path does not cover it).
+# UDP sockets: the runtime opens three (SIP, RTP, RTCP) of the five lwIP
+# allows with DHCP and DNS.
+
+import sys
+import time
+
+import machine
+import network
+from intercom import compat, events
+from intercom.pins import I2S_PINS
+
+from boards.debounce import Debouncer
+from boards.led import LedBlinker
+from boards.loop import Clock
+from boards.pico_audio import PicoAudio
+from boards.runtime import BoardBase, Runtime, log
+
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]
+except ImportError:
+
+    def const(value):
+        return value
+
+
+BUTTON_POLL_MS = const(10)
+WDT_TIMEOUT_MS = const(8000)
+WDT_FEED_MS = const(1000)
+WIFI_ATTEMPTS = const(3)
+WIFI_ATTEMPT_MS = const(15000)
+WIFI_STATUS_POLL_MS = const(100)
+WIFI_RETRY_PAUSE_MS = const(1000)
+WIFI_CHECK_MS = const(2000)
+WIFI_RETRY_MS = const(10000)
+BOARD = "pico_w"
+
+
+class PicoOutputs:
+    """Relay and LED pins; building it drives the relay to 0 first."""
+
+    def __init__(self, relay_pin, led_pin):
+        Pin = machine.Pin  # noqa: N806 (the class)
+        self.relay = Pin(relay_pin, Pin.OUT, value=0)
+        self.led = Pin(led_pin, Pin.OUT, value=0)
+
+    def set_relay(self, on):
+        self.relay.value(1 if on else 0)
+
+    def set_led(self, level):
+        self.led.value(1 if level else 0)
+
+    def release(self):
+        self.relay.value(0)
+        self.led.value(0)
+
+
+class PinButton:
+    def __init__(self, pin, active_low, debounce_ms):
+        Pin = machine.Pin  # noqa: N806
+        self.pin = Pin(pin, Pin.IN, Pin.PULL_UP if active_low else Pin.PULL_DOWN)
+        self._active_level = 0 if active_low else 1
+        self.edges = 0
+        self._edges_seen = 0
+        self.glitches = 0
+        self._debouncer = Debouncer(debounce_ms, pressed=self.read_pressed())
+        self.pin.irq(handler=self._on_edge, trigger=Pin.IRQ_FALLING | Pin.IRQ_RISING)
+
+    def _on_edge(self, pin):
+        # IRQ context: count, nothing else (no allocation, no core state).
+        self.edges += 1
+
+    def read_pressed(self):
+        return self.pin.value() == self._active_level
+
+    def poll(self, now_ms):
+        """Sample the pin (every BUTTON_POLL_MS); the newly accepted state or None."""
+        pressed = self.read_pressed()
+        edges = self.edges
+        if edges != self._edges_seen:
+            if pressed == self._debouncer.pressed and self._debouncer.window_end_ms is None:
+                self.glitches += 1
+            self._edges_seen = edges
+        return self._debouncer.update(pressed, now_ms)
+
+
+class WifiLink:
+    def __init__(self, ssid, password):
+        self.ssid = ssid
+        self.password = password
+        self.wlan = network.WLAN(network.STA_IF)
+        self._last_attempt_ms = None
+
+    def connect_blocking(self, feed_watchdog, set_led):
+        """Join the network (retries, LED blinking fast); True once we have an address."""
+        self.wlan.active(True)
+        blink = [0]
+
+        def wait_a_little():
+            feed_watchdog()
+            blink[0] ^= 1
+            set_led(blink[0])
+            time.sleep_ms(WIFI_STATUS_POLL_MS)
+
+        for attempt in range(1, WIFI_ATTEMPTS + 1):
+            self.wlan.connect(self.ssid, self.password)
+            start = time.ticks_ms()
+            status = self.wlan.status()
+            while time.ticks_diff(time.ticks_ms(), start) < WIFI_ATTEMPT_MS:
+                status = self.wlan.status()
+                if status == network.STAT_GOT_IP:
+                    set_led(0)
+                    return True
+                if status < 0:  # wrong password, no AP, failed: next attempt
+                    break
+                wait_a_little()
+            log("pico_w: Wi-Fi '%s' attempt %d failed (status %d)" % (self.ssid, attempt, status))
+            self.wlan.disconnect()
+            if attempt < WIFI_ATTEMPTS:
+                pause_start = time.ticks_ms()
+                while time.ticks_diff(time.ticks_ms(), pause_start) < WIFI_RETRY_PAUSE_MS:
+                    wait_a_little()
+        set_led(0)
+        return False
+
+    def address(self):
+        return self.wlan.ifconfig()[0]
+
+    def check(self, now_ms):
+        """From a loop timer: connect() again when the link dropped."""
+        if self.wlan.isconnected():
+            self._last_attempt_ms = None
+            return
+        due = self._last_attempt_ms is None or (
+            compat.ticks_diff(now_ms, self._last_attempt_ms) >= WIFI_RETRY_MS
+        )
+        if due:
+            log("pico_w: Wi-Fi link down, reconnecting")
+            self._last_attempt_ms = now_ms
+            self.wlan.connect(self.ssid, self.password)
+
+
+class PicoBoard(BoardBase):
+    name = BOARD
+
+    def __init__(self, config, log_mode, outputs, watchdog, wifi):
+        BoardBase.__init__(self, log_mode)
+        self.outputs = outputs
+        self.watchdog = watchdog
+        self.wifi = wifi
+        self.blinker = None
+        self._led_pattern = "off"
+        gpio = config["gpio"]
+        self.button = PinButton(gpio["button"], gpio["button_active_low"], gpio["debounce_ms"])
+        self.audio = PicoAudio(machine, I2S_PINS[BOARD], config["audio"]["ptime"])
+        self.drives_audio = sys.platform == "rp2"
+
+    def attach(self, runtime):
+        loop = runtime.loop
+        self.blinker = LedBlinker(loop, self.outputs.set_led)
+        self.blinker.show(self._led_pattern)
+        button = self.button
+        wifi = self.wifi
+
+        def poll_button():
+            accepted = button.poll(runtime.now_ms())
+            if accepted is not None:
+                runtime.button(accepted)
+
+        loop.call_every(BUTTON_POLL_MS, poll_button)
+        loop.call_every(WDT_FEED_MS, self.watchdog.feed)
+        loop.call_every(WIFI_CHECK_MS, lambda: wifi.check(runtime.now_ms()))
+        if self.drives_audio:
+            self.audio.attach(loop, runtime.exchange_audio)
+
+    def set_relay(self, on):
+        self.outputs.set_relay(on)
+
+    def set_led(self, pattern):
+        self._led_pattern = pattern
+        if self.blinker is not None:
+            self.blinker.show(pattern)
+
+    def read_mic_frame(self, buffer):
+        self.audio.read_frame(buffer)
+
+    def play_frame(self, pcm):
+        self.audio.play_frame(pcm)
+
+    def close(self):
+        if self.blinker is not None:
+            self.blinker.stop()
+        self.audio.close()
+        self.outputs.set_relay(False)
+
+
+def run(config, config_path, log_mode="json", exit_after_call=False, local_host=None):
+    """Run the door on a Pico W; the exit status (a Pico reboots by watchdog after it)."""
+    gpio = config["gpio"]
+    outputs = PicoOutputs(gpio["relay"], gpio["led"])
+    try:
+        watchdog = machine.WDT(timeout=WDT_TIMEOUT_MS)
+        wifi_config = config["wifi"]
+        wifi = WifiLink(wifi_config["ssid"], wifi_config["password"])
+        if not wifi.connect_blocking(watchdog.feed, outputs.set_led):
+            reason = "Wi-Fi '%s' did not connect" % wifi_config["ssid"]
+            BoardBase(log_mode).emit(events.error(Clock().now_ms(), reason))
+            log("pico_w: %s" % reason)
+            return 1
+        if local_host is None:
+            local_host = wifi.address()
+        board = PicoBoard(config, log_mode, outputs, watchdog, wifi)
+        return Runtime(config, board, local_host, exit_after_call).run()
+    finally:
+        outputs.release()

@@ -1,0 +1,220 @@
+# The Raspberry Pi board (CPython): GPIO through the RPi.GPIO API (RPi.GPIO
+# on Pi 1-4, rpi-lgpio on a Pi 5), audio through pyalsaaudio, supervision
+# by systemd. Pins are BCM numbers from [gpio].
+#
+# Safety (DESIGN.md, principle 5): the relay pin becomes an output driven
+# LOW before anything else happens (RpiOutputs is built first, before any
+# device or socket is opened), and it is driven LOW again and released on
+# every way out: the runtime's stop, an exception (try/finally in run()),
+# interpreter exit (atexit) and SIGHUP (SIGINT/SIGTERM belong to the
+# runtime, which stops gracefully). A SIGKILL cannot be caught: the unit's
+# ExecStopPost should force the pin low too (e.g. `pinctrl set 27 op dl`),
+# and the relay driver needs a pull-down so a released (input) pin is off.
+#
+# Inputs and timing, all on the one loop thread:
+#   button  boards.gpio_input.GpioButton (edge callbacks -> self-pipe ->
+#           loop; debounced on the first edge)
+#   audio   audio.input and audio.output both ALSA PCM names: the capture
+#           PCM paces the audio tick (boards.rpi_audio.DevicePacedAudio).
+#           Otherwise (file:, tone, silence, null on either side) the
+#           runtime's timer paces it and each side opens as on the sim board.
+#   LED     boards.led.LedBlinker patterns on loop timers
+#   systemd READY=1 once attached, WATCHDOG=1 every WATCHDOG_USEC/2 from a
+#           loop timer, STOPPING=1 on close (boards.systemd)
+
+import atexit
+
+from boards import audio_files, config_file
+from boards.gpio_input import GpioButton
+from boards.led import LedBlinker
+from boards.loop import Clock
+from boards.runtime import BoardBase, Runtime, log
+from boards.systemd import SystemdNotifier
+
+NON_DEVICE_INPUTS = ("tone", "silence")
+NON_DEVICE_OUTPUTS = ("null",)
+
+
+def _import_gpio():
+    import RPi.GPIO as GPIO  # noqa: N814 (the library's own spelling)
+
+    return GPIO
+
+
+class RpiOutputs:
+    """The relay and LED pins. Building it drives the relay LOW first."""
+
+    def __init__(self, gpio, relay_pin, led_pin):
+        self.gpio = gpio
+        self.relay_pin = relay_pin
+        self.led_pin = led_pin
+        gpio.setwarnings(False)
+        gpio.setmode(gpio.BCM)
+        gpio.setup(relay_pin, gpio.OUT, initial=gpio.LOW)
+        gpio.setup(led_pin, gpio.OUT, initial=gpio.LOW)
+        self.released = False
+
+    def set_relay(self, on):
+        if not self.released:
+            self.gpio.output(self.relay_pin, self.gpio.HIGH if on else self.gpio.LOW)
+
+    def set_led(self, level):
+        if not self.released:
+            self.gpio.output(self.led_pin, self.gpio.HIGH if level else self.gpio.LOW)
+
+    def release(self):
+        """Relay and LED LOW, then every pin back to an input. Idempotent."""
+        if self.released:
+            return
+        try:
+            self.gpio.output(self.relay_pin, self.gpio.LOW)
+            self.gpio.output(self.led_pin, self.gpio.LOW)
+        finally:
+            self.released = True
+            self.gpio.cleanup()
+
+
+def _is_device(spec, non_device):
+    return spec not in non_device and audio_files.file_path(spec) is None
+
+
+def _in_folder(spec, config_path):
+    path = audio_files.file_path(spec)
+    if path is None:
+        return spec
+    return audio_files.FILE_PREFIX + config_file.resolve_path(config_path, path)
+
+
+class RpiBoard(BoardBase):
+    name = "rpi"
+
+    def __init__(self, config, config_path, log_mode, outputs, environ=None):
+        BoardBase.__init__(self, log_mode)
+        self.outputs = outputs
+        self.blinker = None
+        self._led_pattern = "off"
+        self.notifier = SystemdNotifier(environ)
+        gpio_config = config["gpio"]
+        self.button = GpioButton(
+            outputs.gpio,
+            gpio_config["button"],
+            gpio_config["button_active_low"],
+            gpio_config["debounce_ms"],
+        )
+        self.audio = None
+        self.source = None
+        self.sink = None
+        try:
+            self._open_audio(config["audio"], config_path)
+        except Exception:
+            self.button.close()
+            raise
+
+    def _open_audio(self, audio, config_path):
+        ptime = audio["ptime"]
+        input_spec = _in_folder(audio["input"], config_path)
+        output_spec = _in_folder(audio["output"], config_path)
+        if _is_device(input_spec, NON_DEVICE_INPUTS) and _is_device(
+            output_spec, NON_DEVICE_OUTPUTS
+        ):
+            from boards.rpi_audio import DevicePacedAudio
+
+            self.audio = DevicePacedAudio(input_spec, output_spec, ptime)
+            self.drives_audio = True
+            return
+        from boards import sim
+
+        self.drives_audio = False
+        self.source = sim.open_input(input_spec, 8 * ptime)
+        try:
+            self.sink = sim.open_output(output_spec, 8 * ptime)
+        except Exception:
+            self.source.close()
+            raise
+
+    # -- runtime hooks -------------------------------------------------------
+
+    def attach(self, runtime):
+        loop = runtime.loop
+        self.blinker = LedBlinker(loop, self.outputs.set_led)
+        self.blinker.show(self._led_pattern)
+        self.button.attach(loop, runtime.button)
+        if self.audio is not None:
+            self.audio.attach(loop, runtime.exchange_audio)
+        self.notifier.start_watchdog(loop)
+        self.notifier.ready()
+
+    def set_relay(self, on):
+        self.outputs.set_relay(on)
+
+    def set_led(self, pattern):
+        self._led_pattern = pattern
+        if self.blinker is not None:
+            self.blinker.show(pattern)
+
+    def read_mic_frame(self, buffer):
+        self.source.read_frame(buffer)
+
+    def play_frame(self, pcm):
+        self.sink.write_frame(pcm)
+
+    def close(self):
+        self.notifier.stopping()
+        self.notifier.close()
+        if self.blinker is not None:
+            self.blinker.stop()
+        self.button.close()
+        for device in (self.audio, self.source, self.sink):
+            if device is not None:
+                device.close()
+        self.audio = self.source = self.sink = None
+        self.outputs.set_relay(False)
+
+
+def _install_hangup_handler(runtime):
+    import signal
+
+    def on_hangup(number, frame):
+        runtime.request_exit("signal %d" % number)
+
+    signal.signal(signal.SIGHUP, on_hangup)
+
+
+def run(
+    config,
+    config_path,
+    log_mode="json",
+    exit_after_call=False,
+    local_host=None,
+    gpio=None,
+    environ=None,
+):
+    """Run the door on a Raspberry Pi until a signal/exit_after_call; the exit status."""
+    gpio_config = config["gpio"]
+    if gpio is None:
+        try:
+            gpio = _import_gpio()
+        except (ImportError, RuntimeError) as error:  # not a Pi, or no RPi.GPIO
+            from intercom import events
+
+            reason = "RPi.GPIO is not usable here: %s" % error
+            BoardBase(log_mode).emit(events.error(Clock().now_ms(), reason))
+            log("intercom: %s" % reason)
+            return 1
+    outputs = RpiOutputs(gpio, gpio_config["relay"], gpio_config["led"])
+    atexit.register(outputs.release)
+    try:
+        try:
+            board = RpiBoard(config, config_path, log_mode, outputs, environ)
+        except audio_files.AudioError as error:
+            from intercom import events
+
+            BoardBase(log_mode).emit(events.error(Clock().now_ms(), str(error)))
+            log("intercom: %s" % error)
+            return 1
+        runtime = Runtime(config, board, local_host, exit_after_call)
+        _install_hangup_handler(runtime)
+        return runtime.run()
+    finally:
+        outputs.release()
+        atexit.unregister(outputs.release)

@@ -1,0 +1,393 @@
+# The board-independent glue between the sans-I/O Station and the world:
+# sockets, the loop, the clock, DNS, the door state file and event output.
+# Runs on CPython and on MicroPython (unix port, Pico W).
+#
+# Use (a board module):
+#
+#   board = MyBoard(...)                  # relay OFF in its constructor
+#   runtime = Runtime(config, board, local_host=None, exit_after_call=False)
+#   return runtime.run()                  # exit status: EXIT_OK / EXIT_FAILURE
+#
+# Board modules (boards.sim, boards.rpi, boards.pico_w) expose
+#   run(config, config_path, log_mode="json", exit_after_call=False, local_host=None)
+# returning the exit status; the CLI and main.py call it. config is the
+# effective config (config_file.load_config), config_path the file it came
+# from (relative paths in it are relative to its folder).
+#
+# Board hooks (the board object; BoardBase gives emit and the clock):
+#   name                       "sim" | "rpi" | "pico_w" (for messages)
+#   set_relay(on)              drive the door relay; the runtime calls it with
+#                              False before anything else and after the stop
+#   set_led(pattern)           "off" | "on" | "slow" | "fast" | "double"
+#                              (the board blinks it)
+#   emit(event)                one event dict out (EventLog does --log json/text)
+#   now_wallclock_ms()         Unix-epoch ms (RTCP sender reports)
+#   read_mic_frame(buffer)     fill buffer (ptime * 16 bytes, s16le) with mic PCM
+#   play_frame(pcm)            play ptime ms of speaker PCM
+#   drives_audio               False: the runtime calls read_mic_frame/play_frame
+#                              every audio.ptime ms from a loop timer. True: the
+#                              board paces audio from its device (ALSA poll
+#                              descriptors, I2S irq) and calls
+#                              runtime.exchange_audio(mic) -> speaker PCM itself
+#   attach(runtime)            once the Station exists, before it starts: add
+#                              readers (buttons, stdin, audio device) with
+#                              runtime.loop.add_reader, timers with
+#                              runtime.loop.call_every
+#   close()                    release devices (files, PCMs); after the stop
+#
+# What a board calls back:
+#   runtime.loop                          the boards.loop.Loop
+#   runtime.button(pressed) / runtime.hangup()
+#   runtime.exchange_audio(mic_pcm) -> speaker PCM (drives_audio boards)
+#   runtime.request_exit(reason)          graceful stop (quit, signal)
+#   runtime.now_ms()                      the loop clock (compat ticks)
+#   runtime.station                       the Station (read .state etc., no calls)
+#   log(text)                             a human line on stderr
+#
+# Start (run()): relay off; sip.server, sip.trusted and, peer-to-peer,
+# call.targets are resolved to IPv4 addresses (boards.addresses; the core
+# does no DNS); local_host is the argument, else our address towards the server
+# or the first target (find_local_host); SIP binds sip.local_port there, RTP
+# an even port with RTCP on the next (audio.rtp_port, 0 = any); the saved
+# door state is read. A failure of any of these is an `error` event, a line
+# on stderr and EXIT_FAILURE, with nothing left open.
+#
+# The driver contract (aioquic style): after every input (a datagram burst,
+# a timer, a command, an audio frame) flush() sends every datagram the
+# Station has, drives relay and LED from .relay_on/.led, writes the door
+# state when it changed, hands every event to board.emit and re-arms ONE
+# loop timer at station.get_timer().
+#
+# Exit: request_exit() (the `quit` command, SIGINT/SIGTERM on CPython,
+# KeyboardInterrupt on MicroPython, or the first call_ended with
+# exit_after_call) -> station.stop(now), keep pumping until .stopped or
+# STOP_GRACE_MS, relay off, board.close(), sockets closed. On CPython the
+# signal handlers only set a flag; the audio timer wakes the loop every
+# ptime ms, so the flag is seen within one frame. An exception escaping the
+# loop (a bug) still turns the relay off on its way out.
+
+import gc
+import os
+import sys
+import time
+
+from intercom import compat, events
+from intercom.app.station import Station
+
+from boards import config_file
+from boards.addresses import StartError, bind_rtp_pair, find_local_host, first_peer, resolved_config
+from boards.loop import Loop
+from boards.udp import UdpSocket
+
+try:
+    import signal
+except ImportError:  # MicroPython: Ctrl-C arrives as KeyboardInterrupt
+    signal = None
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+RECEIVE_BURST = 32  # datagrams read per socket per wakeup
+# recvfrom allocates its whole size before trimming: keep it small for media
+# (G.711 RTP is 172 bytes per 20 ms) so a MicroPython heap does not fragment.
+SIP_RECEIVE_BYTES = 65536 if not compat.IS_MICROPYTHON else 8192
+MEDIA_RECEIVE_BYTES = 2048
+STOP_GRACE_MS = 1000
+
+
+def log(text):
+    print(text, file=sys.stderr)
+
+
+class EventLog:
+    """--log json: one JSON object per line on stdout, nothing else there.
+    --log text: a human line per event on stderr."""
+
+    def __init__(self, mode):
+        if mode not in ("json", "text"):
+            raise ValueError("log mode %r is not json or text" % (mode,))
+        self.mode = mode
+        self.stdout_open = True
+
+    def emit(self, event):
+        if self.mode == "json":
+            if not self.stdout_open:
+                return
+            try:
+                sys.stdout.write(events.format_line(event) + "\n")
+                sys.stdout.flush()
+            except OSError as error:  # the reader went away: the door keeps working
+                self.stdout_open = False
+                log("intercom: stdout closed (%s); events are no longer printed" % error)
+                if hasattr(os, "dup2"):  # CPython: let the exit-time flush go nowhere
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return
+        fields = []
+        for key in sorted(event):
+            if key not in ("ts_ms", "event"):
+                fields.append("%s=%s" % (key, event[key]))
+        log("%10d %s %s" % (event["ts_ms"], event["event"], " ".join(fields)))
+
+
+def wallclock_ms():
+    """Unix-epoch milliseconds from the interpreter's time module."""
+    if hasattr(time, "time_ns"):
+        return time.time_ns() // 1000000
+    return int(time.time() * 1000)
+
+
+class BoardBase:
+    """Event output and the wall clock shared by every board."""
+
+    name = "board"
+    drives_audio = False
+
+    def __init__(self, log_mode):
+        self.event_log = EventLog(log_mode)
+
+    def emit(self, event):
+        self.event_log.emit(event)
+
+    def now_wallclock_ms(self):
+        return wallclock_ms()
+
+    def attach(self, runtime):
+        pass
+
+    def close(self):
+        pass
+
+
+# -- the runtime ----------------------------------------------------------------------
+
+
+class Runtime:
+    def __init__(self, config, board, local_host=None, exit_after_call=False, loop=None):
+        self.config = config
+        self.board = board
+        self.local_host = local_host
+        self.exit_after_call = exit_after_call
+        self.loop = loop if loop is not None else Loop()
+        self.station = None
+        self.sockets = []
+        self.exit_reason = None
+        self._timer = None
+        self._timer_deadline = None
+        self._relay = None
+        self._led = None
+        frame_bytes = 16 * config["audio"]["ptime"]
+        self._mic = bytearray(frame_bytes)
+
+    def now_ms(self):
+        return self.loop.clock.now_ms()
+
+    # -- start and stop ---------------------------------------------------------------
+
+    def run(self):
+        """Start, run until an exit is requested, stop; returns the exit status."""
+        self._set_relay(False)
+        try:
+            self._open()
+        except StartError as error:
+            self.board.emit(events.error(self.now_ms(), str(error)))
+            log("intercom: %s" % error)
+            self._close_sockets()
+            self.board.close()
+            return EXIT_FAILURE
+        self._install_signal_handlers()
+        try:
+            try:
+                self.station.start(self.now_ms())
+                self.flush()
+                while self.exit_reason is None:
+                    self.loop.run_once()
+            except KeyboardInterrupt:
+                self.exit_reason = "interrupt"
+            log("intercom: stopping (%s)" % self.exit_reason)
+            self._stop()
+        finally:  # also on a crash: the door must not stay open (principle 5)
+            self._set_relay(False)
+        return EXIT_OK
+
+    def _open(self):
+        config = resolved_config(self.config)
+        if self.local_host is None:
+            self.local_host = find_local_host(first_peer(config))
+        host = self.local_host
+        try:
+            sip = UdpSocket(host, config["sip"]["local_port"])
+        except OSError as error:
+            raise StartError(
+                "cannot bind SIP on %s port %d: %s" % (host, config["sip"]["local_port"], error)
+            ) from None
+        self.sockets.append(sip)
+        rtp, rtcp = bind_rtp_pair(host, config["audio"]["rtp_port"])
+        self.sockets.append(rtp)
+        self.sockets.append(rtcp)
+        self.sip_socket, self.rtp_socket, self.rtcp_socket = sip, rtp, rtcp
+        saved = config_file.read_state(config["door"]["state_file"])
+        self.station = Station(
+            config,
+            os.urandom,
+            self.now_ms(),
+            host,
+            sip.local_address[1],
+            rtp.local_address[1],
+            saved_door_state=saved,
+        )
+        log(
+            "intercom: %s board, SIP %s:%d, RTP %d"
+            % (self.board.name, host, sip.local_address[1], rtp.local_address[1])
+        )
+        self.loop.add_reader(sip, self._on_sip)
+        self.loop.add_reader(rtp, self._on_rtp)
+        self.loop.add_reader(rtcp, self._on_rtcp)
+        if not self.board.drives_audio:
+            self.loop.call_every(self.config["audio"]["ptime"], self._audio_tick)
+        self.board.attach(self)
+        gc.collect()  # start with the import garbage gone: big receives need room
+
+    def _install_signal_handlers(self):
+        if signal is None:
+            return
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, self._on_signal)
+
+    def _on_signal(self, number, frame):
+        self.request_exit("signal %d" % number)
+
+    def request_exit(self, reason):
+        if self.exit_reason is None:
+            self.exit_reason = reason
+
+    def _stop(self):
+        now = self.now_ms()
+        self.station.stop(now)
+        self.flush()
+        deadline = compat.ticks_add(now, STOP_GRACE_MS)
+        guard = self.loop.call_later(STOP_GRACE_MS, self.flush)
+        try:
+            while not self.station.stopped and compat.ticks_diff(deadline, self.now_ms()) > 0:
+                self.loop.run_once()
+        except KeyboardInterrupt:
+            pass  # a second Ctrl-C: stop now
+        guard.cancel()
+        self._set_relay(False)
+        self.board.close()
+        self._close_sockets()
+
+    def _close_sockets(self):
+        for sock in self.sockets:
+            self.loop.remove_reader(sock)
+            sock.close()
+        self.sockets = []
+
+    # -- inputs ---------------------------------------------------------------------
+
+    def _receive(self, sock, size, deliver):
+        for _ in range(RECEIVE_BURST):
+            try:
+                data, address = sock.recvfrom(size)
+            except OSError:  # EAGAIN: drained (or a transient ICMP error)
+                break
+            except ValueError:  # an address family we do not speak
+                continue
+            deliver(data, address)
+        self.flush()
+
+    def _on_sip(self, sock, poll_events):
+        station = self.station
+        self._receive(
+            sock,
+            SIP_RECEIVE_BYTES,
+            lambda data, address: station.receive_sip(data, address, self.now_ms()),
+        )
+
+    def _on_rtp(self, sock, poll_events):
+        station = self.station
+        self._receive(
+            sock,
+            MEDIA_RECEIVE_BYTES,
+            lambda data, address: station.receive_rtp(data, address, self.now_ms()),
+        )
+
+    def _on_rtcp(self, sock, poll_events):
+        station = self.station
+        wallclock = self.board.now_wallclock_ms
+
+        def deliver(data, address):
+            station.receive_rtcp(data, address, self.now_ms(), wallclock())
+
+        self._receive(sock, MEDIA_RECEIVE_BYTES, deliver)
+
+    def button(self, pressed):
+        self.station.button(pressed, self.now_ms())
+        self.flush()
+
+    def hangup(self):
+        self.station.hangup(self.now_ms())
+        self.flush()
+
+    def _audio_tick(self):
+        mic = self._mic
+        self.board.read_mic_frame(mic)
+        self.board.play_frame(self.exchange_audio(mic))
+
+    def exchange_audio(self, mic_pcm):
+        """One ptime frame: mic PCM in, speaker PCM out (valid until the next call)."""
+        speaker = self.station.audio_frame(mic_pcm, self.now_ms())
+        self.flush()
+        return speaker
+
+    def _on_timer(self):
+        self._timer = None
+        self._timer_deadline = None
+        self.station.handle_timer(self.now_ms(), self.board.now_wallclock_ms())
+        self.flush()
+
+    # -- outputs ----------------------------------------------------------------------
+
+    def _send(self, sock, datagrams):
+        for data, address in datagrams:
+            try:
+                sock.sendto(data, address)
+            except OSError as error:  # unreachable peer, full buffer: UDP may lose it
+                log("intercom: send to %s:%d failed: %s" % (address[0], address[1], error))
+
+    def flush(self):
+        station = self.station
+        now = self.now_ms()
+        self._send(self.sip_socket, station.sip_datagrams(now))
+        self._send(self.rtp_socket, station.rtp_datagrams())
+        self._send(self.rtcp_socket, station.rtcp_datagrams(now, self.board.now_wallclock_ms()))
+        self._set_relay(station.relay_on)
+        state = station.door_state_to_save(now)
+        if state is not None:
+            try:
+                config_file.save_state(self.config["door"]["state_file"], state)
+            except OSError as error:
+                log("intercom: cannot save the door state: %s" % error)
+        event = station.next_event()
+        while event is not None:
+            self.board.emit(event)
+            if self.exit_after_call and event["event"] == events.CALL_ENDED:
+                self.request_exit("call ended")
+            event = station.next_event()
+        if station.led != self._led:
+            self._led = station.led
+            self.board.set_led(self._led)
+        self._arm_timer(now, station.get_timer())
+
+    def _set_relay(self, on):
+        if on != self._relay:
+            self._relay = on
+            self.board.set_relay(on)
+
+    def _arm_timer(self, now, deadline):
+        if deadline == self._timer_deadline:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_deadline = deadline
+        if deadline is not None:
+            self._timer = self.loop.call_later(compat.ticks_diff(deadline, now), self._on_timer)

@@ -1,0 +1,246 @@
+# The desktop board: stdin is the door button, audio comes from and goes to
+# files, tones or ALSA. Runs on CPython and on the MicroPython unix port.
+#
+# stdin, one command per line (DESIGN.md, Contracts: Sim board input):
+#   press     the button goes down        release   the button comes up
+#   hangup    end the call (local hangup) quit      stop gracefully, exit 0
+# Blank lines are ignored; anything else gets a warning on stderr. Closing
+# stdin is not `quit`: stdin leaves the poll set and the door keeps running.
+#
+# audio.input:  file:PATH.wav (played once, starting when the first call is
+#               talking, then silence: the visitor speaks once someone
+#               listens), tone, silence,
+#               default (ALSA "default" when pyalsaaudio works, else silence),
+#               any other text: an ALSA PCM name (CPython with pyalsaaudio)
+# audio.output: file:PATH.wav, null, default (ALSA "default", else null),
+#               any other text: an ALSA PCM name
+# Relative file paths are relative to the config file's folder.
+#
+# Relay and LED: the relay is logged on stderr (its events are door_opened /
+# door_closed from the Station); every LED change is an extra event
+#   {"ts_ms": ..., "event": "led", "pattern": "off|on|slow|fast|double"}
+
+import select
+import sys
+
+from intercom import events
+
+from boards import audio_files, config_file
+from boards.loop import Clock
+from boards.runtime import EXIT_FAILURE, BoardBase, Runtime, log
+
+try:
+    import os
+
+    read_fd = os.read
+except (ImportError, AttributeError):  # MicroPython: no os.read
+    read_fd = None
+
+COMMANDS = ("press", "release", "hangup", "quit")
+MAX_LINE = 128  # longer lines are dropped up to their newline
+STDIN_CHUNK = 4096
+STDIN_BURST = 256  # bytes read per wakeup on MicroPython (one at a time)
+LED_EVENT = "led"
+
+
+class CommandReader:
+    """Splits stdin bytes into commands; keeps a partial line between reads."""
+
+    def __init__(self, warn=log):
+        self.partial = b""
+        self.overlong = False
+        self.warn = warn
+
+    def feed(self, data):
+        """The complete commands in data (with what came before), in order."""
+        commands = []
+        lines = (self.partial + data).split(b"\n")
+        self.partial = lines.pop()
+        for line in lines:
+            if self.overlong:
+                self.overlong = False
+                continue
+            command = self.parse(line)
+            if command is not None:
+                commands.append(command)
+        if len(self.partial) > MAX_LINE:
+            self.warn("sim: stdin line longer than %d bytes ignored" % MAX_LINE)
+            self.partial = b""
+            self.overlong = True
+        return commands
+
+    def parse(self, line):
+        try:
+            text = line.decode().strip().lower()
+        except UnicodeError:
+            text = None
+        if text == "":
+            return None
+        if text in COMMANDS:
+            return text
+        shown = repr(line.strip()) if text is None else repr(text)
+        self.warn("sim: unknown command %s (known: %s)" % (shown, ", ".join(COMMANDS)))
+        return None
+
+
+class StdinSource:
+    """stdin as a loop reader on both interpreters.
+
+    CPython: poll fd 0 and os.read what is there. MicroPython has no os.read
+    and its stream reads block until the buffer is full, so it reads one
+    byte at a time while its own poll says more is waiting.
+    """
+
+    def __init__(self, on_data, on_eof):
+        self.on_data = on_data
+        self.on_eof = on_eof
+        if read_fd is not None:
+            self.poll_object = 0
+            self.more = None
+        else:
+            self.poll_object = sys.stdin
+            self.more = select.poll()
+            self.more.register(sys.stdin, select.POLLIN)
+
+    def readable(self, source, poll_events):
+        try:
+            if read_fd is not None:
+                data = read_fd(0, STDIN_CHUNK)
+            else:
+                data = self.read_available(poll_events)
+        except OSError:  # stdin was closed under us (EBADF): as good as EOF
+            data = b""
+        if data:
+            self.on_data(data)
+        else:
+            self.on_eof()
+
+    def read_available(self, poll_events):
+        if not poll_events & select.POLLIN:
+            return b""  # hang-up with nothing left
+        data = bytearray()
+        stream = sys.stdin.buffer
+        while len(data) < STDIN_BURST:
+            byte = stream.read(1)
+            if not byte:
+                break
+            data.extend(byte)
+            ready = self.more.poll(0)
+            if not ready or not ready[0][1] & select.POLLIN:
+                break
+        return bytes(data)
+
+
+def _in_folder(spec, config_path):
+    path = audio_files.file_path(spec)
+    if path is None:
+        return spec
+    return audio_files.FILE_PREFIX + config_file.resolve_path(config_path, path)
+
+
+def open_input(spec, frame_samples):
+    source = audio_files.open_source(spec)
+    if source is not None:
+        return source
+    from boards import alsa_audio
+
+    if spec == "default":
+        if not alsa_audio.available():
+            return audio_files.SilenceSource()
+        try:
+            return alsa_audio.AlsaSource(spec, frame_samples)
+        except audio_files.AudioError as error:
+            log("sim: %s; the mic is silence" % error)
+            return audio_files.SilenceSource()
+    return alsa_audio.AlsaSource(spec, frame_samples)
+
+
+def open_output(spec, frame_samples):
+    sink = audio_files.open_sink(spec)
+    if sink is not None:
+        return sink
+    from boards import alsa_audio
+
+    if spec == "default":
+        if not alsa_audio.available():
+            return audio_files.NullSink()
+        try:
+            return alsa_audio.AlsaSink(spec, frame_samples)
+        except audio_files.AudioError as error:
+            log("sim: %s; the speaker is off" % error)
+            return audio_files.NullSink()
+    return alsa_audio.AlsaSink(spec, frame_samples)
+
+
+class SimBoard(BoardBase):
+    name = "sim"
+
+    def __init__(self, config, config_path, log_mode):
+        BoardBase.__init__(self, log_mode)
+        self.relay_on = False
+        self.led = "off"
+        self.runtime = None
+        self.commands = CommandReader()
+        self.stdin = None
+        audio = config["audio"]
+        frame_samples = 8 * audio["ptime"]
+        self.source = open_input(_in_folder(audio["input"], config_path), frame_samples)
+        self.file_input = isinstance(self.source, audio_files.WavSource)
+        try:
+            self.sink = open_output(_in_folder(audio["output"], config_path), frame_samples)
+        except audio_files.AudioError:
+            self.source.close()
+            raise
+
+    def attach(self, runtime):
+        self.runtime = runtime
+        self.stdin = StdinSource(self.on_stdin, self.on_stdin_closed)
+        runtime.loop.add_reader(self.stdin, self.stdin.readable)
+
+    def on_stdin(self, data):
+        for command in self.commands.feed(data):
+            if command == "press":
+                self.runtime.button(True)
+            elif command == "release":
+                self.runtime.button(False)
+            elif command == "hangup":
+                self.runtime.hangup()
+            else:
+                self.runtime.request_exit("quit")
+
+    def on_stdin_closed(self):
+        self.runtime.loop.remove_reader(self.stdin)
+        if self.runtime.exit_reason is None:
+            log("sim: stdin closed; the door keeps running (quit, a signal or a call end stop it)")
+
+    def set_relay(self, on):
+        self.relay_on = on
+        log("sim: relay %s" % ("ON" if on else "off"))
+
+    def set_led(self, pattern):
+        self.led = pattern
+        self.emit({"ts_ms": self.runtime.now_ms(), "event": LED_EVENT, "pattern": pattern})
+
+    def read_mic_frame(self, buffer):
+        if self.file_input and self.runtime.station.state != "talking":
+            audio_files.fill_silence(buffer, 0)  # the visitor speaks once a call is up
+        else:
+            self.source.read_frame(buffer)
+
+    def play_frame(self, pcm):
+        self.sink.write_frame(pcm)
+
+    def close(self):
+        self.source.close()
+        self.sink.close()
+
+
+def run(config, config_path, log_mode="json", exit_after_call=False, local_host=None):
+    """Run the sim door until quit/signal/exit_after_call; the exit status."""
+    try:
+        board = SimBoard(config, config_path, log_mode)
+    except audio_files.AudioError as error:
+        BoardBase(log_mode).emit(events.error(Clock().now_ms(), str(error)))
+        log("intercom: %s" % error)
+        return EXIT_FAILURE
+    return Runtime(config, board, local_host, exit_after_call).run()

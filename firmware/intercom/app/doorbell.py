@@ -1,0 +1,275 @@
+# The doorbell: what happens between a button press and the end of a call.
+#
+# One state machine. Times are integer ms (now_ms, compat ticks). The SIP side
+# is a `phone` with call(target, now_ms) -> call_id, hangup(call_id, now_ms),
+# answer(call_id, now_ms) and reject(call_id, status, now_ms); the station
+# feeds the phone's outcomes back through the on_* methods.
+#
+#   state    input                         action                               next
+#   -------- ----------------------------- ------------------------------------ --------
+#   idle     button, not registered        error tone, call_ended(not_regist.)  idle
+#            button                        call target(s), ring timer           calling
+#            incoming, caller allowed      answer, max-duration timers          talking
+#            incoming, caller not allowed  reject 403 (no ring, no media)       idle
+#   calling  button                        ignored, counted                     calling
+#            ringing (first)               ringback tone, `ringing`             calling
+#            answered                      cancel the other targets, stop tone,
+#                                          max-duration timers, `answered`      talking
+#            failed, sequential            next target, or error tone +
+#                                          call_ended(busy/declined/no_answer)  calling/idle
+#            failed, parallel              forget it; when none left: as above  calling/idle
+#            ring timer                    hang up (CANCEL) the ringing
+#                                          target(s), then as failed            calling/idle
+#            hangup command                hang up every target                 idle
+#   talking  button                        ignored, counted                     talking
+#            warning timer (10 s before)   warning beep                         talking
+#            max-duration timer            hang up, call_ended(max_duration)    ending
+#            hangup (command, or the door
+#            policy after opening)         hang up, call_ended(reason given)    ending
+#            remote ended                  call_ended(remote_hangup)            idle
+#   ending   remote ended / ending timer   (the BYE is done or gave up)         idle
+#            button                        ignored, counted                     ending
+#
+# Every call that was started ends with exactly one `call_ended` event.
+# One-shot tones (error, warning, confirm, reject) last TONE_MS; ringback
+# plays while calling after the first `ringing`.
+
+from intercom.compat import ticks_add, ticks_diff
+
+IDLE = "idle"
+CALLING = "calling"
+TALKING = "talking"
+ENDING = "ending"
+
+TONE_MS = 1500
+WARNING_BEFORE_END_MS = 10000
+ENDING_TIMEOUT_MS = 5000
+
+# Failure reasons the phone reports, in the order that names the whole
+# attempt when every target failed: one busy flat makes the visitor hear
+# "busy" rather than "no answer".
+_FAILURE_PRECEDENCE = ("busy", "declined", "no_answer", "unavailable", "not_found")
+
+
+class Doorbell:
+    def __init__(self, call_settings, phone, may_answer):
+        self._targets = list(call_settings["targets"])
+        self._parallel = call_settings["mode"] == "parallel"
+        self._ring_timeout_ms = call_settings["ring_timeout"] * 1000
+        self._max_duration_ms = call_settings["max_duration"] * 1000
+        self._phone = phone
+        self._may_answer = may_answer
+        self.state = IDLE
+        self.registered = True
+        self.ignored_presses = 0
+        self.tone = None
+        self.talking_call_id = None
+        self._ringing_calls = {}  # call_id -> target, while calling
+        self._rang = []  # call ids that reported ringing
+        self._next_target = 0
+        self._failures = []
+        self._started_ms = 0
+        self._answered_ms = 0
+        self._timers = {}  # name -> deadline ms
+        self._events = []
+
+    # -- inputs from the board ------------------------------------------
+
+    def button_pressed(self, now_ms):
+        self._emit({"event": "button", "state": "pressed"})
+        if self.state != IDLE:
+            self.ignored_presses += 1
+            return
+        if not self.registered:
+            self._play(now_ms, "error")
+            self._emit({"event": "call_ended", "reason": "not_registered", "duration_ms": 0})
+            return
+        self.state = CALLING
+        self._started_ms = now_ms
+        self._failures = []
+        self._next_target = 0
+        if self._parallel:
+            while self._next_target < len(self._targets):
+                self._call_next_target(now_ms)
+        else:
+            self._call_next_target(now_ms)
+        self._timers["ring"] = ticks_add(now_ms, self._ring_timeout_ms)
+
+    def hangup_requested(self, now_ms, reason="local_hangup"):
+        if self.state == CALLING:
+            self._hang_up_ringing(now_ms)
+            self._finish(now_ms, reason)
+        elif self.state == TALKING:
+            self._end_talking(now_ms, reason)
+
+    def set_registered(self, registered):
+        self.registered = registered
+
+    # -- outcomes from the phone ----------------------------------------
+
+    def on_ringing(self, call_id, now_ms):
+        if self.state == CALLING and call_id in self._ringing_calls and call_id not in self._rang:
+            self._rang.append(call_id)
+            if "tone" not in self._timers:
+                self.tone = "ringback"
+            self._emit({"event": "ringing", "target": self._ringing_calls[call_id]})
+
+    def on_answered(self, call_id, now_ms):
+        if self.state != CALLING or call_id not in self._ringing_calls:
+            # A second flat answered after the first (parallel race): end it.
+            self._phone.hangup(call_id, now_ms)
+            return
+        target = self._ringing_calls.pop(call_id)
+        self._hang_up_ringing(now_ms)
+        self._start_talking(call_id, now_ms)
+        self._emit({"event": "answered", "target": target})
+
+    def on_failed(self, call_id, reason, now_ms):
+        if self.state != CALLING or call_id not in self._ringing_calls:
+            return
+        del self._ringing_calls[call_id]
+        self._failures.append(reason)
+        if self._parallel:
+            if not self._ringing_calls:
+                self._give_up(now_ms)
+        elif self._next_target < len(self._targets):
+            self._call_next_target(now_ms)
+            self._timers["ring"] = ticks_add(now_ms, self._ring_timeout_ms)
+        else:
+            self._give_up(now_ms)
+
+    def on_remote_ended(self, call_id, now_ms):
+        if call_id != self.talking_call_id:
+            return
+        if self.state == TALKING:
+            self._emit_call_ended(now_ms, "remote_hangup")
+        self._back_to_idle()
+
+    def on_incoming(self, call_id, caller, now_ms):
+        """The phone asks whether to take a call; returns whether it was answered."""
+        accepted = self.state == IDLE and self._may_answer(caller)
+        self._emit({"event": "incoming_call", "from": caller, "accepted": accepted})
+        if not accepted:
+            self._phone.reject(call_id, 486 if self.state != IDLE else 403, now_ms)
+            return False
+        self._phone.answer(call_id, now_ms)
+        self._started_ms = now_ms
+        self._start_talking(call_id, now_ms)
+        return True
+
+    def door_opened(self, now_ms):
+        """The door policy opened the door: the visitor hears a confirmation."""
+        self._play(now_ms, "confirm")
+
+    def code_rejected(self, now_ms):
+        self._play(now_ms, "reject")
+
+    # -- timers ------------------------------------------------------------
+
+    def get_timer(self):
+        earliest = None
+        for deadline in self._timers.values():
+            if earliest is None or ticks_diff(deadline, earliest) < 0:
+                earliest = deadline
+        return earliest
+
+    def handle_timer(self, now_ms):
+        for name in list(self._timers):
+            deadline = self._timers.get(name)
+            if deadline is not None and ticks_diff(deadline, now_ms) <= 0:
+                del self._timers[name]
+                self._fire(name, now_ms)
+
+    def _fire(self, name, now_ms):
+        if name == "tone":
+            self.tone = "ringback" if self.state == CALLING and self._rang else None
+        elif name == "ring" and self.state == CALLING:
+            for _ in list(self._ringing_calls):
+                self._failures.append("no_answer")
+            self._hang_up_ringing(now_ms)
+            if not self._parallel and self._next_target < len(self._targets):
+                self._call_next_target(now_ms)
+                self._timers["ring"] = ticks_add(now_ms, self._ring_timeout_ms)
+            else:
+                self._give_up(now_ms)
+        elif name == "warning" and self.state == TALKING:
+            self._play(now_ms, "warning")
+        elif name == "max_duration" and self.state == TALKING:
+            self._end_talking(now_ms, "max_duration")
+        elif name == "ending" and self.state == ENDING:
+            self._back_to_idle()
+
+    # -- events ------------------------------------------------------------
+
+    def next_event(self):
+        return self._events.pop(0) if self._events else None
+
+    def _emit(self, event):
+        self._events.append(event)
+
+    # -- helpers -------------------------------------------------------------
+
+    def _call_next_target(self, now_ms):
+        target = self._targets[self._next_target]
+        self._next_target += 1
+        call_id = self._phone.call(target, now_ms)
+        self._ringing_calls[call_id] = target
+        self._emit({"event": "call_started", "target": target})
+
+    def _hang_up_ringing(self, now_ms):
+        for call_id in list(self._ringing_calls):
+            self._phone.hangup(call_id, now_ms)
+        self._ringing_calls = {}
+
+    def _give_up(self, now_ms):
+        self._finish(now_ms, self._failure_reason())
+        self._play(now_ms, "error")
+
+    def _failure_reason(self):
+        for reason in _FAILURE_PRECEDENCE:
+            if reason in self._failures:
+                return reason
+        return "failed"
+
+    def _finish(self, now_ms, reason):
+        self._emit({"event": "call_ended", "reason": reason, "duration_ms": 0})
+        self._back_to_idle()
+
+    def _start_talking(self, call_id, now_ms):
+        self.state = TALKING
+        self.talking_call_id = call_id
+        self._rang = []
+        self.tone = None
+        self._answered_ms = now_ms
+        self._timers.pop("ring", None)
+        self._timers.pop("tone", None)
+        self._timers["max_duration"] = ticks_add(now_ms, self._max_duration_ms)
+        if self._max_duration_ms > WARNING_BEFORE_END_MS:
+            warning_at = self._max_duration_ms - WARNING_BEFORE_END_MS
+            self._timers["warning"] = ticks_add(now_ms, warning_at)
+
+    def _end_talking(self, now_ms, reason):
+        self._phone.hangup(self.talking_call_id, now_ms)
+        self._emit_call_ended(now_ms, reason)
+        self.state = ENDING
+        for name in ("max_duration", "warning"):
+            self._timers.pop(name, None)
+        self._timers["ending"] = ticks_add(now_ms, ENDING_TIMEOUT_MS)
+
+    def _emit_call_ended(self, now_ms, reason):
+        duration = ticks_diff(now_ms, self._answered_ms)
+        self._emit({"event": "call_ended", "reason": reason, "duration_ms": duration})
+
+    def _back_to_idle(self):
+        self.state = IDLE
+        self.talking_call_id = None
+        self._ringing_calls = {}
+        self._rang = []
+        if self.tone == "ringback":
+            self.tone = None
+        for name in ("ring", "max_duration", "warning", "ending"):
+            self._timers.pop(name, None)
+
+    def _play(self, now_ms, tone):
+        self.tone = tone
+        self._timers["tone"] = ticks_add(now_ms, TONE_MS)

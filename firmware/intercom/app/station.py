@@ -1,0 +1,421 @@
+# The door station: the SIP agent, the doorbell, the door policy and the
+# call's media behind one sans-I/O object that every board drives the same
+# way (see /README.md, "Boards", and boards/runtime.py).
+#
+# Board contract:
+#   start(now_ms) / stop(now_ms)          stop hangs up and unregisters; keep
+#                                         pumping datagrams until .stopped
+#   button(pressed, now_ms)  hangup(now_ms)
+#   receive_sip(data, addr, now_ms)       receive_rtp(data, addr, now_ms)
+#   receive_rtcp(data, addr, now_ms, wallclock_ms)
+#   audio_frame(mic_pcm, now_ms) -> speaker PCM: call every ptime ms, always
+#   sip_datagrams(now_ms) / rtp_datagrams() / rtcp_datagrams(now_ms, wallclock_ms)
+#   get_timer() / handle_timer(now_ms, wallclock_ms) / next_event()
+#   .relay_on  .led  .state  .stopped  door_state_to_save(now_ms)  stats(now_ms)
+#
+# How the parts meet (the station holds no call state of its own beyond the
+# media session):
+#   agent event                 goes to
+#   --------------------------- --------------------------------------------
+#   registered / failed         doorbell.set_registered, event out
+#   incoming_call               doorbell.on_incoming (answers or rejects);
+#                               answered: media starts, policy.call_answered
+#   ringing                     doorbell.on_ringing
+#   early_media                 media starts, receive only (no ringback then)
+#   answered (outgoing)         doorbell.on_answered; the talking call gets
+#                               media and policy.call_answered(dialled URI)
+#   call_failed                 doorbell.on_failed (timeout counts as no_answer)
+#   call_ended                  doorbell.on_remote_ended, media and policy end
+#   dtmf (SIP INFO)             policy.receive_digit
+#   media_updated               media.update (hold / unhold)
+#   internal_error              an `error` event (a bug of ours, counted)
+#   policy door_opened          doorbell.door_opened (confirmation tone)
+#   policy code_rejected        doorbell.code_rejected (rejection tone)
+#   policy hangup_due           doorbell.hangup_requested(reason door_opened)
+#   no RTP for RTP_TIMEOUT_MS   doorbell.hangup_requested(reason rtp_timeout)
+#
+# Tones replace the remote audio on the door's speaker while they play.
+# LED patterns: lockout "double", calling "fast", talking/ending "on", idle
+# "on" when registered (or peer-to-peer), "slow" when not registered.
+
+from intercom import compat, events
+from intercom.app.door import DoorPolicy
+from intercom.app.doorbell import CALLING, IDLE, TALKING, Doorbell
+from intercom.app.identity import allowed_identities, home_hosts, parse_identity
+from intercom.compat import ticks_diff
+from intercom.media import tones
+from intercom.media.session import MediaSession
+from intercom.sip.agent import Agent
+from intercom.sip.agent_settings import AgentSettings
+
+RTP_TIMEOUT_MS = 30000
+# The doorbell times the rings; the agent's own ring timer is a safety net.
+AGENT_RING_SLACK_MS = 5000
+MAX_MESSAGE_SIZE = 8192 if compat.IS_MICROPYTHON else 65536
+_TONES = {
+    "ringback": tones.ringback,
+    "error": tones.call_failed,
+    "warning": tones.call_ending,
+    "confirm": tones.door_opened,
+    "reject": tones.code_rejected,
+}
+_FAILURE_REASONS = {"timeout": "no_answer"}
+
+
+class _Phone:
+    """The doorbell's view of the agent: calls by target, media on answer."""
+
+    def __init__(self, station):
+        self._station = station
+
+    def call(self, target, now_ms):
+        station = self._station
+        call_id = station.agent.call(
+            target, station.rtp_port, now_ms, station.ring_timeout_ms + AGENT_RING_SLACK_MS
+        )
+        station.dialled[call_id] = station.agent.target_uri(target)
+        return call_id
+
+    def hangup(self, call_id, now_ms):
+        self._station.agent.hangup(call_id, now_ms)
+
+    def answer(self, call_id, now_ms):
+        self._station.agent.answer(call_id, self._station.rtp_port, now_ms)
+
+    def reject(self, call_id, status, now_ms):
+        self._station.agent.reject(call_id, status, now_ms)
+
+
+class Station:
+    def __init__(
+        self, config, random_bytes, now_ms, local_host, sip_port, rtp_port, saved_door_state=None
+    ):
+        sip = config["sip"]
+        call = config["call"]
+        audio = config["audio"]
+        self.config = config
+        self.rtp_port = rtp_port
+        self.ring_timeout_ms = call["ring_timeout"] * 1000
+        self._random_bytes = random_bytes
+        self._cname = "%s@%s" % (sip["user"], local_host)
+        self._frame_bytes = 16 * audio["ptime"]  # 8 samples/ms, 2 bytes each
+        self._jitter_bounds = (audio["jitter_min_ms"], audio["jitter_max_ms"])
+        self._symmetric_rtp = audio["symmetric_rtp"]
+        self.agent = Agent(
+            AgentSettings(
+                sip["user"],
+                local_host,
+                sip_port,
+                server=sip["server"],
+                domain=sip["domain"],
+                password=sip["password"],
+                realm=sip["realm"],
+                register=sip["register"],
+                expires_s=sip["expires"],
+                display_name=config["device"]["name"],
+                trusted=sip["trusted"],
+                targets=call["targets"],
+                answer_from=call["answer_from"],
+                codecs=audio["codecs"],
+                ring_timeout_ms=self.ring_timeout_ms + AGENT_RING_SLACK_MS,
+                max_message_size=MAX_MESSAGE_SIZE,
+                keepalive_ms=sip["keepalive"] * 1000,
+            ),
+            random_bytes,
+        )
+        answer_from = allowed_identities(call["answer_from"], home_hosts(sip))
+        self.doorbell = Doorbell(
+            call, _Phone(self), lambda caller: parse_identity(caller) in answer_from
+        )
+        self.doorbell.set_registered(not sip["register"])
+        self.policy = DoorPolicy(config, now_ms, saved_door_state)
+        self.dialled = {}  # call id -> URI we dialled (the caller identity on answer)
+        self._offers = {}  # incoming call id -> (MEDIA, from URI)
+        self.media = None
+        self._media_call_id = None
+        self._receiving = False
+        self.last_call_stats = None
+        self._events = []
+        self._rtp_out = []
+        self._silence = bytearray(self._frame_bytes)
+        self._tone_buffer = bytearray(self._frame_bytes)
+        self._tone_name = None
+        self._tone = None
+        self._stopping = False
+        self.stopped = False
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def start(self, now_ms):
+        device = self.config["device"]
+        self._emit(now_ms, events.STARTED, {"board": device["board"], "name": device["name"]})
+        self.agent.start(now_ms)
+        self._settle(now_ms)
+
+    def stop(self, now_ms):
+        self._stopping = True
+        self.doorbell.hangup_requested(now_ms, "shutdown")
+        self.agent.stop(now_ms)
+        self._settle(now_ms)
+
+    # -- inputs ------------------------------------------------------------------
+
+    def button(self, pressed, now_ms):
+        if pressed:
+            self.doorbell.button_pressed(now_ms)
+        else:
+            self._emit(now_ms, events.BUTTON, {"state": "released"})
+        self._settle(now_ms)
+
+    def hangup(self, now_ms):
+        self.doorbell.hangup_requested(now_ms)
+        self._settle(now_ms)
+
+    def receive_sip(self, data, addr, now_ms):
+        self.agent.receive_datagram(data, addr, now_ms)
+        self._settle(now_ms)
+
+    def receive_rtp(self, data, addr, now_ms):
+        if self.media is not None:
+            self.media.receive_rtp(data, addr, now_ms)
+            self._take_digits(now_ms)
+
+    def receive_rtcp(self, data, addr, now_ms, wallclock_ms):
+        if self.media is not None:
+            self.media.receive_rtcp(data, addr, now_ms, wallclock_ms)
+
+    def audio_frame(self, mic_pcm, now_ms):
+        speaker = self._silence
+        media = self.media
+        if media is not None:
+            if self.doorbell.state == TALKING:
+                packet = media.send_frame(mic_pcm, now_ms)
+                if packet is not None:
+                    self._rtp_out.append((packet, media.rtp_address))
+            speaker = media.play_frame(now_ms)
+            self._take_digits(now_ms)
+            if self._receiving and ticks_diff(now_ms, media.last_rtp_ms) > RTP_TIMEOUT_MS:
+                self.doorbell.hangup_requested(now_ms, "rtp_timeout")
+                self._settle(now_ms)
+        tone = self._current_tone()
+        if tone is not None:
+            tone.read_into(self._tone_buffer)
+            speaker = self._tone_buffer
+        return speaker
+
+    # -- outputs -------------------------------------------------------------------
+
+    def sip_datagrams(self, now_ms):
+        return self.agent.datagrams_to_send(now_ms)
+
+    def rtp_datagrams(self):
+        out = self._rtp_out
+        self._rtp_out = []
+        return out
+
+    def rtcp_datagrams(self, now_ms, wallclock_ms):
+        if self.media is None:
+            return []
+        address = self.media.rtcp_address
+        return [(data, address) for data in self.media.rtcp_datagrams(now_ms, wallclock_ms)]
+
+    def get_timer(self):
+        deadline = None
+        parts = [self.agent, self.doorbell, self.policy]
+        if self.media is not None:
+            parts.append(self.media)
+        for part in parts:
+            candidate = part.get_timer()
+            if candidate is not None and (deadline is None or ticks_diff(candidate, deadline) < 0):
+                deadline = candidate
+        return deadline
+
+    def handle_timer(self, now_ms, wallclock_ms):
+        self.agent.handle_timer(now_ms)
+        self.doorbell.handle_timer(now_ms)
+        self.policy.handle_timer(now_ms)
+        if self.media is not None:
+            self.media.handle_timer(now_ms, wallclock_ms)
+            self._take_digits(now_ms)
+        self._settle(now_ms)
+
+    def next_event(self):
+        return self._events.pop(0) if self._events else None
+
+    @property
+    def relay_on(self):
+        return self.policy.relay_on
+
+    @property
+    def state(self):
+        return self.doorbell.state
+
+    @property
+    def led(self):
+        if self.policy.is_locked():
+            return "double"
+        state = self.doorbell.state
+        if state == CALLING:
+            return "fast"
+        if state == IDLE and not self.doorbell.registered:
+            return "slow"
+        return "on"
+
+    def door_state_to_save(self, now_ms):
+        return self.policy.state_to_save(now_ms)
+
+    def stats(self, now_ms):
+        stats = {"sip": dict(self.agent.stats), "ignored_presses": self.doorbell.ignored_presses}
+        if self.media is not None:
+            stats["media"] = self.media.stats(now_ms)
+        elif self.last_call_stats is not None:
+            stats["media"] = self.last_call_stats
+        return stats
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def _settle(self, now_ms):
+        """Pass events between the parts until nothing more happens."""
+        busy = True
+        while busy:
+            busy = False
+            event = self.agent.next_event()
+            while event is not None:
+                busy = True
+                self._agent_event(event, now_ms)
+                event = self.agent.next_event()
+            event = self.doorbell.next_event()
+            while event is not None:
+                busy = True
+                self._doorbell_event(event, now_ms)
+                event = self.doorbell.next_event()
+            event = self.policy.next_event()
+            while event is not None:
+                busy = True
+                self._policy_event(event, now_ms)
+                event = self.policy.next_event()
+            if self.policy.hangup_due:
+                busy = True
+                self.policy.hangup_due = False
+                self.doorbell.hangup_requested(now_ms, "door_opened")
+        if self._stopping and not self.agent.calls:
+            registration = self.agent.registration
+            self.stopped = registration is None or not registration.registered
+
+    def _agent_event(self, event, now_ms):
+        name = event["event"]
+        call_id = event.get("call_id")
+        if name == "registered":
+            self.doorbell.set_registered(True)
+            self._emit(
+                now_ms,
+                events.REGISTERED,
+                {"server": self.config["sip"]["server"], "expires": event["expires"]},
+            )
+        elif name == "registration_failed":
+            self.doorbell.set_registered(False)
+            self._emit(
+                now_ms,
+                events.REGISTRATION_FAILED,
+                {"server": self.config["sip"]["server"], "reason": event["reason"]},
+            )
+        elif name == "incoming_call":
+            self._offers[call_id] = (event["media"], event["from_uri"])
+            self.doorbell.on_incoming(call_id, event["from_uri"], now_ms)
+            if self.doorbell.talking_call_id == call_id:
+                self._start_media(call_id, event["media"], now_ms, True)
+                self.policy.call_answered(event["from_uri"], now_ms)
+            del self._offers[call_id]
+        elif name == "ringing":
+            self.doorbell.on_ringing(call_id, now_ms)
+        elif name == "early_media":
+            if self.doorbell.state == CALLING and self.media is None:
+                self._start_media(call_id, event["media"], now_ms, False)
+                self.doorbell.tone = None
+        elif name == "answered":
+            if self.doorbell.state == CALLING:
+                self.doorbell.on_answered(call_id, now_ms)
+                if self.doorbell.talking_call_id == call_id:
+                    if self._media_call_id == call_id:
+                        self.media.update(event["media"])
+                        self._receiving = True
+                    else:
+                        self._start_media(call_id, event["media"], now_ms, True)
+                    self.policy.call_answered(self.dialled.get(call_id, ""), now_ms)
+        elif name == "call_failed":
+            reason = _FAILURE_REASONS.get(event["reason"], event["reason"])
+            self.doorbell.on_failed(call_id, reason, now_ms)
+            self.dialled.pop(call_id, None)
+            if call_id == self._media_call_id:
+                self._stop_media(now_ms)
+        elif name == "call_ended":
+            self.doorbell.on_remote_ended(call_id, now_ms)
+            self.dialled.pop(call_id, None)
+            if call_id == self._media_call_id:
+                self._stop_media(now_ms)
+                self.policy.call_ended(now_ms)
+        elif name == "dtmf":
+            if call_id == self._media_call_id:
+                self.policy.receive_digit(event["digit"], "info", now_ms)
+                self._emit(now_ms, events.DTMF, {"digit": event["digit"], "source": "info"})
+        elif name == "internal_error":
+            self._emit(now_ms, events.ERROR, {"reason": event["reason"]})
+        elif name == "media_updated":
+            if call_id == self._media_call_id:
+                self.media.update(event["media"])
+                self._receiving = event["media"]["direction"] in ("sendrecv", "recvonly")
+
+    def _doorbell_event(self, event, now_ms):
+        name = event.pop("event")
+        self._emit(now_ms, name, event)
+
+    def _policy_event(self, event, now_ms):
+        name = event["event"]
+        if name == events.DOOR_OPENED:
+            self.doorbell.door_opened(now_ms)
+        elif name == events.CODE_REJECTED:
+            self.doorbell.code_rejected(now_ms)
+        self._events.append(event)
+
+    def _take_digits(self, now_ms):
+        digit = self.media.next_dtmf()
+        while digit is not None:
+            self._emit(now_ms, events.DTMF, {"digit": digit[0], "source": digit[1]})
+            self.policy.receive_digit(digit[0], digit[1], now_ms)
+            digit = self.media.next_dtmf()
+        self._settle(now_ms)
+
+    def _start_media(self, call_id, media, now_ms, answered):
+        if self.media is not None:
+            self._stop_media(now_ms)
+        self.media = MediaSession(
+            media,
+            self._random_bytes,
+            now_ms,
+            self._cname,
+            self._jitter_bounds[0],
+            self._jitter_bounds[1],
+            self._symmetric_rtp,
+        )
+        self._media_call_id = call_id
+        self._receiving = answered and media["direction"] in ("sendrecv", "recvonly")
+
+    def _stop_media(self, now_ms):
+        self.last_call_stats = self.media.stats(now_ms)
+        self.media = None
+        self._media_call_id = None
+        self._receiving = False
+
+    def _current_tone(self):
+        name = self.doorbell.tone
+        if name == "ringback" and self.media is not None:
+            name = None  # early media replaces our ringback
+        if name != self._tone_name:
+            self._tone_name = name
+            self._tone = _TONES[name]() if name is not None else None
+        if self._tone is not None and self._tone.finished:
+            return None
+        return self._tone
+
+    def _emit(self, now_ms, name, fields):
+        self._events.append(events.make_event(now_ms, name, fields))

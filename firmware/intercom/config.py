@@ -1,0 +1,522 @@
+# The configuration: schema, defaults and validation (DESIGN.md, Contracts:
+# Config). Portable and sans-I/O: it takes the dict parsed from the TOML file
+# (CPython) or config.json (MicroPython) and gives the effective config, a
+# plain JSON-serialisable dict of dicts with every default filled in, or
+# raises ConfigError listing every problem at once, each as
+# "FILE: key: what is wrong" (key dotted: `call.targets[1]`).
+# Reading files and password_file is boards/config_file.py's job.
+#
+# Schema: SECTIONS below, one row per key: (key, kind, default, limits).
+#   kinds   str, secret (a str masked in output), bool, int (bool is not an
+#           int), choice (one of limits), strings (list of str)
+#   default REQUIRED: must be given; DERIVED: filled from other keys below;
+#           None: optional, stays None when absent
+#   limits  int: (low, high) inclusive; str/secret: (min length, max length)
+#
+# Sections [mqtt], [http] and [wifi] are optional: None in the effective
+# config when absent, filled with defaults when present. [[webhook]] is a
+# list, [] when absent. A JSON null counts as absent (key or section), so an
+# effective config validates to itself. Seconds stay seconds as written;
+# consumers scale to ms. Ranges: see the limits in SECTIONS (ports 0-65535,
+# expires 60-86400, ring_timeout 5-600, max_duration 10-3600, pulse 1-60,
+# hangup_after_open 0-600, max_attempts 1-20, lockout 10-86400, ptime 10-60
+# in steps of 10, rtp_port even, http.token at least 16 characters).
+#
+# Derived defaults and extras beyond DESIGN.md's example (documented here):
+#   sip.domain        the sip.server host (without port); None peer-to-peer
+#   sip.register      true when sip.server is set, else false
+#   sip.transport     "udp" (the only transport so far)
+#   sip.realm         the digest realm credentials may be sent to; None: any
+#                     realm, but only in answer to challenges from sip.server
+#   sip.keepalive     seconds between NAT keep-alives to the server; 0 = off
+#   call.targets      required, at least one
+#   door.code         None: DTMF never opens; 4-16 of 0-9 A-D (a-d are
+#                     upper-cased); '*' and '#' end an entry, so they cannot
+#                     be part of it (intercom.app.door, entry grammar)
+#   door.open_from    defaults to call.targets (the residents the door calls)
+#   door.state_file   where the lockout state survives restarts (JSON,
+#                     written atomically); relative to the config's folder
+#   audio.jitter_min_ms, jitter_max_ms   jitter buffer depth bounds, ms
+#   audio.symmetric_rtp  send RTP to where the peer's RTP comes from (latch)
+#   gpio.*            per board from intercom.pins.DEFAULT_PINS (sim: rpi's)
+#   mqtt.prefix       "intercom/" + device name in lower case, runs of other
+#                     characters than a-z 0-9 as "-"
+#   webhook.events    every event name when absent; webhook.timeout seconds
+#
+# Cross-key rules: both sip.password and sip.password_file; register without
+# a server; a bare user (no sip: URI) in targets/answer_from/open_from
+# without a domain to put it in; button/relay/led sharing a pin or an I2S
+# pin of the board; pins outside the board's range; wifi missing on pico_w;
+# mqtt.allow_open without mqtt.user and mqtt.password; http.allow_open
+# without http.token; jitter_min_ms above jitter_max_ms.
+
+from intercom import events
+from intercom.app.identity import is_user, parse_sip_uri, split_hostport
+from intercom.errors import ConfigError
+from intercom.pins import DEFAULT_PINS, I2S_PINS
+
+REQUIRED = "required"
+DERIVED = "derived"
+
+BOARDS = ("sim", "rpi", "pico_w")
+CALL_MODES = ("sequential", "parallel")
+CODECS = ("PCMU", "PCMA")
+SECRET_KEYS = (
+    ("sip", "password"),
+    ("door", "code"),
+    ("wifi", "password"),
+    ("mqtt", "password"),
+    ("http", "token"),
+)
+SECRET_TEXT = "****"
+CODE_CHARS = "0123456789ABCD"
+CODE_LENGTH = (4, 16)
+HTTP_TOKEN_MIN = 16
+# GPIO numbers a board can drive: BCM 0-27 on rpi (and sim), GP0-22 and
+# GP26-28 on pico_w (GP23-25 and GP29 belong to the wireless chip).
+VALID_PINS = {
+    "sim": tuple(range(0, 28)),
+    "rpi": tuple(range(0, 28)),
+    "pico_w": tuple(range(0, 23)) + (26, 27, 28),
+}
+
+SECTIONS = {
+    "device": (
+        ("name", "str", "Door", (1, 64)),
+        ("board", "choice", "sim", BOARDS),
+    ),
+    "sip": (
+        ("server", "str", None, (1, 255)),
+        ("domain", "str", DERIVED, (1, 255)),
+        ("user", "str", "door", (1, 64)),
+        ("password", "secret", None, (1, 255)),
+        ("password_file", "str", None, (1, 4096)),
+        ("register", "bool", DERIVED, None),
+        ("expires", "int", 300, (60, 86400)),
+        ("local_port", "int", 5060, (0, 65535)),
+        ("trusted", "strings", [], None),
+        ("transport", "choice", "udp", ("udp",)),
+        ("realm", "str", None, (1, 255)),
+        ("keepalive", "int", 0, (0, 3600)),
+    ),
+    "call": (
+        ("targets", "strings", REQUIRED, None),
+        ("mode", "choice", "sequential", CALL_MODES),
+        ("ring_timeout", "int", 30, (5, 600)),
+        ("max_duration", "int", 120, (10, 3600)),
+        ("answer_from", "strings", [], None),
+    ),
+    "door": (
+        ("code", "secret", None, (0, 64)),
+        ("pulse", "int", 3, (1, 60)),
+        ("hangup_after_open", "int", 5, (0, 600)),
+        ("max_attempts", "int", 3, (1, 20)),
+        ("lockout", "int", 300, (10, 86400)),
+        ("open_from", "strings", DERIVED, None),
+        ("state_file", "str", "door_state.json", (1, 4096)),
+    ),
+    "audio": (
+        ("codecs", "strings", ["PCMU", "PCMA"], None),
+        ("ptime", "int", 20, (10, 60)),
+        ("rtp_port", "int", 0, (0, 65534)),
+        ("input", "str", "default", (1, 4096)),
+        ("output", "str", "default", (1, 4096)),
+        ("jitter_min_ms", "int", 40, (0, 1000)),
+        ("jitter_max_ms", "int", 200, (20, 2000)),
+        ("symmetric_rtp", "bool", True, None),
+    ),
+    "gpio": (
+        ("button", "int", DERIVED, (0, 40)),
+        ("relay", "int", DERIVED, (0, 40)),
+        ("led", "int", DERIVED, (0, 40)),
+        ("button_active_low", "bool", True, None),
+        ("debounce_ms", "int", 30, (0, 1000)),
+    ),
+    "wifi": (
+        ("ssid", "str", REQUIRED, (1, 32)),
+        ("password", "secret", None, (8, 63)),
+    ),
+    "mqtt": (
+        ("host", "str", REQUIRED, (1, 255)),
+        ("port", "int", 1883, (1, 65535)),
+        ("user", "str", None, (1, 255)),
+        ("password", "secret", None, (1, 255)),
+        ("prefix", "str", DERIVED, (1, 200)),
+        ("allow_open", "bool", False, None),
+    ),
+    "http": (
+        ("listen", "str", "127.0.0.1:8080", (1, 300)),
+        ("token", "secret", None, (HTTP_TOKEN_MIN, 255)),
+        ("allow_open", "bool", False, None),
+    ),
+}
+OPTIONAL_SECTIONS = ("wifi", "mqtt", "http")
+WEBHOOK_KEYS = (
+    ("url", "str", REQUIRED, (1, 2048)),
+    ("events", "strings", DERIVED, None),
+    ("timeout", "int", 5, (1, 60)),
+)
+TOP_LEVEL = tuple(SECTIONS) + ("webhook",)
+
+
+class _Problems:
+    """Collects "FILE: key: message" lines."""
+
+    def __init__(self, filename):
+        self.filename = filename
+        self.lines = []
+
+    def add(self, key, message):
+        self.lines.append("%s: %s: %s" % (self.filename, key, message))
+
+
+def edit_distance(left, right):
+    """Levenshtein distance (insert, delete, substitute each cost 1)."""
+    previous = list(range(len(right) + 1))
+    for row, left_char in enumerate(left, 1):
+        current = [row]
+        for column, right_char in enumerate(right, 1):
+            cost = 0 if left_char == right_char else 1
+            current.append(
+                min(previous[column] + 1, current[column - 1] + 1, previous[column - 1] + cost)
+            )
+        previous = current
+    return previous[-1]
+
+
+def _unknown(problems, key, name, known, what):
+    best = None
+    best_distance = 3
+    for candidate in known:
+        distance = edit_distance(name.lower(), candidate)
+        if distance < best_distance:
+            best = candidate
+            best_distance = distance
+    if best is None:
+        problems.add(key, "unknown %s (known: %s)" % (what, ", ".join(known)))
+    else:
+        problems.add(key, "unknown %s; did you mean '%s'?" % (what, best))
+
+
+def _type_name(value):
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return "a %s" % type(value).__name__
+
+
+def _check_value(problems, key, kind, value, limits):
+    """The value when it has the right kind and range, else None (reported)."""
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        problems.add(key, "must be true or false, not %s" % _type_name(value))
+        return None
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.add(key, "must be a whole number, not %s" % _type_name(value))
+            return None
+        if value < limits[0] or value > limits[1]:
+            problems.add(key, "%d is out of range %d-%d" % (value, limits[0], limits[1]))
+            return None
+        return value
+    if kind == "strings":
+        if not isinstance(value, list):
+            problems.add(key, "must be a list of strings, not %s" % _type_name(value))
+            return None
+        good = True
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                problems.add("%s[%d]" % (key, index), "must be a string, not %s" % _type_name(item))
+                good = False
+        return list(value) if good else None
+    if not isinstance(value, str):
+        problems.add(key, "must be a string, not %s" % _type_name(value))
+        return None
+    if kind == "choice":
+        if value not in limits:
+            problems.add(key, "'%s' is not one of: %s" % (value, ", ".join(limits)))
+            return None
+        return value
+    if len(value) < limits[0] or len(value) > limits[1]:
+        problems.add(key, "must be %d to %d characters long" % (limits[0], limits[1]))
+        return None
+    return value
+
+
+def _check_table(problems, prefix, table, rows):
+    """A dict with every key of rows: checked values, defaults, None for bad."""
+    if not isinstance(table, dict):
+        problems.add(prefix, "must be a table, not %s" % _type_name(table))
+        table = {}
+    known = [row[0] for row in rows]
+    for name in table:
+        if name not in known:
+            _unknown(problems, "%s.%s" % (prefix, name), name, known, "key")
+    result = {}
+    for key, kind, default, limits in rows:
+        dotted = "%s.%s" % (prefix, key)
+        if table.get(key) is not None:
+            result[key] = _check_value(problems, dotted, kind, table[key], limits)
+        elif default is REQUIRED:
+            problems.add(dotted, "is required")
+            result[key] = None
+        elif default is DERIVED:
+            result[key] = None
+        elif isinstance(default, list):
+            result[key] = list(default)
+        else:
+            result[key] = default
+    return result
+
+
+def _check_sip(problems, sip):
+    server = sip["server"]
+    if server is not None:
+        hostport = split_hostport(server)
+        if hostport is None:
+            problems.add("sip.server", "'%s' is not a host or host:port" % server)
+            server = None
+    if sip["domain"] is None:
+        sip["domain"] = split_hostport(server)[0] if server else None
+    elif split_hostport(sip["domain"]) is None or split_hostport(sip["domain"])[1] is not None:
+        problems.add("sip.domain", "'%s' is not a host name (no port)" % sip["domain"])
+    if sip["register"] is None:
+        sip["register"] = sip["server"] is not None
+    elif sip["register"] and sip["server"] is None:
+        problems.add("sip.register", "true needs sip.server (the registrar)")
+    if sip["password"] is not None and sip["password_file"] is not None:
+        problems.add("sip.password_file", "give sip.password or sip.password_file, not both")
+    if sip["user"] is not None and not is_user(sip["user"]):
+        problems.add("sip.user", "'%s' is not a SIP user name" % sip["user"])
+    for index, host in enumerate(sip["trusted"] or ()):
+        hostport = split_hostport(host)
+        if hostport is None or hostport[1] is not None:
+            problems.add("sip.trusted[%d]" % index, "'%s' is not a host (no port)" % host)
+
+
+def _check_party(problems, key, entry, has_domain, allow_parameters):
+    """One target or allow-list entry: a SIP user or a sip:/sips: URI."""
+    lowered = entry.lower()
+    if lowered.startswith("sip:") or lowered.startswith("sips:"):
+        parsed = parse_sip_uri(entry)
+        if parsed is None:
+            problems.add(key, "'%s' is not a valid SIP URI (sip:user@host[:port])" % entry)
+        elif parsed[3] and not allow_parameters:
+            problems.add(key, "'%s': no URI parameters here, only sip:user@host" % entry)
+        return
+    if not is_user(entry):
+        problems.add(
+            key, "'%s' is neither a SIP URI (sip:user@host) nor a user name (like flat1)" % entry
+        )
+    elif not has_domain:
+        problems.add(
+            key,
+            "'%s' is a bare user name: without sip.server or sip.domain give a full "
+            "URI like sip:%s@192.0.2.20" % (entry, entry),
+        )
+
+
+def _check_call_and_door(problems, config):
+    has_domain = config["sip"]["domain"] is not None
+    call = config["call"]
+    door = config["door"]
+    if call["targets"] is not None and not call["targets"]:
+        problems.add("call.targets", "needs at least one target")
+    for key, entries, allow_parameters in (
+        ("call.targets", call["targets"], True),
+        ("call.answer_from", call["answer_from"], False),
+        ("door.open_from", door["open_from"], False),
+    ):
+        for index, entry in enumerate(entries or ()):
+            _check_party(problems, "%s[%d]" % (key, index), entry, has_domain, allow_parameters)
+    if door["open_from"] is None:
+        door["open_from"] = list(call["targets"] or [])
+    code = door["code"]
+    if code is not None:
+        code = code.upper()
+        door["code"] = code
+        for char in code:
+            if char in "*#":
+                problems.add(
+                    "door.code", "'*' and '#' end a code entry, they cannot be in the code"
+                )
+                break
+            if char not in CODE_CHARS:
+                problems.add("door.code", "only the DTMF keys 0-9 and A-D can be in the code")
+                break
+        if len(code) < CODE_LENGTH[0] or len(code) > CODE_LENGTH[1]:
+            problems.add(
+                "door.code", "must be %d to %d keys long" % (CODE_LENGTH[0], CODE_LENGTH[1])
+            )
+
+
+def _check_audio(problems, audio):
+    codecs = audio["codecs"]
+    if codecs is not None:
+        if not codecs:
+            problems.add("audio.codecs", "needs at least one codec (PCMU, PCMA)")
+        for index, codec in enumerate(codecs):
+            if codec not in CODECS:
+                problems.add("audio.codecs[%d]" % index, "'%s' is not one of: PCMU, PCMA" % codec)
+            elif codecs.index(codec) != index:
+                problems.add("audio.codecs[%d]" % index, "'%s' is listed twice" % codec)
+    if audio["ptime"] is not None and audio["ptime"] % 10:
+        problems.add("audio.ptime", "%d is not a multiple of 10 ms" % audio["ptime"])
+    if audio["rtp_port"] is not None and audio["rtp_port"] % 2:
+        problems.add(
+            "audio.rtp_port", "RTP uses an even port (RFC 3550 11), not %d" % (audio["rtp_port"])
+        )
+    low = audio["jitter_min_ms"]
+    high = audio["jitter_max_ms"]
+    if low is not None and high is not None and low > high:
+        problems.add("audio.jitter_min_ms", "%d is above audio.jitter_max_ms (%d)" % (low, high))
+
+
+def _check_gpio(problems, board, gpio):
+    defaults = DEFAULT_PINS["rpi" if board == "sim" else board]
+    reserved = {}
+    for device, pins in I2S_PINS.get(board, {}).items():
+        for signal, pin in pins.items():
+            reserved[pin] = "the I2S %s %s pin" % (device, signal)
+    used = {}
+    for role in ("button", "relay", "led"):
+        if gpio[role] is None:
+            gpio[role] = defaults[role]
+        pin = gpio[role]
+        key = "gpio." + role
+        if pin not in VALID_PINS[board]:
+            problems.add(key, "pin %d does not exist on board %s" % (pin, board))
+        elif pin in used:
+            problems.add(key, "pin %d is already gpio.%s" % (pin, used[pin]))
+        elif pin in reserved:
+            problems.add(key, "pin %d is %s on board %s" % (pin, reserved[pin], board))
+        used.setdefault(pin, role)
+
+
+def _slug(text):
+    out = []
+    for char in text.lower():
+        if char in "abcdefghijklmnopqrstuvwxyz0123456789":
+            out.append(char)
+        elif out and out[-1] != "-":
+            out.append("-")
+    return "".join(out).strip("-") or "door"
+
+
+def _check_services(problems, config):
+    mqtt = config["mqtt"]
+    if mqtt is not None:
+        if mqtt["prefix"] is None:
+            mqtt["prefix"] = "intercom/" + _slug(config["device"]["name"] or "door")
+        else:
+            prefix = mqtt["prefix"]
+            if "+" in prefix or "#" in prefix or prefix.startswith("/") or prefix.endswith("/"):
+                problems.add(
+                    "mqtt.prefix", "no MQTT wildcards (+ #) and no leading or trailing '/'"
+                )
+        if mqtt["allow_open"] and (mqtt["user"] is None or mqtt["password"] is None):
+            problems.add("mqtt.allow_open", "true needs mqtt.user and mqtt.password")
+    http = config["http"]
+    if http is not None:
+        listen = http["listen"]
+        hostport = split_hostport(listen) if listen is not None else (None, 1)
+        if hostport is None or hostport[1] is None:
+            problems.add("http.listen", "'%s' is not host:port (like 127.0.0.1:8080)" % listen)
+        if http["allow_open"] and http["token"] is None:
+            problems.add("http.allow_open", "true needs http.token")
+    board = config["device"]["board"]
+    if board == "pico_w" and config["wifi"] is None:
+        problems.add("wifi", "board pico_w needs a [wifi] section with ssid")
+
+
+def _check_webhooks(problems, raw):
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        problems.add("webhook", "must be an array of tables ([[webhook]])")
+        return []
+    hooks = []
+    for index, table in enumerate(raw):
+        prefix = "webhook[%d]" % index
+        hook = _check_table(problems, prefix, table, WEBHOOK_KEYS)
+        url = hook["url"]
+        if url is not None:
+            lowered = url.lower()
+            scheme = 8 if lowered.startswith("https://") else 7
+            rest = url[scheme:].split("/", 1)[0]
+            if not (lowered.startswith("http://") or lowered.startswith("https://")):
+                problems.add(prefix + ".url", "'%s' is not an http:// or https:// URL" % url)
+            elif split_hostport(rest) is None:
+                problems.add(prefix + ".url", "'%s' has no valid host" % url)
+        if hook["events"] is None:
+            hook["events"] = list(events.EVENT_NAMES)
+        for event_index, name in enumerate(hook["events"] or ()):
+            if name not in events.EVENT_NAMES:
+                _unknown(
+                    problems,
+                    "%s.events[%d]" % (prefix, event_index),
+                    name,
+                    events.EVENT_NAMES,
+                    "event",
+                )
+        hooks.append(hook)
+    return hooks
+
+
+def validate(raw, filename="config"):
+    """The effective config from a parsed TOML/JSON dict, or ConfigError."""
+    problems = _Problems(filename)
+    if not isinstance(raw, dict):
+        problems.add("(file)", "must hold a table of sections, not %s" % _type_name(raw))
+        raise ConfigError(problems.lines)
+    for name in raw:
+        if name not in TOP_LEVEL:
+            _unknown(problems, name, name, TOP_LEVEL, "section")
+    config = {}
+    for name in SECTIONS:
+        section = raw.get(name)
+        if section is None and name in OPTIONAL_SECTIONS:
+            config[name] = None
+        else:
+            config[name] = _check_table(
+                problems, name, {} if section is None else section, SECTIONS[name]
+            )
+    config["webhook"] = _check_webhooks(problems, raw.get("webhook"))
+    _check_sip(problems, config["sip"])
+    _check_call_and_door(problems, config)
+    _check_audio(problems, config["audio"])
+    board = config["device"]["board"]
+    if board is not None:
+        _check_gpio(problems, board, config["gpio"])
+    _check_services(problems, config)
+    if problems.lines:
+        raise ConfigError(problems.lines)
+    return config
+
+
+def masked(config):
+    """A copy of an effective config with every secret set to "****"."""
+    copy = {}
+    for name in config:
+        section = config[name]
+        if isinstance(section, dict):
+            section = dict(section)
+        elif isinstance(section, list):
+            section = [dict(item) for item in section]
+        copy[name] = section
+    for section, key in SECRET_KEYS:
+        if copy.get(section) is not None and copy[section].get(key) is not None:
+            copy[section][key] = SECRET_TEXT
+    return copy

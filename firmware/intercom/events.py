@@ -1,0 +1,150 @@
+# Events: what the device reports, one JSON object per line on stdout with
+# `--log json` (DESIGN.md, Contracts: Events).
+#
+#   {"ts_ms": <int>, "event": "<name>", ...fields}
+#
+# ts_ms is the now_ms the event happened at (the board's ticks clock).
+# Names and their fields (fields beyond these may be added, never renamed):
+#
+#   started              board, name
+#   registered           server, expires
+#   registration_failed  server, reason
+#   button               state ("pressed" | "released")
+#   call_started         target
+#   ringing              target
+#   answered             target
+#   call_ended           reason, duration_ms
+#   incoming_call        from, accepted
+#   dtmf                 digit, source ("rfc4733" | "info" | "inband")
+#   door_opened          caller, pulse_ms
+#   door_closed          -
+#   code_rejected        reason (see intercom.app.door), attempts
+#   lockout              duration_ms, attempts
+#   error                reason
+#
+# Only the fields the contract names are filled by the helpers below; the
+# rest go in through make_event's fields dict.
+
+import json
+
+STARTED = "started"
+REGISTERED = "registered"
+REGISTRATION_FAILED = "registration_failed"
+BUTTON = "button"
+CALL_STARTED = "call_started"
+RINGING = "ringing"
+ANSWERED = "answered"
+CALL_ENDED = "call_ended"
+INCOMING_CALL = "incoming_call"
+DTMF = "dtmf"
+DOOR_OPENED = "door_opened"
+DOOR_CLOSED = "door_closed"
+CODE_REJECTED = "code_rejected"
+LOCKOUT = "lockout"
+ERROR = "error"
+
+EVENT_NAMES = (
+    STARTED,
+    REGISTERED,
+    REGISTRATION_FAILED,
+    BUTTON,
+    CALL_STARTED,
+    RINGING,
+    ANSWERED,
+    CALL_ENDED,
+    INCOMING_CALL,
+    DTMF,
+    DOOR_OPENED,
+    DOOR_CLOSED,
+    CODE_REJECTED,
+    LOCKOUT,
+    ERROR,
+)
+
+DTMF_SOURCES = ("rfc4733", "info", "inband")
+
+
+def make_event(now_ms, name, fields=None):
+    """A new event dict {"ts_ms": now_ms, "event": name, **fields}.
+
+    Raises ValueError for a name outside EVENT_NAMES or a field that would
+    overwrite ts_ms/event (our own misuse).
+    """
+    if name not in EVENT_NAMES:
+        raise ValueError("unknown event name %r" % (name,))
+    event = {"ts_ms": now_ms, "event": name}
+    if fields:
+        for key in fields:
+            if key in event:
+                raise ValueError("field %r is reserved" % (key,))
+            event[key] = fields[key]
+    return event
+
+
+def call_started(now_ms, target):
+    return make_event(now_ms, CALL_STARTED, {"target": target})
+
+
+def call_ended(now_ms, reason, duration_ms):
+    return make_event(now_ms, CALL_ENDED, {"reason": reason, "duration_ms": duration_ms})
+
+
+def incoming_call(now_ms, caller, accepted):
+    # "from" is a Python keyword, hence the parameter name `caller`.
+    return make_event(now_ms, INCOMING_CALL, {"from": caller, "accepted": accepted})
+
+
+def dtmf(now_ms, digit, source):
+    if source not in DTMF_SOURCES:
+        raise ValueError("unknown DTMF source %r" % (source,))
+    return make_event(now_ms, DTMF, {"digit": digit, "source": source})
+
+
+def code_rejected(now_ms, reason, attempts):
+    return make_event(now_ms, CODE_REJECTED, {"reason": reason, "attempts": attempts})
+
+
+def lockout(now_ms, duration_ms, attempts):
+    return make_event(now_ms, LOCKOUT, {"duration_ms": duration_ms, "attempts": attempts})
+
+
+def error(now_ms, reason):
+    return make_event(now_ms, ERROR, {"reason": reason})
+
+
+def _dumps(value):
+    """JSON text with dict keys sorted (MicroPython dicts keep no order)."""
+    if isinstance(value, dict):
+        keys = sorted(value)
+        return "{" + ", ".join(json.dumps(key) + ": " + _dumps(value[key]) for key in keys) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_dumps(item) for item in value) + "]"
+    return json.dumps(value)
+
+
+def format_line(event):
+    """One JSON line (no trailing newline), the same bytes on every interpreter.
+
+    Keys: "ts_ms", "event", then the other fields sorted by name. CPython's
+    json escapes non-ASCII characters, MicroPython's writes them raw; here
+    characters above U+007F always become \\uXXXX (a surrogate pair above
+    U+FFFF), so the line is pure ASCII.
+    """
+    parts = ['"ts_ms": ' + _dumps(event["ts_ms"]), '"event": ' + _dumps(event["event"])]
+    for key in sorted(event):
+        if key not in ("ts_ms", "event"):
+            parts.append(json.dumps(key) + ": " + _dumps(event[key]))
+    text = "{" + ", ".join(parts) + "}"
+    if len(text.encode()) == len(text):
+        return text
+    out = []
+    for char in text:
+        code = ord(char)
+        if code < 0x80:
+            out.append(char)
+        elif code < 0x10000:
+            out.append("\\u%04x" % code)
+        else:
+            code -= 0x10000
+            out.append("\\u%04x\\u%04x" % (0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF)))
+    return "".join(out)

@@ -1,0 +1,293 @@
+# In-band DTMF detection on decoded 8 kHz linear PCM (for peers that send
+# the key tones as audio instead of RFC 4733 events). Goertzel filters on
+# the eight DTMF frequencies over blocks of 102 samples (12.75 ms), with the
+# checks of ITU-T Q.24-style receivers. The per-sample filters run in small
+# integers (samples scaled to 11 bits, Q12 coefficients: every state stays
+# below 2**30, so nothing is boxed on a Pico); the decision once per block
+# uses floats, where single precision is plenty (all tests are ratios).
+# Cost: 8 multiply-adds per sample; a block decision allocates a few floats.
+#
+# Public API
+#
+#   InbandDtmfDetector(min_level=500, fast=True)
+#       min_level: the smallest peak amplitude (16-bit PCM) of each tone
+#       that counts; 500 is about -33 dBm0 for G.711. fast: on MicroPython
+#       run the filters through dtmf_inband_viper when the port has the
+#       viper emitter (identical results; .path says "viper" or "plain").
+#     .feed(pcm)        16-bit signed little-endian PCM (bytes, bytearray,
+#                       memoryview) as everywhere in intercom.media, any
+#                       whole number of samples; state carries over calls
+#     .next_digit() -> "0".."9", "*", "#", "A".."D" or None
+#     .blocks           blocks analysed so far
+#
+# Per block (102 samples), a block "hits" a digit when all hold:
+#   energy     the strongest row and column tones each >= min_level
+#   twist      row tone at most 8 dB above the column tone (normal twist),
+#              column tone at most 4 dB above the row tone (reverse twist)
+#   peak       each of them >= 6.3 dB above every other tone of its group
+#   purity     the two tones carry >= 75 % of the block's energy (rejects
+#              speech, music and noise that happen to excite both groups)
+# Key press rules:
+#   report     two consecutive blocks hit the same digit (>= 25.5 ms;
+#              a 40 ms tone always covers two whole blocks), while armed,
+#              with each tone steady between the two blocks: level within
+#              3 dB, and frequency within 2 % of nominal (Q.24: accept
+#              1.5 %, reject 3.5 %), measured from how far its phase
+#              advanced from one block to the next; and the two tones,
+#              their power corrected for that offset, carry >= 90 % of the
+#              energy of both blocks together
+#   re-arm     after three consecutive blocks (>= 38 ms) without that digit
+#   so one key press gives one digit (a 10 ms break inside it does not
+#   re-arm), and a 40 ms pause separates presses.
+
+import math
+from array import array
+
+from intercom.compat import IS_MICROPYTHON
+
+filter_samples = None
+if IS_MICROPYTHON:
+    try:
+        from intercom.media.dtmf_inband_viper import STATE_OFFSET, filter_samples
+    except ImportError:  # a port built without the viper emitter
+        pass
+
+BLOCK = 102
+SAMPLE_RATE = 8000
+ROW_HZ = (697, 770, 852, 941)
+COLUMN_HZ = (1209, 1336, 1477, 1633)
+KEYS = "123A456B789C*0#D"  # row-major: KEYS[row * 4 + column]
+NORMAL_TWIST = 6.31  # 8 dB (power ratio)
+REVERSE_TWIST = 2.51  # 4 dB
+RELATIVE_PEAK = 4.27  # 6.3 dB
+PURITY = 0.75
+CONFIRM_PURITY = 0.9
+FREQUENCY_TOLERANCE = 0.02  # Q.24: accept 1.5 %, reject 3.5 %
+MAX_OFFSET_HZ = 35.0  # the phase test aliases at SAMPLE_RATE / BLOCK / 2 = 39 Hz
+TWO_PI = 2.0 * math.pi
+REARM_BLOCKS = 3
+INPUT_SHIFT = 5  # 11-bit samples: coefficient * state stays below 2**30 (the
+# worst input, a full-scale square wave near 697 Hz, reaches 0.84 of it)
+ONE_Q12 = 4096
+
+
+class InbandDtmfDetector:
+    def __init__(self, min_level=500, fast=True):
+        frequencies = ROW_HZ + COLUMN_HZ
+        # Per-sample work is integer (small ints on a Pico, nothing boxed):
+        # samples scaled by 2**-INPUT_SHIFT, coefficients in Q12. Per block
+        # the decision uses floats, with the quantised coefficients' own
+        # frequencies so that powers and phases stay consistent.
+        self._fixed = [
+            int(round(2.0 * math.cos(TWO_PI * frequency / SAMPLE_RATE) * ONE_Q12))
+            for frequency in frequencies
+        ]
+        omegas = [math.acos(fixed / (2.0 * ONE_Q12)) for fixed in self._fixed]
+        self._coefficients = [fixed / ONE_Q12 for fixed in self._fixed]
+        self._sines = [math.sin(omega) for omega in omegas]
+        # Phase a steady tone at exactly the frequency advances per block.
+        self._advances = [(omega * BLOCK) % TWO_PI for omega in omegas]
+        # Largest offset accepted, as a phase error per block.
+        self._phase_limits = [
+            TWO_PI * BLOCK * min(FREQUENCY_TOLERANCE * frequency, MAX_OFFSET_HZ) / SAMPLE_RATE
+            for frequency in frequencies
+        ]
+        # A tone of amplitude A gives a Goertzel power of about (A * N / 2)**2.
+        half = min_level / (1 << INPUT_SHIFT) * BLOCK / 2.0
+        self._min_power = half * half
+        self._state = [0] * 16  # s1, s2 per filter
+        self._energy = 0
+        self._count = 0
+        self._powers = [0.0] * 8
+        self._ends = [0] * 16  # the filters' last two states of a block
+        self._row_power = 0.0
+        self._column_power = 0.0
+        self._row_phase = 0.0
+        self._column_phase = 0.0
+        self._last_hit = None
+        self._last_row_power = 0.0
+        self._last_column_power = 0.0
+        self._last_row_phase = 0.0
+        self._last_column_phase = 0.0
+        self._last_energy = 0.0
+        self._current = None
+        self._misses = 0
+        self._digits = []
+        self.blocks = 0
+        self.path = "plain"
+        if fast and filter_samples is not None:
+            self.path = "viper"
+            self._fast_state = array("i", [STATE_OFFSET] * 16 + [0])
+            self._fast_fixed = array("i", self._fixed)
+
+    def feed(self, pcm):
+        if self.path == "viper":
+            self._feed_fast(pcm)
+            return
+        c0, c1, c2, c3, c4, c5, c6, c7 = self._fixed
+        (a0, b0, a1, b1, a2, b2, a3, b3, a4, b4, a5, b5, a6, b6, a7, b7) = self._state
+        energy = self._energy
+        count = self._count
+        for index in range(0, len(pcm) - 1, 2):
+            value = pcm[index] | (pcm[index + 1] << 8)
+            x = (value - 0x10000 if value >= 0x8000 else value) >> INPUT_SHIFT
+            energy += x * x
+            a0, b0 = x + ((c0 * a0) >> 12) - b0, a0
+            a1, b1 = x + ((c1 * a1) >> 12) - b1, a1
+            a2, b2 = x + ((c2 * a2) >> 12) - b2, a2
+            a3, b3 = x + ((c3 * a3) >> 12) - b3, a3
+            a4, b4 = x + ((c4 * a4) >> 12) - b4, a4
+            a5, b5 = x + ((c5 * a5) >> 12) - b5, a5
+            a6, b6 = x + ((c6 * a6) >> 12) - b6, a6
+            a7, b7 = x + ((c7 * a7) >> 12) - b7, a7
+            count += 1
+            if count == BLOCK:
+                ends = self._ends
+                ends[0], ends[1], ends[2], ends[3] = a0, b0, a1, b1
+                ends[4], ends[5], ends[6], ends[7] = a2, b2, a3, b3
+                ends[8], ends[9], ends[10], ends[11] = a4, b4, a5, b5
+                ends[12], ends[13], ends[14], ends[15] = a6, b6, a7, b7
+                self._block_done(float(energy))
+                a0 = b0 = a1 = b1 = a2 = b2 = a3 = b3 = 0
+                a4 = b4 = a5 = b5 = a6 = b6 = a7 = b7 = 0
+                energy = 0
+                count = 0
+        self._state = [a0, b0, a1, b1, a2, b2, a3, b3, a4, b4, a5, b5, a6, b6, a7, b7]
+        self._energy = energy
+        self._count = count
+
+    def _feed_fast(self, pcm):
+        state = self._fast_state
+        end = len(pcm) & ~1
+        index = 0
+        count = self._count
+        while index < end:
+            take = (BLOCK - count) * 2
+            if take > end - index:
+                take = end - index
+            filter_samples(index, index + take, pcm, state, self._fast_fixed)
+            index += take
+            count += take >> 1
+            if count == BLOCK:
+                ends = self._ends
+                for position in range(16):
+                    ends[position] = state[position] - STATE_OFFSET
+                    state[position] = STATE_OFFSET
+                energy = state[16]
+                state[16] = 0
+                count = 0
+                self._block_done(float(energy))
+        self._count = count
+
+    def next_digit(self):
+        if self._digits:
+            return self._digits.pop(0)
+        return None
+
+    def _block_done(self, energy):
+        self.blocks += 1
+        powers = self._powers
+        for index in range(8):
+            s1 = float(self._ends[2 * index])
+            s2 = float(self._ends[2 * index + 1])
+            powers[index] = s1 * s1 + s2 * s2 - self._coefficients[index] * s1 * s2
+        hit = self._classify(energy)
+        if hit != self._current:
+            self._misses += 1
+            if self._misses >= REARM_BLOCKS:
+                self._current = None
+        else:
+            self._misses = 0
+        if (
+            hit is not None
+            and hit == self._last_hit
+            and self._current is None
+            and self._steady(hit, energy)
+        ):
+            self._digits.append(hit)
+            self._current = hit
+            self._misses = 0
+        self._last_hit = hit
+        self._last_row_power = self._row_power
+        self._last_column_power = self._column_power
+        self._last_row_phase = self._row_phase
+        self._last_column_phase = self._column_phase
+        self._last_energy = energy
+
+    def _steady(self, hit, energy):
+        # Both tones kept their level (within 3 dB) from the previous block,
+        # and their phase advanced as a tone within the frequency tolerance
+        # would: harmonics of speech gliding through a formant do neither.
+        row = self._row_power
+        column = self._column_power
+        if not (
+            row < 2.0 * self._last_row_power
+            and self._last_row_power < 2.0 * row
+            and column < 2.0 * self._last_column_power
+            and self._last_column_power < 2.0 * column
+        ):
+            return False
+        key = KEYS.index(hit)
+        row_gain = self._offset_gain(key // 4, self._row_phase, self._last_row_phase)
+        column_gain = self._offset_gain(4 + key % 4, self._column_phase, self._last_column_phase)
+        if row_gain == 0.0 or column_gain == 0.0:
+            return False
+        # Purity over both blocks (beats between the two tones even out),
+        # with each tone's power corrected for its frequency offset.
+        tones = (row + self._last_row_power) / row_gain
+        tones += (column + self._last_column_power) / column_gain
+        return tones * 2.0 / BLOCK >= CONFIRM_PURITY * (energy + self._last_energy)
+
+    def _offset_gain(self, index, phase, last_phase):
+        """Power response of filter `index` to the tone, from the phase it
+        advanced over one block; 0.0 when the tone is off frequency."""
+        error = (phase - last_phase - self._advances[index]) % TWO_PI
+        if error > math.pi:
+            error -= TWO_PI
+        if not -self._phase_limits[index] <= error <= self._phase_limits[index]:
+            return 0.0
+        # Offset in bins is error / (2 pi); the response is sinc squared.
+        half_angle = error / 2.0
+        if half_angle == 0.0:
+            return 1.0
+        response = math.sin(half_angle) / half_angle
+        return response * response
+
+    def _phase(self, index):
+        # Phase of the block's DFT term: y = s1 - exp(-j w) s2.
+        s1 = float(self._ends[2 * index])
+        s2 = float(self._ends[2 * index + 1])
+        return math.atan2(s2 * self._sines[index], s1 - s2 * self._coefficients[index] / 2.0)
+
+    def _classify(self, energy):
+        powers = self._powers
+        row = _strongest(powers, 0)
+        column = _strongest(powers, 4)
+        row_power = powers[row]
+        column_power = powers[column]
+        self._row_power = row_power
+        self._column_power = column_power
+        if row_power < self._min_power or column_power < self._min_power:
+            return None
+        if row_power > column_power * NORMAL_TWIST or column_power > row_power * REVERSE_TWIST:
+            return None
+        for index in range(8):
+            if index == row or index == column:
+                continue
+            peak = row_power if index < 4 else column_power
+            if powers[index] * RELATIVE_PEAK > peak:
+                return None
+        # Tone power (A*N/2)**2 against block energy A*A*N/2: factor N/2.
+        if (row_power + column_power) * 2.0 / BLOCK < PURITY * energy:
+            return None
+        self._row_phase = self._phase(row)
+        self._column_phase = self._phase(column)
+        return KEYS[row * 4 + column - 4]
+
+
+def _strongest(powers, first):
+    best = first
+    for index in range(first + 1, first + 4):
+        if powers[index] > powers[best]:
+            best = index
+    return best

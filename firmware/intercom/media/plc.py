@@ -1,0 +1,157 @@
+# Packet loss concealment for 8 kHz linear PCM, after the idea of ITU-T G.711
+# Appendix I: on a lost frame, estimate the pitch period of the last good
+# audio by autocorrelation, repeat that period, attenuate it over consecutive
+# losses until it fades to silence, and blend the first good frame after a
+# loss into the synthetic signal. Integer arithmetic only (Q14 gains, so
+# sample * gain stays a small int on a Pico).
+#
+# Public API
+#
+#   Concealer(frame_samples=160)
+#     .conceal(history, out) -> True while the synthetic signal is audible,
+#         False once it has faded to silence. history: the previous output
+#         frame (the last good or concealed one); out: the frame to fill.
+#         Frames are PCM as everywhere in intercom.media: 16-bit signed
+#         little-endian samples in a bytearray (2 * frame_samples bytes).
+#     .stop()           forget the current loss (silence follows)
+#     .recover(frame)   the first good frame after losses: its start is
+#                       cross-faded with the continuation of the synthetic
+#                       signal (in place)
+#     .losing           True from the first conceal() until recover(),
+#                       stop() or the fade-out
+#     .pitch            the period (samples) used for the current loss
+#
+# Timing (G.711 Appendix I, 8 kHz): full level for the first 10 ms of a loss,
+# then -20 % of full level per 10 ms, silent from 60 ms on. Pitch search over
+# lags 40..120 samples (200..66 Hz), correlation window of the last 40
+# samples of history, coarse search on even lags then +/-1 refinement. The
+# recovery cross-fade lasts 40 samples (5 ms).
+#
+# Allocation: the pitch period is copied into a preallocated buffer; the
+# search itself uses plain ints whose products can outgrow a small int (so
+# allocate), but only on the first frame of a loss, never on the steady path.
+
+from array import array
+
+MIN_PITCH = 40
+MAX_PITCH = 120
+CORRELATION_WINDOW = 40
+FULL_LEVEL_SAMPLES = 80  # 10 ms
+FADE_SAMPLES = 400  # 50 ms from full level to silence
+MERGE_SAMPLES = 40
+
+
+class Concealer:
+    def __init__(self, frame_samples=160):
+        if frame_samples < MAX_PITCH + CORRELATION_WINDOW:
+            raise ValueError("frame too short for the pitch search")
+        self.frame_samples = frame_samples
+        self._period = array("h", bytes(2 * MAX_PITCH))
+        self.pitch = MIN_PITCH
+        self.losing = False
+        self._phase = 0
+        self._elapsed = 0  # samples synthesised since the loss began
+
+    def conceal(self, history, out):
+        if not self.losing:
+            self._start(history)
+        pitch = self.pitch
+        period = self._period
+        phase = self._phase
+        elapsed = self._elapsed
+        for index in range(self.frame_samples):
+            value = (period[phase] * _gain(elapsed)) >> 14
+            out[2 * index] = value & 0xFF
+            out[2 * index + 1] = (value >> 8) & 0xFF
+            phase += 1
+            if phase == pitch:
+                phase = 0
+            elapsed += 1
+        self._phase = phase
+        self._elapsed = elapsed
+        if elapsed >= FULL_LEVEL_SAMPLES + FADE_SAMPLES:
+            self.losing = False  # faded out: the talk spurt is over
+            return False
+        return True
+
+    def stop(self):
+        """Forget the current loss (silence follows, nothing to blend)."""
+        self.losing = False
+
+    def recover(self, frame):
+        if not self.losing:
+            return
+        self.losing = False
+        period = self._period
+        phase = self._phase
+        elapsed = self._elapsed
+        for index in range(MERGE_SAMPLES):
+            synthetic = (period[phase] * _gain(elapsed)) >> 14
+            value = (sample(frame, index) * index + synthetic * (MERGE_SAMPLES - index)) // (
+                MERGE_SAMPLES
+            )
+            frame[2 * index] = value & 0xFF
+            frame[2 * index + 1] = (value >> 8) & 0xFF
+            phase += 1
+            if phase == self.pitch:
+                phase = 0
+            elapsed += 1
+
+    def _start(self, history):
+        self.losing = True
+        self._elapsed = 0
+        self._phase = 0
+        self.pitch = estimate_pitch(history, self.frame_samples)
+        start = self.frame_samples - self.pitch
+        for index in range(self.pitch):
+            self._period[index] = sample(history, start + index)
+
+
+def sample(pcm, index):
+    """Sample `index` of 16-bit little-endian PCM, as a signed int."""
+    value = pcm[2 * index] | (pcm[2 * index + 1] << 8)
+    return value - 0x10000 if value >= 0x8000 else value
+
+
+def _gain(elapsed):
+    """Q14 gain after `elapsed` concealed samples."""
+    if elapsed < FULL_LEVEL_SAMPLES:
+        return 16384
+    faded = elapsed - FULL_LEVEL_SAMPLES
+    if faded >= FADE_SAMPLES:
+        return 0
+    return 16384 - (faded * 16384) // FADE_SAMPLES
+
+
+def estimate_pitch(history, length):
+    """Lag in MIN_PITCH..MAX_PITCH that best repeats the end of history."""
+    end = length
+    window_start = end - CORRELATION_WINDOW
+    best_lag = MIN_PITCH
+    best_score_num = -1
+    best_score_den = 1
+    for lag in range(MIN_PITCH, MAX_PITCH + 1, 2):
+        num, den = _score(history, window_start, end, lag, 2)
+        if num * best_score_den > best_score_num * den:
+            best_lag, best_score_num, best_score_den = lag, num, den
+    coarse = best_lag
+    best_score_num = -1
+    for lag in (coarse - 1, coarse, coarse + 1):
+        if MIN_PITCH <= lag <= MAX_PITCH:
+            num, den = _score(history, window_start, end, lag, 1)
+            if num * best_score_den > best_score_num * den:
+                best_lag, best_score_num, best_score_den = lag, num, den
+    return best_lag
+
+
+def _score(history, start, end, lag, step):
+    # Normalised correlation, kept as the fraction corr*|corr| / energy
+    # (the sign kept so that anti-correlated lags lose).
+    correlation = 0
+    energy = 1
+    for index in range(start, end, step):
+        earlier = sample(history, index - lag) >> 2
+        correlation += (sample(history, index) >> 2) * earlier
+        energy += earlier * earlier
+    magnitude = correlation if correlation >= 0 else -correlation
+    return correlation * magnitude, energy

@@ -1,0 +1,191 @@
+# One call's media: RTP out and in, jitter buffer, DTMF (RFC 4733 and
+# in-band) and RTCP, for the negotiated MEDIA dict of intercom.sip.agent.
+# Sans-I/O: datagrams in with now_ms, packets out for the board to send.
+#
+# Public API
+#
+#   MediaSession(media, random_bytes, now_ms, cname, jitter_min_ms=20,
+#                jitter_max_ms=200, symmetric_rtp=False)
+#     receive_rtp(data, addr, now_ms)      any datagram from the RTP socket
+#     receive_rtcp(data, addr, now_ms, wallclock_ms)
+#     send_frame(pcm, now_ms) -> memoryview or None
+#         one frame of microphone PCM (s16le) in, the RTP packet to send now
+#         to .rtp_address out (valid until the next call); None while the
+#         negotiated direction does not let us send (hold).
+#     play_frame(now_ms) -> bytearray   what the speaker plays for this frame
+#     send_digits(digits)              RFC 4733 events, in place of audio frames
+#     next_dtmf() -> (digit, source) or None   source "rfc4733" or "inband"
+#     rtcp_datagrams(now_ms, wallclock_ms) -> [bytes] for .rtcp_address
+#     get_timer() / handle_timer(now_ms, wallclock_ms)
+#     update(media)                    a re-INVITE changed address/direction
+#     stats(now_ms) -> dict
+#     .rtp_address .rtcp_address .last_rtp_ms .ended_by_peer (RTCP BYE seen)
+#
+# Rules:
+#   - RTCP goes to the RTP port + 1 (RFC 3550 section 11; we do not offer or
+#     read a=rtcp).
+#   - Packets are accepted only from the negotiated address, or the first
+#     valid source when symmetric_rtp latches (see rtp.RtpReceiver).
+#   - The telephone-event payload type feeds the RFC 4733 receiver; audio
+#     payloads feed the jitter buffer and RTCP statistics.
+#   - In-band DTMF is detected on what we play, except within
+#     INBAND_QUIET_MS of an RFC 4733 packet: phones that send both would
+#     otherwise give every key twice.
+#   - direction (ours): sendrecv and sendonly send audio; recvonly and
+#     inactive send nothing (held by the peer or holding).
+
+from intercom.compat import ticks_diff
+from intercom.media import g711
+from intercom.media.dtmf import DtmfReceiver, DtmfSender
+from intercom.media.dtmf_inband import InbandDtmfDetector
+from intercom.media.jitter import JitterBuffer
+from intercom.media.rtcp import RtcpSession
+from intercom.media.rtp import RtpReceiver, RtpSender
+
+INBAND_QUIET_MS = 1000
+SAMPLE_RATE = 8000
+
+_CODECS = {
+    "PCMU": (g711.ulaw_encode_into, g711.ulaw_decode_into),
+    "PCMA": (g711.alaw_encode_into, g711.alaw_decode_into),
+}
+
+
+class MediaSession:
+    def __init__(
+        self,
+        media,
+        random_bytes,
+        now_ms,
+        cname,
+        jitter_min_ms=20,
+        jitter_max_ms=200,
+        symmetric_rtp=False,
+    ):
+        codec = _CODECS.get(media["codec"])
+        if codec is None:
+            raise ValueError("unsupported codec %r" % media["codec"])
+        self._encode_into, decode_into = codec
+        self._frame_samples = SAMPLE_RATE * media["ptime"] // 1000
+        self._audio_type = media["payload_type"]
+        self._event_type = media["telephone_event_pt"]
+        payload_types = [self._audio_type]
+        if self._event_type is not None:
+            payload_types.append(self._event_type)
+        self._sender = RtpSender(self._audio_type, random_bytes, self._frame_samples)
+        self._receiver = RtpReceiver(payload_types, latch=symmetric_rtp)
+        self._jitter = JitterBuffer(
+            decode_into,
+            frame_samples=self._frame_samples,
+            min_delay_ms=jitter_min_ms,
+            max_delay_ms=jitter_max_ms,
+        )
+        self._rtcp = RtcpSession(self._sender, cname, random_bytes, now_ms)
+        self._dtmf_in = DtmfReceiver(payload_types[1:])
+        self._dtmf_out = DtmfSender(self._event_type) if self._event_type is not None else None
+        self._inband = InbandDtmfDetector()
+        self._digits = []
+        self._last_event_packet_ms = None
+        self.last_rtp_ms = now_ms
+        self.ended_by_peer = False
+        self.update(media)
+
+    def update(self, media):
+        self.rtp_address = (media["remote_host"], media["remote_port"])
+        self.rtcp_address = (media["remote_host"], media["remote_port"] + 1)
+        self._sending = media["direction"] in ("sendrecv", "sendonly")
+        self._receiver.set_remote(self.rtp_address)
+
+    # -- receiving -----------------------------------------------------------
+
+    def receive_rtp(self, data, addr, now_ms):
+        packet = self._receiver.receive(data, addr)
+        if packet is None:
+            return
+        self.last_rtp_ms = now_ms
+        if packet.payload_type == self._event_type:
+            self._last_event_packet_ms = now_ms
+            self._dtmf_in.receive(packet, now_ms)
+            self._collect_events()
+            return
+        self._rtcp.rtp_received(packet, now_ms)
+        self._jitter.put(packet.timestamp_low, packet.payload, now_ms, packet.marker)
+
+    def receive_rtcp(self, data, addr, now_ms, wallclock_ms):
+        if addr[0] != self.rtcp_address[0]:
+            return
+        self._rtcp.receive_datagram(data, now_ms, wallclock_ms)
+        if self._rtcp.next_event() is not None:
+            self.ended_by_peer = True
+
+    def play_frame(self, now_ms):
+        pcm = self._jitter.get(now_ms)
+        self._inband.feed(pcm)
+        digit = self._inband.next_digit()
+        while digit is not None:
+            quiet = self._last_event_packet_ms is None or (
+                ticks_diff(now_ms, self._last_event_packet_ms) >= INBAND_QUIET_MS
+            )
+            if quiet:
+                self._digits.append((digit, "inband"))
+            digit = self._inband.next_digit()
+        return pcm
+
+    def next_dtmf(self):
+        return self._digits.pop(0) if self._digits else None
+
+    def _collect_events(self):
+        event = self._dtmf_in.next_event()
+        while event is not None:
+            self._digits.append((event[0], "rfc4733"))
+            event = self._dtmf_in.next_event()
+
+    # -- sending -------------------------------------------------------------
+
+    def send_frame(self, pcm, now_ms):
+        if not self._sending:
+            self._sender.skip_frame()
+            return None
+        if self._dtmf_out is not None and self._dtmf_out.active:
+            packet = self._dtmf_out.next_packet(self._sender)
+            if packet is not None:
+                return packet
+        length = self._encode_into(pcm, self._sender.payload)
+        return self._sender.packet(length)
+
+    def send_digits(self, digits):
+        if self._dtmf_out is None:
+            raise ValueError("the peer did not negotiate telephone-event")
+        self._dtmf_out.send(digits)
+
+    # -- RTCP and timers -------------------------------------------------------
+
+    def rtcp_datagrams(self, now_ms, wallclock_ms):
+        return self._rtcp.datagrams_to_send()
+
+    def get_timer(self):
+        deadline = self._rtcp.get_timer()
+        dtmf_deadline = self._dtmf_in.get_timer()
+        if dtmf_deadline is not None and ticks_diff(dtmf_deadline, deadline) < 0:
+            deadline = dtmf_deadline
+        return deadline
+
+    def handle_timer(self, now_ms, wallclock_ms):
+        self._dtmf_in.poll(now_ms)
+        self._collect_events()
+        self._rtcp.handle_timer(now_ms, wallclock_ms)
+
+    def bye(self, now_ms, wallclock_ms):
+        """Queue the final RTCP report with BYE (RFC 3550 section 6.6)."""
+        self._rtcp.bye(now_ms, wallclock_ms)
+
+    def stats(self, now_ms):
+        stats = self._rtcp.stats(now_ms)
+        counters = self._jitter.counters
+        stats["concealed"] = counters["concealed"]
+        stats["late"] = counters["late"]
+        stats["played"] = counters["played"]
+        stats["delay_ms"] = self._jitter.delay_ms
+        stats["dropped"] = sum(self._receiver.drops.values())
+        stats["silent_ms"] = max(0, ticks_diff(now_ms, self.last_rtp_ms))
+        return stats

@@ -1,0 +1,500 @@
+# One INVITE session (RFC 3261 §13-15), outgoing or incoming, on top of the
+# transactions and the dialog. The agent routes messages here; this file
+# decides what the call does with them.
+#
+#   outgoing                event                      action / event            next
+#   ----------------------- -------------------------- ------------------------- ----------
+#   calling, early          1xx                        ringing / early_media     early
+#                           2xx                        ACK, answered             confirmed
+#                           401/407 from our server    INVITE again, credentials calling
+#                           300-699                    call_failed               ended
+#                           INVITE timeout (B)         call_failed timeout       ended
+#                           ring timeout, hangup()     CANCEL (after a 1xx,      cancelling
+#                                                      §9.1)
+#   cancelling              487 (or other final)       call_failed               ended
+#                           2xx (crossed the CANCEL)   ACK, BYE                  ending
+#   confirmed               BYE from peer              200, call_ended remote    ended
+#                           hangup()                   BYE                       ending
+#                           re-INVITE                  200 with our SDP          confirmed
+#                           INFO dtmf                  200, dtmf                 confirmed
+#   ending                  BYE final / timeout        call_ended                ended
+#
+#   incoming                event                      action / event            next
+#   ----------------------- -------------------------- ------------------------- ----------
+#   offered                 (created)                  180, incoming_call        offered
+#                           answer()                   200 + SDP, retransmit     accepted
+#                           reject(code)               code, call_ended          ended
+#                           CANCEL                     200, 487, call_ended      ended
+#   accepted                ACK                        answered                  confirmed
+#                           64*T1 without ACK          BYE (§13.3.1.4)           ending
+#   accepted, confirmed     BYE from peer              200, call_ended remote    ended
+#
+# 2xx retransmission (§13.3.1.4): the UAS core resends its 2xx at T1,
+# doubling up to T2, until the ACK arrives, and gives up after 64*T1.
+# A 2xx retransmitted by the peer gets the same ACK again (§13.2.2.4).
+
+from intercom.compat import ticks_add, ticks_diff
+from intercom.sdp import SdpError
+from intercom.sip import media_session
+from intercom.sip.dialog import dialog_from_uac, dialog_from_uas
+from intercom.sip.message import Headers, Request, make_response, parse_cseq, parse_name_addr
+from intercom.sip.timers import earliest, is_due
+
+CALLING = "calling"
+EARLY = "early"
+CANCELLING = "cancelling"
+OFFERED = "offered"
+ACCEPTED = "accepted"
+CONFIRMED = "confirmed"
+ENDING = "ending"
+ENDED = "ended"
+
+# Final responses to our INVITE, as the reason the app sees in call_failed.
+FAILURE_REASONS = {
+    403: "declined",
+    404: "not_found",
+    408: "timeout",
+    480: "unavailable",
+    486: "busy",
+    487: "cancelled",
+    600: "busy",
+    603: "declined",
+    604: "not_found",
+}
+
+DTMF_CONTENT_TYPES = ("application/dtmf-relay", "application/dtmf")
+
+
+class Call:
+    """An INVITE session; build with outgoing_call() or incoming_call()."""
+
+    def __init__(self, stack, call_id, outgoing, local_rtp):
+        self.stack = stack
+        self.call_id = call_id
+        self.outgoing = outgoing
+        self.local_rtp = local_rtp
+        self.state = CALLING if outgoing else OFFERED
+        self.dialog = None
+        self.invite_transaction = None
+        self.invite_request = None
+        self.media = None
+        self.target = None
+        self.session_id = stack.random_number()
+        self.session_version = 0
+        self.local_sdp = None
+        self.authenticated = False
+        self.cancel_wanted = None
+        self.ring_timeout_at = None
+        self.ack_wire = None
+        self.ack_address = None
+        self.ok_wire = None
+        self.ok_address = None
+        self.ok_interval = 0
+        self.ok_retransmit_at = None
+        self.ok_give_up_at = None
+        self.ended_reason = None
+        self.reported = False
+        self.give_up_at = None
+        self.answered_ms = None
+
+    @property
+    def ended(self):
+        return self.state == ENDED
+
+    # -- outgoing ---------------------------------------------------------
+
+    def start_outgoing(self, target_uri, address, ring_timeout_ms, now_ms):
+        self.target = target_uri
+        stack = self.stack
+        headers = Headers()
+        headers.add("Max-Forwards", "70")
+        headers.add("From", "%s;tag=%s" % (stack.local_identity(), stack.new_tag()))
+        headers.add("To", "<%s>" % target_uri)
+        headers.add("Call-ID", self.call_id)
+        headers.add("CSeq", "1 INVITE")
+        headers.add("Contact", stack.contact_value())
+        stack.add_capabilities(headers)
+        headers.add("Content-Type", "application/sdp")
+        self.local_sdp = media_session.make_offer(
+            stack.settings.codecs, self.local_rtp, self.session_id, self.session_version
+        )
+        self.invite_request = Request("INVITE", target_uri, headers, self.local_sdp)
+        self.invite_transaction = stack.send_request(self.invite_request, address, now_ms, self)
+        if ring_timeout_ms:
+            self.ring_timeout_at = ticks_add(now_ms, ring_timeout_ms)
+
+    def hangup(self, now_ms, reason="local_hangup"):
+        """App hangup: CANCEL before the answer, BYE after, reject if offered."""
+        if self.state in (CALLING, EARLY):
+            self._cancel(reason, now_ms)
+        elif self.state == OFFERED:
+            self.reject(603, now_ms, reason)
+        elif self.state in (ACCEPTED, CONFIRMED):
+            self._send_bye(now_ms, reason)
+
+    def _cancel(self, reason, now_ms):
+        self.ring_timeout_at = None
+        self.cancel_wanted = reason
+        if self.state == EARLY:
+            self._send_cancel(now_ms)
+        # In `calling`, the CANCEL waits for the first provisional (§9.1).
+
+    def _send_cancel(self, now_ms):
+        invite = self.invite_transaction.request
+        headers = Headers()
+        headers.add("Via", invite.headers.get("Via"))
+        for route in invite.headers.get_all("Route"):
+            headers.add("Route", route)
+        headers.add("Max-Forwards", "70")
+        for name in ("From", "To", "Call-ID"):
+            headers.add(name, invite.headers.get(name))
+        number = self._invite_cseq()
+        headers.add("CSeq", "%d CANCEL" % number)
+        cancel = Request("CANCEL", invite.uri, headers)
+        self.stack.send_request(cancel, self.invite_transaction.address, now_ms, self)
+        self.state = CANCELLING
+        # No final response 64*T1 after the CANCEL: give up (§9.1).
+        self.give_up_at = ticks_add(now_ms, self.stack.timers.transaction_timeout)
+
+    def _invite_cseq(self):
+        return parse_cseq(self.invite_transaction.request.headers.get("CSeq"))[0]
+
+    def on_response(self, transaction, response, now_ms):
+        method = transaction.method
+        if method == "INVITE":
+            if transaction is self.invite_transaction:
+                self._invite_response(transaction, response, now_ms)
+            elif 200 <= response.status < 300 and self.ack_wire is not None:
+                self.stack.send_datagram(self.ack_wire, self.ack_address)
+        elif method == "BYE" and response.status >= 200 and self.state == ENDING:
+            self._end(now_ms)
+
+    def _invite_response(self, transaction, response, now_ms):
+        status = response.status
+        if 200 <= status < 300:
+            self._invite_accepted(transaction, response, now_ms)
+            return
+        if status < 200:
+            if self.state not in (CALLING, EARLY, CANCELLING):
+                return
+            if (
+                status > 100
+                and self.dialog is None
+                and parse_name_addr(response.headers.get("To")).tag
+            ):
+                self.dialog = dialog_from_uac(transaction.request, response)
+            if self.state == CALLING:
+                self.state = EARLY
+                if self.cancel_wanted:
+                    self._send_cancel(now_ms)
+                    return
+            if status == 180:
+                self.stack.emit({"event": "ringing", "call_id": self.call_id})
+            elif status == 183 and response.body:
+                media = media_session.read_answer(response.body, self.local_sdp)
+                if media is not None:
+                    self.stack.emit(
+                        {"event": "early_media", "call_id": self.call_id, "media": media}
+                    )
+            return
+        if status in (401, 407) and self.state in (CALLING, EARLY):
+            if not self.authenticated and self._retry_with_credentials(
+                transaction, response, now_ms
+            ):
+                return
+            self._fail(status, response.reason, "auth", now_ms)
+            return
+        if self.state == CANCELLING:
+            self._fail(status, response.reason, self.cancel_wanted, now_ms)
+            return
+        if 300 <= status < 400:
+            reason = "redirect"  # never followed: a redirect can point anywhere
+        else:
+            reason = FAILURE_REASONS.get(status, "error")
+        self._fail(status, response.reason, reason, now_ms)
+
+    def _invite_accepted(self, transaction, response, now_ms):
+        if self.ack_wire is not None:
+            self.stack.send_datagram(self.ack_wire, self.ack_address)
+            return
+        if (
+            self.dialog is None
+            or self.dialog.remote_tag != parse_name_addr(response.headers.get("To")).tag
+        ):
+            self.dialog = dialog_from_uac(transaction.request, response)
+        ack = self.dialog.create_request("ACK", self._invite_cseq())
+        self.ack_address = self.stack.route_address(self.dialog)
+        self.ack_wire = self.stack.send_stateless(ack, self.ack_address)
+        self.ring_timeout_at = None
+        media = media_session.read_answer(response.body, self.local_sdp)
+        if self.state in (CANCELLING, ENDED) or media is None:
+            # The 2xx crossed our CANCEL, came after we gave up, or its SDP is
+            # unusable: the session exists on the other side, so ACK and BYE (§15).
+            reason = self.cancel_wanted or "bad_sdp"
+            if not self.reported:
+                self._fail(response.status, response.reason, reason, now_ms)
+            self._send_bye(now_ms, reason)
+            return
+        self.media = media
+        self.state = CONFIRMED
+        self.answered_ms = now_ms
+        self.stack.emit({"event": "answered", "call_id": self.call_id, "media": media})
+
+    def _retry_with_credentials(self, transaction, response, now_ms):
+        authorization = self.stack.credentials_for(transaction, response)
+        if authorization is None:
+            return False
+        self.authenticated = True
+        old = transaction.request
+        headers = Headers()
+        for name, value in old.headers.items():
+            if name.lower() not in ("via", "cseq", "authorization", "proxy-authorization"):
+                headers.add(name, value)
+        headers.add("CSeq", "%d INVITE" % (self._invite_cseq() + 1))
+        headers.add(authorization[0], authorization[1])
+        self.invite_request = Request("INVITE", old.uri, headers, old.body)
+        self.invite_transaction = self.stack.send_request(
+            self.invite_request, transaction.address, now_ms, self
+        )
+        self.dialog = None
+        self.state = CALLING
+        return True
+
+    # -- incoming ---------------------------------------------------------
+
+    def start_incoming(self, transaction, request, now_ms):
+        """Ring for an INVITE; False when its SDP offer has nothing we share."""
+        stack = self.stack
+        self.invite_transaction = transaction
+        self.invite_request = request
+        if not self._answer_offer(transaction, request.body, now_ms):
+            self.state = ENDED
+            return False
+        self.dialog = dialog_from_uas(request, stack.new_tag())
+        self._respond(transaction, 180, now_ms)
+        return True
+
+    def answer(self, local_rtp, now_ms):
+        if self.state != OFFERED:
+            raise ValueError("call %s cannot be answered in state %s" % (self.call_id, self.state))
+        if local_rtp is not None and local_rtp != self.local_rtp:
+            self.local_rtp = local_rtp
+            self.session_version += 1
+            self._answer_offer(self.invite_transaction, self.invite_request.body, now_ms)
+        self._send_ok(self.invite_transaction, self.local_sdp, now_ms)
+        self.state = ACCEPTED
+
+    def reject(self, status, now_ms, reason="rejected"):
+        if self.state != OFFERED:
+            raise ValueError("call %s cannot be rejected in state %s" % (self.call_id, self.state))
+        self._respond(self.invite_transaction, status, now_ms)
+        self._end(now_ms, reason)
+
+    def on_cancel(self, now_ms):
+        """CANCEL matched our INVITE server transaction (§9.2)."""
+        if self.state == OFFERED:
+            self._respond(self.invite_transaction, 487, now_ms)
+            self._end(now_ms, "cancelled")
+
+    def on_ack(self, request, now_ms):
+        """ACK for our 2xx (a new transaction, §13.3.1.4)."""
+        if self.ok_wire is None:
+            return
+        self.ok_wire = None
+        self.ok_retransmit_at = None
+        self.ok_give_up_at = None
+        if self.state == ACCEPTED:
+            self.state = CONFIRMED
+            self.answered_ms = now_ms
+            self.stack.emit({"event": "answered", "call_id": self.call_id, "media": self.media})
+
+    # -- inside the dialog --------------------------------------------------
+
+    def on_request(self, transaction, request, now_ms):
+        """A request inside our dialog (BYE, re-INVITE, INFO, OPTIONS...)."""
+        method = request.method
+        if not self.dialog.accept_request(request):
+            self._respond(transaction, 500, now_ms)
+            return
+        if method == "BYE":
+            self._respond(transaction, 200, now_ms)
+            if self.state != ENDED:
+                self._end(now_ms, "remote_hangup")
+        elif method == "INVITE":
+            self._reinvite(transaction, request, now_ms)
+        elif method == "INFO":
+            self._info(transaction, request, now_ms)
+        elif method == "OPTIONS":
+            self.stack.answer_options(transaction, now_ms, self.dialog.local_tag)
+        else:
+            self._respond(transaction, 405, now_ms)
+
+    def _reinvite(self, transaction, request, now_ms):
+        if self.state != CONFIRMED or self.ok_wire is not None:
+            self._respond(transaction, 491, now_ms)  # request pending (§14.2)
+            return
+        self.session_version += 1
+        if not self._answer_offer(transaction, request.body, now_ms):
+            return
+        self._send_ok(transaction, self.local_sdp, now_ms)
+        self.stack.emit({"event": "media_updated", "call_id": self.call_id, "media": self.media})
+
+    def _answer_offer(self, transaction, offer, now_ms):
+        """Our SDP answer to the peer's offer; on failure respond 400/488."""
+        try:
+            self.local_sdp, self.media = media_session.make_answer(
+                offer,
+                self.stack.settings.codecs,
+                self.local_rtp,
+                self.session_id,
+                self.session_version,
+            )
+        except SdpError as error:
+            self._respond(transaction, error.status, now_ms)
+            return False
+        return True
+
+    def _info(self, transaction, request, now_ms):
+        content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if content_type not in DTMF_CONTENT_TYPES:
+            self._respond(transaction, 415, now_ms)
+            return
+        digit = dtmf_digit(request.body, content_type)
+        if digit is None:
+            self._respond(transaction, 400, now_ms)
+            return
+        self._respond(transaction, 200, now_ms)
+        self.stack.emit(
+            {"event": "dtmf", "call_id": self.call_id, "digit": digit, "source": "info"}
+        )
+
+    # -- timers ---------------------------------------------------------------
+
+    def get_timer(self):
+        deadline = earliest(self.ring_timeout_at, self.ok_retransmit_at)
+        return earliest(earliest(deadline, self.ok_give_up_at), self.give_up_at)
+
+    def handle_timer(self, now_ms):
+        if is_due(self.give_up_at, now_ms):
+            self.give_up_at = None
+            if self.state == CANCELLING:
+                self._fail(408, "Request Timeout", self.cancel_wanted, now_ms)
+        if is_due(self.ring_timeout_at, now_ms):
+            self.ring_timeout_at = None
+            if self.state in (CALLING, EARLY):
+                self._cancel("timeout", now_ms)
+        if is_due(self.ok_give_up_at, now_ms):
+            self.ok_wire = None
+            self.ok_retransmit_at = None
+            self.ok_give_up_at = None
+            self._send_bye(now_ms, "no_ack")
+        elif is_due(self.ok_retransmit_at, now_ms):
+            self.stack.send_datagram(self.ok_wire, self.ok_address)
+            self.ok_interval = self.stack.timers.next_interval(self.ok_interval, True)
+            self.ok_retransmit_at = ticks_add(self.ok_retransmit_at, self.ok_interval)
+
+    def on_transaction_timeout(self, transaction, now_ms):
+        if transaction is self.invite_transaction and self.state in (CALLING, EARLY, CANCELLING):
+            self._fail(408, "Request Timeout", self.cancel_wanted or "timeout", now_ms)
+        elif transaction.method == "BYE" and self.state == ENDING:
+            self._end(now_ms)
+
+    # -- helpers ----------------------------------------------------------------
+
+    def _respond(self, transaction, status, now_ms):
+        to_tag = self.dialog.local_tag if self.dialog is not None else self.stack.new_tag()
+        response = self._response(transaction.request, status, to_tag)
+        self.stack.add_server_header(response.headers)
+        transaction.send_response(response, now_ms)
+
+    def _response(self, request, status, to_tag):
+        response = make_response(request, status, None, to_tag)
+        if status > 100 and status < 300:
+            # §12.1.1: a dialog-creating response copies the Record-Route
+            # set, so the caller's ACK and BYE go through the proxies too.
+            if request.method == "INVITE":
+                for value in request.headers.get_all("Record-Route"):
+                    response.headers.add("Record-Route", value)
+            response.headers.add("Contact", self.stack.contact_value())
+        return response
+
+    def _send_ok(self, transaction, sdp, now_ms):
+        response = self._response(transaction.request, 200, self.dialog.local_tag)
+        self.stack.add_capabilities(response.headers)
+        response.headers.add("Content-Type", "application/sdp")
+        response.body = sdp
+        transaction.send_response(response, now_ms)
+        timers = self.stack.timers
+        self.ok_wire = transaction.last_wire
+        self.ok_address = transaction.address
+        self.ok_interval = timers.t1
+        self.ok_retransmit_at = ticks_add(now_ms, timers.t1)
+        self.ok_give_up_at = ticks_add(now_ms, timers.transaction_timeout)
+
+    def _send_bye(self, now_ms, reason):
+        if self.ended_reason is None:
+            self.ended_reason = reason
+        bye = self.dialog.create_request("BYE")
+        self.stack.send_request(bye, self.stack.route_address(self.dialog), now_ms, self)
+        self.state = ENDING
+
+    def _fail(self, status, text, reason, now_ms):
+        self.ring_timeout_at = None
+        self.give_up_at = None
+        self.state = ENDED
+        self.reported = True
+        self.stack.emit(
+            {
+                "event": "call_failed",
+                "call_id": self.call_id,
+                "target": self.target,
+                "status": status,
+                "reason": reason,
+                "text": text,
+            }
+        )
+
+    def _end(self, now_ms, reason=None):
+        if reason is not None and self.ended_reason is None:
+            self.ended_reason = reason
+        self.state = ENDED
+        self.ring_timeout_at = None
+        self.ok_retransmit_at = None
+        self.ok_give_up_at = None
+        if self.reported:
+            return
+        self.reported = True
+        duration = 0
+        if self.answered_ms is not None:
+            duration = ticks_diff(now_ms, self.answered_ms)
+        self.stack.emit(
+            {
+                "event": "call_ended",
+                "call_id": self.call_id,
+                "reason": self.ended_reason,
+                "duration_ms": duration,
+            }
+        )
+
+
+def dtmf_digit(body, content_type):
+    """The digit of an INFO body: `Signal=5` lines or a bare digit (dtmf)."""
+    try:
+        text = bytes(body).decode()
+    except (UnicodeError, ValueError):
+        return None
+    if content_type == "application/dtmf-relay":
+        for line in text.split("\n"):
+            name, _, value = line.partition("=")
+            if name.strip().lower() == "signal":
+                return _digit(value.strip())
+        return None
+    return _digit(text.strip())
+
+
+def _digit(value):
+    if len(value) == 1 and value.upper() in "0123456789*#ABCD":
+        return value.upper()
+    if value in ("10", "11"):
+        return "*" if value == "10" else "#"
+    return None

@@ -1,0 +1,159 @@
+# Client transaction, INVITE and non-INVITE (RFC 3261 §17.1, RFC 6026 §7.2).
+#
+# One object per request we send. It retransmits the request on UDP, absorbs
+# response retransmissions it has already handled, ACKs non-2xx final
+# responses to INVITE itself, and reports a timeout. Its owner (call,
+# registration) sees each response worth passing up.
+#
+#   state        event               action                          next
+#   ------------ ------------------- ------------------------------- -----------
+#   INVITE (§17.1.1.2, RFC 6026 accepted state)
+#   calling      timer A             resend, A doubles (no cap)      calling
+#                timer B (64*T1)     report timeout                  terminated
+#                1xx                 pass up                         proceeding
+#                2xx                 pass up                         accepted (M)
+#                300-699             send ACK, pass up               completed (D)
+#   proceeding   1xx                 pass up                         proceeding
+#                2xx                 pass up                         accepted (M)
+#                300-699             send ACK, pass up               completed (D)
+#   accepted     2xx                 pass up (the owner re-ACKs)     accepted
+#                timer M (64*T1)                                     terminated
+#   completed    300-699             resend the same ACK             completed
+#                timer D (32 s)                                      terminated
+#   non-INVITE (§17.1.2.2)
+#   trying       timer E             resend, E = min(2E, T2)         trying
+#                timer F (64*T1)     report timeout                  terminated
+#                1xx                 pass up                         proceeding
+#                200-699             pass up                         completed (K)
+#   proceeding   timer E             resend, E = T2                  proceeding
+#                timer F (64*T1)     report timeout                  terminated
+#                1xx                 pass up                         proceeding
+#                200-699             pass up                         completed (K)
+#   completed    any response        absorb                          completed
+#                timer K (T4)                                        terminated
+#
+# The ACK for a non-2xx response (§17.1.1.3) reuses the INVITE's top Via
+# (same branch), Request-URI, From, Call-ID, Route and CSeq number, takes To
+# (with the tag) from the response and says ACK in CSeq.
+
+from intercom.compat import ticks_add
+from intercom.sip.message import Headers, Request, parse_cseq, parse_via
+from intercom.sip.timers import earliest, is_due
+
+CALLING = "calling"
+TRYING = "trying"
+PROCEEDING = "proceeding"
+ACCEPTED = "accepted"
+COMPLETED = "completed"
+TERMINATED = "terminated"
+
+
+class ClientTransaction:
+    """Sends `request` to `address` now and keeps it alive until it ends.
+
+    Datagrams go to `outbox` (a list of (bytes, address)). `owner` is free
+    for the transaction user to mark whose transaction this is.
+    """
+
+    def __init__(self, request, address, timers, now_ms, outbox, owner=None):
+        self.request = request
+        self.address = address
+        self.timers = timers
+        self.outbox = outbox
+        self.owner = owner
+        self.method = request.method
+        self.is_invite = request.method == "INVITE"
+        self.branch = parse_via(request.headers.get("Via")).branch
+        self.key = client_key(self.branch, self.method)
+        self.wire = request.to_bytes()
+        self.state = CALLING if self.is_invite else TRYING
+        self.interval = timers.t1
+        self.retransmit_at = ticks_add(now_ms, timers.t1)
+        self.timeout_at = ticks_add(now_ms, timers.transaction_timeout)
+        self.end_at = None
+        self.ack_wire = None
+        self.timed_out = False
+        self.final_response = None
+        outbox.append((self.wire, address))
+
+    @property
+    def terminated(self):
+        return self.state == TERMINATED
+
+    def receive_response(self, response, now_ms):
+        """Feed a response matched to us; True when the owner should see it."""
+        status = response.status
+        if self.state == TERMINATED:
+            return False
+        if self.state == COMPLETED:
+            if self.is_invite and status >= 300 and self.ack_wire is not None:
+                self.outbox.append((self.ack_wire, self.address))
+            return False
+        if self.state == ACCEPTED:
+            return 200 <= status < 300
+        if status < 200:
+            self.state = PROCEEDING
+            if self.is_invite:
+                self.retransmit_at = None  # timer A stops (§17.1.1.2)
+                self.timeout_at = None  # the TU's ring timeout takes over
+            return True
+        self.final_response = response
+        self.retransmit_at = None
+        self.timeout_at = None
+        if not self.is_invite:
+            self._finish(COMPLETED, self.timers.t4, now_ms)
+        elif status < 300:
+            self._finish(ACCEPTED, self.timers.transaction_timeout, now_ms)
+        else:
+            self.ack_wire = self._ack_for(response).to_bytes()
+            self.outbox.append((self.ack_wire, self.address))
+            self._finish(COMPLETED, self.timers.timer_d, now_ms)
+        return True
+
+    def get_timer(self):
+        return earliest(earliest(self.retransmit_at, self.timeout_at), self.end_at)
+
+    def handle_timer(self, now_ms):
+        """Run what is due; True when the transaction timed out just now."""
+        if self.state == TERMINATED:
+            return False
+        if is_due(self.timeout_at, now_ms):
+            self.state = TERMINATED
+            self.timed_out = True
+            self.retransmit_at = self.timeout_at = self.end_at = None
+            return True
+        if is_due(self.end_at, now_ms):
+            self.state = TERMINATED
+            self.end_at = None
+            return False
+        if is_due(self.retransmit_at, now_ms):
+            self.outbox.append((self.wire, self.address))
+            if self.state == PROCEEDING:
+                self.interval = self.timers.t2
+            else:
+                self.interval = self.timers.next_interval(self.interval, not self.is_invite)
+            self.retransmit_at = ticks_add(self.retransmit_at, self.interval)
+        return False
+
+    def _finish(self, state, wait_ms, now_ms):
+        self.state = state
+        self.end_at = ticks_add(now_ms, wait_ms)
+
+    def _ack_for(self, response):
+        original = self.request.headers
+        headers = Headers()
+        headers.add("Via", original.get("Via"))
+        for route in original.get_all("Route"):
+            headers.add("Route", route)
+        headers.add("Max-Forwards", "70")
+        headers.add("From", original.get("From"))
+        headers.add("To", response.headers.get("To"))
+        headers.add("Call-ID", original.get("Call-ID"))
+        number = parse_cseq(original.get("CSeq"))[0]
+        headers.add("CSeq", "%d ACK" % number)
+        return Request("ACK", self.request.uri, headers)
+
+
+def client_key(branch, method):
+    """Match key for responses (§17.1.3): top Via branch plus CSeq method."""
+    return (branch, method)

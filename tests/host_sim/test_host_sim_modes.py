@@ -1,0 +1,168 @@
+"""`python -m host_tools.sim` by hand (--interactive) and against a real
+registrar (--server: Kamailio on 127.0.0.1 with tests/sip_register's config,
+which registers with digest auth and answers every other request 405)."""
+
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+KAMAILIO_CONFIG = REPO / "tests" / "sip_register" / "kamailio_registrar.cfg"
+PASSWORD = "door-secret-42"
+
+
+class Lines:
+    """A child's stdout read line by line with a deadline."""
+
+    def __init__(self, process):
+        self.process = process
+        self.seen = []
+        self._partial = b""
+
+    def wait_for(self, text, timeout_s=15.0):
+        deadline = time.monotonic() + timeout_s
+        while True:
+            for line in self.seen:
+                if text in line:
+                    self.seen.remove(line)
+                    return line
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError("no %r in time; got:\n%s" % (text, "\n".join(self.seen)))
+            ready, _, _ = select.select([self.process.stdout], [], [], remaining)
+            if ready:
+                data = os.read(self.process.stdout.fileno(), 65536)
+                if not data:
+                    raise AssertionError("exited before %r:\n%s" % (text, "\n".join(self.seen)))
+                lines = (self._partial + data).split(b"\n")
+                self._partial = lines.pop()
+                self.seen += [line.decode(errors="replace") for line in lines]
+
+
+def start_sim(arguments):
+    return subprocess.Popen(
+        [sys.executable, "-m", "host_tools.sim"] + arguments,
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # stop() ends the sim and its door together
+    )
+
+
+def send(process, text):
+    process.stdin.write(text.encode())
+    process.stdin.flush()
+
+
+def stop(process):
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def test_interactive_enter_rings_o_opens_q_quits(tmp_path):
+    process = start_sim(["--interactive", "--artifacts", str(tmp_path / "out")])
+    lines = Lines(process)
+    try:
+        lines.wait_for("Interactive door simulation")
+        lines.wait_for("door  started")
+        send(process, "\n")
+        lines.wait_for("door  call_started target=sip:flat1@127.0.0.1:")
+        lines.wait_for("flat  incoming_call")
+        lines.wait_for("door  answered")
+        send(process, "o\n")
+        lines.wait_for("flat  code_sent digits=1234")
+        lines.wait_for("door  door_opened")
+        assert "reason=door_opened" in lines.wait_for("door  call_ended")
+        send(process, "h\n")
+        lines.wait_for("sim: the flat phone has no call")
+        send(process, "q\n")
+        lines.wait_for("RESULT: PASS")
+        assert process.wait(timeout=10) == 0
+    finally:
+        stop(process)
+    assert (tmp_path / "out" / "call.pcap").stat().st_size > 0
+    assert (tmp_path / "out" / "summary.txt").read_text().count("[ok]") == 1  # door exit 0
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def kamailio(tmp_path_factory):
+    if not (shutil.which("kamailio") and shutil.which("kamcmd")):
+        pytest.fail("kamailio is not installed (requirements/apt.txt lists it)")
+    rundir = tmp_path_factory.mktemp("kamailio")
+    port = free_udp_port()
+    command = ["kamailio", "-DD", "-E", "-f", str(KAMAILIO_CONFIG), "-m", "16", "-M", "4"]
+    command += ["-Y", str(rundir), "-w", str(rundir)]
+    for name, value in (
+        ("SIP_PORT", port),
+        ("RUNDIR", rundir),
+        ("PASSWORD", PASSWORD),
+        ("NONCE_EXPIRE", 30),
+    ):
+        command.append("--substdef=!%s!%s!" % (name, value))
+    log_path = rundir / "kamailio.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    control = ["kamcmd", "-s", "unix:%s/ctl" % rundir, "core.version"]
+    deadline = time.monotonic() + 10
+    while subprocess.run(control, capture_output=True).returncode != 0:
+        if process.poll() is not None or time.monotonic() > deadline:
+            os.killpg(process.pid, signal.SIGKILL)
+            pytest.fail("kamailio did not come up:\n" + log_path.read_text())
+        time.sleep(0.05)
+    yield port
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def run_server_mode(port, password, artifacts):
+    arguments = ["--server", "127.0.0.1:%d" % port, "--user", "door", "--password", password]
+    arguments += ["--target", "flat1", "--artifacts", str(artifacts)]
+    return subprocess.run(
+        [sys.executable, "-m", "host_tools.sim"] + arguments,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_server_mode_registers_and_calls_through_the_registrar(kamailio, tmp_path):
+    result = run_server_mode(kamailio, PASSWORD, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "door  registered" in result.stdout
+    # This registrar routes no calls: the INVITE gets 405 and the call ends.
+    assert "door  call_started" in result.stdout
+    assert "door  call_ended" in result.stdout
+    assert "RESULT: PASS" in result.stdout
+    config = (tmp_path / "door.toml").read_text()
+    assert 'server = "127.0.0.1:%d"' % kamailio in config
+    assert 'targets = ["flat1"]' in config
+
+
+def test_server_mode_wrong_password_fails_with_the_reason(kamailio, tmp_path):
+    result = run_server_mode(kamailio, "wrong-password", tmp_path)
+    assert result.returncode == 1
+    assert "door  registration_failed" in result.stdout
+    assert "sim: FAILED: scenario ran to the end: registration failed" in result.stdout

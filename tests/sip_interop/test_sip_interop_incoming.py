@@ -1,0 +1,167 @@
+# A resident calls the door: a real SIPp UAC, either through a real
+# Kamailio (407 digest, then routed to the door's registered contact with
+# Record-Route) or peer-to-peer. The driver plays the door app: it answers
+# callers whose user is in its allow list and rejects everyone else with 403.
+
+from sip_interop_peers import FLAT_PASSWORD
+
+
+def call_door(sipp, door, scenario, caller, remote, options=()):
+    peer = sipp("caller_" + caller, scenario, remote=remote, options=["-s", caller] + list(options))
+    # The door runs its loop while SIPp calls, until SIPp is done.
+    assert door.run_until(lambda: peer.process.poll() is not None, 20), peer.report()
+    door.run_for(0.3)  # let the door take what SIPp sent last
+    return peer
+
+
+def responses_sent(door):
+    return [int(text.split(" ")[1]) for text in door.sent_text() if text.startswith("SIP/2.0")]
+
+
+def call_through_proxy(kamailio, sipp, door, scenario, caller):
+    credentials = ["-au", caller, "-ap", FLAT_PASSWORD]
+    return call_door(sipp, door, scenario, caller, kamailio.address, credentials)
+
+
+def test_allowed_caller_is_answered_through_the_proxy(kamailio, registered_door, sipp):
+    door = registered_door(answer_from=["flat1"], answer_users=["flat1"])
+    mark = kamailio.log_mark()
+    caller = call_through_proxy(kamailio, sipp, door, "flat_calls_door.xml", "flat1")
+    assert caller.wait() == 0, caller.report()
+
+    incoming = door.find("incoming_call")
+    assert incoming["user"] == "flat1"
+    assert incoming["source"] == kamailio.address
+    assert incoming["media"]["codec"] == "PCMU"
+    assert door.find("answered", call_id=incoming["call_id"]) is not None
+    ended = door.find("call_ended", call_id=incoming["call_id"])
+    assert ended["reason"] == "remote_hangup"
+    assert ended["duration_ms"] >= 400  # SIPp talks 500 ms before its BYE
+
+    # SIPp's view: its digest was asked for once, the door rang, answered,
+    # took the ACK and answered the BYE.
+    flow = [step for step in caller.flow() if step != ("received", 100)]
+    assert flow == [
+        ("sent", "INVITE"),
+        ("received", 407),
+        ("sent", "ACK"),
+        ("sent", "INVITE"),
+        ("received", 180),
+        ("received", 200),
+        ("sent", "ACK"),
+        ("sent", "BYE"),
+        ("received", 200),
+    ]
+    ok = [m for m in caller.messages() if m.status == 200][0]
+    assert ok.header("Record-Route") == "<sip:127.0.0.1:%d;lr;ftag=%s>" % (
+        kamailio.port,
+        ok.header("From").split("tag=")[1],
+    )
+    assert ok.header("Contact") == "<sip:door@127.0.0.1:%d>" % door.port
+    assert "m=audio %d RTP/AVP 0" % door.rtp_port in ok.text
+
+    # The door's view: 180, 200 for the INVITE, 200 for the BYE; Kamailio's
+    # log shows the call reached the door's registered contact.
+    assert responses_sent(door) == [180, 200, 200]
+    log = kamailio.log_lines(mark)
+    assert "INVITE relayed to sip:door@127.0.0.1:%d" % door.port in log
+    assert "reply 200 OK for INVITE from 127.0.0.1:%d" % door.port in log
+    assert "reply 200 OK for BYE from 127.0.0.1:%d" % door.port in log
+
+
+def test_caller_not_allowed_is_refused_through_the_proxy(kamailio, registered_door, sipp):
+    door = registered_door(answer_from=["flat1"], answer_users=["flat1"])
+    mark = kamailio.log_mark()
+    caller = call_through_proxy(kamailio, sipp, door, "flat_calls_door_refused.xml", "flat2")
+    assert caller.wait() == 0, caller.report()
+
+    incoming = door.find("incoming_call")
+    assert incoming["user"] == "flat2"
+    ended = door.find("call_ended", call_id=incoming["call_id"])
+    assert ended["reason"] == "rejected"
+    assert door.find("answered") is None
+
+    flow = [step for step in caller.flow() if step != ("received", 100)]
+    assert flow == [
+        ("sent", "INVITE"),
+        ("received", 407),
+        ("sent", "ACK"),
+        ("sent", "INVITE"),
+        ("received", 180),
+        ("received", 403),
+        ("sent", "ACK"),
+    ]
+    assert responses_sent(door) == [180, 403]
+    assert "reply 403 Forbidden for INVITE from 127.0.0.1:%d" % door.port in kamailio.log_lines(
+        mark
+    )
+
+
+def test_caller_gives_up_while_the_door_rings(kamailio, registered_door, sipp):
+    door = registered_door(answer_users=[], reject_status=None)  # nobody decides
+    mark = kamailio.log_mark()
+    caller = call_through_proxy(kamailio, sipp, door, "flat_calls_door_then_cancels.xml", "flat1")
+    assert caller.wait() == 0, caller.report()
+
+    incoming = door.find("incoming_call")
+    ended = door.find("call_ended", call_id=incoming["call_id"])
+    assert ended["reason"] == "cancelled"
+    assert ended["duration_ms"] == 0
+    assert responses_sent(door) == [180, 200, 487]
+    flow = [step for step in caller.flow() if step != ("received", 100)]
+    assert flow[-5:] == [
+        ("received", 180),
+        ("sent", "CANCEL"),
+        ("received", 200),
+        ("received", 487),
+        ("sent", "ACK"),
+    ]
+    log = kamailio.log_lines(mark)
+    assert "CANCEL sip:door@127.0.0.1:%d from 127.0.0.1:%d" % (kamailio.port, caller.port) in log
+    assert "reply 487 Request Terminated for INVITE from 127.0.0.1:%d" % door.port in log
+
+
+def direct_door(door_factory):
+    """A door without a server that answers flat1 calling from 127.0.0.1."""
+    door = door_factory(user="door", answer_from=["sip:flat1@127.0.0.1"], answer_users=["flat1"])
+    door.start()
+    return door
+
+
+def check_direct_call(door, caller):
+    incoming = door.find("incoming_call")
+    assert incoming["user"] == "flat1"
+    assert incoming["source"] == ("127.0.0.1", caller.port)
+    answered = door.find("answered", call_id=incoming["call_id"])
+    ended = door.find("call_ended", call_id=incoming["call_id"])
+    assert answered is not None, door.events
+    assert door.events.index(answered) < door.events.index(ended)
+    assert ended["reason"] == "remote_hangup"
+    assert 1200 <= ended["duration_ms"] <= 5000  # SIPp talks 1.5 s before its BYE
+    # One 200 for the INVITE: the ACK stopped its retransmissions (13.3.1.4).
+    assert responses_sent(door) == [180, 200, 200]
+    flow = [step for step in caller.flow() if step != ("received", 100)]
+    assert flow == [
+        ("sent", "INVITE"),
+        ("received", 180),
+        ("received", 200),
+        ("sent", "ACK"),
+        ("sent", "BYE"),
+        ("received", 200),
+    ]
+
+
+def test_allowed_caller_is_answered_peer_to_peer(door_factory, sipp):
+    door = direct_door(door_factory)
+    remote = ("127.0.0.1", door.port)
+    caller = call_door(sipp, door, "flat_calls_door_direct.xml", "flat1", remote)
+    assert caller.wait() == 0, caller.report()
+    check_direct_call(door, caller)
+
+
+def test_ack_from_an_rfc2543_caller_reaches_the_call(door_factory, sipp):
+    door = direct_door(door_factory)
+    remote = ("127.0.0.1", door.port)
+    caller = call_door(sipp, door, "rfc2543_phone_calls_door.xml", "flat1", remote)
+    assert caller.wait() == 0, caller.report()
+    check_direct_call(door, caller)

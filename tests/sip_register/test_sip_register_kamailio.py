@@ -1,0 +1,242 @@
+# Registration against a real Kamailio 5.6 registrar on 127.0.0.1 (CPython
+# only). Each test starts its own Kamailio (kamailio_registrar.cfg: users in
+# an htable, digest with qop=auth and nonce-count checks, bindings in
+# memory), drives intercom.sip.register.Registration over a real UDP socket
+# with sip_register_driver.RegistrationDriver, and reads the bindings back
+# with `kamcmd ul.dump`. Kamailio is installed with apt-get when missing.
+
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+from boards.udp import UdpSocket
+from intercom.compat import ticks_diff
+from intercom.sip.register import Registration
+from sip_register_driver import RegistrationDriver
+
+HERE = pathlib.Path(__file__).resolve().parent
+CONFIG = HERE / "kamailio_registrar.cfg"
+PASSWORD = "door-secret-42"
+NONCE_EXPIRE_S = 3
+
+
+def ensure_kamailio():
+    """apt-get install kamailio when it is missing (refreshing the lists once
+    only if that fails, as on a machine that never ran apt-get update)."""
+    if shutil.which("kamailio") and shutil.which("kamcmd"):
+        return
+    as_root = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    install = as_root + ["apt-get", "install", "-y", "--no-install-recommends"]
+    install += ["-o", "DPkg::Lock::Timeout=120", "kamailio"]
+    environment = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    if subprocess.run(install, env=environment).returncode != 0:
+        subprocess.run(as_root + ["apt-get", "update"], env=environment, check=True)
+        subprocess.run(install, env=environment, check=True)
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Kamailio:
+    def __init__(self, rundir):
+        self.rundir = rundir
+        self.port = free_udp_port()
+        self.log_path = rundir / "kamailio.log"
+        self.process = None
+
+    def start(self):
+        command = ["kamailio", "-DD", "-E", "-f", str(CONFIG), "-m", "16", "-M", "4"]
+        command += ["-Y", str(self.rundir), "-w", str(self.rundir)]
+        for name, value in (
+            ("SIP_PORT", self.port),
+            ("RUNDIR", self.rundir),
+            ("PASSWORD", PASSWORD),
+            ("NONCE_EXPIRE", NONCE_EXPIRE_S),
+        ):
+            command.append("--substdef=!%s!%s!" % (name, value))
+        log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("kamailio exited:\n" + self.log_path.read_text())
+            if self.kamcmd("core.version").returncode == 0:
+                return
+            time.sleep(0.05)
+        raise RuntimeError("kamailio did not come up:\n" + self.log_path.read_text())
+
+    def kamcmd(self, *arguments):
+        command = ["kamcmd", "-s", "unix:%s/ctl" % self.rundir] + list(arguments)
+        return subprocess.run(command, capture_output=True, text=True, timeout=10)
+
+    def bindings(self):
+        """Contact URIs registered for any user, from `kamcmd ul.dump`."""
+        result = self.kamcmd("ul.dump")
+        assert result.returncode == 0, result.stderr
+        contacts = []
+        for line in result.stdout.splitlines():
+            name, _, value = line.strip().partition(":")
+            if name == "Address":
+                contacts.append(value.strip())
+        return contacts
+
+    def stop(self):
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def kamailio(tmp_path):
+    ensure_kamailio()
+    server = Kamailio(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def make_driver(kamailio, password=PASSWORD, expires_s=60, contact=None, keepalive_ms=0):
+    """A Registration for door@127.0.0.1 on its own socket, inside a driver.
+
+    `contact` replaces the socket's address in the Contact and the Via.
+    """
+    udp_socket = UdpSocket("127.0.0.1", 0)
+    host, port = contact or udp_socket.local_address
+    registration = Registration(
+        "127.0.0.1",
+        kamailio.port,
+        "127.0.0.1",
+        "door",
+        password,
+        expires_s,
+        host,
+        port,
+        os.urandom,
+        keepalive_ms=keepalive_ms,
+    )
+    return RegistrationDriver(registration, udp_socket, via_address=contact)
+
+
+def test_register_with_the_right_password_then_unregister(kamailio):
+    driver = make_driver(kamailio)
+    try:
+        registration = driver.registration
+        registration.start(driver.now())
+        registered = driver.wait_for_event("registered")
+        contact = "sip:door@127.0.0.1:%d" % driver.socket.local_address[1]
+        assert registered == {"event": "registered", "expires": 60, "contact": contact}
+        assert [response.status for response in driver.responses] == [401, 200]
+        assert driver.sent[0].headers.get("Authorization") is None
+        assert "qop=auth" in driver.sent[1].headers.get("Authorization")
+        assert kamailio.bindings() == [contact]
+
+        registration.stop(driver.now())
+        unregistered = driver.wait_for_event("unregistered")
+        assert unregistered["status"] == 200
+        assert driver.sent[-1].headers.get("Expires") == "0"
+        assert kamailio.bindings() == []
+    finally:
+        driver.close()
+
+
+def test_wrong_password_is_forbidden(kamailio):
+    driver = make_driver(kamailio, password="not-the-password")
+    try:
+        driver.registration.start(driver.now())
+        failed = driver.wait_for_event("registration_failed")
+        assert failed["reason"] == "forbidden"
+        assert failed["status"] == 403
+        assert 30000 <= failed["retry_in_ms"] <= 60000
+        assert [response.status for response in driver.responses] == [401, 403]
+        assert len(driver.sent) == 2  # no third try before the back-off ends
+        assert kamailio.bindings() == []
+    finally:
+        driver.close()
+
+
+def test_refresh_before_expiry_and_after_the_nonce_went_stale(kamailio):
+    driver = make_driver(kamailio, expires_s=60)
+    try:
+        registration = driver.registration
+        registration.start(driver.now())
+        driver.wait_for_event("registered")
+        # refresh at max(60 s / 2, 60 s - 32 s) = 30 s after the 200
+        assert 29000 <= ticks_diff(registration.get_timer(), driver.now()) <= 30000
+        driver.advance(30000)
+        driver.wait_for_event("registered")
+        refresh = driver.sent[-1]
+        assert refresh.headers.get("CSeq") == "3 REGISTER"
+        assert refresh.headers.get("Call-ID") == driver.sent[0].headers.get("Call-ID")
+        assert "nc=00000002" in refresh.headers.get("Authorization")
+        assert driver.responses[-1].status == 200  # Kamailio checks nonce-counts
+
+        # Once Kamailio's nonce expired, the cached one earns stale=true and
+        # exactly one retry with the new nonce.
+        time.sleep(NONCE_EXPIRE_S + 1)
+        driver.advance(30000)
+        driver.wait_for_event("registered")
+        statuses = [response.status for response in driver.responses]
+        assert statuses == [401, 200, 200, 401, 200]
+        assert "stale=true" in driver.responses[3].headers.get("WWW-Authenticate").lower()
+        assert "nc=00000001" in driver.sent[-1].headers.get("Authorization")
+        contact = "sip:door@127.0.0.1:%d" % driver.socket.local_address[1]
+        assert kamailio.bindings() == [contact]
+        registration.stop(driver.now())
+        driver.wait_for_event("unregistered")
+    finally:
+        driver.close()
+
+
+def test_nat_contact_is_corrected_from_received_and_rport(kamailio):
+    # The Via and Contact claim 192.0.2.1:5999 (TEST-NET, as a phone behind
+    # NAT would claim its private address); Kamailio answers with received
+    # and rport, and the Registration re-registers its real address.
+    driver = make_driver(kamailio, contact=("192.0.2.1", 5999))
+    try:
+        registration = driver.registration
+        registration.start(driver.now())
+        registered = driver.wait_for_event("registered")
+        real = "sip:door@127.0.0.1:%d" % driver.socket.local_address[1]
+        assert registered["contact"] == real
+        assert registration.contact == real
+        assert driver.sent[-1].headers.get_all("Contact") == [
+            "<sip:door@192.0.2.1:5999>;expires=0",
+            "<%s>" % real,
+        ]
+        assert kamailio.bindings() == [real]
+        registration.stop(driver.now())
+        driver.wait_for_event("unregistered")
+        assert kamailio.bindings() == []
+    finally:
+        driver.close()
+
+
+def test_keepalives_do_not_disturb_the_registrar(kamailio):
+    driver = make_driver(kamailio, keepalive_ms=200)
+    try:
+        registration = driver.registration
+        registration.start(driver.now())
+        driver.wait_for_event("registered")
+        driver.run_until(lambda: driver.keepalives >= 3, timeout_s=5)
+        assert driver.keepalives >= 3
+        registration.stop(driver.now())
+        assert driver.wait_for_event("unregistered")["status"] == 200
+        assert kamailio.bindings() == []
+    finally:
+        driver.close()

@@ -1,0 +1,106 @@
+# Signal and randomness helpers for the media tests (portable: imported by
+# test_media_*.py under pytest and under tests/mp_runner.py).
+
+import math
+from array import array
+
+# 0 dBm0 for G.711: a sine of 3.17 dBm0 peaks at full scale (G.711 table),
+# so a 0 dBm0 sine peaks at 32767 / 10 ** (3.17 / 20) in 16-bit PCM.
+ZERO_DBM0_PEAK = 32767 / 10 ** (3.17 / 20)
+
+
+def amplitude(dbm0):
+    return ZERO_DBM0_PEAK * 10 ** (dbm0 / 20)
+
+
+# array('h') <-> bytes is the host's byte order: little-endian on every
+# machine these tests run on (x86, ARM). No struct.pack(*many): MicroPython
+# passes star-arguments through its small Python stack.
+
+
+def pcm(samples):
+    """16-bit little-endian PCM bytes for a list of numbers (clipped)."""
+    return bytes(array("h", [max(-32768, min(32767, int(value))) for value in samples]))
+
+
+def samples_of(data):
+    return list(array("h", bytes(data)))
+
+
+def render(count, sample_at):
+    """PCM bytes of sample_at(0) .. sample_at(count - 1), clipped.
+
+    Written straight into one bytearray: long float lists fragment
+    MicroPython's heap."""
+    out = bytearray(2 * count)
+    for index in range(count):
+        value = int(sample_at(index))
+        if value > 32767:
+            value = 32767
+        elif value < -32768:
+            value = -32768
+        out[2 * index] = value & 0xFF
+        out[2 * index + 1] = (value >> 8) & 0xFF
+    return bytes(out)
+
+
+def tone_function(components, start=0):
+    """sample_at(index) for a sum of sines [(frequency Hz, peak amplitude)]."""
+    steps = [(2 * math.pi * frequency / 8000, peak) for frequency, peak in components]
+
+    def sample_at(index):
+        value = 0.0
+        for step, peak in steps:
+            value += peak * math.sin(step * (start + index))
+        return value
+
+    return sample_at
+
+
+def noise_function(peak, seed):
+    generator = Lcg(seed)
+
+    def sample_at(index):
+        return generator.uniform(-peak, peak)
+
+    return sample_at
+
+
+def tones(components, count, start=0):
+    """Sum of sines: components is a list of (frequency Hz, peak amplitude)."""
+    out = [0.0] * count
+    for frequency, peak in components:
+        step = 2 * math.pi * frequency / 8000
+        for index in range(count):
+            out[index] += peak * math.sin(step * (start + index))
+    return out
+
+
+class Lcg:
+    """Deterministic pseudo-random numbers (no `random` differences between
+    interpreters)."""
+
+    def __init__(self, seed):
+        self.state = seed & 0xFFFFFFFF
+
+    def next(self):
+        self.state = (self.state * 1664525 + 1013904223) & 0xFFFFFFFF
+        return self.state
+
+    def random_bytes(self, count):
+        return bytes([(self.next() >> 24) for _ in range(count)])
+
+    def uniform(self, low, high):
+        return low + (high - low) * (self.next() >> 8) / 16777216
+
+
+def fixed_bytes(data):
+    """A random_bytes(n) callable that hands out `data` in order."""
+    position = [0]
+
+    def random_bytes(count):
+        chunk = data[position[0] : position[0] + count]
+        position[0] += count
+        return chunk
+
+    return random_bytes

@@ -1,0 +1,153 @@
+# Two stations on a virtual clock, wired through an in-memory network: the
+# door calls a flat, a station configured as a phone that auto-answers. Not a
+# test module (no test_ prefix): test_app_station.py uses it.
+
+from intercom.app.station import Station
+from intercom.config import validate
+
+DOOR_SIP = ("127.0.0.1", 5062)
+DOOR_RTP = 20000
+FLAT_SIP = ("127.0.0.1", 5064)
+FLAT_RTP = 30000
+FRAME_MS = 20
+
+
+def counter_random():
+    state = [7]
+
+    def random_bytes(count):
+        out = bytearray(count)
+        for index in range(count):
+            state[0] = (state[0] * 1103515245 + 12345) & 0x7FFFFFFF
+            out[index] = (state[0] >> 16) & 0xFF
+        return bytes(out)
+
+    return random_bytes
+
+
+def door_config(**door):
+    settings = {"code": "1234", "pulse": 3, "hangup_after_open": 2}
+    settings.update(door)
+    return validate(
+        {
+            "device": {"name": "Front door", "board": "sim"},
+            "sip": {"user": "door", "local_port": DOOR_SIP[1]},
+            "call": {
+                "targets": ["sip:flat1@127.0.0.1:%d" % FLAT_SIP[1]],
+                "ring_timeout": 10,
+                "max_duration": 60,
+            },
+            "door": settings,
+            "audio": {"input": "silence", "output": "null"},
+        },
+        "door.toml",
+    )
+
+
+def flat_config(answer=True):
+    return validate(
+        {
+            "device": {"name": "Flat 1", "board": "sim"},
+            "sip": {"user": "flat1", "local_port": FLAT_SIP[1]},
+            "call": {
+                "targets": ["sip:door@127.0.0.1:%d" % DOOR_SIP[1]],
+                "answer_from": ["sip:door@127.0.0.1"] if answer else [],
+            },
+            "audio": {"input": "silence", "output": "null"},
+        },
+        "flat.toml",
+    )
+
+
+def tone_frame(frame_bytes, level=8000):
+    # A square-ish 500 Hz wave: 8 samples high, 8 low.
+    frame = bytearray(frame_bytes)
+    for index in range(frame_bytes // 2):
+        value = level if (index // 8) % 2 == 0 else -level
+        frame[2 * index] = value & 0xFF
+        frame[2 * index + 1] = (value >> 8) & 0xFF
+    return frame
+
+
+def energy(pcm):
+    total = 0
+    for index in range(0, len(pcm), 2):
+        value = pcm[index] | (pcm[index + 1] << 8)
+        if value >= 0x8000:
+            value -= 0x10000
+        total += value * value
+    return total // (len(pcm) // 2)
+
+
+class Pair:
+    def __init__(self, door_cfg=None, flat_cfg=None):
+        self.now = 1000
+        random_bytes = counter_random()
+        self.door = Station(
+            door_cfg or door_config(), random_bytes, self.now, "127.0.0.1", DOOR_SIP[1], DOOR_RTP
+        )
+        self.flat = Station(
+            flat_cfg or flat_config(), random_bytes, self.now, "127.0.0.1", FLAT_SIP[1], FLAT_RTP
+        )
+        self.events = {"door": [], "flat": []}
+        self.door_mic = tone_frame(320)
+        self.flat_mic = bytearray(320)
+        self.flat_heard = []
+        self.door_heard = []
+        self.door.start(self.now)
+        self.flat.start(self.now)
+        self.route()
+
+    def route(self):
+        moved = True
+        while moved:
+            moved = False
+            for station, sip_address, rtp_port in (
+                (self.door, DOOR_SIP, DOOR_RTP),
+                (self.flat, FLAT_SIP, FLAT_RTP),
+            ):
+                for data, address in station.sip_datagrams(self.now):
+                    moved = True
+                    self.station_at(address[1]).receive_sip(bytes(data), sip_address, self.now)
+                for data, address in station.rtp_datagrams():
+                    target = self.station_at(address[1])
+                    target.receive_rtp(bytes(data), ("127.0.0.1", rtp_port), self.now)
+                for data, address in station.rtcp_datagrams(self.now, 0):
+                    target = self.station_at(address[1])
+                    target.receive_rtcp(bytes(data), ("127.0.0.1", rtp_port + 1), self.now, 0)
+            self.collect()
+
+    def station_at(self, port):
+        if port in (DOOR_SIP[1], DOOR_RTP, DOOR_RTP + 1):
+            return self.door
+        return self.flat
+
+    def collect(self):
+        for name, station in (("door", self.door), ("flat", self.flat)):
+            event = station.next_event()
+            while event is not None:
+                self.events[name].append(event)
+                event = station.next_event()
+
+    def run(self, duration_ms):
+        end = self.now + duration_ms
+        while self.now < end:
+            self.now += FRAME_MS
+            for station in (self.door, self.flat):
+                deadline = station.get_timer()
+                while deadline is not None and deadline <= self.now:
+                    station.handle_timer(self.now, 0)
+                    self.route()
+                    deadline = station.get_timer()
+            self.door_heard.append(energy(self.door.audio_frame(self.door_mic, self.now)))
+            self.flat_heard.append(energy(self.flat.audio_frame(self.flat_mic, self.now)))
+            self.route()
+
+    def names(self, side):
+        return [event["event"] for event in self.events[side]]
+
+    def first(self, side, name):
+        for event in self.events[side]:
+            if event["event"] == name:
+                return event
+        return None

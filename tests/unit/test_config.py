@@ -1,0 +1,320 @@
+# Config validation: defaults, every problem at once with file and key,
+# secrets masked. Runs under pytest and under the MicroPython runner.
+
+import json
+
+from intercom import config
+from intercom.errors import ConfigError
+from intercom.pins import DEFAULT_PINS
+
+MINIMAL = {"call": {"targets": ["sip:flat1@192.0.2.20"]}}
+
+
+def with_sections(**sections):
+    raw = {"call": {"targets": ["flat1"]}, "sip": {"server": "192.0.2.10"}}
+    for name in sections:
+        if isinstance(sections[name], dict) and isinstance(raw.get(name), dict):
+            merged = dict(raw[name])
+            merged.update(sections[name])
+            raw[name] = merged
+        else:
+            raw[name] = sections[name]
+    return raw
+
+
+def problems_of(raw, filename="door.toml"):
+    try:
+        config.validate(raw, filename)
+    except ConfigError as error:
+        return error.problems
+    return []
+
+
+def has_problem(problems, start, *words):
+    for line in problems:
+        if line.startswith(start) and all(word in line for word in words):
+            return True
+    return False
+
+
+def test_minimal_config_gets_the_documented_defaults():
+    effective = config.validate(MINIMAL, "door.toml")
+    assert effective["device"] == {"name": "Door", "board": "sim"}
+    sip = effective["sip"]
+    assert (sip["server"], sip["domain"], sip["register"]) == (None, None, False)
+    assert (sip["local_port"], sip["expires"], sip["transport"]) == (5060, 300, "udp")
+    call = effective["call"]
+    assert (call["mode"], call["ring_timeout"], call["max_duration"]) == ("sequential", 30, 120)
+    assert call["answer_from"] == []
+    door = effective["door"]
+    assert (door["pulse"], door["hangup_after_open"], door["max_attempts"]) == (3, 5, 3)
+    assert (door["lockout"], door["code"]) == (300, None)
+    assert door["open_from"] == ["sip:flat1@192.0.2.20"]
+    audio = effective["audio"]
+    assert (audio["codecs"], audio["ptime"], audio["rtp_port"]) == (["PCMU", "PCMA"], 20, 0)
+    assert audio["symmetric_rtp"] is True
+    assert effective["gpio"]["debounce_ms"] == 30
+    assert effective["gpio"]["button_active_low"] is True
+    assert (effective["wifi"], effective["mqtt"], effective["http"]) == (None, None, None)
+    assert effective["webhook"] == []
+
+
+def test_effective_config_survives_json():
+    effective = config.validate(
+        with_sections(webhook=[{"url": "http://127.0.0.1:8123/hook"}], http={}), "door.toml"
+    )
+    assert json.loads(json.dumps(effective)) == effective
+
+
+def test_validate_does_not_change_its_input():
+    raw = with_sections(door={"code": "12ab"})
+    snapshot = json.dumps(raw)
+    config.validate(raw, "door.toml")
+    assert json.dumps(raw) == snapshot
+
+
+def test_server_gives_domain_and_registration():
+    sip = config.validate(with_sections(sip={"server": "PBX.example.org:5080"}))["sip"]
+    assert sip["domain"] == "pbx.example.org"
+    assert sip["register"] is True
+
+
+def test_gpio_defaults_follow_the_board():
+    for board, pins in (("rpi", DEFAULT_PINS["rpi"]), ("sim", DEFAULT_PINS["rpi"])):
+        gpio = config.validate(with_sections(device={"board": board}))["gpio"]
+        assert (gpio["button"], gpio["relay"], gpio["led"]) == (
+            pins["button"],
+            pins["relay"],
+            pins["led"],
+        )
+    pico = config.validate(with_sections(device={"board": "pico_w"}, wifi={"ssid": "home"}))
+    expected = DEFAULT_PINS["pico_w"]
+    assert pico["gpio"]["relay"] == expected["relay"]
+    assert pico["gpio"]["button"] == expected["button"]
+
+
+def test_mqtt_prefix_defaults_from_the_device_name():
+    effective = config.validate(
+        with_sections(device={"name": "Front door!"}, mqtt={"host": "127.0.0.1"})
+    )
+    assert effective["mqtt"]["prefix"] == "intercom/front-door"
+    assert effective["mqtt"]["port"] == 1883
+
+
+def test_webhook_without_events_gets_every_event():
+    hook = config.validate(with_sections(webhook=[{"url": "https://h.example/x"}]))["webhook"][0]
+    assert "door_opened" in hook["events"] and "button" in hook["events"]
+
+
+def test_code_letters_are_upper_cased():
+    assert config.validate(with_sections(door={"code": "12ab"}))["door"]["code"] == "12AB"
+
+
+def test_every_problem_is_reported_at_once_with_file_and_key():
+    problems = problems_of(
+        {
+            "sip": {"expires": "300", "local_port": 70000},
+            "call": {"targets": ["flat1", "sip:"]},
+            "door": {"code": "12x"},
+        },
+        "/etc/intercom/door.toml",
+    )
+    assert has_problem(problems, "/etc/intercom/door.toml: sip.expires: ", "whole number")
+    assert has_problem(problems, "/etc/intercom/door.toml: sip.local_port: ", "70000", "range")
+    assert has_problem(problems, "/etc/intercom/door.toml: call.targets[0]: ", "bare user")
+    assert has_problem(problems, "/etc/intercom/door.toml: call.targets[1]: ", "SIP URI")
+    assert has_problem(problems, "/etc/intercom/door.toml: door.code: ", "0-9")
+    assert has_problem(problems, "/etc/intercom/door.toml: door.code: ", "4 to 16")
+    assert len(problems) == 6
+
+
+def test_unknown_names_get_a_suggestion():
+    problems = problems_of(with_sections(devcie={}, door={"pluse": 3}, call={"mdoe": "parallel"}))
+    assert has_problem(problems, "door.toml: devcie: ", "unknown section", "'device'")
+    assert has_problem(problems, "door.toml: door.pluse: ", "unknown key", "'pulse'")
+    assert has_problem(problems, "door.toml: call.mdoe: ", "'mode'")
+    far = problems_of(with_sections(gpio={"xyzzy": 1}))
+    assert has_problem(far, "door.toml: gpio.xyzzy: ", "unknown key")
+    assert not has_problem(far, "door.toml: gpio.xyzzy: ", "did you mean")
+
+
+def test_a_boolean_is_not_a_number_and_a_number_not_a_boolean():
+    problems = problems_of(with_sections(door={"pulse": True}, sip={"register": 1}))
+    assert has_problem(problems, "door.toml: door.pulse: ", "whole number", "boolean")
+    assert has_problem(problems, "door.toml: sip.register: ", "true or false")
+
+
+def test_wrong_types_are_named():
+    problems = problems_of(
+        with_sections(
+            call={"targets": "flat1", "answer_from": ["flat1", 7]},
+            door={"pulse": 2.5},
+            audio="loud",
+        )
+    )
+    assert has_problem(problems, "door.toml: call.targets: ", "list of strings", "a string")
+    assert has_problem(problems, "door.toml: call.answer_from[1]: ", "must be a string")
+    assert has_problem(problems, "door.toml: door.pulse: ", "decimal")
+    assert has_problem(problems, "door.toml: audio: ", "must be a table")
+
+
+def test_ranges():
+    problems = problems_of(
+        with_sections(
+            door={"pulse": 61, "max_attempts": 0},
+            audio={"ptime": 25, "rtp_port": 5001},
+            call={"ring_timeout": 0},
+        )
+    )
+    assert has_problem(problems, "door.toml: door.pulse: ", "61", "1-60")
+    assert has_problem(problems, "door.toml: door.max_attempts: ", "out of range")
+    assert has_problem(problems, "door.toml: audio.ptime: ", "multiple of 10")
+    assert has_problem(problems, "door.toml: audio.rtp_port: ", "even")
+    assert has_problem(problems, "door.toml: call.ring_timeout: ", "out of range")
+    assert problems_of(with_sections(audio={"ptime": 70})) != []
+    assert problems_of(with_sections(audio={"ptime": 10, "rtp_port": 40000})) == []
+
+
+def test_pins_used_twice_or_missing_on_the_board():
+    problems = problems_of(with_sections(device={"board": "rpi"}, gpio={"button": 5, "relay": 5}))
+    assert has_problem(problems, "door.toml: gpio.relay: ", "pin 5", "gpio.button")
+    led = problems_of(with_sections(device={"board": "rpi"}, gpio={"led": 17}))
+    assert has_problem(led, "door.toml: gpio.led: ", "already gpio.button")
+    pico = problems_of(
+        with_sections(device={"board": "pico_w"}, wifi={"ssid": "x"}, gpio={"led": 25})
+    )
+    assert has_problem(pico, "door.toml: gpio.led: ", "does not exist", "pico_w")
+    i2s = problems_of(with_sections(device={"board": "rpi"}, gpio={"relay": 18}))
+    assert has_problem(i2s, "door.toml: gpio.relay: ", "I2S")
+
+
+def test_targets_and_allow_lists():
+    problems = problems_of(
+        with_sections(
+            call={
+                "targets": ["flat 1", "sip:flat2@", "http://x", "sip:flat3@h;transport=udp"],
+                "answer_from": ["sip:flat1@h;user=phone"],
+            },
+            door={"open_from": ["sip:flat1@h?x=1", "<flat1>"]},
+        )
+    )
+    assert has_problem(problems, "door.toml: call.targets[0]: ", "neither")
+    assert has_problem(problems, "door.toml: call.targets[1]: ", "not a valid SIP URI")
+    assert has_problem(problems, "door.toml: call.targets[2]: ", "neither")
+    assert not has_problem(problems, "door.toml: call.targets[3]")
+    assert has_problem(problems, "door.toml: call.answer_from[0]: ", "no URI parameters")
+    assert has_problem(problems, "door.toml: door.open_from[0]: ", "no URI parameters")
+    assert has_problem(problems, "door.toml: door.open_from[1]: ", "neither")
+    empty = problems_of(with_sections(call={"targets": []}))
+    assert has_problem(empty, "door.toml: call.targets: ", "at least one")
+    missing = problems_of({})
+    assert has_problem(missing, "door.toml: call.targets: ", "required")
+
+
+def test_bare_users_need_a_domain():
+    problems = problems_of({"call": {"targets": ["sip:a@192.0.2.1"], "answer_from": ["flat1"]}})
+    assert has_problem(problems, "door.toml: call.answer_from[0]: ", "bare user")
+    assert problems_of({"sip": {"domain": "example.org"}, "call": {"targets": ["flat1"]}}) == []
+
+
+def test_door_code_rules():
+    assert has_problem(problems_of(with_sections(door={"code": "12#4"})), "door.toml: door.code: ")
+    assert has_problem(problems_of(with_sections(door={"code": "123"})), "door.toml: door.code: ")
+    assert problems_of(with_sections(door={"code": "1" * 17})) != []
+    assert problems_of(with_sections(door={"code": "1234567890ABCD"})) == []
+    assert problems_of(with_sections(door={"code": 1234})) != []
+
+
+def test_sip_rules():
+    problems = problems_of(
+        with_sections(
+            sip={
+                "password": "a",
+                "password_file": "/etc/x",
+                "server": "bad host",
+                "user": "a b",
+                "trusted": ["192.0.2.1", "h:5060"],
+            }
+        )
+    )
+    assert has_problem(problems, "door.toml: sip.password_file: ", "not both")
+    assert has_problem(problems, "door.toml: sip.server: ", "host")
+    assert has_problem(problems, "door.toml: sip.user: ")
+    assert has_problem(problems, "door.toml: sip.trusted[1]: ")
+    assert not has_problem(problems, "door.toml: sip.trusted[0]")
+    lonely = problems_of({"sip": {"register": True}, "call": {"targets": ["sip:a@b"]}})
+    assert has_problem(lonely, "door.toml: sip.register: ", "sip.server")
+
+
+def test_choices():
+    problems = problems_of(
+        with_sections(
+            device={"board": "esp32"}, call={"mode": "random"}, audio={"codecs": ["PCMU", "G722"]}
+        )
+    )
+    assert has_problem(problems, "door.toml: device.board: ", "sim, rpi, pico_w")
+    assert has_problem(problems, "door.toml: call.mode: ", "sequential, parallel")
+    assert has_problem(problems, "door.toml: audio.codecs[1]: ", "G722")
+    assert has_problem(problems_of(with_sections(audio={"codecs": []})), "door.toml: audio.codecs")
+
+
+def test_services_that_act_need_credentials():
+    problems = problems_of(
+        with_sections(
+            device={"board": "pico_w"},
+            mqtt={"host": "127.0.0.1", "allow_open": True},
+            http={"listen": "localhost", "allow_open": True},
+            webhook=[{"url": "ftp://x/y", "events": ["buton"]}, {"url": "http://"}],
+        )
+    )
+    assert has_problem(problems, "door.toml: wifi: ", "pico_w")
+    assert has_problem(problems, "door.toml: mqtt.allow_open: ", "mqtt.user")
+    assert has_problem(problems, "door.toml: http.allow_open: ", "http.token")
+    assert has_problem(problems, "door.toml: http.listen: ", "host:port")
+    assert has_problem(problems, "door.toml: webhook[0].url: ", "http")
+    assert has_problem(problems, "door.toml: webhook[0].events[0]: ", "'button'")
+    assert has_problem(problems, "door.toml: webhook[1].url: ", "host")
+    good = with_sections(
+        mqtt={"host": "h", "user": "u", "password": "p", "allow_open": True},
+        http={"listen": "[::1]:8080", "token": "t" * 16, "allow_open": True},
+    )
+    assert problems_of(good) == []
+    short_token = problems_of(with_sections(http={"token": "short"}))
+    assert has_problem(short_token, "door.toml: http.token: ", "16")
+
+
+def test_jitter_bounds_are_ordered():
+    problems = problems_of(with_sections(audio={"jitter_min_ms": 300, "jitter_max_ms": 100}))
+    assert has_problem(problems, "door.toml: audio.jitter_min_ms: ", "jitter_max_ms")
+
+
+def test_a_file_that_is_not_a_table():
+    assert has_problem(problems_of([1, 2]), "door.toml: (file): ")
+
+
+def test_masked_hides_every_secret_and_keeps_the_original():
+    effective = config.validate(
+        with_sections(
+            sip={"password": "sip-secret"},
+            door={"code": "4711"},
+            device={"board": "pico_w"},
+            wifi={"ssid": "home", "password": "wifi-secret"},
+            mqtt={"host": "h", "password": "mqtt-secret"},
+            http={"token": "http-secret-token-123"},
+        )
+    )
+    shown = config.masked(effective)
+    text = json.dumps(shown)
+    for secret in ("sip-secret", "4711", "wifi-secret", "mqtt-secret", "http-secret-token-123"):
+        assert secret not in text
+    assert shown["sip"]["password"] == "****"
+    assert shown["door"]["code"] == "****"
+    assert shown["wifi"]["ssid"] == "home"
+    assert effective["sip"]["password"] == "sip-secret"
+    assert config.masked(config.validate(MINIMAL))["sip"]["password"] is None
+
+
+def test_edit_distance():
+    assert config.edit_distance("pluse", "pulse") == 2
+    assert config.edit_distance("", "abc") == 3
+    assert config.edit_distance("kitten", "sitting") == 3

@@ -1,0 +1,241 @@
+# Two agents (door and flat) in memory on a virtual clock: whole calls,
+# what goes over the wire and which events the apps see.
+
+from intercom.sip.message import make_response, parse_message
+from sip_harness import DOOR, FLAT, FLAT_URI, event, labels, pair
+
+
+def ring(network, door, flat):
+    call_id = door.call(FLAT_URI, 40000, network.now)
+    network.pump()
+    return call_id
+
+
+def test_door_calls_flat_answer_and_hang_up():
+    network, door, flat = pair()
+    call_id = ring(network, door, flat)
+    incoming = event(network, FLAT, "incoming_call")
+    assert incoming["call_id"] == call_id
+    assert incoming["user"] == "door"
+    assert incoming["from_uri"] == "sip:door@192.0.2.5"
+    assert network.names(DOOR) == ["ringing"]
+    network.now = 2000
+    flat.answer(call_id, 50000, network.now)
+    network.pump()
+    assert labels(network, DOOR, FLAT) == ["INVITE", "ACK"]
+    assert labels(network, FLAT, DOOR) == ["180", "200"]
+    door_media = event(network, DOOR, "answered")["media"]
+    assert door_media["remote_host"] == FLAT[0]
+    assert door_media["remote_port"] == 50000
+    assert door_media["codec"] == "PCMU"
+    assert door_media["telephone_event_pt"] == 101
+    flat_media = event(network, FLAT, "answered")["media"]
+    assert flat_media["remote_port"] == 40000
+    # ACK of a 2xx is its own transaction: a new branch (§17.1.1.3).
+    sent = network.sent(DOOR, FLAT)
+    invite, ack = sent[0][1], sent[1][1]
+    assert ack.headers.get("CSeq") == "1 ACK"
+    assert ack.uri == "sip:flat1@192.0.2.20:5062"  # the flat's Contact
+    assert invite.headers.get("Via") != ack.headers.get("Via")
+    network.now = 10000
+    door.hangup(call_id, network.now)
+    network.pump()
+    assert labels(network, DOOR, FLAT)[-1] == "BYE"
+    assert network.sent(DOOR, FLAT)[-1][1].headers.get("CSeq") == "2 BYE"
+    assert labels(network, FLAT, DOOR)[-1] == "200"
+    ended = event(network, DOOR, "call_ended")
+    assert ended["reason"] == "local_hangup"
+    assert ended["duration_ms"] == 8000
+    assert event(network, FLAT, "call_ended")["reason"] == "remote_hangup"
+    network.run_until(100000)
+    assert door.transactions == {} and flat.transactions == {}
+    assert door.calls == {} and flat.calls == {}
+    assert door.get_timer() is None and flat.get_timer() is None
+    assert door.stats.get("internal_errors", 0) == 0
+    assert flat.stats.get("internal_errors", 0) == 0
+
+
+def test_lost_and_duplicated_invite_rings_once():
+    network, door, flat = pair()
+    dropped = []
+
+    def drop_first_invite(data, source, dest):
+        if data.startswith(b"INVITE") and not dropped:
+            dropped.append(data)
+            return True
+        return False
+
+    network.drop = drop_first_invite
+    call_id = ring(network, door, flat)
+    assert network.names(FLAT) == []
+    assert door.get_timer() == 500
+    network.run_until(500)
+    assert network.names(FLAT) == ["incoming_call"]
+    # A duplicate of the INVITE (same branch) is absorbed, answered with 180.
+    flat.receive_datagram(dropped[0], DOOR, 600)
+    network.now = 600
+    network.pump()
+    assert network.names(FLAT) == ["incoming_call"]
+    assert labels(network, FLAT, DOOR) == ["180", "180"]
+    assert flat.stats["retransmissions_in"] == 1
+    flat.answer(call_id, 50000, 700)
+    network.pump()
+    assert "answered" in network.names(DOOR)
+
+
+def test_busy_flat_reports_busy_and_the_door_acks_on_the_invite_branch():
+    network, door, flat = pair()
+    call_id = ring(network, door, flat)
+    flat.reject(call_id, 486, network.now)
+    network.pump()
+    failed = event(network, DOOR, "call_failed")
+    assert failed["reason"] == "busy" and failed["status"] == 486
+    sent = network.sent(DOOR, FLAT)
+    assert [summary[1].method for summary in sent] == ["INVITE", "ACK"]
+    assert sent[1][1].headers.get("Via") == sent[0][1].headers.get("Via")
+    assert event(network, FLAT, "call_ended")["reason"] == "rejected"
+
+
+def test_ring_timeout_cancels_and_reports_timeout():
+    network, door, flat = pair()
+    call_id = door.call(FLAT_URI, 40000, 0, ring_timeout_ms=20000)
+    network.run_until(19999)
+    assert labels(network, DOOR, FLAT) == ["INVITE"]
+    network.run_until(20000)
+    assert labels(network, DOOR, FLAT) == ["INVITE", "CANCEL", "ACK"]
+    assert labels(network, FLAT, DOOR) == ["180", "200", "487"]
+    failed = event(network, DOOR, "call_failed")
+    assert failed["call_id"] == call_id
+    assert failed["reason"] == "timeout" and failed["status"] == 487
+    assert event(network, FLAT, "call_ended")["reason"] == "cancelled"
+    cancel = network.sent(DOOR, FLAT)[1][1]
+    invite = network.sent(DOOR, FLAT)[0][1]
+    assert cancel.headers.get("Via") == invite.headers.get("Via")
+    assert cancel.headers.get("CSeq") == "1 CANCEL"
+
+
+def test_a_2xx_crossing_the_cancel_gets_ack_then_bye():
+    network, door, flat = pair()
+    call_id = ring(network, door, flat)
+    flat.answer(call_id, 50000, 100)
+    door.hangup(call_id, 100)  # CANCEL leaves before the 200 arrives
+    network.now = 100
+    network.pump()
+    assert labels(network, DOOR, FLAT) == ["INVITE", "CANCEL", "ACK", "BYE"]
+    assert labels(network, FLAT, DOOR) == ["180", "200", "200", "200"]
+    assert event(network, DOOR, "call_failed")["reason"] == "local_hangup"
+    assert "answered" not in network.names(DOOR)
+    assert event(network, FLAT, "call_ended")["reason"] == "remote_hangup"
+
+
+def test_missing_ack_retransmits_the_2xx_then_byes_after_64_t1():
+    network, door, flat = pair()
+    network.drop = lambda data, source, dest: data.startswith(b"ACK")
+    call_id = ring(network, door, flat)
+    flat.answer(call_id, 50000, 0)
+    network.run_until(40000)
+    oks = [when for when, message in network.sent(FLAT, DOOR) if summary_is(message, 200, "INVITE")]
+    assert oks == [0, 500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500]
+    byes = [when for when, message in network.sent(FLAT, DOOR) if summary_is(message, "BYE")]
+    assert byes == [32000]
+    assert event(network, FLAT, "call_ended")["reason"] == "no_ack"
+    # Each retransmitted 2xx got the door's ACK again (all lost here).
+    acks = [when for when, message in network.sent(DOOR, FLAT) if summary_is(message, "ACK")]
+    assert acks == oks
+
+
+def summary_is(message, what, method=None):
+    if isinstance(what, str):
+        return getattr(message, "method", None) == what
+    if getattr(message, "status", None) != what:
+        return False
+    return method is None or message.headers.get("CSeq").endswith(method)
+
+
+def test_flat_hangs_up_with_bye():
+    network, door, flat = pair()
+    call_id = ring(network, door, flat)
+    flat.answer(call_id, 50000, 0)
+    network.pump()
+    network.now = 5000
+    flat.hangup(call_id, network.now)
+    network.pump()
+    assert labels(network, FLAT, DOOR)[-1] == "BYE"
+    assert event(network, DOOR, "call_ended")["reason"] == "remote_hangup"
+    assert event(network, FLAT, "call_ended")["reason"] == "local_hangup"
+
+
+def test_second_incoming_call_is_busy():
+    network, door, flat = pair()
+    ring(network, door, flat)
+    door.call(FLAT_URI, 40002, network.now)
+    network.pump()
+    assert labels(network, FLAT, DOOR) == ["180", "486"]
+    assert network.names(FLAT) == ["incoming_call"]
+    assert event(network, DOOR, "call_failed")["reason"] == "busy"
+
+
+def test_final_responses_map_to_reasons_the_app_can_act_on():
+    expected = {404: "not_found", 480: "unavailable", 408: "timeout", 600: "busy"}
+    expected[603] = "declined"
+    expected[500] = "error"
+    for status in sorted(expected):
+        network, door, flat = pair()
+        call_id = ring(network, door, flat)
+        flat.reject(call_id, status, network.now)
+        network.pump()
+        failed = event(network, DOOR, "call_failed")
+        assert (failed["status"], failed["reason"]) == (status, expected[status])
+
+
+def test_unanswered_invite_times_out_with_timer_b():
+    network, door, flat = pair()
+    network.drop = lambda data, source, dest: True  # the flat is unreachable
+    door.call(FLAT_URI, 40000, 0)
+    network.run_until(60000)
+    invites = [when for when, message in network.sent(DOOR, FLAT) if summary_is(message, "INVITE")]
+    assert invites == [0, 500, 1500, 3500, 7500, 15500, 31500]
+    failed = event(network, DOOR, "call_failed")
+    assert failed["reason"] == "timeout" and failed["status"] == 408
+    assert door.calls == {} and door.get_timer() is None
+
+
+def test_183_with_sdp_reports_early_media():
+    network, door, flat = pair()
+    door.call(FLAT_URI, 40000, 0)
+    wire, dest = door.datagrams_to_send(0)[0]
+    invite = parse_message(wire)
+    progress = make_response(invite, 183, None, "flat9")
+    progress.headers.add("Contact", "<%s>" % FLAT_URI)
+    progress.headers.add("Content-Type", "application/sdp")
+    progress.body = (
+        b"v=0\r\no=- 5 5 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 192.0.2.20\r\nt=0 0\r\n"
+        b"m=audio 52000 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\n"
+        b"a=rtpmap:101 telephone-event/8000\r\n"
+    )
+    door.receive_datagram(progress.to_bytes(), FLAT, 50)
+    early = door.next_event()
+    assert early["event"] == "early_media"
+    media = early["media"]
+    assert (media["remote_host"], media["remote_port"]) == ("192.0.2.20", 52000)
+    assert (media["codec"], media["payload_type"], media["telephone_event_pt"]) == ("PCMA", 8, 101)
+
+
+def test_cancel_without_any_final_response_gives_up_after_64_t1():
+    network, door, flat = pair()
+    door.call(FLAT_URI, 40000, 0, ring_timeout_ms=10000)
+    invite = parse_message(door.datagrams_to_send(0)[0][0])
+    door.receive_datagram(make_response(invite, 100).to_bytes(), FLAT, 20)
+    assert door.get_timer() == 10000  # the ring timeout; timers A/B stopped
+    door.handle_timer(10000)
+    [(cancel, dest)] = door.datagrams_to_send(10000)
+    assert cancel.startswith(b"CANCEL sip:flat1@192.0.2.20:5062 SIP/2.0")
+    # The flat answers neither the CANCEL nor the INVITE, ever.
+    while door.get_timer() is not None:
+        now = door.get_timer()
+        door.handle_timer(now)
+        door.datagrams_to_send(now)
+    assert now == 10000 + 32000
+    failed = door.next_event()
+    assert failed["event"] == "call_failed" and failed["reason"] == "timeout"
+    assert door.transactions == {} and door.calls == {}

@@ -1,0 +1,657 @@
+# Registration (intercom.sip.register) on a virtual clock: every REGISTER
+# goes through bytes, every response is built from the request the way a
+# registrar would, and the test plays the agent (adds the Via, passes the
+# response's source address).
+
+import binascii
+import hashlib
+
+from intercom.sip.backoff import randomised, retry_delay_ms
+from intercom.sip.message import make_response, parse_message
+from intercom.sip.register import KEEPALIVE, Registration, refresh_delay_ms
+
+SERVER = ("192.0.2.10", 5060)
+ELSEWHERE = ("198.51.100.66", 5060)
+VIA = "SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK%d;rport"
+CHALLENGE = 'Digest realm="example.org", nonce="%s", qop="auth", opaque="op1", algorithm=%s'
+
+
+class CountingRandom:
+    """random_bytes stand-in: a fixed byte, or a counter so values differ."""
+
+    def __init__(self, fill=None):
+        self.fill = fill
+        self.counter = 0
+
+    def __call__(self, count):
+        if self.fill is not None:
+            return bytes([self.fill]) * count
+        out = bytearray(count)
+        for index in range(count):
+            self.counter = (self.counter + 1) & 0xFF
+            out[index] = self.counter
+        return bytes(out)
+
+
+class Agent:
+    """Plays the agent: adds a Via to each REGISTER and builds responses."""
+
+    def __init__(self, registration):
+        self.registration = registration
+        self.sent = 0
+
+    def send(self, now_ms):
+        request = self.registration.next_request(now_ms)
+        assert request is not None, "expected a REGISTER"
+        self.sent += 1
+        request.headers.add("Via", VIA % self.sent)
+        return parse_message(request.to_bytes())
+
+    def respond(self, request, status, fields=(), via=None, now_ms=0, source=SERVER):
+        response = make_response(request, status, to_tag="registrar")
+        for name, value in fields:
+            response.headers.add(name, value)
+        if via is not None:
+            response.headers.set("Via", via)
+        response = parse_message(response.to_bytes())
+        self.registration.on_response(response, now_ms, source)
+        return response
+
+    def events(self):
+        found = []
+        while True:
+            event = self.registration.next_event()
+            if event is None:
+                return found
+            found.append(event)
+
+
+def make(random_bytes=None, **options):
+    if "keepalive_ms" not in options:
+        options["keepalive_ms"] = 0
+    registration = Registration(
+        SERVER[0],
+        SERVER[1],
+        "example.org",
+        "door",
+        "secret",
+        300,
+        "10.0.0.5",
+        5060,
+        random_bytes or CountingRandom(),
+        **options,
+    )
+    return registration, Agent(registration)
+
+
+def digest_params(value):
+    assert value.startswith("Digest "), value
+    params = {}
+    for part in value[7:].split(","):
+        key, _, raw = part.strip().partition("=")
+        params[key.lower()] = raw.strip('"')
+    return params
+
+
+def hex_hash(hash_function, text):
+    return binascii.hexlify(hash_function(text.encode()).digest()).decode()
+
+
+def expected_response(params, hash_function, password="secret"):
+    """RFC 7616 section 3.4.1 response for qop=auth, computed independently."""
+    ha1 = hex_hash(hash_function, "%s:%s:%s" % (params["username"], params["realm"], password))
+    ha2 = hex_hash(hash_function, "REGISTER:" + params["uri"])
+    parts = [ha1, params["nonce"], params["nc"], params["cnonce"], "auth", ha2]
+    return hex_hash(hash_function, ":".join(parts))
+
+
+def register_with_digest(registration, agent, now_ms=0, granted="300"):
+    """start -> 401 -> REGISTER with credentials -> 200; returns the last request."""
+    registration.start(now_ms)
+    first = agent.send(now_ms)
+    agent.respond(first, 401, [("WWW-Authenticate", CHALLENGE % ("n1", "MD5"))], now_ms=now_ms)
+    second = agent.send(now_ms)
+    contact = "<%s>;expires=%s" % (registration.contact, granted)
+    agent.respond(second, 200, [("Contact", contact)], now_ms=now_ms)
+    return second
+
+
+def test_first_register_carries_the_rfc_3261_fields():
+    registration, agent = make()
+    registration.start(0)
+    raw = registration.next_request(0)
+    assert raw.headers.get("Via") is None  # the agent adds it
+    assert registration.next_request(0) is None
+    raw.headers.add("Via", VIA % 1)
+    request = parse_message(raw.to_bytes())
+    headers = request.headers
+    assert request.method == "REGISTER"
+    assert request.uri == "sip:example.org"
+    assert headers.get("To") == "<sip:door@example.org>"
+    assert headers.get("From").startswith("<sip:door@example.org>;tag=")
+    assert headers.get("CSeq") == "1 REGISTER"
+    assert headers.get("Contact") == "<sip:door@10.0.0.5:5060>"
+    assert headers.get("Expires") == "300"
+    assert headers.get("Max-Forwards") == "70"
+    assert headers.get("User-Agent") == "intercom"
+    assert "INVITE" in headers.get_all("Allow")
+    assert headers.get("Authorization") is None
+    assert len(headers.get("Call-ID")) >= 16
+    assert registration.get_timer() is None
+
+
+def test_request_uri_names_the_server_port_when_the_domain_is_the_server():
+    registration = Registration(
+        "127.0.0.1", 5070, "127.0.0.1", "door", "pw", 60, "127.0.0.1", 5080, CountingRandom()
+    )
+    registration.start(0)
+    request = registration.next_request(0)
+    assert request.uri == "sip:127.0.0.1:5070"
+    assert request.headers.get("To") == "<sip:door@127.0.0.1>"
+    assert registration.contact == "sip:door@127.0.0.1:5080"
+
+
+def test_md5_digest_with_qop_auth_and_opaque():
+    registration, agent = make()
+    registration.start(0)
+    first = agent.send(0)
+    agent.respond(first, 401, [("WWW-Authenticate", CHALLENGE % ("n1", "MD5"))])
+    assert agent.events() == []
+    second = agent.send(0)
+    assert second.headers.get("CSeq") == "2 REGISTER"
+    assert second.headers.get("Call-ID") == first.headers.get("Call-ID")
+    assert second.headers.get("From") == first.headers.get("From")
+    params = digest_params(second.headers.get("Authorization"))
+    assert params["username"] == "door"
+    assert params["realm"] == "example.org"
+    assert params["nonce"] == "n1"
+    assert params["uri"] == "sip:example.org"
+    assert params["qop"] == "auth"
+    assert params["nc"] == "00000001"
+    assert params["opaque"] == "op1"
+    assert len(params["cnonce"]) >= 8
+    assert params["response"] == expected_response(params, hashlib.md5)
+
+
+def test_sha256_digest_rfc_8760():
+    registration, agent = make()
+    registration.start(0)
+    first = agent.send(0)
+    agent.respond(first, 401, [("WWW-Authenticate", CHALLENGE % ("n1", "SHA-256"))])
+    params = digest_params(agent.send(0).headers.get("Authorization"))
+    assert params["algorithm"] == "SHA-256"
+    assert len(params["response"]) == 64
+    assert params["response"] == expected_response(params, hashlib.sha256)
+
+
+def test_sha256_is_preferred_over_md5_among_several_challenges():
+    registration, agent = make()
+    registration.start(0)
+    offers = [
+        ("WWW-Authenticate", CHALLENGE % ("m1", "MD5")),
+        ("WWW-Authenticate", 'Digest realm="example.org", nonce="x", algorithm=SHA-512-256'),
+        ("WWW-Authenticate", CHALLENGE % ("s1", "SHA-256")),
+    ]
+    agent.respond(agent.send(0), 401, offers)
+    params = digest_params(agent.send(0).headers.get("Authorization"))
+    assert params["nonce"] == "s1"
+    assert params["response"] == expected_response(params, hashlib.sha256)
+
+
+def test_407_is_answered_with_proxy_authorization():
+    registration, agent = make()
+    registration.start(0)
+    first = agent.send(0)
+    agent.respond(first, 407, [("Proxy-Authenticate", CHALLENGE % ("p1", "MD5"))])
+    second = agent.send(0)
+    assert second.headers.get("Authorization") is None
+    params = digest_params(second.headers.get("Proxy-Authorization"))
+    assert params["nonce"] == "p1"
+    assert params["response"] == expected_response(params, hashlib.md5)
+
+
+def test_200_registers_and_arms_the_refresh_from_the_granted_expiry():
+    registration, agent = make()
+    register_with_digest(registration, agent, now_ms=1000, granted="120")
+    assert agent.events() == [
+        {"event": "registered", "expires": 120, "contact": "sip:door@10.0.0.5:5060"}
+    ]
+    assert registration.registered
+    assert registration.expires_s == 120
+    # max(E/2, E - 32 s) = max(60 s, 88 s)
+    assert registration.get_timer() == 1000 + 88000
+    registration.handle_timer(1000 + 87999)
+    assert registration.next_request(1000 + 87999) is None
+    registration.handle_timer(1000 + 88000)
+    assert registration.next_request(1000 + 88000) is not None
+
+
+def test_expiry_comes_from_our_contact_then_the_expires_field():
+    registration, agent = make()
+    registration.start(0)
+    request = agent.send(0)
+    others = "<sip:door@10.9.9.9:5060>;expires=3000, <sip:door@10.0.0.5:5060>;expires=40"
+    agent.respond(request, 200, [("Contact", others), ("Expires", "999")])
+    assert agent.events()[0]["expires"] == 40
+    assert registration.get_timer() == 20000  # max(20 s, 8 s)
+
+    registration, agent = make()
+    registration.start(0)
+    agent.respond(agent.send(0), 200, [("Expires", "3600")])
+    assert agent.events()[0]["expires"] == 3600
+    assert registration.get_timer() == 3600000 - 32000
+
+
+def test_refresh_keeps_call_id_and_reuses_the_nonce_with_the_next_nonce_count():
+    registration, agent = make()
+    second = register_with_digest(registration, agent, granted="300")
+    agent.events()
+    refresh_at = registration.get_timer()
+    assert refresh_at == 268000
+    registration.handle_timer(refresh_at)
+    third = agent.send(refresh_at)
+    assert third.headers.get("CSeq") == "3 REGISTER"
+    assert third.headers.get("Call-ID") == second.headers.get("Call-ID")
+    assert third.headers.get("From") == second.headers.get("From")
+    before = digest_params(second.headers.get("Authorization"))
+    after = digest_params(third.headers.get("Authorization"))
+    assert after["nonce"] == "n1"
+    assert after["nc"] == "00000002"
+    assert after["cnonce"] != before["cnonce"]
+    assert after["response"] == expected_response(after, hashlib.md5)
+    agent.respond(third, 200, [("Expires", "300")], now_ms=refresh_at)
+    assert agent.events()[0]["event"] == "registered"
+    assert registration.get_timer() == refresh_at + 268000
+
+
+def test_repeated_401_fails_instead_of_looping():
+    registration, agent = make(random_bytes=CountingRandom(fill=0))
+    registration.start(0)
+    agent.respond(agent.send(0), 401, [("WWW-Authenticate", CHALLENGE % ("n1", "MD5"))])
+    agent.respond(agent.send(0), 401, [("WWW-Authenticate", CHALLENGE % ("n2", "MD5"))])
+    assert registration.next_request(0) is None
+    assert agent.events() == [
+        {
+            "event": "registration_failed",
+            "reason": "authentication failed",
+            "status": 401,
+            "retry_in_ms": 30000,
+        }
+    ]
+    assert not registration.registered
+    assert registration.get_timer() == 30000
+
+
+def test_stale_nonce_is_retried_once():
+    registration, agent = make()
+    registration.start(0)
+    agent.respond(agent.send(0), 401, [("WWW-Authenticate", CHALLENGE % ("n1", "MD5"))])
+    with_n1 = agent.send(0)
+    stale = CHALLENGE % ("n2", "MD5") + ", stale=true"
+    agent.respond(with_n1, 401, [("WWW-Authenticate", stale)])
+    with_n2 = agent.send(0)
+    params = digest_params(with_n2.headers.get("Authorization"))
+    assert params["nonce"] == "n2"
+    assert params["nc"] == "00000001"
+    assert params["response"] == expected_response(params, hashlib.md5)
+    stale_again = CHALLENGE % ("n3", "MD5") + ", stale=true"
+    agent.respond(with_n2, 401, [("WWW-Authenticate", stale_again)])
+    assert registration.next_request(0) is None
+    assert agent.events()[0]["reason"] == "authentication failed"
+
+
+def test_stale_nonce_on_a_refresh_gets_a_fresh_retry():
+    registration, agent = make()
+    register_with_digest(registration, agent)
+    agent.events()
+    registration.handle_timer(268000)
+    refresh = agent.send(268000)
+    stale = CHALLENGE % ("n9", "MD5") + ", stale=true"
+    agent.respond(refresh, 401, [("WWW-Authenticate", stale)], now_ms=268000)
+    retry = agent.send(268000)
+    assert digest_params(retry.headers.get("Authorization"))["nonce"] == "n9"
+    agent.respond(retry, 200, [("Expires", "300")], now_ms=268000)
+    assert agent.events()[0]["event"] == "registered"
+
+
+def test_403_is_a_forbidden_failure():
+    registration, agent = make(random_bytes=CountingRandom(fill=0xFF))
+    registration.start(0)
+    agent.respond(agent.send(0), 401, [("WWW-Authenticate", CHALLENGE % ("n1", "MD5"))])
+    agent.respond(agent.send(0), 403)
+    assert agent.events() == [
+        {"event": "registration_failed", "reason": "forbidden", "status": 403, "retry_in_ms": 60000}
+    ]
+    assert registration.next_request(0) is None
+
+
+def test_foreign_realm_gets_no_credentials():
+    registration, agent = make(realm="example.org")
+    registration.start(0)
+    evil = 'Digest realm="evil.example", nonce="x", qop="auth"'
+    agent.respond(agent.send(0), 401, [("WWW-Authenticate", evil)])
+    assert registration.next_request(0) is None
+    event = agent.events()[0]
+    assert event["event"] == "registration_failed"
+    assert event["reason"] == "foreign realm"
+    assert event["status"] == 401
+
+
+def test_challenge_from_another_address_gets_no_credentials():
+    for source in (ELSEWHERE, (SERVER[0], 5099), None):
+        registration, agent = make()
+        registration.start(0)
+        first = agent.send(0)
+        agent.respond(first, 401, [("WWW-Authenticate", CHALLENGE % ("n1", "MD5"))], source=source)
+        assert registration.next_request(0) is None
+        assert agent.events()[0]["reason"] == "foreign realm"
+
+
+def test_any_realm_is_answered_from_the_server_when_no_realm_is_configured():
+    registration, agent = make()
+    registration.start(0)
+    fritz = 'Digest realm="fritz.box", nonce="f1"'
+    agent.respond(agent.send(0), 401, [("WWW-Authenticate", fritz)])
+    params = digest_params(agent.send(0).headers.get("Authorization"))
+    assert params["realm"] == "fritz.box"
+    assert "qop" not in params  # RFC 2069 style when no qop is offered
+    ha1 = hex_hash(hashlib.md5, "door:fritz.box:secret")
+    ha2 = hex_hash(hashlib.md5, "REGISTER:sip:example.org")
+    assert params["response"] == hex_hash(hashlib.md5, ha1 + ":f1:" + ha2)
+
+
+def test_unusable_challenge_fails_without_sending():
+    registration, agent = make()
+    registration.start(0)
+    agent.respond(agent.send(0), 401, [("WWW-Authenticate", 'Basic realm="x"')])
+    assert registration.next_request(0) is None
+    assert agent.events()[0]["reason"] == "unsupported challenge"
+
+
+def test_423_retries_with_min_expires():
+    registration, agent = make()
+    registration.start(0)
+    agent.respond(agent.send(0), 423, [("Min-Expires", "600")])
+    assert agent.events() == []
+    retry = agent.send(0)
+    assert retry.headers.get("Expires") == "600"
+    assert retry.headers.get("CSeq") == "2 REGISTER"
+    agent.respond(retry, 200, [("Expires", "600")])
+    assert agent.events()[0]["expires"] == 600
+    assert registration.get_timer() == 568000
+
+
+def test_423_without_a_larger_min_expires_fails():
+    registration, agent = make(random_bytes=CountingRandom(fill=0))
+    registration.start(0)
+    agent.respond(agent.send(0), 423, [("Min-Expires", "300")])
+    assert registration.next_request(0) is None
+    event = agent.events()[0]
+    assert event["reason"] == "interval too brief"
+    assert event["status"] == 423
+
+
+def test_retry_after_sets_the_wait():
+    registration, agent = make()
+    registration.start(5000)
+    request = agent.send(5000)
+    agent.respond(request, 503, [("Retry-After", "120 (maintenance)")], now_ms=5000)
+    event = agent.events()[0]
+    assert event["status"] == 503
+    assert event["retry_in_ms"] == 120000
+    assert registration.get_timer() == 125000
+    registration.handle_timer(124999)
+    assert registration.next_request(124999) is None
+    registration.handle_timer(125000)
+    retry = agent.send(125000)
+    assert retry.headers.get("CSeq") == "2 REGISTER"
+    # A zero or huge Retry-After is kept between 1 s and the back-off cap.
+    agent.respond(retry, 500, [("Retry-After", "0")], now_ms=125000)
+    assert agent.events()[0]["retry_in_ms"] == 1000
+    registration.handle_timer(126000)
+    agent.respond(agent.send(126000), 503, [("Retry-After", "999999")], now_ms=126000)
+    assert agent.events()[0]["retry_in_ms"] == 1800000
+
+
+def test_backoff_doubles_within_bounds_and_resets_after_success():
+    low, agent = make(random_bytes=CountingRandom(fill=0))
+    high, high_agent = make(random_bytes=CountingRandom(fill=0xFF))
+    now = 0
+    low_waits = []
+    high_waits = []
+    low.start(now)
+    high.start(now)
+    for _ in range(8):
+        low.next_request(now)
+        high.next_request(now)
+        low.on_transaction_timeout(now)
+        high.on_transaction_timeout(now)
+        low_waits.append(agent.events()[0]["retry_in_ms"])
+        high_waits.append(high_agent.events()[0]["retry_in_ms"])
+        now = high.get_timer()
+        low.handle_timer(now)
+        high.handle_timer(now)
+    # RFC 5626 4.5: min(1800 s, 30 s * 2**n), then 50 .. 100 % of it
+    assert high_waits == [60000, 120000, 240000, 480000, 960000, 1800000, 1800000, 1800000]
+    assert low_waits == [wait // 2 for wait in high_waits]
+    request = high_agent.send(now)
+    high_agent.respond(request, 200, [("Expires", "300")], now_ms=now)
+    high_agent.events()
+    high.handle_timer(high.get_timer())
+    high.next_request(0)
+    high.on_transaction_timeout(0)
+    assert high_agent.events()[0]["retry_in_ms"] == 60000
+
+
+def test_backoff_constants_are_configurable():
+    registration, agent = make(
+        random_bytes=CountingRandom(fill=0xFF), backoff_base_ms=100, backoff_cap_ms=250
+    )
+    registration.start(0)
+    waits = []
+    for _ in range(3):
+        registration.next_request(0)
+        registration.on_transaction_timeout(0)
+        waits.append(agent.events()[0]["retry_in_ms"])
+        registration.handle_timer(registration.get_timer())
+    assert waits == [200, 250, 250]
+
+
+def test_timeout_is_a_failure_with_no_status():
+    registration, agent = make()
+    registration.start(0)
+    registration.next_request(0)
+    registration.on_transaction_timeout(32000)
+    event = agent.events()[0]
+    assert event["reason"] == "timeout"
+    assert event["status"] is None
+    assert 30000 <= event["retry_in_ms"] <= 60000
+    assert registration.get_timer() == 32000 + event["retry_in_ms"]
+
+
+def test_nat_rewrites_the_contact_and_removes_the_old_binding():
+    registration, agent = make()
+    registration.start(0)
+    first = agent.send(0)
+    seen = "SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK1;rport=40000;received=203.0.113.7"
+    agent.respond(first, 200, [("Expires", "300")], via=seen)
+    assert agent.events() == []
+    assert not registration.registered
+    assert registration.contact == "sip:door@203.0.113.7:40000"
+    fixed = agent.send(0)
+    assert fixed.headers.get_all("Contact") == [
+        "<sip:door@10.0.0.5:5060>;expires=0",
+        "<sip:door@203.0.113.7:40000>",
+    ]
+    assert fixed.headers.get("Expires") == "300"
+    seen = "SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK2;rport=40000;received=203.0.113.7"
+    agent.respond(fixed, 200, [("Contact", "<sip:door@203.0.113.7:40000>;expires=300")], via=seen)
+    assert agent.events() == [
+        {"event": "registered", "expires": 300, "contact": "sip:door@203.0.113.7:40000"}
+    ]
+    registration.handle_timer(registration.get_timer())
+    assert agent.send(0).headers.get_all("Contact") == ["<sip:door@203.0.113.7:40000>"]
+
+
+def test_rport_alone_fixes_only_the_port_and_foreign_sources_fix_nothing():
+    registration, agent = make()
+    registration.start(0)
+    seen = "SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK1;rport=5062"
+    agent.respond(agent.send(0), 200, [("Expires", "300")], via=seen)
+    assert registration.contact == "sip:door@10.0.0.5:5062"
+
+    registration, agent = make()
+    registration.start(0)
+    seen = "SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK1;rport=40000;received=203.0.113.7"
+    agent.respond(agent.send(0), 200, [("Expires", "300")], via=seen, source=ELSEWHERE)
+    assert registration.contact == "sip:door@10.0.0.5:5060"
+    assert registration.registered
+
+
+def test_stop_unregisters_with_expires_zero_and_credentials():
+    registration, agent = make()
+    register_with_digest(registration, agent)
+    agent.events()
+    registration.stop(1000)
+    request = agent.send(1000)
+    assert request.headers.get("Expires") == "0"
+    assert request.headers.get("Contact") == "<sip:door@10.0.0.5:5060>"
+    assert request.headers.get("CSeq") == "3 REGISTER"
+    params = digest_params(request.headers.get("Authorization"))
+    assert params["nc"] == "00000002"
+    agent.respond(request, 200, now_ms=1000)
+    assert agent.events() == [{"event": "unregistered", "status": 200, "reason": None}]
+    assert not registration.registered
+    assert registration.get_timer() is None
+    assert registration.next_request(2000) is None
+
+
+def test_stop_answers_a_challenge_to_the_unregister():
+    registration, agent = make()
+    registration.start(0)
+    agent.respond(agent.send(0), 200, [("Expires", "300")])
+    agent.events()
+    registration.stop(0)
+    request = agent.send(0)
+    agent.respond(request, 401, [("WWW-Authenticate", CHALLENGE % ("u1", "MD5"))])
+    retry = agent.send(0)
+    assert retry.headers.get("Expires") == "0"
+    assert digest_params(retry.headers.get("Authorization"))["nonce"] == "u1"
+    agent.respond(retry, 200)
+    assert agent.events()[0]["event"] == "unregistered"
+
+
+def test_stop_during_the_first_register_waits_for_its_outcome():
+    registration, agent = make()
+    registration.start(0)
+    request = agent.send(0)
+    registration.stop(0)
+    assert registration.next_request(0) is None
+    agent.respond(request, 200, [("Expires", "300")])
+    unregister = agent.send(0)
+    assert unregister.headers.get("Expires") == "0"
+    agent.respond(unregister, 200)
+    assert agent.events() == [{"event": "unregistered", "status": 200, "reason": None}]
+
+    registration, agent = make()
+    registration.start(0)
+    request = agent.send(0)
+    registration.stop(0)
+    agent.respond(request, 401, [("WWW-Authenticate", CHALLENGE % ("n1", "MD5"))])
+    assert registration.next_request(0) is None  # nothing was bound
+    assert agent.events() == [{"event": "unregistered", "status": None, "reason": None}]
+
+
+def test_unregister_timeout_still_ends():
+    registration, agent = make()
+    registration.start(0)
+    agent.respond(agent.send(0), 200, [("Expires", "300")])
+    agent.events()
+    registration.stop(0)
+    agent.send(0)
+    registration.on_transaction_timeout(32000)
+    assert agent.events() == [{"event": "unregistered", "status": None, "reason": "timeout"}]
+    registration.start(40000)  # a stopped registration may start again
+    assert agent.send(40000).headers.get("Expires") == "300"
+
+
+def test_keepalives_while_registered():
+    registration, agent = make(random_bytes=CountingRandom(fill=0), keepalive_ms=25000)
+    registration.start(0)
+    request = agent.send(0)
+    assert registration.get_timer() is None  # no keep-alive before the binding
+    agent.respond(request, 200, [("Expires", "300")], now_ms=1000)
+    # RFC 5626 4.4.1: 80 .. 100 % of the interval; the fixed random gives 80 %
+    assert registration.get_timer() == 21000
+    assert not registration.keepalive_due(20999)
+    assert registration.keepalive_due(21000)
+    registration.handle_timer(21000)
+    assert registration.next_request(21000) is None
+    registration.keepalive_sent(21000)
+    assert registration.get_timer() == 41000
+    assert KEEPALIVE == b"\r\n\r\n"
+    registration.stop(50000)
+    assert not registration.keepalive_due(100000)
+
+
+def test_flow_timer_replaces_the_keepalive_interval():
+    registration, agent = make(random_bytes=CountingRandom(fill=0xFF), keepalive_ms=25000)
+    registration.start(0)
+    agent.respond(agent.send(0), 200, [("Expires", "300"), ("Flow-Timer", "10")])
+    assert registration.get_timer() == 10000
+
+
+def test_stray_and_malformed_responses_are_ignored_and_counted():
+    registration, agent = make()
+    registration.start(0)
+    request = agent.send(0)
+    response = make_response(request, 200)
+    response.headers.set("CSeq", "7 REGISTER")
+    registration.on_response(response, 0, SERVER)
+    response = make_response(request, 200)
+    response.headers.set("Call-ID", "someone-else")
+    registration.on_response(response, 0, SERVER)
+    response = make_response(request, 200)
+    response.headers.set("CSeq", "garbage")
+    registration.on_response(response, 0, SERVER)
+    agent.respond(request, 100)
+    assert registration.ignored_responses == 3
+    assert agent.events() == []
+    # Fields our parser would refuse still must not upset the Registration.
+    response = make_response(request, 200, to_tag="registrar")
+    response.headers.add("Contact", "<not a uri")
+    response.headers.add("Contact", "<sip:door@10.0.0.5:5060>;expires=soon")
+    response.headers.add("Expires", "abc")
+    response.headers.add("Flow-Timer", "-1")
+    registration.on_response(response, 0, SERVER)
+    assert agent.events()[0]["expires"] == 300  # what we asked for
+    registration.on_response(response, 0, SERVER)  # nothing in flight
+    assert registration.ignored_responses == 4
+
+
+def test_misuse_raises():
+    registration, agent = make()
+    registration.start(0)
+    try:
+        registration.start(0)
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("second start() must raise")
+    try:
+        Registration("h", 5060, "d", "u", "p", 0, "c", 5060, CountingRandom())
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("expires 0 must raise")
+
+
+def test_refresh_and_backoff_arithmetic():
+    assert refresh_delay_ms(60) == 30000
+    assert refresh_delay_ms(300) == 268000
+    assert refresh_delay_ms(1) == 1000
+    assert refresh_delay_ms(0) == 1000
+    assert refresh_delay_ms(10000000) == 86400000
+    assert randomised(1000, 50, CountingRandom(fill=0)) == 500
+    assert randomised(1000, 50, CountingRandom(fill=0xFF)) == 1000
+    assert retry_delay_ms(100, CountingRandom(fill=0xFF)) == 1800000
