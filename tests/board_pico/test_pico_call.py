@@ -70,7 +70,7 @@ def check_call(folder, events, mic, stream, media):
     names = events.names()
     for name in ("started", "button", "call_started", "answered", "call_ended"):
         assert name in names, (names, stderr)
-    assert [e["state"] for e in events.events if e["event"] == "button"] == ["pressed"]
+    assert [e["state"] for e in events.events if e["event"] == "button"] == ["pressed", "released"]
     assert "MemoryError" not in stderr
 
     played = numpy.frombuffer((folder / "amp.raw").read_bytes(), dtype="<i2")
