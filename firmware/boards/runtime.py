@@ -35,6 +35,13 @@
 #                              runtime.loop.call_every
 #   close()                    release devices (files, PCMs); after the stop
 #
+# Services hook (CPython only; issue 9): _open() builds boards.services
+# Services(runtime, log) and attaches it after board.attach (StartError if
+# it cannot start); flush() hands every event to services.on_event after
+# board.emit; _stop() calls services.close() before board.close();
+# test_ring() is a press and release for the services (MQTT, HTTP);
+# remote_open(source) asks the door policy to open (mqtt/http allow_open).
+#
 # What a board calls back:
 #   runtime.loop                          the boards.loop.Loop
 #   runtime.button(pressed) / runtime.hangup()
@@ -174,6 +181,7 @@ class Runtime:
         self._timer_deadline = None
         self._relay = None
         self._led = None
+        self.services = None
         frame_bytes = 16 * config["audio"]["ptime"]
         self._mic = bytearray(frame_bytes)
 
@@ -244,6 +252,11 @@ class Runtime:
         if not self.board.drives_audio:
             self.loop.call_every(self.config["audio"]["ptime"], self._audio_tick)
         self.board.attach(self)
+        if not compat.IS_MICROPYTHON:
+            from boards.services import Services
+
+            self.services = Services(self, log)
+            self.services.attach()
         gc.collect()  # start with the import garbage gone: big receives need room
 
     def _install_signal_handlers(self):
@@ -272,6 +285,8 @@ class Runtime:
             pass  # a second Ctrl-C: stop now
         guard.cancel()
         self._set_relay(False)
+        if self.services is not None:
+            self.services.close()
         self.board.close()
         self._close_sockets()
 
@@ -327,6 +342,15 @@ class Runtime:
         self.station.hangup(self.now_ms())
         self.flush()
 
+    def test_ring(self):
+        self.button(True)
+        self.button(False)
+
+    def remote_open(self, source):
+        opened = self.station.remote_open(source, self.now_ms())
+        self.flush()
+        return opened
+
     def _audio_tick(self):
         mic = self._mic
         self.board.read_mic_frame(mic)
@@ -369,6 +393,8 @@ class Runtime:
         event = station.next_event()
         while event is not None:
             self.board.emit(event)
+            if self.services is not None:
+                self.services.on_event(event)
             if self.exit_after_call and event["event"] == events.CALL_ENDED:
                 self.request_exit("call ended")
             event = station.next_event()

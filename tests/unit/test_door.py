@@ -498,3 +498,59 @@ def test_constant_time_equal_reads_every_byte_wherever_they_differ():
         assert constant_time_equal(left, right) == (position is None)
         assert left.reads == 32, position
         assert right.reads == 32, position
+
+
+# -- remote open (mqtt/http allow_open) ------------------------------------------------
+
+
+def test_remote_open_pulses_the_relay_without_a_call_and_says_who():
+    policy = DoorPolicy(make_config(pulse=2), 1000)
+    assert policy.remote_open("mqtt", 1000) is True
+    assert policy.relay_on
+    opened = drain(policy)
+    assert opened == [
+        {
+            "ts_ms": 1000,
+            "event": "door_opened",
+            "caller": "remote",
+            "source": "mqtt",
+            "pulse_ms": 2000,
+        }
+    ]
+    policy.handle_timer(2999)
+    assert policy.relay_on
+    policy.handle_timer(3000)
+    assert not policy.relay_on and names(policy) == ["door_closed"]
+    assert policy.hangup_due is False
+
+
+def test_remote_open_is_rate_limited_per_minute():
+    policy = DoorPolicy(make_config(pulse=1), 0)
+    results = [policy.remote_open("http", moment) for moment in (0, 10, 20, 30, 59999)]
+    assert results == [True, True, True, False, False]
+    refused = [e for e in drain(policy) if e["event"] == "code_rejected"]
+    assert [(e["reason"], e["source"]) for e in refused] == [("rate_limited", "http")] * 2
+    assert policy.remote_open("http", 60000) is True
+
+
+def test_remote_open_is_refused_during_a_lockout_and_does_not_count():
+    policy = answered(max_attempts=2, lockout=60)
+    dial(policy, "0000", 1000)
+    dial(policy, "0001", 1000)
+    assert policy.is_locked()
+    drain(policy)
+    assert policy.remote_open("mqtt", 2000) is False
+    assert not policy.relay_on
+    assert rejection_reasons(policy) == ["locked_out"]
+    assert policy.persistent_state(2000)["failures_remaining_ms"] == []
+    assert policy.remote_open("mqtt", 1000 + 60000) is True
+
+
+def test_remote_open_from_an_unknown_source_is_our_bug():
+    policy = DoorPolicy(make_config(), 0)
+    try:
+        policy.remote_open("sip", 0)
+    except ValueError:
+        assert not policy.relay_on
+        return
+    raise AssertionError("an unknown source must raise")

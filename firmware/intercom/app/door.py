@@ -36,6 +36,17 @@
 #   right code                door_opened, relay on for door.pulse seconds,
 #                             hangup_due after door.hangup_after_open (0: never)
 #
+# Remote open (remote_open(source, now)): only the CPython services call it,
+# and only when [mqtt] or [http] has allow_open = true, which the config
+# allows only with broker credentials or an http token. No call is needed.
+#   locked out                code_rejected locked_out          (not counted)
+#   REMOTE_OPENS_PER_WINDOW   code_rejected rate_limited        (not counted)
+#   opens within the last
+#   REMOTE_WINDOW_MS
+#   otherwise                 door_opened (caller "remote", source mqtt or
+#                             http), relay on for door.pulse seconds, no
+#                             hang-up; every outcome is an event (logged)
+#
 # Counting: a counted entry is a failure that expires door.lockout seconds
 # later. When door.max_attempts failures are unexpired: lockout event, locked
 # for door.lockout seconds, failures cleared (so max_attempts more counted
@@ -60,6 +71,9 @@ from intercom.app.relay import RelayPulse
 from intercom.compat import ticks_add, ticks_diff
 
 ENTRY_TIMEOUT_MS = 5000
+REMOTE_SOURCES = ("mqtt", "http")
+REMOTE_OPENS_PER_WINDOW = 3
+REMOTE_WINDOW_MS = 60000
 LONGEST_ENTRY = 16
 STATE_VERSION = 1
 KEYS = "0123456789ABCD"
@@ -71,6 +85,7 @@ NO_CODE = "no_code"
 TOO_SHORT = "too_short"
 LOCKED_OUT = "locked_out"
 WRONG_CODE = "wrong_code"
+RATE_LIMITED = "rate_limited"
 
 
 def constant_time_equal(left, right):
@@ -129,6 +144,7 @@ class DoorPolicy:
         self._hangup_deadline = None
         self._locked_until = None
         self._failures = []  # expiry ticks of unexpired counted entries
+        self._remote_opens = []  # ticks when recent remote opens stop counting
         self._dirty = False
         self._restore(saved_state, now_ms)
 
@@ -178,6 +194,27 @@ class DoorPolicy:
         self._entry_deadline = ticks_add(now_ms, ENTRY_TIMEOUT_MS)
         if len(self._entry) >= self._entry_limit():
             self._finish_entry(now_ms, source)
+
+    def remote_open(self, source, now_ms):
+        """An authenticated open from the services (see Remote open above)."""
+        if source not in REMOTE_SOURCES:
+            raise ValueError("remote open from %r" % (source,))
+        self._expire(now_ms)
+        self._remote_opens = [end for end in self._remote_opens if ticks_diff(now_ms, end) < 0]
+        if self._locked_until is not None:
+            reason = LOCKED_OUT
+        elif len(self._remote_opens) >= REMOTE_OPENS_PER_WINDOW:
+            reason = RATE_LIMITED
+        else:
+            self._remote_opens.append(ticks_add(now_ms, REMOTE_WINDOW_MS))
+            self._relay.start(now_ms)
+            fields = {"caller": "remote", "source": source, "pulse_ms": self._relay.pulse_ms}
+            self._events.append(events.make_event(now_ms, events.DOOR_OPENED, fields))
+            return True
+        event = events.code_rejected(now_ms, reason, len(self._failures))
+        event["source"] = source
+        self._events.append(event)
+        return False
 
     def handle_timer(self, now_ms):
         if self._relay.handle_timer(now_ms):

@@ -5,7 +5,7 @@
 # Board contract:
 #   start(now_ms) / stop(now_ms)          stop hangs up and unregisters; keep
 #                                         pumping datagrams until .stopped
-#   button(pressed, now_ms)  hangup(now_ms)
+#   button(pressed, now_ms)  hangup(now_ms)  remote_open(source, now_ms)
 #   receive_sip(data, addr, now_ms)       receive_rtp(data, addr, now_ms)
 #   receive_rtcp(data, addr, now_ms, wallclock_ms)
 #   audio_frame(mic_pcm, now_ms) -> speaker PCM: call every ptime ms, always
@@ -170,6 +170,12 @@ class Station:
     def hangup(self, now_ms):
         self.doorbell.hangup_requested(now_ms)
         self._settle(now_ms)
+
+    def remote_open(self, source, now_ms):
+        """mqtt/http allow_open: the door policy decides (rate limit, lockout)."""
+        opened = self.policy.remote_open(source, now_ms)
+        self._settle(now_ms)
+        return opened
 
     def receive_sip(self, data, addr, now_ms):
         self.agent.receive_datagram(data, addr, now_ms)

@@ -1,0 +1,255 @@
+# The status page and JSON API of the CPython boards: an HTTP/1.1 server
+# (h11) in the one poll loop, on http.listen.
+#
+#   GET  /                 the status page (boards.status_page)
+#   GET  /api/status       registration, state, current call, lockout, stats
+#   GET  /api/log          the call log (oldest first)
+#   GET  /api/config       the effective config, secrets masked
+#   POST /api/test-ring    a test ring (= a button press); needs
+#                          "Authorization: Bearer <http.token>" (compared in
+#                          constant time); 403 when no token is configured
+#   POST /api/open         only when http.allow_open: the same token, then the
+#                          door policy decides (200 opened, 429 refused: rate
+#                          limit or lockout; 403 while allow_open is off)
+# Nothing here changes the config.
+#
+# Per connection: one request, then the answer with "Connection: close" and
+# the socket is closed once it is sent. Bounds: MAX_CONNECTIONS (more are
+# closed at accept), MAX_HEAD_BYTES for the request head (431), MAX_BODY_BYTES
+# for a body (413), IDLE_TIMEOUT_MS from accept to the last byte sent.
+# Garbage gets 400 (h11's RemoteProtocolError), other paths 404, other
+# methods 405.
+
+import hmac
+import json
+import socket
+
+import h11
+
+from boards import status_page
+from boards.tcp_client import send_some
+
+MAX_CONNECTIONS = 8
+MAX_HEAD_BYTES = 8192
+MAX_BODY_BYTES = 1024
+IDLE_TIMEOUT_MS = 10000
+WRITE_RETRY_MS = 20
+RECEIVE_BYTES = 4096
+BACKLOG = 8
+
+
+def parse_listen(text):
+    host, _, port = text.rpartition(":")
+    return (host.strip("[]") or "0.0.0.0", int(port))
+
+
+class _Connection:
+    def __init__(self, server, sock):
+        self.server = server
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
+        self.request = None
+        self.body = bytearray()
+        self.output = bytearray()
+        self.answered = False
+        self.write_timer = None
+        self.idle_timer = server.loop.call_later(IDLE_TIMEOUT_MS, self.close)
+
+    def on_readable(self, fd, poll_events):
+        try:
+            data = self.sock.recv(RECEIVE_BYTES)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self.close()
+            return
+        if self.answered:
+            if not data:
+                self.close()
+            return  # ignore anything after the request
+        self.h11.receive_data(data)
+        self._read_events()
+
+    def _read_events(self):
+        while not self.answered:
+            try:
+                event = self.h11.next_event()
+            except h11.RemoteProtocolError as error:
+                status = error.error_status_hint
+                if status == 400 and len(self.h11.trailing_data[0]) > MAX_HEAD_BYTES:
+                    status = 431
+                self.respond(status, "text/plain", b"bad request\n")
+                return
+            if event is h11.NEED_DATA:
+                if self.h11.their_state is h11.DONE:
+                    return
+                if self.h11.trailing_data[1]:  # closed before a whole request
+                    self.close()
+                return
+            if isinstance(event, h11.Request):
+                self.request = event
+            elif isinstance(event, h11.Data):
+                self.body += event.data
+                if len(self.body) > MAX_BODY_BYTES:
+                    self.respond(413, "text/plain", b"request too large\n")
+                    return
+            elif isinstance(event, h11.EndOfMessage):
+                self.server.handle(self)
+                return
+            elif isinstance(event, h11.ConnectionClosed):
+                self.close()
+                return
+
+    def respond(self, status, content_type, body):
+        self.answered = True
+        headers = [
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(body))),
+            ("Connection", "close"),
+            ("Cache-Control", "no-store"),
+        ]
+        try:
+            self.output += self.h11.send(h11.Response(status_code=status, headers=headers))
+            self.output += self.h11.send(h11.Data(data=body))
+            self.output += self.h11.send(h11.EndOfMessage())
+        except h11.LocalProtocolError:  # too early or too late to answer: just go
+            self.close()
+            return
+        self.write()
+
+    def write(self):
+        self.write_timer = None
+        if self.sock is None:
+            return
+        try:
+            sent = send_some(self.sock, self.output)
+        except OSError:
+            self.close()
+            return
+        del self.output[:sent]
+        if self.output:
+            self.write_timer = self.server.loop.call_later(WRITE_RETRY_MS, self.write)
+        else:
+            self.close()
+
+    def close(self):
+        if self.sock is None:
+            return
+        self.server.forget(self)
+        for timer in (self.idle_timer, self.write_timer):
+            if timer is not None:
+                timer.cancel()
+        self.sock.close()
+        self.sock = None
+
+
+class HttpStatus:
+    """services gives status(), log_entries(), config_summary(), test_ring()."""
+
+    def __init__(self, loop, settings, services, log):
+        self.loop = loop
+        self.services = services
+        self._log = log
+        self._token = settings["token"]
+        self._allow_open = settings["allow_open"]
+        self.address = parse_listen(settings["listen"])
+        self._listener = None
+        self._connections = {}
+        self.stats = {"requests": 0, "refused_connections": 0, "unauthorized": 0}
+
+    def start(self):
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(self.address)
+        listener.listen(BACKLOG)
+        listener.setblocking(False)
+        self.address = listener.getsockname()
+        self._listener = listener
+        self.loop.add_reader(listener, self._on_accept)
+
+    def close(self):
+        for connection in list(self._connections.values()):
+            connection.close()
+        if self._listener is not None:
+            self.loop.remove_reader(self._listener)
+            self._listener.close()
+            self._listener = None
+
+    def _on_accept(self, listener, poll_events):
+        for _ in range(BACKLOG):
+            try:
+                sock, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:  # out of descriptors: try on the next wakeup
+                self._log("intercom: HTTP accept failed: %s" % error)
+                return
+            if len(self._connections) >= MAX_CONNECTIONS:
+                self.stats["refused_connections"] += 1
+                sock.close()
+                continue
+            sock.setblocking(False)
+            connection = _Connection(self, sock)
+            self._connections[connection.fd] = connection
+            self.loop.add_reader(connection.fd, connection.on_readable)
+
+    def forget(self, connection):
+        self.loop.remove_reader(connection.fd)
+        self._connections.pop(connection.fd, None)
+
+    # -- the API ---------------------------------------------------------------------
+
+    def handle(self, connection):
+        self.stats["requests"] += 1
+        request = connection.request
+        method = request.method.decode("ascii", "replace")
+        path = request.target.decode("ascii", "replace").split("?", 1)[0]
+        pages = {
+            "/": lambda: ("text/html; charset=utf-8", self._page()),
+            "/api/status": lambda: _json(self.services.status()),
+            "/api/log": lambda: _json({"entries": self.services.log_entries()}),
+            "/api/config": lambda: _json(self.services.config_summary()),
+        }
+        if path in pages:
+            if method != "GET":
+                connection.respond(405, "text/plain", b"method not allowed\n")
+                return
+            content_type, body = pages[path]()
+            connection.respond(200, content_type, body)
+        elif path in ("/api/test-ring", "/api/open"):
+            if method != "POST":
+                connection.respond(405, "text/plain", b"method not allowed\n")
+            elif self._token is None:
+                connection.respond(403, "text/plain", b"no http.token configured\n")
+            elif not self._authorized(request):
+                self.stats["unauthorized"] += 1
+                connection.respond(401, "text/plain", b"unauthorized\n")
+            elif path == "/api/test-ring":
+                self.services.test_ring("http")
+                connection.respond(202, *_json({"ok": True}))
+            elif not self._allow_open:
+                connection.respond(403, "text/plain", b"http.allow_open is off\n")
+            else:
+                opened = self.services.open_door("http")
+                connection.respond(200 if opened else 429, *_json({"opened": opened}))
+        else:
+            connection.respond(404, "text/plain", b"not found\n")
+
+    def _authorized(self, request):
+        expected = ("Bearer " + self._token).encode()
+        for name, value in request.headers:
+            if name == b"authorization":
+                return hmac.compare_digest(value, expected)
+        return False
+
+    def _page(self):
+        services = self.services
+        text = status_page.render(
+            services.status(), services.log_entries(), services.config_summary()
+        )
+        return text.encode()
+
+
+def _json(value):
+    return ("application/json", json.dumps(value, sort_keys=True).encode())

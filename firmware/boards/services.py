@@ -1,0 +1,214 @@
+# The optional services of the CPython boards (sim, rpi), started from the
+# config and fed the station's events by boards.runtime:
+#
+#   call log   always: the last 200 events in call_log.json next to
+#              door.state_file (boards.call_log)
+#   [mqtt]     state, events, availability and Home Assistant discovery
+#              (boards.mqtt_link)
+#   [http]     status page and JSON API (boards.http_status)
+#   [[webhook]] HTTP POST of chosen events (boards.webhooks)
+#
+# Use (boards.runtime, CPython only):
+#   services = Services(runtime)  # opens nothing yet
+#   services.attach()             # once the Station exists: sockets, timers
+#   services.on_event(event)      # every event the station emits
+#   services.close()              # at the stop: goodbyes, last log save
+# It needs of the runtime: .config, .loop, .station (.state,
+# .doorbell.registered, .policy.is_locked(), .stats()), .board
+# (.name, .now_wallclock_ms()), .now_ms() and test_ring().
+#
+# Everything runs in the runtime's one poll loop on non-blocking sockets
+# with bounded queues; a dead broker, endpoint or browser never delays
+# SIP or audio. Host names in mqtt.host and webhook urls are resolved once
+# at attach (like the SIP server in boards.addresses).
+#
+# DTMF digits are replaced by "*" in everything that leaves through here
+# (log, MQTT, webhooks): they may be the door code.
+#
+# Opening the door over MQTT or HTTP is off unless mqtt.allow_open or
+# http.allow_open is true (the config then insists on broker credentials or
+# an http token). Each request goes to the door policy
+# (intercom.app.door.remote_open), which rate-limits it, refuses it during a
+# lockout and reports every outcome as an event; it is logged here too.
+
+from intercom import config as intercom_config
+from intercom import events
+
+from boards.addresses import StartError
+from boards.call_log import CallLog, path_next_to
+
+STATE_POLL_MS = 1000  # lockout ends and registration changes without an event
+SAVE_DELAY_MS = 1000  # call log writes are coalesced
+CALL_EVENTS = (events.CALL_STARTED, events.RINGING, events.ANSWERED, events.INCOMING_CALL)
+
+
+def public_event(event):
+    """The event as it may leave the device: no DTMF digits."""
+    if event["event"] == events.DTMF:
+        event = dict(event)
+        event["digit"] = "*"
+    return event
+
+
+class Services:
+    def __init__(self, runtime, log):
+        self.runtime = runtime
+        self._log = log
+        config = runtime.config
+        self.call_log = CallLog(path_next_to(config["door"]["state_file"]))
+        if self.call_log.problem is not None:
+            log("intercom: " + self.call_log.problem)
+        self.call = {"target": None, "caller": None}
+        self.mqtt = None
+        self.http = None
+        self.webhooks = []
+        self._timers = []
+        self._save_timer = None
+
+    def attach(self):
+        """Start what the config asks for; StartError (all closed) if one cannot."""
+        try:
+            self._start()
+        except (OSError, ValueError) as error:
+            self.close()
+            raise StartError("cannot start the services: %s" % error) from None
+
+    def _start(self):
+        # imported here: a door without [mqtt], [http] or [[webhook]] needs
+        # neither paho-mqtt nor h11
+        config = self.runtime.config
+        loop = self.runtime.loop
+        if config["mqtt"] is not None:
+            from boards.mqtt_link import MqttLink
+
+            self.mqtt = MqttLink(
+                loop,
+                config["mqtt"],
+                config["device"]["name"],
+                lambda: self.test_ring("mqtt"),
+                self._log,
+                lambda: self.open_door("mqtt"),
+            )
+            self._publish_state()
+            self.mqtt.start()
+        if config["http"] is not None:
+            from boards.http_status import HttpStatus
+
+            self.http = HttpStatus(loop, config["http"], self, self._log)
+            self.http.start()
+            self._log("intercom: status page on http://%s:%d/" % self.http.address)
+        if config["webhook"]:
+            from boards.webhooks import Webhook
+
+            self.webhooks = [Webhook(loop, entry, self._log) for entry in config["webhook"]]
+        self._timers.append(loop.call_every(STATE_POLL_MS, self._publish_state))
+
+    def close(self):
+        for timer in self._timers + [self._save_timer]:
+            if timer is not None:
+                timer.cancel()
+        for service in [self.mqtt, self.http] + self.webhooks:
+            if service is not None:
+                service.close()
+        self._save_log()
+
+    # -- events in -------------------------------------------------------------------
+
+    def on_event(self, event):
+        event = public_event(event)
+        name = event["event"]
+        if name == events.CALL_STARTED:
+            self.call = {"target": event["target"], "caller": None}
+        elif name in (events.RINGING, events.ANSWERED):
+            self.call["target"] = event["target"]
+        elif name == events.INCOMING_CALL:
+            self.call = {"target": None, "caller": event["from"]}
+        self.call_log.add(event, self.runtime.board.now_wallclock_ms())
+        if self._save_timer is None:
+            self._save_timer = self.runtime.loop.call_later(SAVE_DELAY_MS, self._save_log)
+        if self.mqtt is not None:
+            self.mqtt.publish_event(event)
+            self._publish_state()
+        for webhook in self.webhooks:
+            webhook.offer(event)
+
+    def test_ring(self, source):
+        self._log("intercom: test ring from %s" % source)
+        self.runtime.test_ring()
+
+    def open_door(self, source):
+        """A remote open request; only reachable when <source>.allow_open."""
+        if not self.runtime.config[source]["allow_open"]:
+            raise ValueError("%s.allow_open is off" % source)
+        opened = self.runtime.remote_open(source)
+        self._log(
+            "intercom: door open requested over %s: %s"
+            % (source, "opened" if opened else "refused")
+        )
+        return opened
+
+    def _save_log(self):
+        self._save_timer = None
+        try:
+            self.call_log.save()
+        except OSError as error:
+            self._log("intercom: cannot save the call log: %s" % error)
+
+    def _publish_state(self):
+        if self.mqtt is None:
+            return
+        status = self.status()
+        self.mqtt.set_state("call", status["state"])
+        self.mqtt.set_state(
+            "registered", "OFF" if status["registration"] == "not registered" else "ON"
+        )
+        self.mqtt.set_state("lockout", "ON" if status["lockout"] else "OFF")
+
+    # -- what the status page and API show ---------------------------------------------------
+
+    def status(self):
+        runtime = self.runtime
+        station = runtime.station
+        config = runtime.config
+        if not config["sip"]["register"]:
+            registration = "peer-to-peer"
+        elif station.doorbell.registered:
+            registration = "registered"
+        else:
+            registration = "not registered"
+        state = station.state
+        call = dict(self.call) if state != "idle" else {"target": None, "caller": None}
+        result = {
+            "device": config["device"]["name"],
+            "board": runtime.board.name,
+            "registration": registration,
+            "state": state,
+            "call": call,
+            "lockout": station.policy.is_locked(),
+            "stats": station.stats(runtime.now_ms()),
+        }
+        if self.mqtt is not None:
+            result["mqtt"] = dict(self.mqtt.stats, connected=self.mqtt.connected)
+        if self.http is not None:
+            result["http"] = dict(self.http.stats)
+        result["webhooks"] = [
+            dict(webhook.stats, url=_masked_url(webhook.url), queued=webhook.queued)
+            for webhook in self.webhooks
+        ]
+        return result
+
+    def log_entries(self):
+        return self.call_log.entries()
+
+    def config_summary(self):
+        summary = intercom_config.masked(self.runtime.config)
+        for entry in summary["webhook"]:
+            entry["url"] = _masked_url(entry["url"])
+        return summary
+
+
+def _masked_url(url):
+    """scheme://authority/**** : a webhook path often is the secret."""
+    scheme, separator, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    return scheme + separator + authority + slash + (intercom_config.SECRET_TEXT if path else "")
