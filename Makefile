@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed-$(STAMP_KEY)
 # in one process; the Pico heap is measured separately.
 MICROPYTHON_RUNNER := $(BIN)/micropython -X heapsize=16M tests/mp_runner.py
 
-.PHONY: setup sim test test-cpython test-micropython lint bench clean
+.PHONY: setup sim test test-cpython test-micropython lint bench flash clean
 
 setup: $(STAMP)
 
@@ -52,6 +52,17 @@ lint: $(STAMP)
 # bench/results.md (linked from the README).
 bench: $(STAMP)
 	$(BIN)/python -m host_tools.bench
+
+# Puts the firmware on a device (host_tools/flash/README.md): TARGET=pico PORT=… CONFIG=…
+# or TARGET=rpi HOST=… CONFIG=…; ARGS for --dry-run, --rollback, --alsa usb, --arch …
+flash: $(STAMP)
+ifeq ($(TARGET),pico)
+	$(BIN)/python -m host_tools.flash pico --port $(PORT) --config $(CONFIG) $(ARGS)
+else ifeq ($(TARGET),rpi)
+	$(BIN)/python -m host_tools.flash rpi --host $(HOST) --config $(CONFIG) $(ARGS)
+else
+	@echo "usage: make flash TARGET=pico PORT=… CONFIG=…  |  TARGET=rpi HOST=… CONFIG=… [ARGS=--dry-run]" >&2; exit 2
+endif
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

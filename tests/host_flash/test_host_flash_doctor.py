@@ -1,0 +1,126 @@
+"""`intercom doctor -c CONFIG`: a SIPp UAS on 127.0.0.1 answers the OPTIONS
+ping (status and round trip reported), a free port gives "no answer" after
+the timeout, ALSA PCMs from libasound's file/null plugins open, an unknown
+PCM and a missing pyalsaaudio are reported with what to fix, a config with
+colliding pins lists every problem; exit 0 only when all is good."""
+
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "fakes"))
+
+from flat_peer import SIPP, free_udp_port  # noqa: E402
+
+HERE = pathlib.Path(__file__).resolve().parent
+ASOUND_CONF = """
+pcm.door_mic {
+    type file
+    slave.pcm { type null }
+    file "/dev/null"
+    infile "%(folder)s/mic.raw"
+    format "raw"
+}
+pcm.door_speaker {
+    type file
+    slave.pcm { type null }
+    file "%(folder)s/speaker.raw"
+    format "raw"
+}
+"""
+
+
+def write_config(folder, sip_lines, audio_input="door_mic", audio_output="door_speaker", gpio=()):
+    path = folder / "door.toml"
+    lines = ["[device]", 'name = "Front door"', 'board = "rpi"', "[sip]", 'user = "door"']
+    lines += list(sip_lines)
+    lines += ["[call]", 'targets = ["sip:flat@127.0.0.1:%d"]' % free_udp_port()]
+    lines += ["[audio]", 'input = "%s"' % audio_input, 'output = "%s"' % audio_output]
+    if gpio:
+        lines += ["[gpio]", *gpio]
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def doctor(folder, config, *extra, pythonpath=()):
+    (folder / "asound.conf").write_text(ASOUND_CONF % {"folder": folder})
+    (folder / "mic.raw").write_bytes(bytes(3200))
+    env = {
+        **os.environ,
+        "ALSA_CONFIG_PATH": "/usr/share/alsa/alsa.conf:%s" % (folder / "asound.conf"),
+        "PYTHONPATH": os.pathsep.join([*pythonpath, os.environ.get("PYTHONPATH", "")]),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "intercom", "doctor", "-c", str(config), *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+    )
+
+
+def test_host_flash_doctor_all_good_against_a_sip_server(tmp_path):
+    port = free_udp_port()
+    server = subprocess.Popen(
+        [SIPP, "-sf", str(HERE / "options_uas.xml"), "-i", "127.0.0.1", "-p", str(port)]
+        + ["-m", "1", "-nostdin", "-timeout", "20s", "-timeout_error"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        config = write_config(tmp_path, ['server = "127.0.0.1:%d"' % port])
+        result = doctor(tmp_path, config, "--timeout", "5")
+        assert server.wait(timeout=20) == 0, server.stderr.read().decode()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = re.search(
+        r"ok    sip sip.server: OPTIONS sip:127.0.0.1:(\d+) -> 200 OK in ([\d.]+) ms", result.stdout
+    )
+    assert line is not None, result.stdout
+    assert int(line.group(1)) == port and float(line.group(2)) < 5000
+    assert "ALSA PCM 'door_mic' opens for capture" in result.stdout
+    assert "ALSA PCM 'door_speaker' opens for playback" in result.stdout
+    assert "button 17, relay 27, led 22" in result.stdout
+    assert result.stdout.rstrip().endswith("all good")
+
+
+def test_host_flash_doctor_reports_no_answer_and_an_unknown_pcm(tmp_path):
+    config = write_config(tmp_path, [], audio_input="no_such_pcm", audio_output="null")
+    result = doctor(tmp_path, config, "--timeout", "0.6")
+    assert result.returncode == 1
+    out = result.stdout
+    assert re.search(
+        r"FAIL  sip call.targets\[0\]: OPTIONS sip:127.0.0.1:\d+: no answer in 0.6 s", out
+    )
+    assert "FAIL  audio.input: audio.input: cannot open ALSA PCM 'no_such_pcm'" in out
+    assert out.count("        fix: ") == 2
+    assert "ok    audio.output: 'null'" in out
+    assert out.rstrip().endswith("2 problem(s)")
+
+
+def test_host_flash_doctor_without_pyalsaaudio_says_no_alsa(tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "alsaaudio.py").write_text("raise ImportError('blocked for the test')\n")
+    config = write_config(tmp_path, [], audio_input="file:%s" % (tmp_path / "none.wav"))
+    result = doctor(tmp_path, config, "--timeout", "0.2", pythonpath=[str(blocker)])
+    assert result.returncode == 1
+    assert "FAIL  audio.output: no ALSA: pyalsaaudio is not installed" in result.stdout
+    assert "FAIL  audio.input: " in result.stdout and "none.wav" in result.stdout
+
+
+def test_host_flash_doctor_lists_every_config_problem_with_pins(tmp_path):
+    config = write_config(tmp_path, [], gpio=["relay = 18", "led = 17"])  # I2S clock; the button
+    result = doctor(tmp_path, config)
+    assert result.returncode == 1
+    out = result.stdout
+    assert re.search(r"FAIL  config: \S+: gpio.relay: pin 18 is the I2S (mic|amp) sck pin", out)
+    assert re.search(r"FAIL  config: \S+: gpio.led: pin 17 is already gpio.button", out)
+    assert "sip " not in out  # nothing else runs on a bad config

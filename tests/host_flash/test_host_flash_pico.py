@@ -1,0 +1,258 @@
+"""`python -m host_tools.flash pico` against the MicroPython unix port behind a
+pty (pty_board.py) acting as a Pico: what lands in the board's folder, the
+second flash that copies nothing, stale modules removed, a bad config or a
+missing port that copy nothing, the board checks; the soft reset after
+which the pty board boots main.py (stand-in machine/network modules) and
+the tool shows its first events; then the flashed folder completes a call
+against a SIPp UAS (tests/fakes/flat_peer.py)."""
+
+import hashlib
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy
+import pty_board
+import pytest
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "board_pico"))
+sys.path.insert(0, str(ROOT / "tests" / "fakes"))
+
+from flat_peer import EventReader, FlatMedia, free_udp_port, start_flat  # noqa: E402
+from pico_door import BUTTON, MPY_CROSS, STAND_INS, control, start_door  # noqa: E402
+
+from host_tools.flash.pico import Flasher  # noqa: E402
+from host_tools.flash.pico_board import BoardError  # noqa: E402
+
+FIRMWARE = ROOT / "firmware"
+# What pico_w.py and main.py import, directly or through the core.
+PICO_MODULES = ("boards/pico_w", "boards/pico_audio", "boards/runtime", "intercom/sip/agent")
+
+
+def write_toml(folder, sip_port=5060, flat_port=5062, extra=()):
+    toml = folder / "door.toml"
+    lines = [
+        "[device]",
+        'name = "Pico door"',
+        'board = "pico_w"',
+        "[sip]",
+        'user = "door"',
+        "local_port = %d" % sip_port,
+        "[call]",
+        'targets = ["sip:flat@127.0.0.1:%d"]' % flat_port,
+        "ring_timeout = 10",
+        "[audio]",
+        'codecs = ["PCMU"]',
+        "[door]",
+        'state_file = "door_state.json"',
+        "[wifi]",
+        'ssid = "testnet"',
+        'password = "not-a-secret"',
+        *extra,
+        "",
+    ]
+    toml.write_text("\n".join(lines))
+    toml.chmod(0o600)
+    return toml
+
+
+def flash(port, toml, *extra):
+    """Flash for the unix port; no soft reset unless extra has --watch."""
+    reset = [] if "--watch" in extra else ["--no-reset"]
+    return subprocess.run(
+        [sys.executable, "-m", "host_tools.flash", "pico", "--port", port]
+        + ["--config", str(toml), "--arch", "x64", *reset, *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def board_files(board):
+    return {
+        path.relative_to(board).as_posix(): path
+        for path in board.rglob("*")
+        if path.is_file() and (path.parent != board or path.name in ("main.py", "config.json"))
+    }
+
+
+def sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def board(tmp_path):
+    folder = tmp_path / "board"
+    folder.mkdir()
+    relay, port = pty_board.start(folder)
+    yield folder, port
+    relay.send_signal(signal.SIGTERM)
+    relay.wait(timeout=10)
+
+
+def check_flashed(board, toml, tmp_path):
+    files = board_files(board)
+    assert (board / "main.py").read_bytes() == (FIRMWARE / "main.py").read_bytes()
+    converted = subprocess.run(
+        [sys.executable, "-m", "intercom", "config", "to-json", str(toml)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads((board / "config.json").read_text()) == json.loads(converted.stdout)
+    assert not [name for name in files if name.endswith(".py") and name != "main.py"]
+    for module in PICO_MODULES:
+        assert module + ".mpy" in files
+    assert "boards/sim.mpy" not in files and "boards/rpi.mpy" not in files
+    # Every module as our own mpy-cross -march=x64 run compiles it.
+    modules = [name for name in files if name.endswith(".mpy")]
+
+    def reference(name):
+        out = tmp_path / "reference" / name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        source = pathlib.PurePosixPath(name).with_suffix(".py")
+        command = [str(MPY_CROSS), "-march=x64", "-o", str(out), str(source)]
+        subprocess.run(command, cwd=FIRMWARE, check=True)
+        return sha256(out)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for name, digest in zip(modules, pool.map(reference, modules), strict=True):
+            assert sha256(files[name]) == digest, name
+
+
+def test_host_flash_pico_copies_then_skips_unchanged_then_removes_stale(board, tmp_path):
+    folder, port = board
+    toml = write_toml(tmp_path)
+    first = flash(port, toml)
+    assert first.returncode == 0, first.stderr
+    copied = [line for line in first.stdout.splitlines() if line.startswith("  [")]
+    check_flashed(folder, toml, tmp_path)
+    assert len(copied) == len(board_files(folder))
+    times = {name: path.stat().st_mtime_ns for name, path in board_files(folder).items()}
+
+    second = flash(port, toml)
+    assert second.returncode == 0, second.stderr
+    assert "unchanged" in second.stdout
+    assert not [line for line in second.stdout.splitlines() if line.startswith("  [")]
+    assert {n: p.stat().st_mtime_ns for n, p in board_files(folder).items()} == times
+
+    # A stale .py would shadow its .mpy; a changed config copies only itself.
+    (folder / "boards" / "runtime.py").write_text("raise ImportError('old')\n")
+    third = flash(port, write_toml(tmp_path, extra=["[gpio]", "debounce_ms = 50"]))
+    assert third.returncode == 0, third.stderr
+    assert [line.split()[1] for line in third.stdout.splitlines() if line.startswith("  [")] == [
+        "config.json"
+    ]
+    assert not (folder / "boards" / "runtime.py").exists()
+    assert json.loads((folder / "config.json").read_text())["gpio"]["debounce_ms"] == 50
+
+
+def test_host_flash_pico_bad_config_copies_nothing(board, tmp_path):
+    folder, port = board
+    toml = write_toml(tmp_path, extra=["[gpio]", "relay = 11", "led = 99"])
+    result = flash(port, toml)
+    assert result.returncode == 2
+    assert "gpio.relay" in result.stderr and "gpio.led" in result.stderr
+    assert "nothing copied" in result.stderr
+    assert list(folder.iterdir()) == []
+
+
+def test_host_flash_pico_missing_port_is_a_clear_error(tmp_path):
+    result = flash(str(tmp_path / "ttyACM9"), write_toml(tmp_path))
+    assert result.returncode == 1
+    assert "no MicroPython device on %s" % (tmp_path / "ttyACM9") in result.stderr
+
+
+def probe(version=(1, 29, 0), md5=True, free=1 << 20, mpy=0x0B06, files=None):
+    return {"version": list(version), "md5": md5, "free": free, "mpy": mpy, "files": files or {}}
+
+
+def test_host_flash_pico_board_checks():
+    flasher = Flasher("/dev/null", "x64", print)
+    flasher.check_board(probe())
+    with pytest.raises(BoardError, match="1.26.1 on the board is too old"):
+        flasher.check_board(probe(version=(1, 26, 1), md5=False))
+    with pytest.raises(BoardError, match="too old"):
+        flasher.check_board(probe(md5=False))
+    with pytest.raises(BoardError, match="runs x64 code, not armv6m: pass --arch x64"):
+        Flasher("/dev/null", "armv6m", print).check_board(probe())
+    with pytest.raises(BoardError, match="loads .mpy v5.0"):
+        flasher.check_board(probe(mpy=0x0805))
+
+
+class Sized:
+    def __init__(self, path, size):
+        self.board_path = path
+        self.size = size
+
+
+def test_host_flash_pico_space_check_counts_replaced_files():
+    flasher = Flasher("/dev/null", "x64", print)
+    found = probe(free=1000, files={"a.mpy": ("00", 600)})
+    flasher.check_space(found, [Sized("a.mpy", 1500)])  # 900 more bytes
+    with pytest.raises(BoardError, match="1600 bytes needed, 1000 free"):
+        flasher.check_space(found, [Sized("a.mpy", 1500), Sized("b.mpy", 700)])
+
+
+def stand_in_env(folder):
+    """The environment main.py runs in: the stand-ins, then the flashed folder."""
+    (folder / "pins.control").write_text("")
+    return {
+        **os.environ,
+        "MICROPYPATH": "%s:%s" % (STAND_INS, folder),
+        "PICO_PIN_CONTROL": str(folder / "pins.control"),
+        "PICO_PIN_LOG": str(folder / "pins.log"),
+        "PICO_I2S_MIC": str(folder / "mic.raw"),
+        "PICO_I2S_AMP": str(folder / "amp.raw"),
+        "PICO_WDT_LOG": str(folder / "wdt.log"),
+    }
+
+
+def test_host_flash_pico_resets_shows_boot_events_then_the_door_calls(tmp_path):
+    folder = tmp_path / "board"
+    folder.mkdir()
+    door_port, flat_port = free_udp_port(), free_udp_port()
+    media_port = free_udp_port(even=True)
+    rng = numpy.random.default_rng(5)
+    (folder / "mic.raw").write_bytes(rng.integers(-9000, 9000, 8000 * 10).astype("<i2").tobytes())
+    # The pty board "boots" main.py after the soft reset, as a Pico does.
+    relay, port = pty_board.start(folder, "640k", stand_in_env(folder))
+    try:
+        result = flash(port, write_toml(tmp_path, door_port, flat_port), "--watch", "4")
+    finally:
+        relay.send_signal(signal.SIGTERM)
+        relay.wait(timeout=10)
+    assert result.returncode == 0, result.stderr
+    boot = [line[4:] for line in result.stdout.splitlines() if line.startswith("  | {")]
+    assert [json.loads(line)["event"] for line in boot][:1] == ["started"], result.stdout
+
+    media = FlatMedia(media_port, bytes(rng.integers(0, 256, 8000).astype(numpy.uint8)))
+    flat = start_flat(tmp_path, flat_port, media_port, 1500)
+    # MICROPYPATH = stand-ins, then the board folder: only flashed code runs.
+    door = start_door(folder, "640k", mpy_folder=folder)
+    try:
+        events = EventReader(door.stdout)
+        events.wait_for("started", timeout=30)
+        control(folder, "bounce %d pressed 5\n" % BUTTON)
+        events.wait_for("call_started")
+        control(folder, "release %d\n" % BUTTON)
+        events.wait_for("answered")
+        ended = events.wait_for("call_ended", timeout=15)
+        assert flat.wait(timeout=20) == 0, flat.stderr.read().decode()
+        door.send_signal(signal.SIGINT)
+        assert door.wait(timeout=15) == 0
+    finally:
+        for process in (door, flat):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        media.close()
+    assert ended["duration_ms"] >= 1000
+    assert len(media.packets) >= 25  # the door's RTP reached the flat

@@ -1,0 +1,111 @@
+# The flat's RTP endpoint for SIPp-signalled flats: SIPp's SDP names this
+# socket's port, so packets the door sends arrive here and packets sent from
+# here come from the negotiated address (the door accepts RTP only from
+# there; SIPp's own rtp_stream sends from another port). It sends PCMU every
+# 20 ms to the door's fixed RTP port from the moment it starts, and, when
+# asked, RFC 4733 telephone-events with a chosen payload type, FRITZ!Box
+# style: no End bit, the event just stops and a new timestamp starts the
+# next one.
+
+import socket
+import struct
+import threading
+import time
+
+import numpy
+
+SSRC = 0x0BADCAFE
+FRAME = 160
+
+
+def ulaw_compress(samples):
+    """ITU-T G.711 u-law encoding (G.191 arithmetic) of int16 samples."""
+    x = numpy.asarray(samples, dtype=numpy.int32)
+    magnitude = numpy.minimum((numpy.where(x >= 0, x, ~x) >> 2) + 33, 8191)
+    exponent = numpy.clip(numpy.floor(numpy.log2(magnitude)).astype(numpy.int32) - 5, 0, 7)
+    mantissa = (magnitude >> (exponent + 1)) & 0x0F
+    code = (exponent << 4) | mantissa
+    return (code ^ numpy.where(x >= 0, 0xFF, 0x7F)).astype(numpy.uint8).tobytes()
+
+
+class FlatRtp:
+    """`send_samples` (int16) as PCMU from `port` to `door`; `digits` queued
+    by dtmf() go out as telephone-events of `dtmf_payload_type`."""
+
+    def __init__(self, port, door, send_samples, dtmf_payload_type=None):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.settimeout(0.1)
+        self.door = door
+        self.ulaw = ulaw_compress(send_samples)
+        self.dtmf_payload_type = dtmf_payload_type
+        self.pending_digits = []
+        self.received = []  # (payload type, payload) in arrival order
+        self.sources = set()
+        self.running = True
+        self.threads = [
+            threading.Thread(target=self._receive, daemon=True),
+            threading.Thread(target=self._send, daemon=True),
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def dtmf(self, digits):
+        self.pending_digits.extend(digits)
+
+    def _receive(self):
+        while self.running:
+            try:
+                data, address = self.sock.recvfrom(2048)
+            except TimeoutError:
+                continue
+            if len(data) >= 12 and data[0] >> 6 == 2:
+                self.sources.add(address)
+                self.received.append((data[1] & 0x7F, data[12:]))
+
+    def _packet(self, payload_type, marker, sequence, timestamp, payload):
+        first = (0x80 if marker else 0) | payload_type
+        header = struct.pack("!BBHII", 0x80, first, sequence & 0xFFFF, timestamp, SSRC)
+        self.sock.sendto(header + payload, self.door)
+
+    def _send(self):
+        start = time.monotonic()
+        sequence = 1000
+        index = 0
+        digit_packets = 0
+        digit_timestamp = 0
+        digit = None
+        while self.running:
+            delay = start + index * 0.02 - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            timestamp = index * FRAME
+            if digit is None and self.pending_digits:
+                item = self.pending_digits.pop(0)
+                if item is not None:  # None: one frame of audio between digits
+                    digit = "0123456789*#ABCD".index(item)
+                    digit_timestamp = timestamp
+                    digit_packets = 0
+            if digit is not None:
+                # RFC 4733 2.3: event, E=0 R=0 volume 10, duration so far;
+                # 6 packets (120 ms), then audio again: no End packets.
+                digit_packets += 1
+                payload = struct.pack("!BBH", digit, 10, digit_packets * FRAME)
+                self._packet(
+                    self.dtmf_payload_type, digit_packets == 1, sequence, digit_timestamp, payload
+                )
+                if digit_packets == 6:
+                    digit = None
+                    if self.pending_digits:
+                        self.pending_digits[:0] = [None] * 5  # 100 ms of audio between digits
+            else:
+                offset = (index * FRAME) % max(FRAME, len(self.ulaw) - FRAME)
+                self._packet(0, False, sequence, timestamp, self.ulaw[offset : offset + FRAME])
+            sequence += 1
+            index += 1
+
+    def stop(self):
+        self.running = False
+        for thread in self.threads:
+            thread.join()
+        self.sock.close()
