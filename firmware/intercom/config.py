@@ -123,7 +123,7 @@ SECTIONS = {
         ("output", "str", "default", (1, 4096)),
         ("jitter_min_ms", "int", 40, (0, 1000)),
         ("jitter_max_ms", "int", 200, (20, 2000)),
-        ("symmetric_rtp", "bool", True, None),
+        ("symmetric_rtp", "bool", False, None),
     ),
     "gpio": (
         ("button", "int", DERIVED, (0, 40)),

@@ -52,7 +52,7 @@ def test_minimal_config_gets_the_documented_defaults():
     assert door["open_from"] == ["sip:flat1@192.0.2.20"]
     audio = effective["audio"]
     assert (audio["codecs"], audio["ptime"], audio["rtp_port"]) == (["PCMU", "PCMA"], 20, 0)
-    assert audio["symmetric_rtp"] is True
+    assert audio["symmetric_rtp"] is False
     assert effective["gpio"]["debounce_ms"] == 30
     assert effective["gpio"]["button_active_low"] is True
     assert (effective["wifi"], effective["mqtt"], effective["http"]) == (None, None, None)

@@ -209,3 +209,20 @@ def test_latching_can_require_the_expected_ssrc():
     assert receiver.receive(raw_packet(ssrc=0x01020304), OTHER) is None
     assert receiver.receive(raw_packet(ssrc=0xCAFEBABE), OTHER) is not None
     assert receiver.remote == OTHER
+
+
+def test_latching_never_moves_away_from_a_negotiated_source_that_sends():
+    def packet(sequence):
+        return bytes([0x80, 0, sequence >> 8, sequence & 0xFF]) + bytes(8) + bytes(160)
+
+    negotiated = ("192.0.2.5", 4000)
+    attacker = ("127.0.0.9", 4444)
+    receiver = RtpReceiver([0], remote=negotiated, latch=True)
+    assert receiver.receive(packet(1), negotiated) is not None
+    assert receiver.receive(packet(2), attacker) is None
+    assert receiver.remote == negotiated and not receiver.latched
+    assert receiver.drops["source"] == 1
+    # Behind NAT the negotiated address never sends: the first source is latched.
+    receiver = RtpReceiver([0], remote=negotiated, latch=True)
+    assert receiver.receive(packet(1), ("198.51.100.7", 5000)) is not None
+    assert receiver.latched and receiver.receive(packet(2), attacker) is None

@@ -30,7 +30,9 @@
 #       remote: the (host, port) from the SDP; latch=True lets the receiver
 #       latch once onto the first other source that sends a valid packet with
 #       a negotiated payload type (and the expected SSRC when given):
-#       symmetric RTP behind NAT (RFC 4961 idea, "comedia").
+#       symmetric RTP behind NAT (RFC 4961 idea, "comedia") - but only
+#       while the negotiated address has sent nothing valid: once it has,
+#       no other source can take the stream over (RTP injection).
 #     .receive(data, addr, length=-1) -> RtpPacket or None
 #         parses data[:length]; None when dropped. Never raises on peer
 #         input. The returned RtpPacket is one object reused for every
@@ -179,6 +181,7 @@ class RtpReceiver:
         self.remote = remote
         self.latch = latch
         self.latched = False
+        self._settled = False  # a packet came from self.remote: no latching any more
         self.expected_ssrc = expected_ssrc
         self.drops = {}
         for reason in DROP_REASONS:
@@ -194,6 +197,7 @@ class RtpReceiver:
     def set_remote(self, addr):
         self.remote = addr
         self.latched = False
+        self._settled = False
 
     def receive(self, data, addr, length=-1):
         if length < 0:
@@ -204,11 +208,12 @@ class RtpReceiver:
             return None
         packet = self._packet
         if addr != self.remote:
-            if not self.latch or self.latched or not self._ssrc_expected(packet):
+            if not self.latch or self._settled or not self._ssrc_expected(packet):
                 self._drop("source")
                 return None
             self.remote = addr
             self.latched = True
+        self._settled = True
         self.accepted = (self.accepted + 1) & 0xFFFFFFFF
         return packet
 

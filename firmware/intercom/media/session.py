@@ -28,9 +28,10 @@
 #     valid source when symmetric_rtp latches (see rtp.RtpReceiver).
 #   - The telephone-event payload type feeds the RFC 4733 receiver; audio
 #     payloads feed the jitter buffer and RTCP statistics.
-#   - In-band DTMF is detected on what we play, except within
-#     INBAND_QUIET_MS of an RFC 4733 packet: phones that send both would
-#     otherwise give every key twice.
+#   - In-band DTMF is detected on what we play only when the peer did not
+#     negotiate telephone-event: a phone that did sends RFC 4733 (and may send
+#     the tones too, which would give every key twice), and the detector is
+#     the most expensive part of the 20 ms path.
 #   - direction (ours): sendrecv and sendonly send audio; recvonly and
 #     inactive send nothing (held by the peer or holding).
 
@@ -42,7 +43,6 @@ from intercom.media.jitter import JitterBuffer
 from intercom.media.rtcp import RtcpSession
 from intercom.media.rtp import RtpReceiver, RtpSender
 
-INBAND_QUIET_MS = 1000
 SAMPLE_RATE = 8000
 
 _CODECS = {
@@ -83,9 +83,8 @@ class MediaSession:
         self._rtcp = RtcpSession(self._sender, cname, random_bytes, now_ms)
         self._dtmf_in = DtmfReceiver(payload_types[1:])
         self._dtmf_out = DtmfSender(self._event_type) if self._event_type is not None else None
-        self._inband = InbandDtmfDetector()
+        self._inband = InbandDtmfDetector() if self._event_type is None else None
         self._digits = []
-        self._last_event_packet_ms = None
         self.last_rtp_ms = now_ms
         self.ended_by_peer = False
         self.update(media)
@@ -104,7 +103,6 @@ class MediaSession:
             return
         self.last_rtp_ms = now_ms
         if packet.payload_type == self._event_type:
-            self._last_event_packet_ms = now_ms
             self._dtmf_in.receive(packet, now_ms)
             self._collect_events()
             return
@@ -120,15 +118,12 @@ class MediaSession:
 
     def play_frame(self, now_ms):
         pcm = self._jitter.get(now_ms)
-        self._inband.feed(pcm)
-        digit = self._inband.next_digit()
-        while digit is not None:
-            quiet = self._last_event_packet_ms is None or (
-                ticks_diff(now_ms, self._last_event_packet_ms) >= INBAND_QUIET_MS
-            )
-            if quiet:
-                self._digits.append((digit, "inband"))
+        if self._inband is not None:
+            self._inband.feed(pcm)
             digit = self._inband.next_digit()
+            while digit is not None:
+                self._digits.append((digit, "inband"))
+                digit = self._inband.next_digit()
         return pcm
 
     def next_dtmf(self):
