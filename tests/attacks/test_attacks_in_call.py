@@ -1,0 +1,130 @@
+# Attacks inside a legitimate call between the sim door and the flat phone:
+# RTP injected from another source port (a loud tone and RFC 4733 digits
+# carrying the right code) must be neither played nor counted, and a DTMF
+# brute force by the flat itself ends in a lockout that refuses even the
+# right code.
+#
+# The injecting attacker continues the flat's own stream (its SSRC, sequence
+# and timestamp, as one who sees the stream would), so only the source check
+# stands between it and the door: with audio.symmetric_rtp on (the default)
+# the receiver may latch onto a new source only before the negotiated one
+# has sent anything (media/rtp.py; this test first failed on the earlier
+# latch-any-time rule, when the injected code opened the door).
+
+import socket
+import struct
+import time
+
+import numpy
+from faults_rig import (
+    door_sections,
+    free_port,
+    free_rtp_pair,
+    read_wav,
+    speech_like,
+    start_door,
+    wait_new,
+    write_wav,
+)
+from intercom.media.g711 import ulaw_encode
+
+CODE = "1234"
+INJECTED_HZ = 3300  # far above the flat's speech harmonics and the door's tones
+
+
+def rtp(payload_type, sequence, timestamp, ssrc, payload, marker=False):
+    first = 0x80 | payload_type | (0x80 if marker else 0)
+    return struct.pack("!BBHII", 0x80, first & 0xFF, sequence, timestamp, ssrc) + payload
+
+
+def inject(door_rtp, event_pt, stream):
+    """From a port the door never negotiated: 2 s of loud tone, then the code,
+    continuing the flat's stream (ssrc, sequence, timestamp) as an attacker
+    who sees it would, so the door's jitter buffer takes the packets."""
+    attacker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    attacker.bind(("127.0.0.1", 0))
+    times = numpy.arange(160) / 8000.0
+    ssrc, sequence, timestamp = stream
+    sequence, timestamp = (sequence + 5) & 0xFFFF, (timestamp + 800) & 0xFFFFFFFF
+    for frame in range(100):
+        wave = 30000 * numpy.sin(2 * numpy.pi * INJECTED_HZ * (times + frame * 0.02))
+        payload = ulaw_encode(wave.astype("<i2").tobytes())
+        attacker.sendto(rtp(0, sequence, timestamp, ssrc, payload), door_rtp)
+        sequence, timestamp = (sequence + 1) & 0xFFFF, (timestamp + 160) & 0xFFFFFFFF
+        time.sleep(0.02)
+    for digit in CODE:
+        for step in range(6):
+            end = 0x80 if step >= 3 else 0
+            event = struct.pack("!BBH", int(digit), end | 10, 160 * (step + 1))
+            packet = rtp(event_pt, sequence, timestamp, ssrc, event, step == 0)
+            attacker.sendto(packet, door_rtp)
+            sequence = (sequence + 1) & 0xFFFF
+            time.sleep(0.02)
+        timestamp = (timestamp + 1600) & 0xFFFFFFFF
+        time.sleep(0.1)
+    attacker.close()
+
+
+def call(tmp_path, rig):
+    """(door, flat, door RTP port, flat media): a live call, the flat talking."""
+    flat = rig.flat(answer_after_ms=200, reply_pcm=speech_like(8.0).tobytes(), reply_after_ms=0)
+    door_rtp = free_rtp_pair()
+    target = "sip:flat1@127.0.0.1:%d" % flat.sip_address[1]
+    write_wav(tmp_path / "visitor.wav", speech_like(1.0))
+    door_extra = {"code": CODE, "max_attempts": 3, "lockout": 60, "hangup_after_open": 0}
+    sections = door_sections(free_port(), door_rtp, [target], door=door_extra)
+    sections["call"]["max_duration"] = 60
+    door = rig.door(start_door(tmp_path, sections))
+    door.send("press")
+    door.send("release")
+    door.wait_for("answered", timeout=10)
+    media = flat.wait_for("media_started")["media"]
+    time.sleep(0.5)
+    return door, flat, door_rtp, media
+
+
+def finish(door):
+    mark = len(door.seen)
+    door.send("hangup")
+    wait_new(door, "call_ended", mark, timeout=5)
+    door.send("quit")
+    assert door.wait() == 0
+
+
+def test_rtp_injected_from_another_port_is_neither_played_nor_counted(tmp_path, rig):
+    door, flat, door_rtp, media = call(tmp_path, rig)
+    sender = flat.phone.session._sender  # what an on-path attacker reads off the wire
+    stream = (sender.ssrc, sender.sequence, sender.timestamp)
+    inject(("127.0.0.1", door_rtp), media["telephone_event_pt"], stream)
+    time.sleep(1.0)
+    finish(door)
+    counted = [e for e in door.seen if e["event"] in ("dtmf", "door_opened", "code_rejected")]
+    heard = read_wav(tmp_path / "door_heard.wav")
+    spectrum = numpy.abs(numpy.fft.rfft(heard)) ** 2
+    frequencies = numpy.fft.rfftfreq(len(heard), 1 / 8000.0)
+    band = (frequencies > INJECTED_HZ - 50) & (frequencies < INJECTED_HZ + 50)
+    share = spectrum[band].sum() / spectrum.sum()
+    print(
+        "injection: door events %r; %.5f of the energy near %d Hz" % (counted, share, INJECTED_HZ)
+    )
+    assert counted == []
+    assert share < 0.01  # the injected tone alone would be most of the energy
+    assert numpy.sqrt((heard**2).mean()) > 300  # the flat's voice was played
+
+
+def test_a_dtmf_brute_force_ends_in_a_lockout_that_refuses_the_right_code(tmp_path, rig):
+    door, flat, _, _ = call(tmp_path, rig)
+    mark = len(door.seen)
+    for wrong in ("1111", "2222", "3333"):
+        flat.do(lambda digits=wrong: flat.phone.send_code(digits))
+        wait_new(door, "code_rejected", len(door.seen), timeout=5, reason="wrong_code")
+    wait_new(door, "lockout", mark, timeout=5)
+    after_lockout = len(door.seen)
+    flat.do(lambda: flat.phone.send_code(CODE))
+    refused = wait_new(door, "code_rejected", after_lockout, timeout=5)
+    assert refused["reason"] == "locked_out"
+    finish(door)
+    assert "door_opened" not in door.names()
+    digits = [e["digit"] for e in door.seen if e["event"] == "dtmf"]
+    assert "".join(digits) == "111122223333" + CODE
+    assert read_wav(tmp_path / "door_heard.wav").size > 0
