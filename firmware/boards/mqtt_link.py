@@ -42,6 +42,7 @@ import socket
 
 import paho.mqtt.client as mqtt
 
+from boards import mqtt_topics
 from boards.tcp_client import Connecting
 
 QUEUE_LIMIT = 100
@@ -51,7 +52,6 @@ CONNECT_TIMEOUT_MS = 5000
 MISC_MS = 1000
 WRITE_RETRY_MS = 20
 KEEPALIVE_S = 30
-DISCOVERY_PREFIX = "homeassistant"
 
 
 class _HandedSocketClient(mqtt.Client):
@@ -65,10 +65,6 @@ class _HandedSocketClient(mqtt.Client):
         return sock
 
 
-def node_id(prefix):
-    return "".join(char if char.isalnum() else "_" for char in prefix.strip("/")).lower()
-
-
 class MqttLink:
     def __init__(self, loop, settings, device_name, on_test_ring, log, on_open):
         self._loop = loop
@@ -79,7 +75,8 @@ class MqttLink:
         self.device_name = device_name
         self._address = (socket.gethostbyname(settings["host"]), settings["port"])
         client = _HandedSocketClient(
-            mqtt.CallbackAPIVersion.VERSION2, client_id="intercom-" + node_id(self.prefix)
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id="intercom-" + mqtt_topics.node_id(self.prefix),
         )
         if settings["user"] is not None:
             client.username_pw_set(settings["user"], settings["password"])
@@ -99,7 +96,7 @@ class MqttLink:
         self.stats = {"connects": 0, "published": 0, "dropped": 0, "disconnects": 0}
 
     def topic(self, name):
-        return "%s/%s" % (self.prefix, name)
+        return mqtt_topics.topic(self.prefix, name)
 
     # -- what services call ----------------------------------------------------------
 
@@ -117,9 +114,8 @@ class MqttLink:
         if not self.connected:
             self.stats["dropped"] += 1
             return
-        self._enqueue(self.topic("event/" + event["event"]), json.dumps(event), False)
-        if event["event"] == "button" and event.get("state") == "pressed":
-            self._enqueue(self.topic("doorbell"), json.dumps({"event_type": "press"}), False)
+        for topic, payload, retain in mqtt_topics.event_messages(self.prefix, event):
+            self._enqueue(topic, payload, retain)
 
     def close(self):
         for timer in self._timers:
@@ -167,7 +163,8 @@ class MqttLink:
         if self._on_open is not None:
             client.subscribe(self.topic("command/open"), qos=0)
         self._enqueue(self.topic("availability"), "online", True)
-        for topic, config in self._discovery():
+        discovery = mqtt_topics.discovery(self.prefix, self.device_name, self._on_open is not None)
+        for topic, config in discovery:
             self._enqueue(topic, json.dumps(config), True)
         for name in sorted(self._states):
             self._enqueue(self.topic("state/" + name), self._states[name], True)
@@ -252,68 +249,3 @@ class MqttLink:
     def _write_due(self):
         self._write_timer = None
         self._pump()
-
-    # -- Home Assistant discovery --------------------------------------------------------
-
-    def _discovery(self):
-        node = node_id(self.prefix)
-        device = {
-            "identifiers": [node],
-            "name": self.device_name,
-            "manufacturer": "intercom",
-            "model": "SIP door station",
-        }
-        availability = self.topic("availability")
-
-        def entity(component, name, title, fields):
-            config = {
-                "name": title,
-                "unique_id": "%s_%s" % (node, name),
-                "object_id": "%s_%s" % (node, name),
-                "availability_topic": availability,
-                "device": device,
-            }
-            config.update(fields)
-            return ("%s/%s/%s/%s/config" % (DISCOVERY_PREFIX, component, node, name), config)
-
-        entities = [
-            entity(
-                "event",
-                "doorbell",
-                "Doorbell",
-                {
-                    "state_topic": self.topic("doorbell"),
-                    "event_types": ["press"],
-                    "device_class": "doorbell",
-                },
-            ),
-            entity("sensor", "call_state", "Call state", {"state_topic": self.topic("state/call")}),
-            entity(
-                "binary_sensor",
-                "registered",
-                "SIP registration",
-                {"state_topic": self.topic("state/registered"), "device_class": "connectivity"},
-            ),
-            entity(
-                "binary_sensor",
-                "lockout",
-                "Code lockout",
-                {"state_topic": self.topic("state/lockout"), "device_class": "problem"},
-            ),
-            entity(
-                "button",
-                "test_ring",
-                "Test ring",
-                {"command_topic": self.topic("command/test_ring")},
-            ),
-        ]
-        if self._on_open is not None:
-            entities.append(
-                entity(
-                    "button",
-                    "open_door",
-                    "Open door",
-                    {"command_topic": self.topic("command/open")},
-                )
-            )
-        return entities

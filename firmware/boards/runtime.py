@@ -35,12 +35,14 @@
 #                              runtime.loop.call_every
 #   close()                    release devices (files, PCMs); after the stop
 #
-# Services hook (CPython only; issue 9): _open() builds boards.services
+# Services hook (issue 9): _open() builds boards.services
 # Services(runtime, log) and attaches it after board.attach (StartError if
 # it cannot start); flush() hands every event to services.on_event after
 # board.emit; _stop() calls services.close() before board.close();
 # test_ring() is a press and release for the services (MQTT, HTTP);
 # remote_open(source) asks the door policy to open (mqtt/http allow_open).
+# On MicroPython the services are boards.mqtt_pico PicoServices (same
+# attach/on_event/close), built only when config["mqtt"] is set.
 #
 # What a board calls back:
 #   runtime.loop                          the boards.loop.Loop
@@ -256,6 +258,11 @@ class Runtime:
             from boards.services import Services
 
             self.services = Services(self, log)
+            self.services.attach()
+        elif self.config["mqtt"] is not None:  # MicroPython: MQTT only (no HTTP, webhooks)
+            from boards.mqtt_pico import PicoServices
+
+            self.services = PicoServices(self, log)
             self.services.attach()
         gc.collect()  # start with the import garbage gone: big receives need room
 

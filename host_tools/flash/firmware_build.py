@@ -25,6 +25,8 @@ PICO_BOARD_MODULES = (
     "debounce",
     "led",
     "loop",
+    "mqtt_pico",
+    "mqtt_topics",
     "pico_audio",
     "pico_w",
     "runtime",

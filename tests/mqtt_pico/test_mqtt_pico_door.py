@@ -1,0 +1,209 @@
+"""MQTT on a MicroPython board: a pico_w door under the MicroPython unix port
+(stand-in machine/network modules, tests/board_pico/pico_door.py) talks to a
+real Mosquitto through boards.mqtt_pico. A paho subscriber sees availability,
+Home Assistant discovery, retained states and the events of a call to a SIPp
+flat; the Home Assistant open button opens through the door policy; the
+broker stopped and started again: the door keeps ringing and reconnects;
+a clean stop says offline. Also measured: the heap MQTT holds once connected.
+"""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+TESTS = pathlib.Path(__file__).resolve().parents[1]
+for folder in ("board_pico", "services", "fakes"):
+    sys.path.insert(0, str(TESTS / folder))
+
+from flat_peer import EventReader, FlatMedia, free_udp_port, start_flat  # noqa: E402
+from pico_door import (  # noqa: E402
+    BUTTON,
+    FIRMWARE,
+    MICROPYTHON,
+    STAND_INS,
+    compile_firmware,
+    control,
+    start_door,
+    write_config,
+)
+from services_helpers import Mosquitto, Subscriber, wait_until  # noqa: E402
+
+PREFIX = "intercom/pico-door"
+NODE = "intercom_pico_door"
+DISCOVERY = {
+    "homeassistant/event/%s/doorbell/config" % NODE,
+    "homeassistant/sensor/%s/call_state/config" % NODE,
+    "homeassistant/binary_sensor/%s/registered/config" % NODE,
+    "homeassistant/binary_sensor/%s/lockout/config" % NODE,
+    "homeassistant/button/%s/test_ring/config" % NODE,
+    "homeassistant/button/%s/open_door/config" % NODE,
+}
+USERS = {"door": "door-secret", "ha": "ha-secret"}
+TALK_MS = 1500
+HEAP = "640k"
+
+
+def write_mqtt_config(folder, door_port, flat_port, broker_port):
+    """pico_door's config plus an [mqtt] section with credentials and allow_open."""
+    write_config(folder, door_port, flat_port)
+    toml = folder / "door.toml"
+    mqtt = ["[mqtt]", 'host = "127.0.0.1"', "port = %d" % broker_port, 'user = "door"']
+    mqtt += ['password = "door-secret"', "allow_open = true", ""]
+    toml.write_text(toml.read_text() + "\n".join(mqtt))
+    converted = subprocess.run(
+        [sys.executable, "-m", "intercom", "config", "to-json", str(toml)],
+        env={**os.environ, "PYTHONPATH": str(FIRMWARE)},
+        capture_output=True,
+        check=True,
+    )
+    (folder / "config.json").write_bytes(converted.stdout)
+
+
+def wait_for_count(events, name, count, timeout=10.0):
+    """Read the door's events until `count` of them are called name."""
+    deadline = time.monotonic() + timeout
+    while events.names().count(name) < count:
+        event = events.queue.get(timeout=max(0.01, deadline - time.monotonic()))
+        assert event is not None, "door exited; events: %r" % events.names()
+        events.events.append(event)
+
+
+def events_seen(subscriber, name):
+    return [json.loads(payload) for payload in subscriber.seen(PREFIX + "/event/" + name)]
+
+
+def topics_seen(subscriber, since=0):
+    with subscriber.lock:
+        return {topic for topic, _, _ in subscriber.messages[since:]}
+
+
+def test_pico_door_over_mqtt_call_open_and_broker_restart(tmp_path):
+    broker = Mosquitto(tmp_path, users=USERS)
+    broker.start()
+    door_port, flat_port = free_udp_port(), free_udp_port()
+    media_port = free_udp_port(even=True)
+    media = FlatMedia(media_port, bytes(16000))
+    write_mqtt_config(tmp_path, door_port, flat_port, broker.port)
+    (tmp_path / "mic.raw").write_bytes(bytes(320 * 50 * 20))  # 20 s of I2S mic silence
+    subscriber = Subscriber(broker.port, ["homeassistant/#", PREFIX + "/#"], "ha", "ha-secret")
+    flat = start_flat(tmp_path, flat_port, media_port, TALK_MS)
+    door = start_door(tmp_path, HEAP)
+    try:
+        events = EventReader(door.stdout)
+        events.wait_for("started", timeout=30)
+        subscriber.wait_for(PREFIX + "/availability", "online", timeout=15)
+        wait_until(lambda: DISCOVERY <= topics_seen(subscriber), 10, "discovery")
+        bell = subscriber.seen("homeassistant/event/%s/doorbell/config" % NODE)[-1]
+        bell = json.loads(bell)
+        assert bell["state_topic"] == PREFIX + "/doorbell"
+        assert bell["availability_topic"] == PREFIX + "/availability"
+        assert bell["device"]["name"] == "Pico door"
+        subscriber.wait_for(PREFIX + "/state/call", "idle")
+        subscriber.wait_for(PREFIX + "/state/registered", "ON")  # peer-to-peer
+        subscriber.wait_for(PREFIX + "/state/lockout", "OFF")
+
+        # a visitor presses the button; the SIPp flat answers and hangs up
+        control(tmp_path, "press %d\n" % BUTTON)
+        events.wait_for("call_started")
+        control(tmp_path, "release %d\n" % BUTTON)
+        events.wait_for("call_ended", timeout=TALK_MS / 1000 + 15)
+        assert flat.wait(timeout=20) == 0, flat.stderr.read().decode()
+        assert json.loads(subscriber.wait_for(PREFIX + "/doorbell")) == {"event_type": "press"}
+        subscriber.wait_for(PREFIX + "/state/call", "talking")
+        subscriber.wait_for(PREFIX + "/event/call_ended")
+        subscriber.wait_for(PREFIX + "/state/call", "idle", since=subscriber.mark() - 1)
+        target = "sip:flat@127.0.0.1:%d" % flat_port
+        assert events_seen(subscriber, "call_started")[0]["target"] == target
+        assert events_seen(subscriber, "answered")[0]["target"] == target
+        assert events_seen(subscriber, "button")[0]["state"] == "pressed"
+
+        # Home Assistant's open button goes through the door policy
+        config = json.loads(subscriber.seen("homeassistant/button/%s/open_door/config" % NODE)[-1])
+        subscriber.publish(config["command_topic"], "PRESS")
+        opened = events.wait_for("door_opened")
+        assert opened["source"] == "mqtt"
+        subscriber.wait_for(PREFIX + "/event/door_opened")
+
+        # the broker goes away: the door keeps handling its button
+        broker.stop()
+        wait_until(lambda: "MQTT 127.0.0.1:%d unavailable" % broker.port in door_stderr(tmp_path))
+        control(tmp_path, "press %d\n" % BUTTON)
+        wait_for_count(events, "call_started", 2)
+        control(tmp_path, "release %d\n" % BUTTON)
+        broker.start()  # no persistence: what comes back, the door republished
+        mark = subscriber.mark()
+        subscriber.wait_for(PREFIX + "/availability", "online", since=mark, timeout=15)
+        wait_until(lambda: DISCOVERY <= topics_seen(subscriber, mark), 10, "discovery again")
+        subscriber.wait_for(PREFIX + "/state/lockout", "OFF", since=mark)
+        subscriber.wait_for(PREFIX + "/state/call", "calling", since=mark)  # the outage's call
+
+        door.send_signal(signal.SIGINT)
+        assert door.wait(timeout=15) == 0
+        subscriber.wait_for(PREFIX + "/availability", "offline", since=mark)
+        stderr = door_stderr(tmp_path)
+        assert "MemoryError" not in stderr and "Traceback" not in stderr
+        assert "door-secret" not in stderr
+    finally:
+        for process in (door, flat):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        subscriber.close()
+        broker.stop()
+        media.close()
+
+
+def door_stderr(folder):
+    return (folder / "door.stderr").read_text()
+
+
+HEAP_PROBE = """
+import gc, sys
+from boards.loop import Loop
+from boards import addresses
+gc.collect()
+before = gc.mem_alloc()
+from boards.mqtt_pico import PicoMqtt
+loop = Loop()
+settings = {"host": "127.0.0.1", "port": %d, "user": None, "password": None,
+            "prefix": "intercom/pico-door", "allow_open": True}
+link = PicoMqtt(loop, settings, "Pico door", ["intercom/pico-door/command/test_ring"],
+                lambda topic, payload: None, print)
+for name, value in (("call", "idle"), ("registered", "ON"), ("lockout", "OFF")):
+    link.set_state(name, value)
+link.start()
+for _ in range(400):
+    loop.run_once()
+    if link.connected and not link._queue and not link._out:
+        break
+gc.collect()
+print(link.connected, link.stats["published"], gc.mem_alloc() - before)
+link.close()
+"""
+
+
+def test_mqtt_heap_once_connected_from_mpy(tmp_path):
+    """Resident heap of the imported (.mpy) modules and a connected client."""
+    broker = Mosquitto(tmp_path)
+    broker.start()
+    try:
+        lib = compile_firmware(tmp_path / "lib", "x64")
+        result = subprocess.run(
+            [str(MICROPYTHON), "-X", "heapsize=256k", "-c", HEAP_PROBE % broker.port],
+            env={**os.environ, "MICROPYPATH": "%s:%s" % (STAND_INS, lib)},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert result.returncode == 0, result.stderr
+        connected, published, heap = result.stdout.split()[-3:]
+        assert connected == "True"
+        assert int(published) == 1 + 6 + 3  # availability, discovery, states
+        print("MQTT resident heap after connect (unix port x64): %s bytes" % heap)
+        assert int(heap) < 24 * 1024
+    finally:
+        broker.stop()
