@@ -60,10 +60,18 @@ def stop_process(process):
 
 
 class Kamailio:
-    """One Kamailio in the foreground (-DD -E), logging to rundir/kamailio.log."""
+    """One Kamailio in the foreground (-DD -E), logging to rundir/kamailio.log.
 
-    def __init__(self, rundir):
+    `config` is a Kamailio config whose !SIP_PORT! and !RUNDIR! (and the
+    names in `substitutions`) are filled in with --substdef.
+    """
+
+    def __init__(self, rundir, config=KAMAILIO_CONFIG, substitutions=None):
         self.rundir = rundir
+        self.config = config
+        if substitutions is None:
+            substitutions = {"DOOR_PASSWORD": DOOR_PASSWORD, "FLAT_PASSWORD": FLAT_PASSWORD}
+        self.substitutions = substitutions
         self.port = free_udp_port()
         self.address = ("127.0.0.1", self.port)
         self.log_path = rundir / "kamailio.log"
@@ -71,14 +79,10 @@ class Kamailio:
 
     def start(self):
         ensure_installed(["kamailio", "kamcmd"], "kamailio")
-        command = ["kamailio", "-DD", "-E", "-f", str(KAMAILIO_CONFIG), "-m", "16", "-M", "4"]
+        command = ["kamailio", "-DD", "-E", "-f", str(self.config), "-m", "16", "-M", "4"]
         command += ["-Y", str(self.rundir), "-w", str(self.rundir)]
-        for name, value in (
-            ("SIP_PORT", self.port),
-            ("RUNDIR", self.rundir),
-            ("DOOR_PASSWORD", DOOR_PASSWORD),
-            ("FLAT_PASSWORD", FLAT_PASSWORD),
-        ):
+        values = [("SIP_PORT", self.port), ("RUNDIR", self.rundir)]
+        for name, value in values + sorted(self.substitutions.items()):
             command.append("--substdef=!%s!%s!" % (name, value))
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(

@@ -7,10 +7,7 @@
 
 import os
 import pathlib
-import shutil
-import signal
-import socket
-import subprocess
+import sys
 import time
 
 import pytest
@@ -19,93 +16,24 @@ from intercom.compat import ticks_diff
 from intercom.sip.register import Registration
 from sip_register_driver import RegistrationDriver
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "sip_interop"))
+from sip_interop_peers import Kamailio  # noqa: E402
+
 HERE = pathlib.Path(__file__).resolve().parent
 CONFIG = HERE / "kamailio_registrar.cfg"
 PASSWORD = "door-secret-42"
 NONCE_EXPIRE_S = 3
 
 
-def ensure_kamailio():
-    """apt-get install kamailio when it is missing (refreshing the lists once
-    only if that fails, as on a machine that never ran apt-get update)."""
-    if shutil.which("kamailio") and shutil.which("kamcmd"):
-        return
-    as_root = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    install = as_root + ["apt-get", "install", "-y", "--no-install-recommends"]
-    install += ["-o", "DPkg::Lock::Timeout=120", "kamailio"]
-    environment = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    if subprocess.run(install, env=environment).returncode != 0:
-        subprocess.run(as_root + ["apt-get", "update"], env=environment, check=True)
-        subprocess.run(install, env=environment, check=True)
-
-
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Kamailio:
-    def __init__(self, rundir):
-        self.rundir = rundir
-        self.port = free_udp_port()
-        self.log_path = rundir / "kamailio.log"
-        self.process = None
-
-    def start(self):
-        command = ["kamailio", "-DD", "-E", "-f", str(CONFIG), "-m", "16", "-M", "4"]
-        command += ["-Y", str(self.rundir), "-w", str(self.rundir)]
-        for name, value in (
-            ("SIP_PORT", self.port),
-            ("RUNDIR", self.rundir),
-            ("PASSWORD", PASSWORD),
-            ("NONCE_EXPIRE", NONCE_EXPIRE_S),
-        ):
-            command.append("--substdef=!%s!%s!" % (name, value))
-        log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        log.close()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("kamailio exited:\n" + self.log_path.read_text())
-            if self.kamcmd("core.version").returncode == 0:
-                return
-            time.sleep(0.05)
-        raise RuntimeError("kamailio did not come up:\n" + self.log_path.read_text())
-
-    def kamcmd(self, *arguments):
-        command = ["kamcmd", "-s", "unix:%s/ctl" % self.rundir] + list(arguments)
-        return subprocess.run(command, capture_output=True, text=True, timeout=10)
-
-    def bindings(self):
-        """Contact URIs registered for any user, from `kamcmd ul.dump`."""
-        result = self.kamcmd("ul.dump")
-        assert result.returncode == 0, result.stderr
-        contacts = []
-        for line in result.stdout.splitlines():
-            name, _, value = line.strip().partition(":")
-            if name == "Address":
-                contacts.append(value.strip())
-        return contacts
-
-    def stop(self):
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+def all_contacts(kamailio):
+    """Every contact URI registered, whoever the user."""
+    return [contact for contacts in kamailio.bindings().values() for contact in contacts]
 
 
 @pytest.fixture
 def kamailio(tmp_path):
-    ensure_kamailio()
-    server = Kamailio(tmp_path)
+    substitutions = {"PASSWORD": PASSWORD, "NONCE_EXPIRE": NONCE_EXPIRE_S}
+    server = Kamailio(tmp_path, CONFIG, substitutions)
     server.start()
     yield server
     server.stop()
@@ -144,13 +72,13 @@ def test_register_with_the_right_password_then_unregister(kamailio):
         assert [response.status for response in driver.responses] == [401, 200]
         assert driver.sent[0].headers.get("Authorization") is None
         assert "qop=auth" in driver.sent[1].headers.get("Authorization")
-        assert kamailio.bindings() == [contact]
+        assert all_contacts(kamailio) == [contact]
 
         registration.stop(driver.now())
         unregistered = driver.wait_for_event("unregistered")
         assert unregistered["status"] == 200
         assert driver.sent[-1].headers.get("Expires") == "0"
-        assert kamailio.bindings() == []
+        assert all_contacts(kamailio) == []
     finally:
         driver.close()
 
@@ -165,7 +93,7 @@ def test_wrong_password_is_forbidden(kamailio):
         assert 30000 <= failed["retry_in_ms"] <= 60000
         assert [response.status for response in driver.responses] == [401, 403]
         assert len(driver.sent) == 2  # no third try before the back-off ends
-        assert kamailio.bindings() == []
+        assert all_contacts(kamailio) == []
     finally:
         driver.close()
 
@@ -196,7 +124,7 @@ def test_refresh_before_expiry_and_after_the_nonce_went_stale(kamailio):
         assert "stale=true" in driver.responses[3].headers.get("WWW-Authenticate").lower()
         assert "nc=00000001" in driver.sent[-1].headers.get("Authorization")
         contact = "sip:door@127.0.0.1:%d" % driver.socket.local_address[1]
-        assert kamailio.bindings() == [contact]
+        assert all_contacts(kamailio) == [contact]
         registration.stop(driver.now())
         driver.wait_for_event("unregistered")
     finally:
@@ -219,10 +147,10 @@ def test_nat_contact_is_corrected_from_received_and_rport(kamailio):
             "<sip:door@192.0.2.1:5999>;expires=0",
             "<%s>" % real,
         ]
-        assert kamailio.bindings() == [real]
+        assert all_contacts(kamailio) == [real]
         registration.stop(driver.now())
         driver.wait_for_event("unregistered")
-        assert kamailio.bindings() == []
+        assert all_contacts(kamailio) == []
     finally:
         driver.close()
 
@@ -237,6 +165,6 @@ def test_keepalives_do_not_disturb_the_registrar(kamailio):
         assert driver.keepalives >= 3
         registration.stop(driver.now())
         assert driver.wait_for_event("unregistered")["status"] == 200
-        assert kamailio.bindings() == []
+        assert all_contacts(kamailio) == []
     finally:
         driver.close()
