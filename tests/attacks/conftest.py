@@ -9,9 +9,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "faults"))
 
-from faults_rig import Flat  # noqa: E402
-
-from host_tools.netem_relay import Relay  # noqa: E402
+from faults_rig import Started  # noqa: E402
 
 
 @pytest.fixture
@@ -20,36 +18,3 @@ def rig():
     started = Started()
     yield started
     started.close()
-
-
-class Started:
-    def __init__(self):
-        self.items = []
-
-    def door(self, door):
-        self.items.append(("door", door))
-        return door
-
-    def flat(self, **options):
-        flat = Flat(**options)
-        self.items.append(("flat", flat))
-        return flat
-
-    def relay(self, seed, impairment=None):
-        relay = Relay(seed, impairment)
-        self.items.append(("relay", relay))
-        return relay
-
-    def peer(self, peer):
-        """Anything with stop(): Kamailio, Sipp."""
-        self.items.append(("peer", peer))
-        return peer
-
-    def close(self):
-        for kind, item in reversed(self.items):
-            if kind == "door":
-                item.kill()
-            elif kind == "flat":
-                item.close()
-            else:
-                item.stop()

@@ -27,6 +27,7 @@ from boards.loop import Loop  # noqa: E402
 from intercom.sip.agent import Agent  # noqa: E402
 from intercom.sip.agent_settings import AgentSettings  # noqa: E402
 
+from host_tools.netem_relay import Relay  # noqa: E402
 from host_tools.sim.flat_phone import FlatPhone  # noqa: E402
 
 RATE = 8000
@@ -297,3 +298,39 @@ def wait_new(door, name, mark, timeout=10.0, **fields):
             door._take(min(left, 0.2))
         except queue.Empty:
             pass
+
+
+class Started:
+    """What a test started, stopped in reverse order by the `rig` fixtures
+    of tests/faults and tests/attacks (by PID or close)."""
+
+    def __init__(self):
+        self.items = []
+
+    def door(self, door):
+        self.items.append(("door", door))
+        return door
+
+    def flat(self, **options):
+        flat = Flat(**options)
+        self.items.append(("flat", flat))
+        return flat
+
+    def relay(self, seed, impairment=None):
+        relay = Relay(seed, impairment)
+        self.items.append(("relay", relay))
+        return relay
+
+    def peer(self, peer):
+        """Anything with stop(): Kamailio, Sipp."""
+        self.items.append(("peer", peer))
+        return peer
+
+    def close(self):
+        for kind, item in reversed(self.items):
+            if kind == "door":
+                item.kill()
+            elif kind == "flat":
+                item.close()
+            else:
+                item.stop()

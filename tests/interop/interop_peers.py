@@ -15,7 +15,12 @@ import wave
 import numpy
 
 from tests.board_sim.board_sim_door import Door, free_port, write_toml
-from tests.sip_interop.sip_interop_peers import ensure_installed, free_udp_port, stop_process
+from tests.sip_interop.sip_interop_peers import (
+    Kamailio,
+    ensure_installed,
+    free_udp_port,
+    stop_process,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 BUILDING_CONFIG = ROOT / "deploy" / "kamailio" / "building.cfg"
@@ -126,17 +131,13 @@ def block_matches(heard, source, block=800, min_rms=300.0):
 # ---------------------------------------------------------------- Kamailio
 
 
-class BuildingProxy:
+class BuildingProxy(Kamailio):
     """Kamailio with deploy/kamailio/building.cfg; users {name: (password,
     role)} go into a generated users file, the port and paths by --substdef."""
 
     def __init__(self, rundir, users):
-        self.rundir = pathlib.Path(rundir)
+        super().__init__(pathlib.Path(rundir), BUILDING_CONFIG, {}, memory_mb=32)
         self.users = dict(users)
-        self.port = free_udp_port()
-        self.address = ("127.0.0.1", self.port)
-        self.log_path = self.rundir / "kamailio.log"
-        self.process = None
 
     def write_users(self):
         lines = ["event_route[htable:mod-init] {"]
@@ -149,55 +150,13 @@ class BuildingProxy:
         return path
 
     def start(self):
-        ensure_installed(["kamailio", "kamcmd"], "kamailio")
-        users = self.write_users()
-        command = ["kamailio", "-DD", "-E", "-f", str(BUILDING_CONFIG), "-m", "32", "-M", "4"]
-        command += ["-Y", str(self.rundir), "-w", str(self.rundir)]
-        for name, value in (
-            ("SIP_PORT", self.port),
-            ("RUNDIR", self.rundir),
-            ("USERS_FILE", users),
-        ):
-            command.append("--substdef=!%s!%s!" % (name, value))
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("kamailio exited:\n" + self.log_path.read_text())
-            if self.kamcmd("core.version").returncode == 0:
-                return self
-            time.sleep(0.05)
-        raise RuntimeError("kamailio did not come up:\n" + self.log_path.read_text())
-
-    def stop(self):
-        stop_process(self.process)
-
-    def kamcmd(self, *arguments):
-        command = ["kamcmd", "-s", "unix:%s/ctl" % self.rundir] + list(arguments)
-        return subprocess.run(command, capture_output=True, text=True, timeout=10)
-
-    def registered(self):
-        """{user: [contact URI, ...]} from `kamcmd ul.dump`."""
-        result = self.kamcmd("ul.dump")
-        assert result.returncode == 0, result.stderr
-        found = {}
-        user = None
-        for line in result.stdout.splitlines():
-            name, _, value = line.strip().partition(":")
-            if name == "AoR":
-                user = value.strip()
-                found[user] = []
-            elif name == "Address" and user is not None:
-                found[user].append(value.strip())
-        return found
+        self.substitutions["USERS_FILE"] = self.write_users()
+        return super().start()
 
     def wait_registered(self, users, timeout=10.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            bound = self.registered()
+            bound = self.bindings()
             if all(bound.get(user) for user in users):
                 return bound
             time.sleep(0.1)

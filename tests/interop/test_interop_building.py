@@ -220,7 +220,7 @@ def test_interop_building_rules_doors_call_flats_only_no_relay_no_anonymous(tmp_
         assert register_status(sock, proxy, "mallory", "guess") == 403
         assert register_status(sock, proxy, "flat4", PASSWORDS["flat3"]) == 403
         assert register_status(sock, proxy, "flat4", PASSWORDS["flat4"]) == 200
-    assert proxy.registered().get("flat4"), proxy.registered()
+    assert proxy.bindings().get("flat4"), proxy.bindings()
     assert "incoming_call" not in door1.names()
     assert any(line.startswith("relay to sip:bob@example.org") for line in proxy.log_lines())
 
@@ -255,7 +255,7 @@ def test_interop_building_forks_to_every_device_of_a_flat(tmp_path, owned):
     proxy = owned(BuildingProxy(tmp_path, USERS).start())
     desk = register_sipp(owned, tmp_path, proxy, "flat4")
     app = register_sipp(owned, tmp_path, proxy, "flat4")
-    assert len(proxy.registered()["flat4"]) == 2
+    assert len(proxy.bindings()["flat4"]) == 2
     answering = sipp_flat(owned, tmp_path, "flat4_desk", desk, "flat_answers.xml")
     ringing = sipp_flat(owned, tmp_path, "flat4_app", app, "flat_never_answers.xml")
     door = owned(

@@ -66,9 +66,10 @@ class Kamailio:
     names in `substitutions`) are filled in with --substdef.
     """
 
-    def __init__(self, rundir, config=KAMAILIO_CONFIG, substitutions=None):
+    def __init__(self, rundir, config=KAMAILIO_CONFIG, substitutions=None, memory_mb=16):
         self.rundir = rundir
         self.config = config
+        self.memory_mb = memory_mb
         if substitutions is None:
             substitutions = {"DOOR_PASSWORD": DOOR_PASSWORD, "FLAT_PASSWORD": FLAT_PASSWORD}
         self.substitutions = substitutions
@@ -79,7 +80,8 @@ class Kamailio:
 
     def start(self):
         ensure_installed(["kamailio", "kamcmd"], "kamailio")
-        command = ["kamailio", "-DD", "-E", "-f", str(self.config), "-m", "16", "-M", "4"]
+        command = ["kamailio", "-DD", "-E", "-f", str(self.config), "-m", str(self.memory_mb)]
+        command += ["-M", "4"]
         command += ["-Y", str(self.rundir), "-w", str(self.rundir)]
         values = [("SIP_PORT", self.port), ("RUNDIR", self.rundir)]
         for name, value in values + sorted(self.substitutions.items()):
@@ -93,7 +95,7 @@ class Kamailio:
             if self.process.poll() is not None:
                 raise RuntimeError("kamailio exited:\n" + self.log_path.read_text())
             if self.kamcmd("core.version").returncode == 0:
-                return
+                return self
             time.sleep(0.05)
         raise RuntimeError("kamailio did not come up:\n" + self.log_path.read_text())
 
