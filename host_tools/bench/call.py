@@ -1,5 +1,7 @@
 # Whole-call cost: one G.711 call of CALL_S seconds between our sim door
-# and baresip, and the same call between two baresips, on 127.0.0.1. Our
+# and baresip, and the same call between two baresips, on 127.0.0.1,
+# ROUNDS times in turn (medians reported: a shared machine's CPU time
+# varies from call to call by ±10 %). Our
 # door runs twice: under CPython (`intercom run --board sim`) and under the
 # MicroPython unix port (main.py's entry from .mpy files, through
 # mp_heap_door.py). Per process: CPU seconds (user + system,
@@ -25,6 +27,7 @@ import select
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,6 +48,7 @@ HEAP_LOW_KIB = 256
 HEAP_HIGH_KIB = 1024
 HEAP_STEP_KIB = 16
 HEAP_MARGIN = 0.25
+ROUNDS = 3  # CPU on a shared machine varies from call to call: medians of rounds
 EVENT_TIMEOUT_S = 30.0  # a door silent that long is stuck
 RATE = 8000
 PACKAGES = {"baresip": "baresip-core", "pulseaudio": "pulseaudio"}
@@ -535,19 +539,22 @@ def call_heap_kib(smallest_kib):
     return int(-(-wanted // HEAP_STEP_KIB)) * HEAP_STEP_KIB
 
 
-def measure_all(call_s, heap_kib=None, probe_s=PROBE_S):
-    """Every call of the benchmark, as a dict:
-    "ours": {process: (CPU s per call-minute, peak RSS MiB)} of the CPython
-    door's call, "micropython": the same of the MicroPython door's call,
-    "theirs": the same of the baresip call, "heap": {"smallest_kib": the
-    searched smallest heap or None, "call_kib": the MicroPython call's
-    -X heapsize, "live_peak": bytes, "samples": n} (live heap sampled after
-    gc.collect() every second of that call). Without heap_kib the smallest
-    heap is searched first (probe_s calls) and the call gets it plus margin."""
+def measure_all(call_s, heap_kib=None, probe_s=PROBE_S, rounds=1):
+    """Every call of the benchmark, `rounds` times in turn (door, MicroPython
+    door, baresip pair; then again), as a dict of lists with one entry per
+    round: "ours": {process: (CPU s per call-minute, peak RSS MiB)} of the
+    CPython door's call, "micropython": the same of the MicroPython door's
+    call, "theirs": the same of the baresip call; and "heap":
+    {"smallest_kib": the searched smallest heap or None, "call_kib": the
+    MicroPython calls' -X heapsize, "live_peak": bytes, "samples": n} (live
+    heap sampled after gc.collect() every second of the last MicroPython
+    call). Without heap_kib the smallest heap is searched first (probe_s
+    calls) and the calls get it plus margin."""
     ensure_packages()
+    measured = {"ours": [], "micropython": [], "theirs": []}
     with tempfile.TemporaryDirectory(prefix="bench-call-") as scratch:
         folder = pathlib.Path(scratch)
-        for name in ("pulse", "mpy", "search", "a", "m", "b"):
+        for name in ("pulse", "mpy", "search"):
             (folder / name).mkdir()
         mpy_folder = compile_firmware(folder / "mpy")
         sink = PacedSink(folder / "pulse").start()
@@ -556,49 +563,65 @@ def measure_all(call_s, heap_kib=None, probe_s=PROBE_S):
             if heap_kib is None:
                 smallest = smallest_heap_kib(folder / "search", sink, mpy_folder, probe_s)
                 heap_kib = call_heap_kib(smallest)
-            ours, _ = door_vs_baresip(folder / "a", sink, call_s)
-            micropython, door = door_vs_baresip(
-                folder / "m", sink, call_s, MicroPythonDoor, mpy_folder, heap_kib
-            )
-            theirs = baresip_vs_baresip(folder / "b", sink, call_s)
+            for round_number in range(rounds):
+                calls = folder / ("round%d" % round_number)
+                for name in ("a", "m", "b"):
+                    (calls / name).mkdir(parents=True)
+                ours, _ = door_vs_baresip(calls / "a", sink, call_s)
+                micropython, door = door_vs_baresip(
+                    calls / "m", sink, call_s, MicroPythonDoor, mpy_folder, heap_kib
+                )
+                measured["ours"].append(ours)
+                measured["micropython"].append(micropython)
+                measured["theirs"].append(baresip_vs_baresip(calls / "b", sink, call_s))
         finally:
             sink.stop()
         heap = {"smallest_kib": smallest, "call_kib": heap_kib}
         heap.update(door.heap_report() or {"live_peak": None, "samples": 0})
-    return {"ours": ours, "micropython": micropython, "theirs": theirs, "heap": heap}
+    measured["heap"] = heap
+    return measured
 
 
 def run(options):
     call_s = 10 if options.quick else 60
-    measured = measure_all(call_s)
-    theirs = measured["theirs"]
+    rounds = 1 if options.quick else ROUNDS
+    measured = measure_all(call_s, rounds=rounds)
     heap = measured["heap"]
     rows = []
-    for scenario, results in (
-        ("door -> baresip", measured["ours"]),
-        ("door (MicroPython) -> baresip", measured["micropython"]),
-        ("baresip -> baresip", theirs),
-    ):
-        for name, (cpu, rss) in results.items():
-            rows.append([scenario, name, "%.2f" % cpu, "%.1f" % rss])
-    baresip_cpu = sum(cpu for cpu, _ in theirs.values()) / len(theirs)
-    baresip_rss = sum(rss for _, rss in theirs.values()) / len(theirs)
-    door_cpu, door_rss = measured["ours"][Door.name]
-    mp_cpu, mp_rss = measured["micropython"][MicroPythonDoor.name]
+    for round_number in range(rounds):
+        for scenario, results in (
+            ("door -> baresip", measured["ours"][round_number]),
+            ("door (MicroPython) -> baresip", measured["micropython"][round_number]),
+            ("baresip -> baresip", measured["theirs"][round_number]),
+        ):
+            for name, (cpu, rss) in results.items():
+                rows.append([str(round_number + 1), scenario, name, "%.2f" % cpu, "%.1f" % rss])
+    baresip_cpu = statistics.median(
+        sum(cpu for cpu, _ in theirs.values()) / len(theirs) for theirs in measured["theirs"]
+    )
+    baresip_rss = statistics.median(
+        sum(rss for _, rss in theirs.values()) / len(theirs) for theirs in measured["theirs"]
+    )
+    door_cpu = statistics.median(ours[Door.name][0] for ours in measured["ours"])
+    door_rss = statistics.median(ours[Door.name][1] for ours in measured["ours"])
+    mp_cpu = statistics.median(mp[MicroPythonDoor.name][0] for mp in measured["micropython"])
+    mp_rss = statistics.median(mp[MicroPythonDoor.name][1] for mp in measured["micropython"])
     text = [
-        "One PCMU call of %d s on 127.0.0.1, 20 ms packets both ways. CPU = user +"
-        " system seconds of the process during the call, per call-minute; peak"
-        " RSS = VmHWM. baresip plays into a PulseAudio null sink (real-time"
-        " pacing), reads a WAV (aufile); our door reads and writes WAV files." % call_s,
+        "One PCMU call of %d s on 127.0.0.1, 20 ms packets both ways, %d round(s) of"
+        " the three calls in turn. CPU = user + system seconds of the process during"
+        " the call, per call-minute; peak RSS = VmHWM. baresip plays into a"
+        " PulseAudio null sink (real-time pacing), reads a WAV (aufile); our door"
+        " reads and writes WAV files." % (call_s, rounds),
         "",
         "The MicroPython door is the same sim door under the MicroPython unix"
         " port (x64, 64-bit objects: roughly twice a Pico's heap use), run from"
         " .mpy files (mpy-cross -march=x64) with -X heapsize=%d KiB." % heap["call_kib"],
         "",
-        markdown_table(["call", "process", "CPU s per call-minute", "peak RSS MiB"], rows),
+        markdown_table(["round", "call", "process", "CPU s per call-minute", "peak RSS MiB"], rows),
         "",
-        "Ratio ours / baresip (mean of the two baresips of the baresip call):"
-        " CPython door CPU %.2f, peak RSS %.2f; MicroPython door CPU %.2f, peak RSS %.2f."
+        "Ratio ours / baresip, medians over the rounds (baresip: the mean of the two"
+        " baresips of each baresip call): CPython door CPU %.2f, peak RSS %.2f;"
+        " MicroPython door CPU %.2f, peak RSS %.2f. Goal: CPU at most 1.00."
         % (
             door_cpu / baresip_cpu,
             door_rss / baresip_rss,

@@ -12,6 +12,14 @@
 #   sip_datagrams(now_ms) / rtp_datagrams() / rtcp_datagrams(now_ms, wallclock_ms)
 #   get_timer() / handle_timer(now_ms, wallclock_ms) / next_event()
 #   .relay_on  .led  .state  .stopped  door_state_to_save(now_ms)  stats(now_ms)
+#   needs_flush() / flushed()
+#
+# The media fast path: an audio frame or an RTP packet usually changes
+# nothing but the media (a packet out, samples in the jitter buffer). After
+# those two inputs a board may send rtp_datagrams() alone and do the whole
+# flush (every output above, then flushed()) only when needs_flush() says
+# something else may have changed: an event, a digit, a media timer (RTCP,
+# an RFC 4733 event without its end). Every other input always needs it.
 #
 # How the parts meet (the station holds no call state of its own beyond the
 # media session):
@@ -143,6 +151,7 @@ class Station:
         self._tone = None
         self._stopping = False
         self.stopped = False
+        self._needs_flush = True
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -182,11 +191,13 @@ class Station:
         self._settle(now_ms)
 
     def receive_rtp(self, data, addr, now_ms):
-        if self.media is not None:
-            self.media.receive_rtp(data, addr, now_ms)
-            self._take_digits(now_ms)
+        media = self.media
+        if media is not None and media.receive_rtp(data, addr, now_ms):
+            self._needs_flush = True  # an RFC 4733 event: its timer may have moved
+            self._take_digits(media, now_ms)
 
     def receive_rtcp(self, data, addr, now_ms, wallclock_ms):
+        self._needs_flush = True
         if self.media is not None:
             self.media.receive_rtcp(data, addr, now_ms, wallclock_ms)
 
@@ -199,7 +210,7 @@ class Station:
                 if packet is not None:
                     self._rtp_out.append((packet, media.rtp_address))
             speaker = media.play_frame(now_ms)
-            self._take_digits(now_ms)
+            self._take_digits(media, now_ms)
             if self._receiving and ticks_diff(now_ms, media.last_rtp_ms) > RTP_TIMEOUT_MS:
                 self.doorbell.hangup_requested(now_ms, "rtp_timeout")
                 self._settle(now_ms)
@@ -240,13 +251,22 @@ class Station:
         self.agent.handle_timer(now_ms)
         self.doorbell.handle_timer(now_ms)
         self.policy.handle_timer(now_ms)
-        if self.media is not None:
-            self.media.handle_timer(now_ms, wallclock_ms)
-            self._take_digits(now_ms)
+        media = self.media
+        if media is not None:
+            media.handle_timer(now_ms, wallclock_ms)
+            self._take_digits(media, now_ms)
         self._settle(now_ms)
 
     def next_event(self):
         return self._events.pop(0) if self._events else None
+
+    def needs_flush(self):
+        """False while only media moved since the last flushed()."""
+        return self._needs_flush
+
+    def flushed(self):
+        """The board has taken every output and re-armed its timer."""
+        self._needs_flush = False
 
     @property
     def relay_on(self):
@@ -282,6 +302,7 @@ class Station:
 
     def _settle(self, now_ms):
         """Pass events between the parts until nothing more happens."""
+        self._needs_flush = True
         busy = True
         while busy:
             busy = False
@@ -343,7 +364,7 @@ class Station:
                 self.doorbell.on_answered(call_id, now_ms)
                 if self.doorbell.talking_call_id == call_id:
                     if self._media_call_id == call_id:
-                        self.media.update(event["media"])
+                        self._call_media().update(event["media"])
                         self._receiving = True
                     else:
                         self._start_media(call_id, event["media"], now_ms, True)
@@ -368,7 +389,7 @@ class Station:
             self._emit(now_ms, events.ERROR, {"reason": event["reason"]})
         elif name == "media_updated":
             if call_id == self._media_call_id:
-                self.media.update(event["media"])
+                self._call_media().update(event["media"])
                 self._receiving = event["media"]["direction"] in ("sendrecv", "recvonly")
 
     def _doorbell_event(self, event, now_ms):
@@ -383,12 +404,14 @@ class Station:
             self.doorbell.code_rejected(now_ms)
         self._events.append(event)
 
-    def _take_digits(self, now_ms):
-        digit = self.media.next_dtmf()
+    def _take_digits(self, media, now_ms):
+        digit = media.next_dtmf()
+        if digit is None:
+            return
         while digit is not None:
             self._emit(now_ms, events.DTMF, {"digit": digit[0], "source": digit[1]})
             self.policy.receive_digit(digit[0], digit[1], now_ms)
-            digit = self.media.next_dtmf()
+            digit = media.next_dtmf()
         self._settle(now_ms)
 
     def _start_media(self, call_id, media, now_ms, answered):
@@ -406,8 +429,15 @@ class Station:
         self._media_call_id = call_id
         self._receiving = answered and media["direction"] in ("sendrecv", "recvonly")
 
+    def _call_media(self):
+        """The MediaSession of _media_call_id: set together, so our misuse raises."""
+        media = self.media
+        if media is None:
+            raise ValueError("no media session for call %s" % self._media_call_id)
+        return media
+
     def _stop_media(self, now_ms):
-        self.last_call_stats = self.media.stats(now_ms)
+        self.last_call_stats = self._call_media().stats(now_ms)
         self.media = None
         self._media_call_id = None
         self._receiving = False

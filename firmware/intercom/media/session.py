@@ -6,7 +6,9 @@
 #
 #   MediaSession(media, random_bytes, now_ms, cname, jitter_min_ms=20,
 #                jitter_max_ms=200, symmetric_rtp=False)
-#     receive_rtp(data, addr, now_ms)      any datagram from the RTP socket
+#     receive_rtp(data, addr, now_ms) -> True when it was an RFC 4733 event
+#         (digits or the timer may have changed); any datagram from the RTP
+#         socket, read right before the next play_frame
 #     receive_rtcp(data, addr, now_ms, wallclock_ms)
 #     send_frame(pcm, now_ms) -> memoryview or None
 #         one frame of microphone PCM (s16le) in, the RTP packet to send now
@@ -28,6 +30,13 @@
 #     valid source when symmetric_rtp latches (see rtp.RtpReceiver).
 #   - The telephone-event payload type feeds the RFC 4733 receiver; audio
 #     payloads feed the jitter buffer and RTCP statistics.
+#   - The jitter buffer runs on the playout clock: it advances ptime per
+#     play_frame, and a packet is stamped with the frame that will first
+#     play it (boards read RTP right before each frame). Arrivals measured
+#     in whole frames leave no scheduling noise in the jitter estimate: on
+#     a steady network it stays 0 or 1 frame, within the minimum target
+#     (audio.jitter_min_ms). A board that stalls plays fewer frames, so the
+#     buffer sees the stream run ahead and skips, as it should.
 #   - In-band DTMF is detected on what we play only when the peer did not
 #     negotiate telephone-event: a phone that did sends RFC 4733 (and may send
 #     the tones too, which would give every key twice), and the detector is
@@ -35,7 +44,7 @@
 #   - direction (ours): sendrecv and sendonly send audio; recvonly and
 #     inactive send nothing (held by the peer or holding).
 
-from intercom.compat import ticks_diff
+from intercom.compat import ticks_add, ticks_diff
 from intercom.media import g711
 from intercom.media.dtmf import DtmfReceiver, DtmfSender
 from intercom.media.dtmf_inband import InbandDtmfDetector
@@ -67,6 +76,8 @@ class MediaSession:
             raise ValueError("unsupported codec %r" % media["codec"])
         self._encode_into, decode_into = codec
         self._frame_samples = SAMPLE_RATE * media["ptime"] // 1000
+        self._ptime_ms = media["ptime"]
+        self._playout_ms = now_ms
         self._audio_type = media["payload_type"]
         self._event_type = media["telephone_event_pt"]
         payload_types = [self._audio_type]
@@ -100,14 +111,15 @@ class MediaSession:
     def receive_rtp(self, data, addr, now_ms):
         packet = self._receiver.receive(data, addr)
         if packet is None:
-            return
+            return False
         self.last_rtp_ms = now_ms
         if packet.payload_type == self._event_type:
             self._dtmf_in.receive(packet, now_ms)
             self._collect_events()
-            return
+            return True
         self._rtcp.rtp_received(packet, now_ms)
-        self._jitter.put(packet.timestamp_low, packet.payload, now_ms, packet.marker)
+        self._jitter.put(packet.timestamp_low, packet.payload, self._playout_ms, packet.marker)
+        return False
 
     def receive_rtcp(self, data, addr, now_ms, wallclock_ms):
         if addr[0] != self.rtcp_address[0]:
@@ -117,7 +129,8 @@ class MediaSession:
             self.ended_by_peer = True
 
     def play_frame(self, now_ms):
-        pcm = self._jitter.get(now_ms)
+        pcm = self._jitter.get(self._playout_ms)
+        self._playout_ms = ticks_add(self._playout_ms, self._ptime_ms)
         if self._inband is not None:
             self._inband.feed(pcm)
             digit = self._inband.next_digit()
