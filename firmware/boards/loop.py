@@ -41,9 +41,11 @@ class Clock:
     def now_ms(self):
         if compat.IS_MICROPYTHON:
             raw = time.ticks_ms()
-        else:
-            raw = time.monotonic_ns() // 1000000
-        return (raw + self._offset_ms) & compat.TICKS_MASK
+        else:  # CPython: the Pico's time has no monotonic_ns (never runs there)
+            raw = time.monotonic_ns() // 1000000  # pyright: ignore[reportAttributeAccessIssue]
+        # The stubs type ticks_ms() as an opaque _TicksMs to steer callers to
+        # ticks_diff; it is an int, reduced here to the compat 2**30 period.
+        return (raw + self._offset_ms) & compat.TICKS_MASK  # pyright: ignore[reportOperatorIssue]
 
 
 class Timer:

@@ -215,13 +215,16 @@ class PicoMqtt:
         return self._loop.clock.now_ms()
 
     def _connect(self):
+        address = self._address
+        if address is None:  # start() resolves it before the first connect
+            raise ValueError("PicoMqtt.start() was not called")
         self._state = "connecting"
         self._started_ms = self._now()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock = sock
         sock.setblocking(False)
         try:
-            sock.connect(self._address)
+            sock.connect(address)
         except OSError as error:
             if error.args[0] not in _IN_PROGRESS:
                 self._lost("connect: %s" % error)
@@ -232,7 +235,10 @@ class PicoMqtt:
 
     def _check_connect(self):
         self._check_timer = None
-        ready = self._probe.poll(0)
+        probe = self._probe
+        if probe is None:  # the socket was dropped meanwhile
+            return
+        ready = probe.poll(0)
         if ready:
             flags = ready[0][1]
             self._probe = None

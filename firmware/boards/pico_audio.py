@@ -23,11 +23,11 @@
 # counted (the amp then plays a gap rather than stall the loop).
 
 try:
-    from micropython import const  # pyright: ignore[reportAssignmentType]
+    from micropython import const
 except ImportError:
 
-    def const(value):
-        return value
+    def const(__value):  # positional-only by its name, like micropython.const
+        return __value
 
 
 MIC_ID = const(0)

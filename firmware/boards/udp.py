@@ -33,8 +33,8 @@ class UdpSocket:
             self.sock, port = self._bind_free_port(host, even_port)
         else:
             self.sock = self._bind(host, port)
-            if port == 0:
-                port = self.sock.getsockname()[1]
+            if port == 0:  # only where sockets have getsockname (tested above)
+                port = self.sock.getsockname()[1]  # pyright: ignore[reportAttributeAccessIssue]
         self.sock.setblocking(False)
         self.local_address = (host, port)
         self.poll_object = self.sock  # what Loop.add_reader registers

@@ -48,7 +48,7 @@ class MediaDescription:
         self.port = port
         self.proto = proto
         self.formats = formats
-        self.connection = None
+        self.connection = None  # type: tuple[str, str] | None
         self.rtpmap = {}
         self.fmtp = {}
         self.ptime = None
@@ -71,9 +71,9 @@ class SessionDescription:
     address), session-level connection/direction and the media list."""
 
     def __init__(self):
-        self.origin = None
+        self.origin = None  # type: list[str] | None
         self.session_name = ""
-        self.connection = None
+        self.connection = None  # type: tuple[str, str] | None
         self.direction = None
         self.media = []
 
@@ -337,8 +337,11 @@ def answer(
                 ours,
             )
         )
+        connection = offer.connection_of(section)
+        if connection is None:  # parse_sdp refuses this already (RFC 4566 section 5.7)
+            raise SdpError("media without connection address")
         negotiated = NegotiatedMedia(
-            offer.connection_of(section)[1],
+            connection[1],
             section.port,
             int(chosen),
             codec,
@@ -377,8 +380,11 @@ def parse_answer(answer_sdp, offer_sdp):
             raise SdpError("answer chose a codec we cannot play", 488)
         dtmf = _find_dtmf(section)
         direction = _combine(theirs.direction_of(section), ours.direction_of(offered))
+        connection = theirs.connection_of(section)
+        if connection is None:  # parse_sdp refuses this already (RFC 4566 section 5.7)
+            raise SdpError("media without connection address")
         return NegotiatedMedia(
-            theirs.connection_of(section)[1],
+            connection[1],
             section.port,
             int(chosen),
             codec,

@@ -335,7 +335,7 @@ class DoorPolicy:
             self._events.append(events.error(now_ms, "door state not understood, ignored"))
             return
         remaining = saved_state.get("lockout_remaining_ms")
-        if _is_count(remaining):
+        if remaining is not None and _is_count(remaining):
             if remaining > 0:
                 remaining = min(remaining, self._lockout_ms)
                 self._locked_until = ticks_add(now_ms, remaining)

@@ -45,10 +45,10 @@ from array import array
 
 from intercom.compat import IS_MICROPYTHON
 
-filter_samples = None
+viper_filters = None  # intercom.media.dtmf_inband_viper where the port has viper
 if IS_MICROPYTHON:
     try:
-        from intercom.media.dtmf_inband_viper import STATE_OFFSET, filter_samples
+        from intercom.media import dtmf_inband_viper as viper_filters
     except ImportError:  # a port built without the viper emitter
         pass
 
@@ -115,9 +115,10 @@ class InbandDtmfDetector:
         self._digits = []
         self.blocks = 0
         self.path = "plain"
-        if fast and filter_samples is not None:
+        viper = viper_filters if fast else None
+        if viper is not None:
             self.path = "viper"
-            self._fast_state = array("i", [STATE_OFFSET] * 16 + [0])
+            self._fast_state = array("i", [viper.STATE_OFFSET] * 16 + [0])
             self._fast_fixed = array("i", self._fixed)
 
     def feed(self, pcm):
@@ -157,6 +158,11 @@ class InbandDtmfDetector:
         self._count = count
 
     def _feed_fast(self, pcm):
+        viper = viper_filters
+        if viper is None:  # feed() calls this on the viper path only
+            return
+        filter_samples = viper.filter_samples
+        offset = viper.STATE_OFFSET
         state = self._fast_state
         end = len(pcm) & ~1
         index = 0
@@ -165,14 +171,16 @@ class InbandDtmfDetector:
             take = (BLOCK - count) * 2
             if take > end - index:
                 take = end - index
-            filter_samples(index, index + take, pcm, state, self._fast_fixed)
+            # The stubs make ptr32 a class an array is not; viper takes any
+            # buffer for a ptr argument.
+            filter_samples(index, index + take, pcm, state, self._fast_fixed)  # pyright: ignore[reportArgumentType]
             index += take
             count += take >> 1
             if count == BLOCK:
                 ends = self._ends
                 for position in range(16):
-                    ends[position] = state[position] - STATE_OFFSET
-                    state[position] = STATE_OFFSET
+                    ends[position] = state[position] - offset
+                    state[position] = offset
                 energy = state[16]
                 state[16] = 0
                 count = 0

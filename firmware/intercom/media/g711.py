@@ -52,7 +52,9 @@ class CCodec:
 def c_codec(tables):
     """CCodec for one law, or None when the C path was not built."""
     try:
-        from intercom.media import _g711c
+        # The optional C extension (built from _g711c.c, no .py or stub):
+        # unknown to the type check, absent on MicroPython by design.
+        from intercom.media import _g711c  # pyright: ignore[reportAttributeAccessIssue]
     except ImportError:  # MicroPython, or CPython installed without a compiler
         return None
     if tables is ULAW_TABLES:
@@ -71,11 +73,10 @@ def available_codecs(tables):
     encode(pcm), encode_into(pcm, dst), decode(data), decode_into(data, dst)
     and trusts its arguments (the public functions below check them); its
     `path` attribute is its name here."""
-    codecs = {
-        "plain": g711_plain.LoopCodec(
-            "plain", tables, g711_plain.encode_loop, g711_plain.decode_loop
-        )
-    }
+    codecs = {}
+    codecs["plain"] = g711_plain.LoopCodec(
+        "plain", tables, g711_plain.encode_loop, g711_plain.decode_loop
+    )
     if IS_MICROPYTHON:
         try:
             from intercom.media import g711_viper

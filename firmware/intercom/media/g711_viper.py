@@ -98,7 +98,9 @@ class ViperCodec:
     @micropython.viper
     def decode_into(self, data, dst):
         count = int(len(data))
+        # The stubs make ptr8/ptr16 classes a bytearray is not; viper takes
+        # any buffer for a ptr argument.
         if WORD_ACCESS and (int(ptr8(dst)) & 1) == 0:  # noqa: F821 (viper built-ins)
-            decode_words(0, dst, data, count, self.decode_samples)
+            decode_words(0, dst, data, count, self.decode_samples)  # pyright: ignore[reportArgumentType]
         else:
-            decode_bytes(0, dst, data, count, self.decode_samples)
+            decode_bytes(0, dst, data, count, self.decode_samples)  # pyright: ignore[reportArgumentType]

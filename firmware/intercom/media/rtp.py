@@ -59,8 +59,8 @@ try:
     from micropython import const
 except ImportError:
 
-    def const(value):
-        return value
+    def const(__value):  # positional-only by its name, like micropython.const
+        return __value
 
 
 HEADER_SIZE = const(12)
@@ -267,12 +267,14 @@ class RtpReceiver:
     def _payload_view(self, data, start, end):
         # Reuse the view while the buffer and the payload bounds repeat
         # (a board receiving into one bytearray): no allocation per packet.
-        if data is not self._view_source:
+        whole = self._view_whole
+        if data is not self._view_source or whole is None:
+            whole = memoryview(data)
             self._view_source = data
-            self._view_whole = memoryview(data)
+            self._view_whole = whole
             self._view_start = -1
         if start != self._view_start or end != self._view_end:
-            self._packet_payload = self._view_whole[start:end]
+            self._packet_payload = whole[start:end]
             self._view_start = start
             self._view_end = end
         return self._packet_payload

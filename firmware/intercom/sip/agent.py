@@ -547,6 +547,8 @@ class Agent:
 
     def _pump_registration(self, now_ms):
         registration = self.registration
+        if registration is None:
+            return
         while True:
             request = registration.next_request(now_ms)
             if request is None:

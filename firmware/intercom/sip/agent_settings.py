@@ -50,7 +50,9 @@ class AgentSettings:
         self.local_port = local_port
         self.server = server
         self.server_address = split_hostport(server) if server else None
-        self.domain = domain or (self.server_address[0] if server else local_host)
+        if server and self.server_address is None:
+            raise ValueError("server '%s' is not a host or host:port" % server)
+        self.domain = domain or (self.server_address[0] if self.server_address else local_host)
         self.password = password
         self.realm = realm
         self.register = register

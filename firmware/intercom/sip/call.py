@@ -140,7 +140,8 @@ class Call:
         # In `calling`, the CANCEL waits for the first provisional (§9.1).
 
     def _send_cancel(self, now_ms):
-        invite = self.invite_transaction.request
+        transaction = self._invite()
+        invite = transaction.request
         headers = Headers()
         headers.add("Via", invite.headers.get("Via"))
         for route in invite.headers.get_all("Route"):
@@ -151,13 +152,27 @@ class Call:
         number = self._invite_cseq()
         headers.add("CSeq", "%d CANCEL" % number)
         cancel = Request("CANCEL", invite.uri, headers)
-        self.stack.send_request(cancel, self.invite_transaction.address, now_ms, self)
+        self.stack.send_request(cancel, transaction.address, now_ms, self)
         self.state = CANCELLING
         # No final response 64*T1 after the CANCEL: give up (§9.1).
         self.give_up_at = ticks_add(now_ms, self.stack.timers.transaction_timeout)
 
     def _invite_cseq(self):
-        return parse_cseq(self.invite_transaction.request.headers.get("CSeq"))[0]
+        return parse_cseq(self._invite().request.headers.get("CSeq"))[0]
+
+    def _invite(self):
+        """The INVITE transaction, which every started call has."""
+        transaction = self.invite_transaction
+        if transaction is None:
+            raise ValueError("call %s has not started" % self.call_id)
+        return transaction
+
+    def _dialog(self):
+        """The dialog of a call in a state that has one (our misuse raises)."""
+        dialog = self.dialog
+        if dialog is None:
+            raise ValueError("call %s has no dialog in state %s" % (self.call_id, self.state))
+        return dialog
 
     def on_response(self, transaction, response, now_ms):
         method = transaction.method
@@ -280,7 +295,10 @@ class Call:
         if local_rtp is not None and local_rtp != self.local_rtp:
             self.local_rtp = local_rtp
             self.session_version += 1
-            self._answer_offer(self.invite_transaction, self.invite_request.body, now_ms)
+            request = self.invite_request
+            if request is None:  # start_incoming() set it before the state was offered
+                raise ValueError("call %s has no INVITE to answer" % self.call_id)
+            self._answer_offer(self.invite_transaction, request.body, now_ms)
         self._send_ok(self.invite_transaction, self.local_sdp, now_ms)
         self.state = ACCEPTED
 
@@ -313,7 +331,8 @@ class Call:
     def on_request(self, transaction, request, now_ms):
         """A request inside our dialog (BYE, re-INVITE, INFO, OPTIONS...)."""
         method = request.method
-        if not self.dialog.accept_request(request):
+        dialog = self._dialog()
+        if not dialog.accept_request(request):
             self._respond(transaction, 500, now_ms)
             return
         if method == "BYE":
@@ -325,7 +344,7 @@ class Call:
         elif method == "INFO":
             self._info(transaction, request, now_ms)
         elif method == "OPTIONS":
-            self.stack.answer_options(transaction, now_ms, self.dialog.local_tag)
+            self.stack.answer_options(transaction, now_ms, dialog.local_tag)
         else:
             self._respond(transaction, 405, now_ms)
 
@@ -419,7 +438,7 @@ class Call:
         return response
 
     def _send_ok(self, transaction, sdp, now_ms):
-        response = self._response(transaction.request, 200, self.dialog.local_tag)
+        response = self._response(transaction.request, 200, self._dialog().local_tag)
         self.stack.add_capabilities(response.headers)
         response.headers.add("Content-Type", "application/sdp")
         response.body = sdp
@@ -434,8 +453,9 @@ class Call:
     def _send_bye(self, now_ms, reason):
         if self.ended_reason is None:
             self.ended_reason = reason
-        bye = self.dialog.create_request("BYE")
-        self.stack.send_request(bye, self.stack.route_address(self.dialog), now_ms, self)
+        dialog = self._dialog()
+        bye = dialog.create_request("BYE")
+        self.stack.send_request(bye, self.stack.route_address(dialog), now_ms, self)
         self.state = ENDING
 
     def _fail(self, status, text, reason, now_ms):
