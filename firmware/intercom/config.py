@@ -6,7 +6,8 @@
 # "FILE: key: what is wrong" (key dotted: `call.targets[1]`).
 # Reading files and password_file is boards/config_file.py's job.
 #
-# Schema: SECTIONS below, one row per key: (key, kind, default, limits).
+# Schema: SECTIONS (built by _sections() below), one row per key:
+# (key, kind, default, limits).
 #   kinds   str, secret (a str masked in output), bool, int (bool is not an
 #           int), choice (one of limits), strings (list of str)
 #   default REQUIRED: must be given; DERIVED: filled from other keys below;
@@ -80,83 +81,98 @@ VALID_PINS = {
     "pico_w": tuple(range(0, 23)) + (26, 27, 28),
 }
 
-SECTIONS = {
-    "device": (
-        ("name", "str", "Door", (1, 64)),
-        ("board", "choice", "sim", BOARDS),
-    ),
-    "sip": (
-        ("server", "str", None, (1, 255)),
-        ("domain", "str", DERIVED, (1, 255)),
-        ("user", "str", "door", (1, 64)),
-        ("password", "secret", None, (1, 255)),
-        ("password_file", "str", None, (1, 4096)),
-        ("register", "bool", DERIVED, None),
-        ("expires", "int", 300, (60, 86400)),
-        ("local_port", "int", 5060, (0, 65535)),
-        ("trusted", "strings", [], None),
-        ("transport", "choice", "udp", ("udp",)),
-        ("realm", "str", None, (1, 255)),
-        ("keepalive", "int", 0, (0, 3600)),
-    ),
-    "call": (
-        ("targets", "strings", REQUIRED, None),
-        ("mode", "choice", "sequential", CALL_MODES),
-        ("ring_timeout", "int", 30, (5, 600)),
-        ("max_duration", "int", 120, (10, 3600)),
-        ("answer_from", "strings", [], None),
-    ),
-    "door": (
-        ("code", "secret", None, (0, 64)),
-        ("pulse", "int", 3, (1, 60)),
-        ("hangup_after_open", "int", 5, (0, 600)),
-        ("max_attempts", "int", 3, (1, 20)),
-        ("lockout", "int", 300, (10, 86400)),
-        ("open_from", "strings", DERIVED, None),
-        ("state_file", "str", "door_state.json", (1, 4096)),
-    ),
-    "audio": (
-        ("codecs", "strings", ["PCMU", "PCMA"], None),
-        ("ptime", "int", 20, (10, 60)),
-        ("rtp_port", "int", 0, (0, 65534)),
-        ("input", "str", "default", (1, 4096)),
-        ("output", "str", "default", (1, 4096)),
-        ("jitter_min_ms", "int", 40, (0, 1000)),
-        ("jitter_max_ms", "int", 200, (20, 2000)),
-        ("symmetric_rtp", "bool", False, None),
-    ),
-    "gpio": (
-        ("button", "int", DERIVED, (0, 40)),
-        ("relay", "int", DERIVED, (0, 40)),
-        ("led", "int", DERIVED, (0, 40)),
-        ("button_active_low", "bool", True, None),
-        ("debounce_ms", "int", 30, (0, 1000)),
-    ),
-    "wifi": (
-        ("ssid", "str", REQUIRED, (1, 32)),
-        ("password", "secret", None, (8, 63)),
-    ),
-    "mqtt": (
-        ("host", "str", REQUIRED, (1, 255)),
-        ("port", "int", 1883, (1, 65535)),
-        ("user", "str", None, (1, 255)),
-        ("password", "secret", None, (1, 255)),
-        ("prefix", "str", DERIVED, (1, 200)),
-        ("allow_open", "bool", False, None),
-    ),
-    "http": (
-        ("listen", "str", "127.0.0.1:8080", (1, 300)),
-        ("token", "secret", None, (HTTP_TOKEN_MIN, 255)),
-        ("allow_open", "bool", False, None),
-    ),
-}
 OPTIONAL_SECTIONS = ("wifi", "mqtt", "http")
+TOP_LEVEL = ("device", "sip", "call", "door", "audio", "gpio", "wifi", "mqtt", "http", "webhook")
+
+
+def _sections():
+    """SECTIONS: {section: rows}, built on each call (see __getattr__)."""
+    return {
+        "device": (
+            ("name", "str", "Door", (1, 64)),
+            ("board", "choice", "sim", BOARDS),
+        ),
+        "sip": (
+            ("server", "str", None, (1, 255)),
+            ("domain", "str", DERIVED, (1, 255)),
+            ("user", "str", "door", (1, 64)),
+            ("password", "secret", None, (1, 255)),
+            ("password_file", "str", None, (1, 4096)),
+            ("register", "bool", DERIVED, None),
+            ("expires", "int", 300, (60, 86400)),
+            ("local_port", "int", 5060, (0, 65535)),
+            ("trusted", "strings", [], None),
+            ("transport", "choice", "udp", ("udp",)),
+            ("realm", "str", None, (1, 255)),
+            ("keepalive", "int", 0, (0, 3600)),
+        ),
+        "call": (
+            ("targets", "strings", REQUIRED, None),
+            ("mode", "choice", "sequential", CALL_MODES),
+            ("ring_timeout", "int", 30, (5, 600)),
+            ("max_duration", "int", 120, (10, 3600)),
+            ("answer_from", "strings", [], None),
+        ),
+        "door": (
+            ("code", "secret", None, (0, 64)),
+            ("pulse", "int", 3, (1, 60)),
+            ("hangup_after_open", "int", 5, (0, 600)),
+            ("max_attempts", "int", 3, (1, 20)),
+            ("lockout", "int", 300, (10, 86400)),
+            ("open_from", "strings", DERIVED, None),
+            ("state_file", "str", "door_state.json", (1, 4096)),
+        ),
+        "audio": (
+            ("codecs", "strings", ["PCMU", "PCMA"], None),
+            ("ptime", "int", 20, (10, 60)),
+            ("rtp_port", "int", 0, (0, 65534)),
+            ("input", "str", "default", (1, 4096)),
+            ("output", "str", "default", (1, 4096)),
+            ("jitter_min_ms", "int", 40, (0, 1000)),
+            ("jitter_max_ms", "int", 200, (20, 2000)),
+            ("symmetric_rtp", "bool", False, None),
+        ),
+        "gpio": (
+            ("button", "int", DERIVED, (0, 40)),
+            ("relay", "int", DERIVED, (0, 40)),
+            ("led", "int", DERIVED, (0, 40)),
+            ("button_active_low", "bool", True, None),
+            ("debounce_ms", "int", 30, (0, 1000)),
+        ),
+        "wifi": (
+            ("ssid", "str", REQUIRED, (1, 32)),
+            ("password", "secret", None, (8, 63)),
+        ),
+        "mqtt": (
+            ("host", "str", REQUIRED, (1, 255)),
+            ("port", "int", 1883, (1, 65535)),
+            ("user", "str", None, (1, 255)),
+            ("password", "secret", None, (1, 255)),
+            ("prefix", "str", DERIVED, (1, 200)),
+            ("allow_open", "bool", False, None),
+        ),
+        "http": (
+            ("listen", "str", "127.0.0.1:8080", (1, 300)),
+            ("token", "secret", None, (HTTP_TOKEN_MIN, 255)),
+            ("allow_open", "bool", False, None),
+        ),
+    }
+
+
 WEBHOOK_KEYS = (
     ("url", "str", REQUIRED, (1, 2048)),
     ("events", "strings", DERIVED, None),
     ("timeout", "int", 5, (1, 60)),
 )
-TOP_LEVEL = tuple(SECTIONS) + ("webhook",)
+
+
+def __getattr__(name):
+    # SECTIONS (PEP 562; MicroPython has module __getattr__ too): the schema
+    # is built when asked for and is garbage after the check, so a Pico does
+    # not keep ~3 KiB of tuples in RAM after boot.
+    if name == "SECTIONS":
+        return _sections()
+    raise AttributeError("module 'intercom.config' has no attribute '%s'" % name)
 
 
 class _Problems:
@@ -283,15 +299,17 @@ def _check_table(problems, prefix, table, rows):
 
 def _check_sip(problems, sip):
     server = sip["server"]
+    hostport = None
     if server is not None:
         hostport = split_hostport(server)
         if hostport is None:
             problems.add("sip.server", "'%s' is not a host or host:port" % server)
-            server = None
     if sip["domain"] is None:
-        sip["domain"] = split_hostport(server)[0] if server else None
-    elif split_hostport(sip["domain"]) is None or split_hostport(sip["domain"])[1] is not None:
-        problems.add("sip.domain", "'%s' is not a host name (no port)" % sip["domain"])
+        sip["domain"] = hostport[0] if hostport else None
+    else:
+        domain = split_hostport(sip["domain"])
+        if domain is None or domain[1] is not None:
+            problems.add("sip.domain", "'%s' is not a host name (no port)" % sip["domain"])
     if sip["register"] is None:
         sip["register"] = sip["server"] is not None
     elif sip["register"] and sip["server"] is None:
@@ -485,13 +503,14 @@ def validate(raw, filename="config"):
         if name not in TOP_LEVEL:
             _unknown(problems, name, name, TOP_LEVEL, "section")
     config = {}
-    for name in SECTIONS:
+    sections = _sections()
+    for name in sections:
         section = raw.get(name)
         if section is None and name in OPTIONAL_SECTIONS:
             config[name] = None
         else:
             config[name] = _check_table(
-                problems, name, {} if section is None else section, SECTIONS[name]
+                problems, name, {} if section is None else section, sections[name]
             )
     config["webhook"] = _check_webhooks(problems, raw.get("webhook"))
     _check_sip(problems, config["sip"])

@@ -11,10 +11,26 @@
 #      its new .mpy: MicroPython imports .py first), verify every sha256
 #   5. soft reset (main.py runs) and print the serial output for --watch s
 #
+# A board whose MicroPython has a ROMFS partition (1.25+ built with
+# MICROPY_HW_ROMFS_BYTES; the stock RPI_PICO_W build has none) gets the
+# compiled modules as one ROMFS image in it instead of files (step 4):
+# mounted at /rom at boot, imports run the bytecode in place in flash, so
+# the door's RAM holds no bytecode (tests/board_pico/test_pico_call.py
+# measures it). `mpremote romfs deploy` writes the image when its sha256
+# differs from the one in the partition; only main.py and config.json stay
+# on the filesystem, and intercom/ and boards/ there are removed (the
+# current folder comes before /rom on sys.path: a copy there, even an
+# empty folder, would shadow the image). An image larger than the
+# partition: files, as without one.
+#
 # Exit: 0 flashed (or unchanged), 1 board/build problem, 2 bad config.
 
+import hashlib
 import json
 import pathlib
+import shutil
+import subprocess
+import sys
 import tempfile
 
 from boards import config_file
@@ -114,6 +130,38 @@ class Flasher:
         if left:
             raise BoardError("verify failed, stale files still there: %s" % " ".join(left))
 
+    def flash_romfs(self, files, found, build_folder):
+        """The modules as a ROMFS image in partition 0, main.py and
+        config.json as files; False (nothing done) when the image does not
+        fit the partition."""
+        modules = [file for file in files if file.board_path.startswith(FIRMWARE_FOLDERS)]
+        image = build_romfs_image(build_folder, modules)
+        data = image.read_bytes()
+        partition_size, deployed_sha256 = found["romfs"]
+        if len(data) > partition_size:
+            self.out(
+                "the ROMFS image (%d bytes) does not fit the board's %d-byte ROMFS "
+                "partition: copying files" % (len(data), partition_size)
+            )
+            return False
+        digest = hashlib.sha256(data).hexdigest()
+        if digest == deployed_sha256:
+            self.out("ROMFS unchanged: the partition holds these %d modules" % len(modules))
+        else:
+            self.out(
+                "deploying a ROMFS image of %d modules (%d bytes, partition %d bytes)"
+                % (len(modules), len(data), partition_size)
+            )
+            self.board.deploy_romfs(image, lambda line: None)
+        self.flash([file for file in files if file not in modules], found)
+        # An empty intercom/ or boards/ left on the filesystem would still
+        # be imported (as a namespace package) before the one in /rom.
+        self.board.remove_trees([folder.rstrip("/") for folder in FIRMWARE_FOLDERS])
+        if self.board.probe()["romfs"][1] != digest:
+            raise BoardError("verify failed, the ROMFS partition does not hold the image")
+        self.out("verified: the ROMFS image is in the partition")
+        return True
+
     @staticmethod
     def _with_parents(folders):
         every = set()
@@ -121,6 +169,22 @@ class Flasher:
             path = pathlib.PurePosixPath(folder)
             every.update(str(p) for p in [path, *path.parents] if str(p) != ".")
         return sorted(every, key=lambda p: (p.count("/"), p))
+
+
+def build_romfs_image(build_folder, modules):
+    """`mpremote romfs build` of the compiled modules (already .mpy, so
+    --no-mpy), laid out as on the board; returns the image's path."""
+    staging = pathlib.Path(build_folder) / "romfs"
+    for file in modules:
+        target = staging / file.board_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(file.local_path, target)
+    image = pathlib.Path(build_folder) / "firmware.romfs"
+    command = [sys.executable, "-m", "mpremote", "romfs", "--no-mpy", "-o", str(image)]
+    result = subprocess.run(command + ["build", str(staging)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BuildError("mpremote romfs build: %s" % (result.stderr or result.stdout).strip())
+    return image
 
 
 def run(arguments, out=print, err=print):
@@ -148,7 +212,8 @@ def run(arguments, out=print, err=print):
                 "built %d files for %s (%d bytes)"
                 % (len(files), arguments.arch, sum(f.size for f in files))
             )
-            flasher.flash(files, found)
+            if not (found["romfs"][0] and flasher.flash_romfs(files, found, build)):
+                flasher.flash(files, found)
         if not arguments.no_reset:
             out("soft reset; serial output for %g s:" % arguments.watch)
             flasher.board.soft_reset_and_watch(arguments.watch, lambda line: out("  | " + line))

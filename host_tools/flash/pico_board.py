@@ -3,8 +3,12 @@
 # `resume` keeps mpremote from soft-resetting the board on connect, so the
 # files, the running interpreter and a unix port behind a pty survive.
 #
-#   probe()          version, mpy format, free bytes and {path: (sha256, size)}
-#                    of the firmware files on the board, in one exec
+#   probe()          version, mpy format, free bytes, {path: (sha256, size)}
+#                    of the firmware files on the board and its ROMFS
+#                    partition ([size, sha256 of the image in it]; [0, ""]
+#                    without one), in one exec
+#   deploy_romfs(image, cb)  `mpremote romfs deploy` of an image file
+#   remove_trees(folders)  deletes folders with everything in them
 #   copy(files, cb)  one mpremote run chaining `fs cp` per file; cb(file) as
 #                    mpremote reports each one done
 #   remove(paths)    deletes stale files
@@ -57,6 +61,33 @@ for _path in _walk("intercom") + _walk("boards") + ["main.py", "config.json"]:
         _files[_path] = [_sha256(_path), os.stat(_path)[6]]
     except OSError:
         pass
+def _romfs():
+    # ROMFS partition 0 (MicroPython 1.25+ built with one, vfs.rom_ioctl):
+    # its size, and the sha256 of the image in it (its length is in the
+    # header: b"\\xd2\\xcd\\x31", then a base-128 varint of the rest).
+    try:
+        import vfs
+        if not hasattr(vfs, "rom_ioctl") or vfs.rom_ioctl(1) <= 0:
+            return [0, ""]
+        part = vfs.rom_ioctl(2, 0)
+        if isinstance(part, int) or hasattr(part, "ioctl"):
+            return [0, ""]
+    except Exception:
+        return [0, ""]
+    head = bytes(part[:12])
+    if head[:3] != b"\\xd2\\xcd\\x31":
+        return [len(part), ""]
+    size = 0
+    at = 3
+    while at < len(head):
+        size = (size << 7) | (head[at] & 0x7F)
+        at += 1
+        if not head[at - 1] & 0x80:
+            break
+    if at + size > len(part):
+        return [len(part), ""]
+    digest = hashlib.sha256(part[: at + size]).digest()
+    return [len(part), binascii.hexlify(digest).decode()]
 _fs = os.statvfs(".")
 print("%s" + json.dumps({
     "version": list(sys.implementation.version[:3]),
@@ -64,10 +95,31 @@ print("%s" + json.dumps({
     "md5": hasattr(hashlib, "md5"),
     "free": _fs[0] * _fs[4],
     "files": _files,
+    "romfs": _romfs(),
 }))
 """
     % PROBE_MARK
 )
+
+
+# Runs on the board: deletes each folder of FOLDERS with everything in it.
+REMOVE_TREES_CODE = """
+import os
+def _remove_tree(folder):
+    try:
+        entries = list(os.ilistdir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        path = folder + "/" + entry[0]
+        if entry[1] == 0x4000:
+            _remove_tree(path)
+        else:
+            os.remove(path)
+    os.rmdir(folder)
+for _folder in %r:
+    _remove_tree(_folder)
+"""
 
 
 class BoardError(Exception):
@@ -137,6 +189,14 @@ class MpremoteBoard:
                 on_copied(by_target[target])
 
         self._mpremote(arguments[:-1], report, timeout=MPREMOTE_TIMEOUT_S + 2 * len(files))
+
+    def deploy_romfs(self, image_path, on_line):
+        """`mpremote romfs deploy IMAGE` to partition 0; on_line(line) per line."""
+        self._mpremote(["romfs", "deploy", str(image_path)], on_line, MPREMOTE_TIMEOUT_S * 3)
+
+    def remove_trees(self, folders):
+        """Deletes the folders and everything in them; absent ones are skipped."""
+        self.exec(REMOVE_TREES_CODE % (list(folders),))
 
     def remove(self, paths):
         code = ["import os"] + ["os.remove(%r)" % path for path in paths]

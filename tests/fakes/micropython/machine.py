@@ -157,6 +157,11 @@ class I2S:
         self.bits = bits
         self.format = format
         self.rate = rate
+        if ibuf <= 0:
+            raise ValueError("invalid ibuf")
+        # rp2's machine_i2s.c allocates the ring buffer (ibuf bytes) on the
+        # MicroPython heap: so does the stand-in, for the heap figures.
+        self._ring = bytearray(ibuf)
         self._file = None
         if mode == self.RX:
             path = _env("PICO_I2S_MIC")
@@ -169,26 +174,35 @@ class I2S:
         if self.mode != self.RX:
             raise OSError(1)  # EPERM, as the port raises
         frames = len(buf) // 8  # RX: 32-bit stereo frames
-        data = self._file.read(2 * frames) if self._file else b""
-        for index in range(frames):
-            base = 8 * index
-            if 2 * index + 1 < len(data):
-                low = data[2 * index]
-                high = data[2 * index + 1]
-            else:
-                low = high = 0
-            buf[base] = 0
-            buf[base + 1] = 0
-            buf[base + 2] = low
-            buf[base + 3] = high
-            buf[base + 4] = buf[base + 5] = buf[base + 6] = buf[base + 7] = 0
+        # The samples pass through the ring buffer, a chunk at a time (no
+        # garbage per frame: a Pico's DMA makes none either); zeros after
+        # the end of the file.
+        ring = memoryview(self._ring)
+        chunk = len(self._ring) // 2
+        done = 0
+        while done < frames:
+            count = min(chunk, frames - done)
+            got = self._file.readinto(ring[: 2 * count]) if self._file else 0
+            for index in range(count):
+                base = 8 * (done + index)
+                if 2 * index + 1 < got:
+                    low = ring[2 * index]
+                    high = ring[2 * index + 1]
+                else:
+                    low = high = 0
+                buf[base] = 0
+                buf[base + 1] = 0
+                buf[base + 2] = low
+                buf[base + 3] = high
+                buf[base + 4] = buf[base + 5] = buf[base + 6] = buf[base + 7] = 0
+            done += count
         return 8 * frames
 
     def write(self, buf):
         if self.mode != self.TX:
             raise OSError(1)
         if self._file:
-            self._file.write(bytes(buf))
+            self._file.write(buf)
             self._file.flush()
         return len(buf)
 
@@ -196,6 +210,7 @@ class I2S:
         raise OSError(95)  # not in the stand-in: the board polls instead
 
     def deinit(self):
+        self._ring = bytearray(0)  # rp2 frees the ring buffer
         if self._file:
             self._file.close()
             self._file = None
