@@ -25,8 +25,11 @@
 #           audio.input/output are not used on this board: it is always I2S.
 #   wdt     fed every second by a loop timer: a stuck loop is reset.
 #   wifi    checked every 2 s; when the link dropped, connect() again (at
-#           most every 10 s). The Station keeps its address: a new DHCP
-#           address needs a restart (the watchdog path does not cover it).
+#           most every 10 s). When it comes back with another address than
+#           the door started with (a new DHCP lease), the door cannot keep
+#           its calls or registration (Contact, Via and SDP name the old
+#           one): an `error` event, then the runtime stops (relay off) and
+#           the watchdog reboots the door onto the new address.
 # UDP sockets: the runtime opens three (SIP, RTP, RTCP) of the five lwIP
 # allows with DHCP and DNS.
 
@@ -45,11 +48,11 @@ from boards.pico_audio import PicoAudio
 from boards.runtime import BoardBase, Runtime, log
 
 try:
-    from micropython import const  # pyright: ignore[reportAssignmentType]
+    from micropython import const
 except ImportError:
 
-    def const(value):
-        return value
+    def const(__value):  # positional-only by its name, like micropython.const
+        return __value
 
 
 BUTTON_POLL_MS = const(10)
@@ -118,6 +121,7 @@ class WifiLink:
         self.password = password
         self.wlan = network.WLAN(network.STA_IF)
         self._last_attempt_ms = None
+        self.started_address = None  # the WLAN address the door runs on
 
     def connect_blocking(self, feed_watchdog, set_led):
         """Join the network (retries, LED blinking fast); True once we have an address."""
@@ -155,10 +159,15 @@ class WifiLink:
         return self.wlan.ifconfig()[0]
 
     def check(self, now_ms):
-        """From a loop timer: connect() again when the link dropped."""
+        """From a loop timer: connect() again when the link dropped. Returns
+        the new address when the link is up on another address than
+        started_address, else None."""
         if self.wlan.isconnected():
             self._last_attempt_ms = None
-            return
+            address = self.address()
+            if self.started_address is not None and address != self.started_address:
+                return address
+            return None
         due = self._last_attempt_ms is None or (
             compat.ticks_diff(now_ms, self._last_attempt_ms) >= WIFI_RETRY_MS
         )
@@ -166,6 +175,7 @@ class WifiLink:
             log("pico_w: Wi-Fi link down, reconnecting")
             self._last_attempt_ms = now_ms
             self.wlan.connect(self.ssid, self.password)
+        return None
 
 
 class PicoBoard(BoardBase):
@@ -197,7 +207,21 @@ class PicoBoard(BoardBase):
 
         loop.call_every(BUTTON_POLL_MS, poll_button)
         loop.call_every(WDT_FEED_MS, self.watchdog.feed)
-        loop.call_every(WIFI_CHECK_MS, lambda: wifi.check(runtime.now_ms()))
+        wifi.started_address = wifi.address()
+
+        def check_wifi():
+            now = runtime.now_ms()
+            address = wifi.check(now)
+            if address is not None and runtime.exit_reason is None:
+                reason = "Wi-Fi address changed from %s to %s: restarting" % (
+                    wifi.started_address,
+                    address,
+                )
+                self.emit(events.error(now, reason))
+                log("pico_w: " + reason)
+                runtime.request_exit("new Wi-Fi address")
+
+        loop.call_every(WIFI_CHECK_MS, check_wifi)
         if self.drives_audio:
             self.audio.attach(loop, runtime.exchange_audio)
 

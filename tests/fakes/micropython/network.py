@@ -4,6 +4,9 @@
 # Test hooks (os.getenv):
 #   PICO_WLAN_FAILS   the first N connect() attempts end in STAT_NO_AP_FOUND
 #   PICO_WLAN_POLLS   status() polls a connect takes before STAT_GOT_IP (3)
+#   PICO_WLAN_CONTROL a file the test appends lines to, read at each status():
+#                     "drop" (the link is lost until the next connect()),
+#                     "address A.B.C.D" (the address of the next connection)
 
 import os
 
@@ -28,6 +31,9 @@ class WLAN:
         self._status = STAT_IDLE
         self._polls_left = 0
         self._attempts = 0
+        self._address = "127.0.0.1"
+        self._next_address = "127.0.0.1"
+        self._control_read = 0
         self.ssid = None
 
     def active(self, is_active=None):
@@ -53,18 +59,38 @@ class WLAN:
         self._status = STAT_IDLE
 
     def status(self, param=None):
+        self._follow_control()
         if self._status == STAT_CONNECTING:
             self._polls_left -= 1
             if self._polls_left <= 0:
                 self._status = STAT_GOT_IP
+                self._address = self._next_address
         return self._status
+
+    def _follow_control(self):
+        path = os.getenv("PICO_WLAN_CONTROL")
+        if not path:
+            return
+        try:
+            with open(path) as control:
+                text = control.read()
+        except OSError:
+            return
+        lines = text[self._control_read :].split("\n")
+        for line in lines[:-1]:  # complete lines only
+            self._control_read += len(line) + 1
+            words = line.split()
+            if words == ["drop"]:
+                self._status = STAT_IDLE
+            elif len(words) == 2 and words[0] == "address":
+                self._next_address = words[1]
 
     def isconnected(self):
         return self.status() == STAT_GOT_IP
 
     def ifconfig(self, config=None):
         if self._status == STAT_GOT_IP:
-            return ("127.0.0.1", "255.0.0.0", "127.0.0.1", "127.0.0.1")
+            return (self._address, "255.0.0.0", "127.0.0.1", "127.0.0.1")
         return ("0.0.0.0", "0.0.0.0", "0.0.0.0", "0.0.0.0")
 
     def config(self, *args, **kwargs):
