@@ -25,7 +25,6 @@ import os
 import pathlib
 import select
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -35,6 +34,7 @@ import time
 import wave
 
 from host_tools.bench.timing import markdown_table
+from host_tools.processes import stop_process
 
 SECTION = "Call cost: our door vs baresip"
 
@@ -111,17 +111,6 @@ def write_tone_wav(path, seconds):
     return path
 
 
-def stop(process):
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
 def cpu_seconds(pid):
     values = pathlib.Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()
     return (int(values[11]) + int(values[12])) / CLOCK_TICKS
@@ -181,7 +170,7 @@ class PacedSink:
         return dict(os.environ, ALSA_CONFIG_PATH=path)
 
     def stop(self):
-        stop(self.process)
+        stop_process(self.process)
 
 
 class Baresip:
@@ -262,7 +251,7 @@ class Baresip:
     def stop(self):
         if self.control is not None:
             self.control.close()
-        stop(self.process)
+        stop_process(self.process)
 
 
 class Door:
@@ -357,7 +346,7 @@ class Door:
         try:
             self.process.communicate(timeout=15)
         except subprocess.TimeoutExpired:
-            stop(self.process)
+            stop_process(self.process)
             return None
         return self.process.returncode
 
@@ -367,7 +356,7 @@ class Door:
                 self.send("quit")
                 self.process.wait(timeout=10)
             except (BrokenPipeError, subprocess.TimeoutExpired):
-                stop(self.process)
+                stop_process(self.process)
 
 
 class MicroPythonDoor(Door):

@@ -20,7 +20,9 @@ from faults_rig import (
     wait_new,
     write_wav,
 )
-from sip_interop_peers import ensure_installed, stop_process
+from sip_interop_peers import ensure_installed
+
+from host_tools.processes import stop_process
 
 FLOOD_RATE = 300
 FLOOD_S = 10

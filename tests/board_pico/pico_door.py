@@ -76,32 +76,37 @@ def build_romfs_image(folder, march):
     return image
 
 
-def write_config(folder, sip_port, flat_port):
+def write_toml(folder, sip_port=5060, flat_port=5062, extra=()):
+    """The Pico door's door.toml (0600) in folder: the flat at flat_port,
+    extra lines appended; returns its path."""
     toml = folder / "door.toml"
-    toml.write_text(
-        "\n".join(
-            [
-                "[device]",
-                'name = "Pico door"',
-                'board = "pico_w"',
-                "[sip]",
-                'user = "door"',
-                "local_port = %d" % sip_port,
-                "[call]",
-                'targets = ["sip:flat@127.0.0.1:%d"]' % flat_port,
-                "ring_timeout = 10",
-                "[audio]",
-                'codecs = ["PCMU"]',
-                "[door]",
-                'state_file = "door_state.json"',
-                "[wifi]",
-                'ssid = "testnet"',
-                'password = "not-a-secret"',
-                "",
-            ]
-        )
-    )
+    lines = [
+        "[device]",
+        'name = "Pico door"',
+        'board = "pico_w"',
+        "[sip]",
+        'user = "door"',
+        "local_port = %d" % sip_port,
+        "[call]",
+        'targets = ["sip:flat@127.0.0.1:%d"]' % flat_port,
+        "ring_timeout = 10",
+        "[audio]",
+        'codecs = ["PCMU"]',
+        "[door]",
+        'state_file = "door_state.json"',
+        "[wifi]",
+        'ssid = "testnet"',
+        'password = "not-a-secret"',
+        *extra,
+        "",
+    ]
+    toml.write_text("\n".join(lines))
     toml.chmod(0o600)
+    return toml
+
+
+def write_config(folder, sip_port, flat_port):
+    toml = write_toml(folder, sip_port, flat_port)
     converted = subprocess.run(
         [sys.executable, "-m", "intercom", "config", "to-json", str(toml)],
         env={**os.environ, "PYTHONPATH": str(FIRMWARE)},

@@ -3,6 +3,8 @@
 # speaker writes one, and the flat hears the visitor.
 
 import os
+import pathlib
+import sys
 import time
 
 import numpy
@@ -20,32 +22,19 @@ from board_sim_door import (
 
 alsaaudio = pytest.importorskip("alsaaudio")
 
-ASOUND_CONF = """
-pcm.door_mic {
-    type file
-    slave.pcm { type null }
-    file "/dev/null"
-    infile "%(folder)s/mic.raw"
-    format "raw"
-}
-pcm.door_speaker {
-    type file
-    slave.pcm { type null }
-    file "%(folder)s/speaker.raw"
-    format "raw"
-}
-"""
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "board_rpi"))
+
+from rpi_alsa_files import write_alsa_config  # noqa: E402
+
 VISITOR_HZ = 500
 
 
 def test_a_sim_door_on_alsa_pcms_talks_to_a_flat(tmp_path, monkeypatch):
-    (tmp_path / "asound.conf").write_text(ASOUND_CONF % {"folder": tmp_path})
     times = numpy.arange(3 * RATE) / RATE
     voice = (9000 * numpy.sin(2 * numpy.pi * VISITOR_HZ * times)).astype("<i2")
     (tmp_path / "mic.raw").write_bytes(voice.tobytes())
-    monkeypatch.setenv(
-        "ALSA_CONFIG_PATH", "/usr/share/alsa/alsa.conf:%s" % (tmp_path / "asound.conf")
-    )
+    alsa_env, _ = write_alsa_config(tmp_path, tmp_path / "mic.raw")
+    monkeypatch.setenv("ALSA_CONFIG_PATH", alsa_env["ALSA_CONFIG_PATH"])
     door_port = free_port()
     flat_port = free_port()
     flat_target = "sip:flatx@127.0.0.1:%d" % flat_port

@@ -11,25 +11,12 @@ import subprocess
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "fakes"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "board_rpi"))
 
 from flat_peer import SIPP, free_udp_port  # noqa: E402
+from rpi_alsa_files import write_alsa_config  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
-ASOUND_CONF = """
-pcm.door_mic {
-    type file
-    slave.pcm { type null }
-    file "/dev/null"
-    infile "%(folder)s/mic.raw"
-    format "raw"
-}
-pcm.door_speaker {
-    type file
-    slave.pcm { type null }
-    file "%(folder)s/speaker.raw"
-    format "raw"
-}
-"""
 
 
 def write_config(folder, sip_lines, audio_input="door_mic", audio_output="door_speaker", gpio=()):
@@ -46,11 +33,11 @@ def write_config(folder, sip_lines, audio_input="door_mic", audio_output="door_s
 
 
 def doctor(folder, config, *extra, pythonpath=()):
-    (folder / "asound.conf").write_text(ASOUND_CONF % {"folder": folder})
     (folder / "mic.raw").write_bytes(bytes(3200))
+    alsa_env, _ = write_alsa_config(folder, folder / "mic.raw")
     env = {
         **os.environ,
-        "ALSA_CONFIG_PATH": "/usr/share/alsa/alsa.conf:%s" % (folder / "asound.conf"),
+        **alsa_env,
         "PYTHONPATH": os.pathsep.join([*pythonpath, os.environ.get("PYTHONPATH", "")]),
     }
     return subprocess.run(

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "tests" / "board_pico"))
 sys.path.insert(0, str(ROOT / "tests" / "fakes"))
 
 from flat_peer import EventReader, FlatMedia, free_udp_port, start_flat  # noqa: E402
-from pico_door import BUTTON, MPY_CROSS, STAND_INS, control, start_door  # noqa: E402
+from pico_door import BUTTON, MPY_CROSS, STAND_INS, control, start_door, write_toml  # noqa: E402
 
 from host_tools.flash.pico import Flasher  # noqa: E402
 from host_tools.flash.pico_board import BoardError  # noqa: E402
@@ -33,33 +33,6 @@ from host_tools.flash.pico_board import BoardError  # noqa: E402
 FIRMWARE = ROOT / "firmware"
 # What pico_w.py and main.py import, directly or through the core.
 PICO_MODULES = ("boards/pico_w", "boards/pico_audio", "boards/runtime", "intercom/sip/agent")
-
-
-def write_toml(folder, sip_port=5060, flat_port=5062, extra=()):
-    toml = folder / "door.toml"
-    lines = [
-        "[device]",
-        'name = "Pico door"',
-        'board = "pico_w"',
-        "[sip]",
-        'user = "door"',
-        "local_port = %d" % sip_port,
-        "[call]",
-        'targets = ["sip:flat@127.0.0.1:%d"]' % flat_port,
-        "ring_timeout = 10",
-        "[audio]",
-        'codecs = ["PCMU"]',
-        "[door]",
-        'state_file = "door_state.json"',
-        "[wifi]",
-        'ssid = "testnet"',
-        'password = "not-a-secret"',
-        *extra,
-        "",
-    ]
-    toml.write_text("\n".join(lines))
-    toml.chmod(0o600)
-    return toml
 
 
 def flash(port, toml, *extra):

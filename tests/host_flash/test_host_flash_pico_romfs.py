@@ -14,7 +14,8 @@ import signal
 import subprocess
 import sys
 
-from test_host_flash_pico import PICO_MODULES, board_files, flash, write_toml
+from pico_door import write_toml
+from test_host_flash_pico import PICO_MODULES, board_files, flash
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

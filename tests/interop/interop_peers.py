@@ -14,13 +14,9 @@ import wave
 
 import numpy
 
+from host_tools.processes import stop_process
 from tests.board_sim.board_sim_door import Door, free_port, write_toml
-from tests.sip_interop.sip_interop_peers import (
-    Kamailio,
-    ensure_installed,
-    free_udp_port,
-    stop_process,
-)
+from tests.sip_interop.sip_interop_peers import Kamailio, ensure_installed, free_udp_port
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 BUILDING_CONFIG = ROOT / "deploy" / "kamailio" / "building.cfg"

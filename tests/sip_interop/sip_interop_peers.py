@@ -8,10 +8,11 @@ import os
 import pathlib
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import time
+
+from host_tools.processes import stop_process
 
 HERE = pathlib.Path(__file__).resolve().parent
 KAMAILIO_CONFIG = HERE / "kamailio_proxy.cfg"
@@ -45,18 +46,6 @@ def free_udp_port(host="127.0.0.1"):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind((host, 0))
         return probe.getsockname()[1]
-
-
-def stop_process(process):
-    """SIGTERM to the PID we started, SIGKILL if it lingers."""
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
 
 
 class Kamailio:
