@@ -375,7 +375,8 @@ class Runtime:
         self.board.play_frame(self.exchange_audio(mic))
 
     def exchange_audio(self, mic_pcm):
-        """One ptime frame: mic PCM in, speaker PCM out (valid until the next call)."""
+        """One ptime frame: the RTP that arrived since the last frame and the
+        mic PCM in, speaker PCM out (valid until the next call)."""
         station = self._started()
         now = self.now_ms()
         receive = self.rtp_socket.recvfrom
