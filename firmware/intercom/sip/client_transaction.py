@@ -38,7 +38,7 @@
 
 from intercom.compat import ticks_add
 from intercom.sip.message import Headers, Request, parse_cseq, parse_via
-from intercom.sip.timers import earliest, is_due
+from intercom.sip.timers import GAVE_UP, TransactionDeadlines, is_due
 
 CALLING = "calling"
 TRYING = "trying"
@@ -48,7 +48,7 @@ COMPLETED = "completed"
 TERMINATED = "terminated"
 
 
-class ClientTransaction:
+class ClientTransaction(TransactionDeadlines):
     """Sends `request` to `address` now and keeps it alive until it ends.
 
     Datagrams go to `outbox` (a list of (bytes, address)). `owner` is free
@@ -110,22 +110,15 @@ class ClientTransaction:
             self._finish(COMPLETED, self.timers.timer_d, now_ms)
         return True
 
-    def get_timer(self):
-        return earliest(earliest(self.retransmit_at, self.timeout_at), self.end_at)
-
     def handle_timer(self, now_ms):
         """Run what is due; True when the transaction timed out just now."""
         if self.state == TERMINATED:
             return False
-        if is_due(self.timeout_at, now_ms):
+        expired = self.expire(now_ms)
+        if expired is not None:
             self.state = TERMINATED
-            self.timed_out = True
-            self.retransmit_at = self.timeout_at = self.end_at = None
-            return True
-        if is_due(self.end_at, now_ms):
-            self.state = TERMINATED
-            self.end_at = None
-            return False
+            self.timed_out = expired == GAVE_UP
+            return self.timed_out
         if is_due(self.retransmit_at, now_ms):
             self.outbox.append((self.wire, self.address))
             if self.state == PROCEEDING:

@@ -33,7 +33,7 @@
 
 from intercom.compat import ticks_add
 from intercom.sip.message import parse_cseq, parse_via
-from intercom.sip.timers import earliest, is_due
+from intercom.sip.timers import GAVE_UP, TransactionDeadlines, is_due
 
 TRYING = "trying"
 PROCEEDING = "proceeding"
@@ -43,7 +43,7 @@ CONFIRMED = "confirmed"
 TERMINATED = "terminated"
 
 
-class ServerTransaction:
+class ServerTransaction(TransactionDeadlines):
     """Holds the responses to `request`, sent to `address` via `outbox`."""
 
     def __init__(self, request, address, timers, now_ms, outbox, owner=None):
@@ -110,22 +110,15 @@ class ServerTransaction:
         if self.state in (PROCEEDING, COMPLETED) and self.last_wire is not None:
             self.outbox.append((self.last_wire, self.address))
 
-    def get_timer(self):
-        return earliest(earliest(self.retransmit_at, self.timeout_at), self.end_at)
-
     def handle_timer(self, now_ms):
         """Run what is due; True when the ACK for a non-2xx never came."""
         if self.state == TERMINATED:
             return False
-        if is_due(self.timeout_at, now_ms):
+        expired = self.expire(now_ms)
+        if expired is not None:
             self.state = TERMINATED
-            self.ack_timed_out = True
-            self.retransmit_at = self.timeout_at = self.end_at = None
-            return True
-        if is_due(self.end_at, now_ms):
-            self.state = TERMINATED
-            self.end_at = None
-            return False
+            self.ack_timed_out = expired == GAVE_UP
+            return self.ack_timed_out
         if is_due(self.retransmit_at, now_ms):
             self.outbox.append((self.last_wire, self.address))
             self.interval = self.timers.next_interval(self.interval, True)

@@ -59,3 +59,28 @@ def earliest(first_ms, second_ms):
     if second_ms is None or ticks_diff(first_ms, second_ms) <= 0:
         return first_ms
     return second_ms
+
+
+GAVE_UP = "gave_up"
+ENDED = "ended"
+
+
+class TransactionDeadlines:
+    """What both transaction kinds (RFC 3261 section 17) do with their three
+    deadlines, which they set themselves: retransmit_at (A, E, G),
+    timeout_at (B, F, H: give up) and end_at (D, I, J, K: the wait that
+    absorbs retransmissions)."""
+
+    def get_timer(self):
+        return earliest(earliest(self.retransmit_at, self.timeout_at), self.end_at)
+
+    def expire(self, now_ms):
+        """GAVE_UP when timeout_at has passed (every deadline cleared), ENDED
+        when end_at has, else None: either way the transaction terminates."""
+        if is_due(self.timeout_at, now_ms):
+            self.retransmit_at = self.timeout_at = self.end_at = None
+            return GAVE_UP
+        if is_due(self.end_at, now_ms):
+            self.end_at = None
+            return ENDED
+        return None
