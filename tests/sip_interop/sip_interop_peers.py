@@ -71,6 +71,12 @@ class Kamailio:
         ensure_installed(["kamailio", "kamcmd"], "kamailio")
         command = ["kamailio", "-DD", "-E", "-f", str(self.config), "-m", str(self.memory_mb)]
         command += ["-M", "4"]
+        # One UDP worker (overrides the config's `children`): with several,
+        # two messages the door sends back to back (ACK and BYE, 180 and
+        # 403, the 487 after the proxy's 200 for a CANCEL) can be relayed
+        # by different workers in either order, which SIPp's strict
+        # scenarios report as a failed call.
+        command += ["-n", "1"]
         command += ["-Y", str(self.rundir), "-w", str(self.rundir)]
         values = [("SIP_PORT", self.port), ("RUNDIR", self.rundir)]
         for name, value in values + sorted(self.substitutions.items()):
