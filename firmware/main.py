@@ -9,20 +9,53 @@
 # address when it cannot be found (the unix port has no getsockname).
 # Exit status: 0 after quit, 1 when the device cannot start, 2 for a config
 # problem (each printed on stderr).
+#
+# MicroPython collects garbage only when an allocation fails: by then the
+# garbage of many imports or audio frames lies between the long-lived
+# objects, and a buffer that needs one piece (the I2S ring buffers at boot,
+# a 4 KiB SIP receive) may find no free run long enough although the heap
+# has room. So the heap is collected whenever an eighth of it has been
+# allocated since the last collection, from the first import on
+# (gc.threshold): on a Pico W every 20-24 KiB.
+#
+# The config loader and its schema run once: after the board module is
+# imported, they leave sys.modules and their packages, so that on a Pico W
+# their functions and tables leave the heap (the board keeps the effective
+# config, a plain dict; the sim board keeps its own reference to the loader).
 
+import gc
 import os
 import sys
 
-from boards import config_file
-from intercom.errors import ConfigError
+GC_THRESHOLD_SHARE = 8  # collect after 1/8 of the heap was allocated
+gc.threshold((gc.mem_free() + gc.mem_alloc()) // GC_THRESHOLD_SHARE)
+
+from intercom.errors import ConfigError  # noqa: E402 (after the threshold)
 
 CONFIG_PATH = "config.json"
 EXIT_CONFIG = 2
+BOOT_ONLY_MODULES = ("boards.config_file", "intercom.config")
+
+
+def forget_modules(names):
+    """Drops each module from sys.modules and from its package's attributes."""
+    for name in names:
+        sys.modules.pop(name, None)
+        package_name, _, attribute = name.rpartition(".")
+        package = sys.modules.get(package_name)
+        if package is not None and hasattr(package, attribute):
+            delattr(package, attribute)
+
+
+def load_config(path):
+    from boards import config_file
+
+    return config_file.load_config(path)
 
 
 def main():
     try:
-        config = config_file.load_config(CONFIG_PATH)
+        config = load_config(CONFIG_PATH)
     except ConfigError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
@@ -39,6 +72,7 @@ def main():
             file=sys.stderr,
         )
         return EXIT_CONFIG
+    forget_modules(BOOT_ONLY_MODULES)
     return board_module.run(config, CONFIG_PATH, log_mode="json", local_host=local_host)
 
 

@@ -1,5 +1,5 @@
 # The call and door event log of the CPython boards: the last LIMIT entries,
-# kept in memory and written atomically (boards.config_file.write_atomic) to
+# kept in memory and written atomically (boards.state_file.write_atomic) to
 # call_log.json next to door.state_file, so they survive restarts.
 #
 #   CallLog(path, limit=LIMIT)     reads the file (a missing or damaged file
@@ -15,7 +15,7 @@
 import json
 import os
 
-from boards import config_file
+from boards import state_file
 
 LIMIT = 200
 FILE_NAME = "call_log.json"
@@ -64,6 +64,6 @@ class CallLog:
         if not self._changed:
             return False
         text = json.dumps({"version": FORMAT_VERSION, "entries": self._entries})
-        config_file.write_atomic(self.path, text)
+        state_file.write_atomic(self.path, text)
         self._changed = False
         return True

@@ -4,10 +4,11 @@
 #                          config.json) -> the effective config of
 #                          intercom.config, with sip.password_file read into
 #                          sip.password; ConfigError lists every problem
-#   write_atomic(path, text)  temp file + fsync + rename: a reader sees the old
-#                          or the new content, never half of it (the lockout
-#                          state must survive a power cut mid-write)
-#   read_state / save_state   the door policy's persistent state as JSON
+#   resolve_path(config_path, value)   a path from the config's folder
+#
+# Only boot needs this module (and intercom.config): main.py drops both once
+# the board runs. What the door rewrites while it runs (the lockout state)
+# is boards.state_file.
 #
 # Relative paths in the config (sip.password_file, door.state_file) are
 # relative to the folder of the config file. A secret file, or a config file
@@ -20,6 +21,8 @@ import sys
 
 from intercom import config as schema
 from intercom.errors import ConfigError
+
+from boards.state_file import folder_of
 
 try:
     # CPython 3.11 standard library; MicroPython has none (the type check
@@ -35,16 +38,9 @@ def print_warning(message):
     print("warning: " + message, file=sys.stderr)
 
 
-def _folder(path):
-    slash = path.rfind("/")
-    if slash < 0:
-        return "."
-    return path[:slash] or "/"
-
-
 def resolve_path(config_path, value):
     """value as a path from the config file's folder (absolute stays)."""
-    folder = _folder(config_path)
+    folder = folder_of(config_path)
     if value.startswith("/") or folder == ".":
         return value
     return folder + "/" + value
@@ -150,47 +146,3 @@ def load_config(path, warn=print_warning, resolve_paths=True):
             effective["sip"]["password_file"] = resolve_path(path, password_file)
         effective["door"]["state_file"] = resolve_path(path, effective["door"]["state_file"])
     return effective
-
-
-def write_atomic(path, text):
-    """Replaces the file at path with text so that no reader sees a mix.
-
-    Written to path + ".tmp", flushed and fsync'd (where the OS has fsync),
-    then renamed over path; on CPython the folder is fsync'd as well so the
-    rename itself survives a power cut.
-    """
-    temporary = path + ".tmp"
-    with open(temporary, "w") as handle:
-        handle.write(text)
-        handle.flush()
-        if hasattr(os, "fsync"):
-            os.fsync(handle.fileno())
-    os.rename(temporary, path)
-    directory_flag = getattr(os, "O_DIRECTORY", None)  # CPython only
-    if hasattr(os, "fsync") and directory_flag is not None:
-        folder = os.open(_folder(path), getattr(os, "O_RDONLY", 0) | directory_flag)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
-
-
-def read_state(path):
-    """The saved door state: None when there is none, {} when unreadable.
-
-    An unreadable state reaches DoorPolicy as {}, which reports it with an
-    error event and starts without it.
-    """
-    try:
-        with open(path) as handle:
-            text = handle.read()
-    except OSError:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return {}
-
-
-def save_state(path, state):
-    write_atomic(path, json.dumps(state))

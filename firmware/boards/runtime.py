@@ -91,7 +91,7 @@ import time
 from intercom import compat, events
 from intercom.app.station import Station
 
-from boards import config_file
+from boards import state_file
 from boards.addresses import StartError, bind_rtp_pair, find_local_host, first_peer, resolved_config
 from boards.loop import Loop
 from boards.udp import UdpSocket
@@ -106,10 +106,15 @@ except ImportError:  # MicroPython: Ctrl-C arrives as KeyboardInterrupt
 EXIT_OK = 0
 EXIT_FAILURE = 1
 RECEIVE_BURST = 32  # datagrams read per socket per wakeup
-# recvfrom allocates its whole size before trimming: keep it small for media
-# (G.711 RTP is 172 bytes per 20 ms) so a MicroPython heap does not fragment.
-SIP_RECEIVE_BYTES = 65536 if not compat.IS_MICROPYTHON else 8192
-MEDIA_RECEIVE_BYTES = 2048
+# recvfrom allocates its whole size before trimming (and again for the read
+# that finds nothing), and it needs that size in one piece: on MicroPython
+# keep it small. SIP over UDP should stay under the path MTU (RFC 3261
+# 18.1.1 sends requests over 1300 bytes by TCP), so 4 KiB leaves room; a
+# longer request arrives cut, shorter than its Content-Length, and gets a
+# 400 (RFC 3261 18.3). G.711 RTP is 172 bytes per 20 ms; 1 KiB holds frames
+# up to 120 ms.
+SIP_RECEIVE_BYTES = 65536 if not compat.IS_MICROPYTHON else 4096
+MEDIA_RECEIVE_BYTES = 2048 if not compat.IS_MICROPYTHON else 1024
 STOP_GRACE_MS = 1000
 
 
@@ -253,7 +258,7 @@ class Runtime:
         self.sockets.append(rtp)
         self.sockets.append(rtcp)
         self.sip_socket, self.rtp_socket, self.rtcp_socket = sip, rtp, rtcp
-        saved = config_file.read_state(config["door"]["state_file"])
+        saved = state_file.read_state(config["door"]["state_file"])
         self.station = Station(
             config,
             os.urandom,
@@ -424,7 +429,7 @@ class Runtime:
         state = station.door_state_to_save(now)
         if state is not None:
             try:
-                config_file.save_state(self.config["door"]["state_file"], state)
+                state_file.save_state(self.config["door"]["state_file"], state)
             except OSError as error:
                 log("intercom: cannot save the door state: %s" % error)
         event = station.next_event()

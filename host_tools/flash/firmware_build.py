@@ -30,6 +30,7 @@ PICO_BOARD_MODULES = (
     "pico_audio",
     "pico_w",
     "runtime",
+    "state_file",
     "udp",
 )
 # mpy-cross -march values and the arch number MicroPython reports in bits

@@ -8,7 +8,7 @@ import pathlib
 import subprocess
 
 import pytest
-from boards import config_file
+from boards import config_file, state_file
 from intercom import config
 from intercom.app.door import DoorPolicy
 from intercom.errors import ConfigError
@@ -129,22 +129,22 @@ def test_empty_password_file_is_a_problem(tmp_path):
 
 def test_write_atomic_replaces_and_leaves_no_temp_file(tmp_path):
     path = str(tmp_path / "state.json")
-    config_file.write_atomic(path, "first")
-    config_file.write_atomic(path, "second")
+    state_file.write_atomic(path, "first")
+    state_file.write_atomic(path, "second")
     assert pathlib.Path(path).read_text() == "second"
     assert sorted(os.listdir(tmp_path)) == ["state.json"]
 
 
 def test_write_atomic_interrupted_before_rename_keeps_the_old_content(tmp_path, monkeypatch):
     path = str(tmp_path / "state.json")
-    config_file.write_atomic(path, "old")
+    state_file.write_atomic(path, "old")
 
     def power_cut(source, target):
         raise OSError("power cut")
 
     monkeypatch.setattr(os, "rename", power_cut)
     with pytest.raises(OSError):
-        config_file.write_atomic(path, "new")
+        state_file.write_atomic(path, "new")
     assert pathlib.Path(path).read_text() == "old"
 
 
@@ -158,14 +158,14 @@ def test_write_atomic_syncs_file_and_folder(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "fsync", recording_fsync)
     path = str(tmp_path / "state.json")
-    config_file.write_atomic(path, "x")
+    state_file.write_atomic(path, "x")
     assert synced == [path + ".tmp", str(tmp_path)]
 
 
 def test_read_state_missing_and_corrupt(tmp_path):
-    assert config_file.read_state(str(tmp_path / "none.json")) is None
+    assert state_file.read_state(str(tmp_path / "none.json")) is None
     (tmp_path / "bad.json").write_text('{"version": 1, "lockout_rem')
-    assert config_file.read_state(str(tmp_path / "bad.json")) == {}
+    assert state_file.read_state(str(tmp_path / "bad.json")) == {}
 
 
 def test_lockout_survives_a_restart_through_the_state_file(tmp_path):
@@ -177,14 +177,14 @@ def test_lockout_survives_a_restart_through_the_state_file(tmp_path):
         }
     )
     path = str(tmp_path / "door_state.json")
-    policy = DoorPolicy(effective, 0, config_file.read_state(path))
+    policy = DoorPolicy(effective, 0, state_file.read_state(path))
     policy.call_answered("sip:flat1@example.org", 0)
     for key in "00001111":
         policy.receive_digit(key, "rfc4733", 1000)
-    config_file.save_state(path, policy.state_to_save(1000))
+    state_file.save_state(path, policy.state_to_save(1000))
     assert json.loads(pathlib.Path(path).read_text())["lockout_remaining_ms"] == 60000
 
-    rebooted = DoorPolicy(effective, 5, config_file.read_state(path))
+    rebooted = DoorPolicy(effective, 5, state_file.read_state(path))
     rebooted.call_answered("sip:flat1@example.org", 10)
     for key in "4711":
         rebooted.receive_digit(key, "rfc4733", 10)
@@ -197,7 +197,7 @@ def test_corrupt_state_file_gives_an_error_event_and_a_working_door(tmp_path):
     effective = config.validate(
         {"sip": {"domain": "example.org"}, "call": {"targets": ["flat1"]}, "door": {"code": "4711"}}
     )
-    policy = DoorPolicy(effective, 0, config_file.read_state(str(tmp_path / "s.json")))
+    policy = DoorPolicy(effective, 0, state_file.read_state(str(tmp_path / "s.json")))
     assert policy.next_event()["event"] == "error"
 
 

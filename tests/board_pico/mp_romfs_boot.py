@@ -1,30 +1,34 @@
 # Boot shim for the ROMFS run of the Pico W call (test_pico_call.py), run by
 # the MicroPython unix port in the folder acting as the board's filesystem:
 #
+#   LD_PRELOAD=flash_map.so PICO_FLASH_IMAGE=IMAGE \
 #   MICROPYPATH=tests/fakes/micropython micropython -X heapsize=N mp_romfs_boot.py
 #
 # What a Pico with a ROMFS partition does at boot, in the unix port's terms:
-# the image (PICO_ROMFS_IMAGE: built by `mpremote romfs build`, or a
-# partition file holding one) is read into ONE bytes object before anything
-# else, so it sits at the bottom of the heap where a Pico has it in flash;
-# it is mounted at /rom, sys.path becomes the device's ("" for the current
-# folder, then /rom and /rom/lib, then MICROPYPATH's stand-ins; not this
-# shim's folder), and main.py (in the current folder) runs as __main__, as
-# MicroPython runs it at boot. Imports from /rom execute in place: bytecode
-# and constants stay in the image.
+# the image (built by `mpremote romfs build`, or a partition file holding
+# one) lies outside the heap, mapped read-only by flash_map.c where a Pico
+# has it in flash; PICO_FLASH_AT gives its address and length. It is mounted
+# in place at /rom (uctypes.bytearray_at: no copy), sys.path becomes the
+# device's ("" for the current folder, then /rom and /rom/lib, then
+# MICROPYPATH's stand-ins; not this shim's folder), and main.py (in the
+# current folder) runs as __main__, as MicroPython runs it at boot. Imports
+# from /rom execute in place: bytecode and constants' data stay in the
+# image, so the heap holds only the door's objects.
 #
 # On exit it writes one line on stderr, after everything the door printed:
-#   romfs-boot {"image": BYTES, "modules": N, "outside_rom": [...],
+#   romfs-boot {"image": BYTES, "modules": [NAME, ...], "outside_rom": [...],
 #               "live_peak": BYTES, "samples": N}
-# outside_rom names every firmware module (intercom.*, boards.*) that was
-# not loaded from /rom. With PICO_HEAP_SAMPLE_MS set, a loop timer runs
-# gc.collect() and reads gc.mem_alloc() that often (the live heap, the image
-# included; host_tools/bench/mp_heap_door.py's sampler); otherwise
-# live_peak and samples are 0.
+# image is the ROMFS image's length (the mapping may be a larger partition);
+# modules names the firmware modules (intercom.*, boards.*) still loaded at
+# exit; outside_rom names every one of them that was not loaded from /rom.
+# With PICO_HEAP_SAMPLE_MS set, a loop timer runs gc.collect() and reads
+# gc.mem_alloc() that often (the live heap; host_tools/bench/
+# mp_heap_door.py's sampler); otherwise live_peak and samples are 0.
 
 import os
 import sys
 
+import uctypes
 import vfs
 
 MOUNT = "/rom"
@@ -45,16 +49,13 @@ def image_length(head):
             return at + size
 
 
-def load_image(path):
-    """The image in path (an image file, or a partition holding one and
-    erased flash after it) as one bytes object."""
-    with open(path, "rb") as image_file:
-        length = image_length(image_file.read(12))
-        image_file.seek(0)
-        image = image_file.read(length)
-    if len(image) != length:
-        raise OSError("short read of the ROMFS image")
-    return image
+def mapped_flash():
+    """The flash mapping flash_map.c made, as a bytearray over it (no copy)."""
+    where = os.getenv("PICO_FLASH_AT")
+    if where is None:
+        raise OSError("no flash mapping: run with LD_PRELOAD=flash_map.so PICO_FLASH_IMAGE=…")
+    address, length = (int(part) for part in where.split())
+    return uctypes.bytearray_at(address, length)
 
 
 def firmware_modules_outside_rom():
@@ -68,13 +69,13 @@ def firmware_modules_outside_rom():
     return outside
 
 
-def report(image, sampler):
+def report(image_bytes, sampler):
     import json
 
     firmware = [n for n in sys.modules if n.split(".")[0] in ("intercom", "boards")]
     figures = {
-        "image": len(image),
-        "modules": len(firmware),
+        "image": image_bytes,
+        "modules": sorted(firmware),
         "outside_rom": firmware_modules_outside_rom(),
         "live_peak": sampler.live_peak if sampler is not None else 0,
         "samples": sampler.samples if sampler is not None else 0,
@@ -83,8 +84,9 @@ def report(image, sampler):
 
 
 def boot():
-    image = load_image(os.getenv("PICO_ROMFS_IMAGE"))
-    vfs.mount(vfs.VfsRom(image), MOUNT)
+    flash = mapped_flash()
+    image_bytes = image_length(flash[:12])
+    vfs.mount(vfs.VfsRom(flash), MOUNT)
     sys.path[0] = ""  # was this shim's folder
     sys.path[1:1] = [MOUNT, MOUNT + "/lib"]
     sampler = None
@@ -100,7 +102,7 @@ def boot():
     try:
         exec(code, {"__name__": "__main__"})
     finally:
-        report(image, sampler)
+        report(image_bytes, sampler)
 
 
 boot()

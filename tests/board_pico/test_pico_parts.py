@@ -7,7 +7,6 @@ viper code included)."""
 import json
 import os
 import pathlib
-import signal
 import struct
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pico_door import (
     ROOT,
     STAND_INS,
     compile_firmware,
+    control,
     firmware_sources,
     pin_writes,
     start_door,
@@ -45,14 +45,14 @@ def run_mp(directory, module, env_extra):
 
 
 def test_pico_board_parts_under_micropython(tmp_path):
-    control = tmp_path / "pins.control"
-    control.write_text("")
+    pin_control = tmp_path / "pins.control"
+    pin_control.write_text("")
     mic = tmp_path / "mic.raw"
     mic.write_bytes(struct.pack("<320h", *range(-160, 160)))
     output = run_mp(
         "tests/board_pico",
         "mp_pico_board",
-        {"PICO_PIN_CONTROL": str(control), "PICO_I2S_MIC": str(mic), "PICO_WLAN_FAILS": "2"},
+        {"PICO_PIN_CONTROL": str(pin_control), "PICO_I2S_MIC": str(mic), "PICO_WLAN_FAILS": "2"},
     )
     assert "8 passed, 0 failed" in output
 
@@ -89,13 +89,13 @@ def test_no_wifi_is_an_error_exit_with_the_relay_low(tmp_path):
 def start_door_on_wifi(folder):
     """A door whose WLAN stand-in follows folder/wlan.control; started."""
     write_config(folder, free_udp_port(), free_udp_port())
-    control = folder / "wlan.control"
-    control.write_text("")
+    wlan_control = folder / "wlan.control"
+    wlan_control.write_text("")
     (folder / "mic.raw").write_bytes(bytes(3200))
     door = start_door(
         folder,
         "640k",
-        env_extra={"PICO_WLAN_CONTROL": str(control), "PICO_WLAN_POLLS": "1"},
+        env_extra={"PICO_WLAN_CONTROL": str(wlan_control), "PICO_WLAN_POLLS": "1"},
     )
     events = EventReader(door.stdout)
     try:
@@ -104,16 +104,16 @@ def start_door_on_wifi(folder):
         door.kill()
         door.wait()
         raise
-    return door, control, events
+    return door, wlan_control, events
 
 
 def test_a_new_wifi_address_stops_the_door_for_a_reboot(tmp_path):
     """The link drops and comes back on another address (a new DHCP lease):
     an error event naming both addresses, the runtime stops with the relay
     low, and nobody feeds the watchdog any more (it reboots a Pico)."""
-    door, control, events = start_door_on_wifi(tmp_path)
+    door, wlan_control, events = start_door_on_wifi(tmp_path)
     try:
-        with open(control, "a") as commands:
+        with open(wlan_control, "a") as commands:
             commands.write("address 127.0.0.2\ndrop\n")
         error = events.wait_for("error", timeout=20)
         assert door.wait(timeout=15) == 0
@@ -130,9 +130,9 @@ def test_a_new_wifi_address_stops_the_door_for_a_reboot(tmp_path):
 
 
 def test_the_same_wifi_address_after_a_drop_keeps_the_door_running(tmp_path):
-    door, control, events = start_door_on_wifi(tmp_path)
+    door, wlan_control, events = start_door_on_wifi(tmp_path)
     try:
-        with open(control, "a") as commands:
+        with open(wlan_control, "a") as commands:
             commands.write("drop\n")
         stderr_path = tmp_path / "door.stderr"
         deadline = time.monotonic() + 20
@@ -140,7 +140,7 @@ def test_the_same_wifi_address_after_a_drop_keeps_the_door_running(tmp_path):
             time.sleep(0.2)
         time.sleep(5)  # two more Wi-Fi checks, connected again on the same address
         assert door.poll() is None, stderr_path.read_text()
-        door.send_signal(signal.SIGINT)
+        control(tmp_path, "interrupt\n")  # Ctrl-C: the runtime stops
         assert door.wait(timeout=15) == 0
         events.drain()
     finally:

@@ -67,6 +67,20 @@ def door_config(name, user, sip_port, targets, answer_from=(), audio_input="sile
     return sections
 
 
+def start_micropython_door(folder, sections):
+    """A door under the MicroPython unix port: sections written as
+    door.toml, converted to the config.json that main.py reads."""
+    toml_path = write_toml(folder / "door.toml", sections)
+    converted = subprocess.run(
+        [sys.executable, "-m", "intercom", "config", "to-json", str(toml_path)],
+        env={"PYTHONPATH": str(FIRMWARE)},
+        capture_output=True,
+        check=True,
+    )
+    (folder / "config.json").write_bytes(converted.stdout)
+    return Door(folder, "config.json", micropython=True)
+
+
 def write_visitor_wav(path, seconds=2.0, frequency=600):
     """A syllable-like 600 Hz voice: 200 ms bursts, 50 ms gaps (no DTMF pair)."""
     count = int(seconds * RATE)

@@ -21,6 +21,7 @@ from board_sim_door import (
     free_port,
     loud_frames,
     read_wav,
+    start_micropython_door,
     write_toml,
     write_visitor_wav,
 )
@@ -49,15 +50,7 @@ def start_pair(folder, door_micropython=False):
     flat = Door(folder, "flat.toml")
     flat.wait_for("started")
     if door_micropython:
-        toml_path = write_toml(folder / "door.toml", door_sections)
-        converted = subprocess.run(
-            [sys.executable, "-m", "intercom", "config", "to-json", str(toml_path)],
-            env={"PYTHONPATH": str(FIRMWARE)},
-            capture_output=True,
-            check=True,
-        )
-        (folder / "config.json").write_bytes(converted.stdout)
-        door = Door(folder, "config.json", micropython=True)
+        door = start_micropython_door(folder, door_sections)
     else:
         write_toml(folder / "door.toml", door_sections)
         door = Door(folder, "door.toml")

@@ -219,7 +219,7 @@ def test_host_flash_pico_resets_shows_boot_events_then_the_door_calls(tmp_path):
         events.wait_for("answered")
         ended = events.wait_for("call_ended", timeout=15)
         assert flat.wait(timeout=20) == 0, flat.stderr.read().decode()
-        door.send_signal(signal.SIGINT)
+        control(folder, "interrupt\n")  # Ctrl-C: the runtime stops
         assert door.wait(timeout=15) == 0
     finally:
         for process in (door, flat):

@@ -21,7 +21,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "board_pico"))
 
-from pico_door import MICROPYTHON, STAND_INS, build_romfs_image, start_door  # noqa: E402
+from pico_door import MICROPYTHON, STAND_INS, build_romfs_image, control, start_door  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tests" / "fakes"))
 from flat_peer import EventReader, free_udp_port  # noqa: E402
@@ -98,7 +98,7 @@ def test_host_flash_pico_deploys_a_romfs_image_then_keeps_it(tmp_path):
     try:
         events = EventReader(door.stdout)
         events.wait_for("started", timeout=30)
-        door.send_signal(signal.SIGINT)
+        control(board, "interrupt\n")  # Ctrl-C: the runtime stops
         assert door.wait(timeout=15) == 0
     finally:
         if door.poll() is None:
@@ -109,7 +109,7 @@ def test_host_flash_pico_deploys_a_romfs_image_then_keeps_it(tmp_path):
         for line in (board / "door.stderr").read_text().splitlines()
         if line.startswith("romfs-boot ")
     ]
-    assert report and report[0]["outside_rom"] == [] and report[0]["modules"] > 20
+    assert report and report[0]["outside_rom"] == [] and len(report[0]["modules"]) > 20
 
 
 def test_host_flash_pico_partition_too_small_for_the_image_gets_files(tmp_path):

@@ -10,7 +10,6 @@ a clean stop says offline. Also measured: the heap MQTT holds once connected.
 import json
 import os
 import pathlib
-import signal
 import subprocess
 import sys
 import time
@@ -141,7 +140,7 @@ def test_pico_door_over_mqtt_call_open_and_broker_restart(tmp_path):
         subscriber.wait_for(PREFIX + "/state/lockout", "OFF", since=mark)
         subscriber.wait_for(PREFIX + "/state/call", "calling", since=mark)  # the outage's call
 
-        door.send_signal(signal.SIGINT)
+        control(tmp_path, "interrupt\n")  # Ctrl-C: the runtime stops
         assert door.wait(timeout=15) == 0
         subscriber.wait_for(PREFIX + "/availability", "offline", since=mark)
         stderr = door_stderr(tmp_path)

@@ -59,7 +59,9 @@ from intercom.sip.agent_settings import AgentSettings
 RTP_TIMEOUT_MS = 30000
 # The doorbell times the rings; the agent's own ring timer is a safety net.
 AGENT_RING_SLACK_MS = 5000
-MAX_MESSAGE_SIZE = 8192 if compat.IS_MICROPYTHON else 65536
+# The largest SIP datagram parsed; the MicroPython boards receive at most
+# this much (boards/runtime.py, SIP_RECEIVE_BYTES).
+MAX_MESSAGE_SIZE = 4096 if compat.IS_MICROPYTHON else 65536
 _TONES = {
     "ringback": tones.ringback,
     "error": tones.call_failed,

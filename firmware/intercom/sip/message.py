@@ -305,7 +305,7 @@ def _check_request_uri(request):
 def parse_message(data, max_size=65536):
     """A datagram -> Request, Response, or None for a CRLF keep-alive.
 
-    max_size: the largest datagram we accept (8192 suits a Pico W's RAM,
+    max_size: the largest datagram we accept (4096 suits a Pico W's RAM,
     65536 a Linux board). Raises only SipParseError (see the table at the
     top of this file).
     """

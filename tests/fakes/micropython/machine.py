@@ -6,10 +6,15 @@
 # Test hooks, all through environment variables (os.getenv):
 #   PICO_PIN_CONTROL  a file the test appends lines to: "press N",
 #       "release N" (a button to the rail opposite its pull), "level N 0|1",
-#       "bounce N pressed|released EDGES". Read whenever the firmware calls
-#       a Pin method (the board samples its button pin every few ms), so
-#       edges reach irq() handlers then, on the firmware's own thread (like
-#       a soft IRQ on the Pico).
+#       "bounce N pressed|released EDGES", "interrupt". Read whenever the
+#       firmware calls a Pin method (the board samples its button pin every
+#       few ms), so edges reach irq() handlers then, on the firmware's own
+#       thread (like a soft IRQ on the Pico). "interrupt" raises
+#       KeyboardInterrupt from that Pin call, as Ctrl-C on a Pico's USB
+#       console does at the next bytecode. Tests stop the door this way, not
+#       with SIGINT: the unix port raises SIGINT's KeyboardInterrupt from the
+#       signal handler, even in the middle of a garbage collection, which
+#       leaves the heap locked.
 #   PICO_PIN_LOG      every output level written: "T_MS PIN LEVEL" lines.
 #   PICO_I2S_MIC      raw 16-bit mono PCM the I2S microphone (RX) hears;
 #       served as 32-bit stereo frames, the sample in the top 16 bits of the
@@ -50,10 +55,15 @@ class _Board:
             return
         end = data.rfind(b"\n") + 1
         self.control_offset += end
+        interrupt = False
         for line in data[:end].decode().split("\n"):
             words = line.split()
-            if words:
+            if words == ["interrupt"]:
+                interrupt = True
+            elif words:
                 self.run(words)
+        if interrupt:
+            raise KeyboardInterrupt
 
     def run(self, words):
         pin = self.pins.get(int(words[1]))
