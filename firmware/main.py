@@ -14,9 +14,11 @@
 # garbage of many imports or audio frames lies between the long-lived
 # objects, and a buffer that needs one piece (the I2S ring buffers at boot,
 # a 4 KiB SIP receive) may find no free run long enough although the heap
-# has room. So the heap is collected whenever an eighth of it has been
+# has room. So the heap is collected whenever a quarter of it has been
 # allocated since the last collection, from the first import on
-# (gc.threshold): on a Pico W every 20-24 KiB.
+# (gc.threshold): on a Pico W every 40-48 KiB. An eighth needs 8 KiB less
+# heap in the Pico call test but costs the MicroPython door about 7 % more
+# CPU in the call benchmark (make bench).
 #
 # The config loader and its schema run once: after the board module is
 # imported, they leave sys.modules and their packages, so that on a Pico W
@@ -27,7 +29,7 @@ import gc
 import os
 import sys
 
-GC_THRESHOLD_SHARE = 8  # collect after 1/8 of the heap was allocated
+GC_THRESHOLD_SHARE = 4  # collect after 1/4 of the heap was allocated
 gc.threshold((gc.mem_free() + gc.mem_alloc()) // GC_THRESHOLD_SHARE)
 
 from intercom.errors import ConfigError  # noqa: E402 (after the threshold)

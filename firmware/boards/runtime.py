@@ -385,7 +385,12 @@ class Runtime:
         station = self._started()
         now = self.now_ms()
         receive = self.rtp_socket.recvfrom
+        waiting = self.rtp_socket.waiting
         for _ in range(RECEIVE_BURST):
+            # MicroPython: ask first, so a frame with no RTP left to read
+            # makes no garbage (CPython: the failing read is the cheaper ask).
+            if compat.IS_MICROPYTHON and not waiting():
+                break
             try:
                 data, address = receive(MEDIA_RECEIVE_BYTES)
             except OSError:  # EAGAIN: nothing more arrived

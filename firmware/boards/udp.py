@@ -4,6 +4,7 @@
 # getsockname(); this class hides all three.
 
 import random
+import select
 import socket
 
 from intercom import compat
@@ -38,6 +39,7 @@ class UdpSocket:
         self.sock.setblocking(False)
         self.local_address = (host, port)
         self.poll_object = self.sock  # what Loop.add_reader registers
+        self._own_poll = None
 
     def _bind(self, host, port):
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -59,6 +61,19 @@ class UdpSocket:
             except OSError as exc:
                 error = exc
         raise OSError("no free UDP port on %s after %d tries: %s" % (host, _BIND_ATTEMPTS, error))
+
+    def waiting(self):
+        """Whether a datagram waits to be read, without reading it. On
+        MicroPython this allocates nothing (ipoll), where a recvfrom() that
+        finds nothing allocates its whole buffer and an OSError."""
+        if self._own_poll is None:
+            self._own_poll = select.poll()
+            self._own_poll.register(self.sock, select.POLLIN)
+        if not compat.IS_MICROPYTHON:
+            return bool(self._own_poll.poll(0))
+        for _ in self._own_poll.ipoll(0):  # pyright: ignore[reportAttributeAccessIssue]
+            return True
+        return False
 
     def recvfrom(self, size):
         """(data, (host, port)); raises OSError (EAGAIN) when nothing waits."""

@@ -41,12 +41,12 @@ TALK_MS = 3000
 # -X heapsize for the whole call. Smallest heaps that passed this call
 # twice (binary search to 4 KiB, 2026-11-26, unix port x64 = 64-bit
 # objects; the I2S stand-in holds its ring buffers on the heap as rp2 does):
-# 340 KiB from .py sources, 340 KiB from .mpy files, 212 KiB from the ROMFS
+# 352 KiB from .py sources, 352 KiB from .mpy files, 220 KiB from the ROMFS
 # image, which lies outside the heap as a Pico's flash does: that is the RAM
 # the door needs with its code in flash. Before main.py set gc.threshold
 # and dropped the config modules after boot, and with SIP receives of 8 KiB:
 # 536, 424 and 280 KiB. The ROMFS call's live heap (gc.collect() and
-# gc.mem_alloc() every second) peaks at 190.5 KB: about 139 KB are the
+# gc.mem_alloc() every second) peaks at 191 KB: about 139 KB are the
 # imports (function and class objects, qstr pool entries, str constant
 # headers; bytecode and string data stay in the image), about 37 KB the
 # board and runtime at boot (I2S ring buffers, sockets, config, loop), 14 KB
@@ -56,11 +56,11 @@ TALK_MS = 3000
 # not reached: one-off 32-bit check (the WebAssembly port from npm,
 # @micropython/micropython-webassembly-pyscript 1.29.0-6, code in ROMFS; its
 # heap grows, so only live heap) gave 0.59-0.65 of the x64 live heap, so
-# the door should need roughly 130 KiB (an estimate) on a Pico W with its code in flash
-# (160-190 KiB free there), and does not fit from .mpy files.
-HEAP_SOURCES = "392k"
-HEAP_MPY = "392k"
-HEAP_ROMFS = "244k"
+# the door should need roughly 135 KiB (an estimate) on a Pico W with its
+# code in flash (160-190 KiB free there), and does not fit from .mpy files.
+HEAP_SOURCES = "408k"
+HEAP_MPY = "408k"
+HEAP_ROMFS = "252k"
 
 
 def romfs_boot_report(folder):

@@ -159,3 +159,20 @@ def test_next_timeout_is_forever_without_timers():
     assert 200 <= timeout <= 250, timeout
     timer.cancel()
     assert loop.next_timeout_ms(loop.clock.now_ms()) == -1
+
+
+def test_waiting_tells_whether_a_datagram_waits_without_taking_it():
+    receiver = UdpSocket("127.0.0.1")
+    sender = UdpSocket("127.0.0.1")
+    loop = Loop()
+    assert not receiver.waiting()
+    sender.sendto(b"one", receiver.local_address)
+    sender.sendto(b"two", receiver.local_address)
+    assert run_until(loop, receiver.waiting, 2000)
+    assert receiver.waiting()  # asking again does not take it
+    assert receiver.recvfrom(2048)[0] == b"one"
+    assert receiver.waiting()
+    assert receiver.recvfrom(2048)[0] == b"two"
+    assert not receiver.waiting()
+    for sock in (receiver, sender):
+        sock.close()
