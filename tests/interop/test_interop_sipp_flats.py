@@ -1,9 +1,10 @@
 # SIPp flats the sip_interop tests do not cover, each called by a
 # peer-to-peer sim door: a busy flat (sequential fallback and the busy
-# reason), a flat with early media before it answers, and a FRITZ!Box-style
+# reason), a flat with early media before it answers, a FRITZ!Box-style
 # flat sending the door code as RFC 4733 events with payload type 114 and
-# no End bits. The SIPp scenarios point the door's RTP at FlatRtp, the
-# test's socket, which sends the flat's audio and digits from there.
+# no End bits, and two phones of a forking proxy both answering. The SIPp
+# scenarios point the door's RTP at FlatRtp, the test's socket, which sends
+# the flat's audio and digits from there.
 
 import time
 
@@ -106,3 +107,23 @@ def test_interop_fritzbox_style_dtmf_payload_114_without_end_bits_opens(tmp_path
     assert flat.wait() == 0, flat.report()
     # the door sent its audio to the negotiated address, nowhere else
     assert rtp.received and {pt for pt, _ in rtp.received} == {0}
+
+
+def test_interop_a_second_phone_answering_a_forked_call_gets_ack_and_bye(tmp_path, owned):
+    scenario = scenario_copy(tmp_path, "flat_forked_answers.xml")
+    forked = sipp_uas(owned, tmp_path, "forked", scenario)
+    door = owned(start_peer_door(tmp_path / "door", [flat_uri(forked)]))
+    door.send("press")
+    door.wait_for("answered", timeout=10)
+    time.sleep(1.0)  # the second 200, its ACK and BYE come meanwhile
+    door.send("hangup")
+    ended = door.wait_for("call_ended", timeout=10)
+    assert ended["reason"] == "local_hangup", ended
+    assert forked.wait() == 0, forked.report()
+    received = [m for m in forked.messages() if m.direction == "received"]
+    assert [m.method for m in received] == ["INVITE", "ACK", "ACK", "BYE", "BYE"]
+    for message, phone in zip(received[1:], ("first", "second", "second", "first"), strict=True):
+        assert message.first_line.startswith("%s sip:%s@127.0.0.1:" % (message.method, phone))
+        assert phone in message.header("To").rsplit("tag=", 1)[1], message.text
+    assert received[1].header("CSeq") == received[2].header("CSeq") == "1 ACK"
+    assert [e["event"] for e in door.seen].count("answered") == 1

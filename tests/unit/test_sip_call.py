@@ -239,3 +239,55 @@ def test_cancel_without_any_final_response_gives_up_after_64_t1():
     failed = door.next_event()
     assert failed["event"] == "call_failed" and failed["reason"] == "timeout"
     assert door.transactions == {} and door.calls == {}
+
+
+def forked_ok(invite, to_tag, contact):
+    """A 200 with SDP from one fork of a forking proxy (its own To tag)."""
+    ok = make_response(invite, 200, None, to_tag)
+    ok.headers.add("Contact", "<%s>" % contact)
+    ok.headers.add("Content-Type", "application/sdp")
+    ok.body = (
+        b"v=0\r\no=- 7 7 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 192.0.2.20\r\nt=0 0\r\n"
+        b"m=audio 52000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n"
+        b"a=rtpmap:101 telephone-event/8000\r\n"
+    )
+    return ok.to_bytes()
+
+
+def sent_by_door(door, now):
+    return [(parse_message(wire), dest) for wire, dest in door.datagrams_to_send(now)]
+
+
+def test_a_second_forked_2xx_gets_ack_and_bye_and_the_first_call_goes_on():
+    network, door, flat = pair()
+    call_id = door.call(FLAT_URI, 40000, 0)
+    invite = parse_message(door.datagrams_to_send(0)[0][0])
+    second_phone = "sip:flat2@192.0.2.21:5070"
+    door.receive_datagram(forked_ok(invite, "fork1", FLAT_URI), FLAT, 100)
+    ((ack, ack_to),) = sent_by_door(door, 100)
+    assert ack.method == "ACK" and "tag=fork1" in ack.headers.get("To")
+    assert ack_to == FLAT
+    assert door.next_event()["event"] == "answered"
+
+    # Another phone behind the proxy answered too (§13.2.2.4).
+    door.receive_datagram(forked_ok(invite, "fork2", second_phone), FLAT, 150)
+    out = sent_by_door(door, 150)
+    assert [message.method for message, _ in out] == ["ACK", "BYE"]
+    for message, dest in out:
+        assert "tag=fork2" in message.headers.get("To")
+        assert message.uri == second_phone
+        assert dest == ("192.0.2.21", 5070)
+    assert out[0][0].headers.get("CSeq") == "1 ACK"
+    assert out[1][0].headers.get("CSeq") == "2 BYE"
+    assert door.next_event() is None  # no second answered, no call_ended
+
+    # Its 2xx retransmitted: the same ACK again, no second BYE.
+    door.receive_datagram(forked_ok(invite, "fork2", second_phone), FLAT, 650)
+    again = sent_by_door(door, 650)
+    assert [message.method for message, _ in again] == ["ACK"]
+    assert again[0][0].headers.get("Via") == out[0][0].headers.get("Via")
+
+    # The first phone's call is the one that goes on; hanging up ends it.
+    door.hangup(call_id, 5000)
+    bye = [message for message, _ in sent_by_door(door, 5000) if message.method == "BYE"]
+    assert len(bye) == 1 and "tag=fork1" in bye[0].headers.get("To")

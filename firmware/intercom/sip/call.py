@@ -13,6 +13,7 @@
 #                                                      §9.1)
 #   cancelling              487 (or other final)       call_failed               ended
 #                           2xx (crossed the CANCEL)   ACK, BYE                  ending
+#   after our first ACK     2xx, another To tag (fork) ACK it, BYE its dialog   unchanged
 #   confirmed               BYE from peer              200, call_ended remote    ended
 #                           hangup()                   BYE                       ending
 #                           re-INVITE                  200 with our SDP          confirmed
@@ -32,6 +33,11 @@
 # 2xx retransmission (§13.3.1.4): the UAS core resends its 2xx at T1,
 # doubling up to T2, until the ACK arrives, and gives up after 64*T1.
 # A 2xx retransmitted by the peer gets the same ACK again (§13.2.2.4).
+#
+# Forking (§13.2.2.4, §19.3): behind a forking proxy a second phone can
+# answer before the proxy's CANCEL reaches it; its 2xx carries another To
+# tag, so another dialog. We keep the first dialog, ACK the other 2xx and
+# end its dialog with BYE (§15); a retransmission of it gets its ACK again.
 
 from intercom.compat import ticks_add, ticks_diff
 from intercom.sdp import SdpError
@@ -62,6 +68,8 @@ FAILURE_REASONS = {
     604: "not_found",
 }
 
+# Forked 2xx we ACK and BYE per call; more are dropped (memory stays bounded).
+MAX_REFUSED_FORKS = 4
 DTMF_CONTENT_TYPES = ("application/dtmf-relay", "application/dtmf")
 
 
@@ -87,6 +95,7 @@ class Call:
         self.ring_timeout_at = None
         self.ack_wire = None
         self.ack_address = None
+        self.forked_acks = {}  # To tag of a refused fork's 2xx -> (ACK wire, address)
         self.ok_wire = None
         self.ok_address = None
         self.ok_interval = 0
@@ -230,7 +239,11 @@ class Call:
 
     def _invite_accepted(self, transaction, response, now_ms):
         if self.ack_wire is not None:
-            self.stack.send_datagram(self.ack_wire, self.ack_address)
+            remote_tag = parse_name_addr(response.headers.get("To")).tag
+            if self.dialog is not None and remote_tag != self.dialog.remote_tag:
+                self._refuse_fork(transaction, response, remote_tag, now_ms)
+            else:
+                self.stack.send_datagram(self.ack_wire, self.ack_address)
             return
         if (
             self.dialog is None
@@ -254,6 +267,22 @@ class Call:
         self.state = CONFIRMED
         self.answered_ms = now_ms
         self.stack.emit({"event": "answered", "call_id": self.call_id, "media": media})
+
+    def _refuse_fork(self, transaction, response, remote_tag, now_ms):
+        """ACK a 2xx from another fork, then BYE its dialog (§13.2.2.4);
+        the BYE's transaction has no owner: its outcome changes nothing."""
+        known = self.forked_acks.get(remote_tag)
+        if known is not None:  # a retransmission of that 2xx
+            self.stack.send_datagram(known[0], known[1])
+            return
+        if len(self.forked_acks) >= MAX_REFUSED_FORKS:
+            return  # a flood of invented To tags gets no more answers
+        fork = dialog_from_uac(transaction.request, response)
+        address = self.stack.route_address(fork)
+        ack = fork.create_request("ACK", self._invite_cseq())
+        ack_wire = self.stack.send_stateless(ack, address)
+        self.forked_acks[remote_tag] = (ack_wire, address)
+        self.stack.send_request(fork.create_request("BYE"), address, now_ms, None)
 
     def _retry_with_credentials(self, transaction, response, now_ms):
         authorization = self.stack.credentials_for(transaction, response)
