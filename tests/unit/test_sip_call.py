@@ -200,20 +200,27 @@ def test_unanswered_invite_times_out_with_timer_b():
     assert door.calls == {} and door.get_timer() is None
 
 
+def response_with_sdp(invite, status, to_tag, contact, payload_type, codec):
+    """status to invite (wire bytes) from contact, with an SDP answer on
+    192.0.2.20:52000 offering codec as payload_type and RFC 4733 events."""
+    response = make_response(invite, status, None, to_tag)
+    response.headers.add("Contact", "<%s>" % contact)
+    response.headers.add("Content-Type", "application/sdp")
+    response.body = (
+        b"v=0\r\no=- 5 5 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 192.0.2.20\r\nt=0 0\r\n"
+        b"m=audio 52000 RTP/AVP %d 101\r\na=rtpmap:%d %s/8000\r\n"
+        b"a=rtpmap:101 telephone-event/8000\r\n" % (payload_type, payload_type, codec.encode())
+    )
+    return response.to_bytes()
+
+
 def test_183_with_sdp_reports_early_media():
     network, door, flat = pair()
     door.call(FLAT_URI, 40000, 0)
     wire, dest = door.datagrams_to_send(0)[0]
     invite = parse_message(wire)
-    progress = make_response(invite, 183, None, "flat9")
-    progress.headers.add("Contact", "<%s>" % FLAT_URI)
-    progress.headers.add("Content-Type", "application/sdp")
-    progress.body = (
-        b"v=0\r\no=- 5 5 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 192.0.2.20\r\nt=0 0\r\n"
-        b"m=audio 52000 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\n"
-        b"a=rtpmap:101 telephone-event/8000\r\n"
-    )
-    door.receive_datagram(progress.to_bytes(), FLAT, 50)
+    progress = response_with_sdp(invite, 183, "flat9", FLAT_URI, 8, "PCMA")
+    door.receive_datagram(progress, FLAT, 50)
     early = door.next_event()
     assert early["event"] == "early_media"
     media = early["media"]
@@ -243,15 +250,7 @@ def test_cancel_without_any_final_response_gives_up_after_64_t1():
 
 def forked_ok(invite, to_tag, contact):
     """A 200 with SDP from one fork of a forking proxy (its own To tag)."""
-    ok = make_response(invite, 200, None, to_tag)
-    ok.headers.add("Contact", "<%s>" % contact)
-    ok.headers.add("Content-Type", "application/sdp")
-    ok.body = (
-        b"v=0\r\no=- 7 7 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 192.0.2.20\r\nt=0 0\r\n"
-        b"m=audio 52000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n"
-        b"a=rtpmap:101 telephone-event/8000\r\n"
-    )
-    return ok.to_bytes()
+    return response_with_sdp(invite, 200, to_tag, contact, 0, "PCMU")
 
 
 def sent_by_door(door, now):
