@@ -47,6 +47,14 @@ def run_until(loop, predicate, seconds=2.0):
         loop.run_once()
 
 
+def settle(loop, changes, count, quiet_s=0.15):
+    """Run the loop until `count` changes arrived (however late the GPIO
+    thread delivers them on a busy machine), then quiet_s more, in which a
+    wrong extra change would show up."""
+    run_until(loop, lambda: len(changes) >= count)
+    run_for(loop, quiet_s)
+
+
 def in_background(action):
     """Run the button action on another thread while the loop keeps running
     (as on a Pi: the loop is waiting in poll() while a finger presses)."""
@@ -72,11 +80,11 @@ def test_the_first_edge_acts_at_once_not_after_the_debounce_time():
 def test_contact_chatter_gives_one_press_and_one_release():
     loop, button, changes = make_button(debounce_ms=30)
     thread = in_background(lambda: GPIO.sim_bounce(BUTTON, pressed=True, edges=7, spacing_ms=2))
-    run_for(loop, 0.15)
+    settle(loop, changes, 1)
     thread.join()
     assert states(changes) == [True]
     thread = in_background(lambda: GPIO.sim_bounce(BUTTON, pressed=False, edges=5, spacing_ms=3))
-    run_for(loop, 0.15)
+    settle(loop, changes, 2)
     thread.join()
     assert states(changes) == [True, False]
     button.close()
@@ -94,7 +102,7 @@ def test_a_release_inside_the_window_is_not_lost():
         GPIO.sim_release(BUTTON)
 
     thread = in_background(tap)
-    run_for(loop, 0.3)
+    settle(loop, changes, 2)
     thread.join()
     assert states(changes) == [True, False]
     assert changes[1][1] - changes[0][1] >= 0.055  # never two changes within 60 ms
@@ -111,7 +119,7 @@ def test_a_bouncy_short_press_inside_the_window_is_one_press_and_one_release():
         GPIO.sim_bounce(BUTTON, pressed=False, edges=3, spacing_ms=1)
 
     thread = in_background(short_press)
-    run_for(loop, 0.3)
+    settle(loop, changes, 2)
     thread.join()
     assert states(changes) == [True, False]
     button.close()
