@@ -165,3 +165,16 @@ def test_ack_from_an_rfc2543_caller_reaches_the_call(door_factory, sipp):
     caller = call_door(sipp, door, "rfc2543_phone_calls_door.xml", "flat1", remote)
     assert caller.wait() == 0, caller.report()
     check_direct_call(door, caller)
+
+
+def test_a_delayed_offer_gets_our_offer_in_the_200_and_the_answer_from_the_ack(door_factory, sipp):
+    door = direct_door(door_factory)
+    remote = ("127.0.0.1", door.port)
+    caller = call_door(sipp, door, "flat_calls_door_delayed_offer.xml", "flat1", remote)
+    assert caller.wait() == 0, caller.report()  # SIPp checked the offer in the 200
+    check_direct_call(door, caller)
+    assert door.find("incoming_call")["media"] is None
+    media = door.find("answered")["media"]  # from the ACK's answer
+    assert (media["remote_host"], media["codec"]) == ("127.0.0.1", "PCMU")
+    ok = [text for text in door.sent_text() if text.startswith("SIP/2.0 200")][0]
+    assert "Content-Type: application/sdp" in ok and "m=audio " in ok

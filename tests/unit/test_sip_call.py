@@ -1,7 +1,7 @@
 # Two agents (door and flat) in memory on a virtual clock: whole calls,
 # what goes over the wire and which events the apps see.
 
-from intercom.sip.message import make_response, parse_message
+from intercom.sip.message import Headers, Request, make_response, parse_message
 from sip_harness import DOOR, FLAT, FLAT_URI, event, labels, pair
 
 
@@ -290,3 +290,59 @@ def test_a_second_forked_2xx_gets_ack_and_bye_and_the_first_call_goes_on():
     door.hangup(call_id, 5000)
     bye = [message for message, _ in sent_by_door(door, 5000) if message.method == "BYE"]
     assert len(bye) == 1 and "tag=fork1" in bye[0].headers.get("To")
+
+
+def delayed_offer_answered(answer_body):
+    """The flat calls the door with an INVITE without SDP (delayed offer);
+    the door answers; the flat ACKs with answer_body. Returns (door, the
+    door's 200, what the door sent after the ACK, the door's events)."""
+    network, door, flat = pair()
+    flat.call("sip:door@192.0.2.5:5060", 50000, 0)
+    invite = parse_message(flat.datagrams_to_send(0)[0][0])
+    invite.body = b""
+    invite.headers.remove("Content-Type")
+    door.receive_datagram(invite.to_bytes(), FLAT, 10)
+    incoming = door.next_event()
+    assert incoming["event"] == "incoming_call" and incoming["media"] is None
+    door.answer(incoming["call_id"], 40000, 20)
+    ok = [message for message, _ in sent_by_door(door, 20) if message.status == 200][0]
+    ack = Request("ACK", "sip:door@192.0.2.5:5060", Headers(), answer_body)
+    ack.headers.add("Via", "SIP/2.0/UDP 192.0.2.20:5062;branch=z9hG4bKdelayedack")
+    for name in ("From", "To", "Call-ID"):
+        ack.headers.add(name, ok.headers.get(name))
+    ack.headers.add("CSeq", "1 ACK")
+    if answer_body:
+        ack.headers.add("Content-Type", "application/sdp")
+    door.receive_datagram(ack.to_bytes(), FLAT, 40)
+    after = sent_by_door(door, 40)
+    seen = []
+    while True:
+        item = door.next_event()
+        if item is None:
+            return door, ok, after, seen
+        seen.append(item)
+
+
+def test_an_invite_without_sdp_gets_our_offer_and_the_ack_brings_the_answer():
+    answer = (
+        b"v=0\r\no=- 9 9 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 192.0.2.20\r\nt=0 0\r\n"
+        b"m=audio 52000 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\n"
+        b"a=rtpmap:101 telephone-event/8000\r\n"
+    )
+    door, ok, after, seen = delayed_offer_answered(answer)
+    # RFC 3264 §4: with no offer in the INVITE, the 2xx carries ours.
+    assert ok.headers.get("Content-Type") == "application/sdp"
+    assert b"m=audio 40000 RTP/AVP" in ok.body
+    assert after == []
+    assert [item["event"] for item in seen] == ["answered"]
+    media = seen[0]["media"]
+    assert (media["remote_host"], media["remote_port"]) == ("192.0.2.20", 52000)
+    assert (media["codec"], media["telephone_event_pt"]) == ("PCMA", 101)
+
+
+def test_an_ack_without_the_answer_to_our_offer_ends_the_call_with_bye():
+    door, ok, after, seen = delayed_offer_answered(b"")
+    assert b"m=audio 40000 RTP/AVP" in ok.body
+    assert [message.method for message, _ in after] == ["BYE"]
+    assert after[0][1] == FLAT
+    assert "answered" not in [item["event"] for item in seen]

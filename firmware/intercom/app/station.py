@@ -28,6 +28,8 @@
 #   registered / failed         doorbell.set_registered, event out
 #   incoming_call               doorbell.on_incoming (answers or rejects);
 #                               answered: media starts, policy.call_answered
+#                               (delayed offer, no SDP in the INVITE: both
+#                               wait for `answered`, the ACK's answer)
 #   ringing                     doorbell.on_ringing
 #   early_media                 media starts, receive only (no ringback then)
 #   answered (outgoing)         doorbell.on_answered; the talking call gets
@@ -140,7 +142,7 @@ class Station:
         self.doorbell.set_registered(not sip["register"])
         self.policy = DoorPolicy(config, now_ms, saved_door_state)
         self.dialled = {}  # call id -> URI we dialled (the caller identity on answer)
-        self._offers = {}  # incoming call id -> (MEDIA, from URI)
+        self._delayed_offers = {}  # incoming call id -> caller URI, until the ACK's answer
         self.media = None
         self._media_call_id = None
         self._receiving = False
@@ -349,12 +351,13 @@ class Station:
                 {"server": self.config["sip"]["server"], "reason": event["reason"]},
             )
         elif name == "incoming_call":
-            self._offers[call_id] = (event["media"], event["from_uri"])
             self.doorbell.on_incoming(call_id, event["from_uri"], now_ms)
             if self.doorbell.talking_call_id == call_id:
-                self._start_media(call_id, event["media"], now_ms, True)
-                self.policy.call_answered(event["from_uri"], now_ms)
-            del self._offers[call_id]
+                if event["media"] is None:  # delayed offer: media comes with the ACK
+                    self._delayed_offers[call_id] = event["from_uri"]
+                else:
+                    self._start_media(call_id, event["media"], now_ms, True)
+                    self.policy.call_answered(event["from_uri"], now_ms)
         elif name == "ringing":
             self.doorbell.on_ringing(call_id, now_ms)
         elif name == "early_media":
@@ -362,7 +365,11 @@ class Station:
                 self._start_media(call_id, event["media"], now_ms, False)
                 self.doorbell.tone = None
         elif name == "answered":
-            if self.doorbell.state == CALLING:
+            caller = self._delayed_offers.pop(call_id, None)
+            if caller is not None and self.doorbell.talking_call_id == call_id:
+                self._start_media(call_id, event["media"], now_ms, True)
+                self.policy.call_answered(caller, now_ms)
+            elif self.doorbell.state == CALLING:
                 self.doorbell.on_answered(call_id, now_ms)
                 if self.doorbell.talking_call_id == call_id:
                     if self._media_call_id == call_id:
@@ -380,6 +387,7 @@ class Station:
         elif name == "call_ended":
             self.doorbell.on_remote_ended(call_id, now_ms)
             self.dialled.pop(call_id, None)
+            self._delayed_offers.pop(call_id, None)
             if call_id == self._media_call_id:
                 self._stop_media(now_ms)
                 self.policy.call_ended(now_ms)

@@ -17,7 +17,8 @@
 #    "retry_in_ms": ms}                                             (register.py)
 #   {"event": "unregistered", "status": code|None, "reason": text|None}
 #   {"event": "incoming_call", "call_id", "from": name-addr text, "from_uri":
-#    uri, "user": user part or None, "source": (host, port), "media": MEDIA}
+#    uri, "user": user part or None, "source": (host, port), "media": MEDIA,
+#    or None for an INVITE without SDP: then MEDIA comes with "answered"}
 #       -> the app calls answer() or reject(); the agent already sent 180.
 #   {"event": "ringing", "call_id"}                                 180 received
 #   {"event": "early_media", "call_id", "media": MEDIA}             183 with SDP

@@ -27,6 +27,8 @@
 #                           reject(code)               code, call_ended          ended
 #                           CANCEL                     200, 487, call_ended      ended
 #   accepted                ACK                        answered                  confirmed
+#                           ACK, delayed offer: no     BYE bad_sdp               ending
+#                           usable answer in it
 #                           64*T1 without ACK          BYE (§13.3.1.4)           ending
 #   accepted, confirmed     BYE from peer              200, call_ended remote    ended
 #
@@ -90,6 +92,7 @@ class Call:
         self.session_id = stack.random_number()
         self.session_version = 0
         self.local_sdp = None
+        self.offer_in_ok = False  # incoming INVITE without SDP: we offer in the 2xx
         self.authenticated = False
         self.cancel_wanted = None
         self.ring_timeout_at = None
@@ -124,10 +127,7 @@ class Call:
         headers.add("Contact", stack.contact_value())
         stack.add_capabilities(headers)
         headers.add("Content-Type", "application/sdp")
-        self.local_sdp = media_session.make_offer(
-            stack.settings.codecs, self.local_rtp, self.session_id, self.session_version
-        )
-        self.invite_request = Request("INVITE", target_uri, headers, self.local_sdp)
+        self.invite_request = Request("INVITE", target_uri, headers, self._make_offer())
         self.invite_transaction = stack.send_request(self.invite_request, address, now_ms, self)
         if ring_timeout_ms:
             self.ring_timeout_at = ticks_add(now_ms, ring_timeout_ms)
@@ -307,11 +307,16 @@ class Call:
     # -- incoming ---------------------------------------------------------
 
     def start_incoming(self, transaction, request, now_ms):
-        """Ring for an INVITE; False when its SDP offer has nothing we share."""
+        """Ring for an INVITE; False when its SDP offer has nothing we share.
+        An INVITE without SDP (delayed offer, RFC 3261 §13.2.1, RFC 3264
+        §4) gets our offer in the 2xx; the answer comes in the ACK."""
         stack = self.stack
         self.invite_transaction = transaction
         self.invite_request = request
-        if not self._answer_offer(transaction, request.body, now_ms):
+        if not request.body:
+            self.offer_in_ok = True
+            self._make_offer()
+        elif not self._answer_offer(transaction, request.body, now_ms):
             self.state = ENDED
             return False
         self.dialog = dialog_from_uas(request, stack.new_tag())
@@ -327,7 +332,10 @@ class Call:
             request = self.invite_request
             if request is None:  # start_incoming() set it before the state was offered
                 raise ValueError("call %s has no INVITE to answer" % self.call_id)
-            self._answer_offer(self.invite_transaction, request.body, now_ms)
+            if self.offer_in_ok:
+                self._make_offer()
+            else:
+                self._answer_offer(self.invite_transaction, request.body, now_ms)
         self._send_ok(self.invite_transaction, self.local_sdp, now_ms)
         self.state = ACCEPTED
 
@@ -350,10 +358,16 @@ class Call:
         self.ok_wire = None
         self.ok_retransmit_at = None
         self.ok_give_up_at = None
-        if self.state == ACCEPTED:
-            self.state = CONFIRMED
-            self.answered_ms = now_ms
-            self.stack.emit({"event": "answered", "call_id": self.call_id, "media": self.media})
+        if self.state != ACCEPTED:
+            return
+        if self.offer_in_ok:
+            self.media = media_session.read_answer(request.body, self.local_sdp)
+            if self.media is None:  # no usable answer in the ACK: no session, BYE (§15)
+                self._send_bye(now_ms, "bad_sdp")
+                return
+        self.state = CONFIRMED
+        self.answered_ms = now_ms
+        self.stack.emit({"event": "answered", "call_id": self.call_id, "media": self.media})
 
     # -- inside the dialog --------------------------------------------------
 
@@ -386,6 +400,14 @@ class Call:
             return
         self._send_ok(transaction, self.local_sdp, now_ms)
         self.stack.emit({"event": "media_updated", "call_id": self.call_id, "media": self.media})
+
+    def _make_offer(self):
+        """Our SDP offer (kept as local_sdp, the answer is read against it)."""
+        offer = media_session.make_offer(
+            self.stack.settings.codecs, self.local_rtp, self.session_id, self.session_version
+        )
+        self.local_sdp = offer
+        return offer
 
     def _answer_offer(self, transaction, offer, now_ms):
         """Our SDP answer to the peer's offer; on failure respond 400/488."""
