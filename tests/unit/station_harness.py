@@ -98,6 +98,12 @@ class Pair:
         self.flat.start(self.now)
         self.route()
 
+    def press(self, station, run_ms):
+        """station's button pressed now, then run_ms of both stations."""
+        station.button(True, self.now)
+        self.route()
+        self.run(run_ms)
+
     def route(self):
         moved = True
         while moved:

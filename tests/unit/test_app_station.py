@@ -6,9 +6,7 @@ from station_harness import Pair, flat_config
 
 def test_button_call_answer_audio_code_opens_and_hangs_up():
     pair = Pair()
-    pair.door.button(True, pair.now)
-    pair.route()
-    pair.run(1000)
+    pair.press(pair.door, 1000)
     assert pair.door.state == "talking"
     assert pair.names("door")[:5] == ["started", "button", "call_started", "ringing", "answered"]
     incoming = pair.first("flat", "incoming_call")
@@ -37,9 +35,7 @@ def test_button_call_answer_audio_code_opens_and_hangs_up():
 
 def test_wrong_code_is_rejected_and_the_relay_stays_off():
     pair = Pair()
-    pair.door.button(True, pair.now)
-    pair.route()
-    pair.run(1000)
+    pair.press(pair.door, 1000)
     pair.flat.media.send_digits("9999")
     pair.run(1500)
     rejected = pair.first("door", "code_rejected")
@@ -49,9 +45,7 @@ def test_wrong_code_is_rejected_and_the_relay_stays_off():
 
 def test_flat_that_does_not_answer_lets_the_door_give_up_with_no_answer():
     pair = Pair(flat_cfg=flat_config(answer=False))
-    pair.door.button(True, pair.now)
-    pair.route()
-    pair.run(1000)
+    pair.press(pair.door, 1000)
     ended = pair.first("door", "call_ended")
     assert ended is not None and ended["reason"] == "declined"
     assert pair.door.state == "idle"
@@ -60,9 +54,7 @@ def test_flat_that_does_not_answer_lets_the_door_give_up_with_no_answer():
 
 def test_flat_hangs_up_and_the_door_goes_idle_with_the_duration():
     pair = Pair()
-    pair.door.button(True, pair.now)
-    pair.route()
-    pair.run(1000)
+    pair.press(pair.door, 1000)
     pair.flat.hangup(pair.now)
     pair.route()
     pair.run(200)
@@ -78,9 +70,7 @@ def test_flat_calls_the_door_which_answers_an_allowed_caller():
     config = door_config()
     config["call"]["answer_from"] = ["sip:flat1@127.0.0.1"]
     pair = Pair(door_cfg=config)
-    pair.flat.button(True, pair.now)
-    pair.route()
-    pair.run(600)
+    pair.press(pair.flat, 600)
     incoming = pair.first("door", "incoming_call")
     assert incoming["accepted"] is True
     assert pair.door.state == "talking" and pair.flat.state == "talking"
@@ -91,9 +81,7 @@ def test_flat_calls_the_door_which_answers_an_allowed_caller():
 
 def test_unlisted_caller_gets_no_answer_and_no_media():
     pair = Pair()  # the door's answer_from is empty
-    pair.flat.button(True, pair.now)
-    pair.route()
-    pair.run(600)
+    pair.press(pair.flat, 600)
     assert pair.first("door", "incoming_call")["accepted"] is False
     assert pair.door.state == "idle" and pair.door.media is None
     assert pair.first("flat", "call_ended")["reason"] == "declined"
@@ -103,9 +91,7 @@ def test_peer_that_vanishes_mid_call_is_hung_up_after_the_rtp_timeout():
     from intercom.app.station import RTP_TIMEOUT_MS
 
     pair = Pair()
-    pair.door.button(True, pair.now)
-    pair.route()
-    pair.run(1000)
+    pair.press(pair.door, 1000)
     assert pair.door.state == "talking"
     # The flat disappears: nothing it sends arrives any more.
     vanished = pair.flat

@@ -44,9 +44,7 @@ def delayed_offer_pair(ack_answers=True):
 
     pair.door.sip_datagrams = door_rewritten
     pair.flat.sip_datagrams = flat_rewritten
-    pair.flat.button(True, pair.now)
-    pair.route()
-    pair.run(600)
+    pair.press(pair.flat, 600)
     return pair, door_offers
 
 

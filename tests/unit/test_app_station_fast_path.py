@@ -9,9 +9,7 @@ from station_harness import FLAT_RTP, FRAME_MS, Pair
 
 def talking_pair():
     pair = Pair()
-    pair.door.button(True, pair.now)
-    pair.route()
-    pair.run(1000)
+    pair.press(pair.door, 1000)
     assert pair.door.state == "talking"
     flush_door(pair)
     return pair
