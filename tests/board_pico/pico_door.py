@@ -12,6 +12,10 @@ import sys
 
 from host_tools.flash.firmware_build import pico_sources
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "fakes"))
+
+from flat_peer import write_door_toml  # noqa: E402
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "firmware"
 STAND_INS = ROOT / "tests" / "fakes" / "micropython"
@@ -89,31 +93,9 @@ def build_romfs_image(folder, march, with_stand_ins=False):
 
 def write_toml(folder, sip_port=5060, flat_port=5062, extra=()):
     """The Pico door's door.toml (0600) in folder: the flat at flat_port,
-    extra lines appended; returns its path."""
-    toml = folder / "door.toml"
-    lines = [
-        "[device]",
-        'name = "Pico door"',
-        'board = "pico_w"',
-        "[sip]",
-        'user = "door"',
-        "local_port = %d" % sip_port,
-        "[call]",
-        'targets = ["sip:flat@127.0.0.1:%d"]' % flat_port,
-        "ring_timeout = 10",
-        "[audio]",
-        'codecs = ["PCMU"]',
-        "[door]",
-        'state_file = "door_state.json"',
-        "[wifi]",
-        'ssid = "testnet"',
-        'password = "not-a-secret"',
-        *extra,
-        "",
-    ]
-    toml.write_text("\n".join(lines))
-    toml.chmod(0o600)
-    return toml
+    its Wi-Fi, extra lines appended; returns its path."""
+    wifi = ["[wifi]", 'ssid = "testnet"', 'password = "not-a-secret"', *extra]
+    return write_door_toml(folder, "Pico door", "pico_w", sip_port, flat_port, extra=wifi)
 
 
 def write_config(folder, sip_port, flat_port):

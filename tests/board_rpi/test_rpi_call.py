@@ -24,7 +24,15 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 FAKES = ROOT / "tests" / "fakes"
 sys.path.insert(0, str(FAKES))
 
-from flat_peer import EventReader, FlatMedia, find, free_udp_port, start_flat, ulaw_expand  # noqa: E402
+from flat_peer import (  # noqa: E402
+    EventReader,
+    FlatMedia,
+    find,
+    free_udp_port,
+    start_flat,
+    ulaw_expand,
+    write_door_toml,
+)
 
 BUTTON = 17
 RELAY = 27
@@ -32,31 +40,9 @@ TALK_MS = 4000
 
 
 def write_door_config(folder, sip_port, flat_port):
-    folder.joinpath("door.toml").write_text(
-        "\n".join(
-            [
-                "[device]",
-                'name = "Pi door"',
-                'board = "rpi"',
-                "[sip]",
-                'user = "door"',
-                "local_port = %d" % sip_port,
-                "[call]",
-                'targets = ["sip:flat@127.0.0.1:%d"]' % flat_port,
-                "ring_timeout = 10",
-                "[audio]",
-                'codecs = ["PCMU"]',
-                'input = "door_mic"',
-                'output = "door_speaker"',
-                "[door]",
-                'state_file = "door_state.json"',
-                "[gpio]",
-                "button = %d" % BUTTON,
-                "relay = %d" % RELAY,
-                "",
-            ]
-        )
-    )
+    audio = ['input = "door_mic"', 'output = "door_speaker"']
+    gpio = ["[gpio]", "button = %d" % BUTTON, "relay = %d" % RELAY]
+    write_door_toml(folder, "Pi door", "rpi", sip_port, flat_port, audio=audio, extra=gpio)
 
 
 def test_the_rpi_door_calls_a_sipp_flat_and_audio_flows_both_ways(tmp_path):

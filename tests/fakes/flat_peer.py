@@ -19,6 +19,34 @@ SIPP = shutil.which("sipp") or "/usr/bin/sipp"
 SCENARIO = pathlib.Path(__file__).resolve().parent / "flat_uas.xml"
 
 
+def write_door_toml(folder, name, board, sip_port, flat_port, audio=(), extra=()):
+    """folder/door.toml (0600) of a door whose one target is the flat at
+    flat_port: PCMU only, door state in door_state.json. `audio` lines go in
+    [audio], `extra` lines (whole sections) at the end. Returns its path."""
+    toml = folder / "door.toml"
+    lines = [
+        "[device]",
+        'name = "%s"' % name,
+        'board = "%s"' % board,
+        "[sip]",
+        'user = "door"',
+        "local_port = %d" % sip_port,
+        "[call]",
+        'targets = ["sip:flat@127.0.0.1:%d"]' % flat_port,
+        "ring_timeout = 10",
+        "[audio]",
+        'codecs = ["PCMU"]',
+        *audio,
+        "[door]",
+        'state_file = "door_state.json"',
+        *extra,
+        "",
+    ]
+    toml.write_text("\n".join(lines))
+    toml.chmod(0o600)
+    return toml
+
+
 def free_udp_port(even=False):
     while True:
         probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
