@@ -106,9 +106,9 @@ except ImportError:  # MicroPython: Ctrl-C arrives as KeyboardInterrupt
 EXIT_OK = 0
 EXIT_FAILURE = 1
 RECEIVE_BURST = 32  # datagrams read per socket per wakeup
-# recvfrom allocates its whole size before trimming (and again for the read
-# that finds nothing), and it needs that size in one piece: on MicroPython
-# keep it small. SIP over UDP should stay under the path MTU (RFC 3261
+# recvfrom allocates its whole size before trimming, and it needs that size
+# in one piece: on MicroPython keep it small (UdpSocket.receive spares the
+# read that would find nothing). SIP over UDP should stay under the path MTU (RFC 3261
 # 18.1.1 sends requests over 1300 bytes by TCP), so 4 KiB leaves room; a
 # longer request arrives cut, shorter than its Content-Length, and gets a
 # 400 (RFC 3261 18.3). G.711 RTP is 172 bytes per 20 ms; 1 KiB holds frames
@@ -332,12 +332,12 @@ class Runtime:
     def _receive(self, sock, size, deliver):
         for _ in range(RECEIVE_BURST):
             try:
-                data, address = sock.recvfrom(size)
-            except OSError:  # EAGAIN: drained (or a transient ICMP error)
-                break
+                received = sock.receive(size)
             except ValueError:  # an address family we do not speak
                 continue
-            deliver(data, address)
+            if received is None:  # drained
+                break
+            deliver(received[0], received[1])
         self.flush()
 
     def _on_sip(self, sock, poll_events):
@@ -384,20 +384,15 @@ class Runtime:
         mic PCM in, speaker PCM out (valid until the next call)."""
         station = self._started()
         now = self.now_ms()
-        receive = self.rtp_socket.recvfrom
-        waiting = self.rtp_socket.waiting
+        receive = self.rtp_socket.receive
         for _ in range(RECEIVE_BURST):
-            # MicroPython: ask first, so a frame with no RTP left to read
-            # makes no garbage (CPython: the failing read is the cheaper ask).
-            if compat.IS_MICROPYTHON and not waiting():
-                break
             try:
-                data, address = receive(MEDIA_RECEIVE_BYTES)
-            except OSError:  # EAGAIN: nothing more arrived
-                break
+                received = receive(MEDIA_RECEIVE_BYTES)
             except ValueError:  # an address family we do not speak
                 continue
-            station.receive_rtp(data, address, now)
+            if received is None:  # nothing more arrived
+                break
+            station.receive_rtp(received[0], received[1], now)
         speaker = station.audio_frame(mic_pcm, now)
         self._flush_media()
         return speaker

@@ -75,6 +75,19 @@ class UdpSocket:
             return True
         return False
 
+    def receive(self, size):
+        """(data, (host, port)) of the next datagram; None when none waits
+        (or the read failed, as after an ICMP error). On MicroPython it asks
+        waiting() first, so finding nothing allocates nothing; on CPython
+        the failing read is the cheaper ask. Raises ValueError for an
+        address family we do not speak."""
+        if compat.IS_MICROPYTHON and not self.waiting():
+            return None
+        try:
+            return self.recvfrom(size)
+        except OSError:  # EAGAIN: nothing more (or a transient ICMP error)
+            return None
+
     def recvfrom(self, size):
         """(data, (host, port)); raises OSError (EAGAIN) when nothing waits."""
         data, raw = self.sock.recvfrom(size)

@@ -176,3 +176,18 @@ def test_waiting_tells_whether_a_datagram_waits_without_taking_it():
     assert not receiver.waiting()
     for sock in (receiver, sender):
         sock.close()
+
+
+def test_receive_gives_each_datagram_then_none_when_drained():
+    receiver = UdpSocket("127.0.0.1")
+    sender = UdpSocket("127.0.0.1")
+    loop = Loop()
+    assert receiver.receive(2048) is None
+    sender.sendto(b"one", receiver.local_address)
+    sender.sendto(b"two", receiver.local_address)
+    assert run_until(loop, receiver.waiting, 2000)
+    assert receiver.receive(2048) == (b"one", sender.local_address)
+    assert receiver.receive(2048) == (b"two", sender.local_address)
+    assert receiver.receive(2048) is None
+    for sock in (receiver, sender):
+        sock.close()
