@@ -65,7 +65,7 @@ lint: $(STAMP) $(PICO_STUBS_STAMP)
 	$(BIN)/ruff check firmware host_tools tests
 	$(BIN)/ruff format --check firmware host_tools tests
 	$(BIN)/python -m pytest -q tests/test_portability.py
-	$(PYRIGHT) -p pyright-micropython.json
+	$(BIN)/python -m host_tools.pico_typecheck $(PYRIGHT)
 
 # Benchmarks: ratios against references measured in the same run, written to
 # bench/results.md (linked from the README).

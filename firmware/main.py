@@ -36,7 +36,7 @@ from intercom.errors import ConfigError  # noqa: E402 (after the threshold)
 
 CONFIG_PATH = "config.json"
 EXIT_CONFIG = 2
-BOOT_ONLY_MODULES = ("boards.config_file", "intercom.config")
+BOOT_ONLY_MODULES = ("boards.cli.config_file", "intercom.config")
 
 
 def forget_modules(names):
@@ -50,7 +50,7 @@ def forget_modules(names):
 
 
 def load_config(path):
-    from boards import config_file
+    from boards.cli import config_file
 
     return config_file.load_config(path)
 
@@ -65,9 +65,9 @@ def main():
     board = config["device"]["board"]
     local_host = os.getenv("INTERCOM_LOCAL_HOST") if hasattr(os, "getenv") else None
     if board == "sim":
-        from boards import sim as board_module
+        from boards.sim import board as board_module
     elif board == "pico_w":
-        from boards import pico_w as board_module
+        from boards.pico_w import board as board_module
     else:
         print(
             "%s: device.board: '%s' runs on CPython (intercom run)" % (CONFIG_PATH, board),
@@ -75,7 +75,7 @@ def main():
         )
         return EXIT_CONFIG
     forget_modules(BOOT_ONLY_MODULES)
-    return board_module.run(config, CONFIG_PATH, log_mode="json", local_host=local_host)
+    return board_module.run(config, log_mode="json", local_host=local_host)
 
 
 sys.exit(main())

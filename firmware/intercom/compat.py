@@ -1,6 +1,6 @@
 # Interpreter differences, hidden behind pure functions.
 #
-# The core and boards/loop.py run on CPython 3.11+ and on MicroPython. What
+# The core and boards/runtime/loop.py run on CPython 3.11+ and on MicroPython. What
 # differs between them, and how this module evens it out:
 #
 #   time        MicroPython's ticks_ms() wraps at a port-specific period

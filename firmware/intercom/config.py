@@ -4,7 +4,7 @@
 # plain JSON-serialisable dict of dicts with every default filled in, or
 # raises ConfigError listing every problem at once, each as
 # "FILE: key: what is wrong" (key dotted: `call.targets[1]`).
-# Reading files and password_file is boards/config_file.py's job.
+# Reading files and password_file is boards/cli/config_file.py's job.
 #
 # Schema: SECTIONS (built by _sections() below), one row per key:
 # (key, kind, default, limits).

@@ -19,7 +19,7 @@ import gc
 import json
 import sys
 
-from boards import loop, runtime
+from boards.runtime import loop, runtime
 
 SAMPLE_MS = 1000
 REPORT_PREFIX = "bench-heap "
@@ -42,7 +42,7 @@ class HeapSampler:
 
 
 def sampled_loop_class(sampler, period_ms=SAMPLE_MS):
-    """boards.loop.Loop, plus a sampling timer from its first moment."""
+    """boards.runtime.loop.Loop, plus a sampling timer from its first moment."""
 
     class SampledLoop(loop.Loop):
         def __init__(self, clock=None):

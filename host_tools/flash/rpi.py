@@ -23,7 +23,7 @@ import tempfile
 import time
 
 import intercom
-from boards import config_file
+from boards.cli import config_file
 from intercom.errors import ConfigError
 
 from host_tools.flash import bundle

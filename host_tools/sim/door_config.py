@@ -16,7 +16,7 @@ device (the sim board passes any other spec to ALSA).
 
 import os
 
-from boards.config_text import format_value
+from boards.cli.config_text import format_value
 
 AUDIO_MODES = ("file", "alsa")
 SECTION_ORDER = ("device", "sip", "call", "door", "audio")

@@ -25,8 +25,8 @@ on_event(wall_time_s, event_dict): the agent's events plus "media_started",
 import os
 import time
 
-from boards.runtime import bind_rtp_pair
-from boards.udp import UdpSocket
+from boards.runtime.addresses import bind_rtp_pair
+from boards.runtime.udp import UdpSocket
 from intercom.compat import ticks_diff
 from intercom.media.session import MediaSession
 from intercom.sip.agent import Agent

@@ -29,7 +29,7 @@ import socket
 import time
 from pathlib import Path
 
-from boards.loop import Loop
+from boards.runtime.loop import Loop
 
 from host_tools.ladder import render_svg, render_text, sip_arrows
 from host_tools.pcap import PcapWriter

@@ -18,7 +18,7 @@ import os
 import time
 from pathlib import Path
 
-from boards.loop import Loop
+from boards.runtime.loop import Loop
 
 from host_tools.sim import report, scenario
 from host_tools.sim.door_config import audio_specs, door_config, write_config

@@ -25,7 +25,7 @@ def refuse(event, args):
         os.write(2, ("socket used: " + event + "\\n").encode())
         os._exit(97)
 sys.addaudithook(refuse)
-from boards.cli import main
+from boards.cli.command import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -62,7 +62,7 @@ def test_the_audit_hook_catches_a_socket():
             sys.executable,
             "-c",
             NO_SOCKETS.replace(
-                "from boards.cli", "import socket\nsocket.socket()\nfrom boards.cli"
+                "from boards.cli.command", "import socket\nsocket.socket()\nfrom boards.cli.command"
             ),
         ],
         env={**os.environ, "PYTHONPATH": str(ROOT / "firmware")},
@@ -157,7 +157,7 @@ def test_to_json_gives_a_config_the_pico_loads_unchanged(tmp_path):
     board.mkdir()
     (board / "config.json").write_text(result.stdout)
     script = (
-        "import json\nfrom boards import config_file\n"
+        "import json\nfrom boards.cli import config_file\n"
         "print(json.dumps(config_file.load_config('config.json')))\n"
     )
     loaded = subprocess.run(

@@ -1,4 +1,4 @@
-# boards/config_file.py on CPython (and a parity run under MicroPython):
+# boards/cli/config_file.py on CPython (and a parity run under MicroPython):
 # TOML/JSON reading, password_file and its permissions, atomic writes, the
 # door state surviving a restart through a real file.
 
@@ -8,7 +8,8 @@ import pathlib
 import subprocess
 
 import pytest
-from boards import config_file, state_file
+from boards.cli import config_file
+from boards.runtime import state_file
 from intercom import config
 from intercom.app.door import DoorPolicy
 from intercom.errors import ConfigError
@@ -209,7 +210,7 @@ def test_micropython_loads_the_same_effective_config(tmp_path):
     path.write_text(json.dumps(effective))
     path.chmod(0o600)
     script = (
-        "import json\nfrom boards import config_file\n"
+        "import json\nfrom boards.cli import config_file\n"
         "print(json.dumps(config_file.load_config(%r)))\n" % str(path)
     )
     result = subprocess.run(

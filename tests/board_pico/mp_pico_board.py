@@ -7,8 +7,8 @@ import os
 import struct
 
 import machine
-from boards import pico_w
-from boards.pico_audio import PicoAudio, stereo32_to_mono16
+from boards.pico_w import board as pico_w
+from boards.pico_w.audio import PicoAudio, stereo32_to_mono16
 from intercom.pins import I2S_PINS
 
 

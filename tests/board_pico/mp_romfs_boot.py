@@ -92,7 +92,7 @@ def boot():
     sampler = None
     period = os.getenv("PICO_HEAP_SAMPLE_MS")
     if period:  # host_tools/bench is on MICROPYPATH for this run
-        from boards import runtime
+        from boards.runtime import runtime
         from mp_heap_door import HeapSampler, sampled_loop_class
 
         sampler = HeapSampler()

@@ -160,8 +160,8 @@ def test_pico_w_call_from_a_romfs_image(tmp_path):
     # main.py dropped the config loader and schema after boot; the door
     # state's writer stays.
     assert "intercom.config" not in boot["modules"]
-    assert "boards.config_file" not in boot["modules"]
-    assert "boards.state_file" in boot["modules"]
+    assert "boards.cli.config_file" not in boot["modules"]
+    assert "boards.runtime.state_file" in boot["modules"]
     # The live heap, sampled each second of the call, holds the door's
     # objects only (the image is outside the heap) and stays inside the
     # heap the call was given.

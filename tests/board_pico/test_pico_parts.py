@@ -66,7 +66,7 @@ def test_every_firmware_module_compiles_for_the_rp2040(tmp_path):
     target = compile_firmware(tmp_path, "armv6m")
     compiled = sorted(path.relative_to(target) for path in target.rglob("*.mpy"))
     assert compiled == sorted(relative.with_suffix(".mpy") for relative, _ in firmware_sources())
-    assert pathlib.Path("boards/pico_w.mpy") in compiled
+    assert pathlib.Path("boards/pico_w/board.mpy") in compiled
 
 
 def test_no_wifi_is_an_error_exit_with_the_relay_low(tmp_path):

@@ -1,4 +1,4 @@
-"""boards.rpi_audio.DevicePacedAudio against libasound's file/null plugins.
+"""boards.rpi.audio.DevicePacedAudio against libasound's file/null plugins.
 
 The capture PCM's poll descriptors drive the tick; what the mic file holds
 must come out of exchange() and what exchange() returns must land in the
@@ -20,8 +20,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 LOOPBACK = """
 import json, sys, time
-from boards.loop import Loop
-from boards.rpi_audio import DevicePacedAudio
+from boards.runtime.loop import Loop
+from boards.rpi.audio import DevicePacedAudio
 
 frames = int(sys.argv[1])
 audio = DevicePacedAudio("door_mic", "door_speaker", 20)

@@ -13,8 +13,8 @@ FAKES = pathlib.Path(__file__).resolve().parents[1] / "fakes"
 sys.path.insert(0, str(FAKES))
 
 import RPi.GPIO as GPIO  # noqa: E402, N814
-from boards.gpio_input import GpioButton  # noqa: E402
-from boards.loop import Loop  # noqa: E402
+from boards.rpi.gpio_input import GpioButton  # noqa: E402
+from boards.runtime.loop import Loop  # noqa: E402
 
 BUTTON = 17
 

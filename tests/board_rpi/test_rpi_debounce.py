@@ -1,7 +1,7 @@
-"""boards.debounce.Debouncer on a virtual clock (it is portable: the Pico
+"""boards.runtime.debounce.Debouncer on a virtual clock (it is portable: the Pico
 board uses it too; tests/board_pico runs it under MicroPython)."""
 
-from boards.debounce import Debouncer
+from boards.runtime.debounce import Debouncer
 from intercom import compat
 
 

@@ -16,7 +16,9 @@ sys.path.insert(0, str(FAKES))
 import RPi.GPIO as GPIO  # noqa: E402, N814
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-BOARD_FILES = [ROOT / "firmware" / "boards" / name for name in ("rpi.py", "gpio_input.py")]
+BOARD_FILES = [
+    ROOT / "firmware" / "boards" / "rpi" / name for name in ("board.py", "gpio_input.py")
+]
 # How the board code reaches the RPi.GPIO module.
 GPIO_HOLDERS = {"gpio", "_gpio"}
 

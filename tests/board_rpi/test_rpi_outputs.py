@@ -10,8 +10,8 @@ FAKES = pathlib.Path(__file__).resolve().parents[1] / "fakes"
 sys.path.insert(0, str(FAKES))
 
 import RPi.GPIO as GPIO  # noqa: E402, N814
-from boards import rpi  # noqa: E402
-from boards.led import PATTERNS, LedBlinker  # noqa: E402
+from boards.rpi import board as rpi  # noqa: E402
+from boards.runtime.led import PATTERNS, LedBlinker  # noqa: E402
 from intercom import config as schema  # noqa: E402
 
 RELAY = 27
@@ -77,7 +77,7 @@ def test_the_relay_goes_low_when_the_runtime_crashes_with_the_relay_on(tmp_path,
 
     monkeypatch.setattr(rpi.Runtime, "run", crash)
     with pytest.raises(Boom):
-        rpi.run(rpi_config(tmp_path), str(tmp_path / "c.toml"), gpio=GPIO, environ={})
+        rpi.run(rpi_config(tmp_path), gpio=GPIO, environ={})
     assert levels(RELAY) == [0, 1, 0, None]
     assert GPIO.getmode() is None  # cleanup() ran
 
@@ -85,7 +85,7 @@ def test_the_relay_goes_low_when_the_runtime_crashes_with_the_relay_on(tmp_path,
 def test_an_audio_device_that_cannot_open_is_an_error_exit_with_the_relay_low(tmp_path, capsys):
     GPIO.sim_reset()
     config = rpi_config(tmp_path, input="file:%s" % (tmp_path / "missing.wav"))
-    status = rpi.run(config, str(tmp_path / "c.toml"), gpio=GPIO, environ={})
+    status = rpi.run(config, gpio=GPIO, environ={})
     assert status == 1
     assert '"event": "error"' in capsys.readouterr().out
     assert levels(RELAY) == [0, 0, None]

@@ -1,11 +1,11 @@
-"""boards.systemd.SystemdNotifier against a real AF_UNIX datagram socket."""
+"""boards.rpi.systemd.SystemdNotifier against a real AF_UNIX datagram socket."""
 
 import os
 import socket
 import time
 
-from boards.loop import Loop
-from boards.systemd import SystemdNotifier
+from boards.rpi.systemd import SystemdNotifier
+from boards.runtime.loop import Loop
 
 
 def listener(path):

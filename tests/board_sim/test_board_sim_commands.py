@@ -4,8 +4,8 @@
 import socket
 
 import pytest
-from boards import addresses
-from boards.sim import CommandReader
+from boards.runtime import addresses
+from boards.sim.board import CommandReader
 
 
 def reader():

@@ -1,4 +1,4 @@
-# The MicroPython door's SIP receive limit (boards/runtime.py,
+# The MicroPython door's SIP receive limit (boards/runtime/runtime.py,
 # SIP_RECEIVE_BYTES: 4 KiB, one piece of a small heap): a longer request
 # arrives cut, so its body is shorter than its Content-Length and the door
 # answers 400 (RFC 3261 18.3), then goes on answering. The CPython door

@@ -23,7 +23,7 @@ for folder in (TESTS / "board_sim", TESTS / "sip_interop"):
         sys.path.insert(0, str(folder))
 
 from board_sim_door import Door, toml_value  # noqa: E402
-from boards.loop import Loop  # noqa: E402
+from boards.runtime.loop import Loop  # noqa: E402
 from intercom.sip.agent import Agent  # noqa: E402
 from intercom.sip.agent_settings import AgentSettings  # noqa: E402
 

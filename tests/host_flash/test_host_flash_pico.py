@@ -31,8 +31,13 @@ from host_tools.flash.pico import Flasher  # noqa: E402
 from host_tools.flash.pico_board import BoardError  # noqa: E402
 
 FIRMWARE = ROOT / "firmware"
-# What pico_w.py and main.py import, directly or through the core.
-PICO_MODULES = ("boards/pico_w", "boards/pico_audio", "boards/runtime", "intercom/sip/agent")
+# What pico_w/board.py and main.py import, directly or through the core.
+PICO_MODULES = (
+    "boards/pico_w/board",
+    "boards/pico_w/audio",
+    "boards/runtime/runtime",
+    "intercom/sip/agent",
+)
 
 
 def flash(port, toml, *extra):
@@ -83,7 +88,7 @@ def check_flashed(board, toml, tmp_path):
     assert not [name for name in files if name.endswith(".py") and name != "main.py"]
     for module in PICO_MODULES:
         assert module + ".mpy" in files
-    assert "boards/sim.mpy" not in files and "boards/rpi.mpy" not in files
+    assert "boards/sim/board.mpy" not in files and "boards/rpi/board.mpy" not in files
     # Every module as our own mpy-cross -march=x64 run compiles it.
     modules = [name for name in files if name.endswith(".mpy")]
 
@@ -117,13 +122,13 @@ def test_host_flash_pico_copies_then_skips_unchanged_then_removes_stale(board, t
     assert {n: p.stat().st_mtime_ns for n, p in board_files(folder).items()} == times
 
     # A stale .py would shadow its .mpy; a changed config copies only itself.
-    (folder / "boards" / "runtime.py").write_text("raise ImportError('old')\n")
+    (folder / "boards" / "runtime" / "runtime.py").write_text("raise ImportError('old')\n")
     third = flash(port, write_toml(tmp_path, extra=["[gpio]", "debounce_ms = 50"]))
     assert third.returncode == 0, third.stderr
     assert [line.split()[1] for line in third.stdout.splitlines() if line.startswith("  [")] == [
         "config.json"
     ]
-    assert not (folder / "boards" / "runtime.py").exists()
+    assert not (folder / "boards" / "runtime" / "runtime.py").exists()
     assert json.loads((folder / "config.json").read_text())["gpio"]["debounce_ms"] == 50
 
 

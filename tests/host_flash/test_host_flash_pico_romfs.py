@@ -70,8 +70,8 @@ def stop(relay):
 def test_host_flash_pico_deploys_a_romfs_image_then_keeps_it(tmp_path):
     relay, port, board, partition = start_rom_board(tmp_path, 512 * 1024)
     try:
-        (board / "boards").mkdir()
-        (board / "boards" / "runtime.mpy").write_bytes(b"M stale")  # would shadow /rom
+        (board / "boards" / "runtime").mkdir(parents=True)
+        (board / "boards" / "runtime" / "runtime.mpy").write_bytes(b"M stale")  # would shadow /rom
         toml = write_toml(tmp_path, free_udp_port(), free_udp_port())
         first = flash(port, toml)
         assert first.returncode == 0, first.stderr

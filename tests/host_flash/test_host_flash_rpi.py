@@ -47,7 +47,7 @@ def write_config(folder, relay, name="door.toml", extra=()):
 
 
 def build(tmp_path, release, relay, alsa, wheel):
-    from boards import config_file
+    from boards.cli import config_file
 
     work = tmp_path / ("work-" + release)
     work.mkdir()

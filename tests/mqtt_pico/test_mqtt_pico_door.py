@@ -1,6 +1,6 @@
 """MQTT on a MicroPython board: a pico_w door under the MicroPython unix port
 (stand-in machine/network modules, tests/board_pico/pico_door.py) talks to a
-real Mosquitto through boards.mqtt_pico. A paho subscriber sees availability,
+real Mosquitto through boards.services.mqtt_pico. A paho subscriber sees availability,
 Home Assistant discovery, retained states and the events of a call to a SIPp
 flat; the Home Assistant open button opens through the door policy; the
 broker stopped and started again: the door keeps ringing and reconnects;
@@ -162,11 +162,11 @@ def door_stderr(folder):
 
 HEAP_PROBE = """
 import gc, sys
-from boards.loop import Loop
-from boards import addresses
+from boards.runtime.loop import Loop
+from boards.runtime import addresses
 gc.collect()
 before = gc.mem_alloc()
-from boards.mqtt_pico import PicoMqtt
+from boards.services.mqtt_pico import PicoMqtt
 loop = Loop()
 settings = {"host": "127.0.0.1", "port": %d, "user": None, "password": None,
             "prefix": "intercom/pico-door", "allow_open": True}

@@ -3,8 +3,8 @@
 
 import json
 
-from boards.call_log import LIMIT, CallLog, path_next_to
-from boards.services import public_event
+from boards.services.call_log import LIMIT, CallLog, path_next_to
+from boards.services.hub import public_event
 from services_helpers import free_tcp_port, http_json, start_door
 
 

@@ -1,5 +1,5 @@
 # Runs the real intercom.sip.agent.Agent against real peers: one
-# boards.udp.UdpSocket on 127.0.0.1 registered with boards.loop.Loop, driven
+# boards.runtime.udp.UdpSocket on 127.0.0.1 registered with boards.runtime.loop.Loop, driven
 # aioquic style. After every input (a datagram, a timer, an app call) the
 # driver drains datagrams_to_send(), sends each, drains next_event(), and
 # re-arms exactly one loop timer at get_timer().
@@ -16,8 +16,8 @@
 
 import os
 
-from boards.loop import Loop
-from boards.udp import UdpSocket
+from boards.runtime.loop import Loop
+from boards.runtime.udp import UdpSocket
 from intercom.compat import ticks_diff
 from intercom.sip.agent import Agent
 from intercom.sip.agent_settings import AgentSettings

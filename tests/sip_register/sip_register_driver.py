@@ -1,5 +1,5 @@
 # A minimal stand-in for the agent, used only by the Kamailio tests: it owns
-# a real UDP socket (a boards.udp.UdpSocket), adds the Via (branch, rport) to
+# a real UDP socket (a boards.runtime.udp.UdpSocket), adds the Via (branch, rport) to
 # each REGISTER the Registration hands out, retransmits it on a plain
 # RFC 3261 section 17.1.2.2 schedule (T1 doubling to T2, give up after
 # Timer F) and feeds the final response back with its source address.

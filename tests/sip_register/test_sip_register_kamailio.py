@@ -11,7 +11,7 @@ import sys
 import time
 
 import pytest
-from boards.udp import UdpSocket
+from boards.runtime.udp import UdpSocket
 from intercom.compat import ticks_diff
 from intercom.sip.register import Registration
 from sip_register_driver import RegistrationDriver

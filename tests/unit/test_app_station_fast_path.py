@@ -1,4 +1,4 @@
-# The Station's media fast path (boards/runtime.py relies on it): after an
+# The Station's media fast path (boards/runtime/runtime.py relies on it): after an
 # audio frame or an audio RTP packet only RTP goes out, and needs_flush()
 # says when anything else (SIP, events, timers) is waiting.
 

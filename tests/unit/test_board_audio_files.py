@@ -5,7 +5,7 @@ import os
 import random
 import struct
 
-from boards import audio_files
+from boards.audio import audio_files
 from intercom.media.wav import WavReader, WavWriter
 
 FRAME = 320

@@ -1,7 +1,7 @@
-# boards/loop.py with real UDP sockets on 127.0.0.1, on both interpreters.
+# boards/runtime/loop.py with real UDP sockets on 127.0.0.1, on both interpreters.
 
-from boards.loop import Clock, Loop
-from boards.udp import UdpSocket
+from boards.runtime.loop import Clock, Loop
+from boards.runtime.udp import UdpSocket
 from intercom import compat
 
 

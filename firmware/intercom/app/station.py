@@ -1,6 +1,6 @@
 # The door station: the SIP agent, the doorbell, the door policy and the
 # call's media behind one sans-I/O object that every board drives the same
-# way (see /README.md, "Boards", and boards/runtime.py).
+# way (see /README.md, "Boards", and boards/runtime/runtime.py).
 #
 # Board contract:
 #   start(now_ms) / stop(now_ms)          stop hangs up and unregisters; keep
@@ -62,7 +62,7 @@ RTP_TIMEOUT_MS = 30000
 # The doorbell times the rings; the agent's own ring timer is a safety net.
 AGENT_RING_SLACK_MS = 5000
 # The largest SIP datagram parsed; the MicroPython boards receive at most
-# this much (boards/runtime.py, SIP_RECEIVE_BYTES).
+# this much (boards/runtime/runtime.py, SIP_RECEIVE_BYTES).
 MAX_MESSAGE_SIZE = 4096 if compat.IS_MICROPYTHON else 65536
 _TONES = {
     "ringback": tones.ringback,

@@ -1,5 +1,5 @@
 # Stand-in `machine` module for the MicroPython unix port (board tests of
-# boards/pico_w.py). The unix port's own `machine` has no Pin, I2S or WDT;
+# boards/pico_w/board.py). The unix port's own `machine` has no Pin, I2S or WDT;
 # this file, first on MICROPYPATH, replaces it. Names, signatures and
 # constants follow MicroPython's rp2 port.
 #

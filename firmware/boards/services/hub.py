@@ -1,14 +1,14 @@
 # The optional services of the CPython boards (sim, rpi), started from the
-# config and fed the station's events by boards.runtime:
+# config and fed the station's events by boards.runtime.runtime:
 #
 #   call log   always: the last 200 events in call_log.json next to
-#              door.state_file (boards.call_log)
+#              door.state_file (boards.services.call_log)
 #   [mqtt]     state, events, availability and Home Assistant discovery
-#              (boards.mqtt_link)
-#   [http]     status page and JSON API (boards.http_status)
-#   [[webhook]] HTTP POST of chosen events (boards.webhooks)
+#              (boards.services.mqtt_paho)
+#   [http]     status page and JSON API (boards.services.http_status)
+#   [[webhook]] HTTP POST of chosen events (boards.services.webhooks)
 #
-# Use (boards.runtime, CPython only):
+# Use (boards.runtime.runtime, CPython only):
 #   services = Services(runtime)  # opens nothing yet
 #   services.attach()             # once the Station exists: sockets, timers
 #   services.on_event(event)      # every event the station emits
@@ -20,7 +20,7 @@
 # Everything runs in the runtime's one poll loop on non-blocking sockets
 # with bounded queues; a dead broker, endpoint or browser never delays
 # SIP or audio. Host names in mqtt.host and webhook urls are resolved once
-# at attach (like the SIP server in boards.addresses).
+# at attach (like the SIP server in boards.runtime.addresses).
 #
 # DTMF digits are replaced by "*" in everything that leaves through here
 # (log, MQTT, webhooks): they may be the door code.
@@ -34,8 +34,8 @@
 from intercom import config as intercom_config
 from intercom import events
 
-from boards.addresses import StartError
-from boards.call_log import CallLog, path_next_to
+from boards.runtime.addresses import StartError
+from boards.services.call_log import CallLog, path_next_to
 
 STATE_POLL_MS = 1000  # lockout ends and registration changes without an event
 SAVE_DELAY_MS = 1000  # call log writes are coalesced
@@ -79,7 +79,7 @@ class Services:
         config = self.runtime.config
         loop = self.runtime.loop
         if config["mqtt"] is not None:
-            from boards.mqtt_link import MqttLink
+            from boards.services.mqtt_paho import MqttLink
 
             self.mqtt = MqttLink(
                 loop,
@@ -92,13 +92,13 @@ class Services:
             self._publish_state()
             self.mqtt.start()
         if config["http"] is not None:
-            from boards.http_status import HttpStatus
+            from boards.services.http_status import HttpStatus
 
             self.http = HttpStatus(loop, config["http"], self, self._log)
             self.http.start()
             self._log("intercom: status page on http://%s:%d/" % self.http.address)
         if config["webhook"]:
-            from boards.webhooks import Webhook
+            from boards.services.webhooks import Webhook
 
             self.webhooks = [Webhook(loop, entry, self._log) for entry in config["webhook"]]
         self._timers.append(loop.call_every(STATE_POLL_MS, self._publish_state))

@@ -1,6 +1,6 @@
 # Files the door rewrites while it runs, on CPython and MicroPython: the
 # door policy's lockout state and (CPython) the call log. Kept apart from
-# the config loader (boards.config_file), which only boot needs: a Pico W
+# the config loader (boards.cli.config_file), which only boot needs: a Pico W
 # drops that module after boot and keeps this one.
 #
 #   write_atomic(path, text)  temp file + fsync + rename: a reader sees the old

@@ -14,7 +14,8 @@
 #               any other text: an ALSA PCM name (CPython with pyalsaaudio)
 # audio.output: file:PATH.wav, null, default (ALSA "default", else null),
 #               any other text: an ALSA PCM name
-# Relative file paths are relative to the config file's folder.
+# Relative file paths are relative to the config file's folder
+# (resolved by boards.cli.config_file).
 #
 # Relay and LED: the relay is logged on stderr (its events are door_opened /
 # door_closed from the Station); every LED change is an extra event
@@ -25,9 +26,12 @@ import sys
 
 from intercom import events
 
-from boards import audio_files, config_file
-from boards.loop import Clock
-from boards.runtime import EXIT_FAILURE, BoardBase, Runtime, log
+from boards.audio import audio_files
+from boards.audio.endpoints import open_input, open_output
+from boards.runtime.event_log import log
+from boards.runtime.loop import Clock
+from boards.runtime.runtime import EXIT_FAILURE, BoardBase, Runtime
+from boards.services.start import build_services
 
 try:
     import os
@@ -131,51 +135,10 @@ class StdinSource:
         return bytes(data)
 
 
-def _in_folder(spec, config_path):
-    path = audio_files.file_path(spec)
-    if path is None:
-        return spec
-    return audio_files.FILE_PREFIX + config_file.resolve_path(config_path, path)
-
-
-def open_input(spec, frame_samples):
-    source = audio_files.open_source(spec)
-    if source is not None:
-        return source
-    from boards import alsa_audio
-
-    if spec == "default":
-        if not alsa_audio.available():
-            return audio_files.SilenceSource()
-        try:
-            return alsa_audio.AlsaSource(spec, frame_samples)
-        except audio_files.AudioError as error:
-            log("sim: %s; the mic is silence" % error)
-            return audio_files.SilenceSource()
-    return alsa_audio.AlsaSource(spec, frame_samples)
-
-
-def open_output(spec, frame_samples):
-    sink = audio_files.open_sink(spec)
-    if sink is not None:
-        return sink
-    from boards import alsa_audio
-
-    if spec == "default":
-        if not alsa_audio.available():
-            return audio_files.NullSink()
-        try:
-            return alsa_audio.AlsaSink(spec, frame_samples)
-        except audio_files.AudioError as error:
-            log("sim: %s; the speaker is off" % error)
-            return audio_files.NullSink()
-    return alsa_audio.AlsaSink(spec, frame_samples)
-
-
 class SimBoard(BoardBase):
     name = "sim"
 
-    def __init__(self, config, config_path, log_mode):
+    def __init__(self, config, log_mode):
         BoardBase.__init__(self, log_mode)
         self.relay_on = False
         self.led = "off"
@@ -184,10 +147,10 @@ class SimBoard(BoardBase):
         self.stdin = None
         audio = config["audio"]
         frame_samples = 8 * audio["ptime"]
-        self.source = open_input(_in_folder(audio["input"], config_path), frame_samples)
+        self.source = open_input(audio["input"], frame_samples)
         self.file_input = isinstance(self.source, audio_files.WavSource)
         try:
-            self.sink = open_output(_in_folder(audio["output"], config_path), frame_samples)
+            self.sink = open_output(audio["output"], frame_samples)
         except audio_files.AudioError:
             self.source.close()
             raise
@@ -235,12 +198,14 @@ class SimBoard(BoardBase):
         self.sink.close()
 
 
-def run(config, config_path, log_mode="json", exit_after_call=False, local_host=None):
+def run(config, log_mode="json", exit_after_call=False, local_host=None):
     """Run the sim door until quit/signal/exit_after_call; the exit status."""
     try:
-        board = SimBoard(config, config_path, log_mode)
+        board = SimBoard(config, log_mode)
     except audio_files.AudioError as error:
         BoardBase(log_mode).emit(events.error(Clock().now_ms(), str(error)))
         log("intercom: %s" % error)
         return EXIT_FAILURE
-    return Runtime(config, board, local_host, exit_after_call).run()
+    return Runtime(
+        config, board, local_host, exit_after_call, services_factory=build_services
+    ).run()

@@ -17,7 +17,7 @@
 #       --log json: events as JSON lines on stdout; text (default): human
 #       lines on stderr. Board modules are imported only when chosen.
 #   intercom doctor -c FILE [--timeout S]
-#       checks a door's setup here (boards/doctor.py): the config, an
+#       checks a door's setup here (boards/cli/doctor.py): the config, an
 #       OPTIONS ping to the SIP server (or each peer-to-peer target), the
 #       audio devices, the GPIO pins; prints what to fix. Exit 0 when all is
 #       good, 1 with problems.
@@ -32,8 +32,8 @@ import intercom
 from intercom import config as schema
 from intercom.errors import ConfigError
 
-from boards import config_file
-from boards.config_text import format_toml
+from boards.cli import config_file
+from boards.cli.config_text import format_toml
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -76,11 +76,11 @@ def run_config_to_json(arguments):
 
 def _board_module(name):
     if name == "sim":
-        from boards import sim as module
+        from boards.sim import board as module
     elif name == "rpi":
-        from boards import rpi as module
+        from boards.rpi import board as module
     else:
-        from boards import pico_w as module
+        from boards.pico_w import board as module
     return module
 
 
@@ -98,7 +98,6 @@ def run_device(arguments):
         return EXIT_FAILURE
     return module.run(
         effective,
-        arguments.config,
         log_mode=arguments.log,
         exit_after_call=arguments.exit_after_call,
         local_host=arguments.local_host,
@@ -127,7 +126,7 @@ def _add_run_command(commands):
 
 
 def run_doctor(arguments):
-    from boards import doctor
+    from boards.cli import doctor
 
     return doctor.run(arguments.config, arguments.timeout)
 

@@ -1,5 +1,5 @@
 # The call and door event log of the CPython boards: the last LIMIT entries,
-# kept in memory and written atomically (boards.state_file.write_atomic) to
+# kept in memory and written atomically (boards.runtime.state_file.write_atomic) to
 # call_log.json next to door.state_file, so they survive restarts.
 #
 #   CallLog(path, limit=LIMIT)     reads the file (a missing or damaged file
@@ -15,7 +15,7 @@
 import json
 import os
 
-from boards import state_file
+from boards.runtime import state_file
 
 LIMIT = 200
 FILE_NAME = "call_log.json"

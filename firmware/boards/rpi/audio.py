@@ -6,7 +6,7 @@
 # capture PCM -> exchange(mic) (runtime.exchange_audio: Station.audio_frame
 # and the datagram flush) -> the speaker PCM written to the playback PCM.
 #
-# Both PCMs are PCM_NONBLOCK (boards.alsa_audio.open_pcm, pyalsaaudio 0.11):
+# Both PCMs are PCM_NONBLOCK (boards.audio.alsa_audio.open_pcm, pyalsaaudio 0.11):
 #   read()  -> (frames, data); (0, b"") = nothing ready (EAGAIN);
 #              negative (-EPIPE) = overrun, data was lost and pyalsaaudio
 #              has prepared the PCM again: counted, reading goes on.
@@ -32,8 +32,8 @@
 
 from intercom import compat
 
-from boards import alsa_audio
-from boards.runtime import log
+from boards.audio import alsa_audio
+from boards.runtime.event_log import log
 
 PREFILL_PERIODS = 2
 MAX_LEAD_MS = 60

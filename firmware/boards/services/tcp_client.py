@@ -1,7 +1,7 @@
 # Non-blocking TCP for the optional services (CPython boards): a connect that
 # the loop watches with a timer, and sends that never wait.
 #
-# The loop (boards.loop) only polls for readable sources, so write readiness
+# The loop (boards.runtime.loop) only polls for readable sources, so write readiness
 # is probed with a zero-timeout select() from a short timer: nothing here
 # ever sleeps or blocks the 20 ms audio path.
 #

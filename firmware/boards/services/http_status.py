@@ -1,7 +1,7 @@
 # The status page and JSON API of the CPython boards: an HTTP/1.1 server
 # (h11) in the one poll loop, on http.listen.
 #
-#   GET  /                 the status page (boards.status_page)
+#   GET  /                 the status page (boards.services.status_page)
 #   GET  /api/status       registration, state, current call, lockout, stats
 #   GET  /api/log          the call log (oldest first)
 #   GET  /api/config       the effective config, secrets masked
@@ -26,8 +26,8 @@ import socket
 
 import h11
 
-from boards import status_page
-from boards.tcp_client import send_some
+from boards.services import status_page
+from boards.services.tcp_client import send_some
 
 MAX_CONNECTIONS = 8
 MAX_HEAD_BYTES = 8192

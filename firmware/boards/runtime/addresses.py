@@ -17,7 +17,7 @@ import socket
 from intercom import compat
 from intercom.app.identity import parse_sip_uri, split_hostport
 
-from boards.udp import UdpSocket
+from boards.runtime.udp import UdpSocket
 
 RTP_PORT_ATTEMPTS = 16
 SIP_PORT = 5060

@@ -2,7 +2,7 @@
 # on the device or a desktop and prints, per check, "ok" or "FAIL" with what
 # to fix. Exit 0 when every check passes, 1 otherwise.
 #
-#   config   boards.config_file.load_config: every problem (this includes
+#   config   boards.cli.config_file.load_config: every problem (this includes
 #            GPIO pins used twice or on an I2S pin, see intercom.config's
 #            _check_gpio); a bad config stops here
 #   sip      each SIP peer we talk to (sip.server, else every call target):
@@ -26,8 +26,9 @@ from intercom.app.identity import parse_sip_uri, split_hostport
 from intercom.errors import ConfigError
 from intercom.pins import I2S_PINS
 
-from boards import alsa_audio, audio_files, config_file
-from boards.addresses import SIP_PORT, StartError, resolve_host
+from boards.audio import alsa_audio, audio_files
+from boards.cli import config_file
+from boards.runtime.addresses import SIP_PORT, StartError, resolve_host
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1

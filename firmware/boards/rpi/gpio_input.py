@@ -5,7 +5,7 @@
 # thread. That callback only writes one byte into a non-blocking self-pipe;
 # it never reads the pin, never calls the runtime, never touches core state.
 # The loop polls the pipe's read end; on the loop thread we drain it, read
-# the pin level and feed boards.debounce.Debouncer, which acts on the first
+# the pin level and feed boards.runtime.debounce.Debouncer, which acts on the first
 # edge and ignores chatter for debounce_ms. When the debounce window closes,
 # and debounce_ms after an edge that changed nothing (the pin was read
 # mid-bounce), a loop timer samples the pin once more, so an edge dropped by
@@ -20,7 +20,7 @@ import os
 
 from intercom import compat
 
-from boards.debounce import Debouncer
+from boards.runtime.debounce import Debouncer
 
 _WAKE = b"!"
 _DRAIN_BYTES = 256

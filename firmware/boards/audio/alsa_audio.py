@@ -13,7 +13,7 @@
 # available() tells whether pyalsaaudio imports; opening raises AudioError
 # naming the device and ALSA's reason.
 
-from boards.audio_files import AudioError, fill_silence
+from boards.audio.audio_files import AudioError, fill_silence
 
 try:
     import alsaaudio

@@ -8,12 +8,13 @@
 #
 # Only boot needs this module (and intercom.config): main.py drops both once
 # the board runs. What the door rewrites while it runs (the lockout state)
-# is boards.state_file.
+# is boards.runtime.state_file.
 #
-# Relative paths in the config (sip.password_file, door.state_file) are
-# relative to the folder of the config file. A secret file, or a config file
-# holding a secret, that group or others may access gets a warning (the
-# `warn` callback, stderr by default): it still loads.
+# Relative paths in the config (sip.password_file, door.state_file, the
+# audio file:PATH specs) are relative to the folder of the config file. A
+# secret file, or a config file holding a secret, that group or others may
+# access gets a warning (the `warn` callback, stderr by default): it still
+# loads.
 
 import json
 import os
@@ -22,7 +23,7 @@ import sys
 from intercom import config as schema
 from intercom.errors import ConfigError
 
-from boards.state_file import folder_of
+from boards.runtime.state_file import folder_of
 
 try:
     # CPython 3.11 standard library; MicroPython has none (the type check
@@ -32,6 +33,7 @@ except ImportError:  # MicroPython: config.json only
     tomllib = None
 
 PRIVATE_MODE_MASK = 0o077  # any group/other permission bit
+AUDIO_FILE_PREFIX = "file:"  # audio.input / audio.output naming a WAV file
 
 
 def print_warning(message):
@@ -116,9 +118,9 @@ def load_config(path, warn=print_warning, resolve_paths=True):
     """The effective config of the file at path, or ConfigError.
 
     sip.password_file is read into sip.password (the first line, without its
-    line end). With resolve_paths, relative password_file and state_file
-    become paths from the config's folder; without, they stay as written
-    (for a config meant for another machine).
+    line end). With resolve_paths, relative password_file, state_file and
+    audio file:PATH specs become paths from the config's folder; without,
+    they stay as written (for a config meant for another machine).
     """
     raw = read_raw(path)
     problems = []
@@ -145,4 +147,9 @@ def load_config(path, warn=print_warning, resolve_paths=True):
         if password_file:
             effective["sip"]["password_file"] = resolve_path(path, password_file)
         effective["door"]["state_file"] = resolve_path(path, effective["door"]["state_file"])
+        audio = effective["audio"]
+        for key in ("input", "output"):
+            if audio[key].startswith(AUDIO_FILE_PREFIX):
+                file_path = audio[key][len(AUDIO_FILE_PREFIX) :]
+                audio[key] = AUDIO_FILE_PREFIX + resolve_path(path, file_path)
     return effective

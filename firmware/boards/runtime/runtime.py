@@ -5,14 +5,15 @@
 # Use (a board module):
 #
 #   board = MyBoard(...)                  # relay OFF in its constructor
-#   runtime = Runtime(config, board, local_host=None, exit_after_call=False)
+#   runtime = Runtime(config, board, local_host=None, exit_after_call=False,
+#                     services_factory=None)
 #   return runtime.run()                  # exit status: EXIT_OK / EXIT_FAILURE
 #
-# Board modules (boards.sim, boards.rpi, boards.pico_w) expose
-#   run(config, config_path, log_mode="json", exit_after_call=False, local_host=None)
+# Board modules (boards.sim.board, boards.rpi.board, boards.pico_w.board) expose
+#   run(config, log_mode="json", exit_after_call=False, local_host=None)
 # returning the exit status; the CLI and main.py call it. config is the
-# effective config (config_file.load_config), config_path the file it came
-# from (relative paths in it are relative to its folder).
+# effective config (boards.cli.config_file.load_config, with relative paths
+# already resolved from the config file's folder).
 #
 # Board hooks (the board object; BoardBase gives emit and the clock):
 #   name                       "sim" | "rpi" | "pico_w" (for messages)
@@ -20,7 +21,8 @@
 #                              False before anything else and after the stop
 #   set_led(pattern)           "off" | "on" | "slow" | "fast" | "double"
 #                              (the board blinks it)
-#   emit(event)                one event dict out (EventLog does --log json/text)
+#   emit(event)                one event dict out (boards.runtime.event_log:
+#                              --log json/text)
 #   now_wallclock_ms()         Unix-epoch ms (RTCP sender reports)
 #   read_mic_frame(buffer)     fill buffer (ptime * 16 bytes, s16le) with mic PCM
 #   play_frame(pcm)            play ptime ms of speaker PCM
@@ -35,17 +37,17 @@
 #                              runtime.loop.call_every
 #   close()                    release devices (files, PCMs); after the stop
 #
-# Services hook (issue 9): _open() builds boards.services
-# Services(runtime, log) and attaches it after board.attach (StartError if
-# it cannot start); flush() hands every event to services.on_event after
-# board.emit; _stop() calls services.close() before board.close();
-# test_ring() is a press and release for the services (MQTT, HTTP);
-# remote_open(source) asks the door policy to open (mqtt/http allow_open).
-# On MicroPython the services are boards.mqtt_pico PicoServices (same
-# attach/on_event/close), built only when config["mqtt"] is set.
+# Services hook: Runtime(..., services_factory=build) where build(runtime,
+# log) returns the optional services (MQTT, status page, webhooks, call log;
+# boards.services.start.build_services) or None; _open() attaches them
+# after board.attach (StartError if they cannot start); flush() hands every
+# event to services.on_event after board.emit; _stop() calls
+# services.close() before board.close(); test_ring() is a press and
+# release for the services (MQTT, HTTP); remote_open(source) asks the door
+# policy to open (mqtt/http allow_open). The runtime knows no service by name.
 #
 # What a board calls back:
-#   runtime.loop                          the boards.loop.Loop
+#   runtime.loop                          the boards.runtime.loop.Loop
 #   runtime.button(pressed) / runtime.hangup()
 #   runtime.exchange_audio(mic_pcm) -> speaker PCM (drives_audio boards)
 #   runtime.request_exit(reason)          graceful stop (quit, signal)
@@ -54,7 +56,7 @@
 #   log(text)                             a human line on stderr
 #
 # Start (run()): relay off; sip.server, sip.trusted and, peer-to-peer,
-# call.targets are resolved to IPv4 addresses (boards.addresses; the core
+# call.targets are resolved to IPv4 addresses (boards.runtime.addresses; the core
 # does no DNS); local_host is the argument, else our address towards the server
 # or the first target (find_local_host); SIP binds sip.local_port there, RTP
 # an even port with RTCP on the next (audio.rtp_port, 0 = any); the saved
@@ -85,16 +87,22 @@
 
 import gc
 import os
-import sys
 import time
 
 from intercom import compat, events
 from intercom.app.station import Station
 
-from boards import state_file
-from boards.addresses import StartError, bind_rtp_pair, find_local_host, first_peer, resolved_config
-from boards.loop import Loop
-from boards.udp import UdpSocket
+from boards.runtime import state_file
+from boards.runtime.addresses import (
+    StartError,
+    bind_rtp_pair,
+    find_local_host,
+    first_peer,
+    resolved_config,
+)
+from boards.runtime.event_log import EventLog, log
+from boards.runtime.loop import Loop
+from boards.runtime.udp import UdpSocket
 
 try:
     # CPython only; MicroPython has no signal module (the type check against
@@ -116,42 +124,6 @@ RECEIVE_BURST = 32  # datagrams read per socket per wakeup
 SIP_RECEIVE_BYTES = 65536 if not compat.IS_MICROPYTHON else 4096
 MEDIA_RECEIVE_BYTES = 2048 if not compat.IS_MICROPYTHON else 1024
 STOP_GRACE_MS = 1000
-
-
-def log(text):
-    print(text, file=sys.stderr)
-
-
-class EventLog:
-    """--log json: one JSON object per line on stdout, nothing else there.
-    --log text: a human line per event on stderr."""
-
-    def __init__(self, mode):
-        if mode not in ("json", "text"):
-            raise ValueError("log mode %r is not json or text" % (mode,))
-        self.mode = mode
-        self.stdout_open = True
-
-    def emit(self, event):
-        if self.mode == "json":
-            if not self.stdout_open:
-                return
-            try:
-                sys.stdout.write(events.format_line(event) + "\n")
-                sys.stdout.flush()
-            except OSError as error:  # the reader went away: the door keeps working
-                self.stdout_open = False
-                log("intercom: stdout closed (%s); events are no longer printed" % error)
-                if hasattr(os, "dup2"):  # CPython: let the exit-time flush go nowhere
-                    # the Pico's os has neither name; this branch never runs there
-                    null = os.open(os.devnull, os.O_WRONLY)  # pyright: ignore[reportAttributeAccessIssue]
-                    os.dup2(null, sys.stdout.fileno())
-            return
-        fields = []
-        for key in sorted(event):
-            if key not in ("ts_ms", "event"):
-                fields.append("%s=%s" % (key, event[key]))
-        log("%10d %s %s" % (event["ts_ms"], event["event"], " ".join(fields)))
 
 
 def wallclock_ms():
@@ -187,7 +159,15 @@ class BoardBase:
 
 
 class Runtime:
-    def __init__(self, config, board, local_host=None, exit_after_call=False, loop=None):
+    def __init__(
+        self,
+        config,
+        board,
+        local_host=None,
+        exit_after_call=False,
+        loop=None,
+        services_factory=None,
+    ):
         self.config = config
         self.board = board
         self.local_host = local_host
@@ -200,6 +180,7 @@ class Runtime:
         self._timer_deadline = None
         self._relay = None
         self._led = None
+        self.services_factory = services_factory
         self.services = None
         frame_bytes = 16 * config["audio"]["ptime"]
         self._mic = bytearray(frame_bytes)
@@ -277,16 +258,10 @@ class Runtime:
         if not self.board.drives_audio:
             self.loop.call_every(self.config["audio"]["ptime"], self._audio_tick)
         self.board.attach(self)
-        if not compat.IS_MICROPYTHON:
-            from boards.services import Services
-
-            self.services = Services(self, log)
-            self.services.attach()
-        elif self.config["mqtt"] is not None:  # MicroPython: MQTT only (no HTTP, webhooks)
-            from boards.mqtt_pico import PicoServices
-
-            self.services = PicoServices(self, log)
-            self.services.attach()
+        if self.services_factory is not None:
+            self.services = self.services_factory(self, log)
+            if self.services is not None:
+                self.services.attach()
         gc.collect()  # start with the import garbage gone: big receives need room
 
     def _install_signal_handlers(self):

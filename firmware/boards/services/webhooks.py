@@ -21,7 +21,7 @@ import socket
 
 import h11
 
-from boards.tcp_client import Connecting, send_some
+from boards.services.tcp_client import Connecting, send_some
 
 QUEUE_LIMIT = 100
 MAX_ATTEMPTS = 3

@@ -42,8 +42,8 @@ import socket
 
 import paho.mqtt.client as mqtt
 
-from boards import mqtt_topics
-from boards.tcp_client import Connecting
+from boards.services import mqtt_topics
+from boards.services.tcp_client import Connecting
 
 QUEUE_LIMIT = 100
 BACKOFF_FIRST_MS = 1000

@@ -1,5 +1,5 @@
 # The Pico W board (MicroPython, rp2): machine.Pin for button, relay and
-# LED, machine.I2S audio (boards.pico_audio), network.WLAN, machine.WDT.
+# LED, machine.I2S audio (boards.pico_w.audio), network.WLAN, machine.WDT.
 # Pins are GP numbers from [gpio]; I2S pins from intercom.pins.
 #
 # Boot order (DESIGN.md, principle 5): the relay pin becomes an output at 0
@@ -13,13 +13,13 @@
 #
 # The loop (one thread; MicroPython IRQ handlers only count):
 #   button  Pin.irq on both edges only increments an edge counter; a 10 ms
-#           loop timer samples the pin and feeds boards.debounce.Debouncer
+#           loop timer samples the pin and feeds boards.runtime.debounce.Debouncer
 #           (first edge acts, chatter ignored). A soft IRQ cannot wake
 #           poll() early, so the timer is the mechanism; the counter shows
 #           edges that came and went between two samples (`glitches`).
 #           micropython.schedule was not used: it would run core code in
 #           the middle of whatever the loop is doing.
-#   audio   boards.pico_audio.PicoAudio: on rp2 the I2S RX object is in the
+#   audio   boards.pico_w.audio.PicoAudio: on rp2 the I2S RX object is in the
 #           loop's poll (device pacing); elsewhere (the unix port with its
 #           stand-in machine module) the runtime's audio timer paces it.
 #           audio.input/output are not used on this board: it is always I2S.
@@ -41,11 +41,13 @@ import network
 from intercom import compat, events
 from intercom.pins import I2S_PINS
 
-from boards.debounce import Debouncer
-from boards.led import LedBlinker
-from boards.loop import Clock
-from boards.pico_audio import PicoAudio
-from boards.runtime import BoardBase, Runtime, log
+from boards.pico_w.audio import PicoAudio
+from boards.runtime.debounce import Debouncer
+from boards.runtime.event_log import log
+from boards.runtime.led import LedBlinker
+from boards.runtime.loop import Clock
+from boards.runtime.runtime import BoardBase, Runtime
+from boards.services.start import build_services
 
 try:
     from micropython import const
@@ -246,7 +248,7 @@ class PicoBoard(BoardBase):
         self.outputs.set_relay(False)
 
 
-def run(config, config_path, log_mode="json", exit_after_call=False, local_host=None):
+def run(config, log_mode="json", exit_after_call=False, local_host=None):
     """Run the door on a Pico W; the exit status (a Pico reboots by watchdog after it)."""
     gpio = config["gpio"]
     outputs = PicoOutputs(gpio["relay"], gpio["led"])
@@ -262,6 +264,8 @@ def run(config, config_path, log_mode="json", exit_after_call=False, local_host=
         if local_host is None:
             local_host = wifi.address()
         board = PicoBoard(config, log_mode, outputs, watchdog, wifi)
-        return Runtime(config, board, local_host, exit_after_call).run()
+        return Runtime(
+            config, board, local_host, exit_after_call, services_factory=build_services
+        ).run()
     finally:
         outputs.release()

@@ -12,24 +12,27 @@
 # and the relay driver needs a pull-down so a released (input) pin is off.
 #
 # Inputs and timing, all on the one loop thread:
-#   button  boards.gpio_input.GpioButton (edge callbacks -> self-pipe ->
+#   button  boards.rpi.gpio_input.GpioButton (edge callbacks -> self-pipe ->
 #           loop; debounced on the first edge)
 #   audio   audio.input and audio.output both ALSA PCM names: the capture
-#           PCM paces the audio tick (boards.rpi_audio.DevicePacedAudio).
+#           PCM paces the audio tick (boards.rpi.audio.DevicePacedAudio).
 #           Otherwise (file:, tone, silence, null on either side) the
 #           runtime's timer paces it and each side opens as on the sim board.
-#   LED     boards.led.LedBlinker patterns on loop timers
+#   LED     boards.runtime.led.LedBlinker patterns on loop timers
 #   systemd READY=1 once attached, WATCHDOG=1 every WATCHDOG_USEC/2 from a
-#           loop timer, STOPPING=1 on close (boards.systemd)
+#           loop timer, STOPPING=1 on close (boards.rpi.systemd)
 
 import atexit
 
-from boards import audio_files, config_file
-from boards.gpio_input import GpioButton
-from boards.led import LedBlinker
-from boards.loop import Clock
-from boards.runtime import BoardBase, Runtime, log
-from boards.systemd import SystemdNotifier
+from boards.audio import audio_files
+from boards.audio.endpoints import open_input, open_output
+from boards.rpi.gpio_input import GpioButton
+from boards.rpi.systemd import SystemdNotifier
+from boards.runtime.event_log import log
+from boards.runtime.led import LedBlinker
+from boards.runtime.loop import Clock
+from boards.runtime.runtime import BoardBase, Runtime
+from boards.services.start import build_services
 
 NON_DEVICE_INPUTS = ("tone", "silence")
 NON_DEVICE_OUTPUTS = ("null",)
@@ -78,17 +81,10 @@ def _is_device(spec, non_device):
     return spec not in non_device and audio_files.file_path(spec) is None
 
 
-def _in_folder(spec, config_path):
-    path = audio_files.file_path(spec)
-    if path is None:
-        return spec
-    return audio_files.FILE_PREFIX + config_file.resolve_path(config_path, path)
-
-
 class RpiBoard(BoardBase):
     name = "rpi"
 
-    def __init__(self, config, config_path, log_mode, outputs, environ=None):
+    def __init__(self, config, log_mode, outputs, environ=None):
         BoardBase.__init__(self, log_mode)
         self.outputs = outputs
         self.blinker = None
@@ -105,29 +101,27 @@ class RpiBoard(BoardBase):
         self.source = None
         self.sink = None
         try:
-            self._open_audio(config["audio"], config_path)
+            self._open_audio(config["audio"])
         except Exception:
             self.button.close()
             raise
 
-    def _open_audio(self, audio, config_path):
+    def _open_audio(self, audio):
         ptime = audio["ptime"]
-        input_spec = _in_folder(audio["input"], config_path)
-        output_spec = _in_folder(audio["output"], config_path)
+        input_spec = audio["input"]
+        output_spec = audio["output"]
         if _is_device(input_spec, NON_DEVICE_INPUTS) and _is_device(
             output_spec, NON_DEVICE_OUTPUTS
         ):
-            from boards.rpi_audio import DevicePacedAudio
+            from boards.rpi.audio import DevicePacedAudio
 
             self.audio = DevicePacedAudio(input_spec, output_spec, ptime)
             self.drives_audio = True
             return
-        from boards import sim
-
         self.drives_audio = False
-        self.source = sim.open_input(input_spec, 8 * ptime)
+        self.source = open_input(input_spec, 8 * ptime)
         try:
-            self.sink = sim.open_output(output_spec, 8 * ptime)
+            self.sink = open_output(output_spec, 8 * ptime)
         except Exception:
             self.source.close()
             raise
@@ -182,7 +176,6 @@ def _install_hangup_handler(runtime):
 
 def run(
     config,
-    config_path,
     log_mode="json",
     exit_after_call=False,
     local_host=None,
@@ -205,14 +198,16 @@ def run(
     atexit.register(outputs.release)
     try:
         try:
-            board = RpiBoard(config, config_path, log_mode, outputs, environ)
+            board = RpiBoard(config, log_mode, outputs, environ)
         except audio_files.AudioError as error:
             from intercom import events
 
             BoardBase(log_mode).emit(events.error(Clock().now_ms(), str(error)))
             log("intercom: %s" % error)
             return 1
-        runtime = Runtime(config, board, local_host, exit_after_call)
+        runtime = Runtime(
+            config, board, local_host, exit_after_call, services_factory=build_services
+        )
         _install_hangup_handler(runtime)
         return runtime.run()
     finally:

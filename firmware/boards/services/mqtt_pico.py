@@ -1,10 +1,10 @@
 # MQTT for the MicroPython boards (pico_w; the sim board under the unix
-# port): the topics and Home Assistant discovery of boards.mqtt_link (both
-# from boards.mqtt_topics), over a minimal MQTT 3.1.1 client of our own on
+# port): the topics and Home Assistant discovery of boards.services.mqtt_paho (both
+# from boards.services.mqtt_topics), over a minimal MQTT 3.1.1 client of our own on
 # a non-blocking socket driven by the one poll loop. umqtt.simple is not
 # used: its connect() and wait_msg() block on socket reads.
 #
-# Use (boards.runtime, MicroPython only, when config["mqtt"] is set):
+# Use (boards.runtime.runtime, MicroPython only, when config["mqtt"] is set):
 #   services = PicoServices(runtime, log)
 #   services.attach()          # resolve the broker, start connecting
 #   services.on_event(event)   # every event the station emits
@@ -12,7 +12,7 @@
 # PicoServices publishes the states (call, registered, lockout) every
 # STATE_POLL_MS and on each event; command/test_ring rings, command/open
 # (only with mqtt.allow_open) calls runtime.remote_open("mqtt") like
-# boards.services.Services.open_door.
+# boards.services.hub.Services.open_door.
 #
 # Connection states of PicoMqtt and what moves them:
 #   waiting     backoff timer fires: non-blocking connect -> connecting
@@ -46,8 +46,8 @@ import socket
 
 from intercom import compat
 
-from boards import mqtt_topics
-from boards.addresses import StartError
+from boards.runtime.addresses import StartError
+from boards.services import mqtt_topics
 
 QUEUE_LIMIT = 24
 RECEIVE_LIMIT = 1024
