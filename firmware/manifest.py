@@ -86,8 +86,11 @@ package(
         "runtime/udp.py",
         "services/__init__.py",
         "services/mqtt_pico.py",
+        "services/mqtt_session.py",
         "services/mqtt_topics.py",
+        "services/resolver.py",
         "services/start.py",
+        "services/tcp_client.py",
     ),
 )
 module("main.py")

@@ -42,19 +42,31 @@
 #   gpio.*            per board from intercom.pins.DEFAULT_PINS (sim: rpi's)
 #   mqtt.prefix       "intercom/" + device name in lower case, runs of other
 #                     characters than a-z 0-9 as "-"
-#   webhook.events    every event name when absent; webhook.timeout seconds
+#   mqtt.port         1883, or 8883 with mqtt.tls
+#   mqtt.tls          TLS to the broker (CPython boards): its certificate
+#                     checked against mqtt.tls_ca (a PEM file; else the
+#                     system's trust store) and mqtt.host; mqtt.tls_cert and
+#                     mqtt.tls_key: our client certificate (PEM files)
+#   http.tls_cert, http.tls_key   the status page and API over HTTPS
+#   webhook.events    every event name when absent; webhook.timeout seconds;
+#                     webhook.tls_ca: a PEM file to check an https:// url's
+#                     certificate with (else the system's trust store)
 #
 # Cross-key rules: both sip.password and sip.password_file; register without
 # a server; a bare user (no sip: URI) in targets/answer_from/open_from
 # without a domain to put it in; button/relay/led sharing a pin or an I2S
 # pin of the board; pins outside the board's range; wifi missing on pico_w;
 # mqtt.allow_open without mqtt.user and mqtt.password; http.allow_open
-# without http.token; jitter_min_ms above jitter_max_ms.
+# without http.token; jitter_min_ms above jitter_max_ms; tls_cert without
+# tls_key (or the reverse); mqtt.tls_* without mqtt.tls; webhook.tls_ca for
+# an http:// url; on pico_w: mqtt.tls, a host name in mqtt.host, [http],
+# [[webhook]].
 
 from intercom import events
 from intercom.app.identity import is_user, parse_sip_uri, split_hostport
 from intercom.errors import ConfigError
 from intercom.pins import DEFAULT_PINS, I2S_PINS
+from intercom.sip.grammar import is_ipv4, is_ipv6
 
 REQUIRED = "required"
 DERIVED = "derived"
@@ -145,16 +157,22 @@ def _sections():
         ),
         "mqtt": (
             ("host", "str", REQUIRED, (1, 255)),
-            ("port", "int", 1883, (1, 65535)),
+            ("port", "int", DERIVED, (1, 65535)),
             ("user", "str", None, (1, 255)),
             ("password", "secret", None, (1, 255)),
             ("prefix", "str", DERIVED, (1, 200)),
             ("allow_open", "bool", False, None),
+            ("tls", "bool", False, None),
+            ("tls_ca", "str", None, (1, 4096)),
+            ("tls_cert", "str", None, (1, 4096)),
+            ("tls_key", "str", None, (1, 4096)),
         ),
         "http": (
             ("listen", "str", "127.0.0.1:8080", (1, 300)),
             ("token", "secret", None, (HTTP_TOKEN_MIN, 255)),
             ("allow_open", "bool", False, None),
+            ("tls_cert", "str", None, (1, 4096)),
+            ("tls_key", "str", None, (1, 4096)),
         ),
     }
 
@@ -163,6 +181,7 @@ WEBHOOK_KEYS = (
     ("url", "str", REQUIRED, (1, 2048)),
     ("events", "strings", DERIVED, None),
     ("timeout", "int", 5, (1, 60)),
+    ("tls_ca", "str", None, (1, 4096)),
 )
 
 
@@ -433,9 +452,40 @@ def _slug(text):
     return "".join(out).strip("-") or "door"
 
 
+def _check_tls_pair(problems, section, table):
+    if (table["tls_cert"] is None) != (table["tls_key"] is None):
+        problems.add(section + ".tls_key", "give both tls_cert and tls_key, or neither")
+
+
 def _check_services(problems, config):
+    board = config["device"]["board"]
+    # the pico_w board has MQTT only, over plain TCP
+    # (boards.services.mqtt_pico), and looks names up blocking
+    # (boards.services.resolver); a sim door under the MicroPython unix port
+    # reports the same limits at start (boards.services.start)
+    pico = board == "pico_w"
     mqtt = config["mqtt"]
     if mqtt is not None:
+        if mqtt["port"] is None:
+            mqtt["port"] = 8883 if mqtt["tls"] else 1883
+        secure = mqtt["tls_ca"], mqtt["tls_cert"], mqtt["tls_key"]
+        if not mqtt["tls"] and secure != (None, None, None):
+            problems.add("mqtt.tls", "tls_ca, tls_cert and tls_key need tls = true")
+        _check_tls_pair(problems, "mqtt", mqtt)
+        if pico and mqtt["tls"]:
+            problems.add(
+                "mqtt.tls",
+                "MQTT over TLS needs CPython (board rpi or sim): on board pico_w a TLS "
+                "session does not fit beside a call in the heap",
+            )
+        host = mqtt["host"]
+        if pico and host is not None and not (is_ipv4(host) or is_ipv6(host)):
+            problems.add(
+                "mqtt.host",
+                "'%s': give the broker's IP address on board pico_w (a name lookup there "
+                "blocks the door for up to 7 s per DNS server, and the watchdog resets it "
+                "at 8 s)" % host,
+            )
         if mqtt["prefix"] is None:
             mqtt["prefix"] = "intercom/" + _slug(config["device"]["name"] or "door")
         else:
@@ -454,7 +504,11 @@ def _check_services(problems, config):
             problems.add("http.listen", "'%s' is not host:port (like 127.0.0.1:8080)" % listen)
         if http["allow_open"] and http["token"] is None:
             problems.add("http.allow_open", "true needs http.token")
-    board = config["device"]["board"]
+        _check_tls_pair(problems, "http", http)
+        if pico:
+            problems.add("http", "the status page needs CPython (board rpi or sim), not pico_w")
+    if pico and config["webhook"]:
+        problems.add("webhook", "webhooks need CPython (board rpi or sim), not pico_w")
     if board == "pico_w" and config["wifi"] is None:
         problems.add("wifi", "board pico_w needs a [wifi] section with ssid")
 
@@ -478,6 +532,8 @@ def _check_webhooks(problems, raw):
                 problems.add(prefix + ".url", "'%s' is not an http:// or https:// URL" % url)
             elif split_hostport(rest) is None:
                 problems.add(prefix + ".url", "'%s' has no valid host" % url)
+            elif hook["tls_ca"] is not None and scheme == 7:
+                problems.add(prefix + ".tls_ca", "only for an https:// url")
         if hook["events"] is None:
             hook["events"] = list(events.EVENT_NAMES)
         for event_index, name in enumerate(hook["events"] or ()):

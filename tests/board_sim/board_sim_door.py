@@ -67,7 +67,7 @@ def door_config(name, user, sip_port, targets, answer_from=(), audio_input="sile
     return sections
 
 
-def start_micropython_door(folder, sections):
+def start_micropython_door(folder, sections, **door_options):
     """A door under the MicroPython unix port: sections written as
     door.toml, converted to the config.json that main.py reads."""
     toml_path = write_toml(folder / "door.toml", sections)
@@ -78,7 +78,7 @@ def start_micropython_door(folder, sections):
         check=True,
     )
     (folder / "config.json").write_bytes(converted.stdout)
-    return Door(folder, "config.json", micropython=True)
+    return Door(folder, "config.json", micropython=True, **door_options)
 
 
 def write_visitor_wav(path, seconds=2.0, frequency=600):
@@ -116,7 +116,10 @@ def dominant_frequency(frames):
 class Door:
     """One door process; events() are the JSON lines it printed so far."""
 
-    def __init__(self, folder, config_name, micropython=False, extra_args=(), heap=None):
+    def __init__(
+        self, folder, config_name, micropython=False, extra_args=(), heap=None, wrapper=()
+    ):
+        """wrapper: a command prefix the door runs under (e.g. its own /etc/hosts)."""
         self.folder = pathlib.Path(folder)
         env = dict(os.environ)
         if micropython:
@@ -129,6 +132,7 @@ class Door:
             env["PYTHONPATH"] = str(FIRMWARE)
             command = [sys.executable, "-m", "intercom", "run", "-c", config_name]
             command += ["--log", "json"] + list(extra_args)
+        command = list(wrapper) + command
         self.stderr_path = self.folder / ("%s.stderr" % config_name)
         self.stderr_file = open(self.stderr_path, "wb")
         self.process = subprocess.Popen(

@@ -3,6 +3,7 @@
 
 import getpass
 import json
+import os
 import pathlib
 import queue
 import socket
@@ -10,12 +11,21 @@ import subprocess
 import sys
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import paho.mqtt.client as mqtt
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "board_sim"))
 
-from board_sim_door import Door, door_config, free_port, read_wav, toml_value, write_toml  # noqa: E402, F401
+from board_sim_door import (  # noqa: E402, F401
+    Door,
+    door_config,
+    free_port,
+    read_wav,
+    start_micropython_door,
+    toml_value,
+    write_toml,
+)
 
 FLAT_USER = "flatx"
 
@@ -89,6 +99,23 @@ class Mosquitto:
 
         wait_until(listening, 10, "mosquitto listening")
 
+    def log_mark(self):
+        """Where the broker's log ends now (for wait_for_client)."""
+        self.log.flush()
+        return (self.folder / "mosquitto.log").stat().st_size
+
+    def wait_for_client(self, user, since=0, timeout=15.0):
+        """The client id of the first client that connected as user after since."""
+
+        def found():
+            text = (self.folder / "mosquitto.log").read_bytes()[since:].decode(errors="replace")
+            for line in text.splitlines():
+                if "New client connected" in line and "u'%s'" % user in line:
+                    return line.split(" as ", 1)[1].split(" (", 1)[0]
+            return None
+
+        return wait_until(found, timeout, "a client connected as %s" % user)
+
     def stop(self):
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
@@ -96,13 +123,38 @@ class Mosquitto:
         self.process = None
 
 
+class FastReceiver:
+    def __init__(self, port):
+        bodies = self.bodies = []
+        paths = self.paths = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers["Content-Length"])
+                bodies.append(json.loads(self.rfile.read(length)))
+                paths.append(self.path)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class Subscriber:
     """A paho client (its own thread, in the test only) recording messages."""
 
-    def __init__(self, port, topics, user=None, password=None):
+    def __init__(self, port, topics, user=None, password=None, client_id=""):
         self.messages = []
         self.lock = threading.Lock()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
         if user is not None:
             self.client.username_pw_set(user, password)
         self.topics = topics
@@ -171,12 +223,12 @@ def start_pair(folder, door_input="tone", webhooks=(), **door_sections):
     return door, flat, flat_target
 
 
-def start_door(folder, sections, name="door.toml", webhooks=()):
+def start_door(folder, sections, name="door.toml", webhooks=(), **door_options):
     path = write_toml(folder / name, sections)
     for webhook in webhooks:
         lines = ["[[webhook]]"] + ["%s = %s" % (k, toml_value(v)) for k, v in webhook.items()]
         path.write_text(path.read_text() + "\n".join(lines) + "\n")
-    door = Door(folder, name)
+    door = Door(folder, name, **door_options)
     door.wait_for("started", timeout=20)
     return door
 
@@ -198,3 +250,44 @@ def http_json(port, path):
     status, _, body = http_request(port, "GET", path)
     assert status == 200, (status, body)
     return json.loads(body)
+
+
+def publish_retained(port, topic, payload, user=None, password=None):
+    """One retained message, published and acknowledged before this returns."""
+    publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    if user is not None:
+        publisher.username_pw_set(user, password)
+    publisher.connect("127.0.0.1", port, 10)
+    publisher.loop_start()
+    try:
+        publisher.publish(topic, payload, qos=1, retain=True).wait_for_publish(5)
+    finally:
+        publisher.loop_stop()
+        publisher.disconnect()
+
+
+class PrivateHosts:
+    """Name resolution the test controls, for a door started with wrapper():
+    the door runs in its own mount namespace where /etc/hosts is this
+    folder's hosts file (rewritten in place by add(), so the door sees each
+    change) and /etc/resolv.conf names only 127.0.0.1, where no DNS server
+    listens: a name missing from the file fails at once, and no query
+    leaves the loopback interface."""
+
+    def __init__(self, folder):
+        self.hosts = pathlib.Path(folder) / "hosts"
+        self.resolv = pathlib.Path(folder) / "resolv.conf"
+        self.hosts.write_text("127.0.0.1 localhost\n")
+        self.resolv.write_text("nameserver 127.0.0.1\noptions attempts:1 timeout:1\n")
+
+    def add(self, name, address):
+        with open(self.hosts, "a") as hosts:  # in place: the bind mount keeps the inode
+            hosts.write("%s %s\n" % (address, name))
+
+    def wrapper(self):
+        namespace = ["unshare", "--mount", "--propagation", "private"]
+        if os.geteuid() != 0:
+            namespace[1:1] = ["--user", "--map-root-user"]
+        script = 'mount --bind "$0" /etc/hosts && mount --bind "$1" /etc/resolv.conf'
+        script += ' && shift && exec "$@"'
+        return namespace + ["sh", "-c", script, str(self.hosts), str(self.resolv)]

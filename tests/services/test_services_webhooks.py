@@ -7,10 +7,10 @@ import json
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from services_helpers import (
+    FastReceiver,
     count_events,
     free_tcp_port,
     http_json,
@@ -20,31 +20,6 @@ from services_helpers import (
 )
 
 WEBHOOK_PATH = "/api/webhook/secret-hook-id"
-
-
-class FastReceiver:
-    def __init__(self, port):
-        bodies = self.bodies = []
-        paths = self.paths = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers["Content-Length"])
-                bodies.append(json.loads(self.rfile.read(length)))
-                paths.append(self.path)
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class HangingReceiver:

@@ -297,7 +297,7 @@ def test_masked_hides_every_secret_and_keeps_the_original():
         with_sections(
             sip={"password": "sip-secret"},
             door={"code": "4711"},
-            device={"board": "pico_w"},
+            device={"board": "rpi"},
             wifi={"ssid": "home", "password": "wifi-secret"},
             mqtt={"host": "h", "password": "mqtt-secret"},
             http={"token": "http-secret-token-123"},

@@ -1,5 +1,7 @@
 # The status page and JSON API of the CPython boards: an HTTP/1.1 server
-# (h11) in the one poll loop, on http.listen.
+# (h11) in the one poll loop, on http.listen; HTTPS (TLS 1.2+, the
+# certificate chain in http.tls_cert, its key in http.tls_key) when both
+# are set, the handshake stepped on readable events (boards.services.tls).
 #
 #   GET  /                 the status page (boards.services.status_page)
 #   GET  /api/status       registration, state, current call, lockout, stats
@@ -16,7 +18,9 @@
 # Per connection: one request, then the answer with "Connection: close" and
 # the socket is closed once it is sent. Bounds: MAX_CONNECTIONS (more are
 # closed at accept), MAX_HEAD_BYTES for the request head (431), MAX_BODY_BYTES
-# for a body (413), IDLE_TIMEOUT_MS from accept to the last byte sent.
+# for a body (413), IDLE_TIMEOUT_MS from accept to the last byte sent (the
+# TLS handshake included). A failed handshake closes the connection
+# (counted in stats["tls_failures"]).
 # Garbage gets 400 (h11's RemoteProtocolError), other paths 404, other
 # methods 405.
 
@@ -26,8 +30,7 @@ import socket
 
 import h11
 
-from boards.services import status_page
-from boards.services.tcp_client import send_some
+from boards.services import status_page, tls
 
 MAX_CONNECTIONS = 8
 MAX_HEAD_BYTES = 8192
@@ -44,9 +47,10 @@ def parse_listen(text):
 
 
 class _Connection:
-    def __init__(self, server, sock):
+    def __init__(self, server, sock, handshaking):
         self.server = server
         self.sock = sock
+        self.handshaking = handshaking
         self.fd = sock.fileno()
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
         self.request = None
@@ -57,12 +61,21 @@ class _Connection:
         self.idle_timer = server.loop.call_later(IDLE_TIMEOUT_MS, self.close)
 
     def on_readable(self, fd, poll_events):
+        if self.handshaking:
+            try:
+                self.handshaking = not tls.handshake(self.sock)
+            except OSError as error:
+                self.server.tls_failed(error)
+                self.close()
+                return
+            if self.handshaking:  # waits for the client's next flight
+                return
         try:
-            data = self.sock.recv(RECEIVE_BYTES)
-        except (BlockingIOError, InterruptedError):
-            return
+            data = tls.receive_some(self.sock, RECEIVE_BYTES)
         except OSError:
             self.close()
+            return
+        if data is None:
             return
         if self.answered:
             if not data:
@@ -123,7 +136,7 @@ class _Connection:
         if self.sock is None:
             return
         try:
-            sent = send_some(self.sock, self.output)
+            sent = tls.send_some(self.sock, self.output)
         except OSError:
             self.close()
             return
@@ -153,16 +166,31 @@ class HttpStatus:
         self._log = log
         self._token = settings["token"]
         self._allow_open = settings["allow_open"]
+        self._tls_files = (settings["tls_cert"], settings["tls_key"])
+        self._tls_context = None
+        self.scheme = "https" if settings["tls_cert"] is not None else "http"
         self.address = parse_listen(settings["listen"])
         self._listener = None
         self._connections = {}
-        self.stats = {"requests": 0, "refused_connections": 0, "unauthorized": 0}
+        self.stats = {
+            "requests": 0,
+            "refused_connections": 0,
+            "unauthorized": 0,
+            "tls_failures": 0,
+        }
 
     def start(self):
+        """Listen; OSError/ValueError when the port or the certificate will not do."""
+        if self.scheme == "https":
+            self._tls_context = tls.server_context(*self._tls_files)
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(self.address)
-        listener.listen(BACKLOG)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(self.address)
+            listener.listen(BACKLOG)
+        except OSError:
+            listener.close()
+            raise
         listener.setblocking(False)
         self.address = listener.getsockname()
         self._listener = listener
@@ -190,9 +218,17 @@ class HttpStatus:
                 sock.close()
                 continue
             sock.setblocking(False)
-            connection = _Connection(self, sock)
+            if self._tls_context is not None:
+                sock = self._tls_context.wrap_socket(
+                    sock, server_side=True, do_handshake_on_connect=False
+                )
+            connection = _Connection(self, sock, self._tls_context is not None)
             self._connections[connection.fd] = connection
             self.loop.add_reader(connection.fd, connection.on_readable)
+
+    def tls_failed(self, error):
+        self.stats["tls_failures"] += 1
+        self._log("intercom: status page: TLS handshake failed: %s" % error)
 
     def forget(self, connection):
         self.loop.remove_reader(connection.fd)

@@ -4,9 +4,10 @@
 #   call log   always: the last 200 events in call_log.json next to
 #              door.state_file (boards.services.call_log)
 #   [mqtt]     state, events, availability and Home Assistant discovery
-#              (boards.services.mqtt_paho)
-#   [http]     status page and JSON API (boards.services.http_status)
-#   [[webhook]] HTTP POST of chosen events (boards.services.webhooks)
+#              (boards.services.mqtt_session over boards.services.mqtt_paho)
+#   [http]     status page and JSON API, HTTPS with http.tls_cert/tls_key
+#              (boards.services.http_status)
+#   [[webhook]] HTTP(S) POST of chosen events (boards.services.webhooks)
 #
 # Use (boards.runtime.runtime, CPython only):
 #   services = Services(runtime)  # opens nothing yet
@@ -15,12 +16,18 @@
 #   services.close()              # at the stop: goodbyes, last log save
 # It needs of the runtime: .config, .loop, .station (.state,
 # .doorbell.registered, .policy.is_locked(), .stats()), .board
-# (.name, .now_wallclock_ms()), .now_ms() and test_ring().
+# (.name, .emit(), .now_wallclock_ms()), .now_ms(), test_ring() and
+# remote_open().
 #
 # Everything runs in the runtime's one poll loop on non-blocking sockets
 # with bounded queues; a dead broker, endpoint or browser never delays
-# SIP or audio. Host names in mqtt.host and webhook urls are resolved once
-# at attach (like the SIP server in boards.runtime.addresses).
+# SIP or audio. The services never keep the door from starting or working:
+# host names (mqtt.host, webhook urls) are looked up at each connection
+# attempt (boards.services.resolver), and a service that cannot start or
+# connect is an `error` event with a "service" field (service_event: on
+# stdout/journal like a station event, in the call log, over MQTT and to
+# the webhooks), retried while the door runs (the status page every
+# HTTP_RETRY_MS).
 #
 # DTMF digits are replaced by "*" in everything that leaves through here
 # (log, MQTT, webhooks): they may be the door code.
@@ -34,11 +41,10 @@
 from intercom import config as intercom_config
 from intercom import events
 
-from boards.runtime.addresses import StartError
 from boards.services.call_log import CallLog, path_next_to
 
-STATE_POLL_MS = 1000  # lockout ends and registration changes without an event
 SAVE_DELAY_MS = 1000  # call log writes are coalesced
+HTTP_RETRY_MS = 10000  # a status page that could not start (port taken, bad certificate)
 CALL_EVENTS = (events.CALL_STARTED, events.RINGING, events.ANSWERED, events.INCOMING_CALL)
 
 
@@ -62,55 +68,67 @@ class Services:
         self.mqtt = None
         self.http = None
         self.webhooks = []
-        self._timers = []
+        self._http_timer = None
+        self._http_reported = False
         self._save_timer = None
 
     def attach(self):
-        """Start what the config asks for; StartError (all closed) if one cannot."""
-        try:
-            self._start()
-        except (OSError, ValueError) as error:
-            self.close()
-            raise StartError("cannot start the services: %s" % error) from None
-
-    def _start(self):
+        """Start what the config asks for (what cannot start is reported and retried)."""
         # imported here: a door without [mqtt], [http] or [[webhook]] needs
         # neither paho-mqtt nor h11
         config = self.runtime.config
         loop = self.runtime.loop
         if config["mqtt"] is not None:
-            from boards.services.mqtt_paho import MqttLink
+            from boards.services.mqtt_paho import PahoTransport
+            from boards.services.mqtt_session import MqttSession
 
-            self.mqtt = MqttLink(
-                loop,
-                config["mqtt"],
-                config["device"]["name"],
-                lambda: self.test_ring("mqtt"),
-                self._log,
-                lambda: self.open_door("mqtt"),
-            )
-            self._publish_state()
-            self.mqtt.start()
+            self.mqtt = MqttSession(self.runtime, self._log, PahoTransport, self.service_event)
+            self.mqtt.attach()
         if config["http"] is not None:
-            from boards.services.http_status import HttpStatus
-
-            self.http = HttpStatus(loop, config["http"], self, self._log)
-            self.http.start()
-            self._log("intercom: status page on http://%s:%d/" % self.http.address)
+            self._start_http()
         if config["webhook"]:
             from boards.services.webhooks import Webhook
 
-            self.webhooks = [Webhook(loop, entry, self._log) for entry in config["webhook"]]
-        self._timers.append(loop.call_every(STATE_POLL_MS, self._publish_state))
+            self.webhooks = [
+                Webhook(loop, entry, self._log, self.service_event, _masked_url(entry["url"]))
+                for entry in config["webhook"]
+            ]
+
+    def _start_http(self):
+        from boards.services.http_status import HttpStatus
+
+        self._http_timer = None
+        http = HttpStatus(self.runtime.loop, self.runtime.config["http"], self, self._log)
+        try:
+            http.start()
+        except (OSError, ValueError) as error:
+            http.close()
+            self._log("intercom: status page: %s; retry in %d ms" % (error, HTTP_RETRY_MS))
+            if not self._http_reported:  # reported once, retried quietly
+                self._http_reported = True
+                self.service_event(self._problem("http", "cannot start: %s" % error))
+            self._http_timer = self.runtime.loop.call_later(HTTP_RETRY_MS, self._start_http)
+            return
+        self.http = http
+        self._log("intercom: status page on %s://%s:%d/" % ((http.scheme,) + http.address))
 
     def close(self):
-        for timer in self._timers + [self._save_timer]:
+        for timer in (self._http_timer, self._save_timer):
             if timer is not None:
                 timer.cancel()
         for service in [self.mqtt, self.http] + self.webhooks:
             if service is not None:
                 service.close()
         self._save_log()
+
+    def service_event(self, event):
+        """An event of a service (its problems): out like a station event."""
+        self.runtime.board.emit(event)
+        self.on_event(event)
+
+    def _problem(self, service, reason):
+        fields = {"service": service, "reason": reason}
+        return events.make_event(self.runtime.now_ms(), events.ERROR, fields)
 
     # -- events in -------------------------------------------------------------------
 
@@ -127,8 +145,7 @@ class Services:
         if self._save_timer is None:
             self._save_timer = self.runtime.loop.call_later(SAVE_DELAY_MS, self._save_log)
         if self.mqtt is not None:
-            self.mqtt.publish_event(event)
-            self._publish_state()
+            self.mqtt.on_event(event)
         for webhook in self.webhooks:
             webhook.offer(event)
 
@@ -153,16 +170,6 @@ class Services:
             self.call_log.save()
         except OSError as error:
             self._log("intercom: cannot save the call log: %s" % error)
-
-    def _publish_state(self):
-        if self.mqtt is None:
-            return
-        status = self.status()
-        self.mqtt.set_state("call", status["state"])
-        self.mqtt.set_state(
-            "registered", "OFF" if status["registration"] == "not registered" else "ON"
-        )
-        self.mqtt.set_state("lockout", "ON" if status["lockout"] else "OFF")
 
     # -- what the status page and API show ---------------------------------------------------
 
@@ -192,7 +199,7 @@ class Services:
         if self.http is not None:
             result["http"] = dict(self.http.stats)
         result["webhooks"] = [
-            dict(webhook.stats, url=_masked_url(webhook.url), queued=webhook.queued)
+            dict(webhook.stats, url=webhook.label, queued=webhook.queued)
             for webhook in self.webhooks
         ]
         return result

@@ -1,27 +1,38 @@
 # Webhooks of the CPython boards: each [[webhook]] POSTs the JSON of the
-# events it lists to its url (plain http://host[:port]/path; the host is
-# resolved once at start), as a non-blocking HTTP/1.1 client (h11) in the
-# one poll loop.
+# events it lists to its url (http:// or https://host[:port]/path), as a
+# non-blocking HTTP/1.1 client (h11) in the one poll loop. https: TLS 1.2+
+# with the server's certificate verified against webhook.tls_ca (else the
+# system's trust store) and the url's host (boards.services.tls).
+#
+#   Webhook(loop, entry, log, emit, label)   entry: one [[webhook]] table;
+#       emit(event) puts our `error` events out; label: the url as it may
+#       be shown (its path masked)
 #
 # One delivery at a time per webhook, in event order:
-#   idle       an event queued                -> connecting
-#   connecting TCP up: request sent           -> waiting
+#   idle       an event queued                -> resolving (the host is
+#              looked up at each attempt: boards.services.resolver)
+#   resolving  an address                     -> connecting
+#   connecting TCP (and TLS) up: request sent -> waiting
 #   waiting    a response 2xx                 -> idle (delivered)
 #              a response 3xx-5xx             -> failed
-#   any        refused, reset, garbage, or webhook.timeout seconds since
-#              the attempt began              -> failed
+#   any        no address, refused, reset, a bad certificate, garbage, or
+#              webhook.timeout seconds since the attempt began -> failed
 #   failed     attempts < MAX_ATTEMPTS: wait BACKOFF_FIRST_MS doubled per
 #              attempt, then retry the same event; else drop it (counted)
 # The queue holds QUEUE_LIMIT events: when full the oldest is dropped and
 # counted (never the one in flight), so a dead or hanging endpoint never grows memory.
+# The first failure after start or after a delivery is an `error` event
+# {"service": "webhook", "url": label, "reason": ...}; the failures that
+# follow it are log lines only.
 
 import collections
 import json
-import socket
 
 import h11
+from intercom import events
 
-from boards.services.tcp_client import Connecting, send_some
+from boards.services import resolver, tls
+from boards.services.tcp_client import Connecting
 
 QUEUE_LIMIT = 100
 MAX_ATTEMPTS = 3
@@ -31,33 +42,41 @@ RECEIVE_BYTES = 4096
 MAX_RESPONSE_HEAD = 16384
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def parse_url(url):
-    """(host, port, target) of an http:// URL; ValueError otherwise."""
+    """(scheme, host, port, target) of an http:// or https:// URL; ValueError otherwise."""
     scheme, separator, rest = url.partition("://")
-    if scheme.lower() != "http" or not separator:
-        raise ValueError("webhook url %r: only http:// is supported" % url)
+    scheme = scheme.lower()
+    if scheme not in DEFAULT_PORTS or not separator:
+        raise ValueError("webhook url %r: only http:// and https:// are supported" % url)
     authority, slash, path = rest.partition("/")
     host, colon, port = authority.rpartition(":")
     if not colon or "]" in port:
-        host, port = authority, "80"
+        host, port = authority, str(DEFAULT_PORTS[scheme])
     if not host or not port.isdigit():
         raise ValueError("webhook url %r: no host or a bad port" % url)
-    return host.strip("[]"), int(port), slash + path if slash else "/"
+    return scheme, host.strip("[]"), int(port), slash + path if slash else "/"
 
 
 class Webhook:
-    def __init__(self, loop, entry, log):
+    def __init__(self, loop, entry, log, emit, label):
         self._loop = loop
         self._log = log
+        self._emit = emit
         self.url = entry["url"]
-        self._host, port, self._target = parse_url(self.url)
-        self._address = (socket.gethostbyname(self._host), port)
+        self.label = label
+        self._scheme, self._host, self._port, self._target = parse_url(self.url)
+        self._tls_ca = entry["tls_ca"]
         self._events = set(entry["events"])
         self._timeout_ms = entry["timeout"] * 1000
         self._queue = collections.deque()
         self._attempt = 0
         self._busy = False
+        self._lookup = None
         self._connecting = None
+        self._reported = False
         self._sock = None
         self._fd = None
         self._client = None
@@ -94,7 +113,21 @@ class Webhook:
         self._busy = True
         self.stats["attempts"] += 1
         self._timers = [self._loop.call_later(self._timeout_ms, lambda: self._failed("timeout"))]
-        self._connecting = Connecting(self._loop, self._address, self._timeout_ms, self._on_tcp)
+        self._lookup = resolver.lookup(self._loop, self._host, self._port, self._on_address)
+
+    def _on_address(self, address, reason):
+        self._lookup = None
+        if address is None:
+            self._failed(reason)
+            return
+        secure = None
+        if self._scheme == "https":
+            try:
+                secure = tls.client_tls(self._host, self._tls_ca)
+            except (OSError, ValueError) as error:  # a tls_ca that cannot be read
+                self._failed("TLS: %s" % error)
+                return
+        self._connecting = Connecting(self._loop, address, self._timeout_ms, self._on_tcp, secure)
 
     def _on_tcp(self, sock, reason):
         self._connecting = None
@@ -125,7 +158,7 @@ class Webhook:
         if self._sock is None or not self._output:
             return
         try:
-            sent = send_some(self._sock, self._output)
+            sent = tls.send_some(self._sock, self._output)
         except OSError as error:
             self._failed(str(error))
             return
@@ -135,11 +168,11 @@ class Webhook:
 
     def _on_readable(self, fd, poll_events):
         try:
-            data = self._sock.recv(RECEIVE_BYTES)
-        except (BlockingIOError, InterruptedError):
-            return
+            data = tls.receive_some(self._sock, RECEIVE_BYTES)
         except OSError as error:
             self._failed(str(error))
+            return
+        if data is None:  # a TLS record not complete yet
             return
         self._client.receive_data(data)
         try:
@@ -160,15 +193,20 @@ class Webhook:
         self._queue.popleft()
         self.stats["delivered"] += 1
         self._attempt = 0
+        self._reported = False
         self._begin()
 
     def _failed(self, reason):
         self._end_attempt()
         self._attempt += 1
+        if not self._reported:
+            self._reported = True
+            fields = {"service": "webhook", "url": self.label, "reason": reason}
+            self._emit(events.make_event(self._loop.clock.now_ms(), events.ERROR, fields))
         if self._attempt >= MAX_ATTEMPTS:
             self._log(
                 "intercom: webhook %s failed %d times (%s); event dropped"
-                % (self.url, self._attempt, reason)
+                % (self.label, self._attempt, reason)
             )
             self._queue.popleft()
             self.stats["failed"] += 1
@@ -182,6 +220,9 @@ class Webhook:
         for timer in self._timers:
             timer.cancel()
         self._timers = []
+        if self._lookup is not None:
+            self._lookup.cancel()
+            self._lookup = None
         if self._connecting is not None:
             self._connecting.cancel()
             self._connecting = None

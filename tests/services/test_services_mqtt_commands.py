@@ -1,0 +1,129 @@
+# MQTT commands and the door's MQTT identity against a real Mosquitto, on
+# both transports: paho (the CPython sim door) and our small MQTT client
+# (the same sim door under the MicroPython unix port).
+#
+# A retained command/open or command/test_ring (left on the broker by
+# anyone, once) reaches the door again at every connect; MQTT 3.1.1
+# 3.3.1.3 marks it with the RETAIN flag. The door ignores those, says so
+# with an error event, and still obeys a live command.
+
+import pytest
+from services_helpers import (
+    Mosquitto,
+    Subscriber,
+    publish_retained,
+    start_door,
+    start_micropython_door,
+)
+
+PREFIX = "intercom/door"
+USERS = {"door": "door-secret", "ha": "ha-secret"}
+INTERPRETERS = ("cpython", "micropython")
+
+
+@pytest.fixture
+def running():
+    started = []
+    yield started
+    for thing in reversed(started):
+        if hasattr(thing, "kill"):
+            thing.kill()
+        elif isinstance(thing, Subscriber):
+            thing.close()
+        else:
+            thing.stop()
+
+
+def door_sections(broker_port, **mqtt):
+    sections = {
+        "device": {"name": "Door", "board": "sim"},
+        "sip": {"user": "doora", "local_port": 0},
+        "call": {"targets": ["sip:nobody@127.0.0.1:9"]},
+        "audio": {"input": "silence", "output": "null"},
+        "door": {"state_file": "door_state.json"},
+        "mqtt": {"host": "127.0.0.1", "port": broker_port, "user": "door"},
+    }
+    sections["mqtt"]["password"] = "door-secret"
+    sections["mqtt"].update(mqtt)
+    return sections
+
+
+def start(interpreter, folder, sections):
+    folder.mkdir(exist_ok=True)
+    if interpreter == "micropython":
+        door = start_micropython_door(folder, sections)
+        door.wait_for("started", timeout=20)
+        return door
+    return start_door(folder, sections)
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_retained_commands_are_ignored_and_a_live_open_still_opens(tmp_path, running, interpreter):
+    broker = Mosquitto(tmp_path, users=USERS)
+    broker.start()
+    running.append(broker)
+    publish_retained(broker.port, PREFIX + "/command/open", "PRESS", "ha", "ha-secret")
+    publish_retained(broker.port, PREFIX + "/command/test_ring", "PRESS", "ha", "ha-secret")
+    subscriber = Subscriber(broker.port, [PREFIX + "/#"], "ha", "ha-secret")
+    running.append(subscriber)
+
+    sections = door_sections(broker.port, allow_open=True)
+    door = start(interpreter, tmp_path / "door", sections)
+    running.append(door)
+    subscriber.wait_for(PREFIX + "/availability", "online", timeout=15)
+    for command in ("command/open", "command/test_ring"):
+        refused = door.wait_for("error", service="mqtt", topic=PREFIX + "/" + command)
+        assert "retained" in refused["reason"]
+    assert "door_opened" not in door.names()
+    assert "button" not in door.names()
+
+    # a live command (the broker clears RETAIN on it) is obeyed
+    subscriber.publish(PREFIX + "/command/open", "PRESS")
+    opened = door.wait_for("door_opened")
+    assert opened["caller"] == "remote" and opened["source"] == "mqtt"
+    subscriber.publish(PREFIX + "/command/test_ring", "PRESS")
+    door.wait_for("button", state="pressed")
+    assert door.names().count("door_opened") == 1
+    door.send("quit")
+    assert door.wait() == 0
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_the_client_id_is_the_devices_own_and_cannot_be_guessed_from_the_config(
+    tmp_path, running, interpreter
+):
+    """Same config in two folders (two devices): two client ids, each kept
+    over a restart; connecting with the old fixed id kicks nobody off."""
+    broker = Mosquitto(tmp_path, users=USERS)
+    broker.start()
+    running.append(broker)
+    sections = door_sections(broker.port)
+    ids = {}
+    for device in ("first", "second", "first"):
+        mark = broker.log_mark()
+        door = start(interpreter, tmp_path / device, sections)
+        running.append(door)
+        client_id = broker.wait_for_client("door", since=mark)
+        ids.setdefault(device, client_id)
+        assert ids[device] == client_id  # stable over a restart
+        door.send("quit")
+        assert door.wait() == 0
+    assert ids["first"] != ids["second"]
+    for client_id in ids.values():
+        assert "intercom_door" not in client_id and len(client_id) <= 23
+
+    # someone connecting with the id the door used to have kicks nobody off
+    door = start(interpreter, tmp_path / "first", sections)
+    running.append(door)
+    subscriber = Subscriber(broker.port, [PREFIX + "/#"], "ha", "ha-secret")
+    running.append(subscriber)
+    subscriber.wait_for(PREFIX + "/availability", "online", timeout=15)
+    intruder = Subscriber(broker.port, [], "ha", "ha-secret", client_id="intercom-intercom_door")
+    running.append(intruder)
+    mark = subscriber.mark()
+    intruder.close()
+    door.send("quit")
+    assert door.wait() == 0
+    # the door was online until its own goodbye: no will, no reconnect
+    assert subscriber.seen(PREFIX + "/availability", since=mark) == ["offline"]
+    assert "unavailable" not in door.stderr()
