@@ -225,3 +225,34 @@ def test_micropython_loads_the_same_effective_config(tmp_path):
     from_micropython = json.loads(result.stdout)
     effective["door"]["state_file"] = str(tmp_path / "door_state.json")
     assert from_micropython == effective
+
+
+def test_tls_files_of_the_services_are_found_from_the_config_folder(tmp_path):
+    text = "\n".join(
+        [
+            "[call]",
+            'targets = ["sip:flat@192.0.2.20"]',
+            "[mqtt]",
+            'host = "192.0.2.30"',
+            "tls = true",
+            'tls_ca = "tls/ca.pem"',
+            'tls_cert = "/etc/intercom/door.pem"',
+            'tls_key = "tls/door.key"',
+            "[http]",
+            'tls_cert = "tls/page.pem"',
+            'tls_key = "tls/page.key"',
+            "[[webhook]]",
+            'url = "https://192.0.2.40/hook"',
+            'tls_ca = "tls/ca.pem"',
+            "",
+        ]
+    )
+    effective = config_file.load_config(write(tmp_path / "door.toml", text))
+    folder = str(tmp_path) + "/tls/"
+    assert effective["mqtt"]["tls_ca"] == folder + "ca.pem"
+    assert effective["mqtt"]["tls_cert"] == "/etc/intercom/door.pem"
+    assert effective["mqtt"]["tls_key"] == folder + "door.key"
+    assert effective["mqtt"]["port"] == 8883
+    assert effective["http"]["tls_cert"] == folder + "page.pem"
+    assert effective["http"]["tls_key"] == folder + "page.key"
+    assert effective["webhook"][0]["tls_ca"] == folder + "ca.pem"

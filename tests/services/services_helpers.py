@@ -64,11 +64,15 @@ def count_events(door, name, at_least, timeout=10.0):
 class Mosquitto:
     """A broker on 127.0.0.1:port (password auth when users is given)."""
 
-    def __init__(self, folder, users=None):
+    def __init__(self, folder, users=None, tls=None):
+        """tls: {"cafile", "certfile", "keyfile"[, "require_certificate"]}: a
+        TLS listener (mosquitto's own option names)."""
         self.folder = pathlib.Path(folder)
         self.port = free_tcp_port()
         # as root, mosquitto would switch to its own user, who cannot read our files
         lines = ["listener %d 127.0.0.1" % self.port, "persistence false"]
+        for option, value in (tls or {}).items():
+            lines.append("%s %s" % (option, value))
         lines.append("user %s" % getpass.getuser())
         if users:
             password_file = self.folder / "mosquitto.passwd"
@@ -124,7 +128,9 @@ class Mosquitto:
 
 
 class FastReceiver:
-    def __init__(self, port):
+    """Webhook receiver: records each POSTed JSON body; HTTPS with context."""
+
+    def __init__(self, port, context=None):
         bodies = self.bodies = []
         paths = self.paths = []
 
@@ -140,6 +146,8 @@ class FastReceiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        if context is not None:
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -151,10 +159,13 @@ class FastReceiver:
 class Subscriber:
     """A paho client (its own thread, in the test only) recording messages."""
 
-    def __init__(self, port, topics, user=None, password=None, client_id=""):
+    def __init__(self, port, topics, user=None, password=None, client_id="", tls=None):
+        """tls: the keyword arguments of paho's tls_set (ca_certs, certfile, keyfile)."""
         self.messages = []
         self.lock = threading.Lock()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+        if tls is not None:
+            self.client.tls_set(**tls)
         if user is not None:
             self.client.username_pw_set(user, password)
         self.topics = topics

@@ -326,3 +326,45 @@ def test_every_schema_section_and_webhook_is_a_known_top_level_name():
     # (sorted: a MicroPython dict does not keep its insertion order)
     assert sorted(config.TOP_LEVEL) == sorted(list(config.SECTIONS) + ["webhook"])
     assert len(set(config.TOP_LEVEL)) == len(config.TOP_LEVEL)
+
+
+def test_service_tls_keys_come_in_pairs_and_only_where_they_can_work():
+    problems = problems_of(
+        with_sections(
+            mqtt={"host": "192.0.2.30", "tls_ca": "ca.pem", "tls_cert": "door.pem"},
+            http={"tls_key": "page.key"},
+            webhook=[{"url": "http://192.0.2.40/hook", "tls_ca": "ca.pem"}],
+        )
+    )
+    assert has_problem(problems, "door.toml: mqtt.tls: ", "tls = true")
+    assert has_problem(problems, "door.toml: mqtt.tls_key: ", "both")
+    assert has_problem(problems, "door.toml: http.tls_key: ", "both")
+    assert has_problem(problems, "door.toml: webhook[0].tls_ca: ", "https://")
+    secure = with_sections(
+        mqtt={"host": "broker.example", "tls": True, "tls_ca": "ca.pem"},
+        http={"tls_cert": "page.pem", "tls_key": "page.key"},
+        webhook=[{"url": "https://hooks.example/x", "tls_ca": "ca.pem"}],
+    )
+    effective = config.validate(secure)
+    assert effective["mqtt"]["port"] == 8883
+    assert config.validate(with_sections(mqtt={"host": "h"}))["mqtt"]["port"] == 1883
+
+
+def test_pico_w_refuses_the_services_it_cannot_run():
+    pico = {"board": "pico_w"}
+    wifi = {"ssid": "home"}
+    problems = problems_of(
+        with_sections(
+            device=pico,
+            wifi=wifi,
+            mqtt={"host": "broker.home", "tls": True},
+            http={},
+            webhook=[{"url": "http://192.0.2.40/hook"}],
+        )
+    )
+    assert has_problem(problems, "door.toml: mqtt.tls: ", "CPython", "heap")
+    assert has_problem(problems, "door.toml: mqtt.host: ", "'broker.home'", "IP address")
+    assert has_problem(problems, "door.toml: http: ", "CPython")
+    assert has_problem(problems, "door.toml: webhook: ", "CPython")
+    fine = with_sections(device=pico, wifi=wifi, mqtt={"host": "192.0.2.30"})
+    assert config.validate(fine)["mqtt"]["host"] == "192.0.2.30"

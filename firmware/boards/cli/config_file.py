@@ -11,7 +11,9 @@
 # is boards.runtime.state_file.
 #
 # Relative paths in the config (sip.password_file, door.state_file, the
-# audio file:PATH specs) are relative to the folder of the config file. A
+# audio file:PATH specs, the services' TLS files: mqtt.tls_ca/tls_cert/
+# tls_key, http.tls_cert/tls_key, webhook.tls_ca) are relative to the
+# folder of the config file. A
 # secret file, or a config file holding a secret, that group or others may
 # access gets a warning (the `warn` callback, stderr by default): it still
 # loads.
@@ -34,6 +36,7 @@ except ImportError:  # MicroPython: config.json only
 
 PRIVATE_MODE_MASK = 0o077  # any group/other permission bit
 AUDIO_FILE_PREFIX = "file:"  # audio.input / audio.output naming a WAV file
+TLS_FILE_KEYS = ("tls_ca", "tls_cert", "tls_key")  # in [mqtt], [http], [[webhook]]
 
 
 def print_warning(message):
@@ -152,4 +155,9 @@ def load_config(path, warn=print_warning, resolve_paths=True):
             if audio[key].startswith(AUDIO_FILE_PREFIX):
                 file_path = audio[key][len(AUDIO_FILE_PREFIX) :]
                 audio[key] = AUDIO_FILE_PREFIX + resolve_path(path, file_path)
+        tables = [effective["mqtt"], effective["http"]] + effective["webhook"]
+        for table in tables:
+            for key in TLS_FILE_KEYS:
+                if table is not None and table.get(key) is not None:
+                    table[key] = resolve_path(path, table[key])
     return effective
