@@ -1,7 +1,7 @@
-# What the door says over MQTT, shared by boards.services.mqtt_paho (CPython, paho)
-# and boards.services.mqtt_pico (MicroPython): topic names, Home Assistant discovery
-# configs and the messages of an event. Portable (CPython and MicroPython),
-# no I/O. The topic list is in boards/services/mqtt_paho.py's header.
+# What the door says over MQTT, for boards.services.mqtt_session (whichever
+# transport carries it): topic names, Home Assistant discovery configs and
+# the messages of an event. Portable (CPython and MicroPython),
+# no I/O. The topic list is in boards/services/mqtt_session.py's header.
 #
 #   node_id(prefix)                         "intercom/door" -> "intercom_door"
 #   topic(prefix, name)                     "<prefix>/<name>"
