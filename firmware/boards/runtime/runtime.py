@@ -40,7 +40,8 @@
 # Services hook: Runtime(..., services_factory=build) where build(runtime,
 # log) returns the optional services (MQTT, status page, webhooks, call log;
 # boards.services.start.build_services) or None; _open() attaches them
-# after board.attach (StartError if they cannot start); flush() hands every
+# after board.attach (a service that cannot work reports an `error` event
+# and retries: it never stops the door); flush() hands every
 # event to services.on_event after board.emit; _stop() calls
 # services.close() before board.close(); test_ring() is a press and
 # release for the services (MQTT, HTTP); remote_open(source) asks the door
