@@ -9,9 +9,9 @@ import pathlib
 import platform
 import sys
 
-from host_tools.bench import call, g711
+from host_tools.bench import call, g711, pico
 
-SECTIONS = {"g711": g711, "call": call}
+SECTIONS = {"g711": g711, "call": call, "pico": pico}
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = ROOT / "bench" / "results.md"
 

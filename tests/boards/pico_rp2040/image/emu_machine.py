@@ -43,6 +43,10 @@ def _tone_frames():
     return raw
 
 
+def _wake(timer):
+    pass
+
+
 class I2S(io.IOBase):
     RX = const(0)
     TX = const(1)
@@ -58,27 +62,37 @@ class I2S(io.IOBase):
         self.peak = 0
         self._timer = None
         if mode == self.RX:
-            self._pattern = _tone_frames()
+            # Small ints only and no copies: the stand-in must not add heap
+            # garbage or CPU that the DMA-fed driver does not have.
+            self._pattern = memoryview(_tone_frames())
             self._phase = 0
-            self._taken = 0
-            self._start_us = time.ticks_us()
-            self._timer = _machine.Timer(period=_WAKE_MS, callback=lambda timer: None)
+            self._arrived = 0  # bytes in, not read yet
+            self._credit_us = 0
+            self._last_us = time.ticks_us()
+            self._us_per_frame = 1000000 // rate
+            self._timer = _machine.Timer(period=_WAKE_MS, callback=_wake)
 
-    def _arrived(self):
-        elapsed = time.ticks_diff(time.ticks_us(), self._start_us)
-        return elapsed * self.rate // 1000000 * 8 - self._taken
+    def _update(self):
+        now = time.ticks_us()
+        self._credit_us += time.ticks_diff(now, self._last_us)
+        self._last_us = now
+        frames = self._credit_us // self._us_per_frame
+        self._credit_us -= frames * self._us_per_frame
+        self._arrived = min(self._arrived + 8 * frames, 2 * len(self._pattern))
+        return self._arrived
 
     def readinto(self, buffer):
-        count = min(len(buffer), self._arrived())
+        count = min(len(buffer), self._update())
         count -= count % 8
         pattern = self._pattern
+        size = len(pattern)
         done = 0
         while done < count:
-            part = min(count - done, len(pattern) - self._phase)
+            part = min(count - done, size - self._phase)
             buffer[done : done + part] = pattern[self._phase : self._phase + part]
-            self._phase = (self._phase + part) % len(pattern)
+            self._phase = (self._phase + part) % size
             done += part
-        self._taken += count
+        self._arrived -= count
         return count
 
     def write(self, data):
@@ -89,7 +103,7 @@ class I2S(io.IOBase):
         if request != _STREAM_POLL:
             return 0
         if self.mode == self.RX:
-            return argument & _POLLIN if self._arrived() >= _DMA_BYTES else 0
+            return argument & _POLLIN if self._update() >= _DMA_BYTES else 0
         return argument & _POLLOUT
 
     def deinit(self):
