@@ -23,6 +23,12 @@
 # empty folder, would shadow the image). An image larger than the
 # partition: files, as without one.
 #
+# A board running our own firmware (make firmware: the door frozen in, the
+# probe imports intercom from ".frozen" alone) gets only config.json: the
+# modules and main.py are in its flash already. Copies of intercom/, boards/
+# and main.py on its filesystem are removed (the current folder comes
+# before .frozen on sys.path, so they would shadow the frozen modules).
+#
 # Exit: 0 flashed (or unchanged), 1 board/build problem, 2 bad config.
 
 import hashlib
@@ -36,7 +42,13 @@ import tempfile
 from boards.cli import config_file
 from intercom.errors import ConfigError
 
-from host_tools.flash.firmware_build import ARCHES, BuildError, compile_firmware, mpy_version
+from host_tools.flash.firmware_build import (
+    ARCHES,
+    BuildError,
+    BuildFile,
+    compile_firmware,
+    mpy_version,
+)
 from host_tools.flash.pico_board import BoardError, MpremoteBoard
 
 EXIT_OK = 0
@@ -162,6 +174,32 @@ class Flasher:
         self.out("verified: the ROMFS image is in the partition")
         return True
 
+    def flash_config_only(self, text, found, build_folder):
+        """config.json alone, for a board with the door frozen in."""
+        path = pathlib.Path(build_folder) / "config.json"
+        path.write_text(text)
+        config = BuildFile("config.json", path)
+        shadowing = sorted(
+            p for p in found["files"] if p.startswith(FIRMWARE_FOLDERS) or p == "main.py"
+        )
+        if found["files"].get("config.json", ("",))[0] == config.sha256 and not shadowing:
+            self.out("unchanged: the door is frozen into the firmware and config.json matches")
+            return
+        self.out("the door is frozen into the board's firmware: copying config.json only")
+        self.board.copy(
+            [config], lambda file: self.out("  [1/1] config.json (%d bytes)" % file.size)
+        )
+        if shadowing:
+            self.out("removing %d files that would shadow the frozen modules" % len(shadowing))
+        self.board.remove_trees([folder.rstrip("/") for folder in FIRMWARE_FOLDERS])
+        self.board.remove([p for p in shadowing if p == "main.py"])
+        left = self.board.probe()["files"]
+        if left.get("config.json", ("",))[0] != config.sha256:
+            raise BoardError("verify failed, sha256 of config.json differs on the board")
+        if [p for p in left if p != "config.json"]:
+            raise BoardError("verify failed, still on the board: %s" % " ".join(sorted(left)))
+        self.out("verified: config.json")
+
     @staticmethod
     def _with_parents(folders):
         every = set()
@@ -205,15 +243,18 @@ def run(arguments, out=print, err=print):
     flasher = Flasher(arguments.port, arguments.arch, out)
     try:
         found = flasher.board.probe()
-        flasher.check_board(found)
         with tempfile.TemporaryDirectory(prefix="intercom-flash-") as build:
-            files = compile_firmware(build, arguments.arch, text)
-            out(
-                "built %d files for %s (%d bytes)"
-                % (len(files), arguments.arch, sum(f.size for f in files))
-            )
-            if not (found["romfs"][0] and flasher.flash_romfs(files, found, build)):
-                flasher.flash(files, found)
+            if found.get("frozen"):
+                flasher.flash_config_only(text, found, build)
+            else:
+                flasher.check_board(found)
+                files = compile_firmware(build, arguments.arch, text)
+                out(
+                    "built %d files for %s (%d bytes)"
+                    % (len(files), arguments.arch, sum(f.size for f in files))
+                )
+                if not (found["romfs"][0] and flasher.flash_romfs(files, found, build)):
+                    flasher.flash(files, found)
         if not arguments.no_reset:
             out("soft reset; serial output for %g s:" % arguments.watch)
             flasher.board.soft_reset_and_watch(arguments.watch, lambda line: out("  | " + line))

@@ -4,9 +4,10 @@
 # files, the running interpreter and a unix port behind a pty survive.
 #
 #   probe()          version, mpy format, free bytes, {path: (sha256, size)}
-#                    of the firmware files on the board and its ROMFS
+#                    of the firmware files on the board, its ROMFS
 #                    partition ([size, sha256 of the image in it]; [0, ""]
-#                    without one), in one exec
+#                    without one) and whether the door is frozen into its
+#                    firmware (make firmware), in one exec
 #   deploy_romfs(image, cb)  `mpremote romfs deploy` of an image file
 #   remove_trees(folders)  deletes folders with everything in them
 #   copy(files, cb)  one mpremote run chaining `fs cp` per file; cb(file) as
@@ -88,6 +89,20 @@ def _romfs():
         return [len(part), ""]
     digest = hashlib.sha256(part[: at + size]).digest()
     return [len(part), binascii.hexlify(digest).decode()]
+def _frozen_door():
+    # The door frozen into the firmware (make firmware): intercom imports
+    # from ".frozen" alone (a copy on the filesystem would come first).
+    saved = sys.path[:]
+    sys.modules.pop("intercom", None)
+    sys.path[:] = [".frozen"]
+    try:
+        __import__("intercom")
+        return True
+    except ImportError:
+        return False
+    finally:
+        sys.path[:] = saved
+        sys.modules.pop("intercom", None)
 _fs = os.statvfs(".")
 print("%s" + json.dumps({
     "version": list(sys.implementation.version[:3]),
@@ -96,6 +111,7 @@ print("%s" + json.dumps({
     "free": _fs[0] * _fs[4],
     "files": _files,
     "romfs": _romfs(),
+    "frozen": _frozen_door(),
 }))
 """
     % PROBE_MARK

@@ -234,3 +234,59 @@ def test_host_flash_pico_resets_shows_boot_events_then_the_door_calls(tmp_path):
         media.close()
     assert ended["duration_ms"] >= 1000
     assert len(media.packets) >= 25  # the door's RTP reached the flat
+
+
+class FrozenBoard:
+    """A board whose firmware has the door frozen in (make firmware), with
+    old copies of the modules on its filesystem: what the flasher does to it."""
+
+    def __init__(self, files):
+        self.files = dict(files)
+        self.copied = []
+
+    def copy(self, files, on_copied):
+        for file in files:
+            self.files[file.board_path] = (file.sha256, file.size)
+            self.copied.append(file.board_path)
+            on_copied(file)
+
+    def remove_trees(self, folders):
+        for path in list(self.files):
+            if path.split("/")[0] in folders:
+                del self.files[path]
+
+    def remove(self, paths):
+        for path in paths:
+            self.files.pop(path, None)
+
+    def probe(self):
+        return probe(files=dict(self.files))
+
+
+def test_host_flash_pico_frozen_firmware_gets_config_json_only(tmp_path):
+    toml = write_toml(tmp_path)
+    text = subprocess.run(
+        [sys.executable, "-m", "intercom", "config", "to-json", str(toml)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    shadows = {
+        "main.py": ("a", 9),
+        "boards/runtime/runtime.mpy": ("b", 9),
+        "intercom/sdp.mpy": ("c", 9),
+    }
+    board = FrozenBoard(shadows)
+    lines = []
+    flasher = Flasher("/dev/null", "armv6m", lines.append)
+    flasher.board = board
+    flasher.flash_config_only(text, board.probe(), tmp_path)
+    assert board.copied == ["config.json"]
+    assert list(board.files) == ["config.json"]
+    assert board.files["config.json"][0] == hashlib.sha256(text.encode()).hexdigest()
+    assert "copying config.json only" in "\n".join(lines)
+    # A second flash with the same config copies nothing.
+    lines.clear()
+    flasher.flash_config_only(text, board.probe(), tmp_path)
+    assert board.copied == ["config.json"]
+    assert lines == ["unchanged: the door is frozen into the firmware and config.json matches"]
