@@ -44,6 +44,18 @@
 #   policy hangup_due           doorbell.hangup_requested(reason door_opened)
 #   no RTP for RTP_TIMEOUT_MS   doorbell.hangup_requested(reason rtp_timeout)
 #
+# No exception leaves an input (every method above that takes now_ms, and
+# rtcp_datagrams, which runs media code): whatever a peer sends, an error
+# in the agent's events, the doorbell, the door policy or the media is a
+# bug of ours met by that input. It is counted (stats()["internal_errors"],
+# .last_error), reported as an `error` event ("where: exception"), and ends
+# the doorbell's call, the one call the door has (call_ended reason
+# internal_error; media and digits stop at once); should ending it fail
+# too, every SIP call is hung up and the media dropped. The door then
+# takes the next call. MemoryError is not caught: it leaves the station and
+# the board's loop, the runtime turns the relay off on its way out, and the
+# board restarts (systemd on the Pi, the watchdog on the Pico W).
+#
 # Tones replace the remote audio on the door's speaker while they play.
 # LED patterns: lockout "double", calling "fast", talking/ending "on", idle
 # "on" when registered (or peer-to-peer), "slow" when not registered.
@@ -72,6 +84,7 @@ _TONES = {
     "reject": tones.code_rejected,
 }
 _FAILURE_REASONS = {"timeout": "no_answer"}
+STAT_MASK = 0xFFFFFFFF
 
 
 class _Phone:
@@ -156,72 +169,128 @@ class Station:
         self._stopping = False
         self.stopped = False
         self._needs_flush = True
+        self.internal_errors = 0
+        self.last_error = None  # the last exception caught at an input (tests read it)
 
     # -- lifecycle -------------------------------------------------------------
 
     def start(self, now_ms):
         device = self.config["device"]
         self._emit(now_ms, events.STARTED, {"board": device["board"], "name": device["name"]})
-        self.agent.start(now_ms)
-        self._settle(now_ms)
+        try:
+            self.agent.start(now_ms)
+            self._settle(now_ms)
+        except MemoryError:
+            raise
+        except Exception as error:
+            self._internal_error("start", error, now_ms)
 
     def stop(self, now_ms):
         self._stopping = True
-        self.doorbell.hangup_requested(now_ms, "shutdown")
-        self.agent.stop(now_ms)
-        self._settle(now_ms)
+        try:
+            self.doorbell.hangup_requested(now_ms, "shutdown")
+            self.agent.stop(now_ms)
+            self._settle(now_ms)
+        except MemoryError:
+            raise
+        except Exception as error:
+            self._internal_error("stop", error, now_ms)
 
     # -- inputs ------------------------------------------------------------------
 
     def button(self, pressed, now_ms):
-        if pressed:
-            self.doorbell.button_pressed(now_ms)
-        else:
-            self._emit(now_ms, events.BUTTON, {"state": "released"})
-        self._settle(now_ms)
+        try:
+            if pressed:
+                self.doorbell.button_pressed(now_ms)
+            else:
+                self._emit(now_ms, events.BUTTON, {"state": "released"})
+            self._settle(now_ms)
+        except MemoryError:
+            raise
+        except Exception as error:
+            self._internal_error("button", error, now_ms)
 
     def hangup(self, now_ms):
-        self.doorbell.hangup_requested(now_ms)
-        self._settle(now_ms)
+        try:
+            self.doorbell.hangup_requested(now_ms)
+            self._settle(now_ms)
+        except MemoryError:
+            raise
+        except Exception as error:
+            self._internal_error("hangup", error, now_ms)
 
     def remote_open(self, source, now_ms):
         """mqtt/http allow_open: the door policy decides (rate limit, lockout)."""
-        opened = self.policy.remote_open(source, now_ms)
-        self._settle(now_ms)
+        try:
+            opened = self.policy.remote_open(source, now_ms)
+            self._settle(now_ms)
+        except MemoryError:
+            raise
+        except Exception as error:
+            self._internal_error("remote_open", error, now_ms)
+            return False
         return opened
 
     def receive_sip(self, data, addr, now_ms):
-        self.agent.receive_datagram(data, addr, now_ms)
-        self._settle(now_ms)
+        try:
+            self.agent.receive_datagram(data, addr, now_ms)
+            self._settle(now_ms)
+        except MemoryError:
+            raise
+        except Exception as error:
+            self._internal_error("receive_sip", error, now_ms)
 
     def receive_rtp(self, data, addr, now_ms):
         media = self.media
-        if media is not None and media.receive_rtp(data, addr, now_ms):
-            self._needs_flush = True  # an RFC 4733 event: its timer may have moved
-            self._take_digits(media, now_ms)
+        if media is None:
+            return
+        try:
+            if media.receive_rtp(data, addr, now_ms):
+                self._needs_flush = True  # an RFC 4733 event: its timer may have moved
+                self._take_digits(media, now_ms)
+        except MemoryError:
+            raise
+        except Exception as error:
+            self._internal_error("receive_rtp", error, now_ms)
 
     def receive_rtcp(self, data, addr, now_ms, wallclock_ms):
         self._needs_flush = True
-        if self.media is not None:
+        if self.media is None:
+            return
+        try:
             self.media.receive_rtcp(data, addr, now_ms, wallclock_ms)
+        except MemoryError:
+            raise
+        except Exception as error:
+            self._internal_error("receive_rtcp", error, now_ms)
 
     def audio_frame(self, mic_pcm, now_ms):
-        speaker = self._silence
-        media = self.media
-        if media is not None:
-            if self.doorbell.state == TALKING:
-                packet = media.send_frame(mic_pcm, now_ms)
-                if packet is not None:
-                    self._rtp_out.append((packet, media.rtp_address))
-            speaker = media.play_frame(now_ms)
-            self._take_digits(media, now_ms)
-            if self._receiving and ticks_diff(now_ms, media.last_rtp_ms) > RTP_TIMEOUT_MS:
-                self.doorbell.hangup_requested(now_ms, "rtp_timeout")
-                self._settle(now_ms)
+        try:
+            speaker = self._exchange_frame(mic_pcm, now_ms)
+        except MemoryError:
+            raise
+        except Exception as error:
+            self._internal_error("audio_frame", error, now_ms)
+            speaker = self._silence
         tone = self._current_tone()
         if tone is not None:
             tone.read_into(self._tone_buffer)
             speaker = self._tone_buffer
+        return speaker
+
+    def _exchange_frame(self, mic_pcm, now_ms):
+        media = self.media
+        if media is None:
+            return self._silence
+        if self.doorbell.state == TALKING:
+            packet = media.send_frame(mic_pcm, now_ms)
+            if packet is not None:
+                self._rtp_out.append((packet, media.rtp_address))
+        speaker = media.play_frame(now_ms)
+        self._take_digits(media, now_ms)
+        if self._receiving and ticks_diff(now_ms, media.last_rtp_ms) > RTP_TIMEOUT_MS:
+            self.doorbell.hangup_requested(now_ms, "rtp_timeout")
+            self._settle(now_ms)
         return speaker
 
     # -- outputs -------------------------------------------------------------------
@@ -235,10 +304,17 @@ class Station:
         return out
 
     def rtcp_datagrams(self, now_ms, wallclock_ms):
-        if self.media is None:
+        media = self.media
+        if media is None:
             return []
-        address = self.media.rtcp_address
-        return [(data, address) for data in self.media.rtcp_datagrams(now_ms, wallclock_ms)]
+        try:
+            reports = media.rtcp_datagrams(now_ms, wallclock_ms)
+        except MemoryError:
+            raise
+        except Exception as error:
+            self._internal_error("rtcp_datagrams", error, now_ms)
+            return []
+        return [(data, media.rtcp_address) for data in reports]
 
     def get_timer(self):
         deadline = None
@@ -252,14 +328,19 @@ class Station:
         return deadline
 
     def handle_timer(self, now_ms, wallclock_ms):
-        self.agent.handle_timer(now_ms)
-        self.doorbell.handle_timer(now_ms)
-        self.policy.handle_timer(now_ms)
-        media = self.media
-        if media is not None:
-            media.handle_timer(now_ms, wallclock_ms)
-            self._take_digits(media, now_ms)
-        self._settle(now_ms)
+        try:
+            self.agent.handle_timer(now_ms)
+            self.doorbell.handle_timer(now_ms)
+            self.policy.handle_timer(now_ms)
+            media = self.media
+            if media is not None:
+                media.handle_timer(now_ms, wallclock_ms)
+                self._take_digits(media, now_ms)
+            self._settle(now_ms)
+        except MemoryError:
+            raise
+        except Exception as error:
+            self._internal_error("handle_timer", error, now_ms)
 
     def next_event(self):
         return self._events.pop(0) if self._events else None
@@ -295,7 +376,11 @@ class Station:
         return self.policy.state_to_save(now_ms)
 
     def stats(self, now_ms):
-        stats = {"sip": dict(self.agent.stats), "ignored_presses": self.doorbell.ignored_presses}
+        stats = {
+            "sip": dict(self.agent.stats),
+            "ignored_presses": self.doorbell.ignored_presses,
+            "internal_errors": self.internal_errors,
+        }
         if self.media is not None:
             stats["media"] = self.media.stats(now_ms)
         elif self.last_call_stats is not None:
@@ -462,6 +547,51 @@ class Station:
         if self._tone is not None and self._tone.finished:
             return None
         return self._tone
+
+    def _internal_error(self, where, error, now_ms):
+        """A bug of ours met an input: count it, report it, end the call.
+
+        The call the input belongs to is the doorbell's (the door has one
+        at a time; its media and digits are the doorbell's call). When
+        ending it fails as well, the parts are forced back to idle.
+        """
+        self.internal_errors = (self.internal_errors + 1) & STAT_MASK
+        self.last_error = error
+        self._needs_flush = True
+        self._emit(now_ms, events.ERROR, {"reason": "%s: %r" % (where, error)})
+        try:
+            self._end_call(now_ms, "internal_error")
+        except MemoryError:
+            raise
+        except Exception as second:
+            self.internal_errors = (self.internal_errors + 1) & STAT_MASK
+            self.last_error = second
+            self._emit(now_ms, events.ERROR, {"reason": "ending the call: %r" % (second,)})
+            self._forget_call(now_ms)
+
+    def _end_call(self, now_ms, reason):
+        """The doorbell hangs up (CANCEL or BYE); media and digits stop now."""
+        if self.media is not None:
+            self._stop_media(now_ms)
+        self.policy.call_ended(now_ms)
+        self.doorbell.hangup_requested(now_ms, reason)
+        self._settle(now_ms)
+
+    def _forget_call(self, now_ms):
+        """Last resort after a second error: no media, no digits, every SIP
+        call hung up (each on its own, so one broken call cannot keep the
+        others up)."""
+        self.media = None
+        self._media_call_id = None
+        self._receiving = False
+        self.policy.call_ended(now_ms)
+        for call_id in list(self.agent.calls):
+            try:
+                self.agent.hangup(call_id, now_ms)
+            except MemoryError:
+                raise
+            except Exception as error:
+                self.last_error = error
 
     def _emit(self, now_ms, name, fields):
         self._events.append(events.make_event(now_ms, name, fields))
