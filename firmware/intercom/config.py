@@ -24,6 +24,9 @@
 # in steps of 10, rtp_port even, http.token at least 16 characters).
 #
 # Derived defaults and extras beyond DESIGN.md's example (documented here):
+#   device.show_dtmf_digits  debug only: dtmf events carry the digit instead
+#                     of "*" in every sink (event log, MQTT, webhooks, call
+#                     log, status page); they may be the door code
 #   sip.domain        the sip.server host (without port); None peer-to-peer
 #   sip.register      true when sip.server is set, else false
 #   sip.transport     "udp" (the only transport so far)
@@ -103,6 +106,7 @@ def _sections():
         "device": (
             ("name", "str", "Door", (1, 64)),
             ("board", "choice", "sim", BOARDS),
+            ("show_dtmf_digits", "bool", False, None),
         ),
         "sip": (
             ("server", "str", None, (1, 255)),

@@ -15,7 +15,8 @@
 #   answered             target
 #   call_ended           reason, duration_ms
 #   incoming_call        from, accepted
-#   dtmf                 digit, source ("rfc4733" | "info" | "inband")
+#   dtmf                 digit (MASKED_DIGIT unless shown), source ("rfc4733" |
+#                        "info" | "inband")
 #   door_opened          caller, pulse_ms
 #   door_closed          -
 #   code_rejected        reason (see intercom.app.door), attempts
@@ -24,6 +25,16 @@
 #
 # Only the fields the contract names are filled by the helpers below; the
 # rest go in through make_event's fields dict.
+#
+# Two rules hold for every event, here and nowhere else, so that every sink
+# (the event log on stdout or journald, MQTT, webhooks, the call log, the
+# status page) gets the same safe text:
+#   - text fields are cut to MAX_TEXT characters (the last three "..."):
+#     From URIs, display names and reason phrases are peer text, and a
+#     4 KiB From must not become a 4 KiB log line, MQTT message or page row;
+#   - a dtmf event's digit is MASKED_DIGIT unless the caller of dtmf() is
+#     told to show it (device.show_dtmf_digits, a debug option): the digits
+#     may be the door code.
 
 import json
 
@@ -62,6 +73,8 @@ EVENT_NAMES = (
 )
 
 DTMF_SOURCES = ("rfc4733", "info", "inband")
+MAX_TEXT = 200
+MASKED_DIGIT = "*"
 
 
 def make_event(now_ms, name, fields=None):
@@ -77,7 +90,10 @@ def make_event(now_ms, name, fields=None):
         for key in fields:
             if key in event:
                 raise ValueError("field %r is reserved" % (key,))
-            event[key] = fields[key]
+            value = fields[key]
+            if isinstance(value, str) and len(value) > MAX_TEXT:
+                value = value[: MAX_TEXT - 3] + "..."
+            event[key] = value
     return event
 
 
@@ -94,10 +110,12 @@ def incoming_call(now_ms, caller, accepted):
     return make_event(now_ms, INCOMING_CALL, {"from": caller, "accepted": accepted})
 
 
-def dtmf(now_ms, digit, source):
+def dtmf(now_ms, digit, source, show_digit=False):
+    """A dtmf event; its digit is MASKED_DIGIT unless show_digit (debug)."""
     if source not in DTMF_SOURCES:
         raise ValueError("unknown DTMF source %r" % (source,))
-    return make_event(now_ms, DTMF, {"digit": digit, "source": source})
+    shown = digit if show_digit else MASKED_DIGIT
+    return make_event(now_ms, DTMF, {"digit": shown, "source": source})
 
 
 def code_rejected(now_ms, reason, attempts):

@@ -11,6 +11,7 @@
 # has sent anything (media/rtp.py; this test first failed on the earlier
 # latch-any-time rule, when the injected code opened the door).
 
+import json
 import socket
 import struct
 import time
@@ -65,8 +66,9 @@ def inject(door_rtp, event_pt, stream):
     attacker.close()
 
 
-def call(tmp_path, rig):
-    """(door, flat, door RTP port, flat media): a live call, the flat talking."""
+def call(tmp_path, rig, show_dtmf_digits=True):
+    """(door, flat, door RTP port, flat media): a live call, the flat talking.
+    The door's events show the digits (the debug option) unless told not to."""
     flat = rig.flat(answer_after_ms=200, reply_pcm=speech_like(8.0).tobytes(), reply_after_ms=0)
     door_rtp = free_rtp_pair()
     target = "sip:flat1@127.0.0.1:%d" % flat.sip_address[1]
@@ -74,6 +76,7 @@ def call(tmp_path, rig):
     door_extra = {"code": CODE, "max_attempts": 3, "lockout": 60, "hangup_after_open": 0}
     sections = door_sections(free_port(), door_rtp, [target], door=door_extra)
     sections["call"]["max_duration"] = 60
+    sections["device"]["show_dtmf_digits"] = show_dtmf_digits
     door = rig.door(start_door(tmp_path, sections))
     door.send("press")
     door.send("release")
@@ -128,3 +131,18 @@ def test_a_dtmf_brute_force_ends_in_a_lockout_that_refuses_the_right_code(tmp_pa
     digits = [e["digit"] for e in door.seen if e["event"] == "dtmf"]
     assert "".join(digits) == "111122223333" + CODE
     assert read_wav(tmp_path / "door_heard.wav").size > 0
+
+
+def test_the_code_the_flat_sends_leaves_the_door_in_no_log(tmp_path, rig):
+    door, flat, _, _ = call(tmp_path, rig, show_dtmf_digits=False)
+    mark = len(door.seen)
+    flat.do(lambda: flat.phone.send_code(CODE))
+    wait_new(door, "door_opened", mark, timeout=5)
+    finish(door)
+    # The event log (stdout, JSON lines): four dtmf events, no digit in them.
+    digits = [(e["digit"], e["source"]) for e in door.seen if e["event"] == "dtmf"]
+    assert digits == [("*", "rfc4733")] * len(CODE)
+    # The call log next to the door state, which the status page shows.
+    logged = json.loads((tmp_path / "call_log.json").read_text())["entries"]
+    logged_digits = [entry["digit"] for entry in logged if entry["event"] == "dtmf"]
+    assert logged_digits == ["*"] * len(CODE)

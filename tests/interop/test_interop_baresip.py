@@ -87,7 +87,8 @@ def check_audio(tmp_path, flat, door, seconds):
 
 
 def test_interop_door_calls_baresip_which_talks_and_opens_with_rfc4733(tmp_path, owned):
-    proxy, flat, door = start_pair(tmp_path, owned, {"door": {"hangup_after_open": 1}})
+    settings = {"door": {"hangup_after_open": 1}, "device": {"show_dtmf_digits": True}}
+    proxy, flat, door = start_pair(tmp_path, owned, settings)
     cpu_before = flat.cpu_seconds()
     door.send("press")
     door.send("release")

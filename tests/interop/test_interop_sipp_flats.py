@@ -90,7 +90,12 @@ def test_interop_fritzbox_style_dtmf_payload_114_without_end_bits_opens(tmp_path
     scenario = scenario_copy(tmp_path, "flat_dtmf_pt114.xml", MEDIA_PORT=media_port)
     flat = sipp_uas(owned, tmp_path, "fritz", scenario)
     door = owned(
-        start_peer_door(tmp_path / "door", [flat_uri(flat)], door={"hangup_after_open": 1})
+        start_peer_door(
+            tmp_path / "door",
+            [flat_uri(flat)],
+            door={"hangup_after_open": 1},
+            device={"show_dtmf_digits": True},
+        )
     )
     door.send("press")
     door.wait_for("answered", timeout=10)

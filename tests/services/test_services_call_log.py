@@ -4,7 +4,6 @@
 import json
 
 from boards.services.call_log import LIMIT, CallLog, path_next_to
-from boards.services.hub import public_event
 from services_helpers import free_tcp_port, http_json, start_door
 
 
@@ -36,12 +35,6 @@ def test_a_damaged_log_starts_empty_and_says_so(tmp_path):
 
 def test_the_log_lives_next_to_the_door_state_file():
     assert path_next_to("/var/lib/intercom/door_state.json") == "/var/lib/intercom/call_log.json"
-
-
-def test_dtmf_digits_never_leave_through_the_services():
-    event = {"ts_ms": 5, "event": "dtmf", "digit": "7", "source": "rfc4733"}
-    assert public_event(event) == {"ts_ms": 5, "event": "dtmf", "digit": "*", "source": "rfc4733"}
-    assert event["digit"] == "7"  # the station's own event is left alone
 
 
 def test_a_restarted_door_shows_the_events_of_its_previous_run(tmp_path):

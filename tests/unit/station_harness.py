@@ -25,12 +25,12 @@ def counter_random():
     return random_bytes
 
 
-def door_config(**door):
+def door_config(show_dtmf_digits=False, **door):
     settings = {"code": "1234", "pulse": 3, "hangup_after_open": 2}
     settings.update(door)
     return validate(
         {
-            "device": {"name": "Front door", "board": "sim"},
+            "device": {"name": "Front door", "board": "sim", "show_dtmf_digits": show_dtmf_digits},
             "sip": {"user": "door", "local_port": DOOR_SIP[1]},
             "call": {
                 "targets": ["sip:flat1@127.0.0.1:%d" % FLAT_SIP[1]],

@@ -1,11 +1,11 @@
 # The whole door (agent, doorbell, door policy, media) against a flat phone
 # station, both sans-I/O on a virtual clock with an in-memory network.
 
-from station_harness import Pair, flat_config
+from station_harness import Pair, door_config, flat_config
 
 
 def test_button_call_answer_audio_code_opens_and_hangs_up():
-    pair = Pair()
+    pair = Pair(door_cfg=door_config(show_dtmf_digits=True))
     pair.press(pair.door, 1000)
     assert pair.door.state == "talking"
     assert pair.names("door")[:5] == ["started", "button", "call_started", "ringing", "answered"]

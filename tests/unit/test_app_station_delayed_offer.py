@@ -10,7 +10,7 @@ from station_harness import FLAT_RTP, Pair, door_config
 
 
 def delayed_offer_pair(ack_answers=True):
-    config = door_config()
+    config = door_config(show_dtmf_digits=True)
     config["call"]["answer_from"] = ["sip:flat1@127.0.0.1"]
     pair = Pair(door_cfg=config)
     door_offers = []

@@ -4,11 +4,11 @@
 
 from intercom.app.station import RTP_TIMEOUT_MS
 from intercom.compat import ticks_diff
-from station_harness import FLAT_RTP, FRAME_MS, Pair
+from station_harness import FLAT_RTP, FRAME_MS, Pair, door_config
 
 
 def talking_pair():
-    pair = Pair()
+    pair = Pair(door_cfg=door_config(show_dtmf_digits=True))
     pair.press(pair.door, 1000)
     assert pair.door.state == "talking"
     flush_door(pair)

@@ -39,7 +39,7 @@ def has_problem(problems, start, *words):
 
 def test_minimal_config_gets_the_documented_defaults():
     effective = config.validate(MINIMAL, "door.toml")
-    assert effective["device"] == {"name": "Door", "board": "sim"}
+    assert effective["device"] == {"name": "Door", "board": "sim", "show_dtmf_digits": False}
     sip = effective["sip"]
     assert (sip["server"], sip["domain"], sip["register"]) == (None, None, False)
     assert (sip["local_port"], sip["expires"], sip["transport"]) == (5060, 300, "udp")

@@ -35,7 +35,7 @@ def test_helpers_fill_the_contract_fields():
         "from": "sip:flat1@example.org",
         "accepted": True,
     }
-    assert events.dtmf(4, "#", "inband") == {
+    assert events.dtmf(4, "#", "inband", show_digit=True) == {
         "ts_ms": 4,
         "event": "dtmf",
         "digit": "#",
@@ -44,6 +44,22 @@ def test_helpers_fill_the_contract_fields():
     assert events.code_rejected(5, "wrong_code", 2)["attempts"] == 2
     assert events.lockout(6, 300000, 3)["duration_ms"] == 300000
     assert events.error(7, "no audio")["reason"] == "no audio"
+
+
+def test_dtmf_digits_are_masked_unless_shown():
+    for digit in "0123456789*#ABCD":
+        assert events.dtmf(4, digit, "rfc4733")["digit"] == events.MASKED_DIGIT == "*"
+        assert events.dtmf(4, digit, "info", show_digit=True)["digit"] == digit
+
+
+def test_long_text_fields_are_cut_to_max_text():
+    exact = "x" * events.MAX_TEXT
+    assert events.make_event(1, events.ERROR, {"reason": exact})["reason"] == exact
+    cut = events.incoming_call(2, "sip:" + "y" * 5000 + "@192.0.2.1", False)["from"]
+    assert len(cut) == events.MAX_TEXT and cut == "sip:" + "y" * (events.MAX_TEXT - 7) + "..."
+    # Other values pass untouched.
+    event = events.make_event(3, events.ERROR, {"reason": "r", "detail": ["z" * 1000]})
+    assert event["detail"] == ["z" * 1000]
 
 
 def test_misuse_raises():

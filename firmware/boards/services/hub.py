@@ -29,8 +29,9 @@
 # the webhooks), retried while the door runs (the status page every
 # HTTP_RETRY_MS).
 #
-# DTMF digits are replaced by "*" in everything that leaves through here
-# (log, MQTT, webhooks): they may be the door code.
+# Events arrive as the station made them: DTMF digits already masked and
+# peer text already cut (intercom.events), so the log, MQTT and webhooks
+# pass them on unchanged.
 #
 # Opening the door over MQTT or HTTP is off unless mqtt.allow_open or
 # http.allow_open is true (the config then insists on broker credentials or
@@ -46,14 +47,6 @@ from boards.services.call_log import CallLog, path_next_to
 SAVE_DELAY_MS = 1000  # call log writes are coalesced
 HTTP_RETRY_MS = 10000  # a status page that could not start (port taken, bad certificate)
 CALL_EVENTS = (events.CALL_STARTED, events.RINGING, events.ANSWERED, events.INCOMING_CALL)
-
-
-def public_event(event):
-    """The event as it may leave the device: no DTMF digits."""
-    if event["event"] == events.DTMF:
-        event = dict(event)
-        event["digit"] = "*"
-    return event
 
 
 class Services:
@@ -133,7 +126,6 @@ class Services:
     # -- events in -------------------------------------------------------------------
 
     def on_event(self, event):
-        event = public_event(event)
         name = event["event"]
         if name == events.CALL_STARTED:
             self.call = {"target": event["target"], "caller": None}

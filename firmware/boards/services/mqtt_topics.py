@@ -8,7 +8,7 @@
 #   discovery(prefix, device_name, allow_open) -> [(topic, config dict)]
 #   event_messages(prefix, event) -> [(topic, payload text, retain)]
 #
-# DTMF digits never leave: a dtmf event's digit is "*" (it may be the code).
+# Events come masked from the station (intercom.events: no DTMF digits).
 
 import json
 
@@ -27,9 +27,6 @@ def topic(prefix, name):
 
 
 def event_messages(prefix, event):
-    if event["event"] == "dtmf":
-        event = dict(event)
-        event["digit"] = "*"
     messages = [(topic(prefix, "event/" + event["event"]), json.dumps(event), False)]
     if event["event"] == "button" and event.get("state") == "pressed":
         messages.append((topic(prefix, "doorbell"), json.dumps({"event_type": "press"}), False))

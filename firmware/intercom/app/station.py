@@ -126,6 +126,7 @@ class Station:
         self._frame_bytes = 16 * audio["ptime"]  # 8 samples/ms, 2 bytes each
         self._jitter_bounds = (audio["jitter_min_ms"], audio["jitter_max_ms"])
         self._symmetric_rtp = audio["symmetric_rtp"]
+        self._show_digits = config["device"]["show_dtmf_digits"]
         self.agent = Agent(
             AgentSettings(
                 sip["user"],
@@ -479,7 +480,7 @@ class Station:
         elif name == "dtmf":
             if call_id == self._media_call_id:
                 self.policy.receive_digit(event["digit"], "info", now_ms)
-                self._emit(now_ms, events.DTMF, {"digit": event["digit"], "source": "info"})
+                self._emit_digit(now_ms, event["digit"], "info")
         elif name == "internal_error":
             self._emit(now_ms, events.ERROR, {"reason": event["reason"]})
         elif name == "media_updated":
@@ -504,7 +505,7 @@ class Station:
         if digit is None:
             return
         while digit is not None:
-            self._emit(now_ms, events.DTMF, {"digit": digit[0], "source": digit[1]})
+            self._emit_digit(now_ms, digit[0], digit[1])
             self.policy.receive_digit(digit[0], digit[1], now_ms)
             digit = media.next_dtmf()
         self._settle(now_ms)
@@ -595,3 +596,6 @@ class Station:
 
     def _emit(self, now_ms, name, fields):
         self._events.append(events.make_event(now_ms, name, fields))
+
+    def _emit_digit(self, now_ms, digit, source):
+        self._events.append(events.dtmf(now_ms, digit, source, self._show_digits))
