@@ -3,6 +3,7 @@
 # test module (no test_ prefix): test_app_station.py uses it.
 
 from intercom.app.station import Station
+from intercom.compat import ticks_add, ticks_diff
 from intercom.config import validate
 
 DOOR_SIP = ("127.0.0.1", 5062)
@@ -136,12 +137,12 @@ class Pair:
                 event = station.next_event()
 
     def run(self, duration_ms):
-        end = self.now + duration_ms
-        while self.now < end:
-            self.now += FRAME_MS
+        end = ticks_add(self.now, duration_ms)
+        while ticks_diff(end, self.now) > 0:
+            self.now = ticks_add(self.now, FRAME_MS)
             for station in (self.door, self.flat):
                 deadline = station.get_timer()
-                while deadline is not None and deadline <= self.now:
+                while deadline is not None and ticks_diff(deadline, self.now) <= 0:
                     station.handle_timer(self.now, 0)
                     self.route()
                     deadline = station.get_timer()

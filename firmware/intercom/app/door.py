@@ -200,7 +200,6 @@ class DoorPolicy:
         if source not in REMOTE_SOURCES:
             raise ValueError("remote open from %r" % (source,))
         self._expire(now_ms)
-        self._remote_opens = [end for end in self._remote_opens if ticks_diff(now_ms, end) < 0]
         if self._locked_until is not None:
             reason = LOCKED_OUT
         elif len(self._remote_opens) >= REMOTE_OPENS_PER_WINDOW:
@@ -236,7 +235,7 @@ class DoorPolicy:
             self._hangup_deadline,
             self._locked_until,
         ]
-        return _earliest(deadlines + self._failures)
+        return _earliest(deadlines + self._failures + self._remote_opens)
 
     def next_event(self):
         """The oldest undelivered event dict, or None."""
@@ -318,7 +317,7 @@ class DoorPolicy:
             self._hangup_deadline = ticks_add(now_ms, self._hangup_after_ms)
 
     def _expire(self, now_ms):
-        """Ends a lockout and drops failures whose time has come."""
+        """Ends a lockout, drops failures and remote opens whose time has come."""
         if self._locked_until is not None and ticks_diff(now_ms, self._locked_until) >= 0:
             self._locked_until = None
             self._dirty = True
@@ -326,6 +325,7 @@ class DoorPolicy:
         if len(kept) != len(self._failures):
             self._failures = kept
             self._dirty = True
+        self._remote_opens = [end for end in self._remote_opens if ticks_diff(now_ms, end) < 0]
 
     def _restore(self, saved_state, now_ms):
         """Adopts a persisted state; malformed parts are dropped with an error event."""

@@ -165,7 +165,7 @@ class Agent:
         return datagrams
 
     def get_timer(self):
-        deadline = None
+        deadline = self.guard.get_timer()
         for transaction in self.transactions.values():
             deadline = earliest(deadline, transaction.get_timer())
         for call in self.calls.values():
@@ -175,6 +175,7 @@ class Agent:
         return deadline
 
     def handle_timer(self, now_ms):
+        self.guard.handle_timer(now_ms)
         for transaction in list(self.transactions.values()):
             if transaction.handle_timer(now_ms) and transaction.owner is not None:
                 self._count("transaction_timeouts")

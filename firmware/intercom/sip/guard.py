@@ -9,10 +9,15 @@
 #   trusted, a token left                    None: go ahead
 #
 # Token bucket per host: rate_per_s tokens a second, at most rate_burst
-# saved up; one token per datagram. At most max_sources buckets live (the
-# oldest goes first), so memory stays bounded whatever arrives.
+# saved up; one token per datagram. A host without a bucket has a full one:
+# a bucket lives only until it is full again (get_timer() says when,
+# handle_timer() forgets it), so no refill time is ever older than
+# rate_burst / rate_per_s seconds and a host silent for days (the ticks
+# clock wraps every 12.4 days) finds its bucket full. At most max_sources
+# buckets live (the oldest goes first), so memory stays bounded whatever
+# arrives.
 
-from intercom.compat import ticks_diff
+from intercom.compat import ticks_add, ticks_diff
 from intercom.sip.message import SipParseError
 from intercom.sip.uri import parse_uri
 
@@ -23,6 +28,8 @@ TOKEN = 1000  # tokens are kept in thousandths so integer ms refill exactly
 
 class SourceGuard:
     def __init__(self, settings):
+        if settings.rate_per_s < 1 or settings.rate_burst < 1:
+            raise ValueError("the token bucket needs rate_per_s and rate_burst of 1 or more")
         self.rate_per_s = settings.rate_per_s
         self.rate_burst = settings.rate_burst
         self.max_sources = settings.max_sources
@@ -47,6 +54,25 @@ class SourceGuard:
             return RATE_LIMITED
         bucket[0] -= TOKEN
         return None
+
+    def get_timer(self):
+        """The tick at which the first bucket is full again, or None."""
+        deadline = None
+        for bucket in self.buckets.values():
+            full_at = self._full_at(bucket)
+            if deadline is None or ticks_diff(full_at, deadline) < 0:
+                deadline = full_at
+        return deadline
+
+    def handle_timer(self, now_ms):
+        """Forget the buckets that are full by now (a missing bucket is full)."""
+        for host in list(self.buckets):
+            if ticks_diff(now_ms, self._full_at(self.buckets[host])) >= 0:
+                del self.buckets[host]
+
+    def _full_at(self, bucket):
+        missing = self.rate_burst * TOKEN - bucket[0]
+        return ticks_add(bucket[1], (missing + self.rate_per_s - 1) // self.rate_per_s)
 
 
 def trusted_hosts(settings):
