@@ -33,7 +33,17 @@
 #   sip.realm         the digest realm credentials may be sent to; None: any
 #                     realm, but only in answer to challenges from sip.server
 #   sip.keepalive     seconds between NAT keep-alives to the server; 0 = off
-#   call.targets      required, at least one
+#   sip.peer_media_same_host  peer-to-peer only: the SDP c= address of a
+#                     call must be the peer's own host (where its INVITE came
+#                     from, the host we called); false lets media come from
+#                     elsewhere (a phone behind a media gateway)
+#   sip.asserted_identity  server mode only: callers are the identity in the
+#                     P-Asserted-Identity the server adds (RFC 3325), never
+#                     From; a call without one has no identity (not answered,
+#                     cannot open)
+#   call.targets      required, at least one, at most MAX_TARGETS (8: each
+#                     is a SIP call of its own, all of them at once in
+#                     parallel mode)
 #   door.code         None: DTMF never opens; 4-16 of 0-9 A-D (a-d are
 #                     upper-cased); '*' and '#' end an entry, so they cannot
 #                     be part of it (intercom.app.door, entry grammar)
@@ -56,7 +66,9 @@
 #                     certificate with (else the system's trust store)
 #
 # Cross-key rules: both sip.password and sip.password_file; register without
-# a server; a bare user (no sip: URI) in targets/answer_from/open_from
+# a server; asserted_identity without a server; peer-to-peer answer_from
+# URIs whose host is a name, not an IP address; more than MAX_TARGETS
+# targets; a bare user (no sip: URI) in targets/answer_from/open_from
 # without a domain to put it in; button/relay/led sharing a pin or an I2S
 # pin of the board; pins outside the board's range; wifi missing on pico_w;
 # mqtt.allow_open without mqtt.user and mqtt.password; http.allow_open
@@ -66,7 +78,7 @@
 # [[webhook]].
 
 from intercom import events
-from intercom.app.identity import is_user, parse_sip_uri, split_hostport
+from intercom.app.identity import is_ip_literal, is_user, parse_sip_uri, split_hostport
 from intercom.errors import ConfigError
 from intercom.pins import DEFAULT_PINS, I2S_PINS
 from intercom.sip.grammar import is_ipv4, is_ipv6
@@ -87,6 +99,7 @@ SECRET_KEYS = (
 SECRET_TEXT = "****"
 CODE_CHARS = "0123456789ABCD"
 CODE_LENGTH = (4, 16)
+MAX_TARGETS = 8
 HTTP_TOKEN_MIN = 16
 # GPIO numbers a board can drive: BCM 0-27 on rpi (and sim), GP0-22 and
 # GP26-28 on pico_w (GP23-25 and GP29 belong to the wireless chip).
@@ -121,6 +134,8 @@ def _sections():
             ("transport", "choice", "udp", ("udp",)),
             ("realm", "str", None, (1, 255)),
             ("keepalive", "int", 0, (0, 3600)),
+            ("peer_media_same_host", "bool", True, None),
+            ("asserted_identity", "bool", False, None),
         ),
         "call": (
             ("targets", "strings", REQUIRED, None),
@@ -339,6 +354,8 @@ def _check_sip(problems, sip):
         problems.add("sip.register", "true needs sip.server (the registrar)")
     if sip["password"] is not None and sip["password_file"] is not None:
         problems.add("sip.password_file", "give sip.password or sip.password_file, not both")
+    if sip["asserted_identity"] and server is None:
+        problems.add("sip.asserted_identity", "true needs sip.server (who asserts the identity)")
     if sip["user"] is not None and not is_user(sip["user"]):
         problems.add("sip.user", "'%s' is not a SIP user name" % sip["user"])
     for index, host in enumerate(sip["trusted"] or ()):
@@ -375,6 +392,21 @@ def _check_call_and_door(problems, config):
     door = config["door"]
     if call["targets"] is not None and not call["targets"]:
         problems.add("call.targets", "needs at least one target")
+    if call["targets"] is not None and len(call["targets"]) > MAX_TARGETS:
+        problems.add(
+            "call.targets",
+            "%d targets; at most %d (a building with more flats runs a SIP proxy that "
+            "forks the call: see deploy/kamailio)" % (len(call["targets"]), MAX_TARGETS),
+        )
+    if config["sip"]["server"] is None:
+        for index, entry in enumerate(call["answer_from"] or ()):
+            parsed = parse_sip_uri(entry)
+            if parsed is not None and not is_ip_literal(parsed[1]):
+                problems.add(
+                    "call.answer_from[%d]" % index,
+                    "'%s': without sip.server the caller's host must be an IP address "
+                    "(the door compares it with where the call comes from)" % entry,
+                )
     for key, entries, allow_parameters in (
         ("call.targets", call["targets"], True),
         ("call.answer_from", call["answer_from"], False),

@@ -7,8 +7,11 @@ class RecordingPhone:
     def __init__(self):
         self.actions = []
         self._count = 0
+        self.full = False  # True: no room for a call, call() gives None
 
     def call(self, target, now_ms):
+        if self.full:
+            return None
         self._count += 1
         call_id = "c%d" % self._count
         self.actions.append(("call", target, call_id, now_ms))
@@ -32,7 +35,7 @@ def make(mode="sequential", targets=("flat1", "flat2"), ring_timeout=30, max_dur
         "ring_timeout": ring_timeout,
         "max_duration": max_duration,
     }
-    bell = Doorbell(settings, phone, lambda caller: caller == "sip:flat1@example.org")
+    bell = Doorbell(settings, phone, lambda identity: identity == "sip:flat1@example.org")
     return bell, phone
 
 
@@ -193,7 +196,7 @@ def test_door_opened_confirms_and_a_hangup_with_a_reason_ends_the_call():
 
 def test_incoming_call_from_an_allowed_caller_is_answered():
     bell, phone = make()
-    assert bell.on_incoming("in1", "sip:flat1@example.org", 100) is True
+    assert bell.on_incoming("in1", "sip:flat1@example.org", "sip:flat1@example.org", 100) is True
     assert phone.actions == [("answer", "in1", 100)]
     assert bell.state == TALKING
     assert events(bell) == [
@@ -203,15 +206,32 @@ def test_incoming_call_from_an_allowed_caller_is_answered():
 
 def test_incoming_call_from_anyone_else_is_refused_without_ringing():
     bell, phone = make()
-    assert bell.on_incoming("in1", "sip:mallory@example.org", 100) is False
+    assert (
+        bell.on_incoming("in1", "sip:mallory@example.org", "sip:mallory@example.org", 100) is False
+    )
     assert phone.actions == [("reject", "in1", 403, 100)]
     assert bell.state == IDLE and bell.tone is None
+
+
+def test_incoming_call_without_an_identity_is_refused():
+    bell, phone = make()
+    assert bell.on_incoming("in1", "sip:flat1@example.org", None, 100) is False
+    assert phone.actions == [("reject", "in1", 403, 100)]
+    assert events(bell)[-1]["accepted"] is False
+
+
+def test_a_target_without_room_for_its_call_fails_as_unavailable():
+    bell, phone = make(mode="parallel")
+    phone.full = True
+    bell.button_pressed(0)
+    assert bell.state == IDLE
+    assert events(bell)[-1] == {"event": "call_ended", "reason": "unavailable", "duration_ms": 0}
 
 
 def test_incoming_call_while_busy_gets_486():
     bell, phone = make()
     bell.button_pressed(0)
-    assert bell.on_incoming("in1", "sip:flat1@example.org", 100) is False
+    assert bell.on_incoming("in1", "sip:flat1@example.org", "sip:flat1@example.org", 100) is False
     assert phone.actions[-1] == ("reject", "in1", 486, 100)
     assert bell.state == CALLING
 

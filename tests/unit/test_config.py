@@ -211,6 +211,29 @@ def test_targets_and_allow_lists():
     assert has_problem(missing, "door.toml: call.targets: ", "required")
 
 
+def test_targets_are_bounded_with_a_clear_error():
+    nine = ["sip:flat%d@192.0.2.%d" % (index, index) for index in range(1, 10)]
+    problems = problems_of({"call": {"targets": nine}})
+    assert has_problem(problems, "door.toml: call.targets: ", "9 targets; at most 8")
+    assert problems_of({"call": {"targets": nine[:8]}}) == []
+
+
+def test_peer_to_peer_callers_are_named_by_address():
+    problems = problems_of(
+        {"call": {"targets": ["sip:a@192.0.2.1"], "answer_from": ["sip:flat1@flat1.lan"]}}
+    )
+    assert has_problem(problems, "door.toml: call.answer_from[0]: ", "must be an IP address")
+    good = {"targets": ["sip:a@192.0.2.1"], "answer_from": ["sip:flat1@192.0.2.7"]}
+    assert problems_of({"call": good}) == []
+    assert problems_of(with_sections(call={"answer_from": ["sip:flat1@flat1.lan"]})) == []
+
+
+def test_asserted_identity_needs_a_server():
+    lonely = {"sip": {"asserted_identity": True}, "call": {"targets": ["sip:a@192.0.2.1"]}}
+    assert has_problem(problems_of(lonely), "door.toml: sip.asserted_identity: ", "sip.server")
+    assert problems_of(with_sections(sip={"asserted_identity": True})) == []
+
+
 def test_bare_users_need_a_domain():
     problems = problems_of({"call": {"targets": ["sip:a@192.0.2.1"], "answer_from": ["flat1"]}})
     assert has_problem(problems, "door.toml: call.answer_from[0]: ", "bare user")

@@ -152,6 +152,11 @@ class DoorPolicy:
     def relay_on(self):
         return self._relay.is_on
 
+    @property
+    def in_call(self):
+        """Between call_answered and call_ended: digits may make entries."""
+        return self._in_call
+
     def is_locked(self):
         """Locked out, as of the last input or handle_timer call."""
         return self._locked_until is not None

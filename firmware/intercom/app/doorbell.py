@@ -1,16 +1,20 @@
 # The doorbell: what happens between a button press and the end of a call.
 #
 # One state machine. Times are integer ms (now_ms, compat ticks). The SIP side
-# is a `phone` with call(target, now_ms) -> call_id, hangup(call_id, now_ms),
-# answer(call_id, now_ms) and reject(call_id, status, now_ms); the station
-# feeds the phone's outcomes back through the on_* methods.
+# is a `phone` with call(target, now_ms) -> call_id (None: no room for the
+# call, it fails as unavailable), hangup(call_id, now_ms), answer(call_id,
+# now_ms) and reject(call_id, status, now_ms); the station feeds the phone's
+# outcomes back through the on_* methods. may_answer(identity) says whether
+# an incoming caller (the identity the SIP layer vouches for, or None) may
+# be answered.
 #
 #   state    input                         action                               next
 #   -------- ----------------------------- ------------------------------------ --------
 #   idle     button, not registered        error tone, call_ended(not_regist.)  idle
 #            button                        call target(s), ring timer           calling
-#            incoming, caller allowed      answer, max-duration timers          talking
-#            incoming, caller not allowed  reject 403 (no ring, no media)       idle
+#            incoming, identity allowed    answer, max-duration timers          talking
+#            incoming, identity not        reject 403 (no ring, no media)       idle
+#            allowed or None
 #   calling  button                        ignored, counted                     calling
 #            ringing (first)               ringback tone, `ringing`             calling
 #            answered                      cancel the other targets, stop tone,
@@ -30,7 +34,9 @@
 #   ending   remote ended / ending timer   (the BYE is done or gave up)         idle
 #            button                        ignored, counted                     ending
 #
-# Every call that was started ends with exactly one `call_ended` event.
+# A target the phone has no room to call (call() gives None) fails at once
+# as unavailable. Every call that was started ends with exactly one
+# `call_ended` event.
 # One-shot tones (error, warning, confirm, reject) last TONE_MS; ringback
 # plays while calling after the first `ringing`.
 
@@ -63,12 +69,11 @@ class Doorbell:
         self.registered = True
         self.ignored_presses = 0
         self.tone = None
-        self.talking_call_id = None
+        self.talking_call_id = None  # the call in talking (and ending)
         self._ringing_calls = {}  # call_id -> target, while calling
         self._rang = []  # call ids that reported ringing
         self._next_target = 0
         self._failures = []
-        self._started_ms = 0
         self._answered_ms = 0
         self._timers = {}  # name -> deadline ms
         self._events = []
@@ -85,15 +90,9 @@ class Doorbell:
             self._emit({"event": "call_ended", "reason": "not_registered", "duration_ms": 0})
             return
         self.state = CALLING
-        self._started_ms = now_ms
         self._failures = []
         self._next_target = 0
-        if self._parallel:
-            while self._next_target < len(self._targets):
-                self._call_next_target(now_ms)
-        else:
-            self._call_next_target(now_ms)
-        self._timers["ring"] = ticks_add(now_ms, self._ring_timeout_ms)
+        self._ring_next(now_ms)
 
     def hangup_requested(self, now_ms, reason="local_hangup"):
         if self.state == CALLING:
@@ -129,14 +128,8 @@ class Doorbell:
             return
         del self._ringing_calls[call_id]
         self._failures.append(reason)
-        if self._parallel:
-            if not self._ringing_calls:
-                self._give_up(now_ms)
-        elif self._next_target < len(self._targets):
-            self._call_next_target(now_ms)
-            self._timers["ring"] = ticks_add(now_ms, self._ring_timeout_ms)
-        else:
-            self._give_up(now_ms)
+        if not self._ringing_calls:
+            self._ring_next(now_ms)
 
     def on_remote_ended(self, call_id, now_ms):
         if call_id != self.talking_call_id:
@@ -145,17 +138,22 @@ class Doorbell:
             self._emit_call_ended(now_ms, "remote_hangup")
         self._back_to_idle()
 
-    def on_incoming(self, call_id, caller, now_ms):
-        """The phone asks whether to take a call; returns whether it was answered."""
-        accepted = self.state == IDLE and self._may_answer(caller)
+    def on_incoming(self, call_id, caller, identity, now_ms):
+        """The phone asks whether to take a call from caller (its From, for
+        the event) whose identity may_answer judges; returns whether it was
+        answered."""
+        accepted = self.state == IDLE and self._may_answer(identity)
         self._emit({"event": "incoming_call", "from": caller, "accepted": accepted})
         if not accepted:
             self._phone.reject(call_id, 486 if self.state != IDLE else 403, now_ms)
             return False
         self._phone.answer(call_id, now_ms)
-        self._started_ms = now_ms
         self._start_talking(call_id, now_ms)
         return True
+
+    def owns(self, call_id):
+        """Whether call_id is a call of the current attempt (ringing or talking)."""
+        return call_id == self.talking_call_id or call_id in self._ringing_calls
 
     def door_opened(self, now_ms):
         """The door policy opened the door: the visitor hears a confirmation."""
@@ -187,11 +185,7 @@ class Doorbell:
             for _ in list(self._ringing_calls):
                 self._failures.append("no_answer")
             self._hang_up_ringing(now_ms)
-            if not self._parallel and self._next_target < len(self._targets):
-                self._call_next_target(now_ms)
-                self._timers["ring"] = ticks_add(now_ms, self._ring_timeout_ms)
-            else:
-                self._give_up(now_ms)
+            self._ring_next(now_ms)
         elif name == "warning" and self.state == TALKING:
             self._play(now_ms, "warning")
         elif name == "max_duration" and self.state == TALKING:
@@ -209,12 +203,24 @@ class Doorbell:
 
     # -- helpers -------------------------------------------------------------
 
-    def _call_next_target(self, now_ms):
-        target = self._targets[self._next_target]
-        self._next_target += 1
-        call_id = self._phone.call(target, now_ms)
-        self._ringing_calls[call_id] = target
-        self._emit({"event": "call_started", "target": target})
+    def _ring_next(self, now_ms):
+        """Call the next target (every target, parallel) and time the ring;
+        gives up when no target is left to ring."""
+        while self._next_target < len(self._targets):
+            target = self._targets[self._next_target]
+            self._next_target += 1
+            call_id = self._phone.call(target, now_ms)
+            self._emit({"event": "call_started", "target": target})
+            if call_id is None:  # no room for another SIP call
+                self._failures.append("unavailable")
+                continue
+            self._ringing_calls[call_id] = target
+            if not self._parallel:
+                break
+        if self._ringing_calls:
+            self._timers["ring"] = ticks_add(now_ms, self._ring_timeout_ms)
+        else:
+            self._give_up(now_ms)
 
     def _hang_up_ringing(self, now_ms):
         for call_id in list(self._ringing_calls):

@@ -71,6 +71,19 @@ def is_user(text):
     )
 
 
+def is_ip_literal(host):
+    """True for an IPv4 address ("192.0.2.7") or a bracketed IPv6 one."""
+    if host.startswith("["):
+        return host.endswith("]") and ":" in host
+    parts = host.split(".")
+    if len(parts) != 4:
+        return False
+    for part in parts:
+        if not part or len(part) > 3 or not _only(part, "0123456789") or int(part) > 255:
+            return False
+    return True
+
+
 def split_hostport(text):
     """(host, port) from "host", "host:port", "[v6]" or "[v6]:port".
 

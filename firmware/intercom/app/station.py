@@ -26,23 +26,35 @@
 #   agent event                 goes to
 #   --------------------------- --------------------------------------------
 #   registered / failed         doorbell.set_registered, event out
-#   incoming_call               doorbell.on_incoming (answers or rejects);
-#                               answered: media starts, policy.call_answered
-#                               (delayed offer, no SDP in the INVITE: both
-#                               wait for `answered`, the ACK's answer)
+#   incoming_call               doorbell.on_incoming(From, identity) answers
+#                               or rejects; nothing else yet: no media, no
+#                               digits, no policy call before the ACK
+#   answered (incoming)         the ACK matching our To tag came (with the
+#                               answer, for a delayed offer): media starts,
+#                               policy.call_answered(identity)
 #   ringing                     doorbell.on_ringing
 #   early_media                 media starts, receive only (no ringback then)
 #   answered (outgoing)         doorbell.on_answered; the talking call gets
-#                               media and policy.call_answered(dialled URI)
+#                               media and policy.call_answered(dialled URI);
+#                               a call the doorbell no longer owns (a 2xx
+#                               after it gave up) is hung up
 #   call_failed                 doorbell.on_failed (timeout counts as no_answer)
-#   call_ended                  doorbell.on_remote_ended, media and policy end
-#   dtmf (SIP INFO)             policy.receive_digit
+#   call_ended                  doorbell.on_remote_ended
+#   dtmf (SIP INFO)             policy.receive_digit (the media's call only)
 #   media_updated               media.update (hold / unhold)
 #   internal_error              an `error` event (a bug of ours, counted)
 #   policy door_opened          doorbell.door_opened (confirmation tone)
 #   policy code_rejected        doorbell.code_rejected (rejection tone)
 #   policy hangup_due           doorbell.hangup_requested(reason door_opened)
 #   no RTP for RTP_TIMEOUT_MS   doorbell.hangup_requested(reason rtp_timeout)
+#
+# Media and the policy's call live only as long as the doorbell's call:
+# after every input (_settle) the media session is dropped unless it
+# belongs to the talking call (or, calling, to a call still ringing: early
+# media), and the policy's call ends unless the doorbell is talking on it.
+# So when the doorbell leaves talking (our BYE, the max duration, the code
+# opened the door) no audio leaves and no digit counts from that moment,
+# whether or not the peer ever answers the BYE.
 #
 # No exception leaves an input (every method above that takes now_ms, and
 # rtcp_datagrams, which runs media code): whatever a peer sends, an error
@@ -146,19 +158,25 @@ class Station:
                 ring_timeout_ms=self.ring_timeout_ms + AGENT_RING_SLACK_MS,
                 max_message_size=MAX_MESSAGE_SIZE,
                 keepalive_ms=sip["keepalive"] * 1000,
+                # one round of targets ringing, the previous round still
+                # cancelling, and a resident calling in
+                max_calls=2 * len(call["targets"]) + 1,
+                peer_media_same_host=sip["peer_media_same_host"],
+                asserted_identity=sip["asserted_identity"],
             ),
             random_bytes,
         )
         answer_from = allowed_identities(call["answer_from"], home_hosts(sip))
         self.doorbell = Doorbell(
-            call, _Phone(self), lambda caller: parse_identity(caller) in answer_from
+            call, _Phone(self), lambda identity: parse_identity(identity) in answer_from
         )
         self.doorbell.set_registered(not sip["register"])
         self.policy = DoorPolicy(config, now_ms, saved_door_state)
         self.dialled = {}  # call id -> URI we dialled (the caller identity on answer)
-        self._delayed_offers = {}  # incoming call id -> caller URI, until the ACK's answer
+        self._awaiting_ack = {}  # incoming call id -> caller identity, until `answered`
         self.media = None
         self._media_call_id = None
+        self._policy_call_id = None
         self._receiving = False
         self.last_call_stats = None
         self._events = []
@@ -415,6 +433,7 @@ class Station:
                 busy = True
                 self.policy.hangup_due = False
                 self.doorbell.hangup_requested(now_ms, "door_opened")
+            self._end_what_the_doorbell_left(now_ms)
         if self._stopping and not self.agent.calls:
             registration = self.agent.registration
             self.stopped = registration is None or not registration.registered
@@ -437,13 +456,10 @@ class Station:
                 {"server": self.config["sip"]["server"], "reason": event["reason"]},
             )
         elif name == "incoming_call":
-            self.doorbell.on_incoming(call_id, event["from_uri"], now_ms)
+            identity = event["identity"]
+            self.doorbell.on_incoming(call_id, event["from_uri"], identity, now_ms)
             if self.doorbell.talking_call_id == call_id:
-                if event["media"] is None:  # delayed offer: media comes with the ACK
-                    self._delayed_offers[call_id] = event["from_uri"]
-                else:
-                    self._start_media(call_id, event["media"], now_ms, True)
-                    self.policy.call_answered(event["from_uri"], now_ms)
+                self._awaiting_ack[call_id] = identity
         elif name == "ringing":
             self.doorbell.on_ringing(call_id, now_ms)
         elif name == "early_media":
@@ -451,34 +467,31 @@ class Station:
                 self._start_media(call_id, event["media"], now_ms, False)
                 self.doorbell.tone = None
         elif name == "answered":
-            caller = self._delayed_offers.pop(call_id, None)
-            if caller is not None and self.doorbell.talking_call_id == call_id:
-                self._start_media(call_id, event["media"], now_ms, True)
-                self.policy.call_answered(caller, now_ms)
-            elif self.doorbell.state == CALLING:
+            if call_id in self._awaiting_ack:
+                identity = self._awaiting_ack.pop(call_id)
+                if self.doorbell.state == TALKING and self.doorbell.talking_call_id == call_id:
+                    self._start_media(call_id, event["media"], now_ms, True)
+                    self._answer_policy(call_id, identity, now_ms)
+            elif self.doorbell.state == CALLING and self.doorbell.owns(call_id):
                 self.doorbell.on_answered(call_id, now_ms)
-                if self.doorbell.talking_call_id == call_id:
-                    if self._media_call_id == call_id:
-                        self._call_media().update(event["media"])
-                        self._receiving = True
-                    else:
-                        self._start_media(call_id, event["media"], now_ms, True)
-                    self.policy.call_answered(self.dialled.get(call_id, ""), now_ms)
+                if self._media_call_id == call_id:
+                    self._call_media().update(event["media"])
+                    self._receiving = True
+                else:
+                    self._start_media(call_id, event["media"], now_ms, True)
+                self._answer_policy(call_id, self.dialled.get(call_id, ""), now_ms)
+            else:  # a 2xx nobody waits for any more (the doorbell gave up, or
+                self.agent.hangup(call_id, now_ms)  # another flat answered first)
         elif name == "call_failed":
             reason = _FAILURE_REASONS.get(event["reason"], event["reason"])
             self.doorbell.on_failed(call_id, reason, now_ms)
             self.dialled.pop(call_id, None)
-            if call_id == self._media_call_id:
-                self._stop_media(now_ms)
         elif name == "call_ended":
             self.doorbell.on_remote_ended(call_id, now_ms)
             self.dialled.pop(call_id, None)
-            self._delayed_offers.pop(call_id, None)
-            if call_id == self._media_call_id:
-                self._stop_media(now_ms)
-                self.policy.call_ended(now_ms)
+            self._awaiting_ack.pop(call_id, None)
         elif name == "dtmf":
-            if call_id == self._media_call_id:
+            if call_id == self._policy_call_id:
                 self.policy.receive_digit(event["digit"], "info", now_ms)
                 self._emit_digit(now_ms, event["digit"], "info")
         elif name == "internal_error":
@@ -509,6 +522,22 @@ class Station:
             self.policy.receive_digit(digit[0], digit[1], now_ms)
             digit = media.next_dtmf()
         self._settle(now_ms)
+
+    def _answer_policy(self, call_id, caller, now_ms):
+        self._policy_call_id = call_id
+        self.policy.call_answered(caller, now_ms)
+
+    def _end_what_the_doorbell_left(self, now_ms):
+        """Media and the policy's call end with the doorbell's call (top)."""
+        doorbell = self.doorbell
+        talking = doorbell.talking_call_id if doorbell.state == TALKING else None
+        media_call = self._media_call_id
+        if media_call is not None and media_call != talking:
+            if not (doorbell.state == CALLING and doorbell.owns(media_call)):
+                self._stop_media(now_ms)
+        if self._policy_call_id is not None and self._policy_call_id != talking:
+            self._policy_call_id = None
+            self.policy.call_ended(now_ms)
 
     def _start_media(self, call_id, media, now_ms, answered):
         if self.media is not None:
@@ -572,9 +601,6 @@ class Station:
 
     def _end_call(self, now_ms, reason):
         """The doorbell hangs up (CANCEL or BYE); media and digits stop now."""
-        if self.media is not None:
-            self._stop_media(now_ms)
-        self.policy.call_ended(now_ms)
         self.doorbell.hangup_requested(now_ms, reason)
         self._settle(now_ms)
 
@@ -585,6 +611,7 @@ class Station:
         self.media = None
         self._media_call_id = None
         self._receiving = False
+        self._policy_call_id = None
         self.policy.call_ended(now_ms)
         for call_id in list(self.agent.calls):
             try:

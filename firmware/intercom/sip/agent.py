@@ -17,9 +17,12 @@
 #    "retry_in_ms": ms}                                             (register.py)
 #   {"event": "unregistered", "status": code|None, "reason": text|None}
 #   {"event": "incoming_call", "call_id", "from": name-addr text, "from_uri":
-#    uri, "user": user part or None, "source": (host, port), "media": MEDIA,
-#    or None for an INVITE without SDP: then MEDIA comes with "answered"}
+#    uri, "identity": uri or None (who the caller is, see below), "user": user
+#    part or None, "source": (host, port), "media": MEDIA, or None for an
+#    INVITE without SDP: then MEDIA comes with "answered"}
 #       -> the app calls answer() or reject(); the agent already sent 180.
+#       The app gets no media and no digits before "answered" (the ACK
+#       that matches our To tag, which a forged INVITE never sees).
 #   {"event": "ringing", "call_id"}                                 180 received
 #   {"event": "early_media", "call_id", "media": MEDIA}             183 with SDP
 #   {"event": "answered", "call_id", "media": MEDIA}   outgoing: 2xx ACKed;
@@ -45,7 +48,32 @@
 # Who may talk to us: only the configured server and `trusted` hosts (in
 # peer-to-peer mode also the hosts of `targets` and `answer_from` URIs).
 # Anything else is dropped without a reply and counted; each source host has
-# a token bucket; live transactions and calls are capped, oldest reaped.
+# a token bucket (guard.py).
+#
+# Who a caller is (incoming_call "identity", what allow lists compare):
+#   server mode                 the From URI: the server vouches for it (it
+#                               must not route external callers to the door)
+#   server, asserted_identity   the first sip:/sips: URI of the
+#                               P-Asserted-Identity (RFC 3325 9.1) in an
+#                               INVITE from the server itself; None without one
+#   peer-to-peer                the From URI when its host is the address the
+#                               INVITE came from, else None (a trusted flat
+#                               cannot claim another flat's identity)
+# Media (peer_media_same_host, peer-to-peer only): the c= of the peer's SDP
+# (offer, answer, 183, ACK, re-INVITE) must be the peer's own host: the
+# INVITE's source, or the host we called; else 488, or ACK and BYE
+# (bad_sdp) for an answer.
+#
+# Tables (memory stays bounded whatever arrives; a flood never ends a call):
+#   calls         at most max_calls live (not ended) calls; call() returns
+#                 None when full (calls_refused), an INVITE gets 503; a
+#                 live call is never evicted, ended ones are forgotten
+#   transactions  at most max_transactions; when full, the oldest one that
+#                 neither a live call nor the registration owns makes room
+#                 (transactions_reaped); when every one is owned, a new
+#                 request gets a stateless 503 with Retry-After (RFC 3261
+#                 21.5.4) and our own requests (BYE, CANCEL, a refresh) still
+#                 go out: their number is bounded by the live calls
 
 from intercom.sip import auth
 from intercom.sip.agent_settings import SIP_PORT
@@ -86,6 +114,7 @@ ALLOW = ", ".join(ALLOWED_METHODS)
 SUPPORTED = ()  # option tags we implement (none: no 100rel, timer, replaces)
 ACCEPT = "application/sdp, application/dtmf-relay, application/dtmf"
 MAX_EVENTS = 256
+RETRY_AFTER_S = 5
 STAT_MASK = 0xFFFFFFFF
 
 
@@ -197,7 +226,8 @@ class Agent:
     # -- app interface ------------------------------------------------------------
 
     def call(self, target, rtp_port, now_ms, ring_timeout_ms=None):
-        """Call a user ("flat1") or a SIP URI; returns the call id."""
+        """Call a user ("flat1") or a SIP URI; returns the call id, or None
+        when the call table is full of live calls."""
         target_uri = self.target_uri(target)
         settings = self.settings
         if settings.server_address is not None:
@@ -208,7 +238,11 @@ class Agent:
             ring_timeout_ms = settings.ring_timeout_ms
         call_id = self._new_call_id()
         call = Call(self, call_id, True, (settings.local_host, rtp_port))
-        self._add_call(call)
+        if settings.server_address is None and settings.peer_media_same_host:
+            call.media_host = address[0]
+        if not self._add_call(call):
+            self._count("calls_refused")
+            return None
         call.start_outgoing(target_uri, address, ring_timeout_ms, now_ms)
         return call_id
 
@@ -394,6 +428,9 @@ class Agent:
             else:
                 call.on_ack(request, now_ms)
             return
+        if not self._make_room():
+            self._reply_stateless(request, addr, 503)
+            return
         if method not in KNOWN_METHODS:
             self._reply(request, addr, 501, now_ms)
             return
@@ -439,14 +476,19 @@ class Agent:
         if busy:
             self._reply(request, addr, 486, now_ms)
             return
-        transaction = self._server_transaction(request, addr, now_ms)
         call_id = request.headers.get("Call-ID")
         call = Call(self, call_id, False, (self.settings.local_host, 0))
-        transaction.owner = call
+        if self.settings.server_address is None and self.settings.peer_media_same_host:
+            call.media_host = addr[0]
+        if not self._add_call(call):
+            self._count("calls_refused")
+            self._reply(request, addr, 503, now_ms)
+            return
+        transaction = self._server_transaction(request, addr, now_ms, call)
         if not call.start_incoming(transaction, request, now_ms):
             self._count("no_common_media")
+            del self.calls[call_id]
             return
-        self._add_call(call)
         caller = parse_name_addr(request.headers.get("From"))
         self.emit(
             {
@@ -454,11 +496,37 @@ class Agent:
                 "call_id": call_id,
                 "from": caller.to_string(),
                 "from_uri": caller.uri,
+                "identity": self._caller_identity(request, caller.uri, addr),
                 "user": _uri_user(caller.uri),
                 "source": addr,
                 "media": call.media,
             }
         )
+
+    def _caller_identity(self, request, from_uri, addr):
+        """The URI allow lists compare the caller by, or None (see the top)."""
+        settings = self.settings
+        if settings.server_address is not None:
+            if not settings.asserted_identity:
+                return from_uri
+            if addr[0] != settings.server_address[0]:
+                return None
+            for value in request.headers.get_all("P-Asserted-Identity"):
+                try:
+                    uri = parse_name_addr(value).uri
+                except SipParseError:
+                    continue
+                if uri[:4].lower() == "sip:" or uri[:5].lower() == "sips:":
+                    return uri
+            return None
+        try:
+            host = parse_uri(from_uri).host
+        except SipParseError:
+            return None
+        if host is None or host.strip("[]").lower() != addr[0].strip("[]").lower():
+            self._count("foreign_from_hosts")
+            return None
+        return from_uri
 
     def _receive_cancel(self, request, addr, now_ms):
         """CANCEL matches the INVITE server transaction with its branch (§9.2)."""
@@ -481,6 +549,15 @@ class Agent:
             return True
         content_type = request.headers.get("Content-Type") or ""
         return content_type.split(";")[0].strip().lower() == "application/sdp"
+
+    def _reply_stateless(self, request, addr, status):
+        """A response without a transaction (the table is full, §8.2.6)."""
+        self._count("responses_%d" % status)
+        response = make_response(request, status, None, self.new_tag())
+        if status == 503:
+            response.headers.add("Retry-After", str(RETRY_AFTER_S))
+        self.add_server_header(response.headers)
+        self._outbox.append((response.to_bytes(), self._response_address(request, addr)))
 
     def _reply(self, request, addr, status, now_ms, reason=None, allow=False, unsupported=None):
         """Answer a request we do not take further, in its own server transaction."""
@@ -563,20 +640,37 @@ class Agent:
             self.emit(event)
 
     def _add_transaction(self, transaction):
+        self._make_room()
+        self.transactions[transaction.key] = transaction
+
+    def _make_room(self):
+        """Room for one more transaction; False when the table is full and
+        a live call or the registration owns every transaction in it."""
         transactions = self.transactions
-        while len(transactions) >= self.settings.max_transactions:
-            oldest = next(iter(transactions))
-            del transactions[oldest]
-            self._count("transactions_reaped")
-        transactions[transaction.key] = transaction
+        if len(transactions) < self.settings.max_transactions:
+            return True
+        spare = None
+        for key, transaction in transactions.items():
+            owner = transaction.owner
+            if owner is None or (isinstance(owner, Call) and owner.ended):
+                spare = key
+                break
+        if spare is None:
+            return False
+        del transactions[spare]
+        self._count("transactions_reaped")
+        return True
 
     def _add_call(self, call):
+        """Adds call unless max_calls live calls exist; ended ones go first."""
         calls = self.calls
-        while len(calls) >= self.settings.max_calls:
-            oldest = next(iter(calls))
-            del calls[oldest]
-            self._count("calls_reaped")
+        if len(calls) >= self.settings.max_calls:
+            for call_id in [c for c, known in calls.items() if known.ended]:
+                del calls[call_id]
+        if len(calls) >= self.settings.max_calls:
+            return False
         calls[call.call_id] = call
+        return True
 
     def _reap(self):
         """Forget what has ended; an INVITE still proceeding for a call that

@@ -14,6 +14,8 @@ class AgentSettings:
     resolved), or None for peer-to-peer. local_host/local_port: our
     reachable address for Via/Contact/SDP. realm: when set, the only digest
     realm we answer. targets/answer_from: URIs or users (peer-to-peer trust).
+    peer_media_same_host: peer-to-peer, SDP must name the peer's own host.
+    asserted_identity: server mode, callers by P-Asserted-Identity.
     """
 
     def __init__(
@@ -44,6 +46,8 @@ class AgentSettings:
         max_sources=32,
         keepalive_ms=25000,
         user_agent="intercom",
+        peer_media_same_host=True,
+        asserted_identity=False,
     ):
         self.user = user
         self.local_host = local_host
@@ -72,6 +76,8 @@ class AgentSettings:
         self.max_sources = max_sources
         self.keepalive_ms = keepalive_ms
         self.user_agent = user_agent
+        self.peer_media_same_host = peer_media_same_host
+        self.asserted_identity = asserted_identity
 
 
 def split_hostport(text):

@@ -6,6 +6,8 @@
 #   ----------------------- -------------------------- ------------------------- ----------
 #   calling, early          1xx                        ringing / early_media     early
 #                           2xx                        ACK, answered             confirmed
+#   calling, hangup() done  2xx (no 1xx came, so the   ACK, BYE, call_failed     ending
+#   (CANCEL waits for a 1xx) CANCEL never left)
 #                           401/407 from our server    INVITE again, credentials calling
 #                           300-699                    call_failed               ended
 #                           INVITE timeout (B)         call_failed timeout       ended
@@ -13,6 +15,9 @@
 #                                                      §9.1)
 #   cancelling              487 (or other final)       call_failed               ended
 #                           2xx (crossed the CANCEL)   ACK, BYE                  ending
+#   (any of the above)      1xx/2xx whose SDP names    no early media; for a 2xx
+#                           another host than the      ACK, BYE (bad_sdp)
+#                           peer's (peer-to-peer)
 #   after our first ACK     2xx, another To tag (fork) ACK it, BYE its dialog   unchanged
 #   confirmed               BYE from peer              200, call_ended remote    ended
 #                           hangup()                   BYE                       ending
@@ -22,6 +27,9 @@
 #
 #   incoming                event                      action / event            next
 #   ----------------------- -------------------------- ------------------------- ----------
+#   (INVITE)                SDP we cannot use, or c=   400/488                   ended
+#                           another host than the
+#                           source (peer-to-peer)
 #   offered                 (created)                  180, incoming_call        offered
 #                           answer()                   200 + SDP, retransmit     accepted
 #                           reject(code)               code, call_ended          ended
@@ -92,6 +100,7 @@ class Call:
         self.session_id = stack.random_number()
         self.session_version = 0
         self.local_sdp = None
+        self.media_host = None  # set peer-to-peer: the host every c= must name
         self.offer_in_ok = False  # incoming INVITE without SDP: we offer in the 2xx
         self.authenticated = False
         self.cancel_wanted = None
@@ -215,7 +224,7 @@ class Call:
             if status == 180:
                 self.stack.emit({"event": "ringing", "call_id": self.call_id})
             elif status == 183 and response.body:
-                media = media_session.read_answer(response.body, self.local_sdp)
+                media = self._peer_media(media_session.read_answer(response.body, self.local_sdp))
                 if media is not None:
                     self.stack.emit(
                         {"event": "early_media", "call_id": self.call_id, "media": media}
@@ -254,10 +263,11 @@ class Call:
         self.ack_address = self.stack.route_address(self.dialog)
         self.ack_wire = self.stack.send_stateless(ack, self.ack_address)
         self.ring_timeout_at = None
-        media = media_session.read_answer(response.body, self.local_sdp)
-        if self.state in (CANCELLING, ENDED) or media is None:
-            # The 2xx crossed our CANCEL, came after we gave up, or its SDP is
-            # unusable: the session exists on the other side, so ACK and BYE (§15).
+        media = self._peer_media(media_session.read_answer(response.body, self.local_sdp))
+        if self.state in (CANCELLING, ENDED) or self.cancel_wanted or media is None:
+            # The 2xx crossed our CANCEL (sent, or still waiting for a 1xx),
+            # came after we gave up, or its SDP is unusable: the session
+            # exists on the other side, so ACK and BYE (§15).
             reason = self.cancel_wanted or "bad_sdp"
             if not self.reported:
                 self._fail(response.status, response.reason, reason, now_ms)
@@ -361,7 +371,7 @@ class Call:
         if self.state != ACCEPTED:
             return
         if self.offer_in_ok:
-            self.media = media_session.read_answer(request.body, self.local_sdp)
+            self.media = self._peer_media(media_session.read_answer(request.body, self.local_sdp))
             if self.media is None:  # no usable answer in the ACK: no session, BYE (§15)
                 self._send_bye(now_ms, "bad_sdp")
                 return
@@ -410,9 +420,10 @@ class Call:
         return offer
 
     def _answer_offer(self, transaction, offer, now_ms):
-        """Our SDP answer to the peer's offer; on failure respond 400/488."""
+        """Our SDP answer to the peer's offer; on failure respond 400/488
+        (488 too for media at another host than the peer's, see media_host)."""
         try:
-            self.local_sdp, self.media = media_session.make_answer(
+            answer, media = media_session.make_answer(
                 offer,
                 self.stack.settings.codecs,
                 self.local_rtp,
@@ -422,7 +433,20 @@ class Call:
         except SdpError as error:
             self._respond(transaction, error.status, now_ms)
             return False
+        if self._peer_media(media) is None:
+            self._respond(transaction, 488, now_ms)
+            return False
+        self.local_sdp, self.media = answer, media
         return True
+
+    def _peer_media(self, media):
+        """media, or None when it names another host than media_host (set
+        peer-to-peer: the peer's own); 0.0.0.0 (RFC 2543 hold) sends nowhere."""
+        if media is None or self.media_host is None:
+            return media
+        if media["remote_host"] in (self.media_host, "0.0.0.0"):
+            return media
+        return None
 
     def _info(self, transaction, request, now_ms):
         content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()

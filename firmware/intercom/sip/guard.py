@@ -3,8 +3,9 @@
 #
 #   source host                              verdict
 #   not the server, not `trusted`, and (in   UNTRUSTED: dropped, no reply at
-#   peer-to-peer mode) not the host of a     all (a reply would confirm that
-#   target or answer_from URI                a SIP device lives here)
+#   peer-to-peer mode only) not the host of  all (a reply would confirm that
+#   a target or answer_from URI              a SIP device lives here)
+#   (with a server the phones are behind it: their hosts are not trusted)
 #   trusted, its token bucket empty          RATE_LIMITED: dropped, no reply
 #   trusted, a token left                    None: go ahead
 #
@@ -76,10 +77,12 @@ class SourceGuard:
 
 
 def trusted_hosts(settings):
-    """The server, `trusted`, and the hosts of target/answer_from URIs."""
+    """The server and `trusted`; peer-to-peer, `trusted` and the hosts of
+    target/answer_from URIs."""
     hosts = set(settings.trusted)
     if settings.server_address is not None:
         hosts.add(settings.server_address[0])
+        return hosts
     for uri in settings.targets + settings.answer_from:
         if ":" in uri:
             try:

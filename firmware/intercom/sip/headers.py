@@ -60,6 +60,7 @@ _LIST_FIELDS = (
     "error-info",
     "path",
     "service-route",
+    "p-asserted-identity",
 )
 
 
