@@ -20,8 +20,9 @@
 # effective config validates to itself. Seconds stay seconds as written;
 # consumers scale to ms. Ranges: see the limits in SECTIONS (ports 0-65535,
 # expires 60-86400, ring_timeout 5-600, max_duration 10-3600, pulse 1-60,
-# hangup_after_open 0-600, max_attempts 1-20, lockout 10-86400, ptime 10-60
-# in steps of 10, rtp_port even, http.token at least 16 characters).
+# hangup_after_open 0-600, max_attempts 1-20, lockout 10-86400, lockout_max
+# 10-432000, hangup_after_wrong 1-20, ptime 10-60 in steps of 10, rtp_port
+# even, http.token at least 16 characters).
 #
 # Derived defaults and extras beyond DESIGN.md's example (documented here):
 #   device.show_dtmf_digits  debug only: dtmf events carry the digit instead
@@ -48,6 +49,11 @@
 #                     upper-cased); '*' and '#' end an entry, so they cannot
 #                     be part of it (intercom.app.door, entry grammar)
 #   door.open_from    defaults to call.targets (the residents the door calls)
+#   door.lockout_max  seconds: lockouts double from door.lockout up to this,
+#                     and a wrong code counts toward a lockout this long
+#                     (intercom.app.door); at least door.lockout, at most 5
+#                     days (deadlines stay inside the ticks clock's range)
+#   door.hangup_after_wrong  wrong codes in one call before the door hangs up
 #   door.state_file   where the lockout state survives restarts (JSON,
 #                     written atomically); relative to the config's folder
 #   audio.jitter_min_ms, jitter_max_ms   jitter buffer depth bounds, ms
@@ -75,7 +81,7 @@
 # without http.token; jitter_min_ms above jitter_max_ms; tls_cert without
 # tls_key (or the reverse); mqtt.tls_* without mqtt.tls; webhook.tls_ca for
 # an http:// url; on pico_w: mqtt.tls, a host name in mqtt.host, [http],
-# [[webhook]].
+# [[webhook]]; door.lockout_max below door.lockout.
 
 from intercom import events
 from intercom.app.identity import is_ip_literal, is_user, parse_sip_uri, split_hostport
@@ -150,6 +156,8 @@ def _sections():
             ("hangup_after_open", "int", 5, (0, 600)),
             ("max_attempts", "int", 3, (1, 20)),
             ("lockout", "int", 300, (10, 86400)),
+            ("lockout_max", "int", 86400, (10, 432000)),
+            ("hangup_after_wrong", "int", 3, (1, 20)),
             ("open_from", "strings", DERIVED, None),
             ("state_file", "str", "door_state.json", (1, 4096)),
         ),
@@ -416,6 +424,9 @@ def _check_call_and_door(problems, config):
             _check_party(problems, "%s[%d]" % (key, index), entry, has_domain, allow_parameters)
     if door["open_from"] is None:
         door["open_from"] = list(call["targets"] or [])
+    lockout, longest = door["lockout"], door["lockout_max"]
+    if lockout is not None and longest is not None and longest < lockout:
+        problems.add("door.lockout_max", "%d is below door.lockout (%d)" % (longest, lockout))
     code = door["code"]
     if code is not None:
         code = code.upper()

@@ -202,3 +202,29 @@ def test_python_dash_m_intercom_runs_the_same_cli(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert tomllib.loads(result.stdout)["device"]["name"] == "Front door"
+
+
+def test_check_says_how_long_a_guesser_needs_for_the_code(tmp_path):
+    path = tmp_path / "door.toml"
+    path.write_text('[call]\ntargets = ["sip:flat1@192.0.2.20"]\n[door]\ncode = "4711"\n')
+    path.chmod(0o600)
+    result = intercom("config", "check", str(path))
+    assert result.returncode == 0 and result.stderr == ""
+    line = result.stdout.splitlines()[-1]
+    assert line.startswith("# door.code: a guesser needs about 4.5 years on average"), line
+    assert "4-key code" in line and "3 wrong codes per lockout" in line
+    tomllib.loads(result.stdout)  # still TOML
+
+
+def test_check_warns_about_a_code_that_falls_quickly(tmp_path):
+    path = tmp_path / "door.toml"
+    path.write_text(
+        '[call]\ntargets = ["sip:flat1@192.0.2.20"]\n'
+        '[door]\ncode = "4711"\nmax_attempts = 20\nlockout = 10\nlockout_max = 10\n'
+    )
+    path.chmod(0o600)
+    for form in ("toml", "json"):
+        result = intercom("config", "check", "--format", form, str(path))
+        assert result.returncode == 0
+        assert "warning: door.code: a guesser needs about 41 minutes" in result.stderr, form
+        assert "use a longer code" in result.stderr

@@ -66,14 +66,20 @@ def inject(door_rtp, event_pt, stream):
     attacker.close()
 
 
-def call(tmp_path, rig, show_dtmf_digits=True):
+def call(tmp_path, rig, show_dtmf_digits=True, hangup_after_wrong=3):
     """(door, flat, door RTP port, flat media): a live call, the flat talking.
     The door's events show the digits (the debug option) unless told not to."""
     flat = rig.flat(answer_after_ms=200, reply_pcm=speech_like(8.0).tobytes(), reply_after_ms=0)
     door_rtp = free_rtp_pair()
     target = "sip:flat1@127.0.0.1:%d" % flat.sip_address[1]
     write_wav(tmp_path / "visitor.wav", speech_like(1.0))
-    door_extra = {"code": CODE, "max_attempts": 3, "lockout": 60, "hangup_after_open": 0}
+    door_extra = {
+        "code": CODE,
+        "max_attempts": 3,
+        "lockout": 60,
+        "hangup_after_open": 0,
+        "hangup_after_wrong": hangup_after_wrong,
+    }
     sections = door_sections(free_port(), door_rtp, [target], door=door_extra)
     sections["call"]["max_duration"] = 60
     sections["device"]["show_dtmf_digits"] = show_dtmf_digits
@@ -116,7 +122,7 @@ def test_rtp_injected_from_another_port_is_neither_played_nor_counted(tmp_path, 
 
 
 def test_a_dtmf_brute_force_ends_in_a_lockout_that_refuses_the_right_code(tmp_path, rig):
-    door, flat, _, _ = call(tmp_path, rig)
+    door, flat, _, _ = call(tmp_path, rig, hangup_after_wrong=5)  # stay for the right code
     mark = len(door.seen)
     for wrong in ("1111", "2222", "3333"):
         flat.do(lambda digits=wrong: flat.phone.send_code(digits))
@@ -146,3 +152,15 @@ def test_the_code_the_flat_sends_leaves_the_door_in_no_log(tmp_path, rig):
     logged = json.loads((tmp_path / "call_log.json").read_text())["entries"]
     logged_digits = [entry["digit"] for entry in logged if entry["event"] == "dtmf"]
     assert logged_digits == ["*"] * len(CODE)
+
+
+def test_a_guesser_is_hung_up_on_after_three_wrong_codes(tmp_path, rig):
+    door, flat, _, _ = call(tmp_path, rig)
+    mark = len(door.seen)
+    for wrong in ("1111", "2222", "3333"):
+        flat.do(lambda digits=wrong: flat.phone.send_code(digits))
+        wait_new(door, "code_rejected", len(door.seen), timeout=5)
+    ended = wait_new(door, "call_ended", mark, timeout=5)
+    assert ended["reason"] == "wrong_codes"
+    door.send("quit")
+    assert door.wait() == 0

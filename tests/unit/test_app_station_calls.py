@@ -215,3 +215,15 @@ def test_server_mode_without_the_option_ignores_p_asserted_identity():
     pair.door.receive_sip(call, SERVER, pair.now)
     assert responses_to(pair, SERVER, pair.now) == [180, 200]
     assert FLAT_RTP  # the flat station is not part of these calls
+
+
+def test_the_door_hangs_up_on_a_caller_after_hangup_after_wrong_entries():
+    pair = Pair(door_cfg=door_config(max_attempts=10, hangup_after_wrong=3))
+    pair.press(pair.door, 1000)
+    pair.flat.media.send_digits("000011112222")
+    pair.run(4000)
+    rejected = [e["reason"] for e in pair.events["door"] if e["event"] == "code_rejected"]
+    assert rejected == ["wrong_code"] * 3
+    assert pair.first("door", "call_ended")["reason"] == "wrong_codes"
+    assert pair.first("flat", "call_ended")["reason"] == "remote_hangup"
+    assert pair.door.state == "idle" and pair.door.relay_on is False

@@ -4,6 +4,10 @@
 #       validates FILE; prints the effective config, secrets as "****", to
 #       stdout (TOML by default) and exits 0; otherwise prints every problem
 #       ("FILE: key: what is wrong") to stderr and exits 2. Opens no socket.
+#       With a door.code, the TOML ends with a comment saying how long a
+#       guesser needs on average (intercom.app.door.expected_guess_seconds);
+#       under WEAK_GUESS_S that line also goes to stderr as a warning, in
+#       both formats.
 #   intercom config to-json FILE
 #       prints the effective config as the config.json a Pico W loads: every
 #       default filled in, unset keys as null, sip.password_file read into
@@ -30,6 +34,7 @@ import sys
 
 import intercom
 from intercom import config as schema
+from intercom.app.door import expected_guess_seconds
 from intercom.errors import ConfigError
 
 from boards.cli import config_file
@@ -38,6 +43,7 @@ from boards.cli.config_text import format_toml
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
+WEAK_GUESS_S = 365 * 86400  # a code that falls within a year is weak
 
 
 def _report(error):
@@ -57,11 +63,48 @@ def run_config_check(arguments):
     except ConfigError as error:
         return _report(error)
     shown = schema.masked(effective)
+    guess = guess_time_text(effective["door"])
     if arguments.format == "json":
         print(json.dumps(shown, indent=2))
     else:
         print(format_toml(shown), end="")
+        if guess is not None:
+            print("# %s" % guess)
+    seconds = expected_guess_seconds(effective["door"])
+    if seconds is not None and seconds < WEAK_GUESS_S:
+        print(
+            "%s: warning: %s; use a longer code, fewer door.max_attempts or a longer "
+            "door.lockout_max" % (arguments.file, guess),
+            file=sys.stderr,
+        )
     return EXIT_OK
+
+
+def guess_time_text(door):
+    """door.code: how long a guesser needs on average, or None without a code."""
+    seconds = expected_guess_seconds(door)
+    if seconds is None:
+        return None
+    return (
+        "door.code: a guesser needs %s on average to find this %d-key code by DTMF "
+        "(%d wrong codes per lockout, lockouts from %d s doubling to %d s; typing "
+        "and calling time not counted)"
+        % (
+            duration_text(seconds),
+            len(door["code"]),
+            door["max_attempts"],
+            door["lockout"],
+            door["lockout_max"],
+        )
+    )
+
+
+def duration_text(seconds):
+    """A rough human duration: "40 minutes", "3.5 days", "4.6 years"."""
+    for unit, size in (("years", 365 * 86400), ("days", 86400), ("hours", 3600)):
+        if seconds >= size:
+            return "about %.1f %s" % (seconds / size, unit)
+    return "about %d minutes" % max(1, seconds // 60)
 
 
 def run_config_to_json(arguments):

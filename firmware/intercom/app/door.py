@@ -2,8 +2,10 @@
 # the security boundary (DESIGN.md, principle 5); every rule is listed here.
 #
 # Inputs (from the app): call_answered(caller, now), call_ended(now),
-# receive_digit(digit, source, now), handle_timer(now).
-# Outputs: events (next_event), relay_on, hangup_due, get_timer(),
+# receive_digit(digit, source, now), remote_open(source, now),
+# handle_timer(now).
+# Outputs: events (next_event), relay_on, in_call, hangup_due (None, or the
+# reason the call should end: "door_opened", "wrong_codes"), get_timer(),
 # state_to_save(now).
 #
 # Caller: the other end of the answered call, incoming (From) or outgoing
@@ -22,6 +24,13 @@
 #   code is never searched for inside a longer digit stream (that would let
 #   one long stream test many codes as a single attempt).
 #
+# One key press, two reports: a phone may send a key as RFC 4733 and as SIP
+# INFO, or as INFO while leaving the tones in the audio. A key equal to the
+# previous key, from a source that has not reported that press yet, within
+# DUPLICATE_WINDOW_MS of it, is the same press: dropped (duplicate_digits).
+# The same key from the same source again is a new press ("1 1" counts
+# twice), and so is the same key after the window.
+#
 # Rules for a finished entry, first match wins:
 #   no answered call          digit refused at once: code_rejected no_call
 #   caller not in open_from   code_rejected caller_not_allowed  (not counted;
@@ -34,12 +43,17 @@
 #                             the right code)
 #   wrong code                code_rejected wrong_code           (counted)
 #   right code                door_opened, relay on for door.pulse seconds,
-#                             hangup_due after door.hangup_after_open (0: never)
+#                             hangup_due "door_opened" after
+#                             door.hangup_after_open (0: never); failures
+#                             and the lockout doubling start over
+#   After door.hangup_after_wrong counted entries in one call: hangup_due
+#   "wrong_codes" (a guesser must call again for every few guesses).
 #
 # Remote open (remote_open(source, now)): only the CPython services call it,
 # and only when [mqtt] or [http] has allow_open = true, which the config
 # allows only with broker credentials or an http token. No call is needed.
-#   locked out                code_rejected locked_out          (not counted)
+# A DTMF lockout does not block it: it is the residents' way in while
+# someone guesses at the door.
 #   REMOTE_OPENS_PER_WINDOW   code_rejected rate_limited        (not counted)
 #   opens within the last
 #   REMOTE_WINDOW_MS
@@ -47,18 +61,27 @@
 #                             http), relay on for door.pulse seconds, no
 #                             hang-up; every outcome is an event (logged)
 #
-# Counting: a counted entry is a failure that expires door.lockout seconds
-# later. When door.max_attempts failures are unexpired: lockout event, locked
-# for door.lockout seconds, failures cleared (so max_attempts more counted
-# entries during a lockout renew it).
+# Counting: a counted entry is a failure that expires door.lockout_max
+# seconds later. When door.max_attempts failures are unexpired: lockout
+# event, failures cleared (so max_attempts more counted entries during a
+# lockout renew it), locked for door.lockout seconds doubled once per
+# earlier lockout (the level), at most door.lockout_max. The level steps
+# back by one per door.lockout_max after a lockout without another one,
+# and to 0 when the right code opens. A guesser therefore gets at most
+# max_attempts guesses per lockout_max once the doubling has reached it;
+# expected_guess_seconds() is what `intercom config check` prints.
+# Every deadline is at most door.lockout_max (at most 5 days, inside the
+# ticks clock's half period) ahead.
 #
 # Restart: now_ms is a ticks clock that restarts at boot, so the persisted
-# state holds durations, not times: {"version": 1, "lockout_remaining_ms": n,
-# "failures_remaining_ms": [n, ...]}. Restored at boot they count from boot:
+# state holds durations, not times: {"version": 2, "lockout_remaining_ms": n,
+# "failures_remaining_ms": [n, ...], "lockouts": level,
+# "step_back_remaining_ms": n}. Restored at boot they count from boot:
 # the device stays locked for the remaining time it had when the state was
 # last saved (the time it was off adds to the lockout, never subtracts).
-# state_to_save() returns the state after every change (a failure, a lockout,
-# its end, a failure expiring) for the board to write atomically.
+# Version 1 (no level) is still read, as level 0. state_to_save() returns
+# the state after every change (a failure, a lockout, its end, a failure
+# expiring, a step back) for the board to write atomically.
 #
 # Code comparison: SHA-256 digests of the entry and the code compared with
 # constant_time_equal, which reads every byte whatever differs.
@@ -71,13 +94,19 @@ from intercom.app.relay import RelayPulse
 from intercom.compat import ticks_add, ticks_diff
 
 ENTRY_TIMEOUT_MS = 5000
+DUPLICATE_WINDOW_MS = 1000
 REMOTE_SOURCES = ("mqtt", "http")
 REMOTE_OPENS_PER_WINDOW = 3
 REMOTE_WINDOW_MS = 60000
 LONGEST_ENTRY = 16
-STATE_VERSION = 1
+STATE_VERSION = 2
+MAX_LEVEL = 32  # lockout << MAX_LEVEL is beyond any lockout_max
 KEYS = "0123456789ABCD"
 TERMINATORS = "#*"
+
+# hangup_due: why the app should end the call
+HANGUP_DOOR_OPENED = "door_opened"
+HANGUP_WRONG_CODES = "wrong_codes"
 
 NO_CALL = "no_call"
 CALLER_NOT_ALLOWED = "caller_not_allowed"
@@ -115,6 +144,33 @@ def _earliest(deadlines):
     return best
 
 
+def expected_guess_seconds(door):
+    """Seconds a guesser needs on average to find door["code"] by DTMF, or
+    None without a code: half the codes of its length (keys 0-9, or 0-9 A-D
+    when the code has letters), max_attempts guesses per lockout, lockouts
+    doubling from door.lockout to door.lockout_max. The time to type and to
+    call again is left out: the true figure is longer."""
+    code = door["code"]
+    if not code:
+        return None
+    keys = 10
+    for key in code:
+        if key not in "0123456789":
+            keys = 14
+    left = keys ** len(code) // 2
+    attempts = door["max_attempts"]
+    lockout = door["lockout"]
+    longest = door["lockout_max"]
+    seconds = 0
+    while left > attempts and lockout < longest:
+        left -= attempts
+        seconds += lockout
+        lockout *= 2
+    if left > attempts:
+        seconds += ((left - 1) // attempts) * longest
+    return seconds
+
+
 def _describe(identity):
     if identity is None:
         return "unknown"
@@ -131,10 +187,13 @@ class DoorPolicy:
         self._allowed = allowed_identities(door["open_from"], home_hosts(config["sip"]))
         self._hangup_after_ms = door["hangup_after_open"] * 1000
         self._max_attempts = door["max_attempts"]
+        self._wrong_per_call = door["hangup_after_wrong"]
         self._lockout_ms = door["lockout"] * 1000
+        self._lockout_max_ms = door["lockout_max"] * 1000
         self._relay = RelayPulse(door["pulse"] * 1000)
-        self.hangup_due = False
+        self.hangup_due = None
         self.ignored_digits = 0
+        self.duplicate_digits = 0
         self._events = []
         self._in_call = False
         self._caller = None
@@ -142,7 +201,11 @@ class DoorPolicy:
         self._entry = []
         self._entry_deadline = None
         self._hangup_deadline = None
+        self._last_key = None  # [key, ticks, [sources]] of this call's last press
+        self._call_failures = 0
         self._locked_until = None
+        self._level = 0  # lockouts so far: the next one lasts lockout << level
+        self._step_back_at = None  # when the level steps back by one
         self._failures = []  # expiry ticks of unexpired counted entries
         self._remote_opens = []  # ticks when recent remote opens stop counting
         self._dirty = False
@@ -189,6 +252,9 @@ class DoorPolicy:
         if not self._in_call:
             self._reject(now_ms, NO_CALL)
             return
+        if self._is_second_report(digit, source, now_ms):
+            self.duplicate_digits += 1
+            return
         if self._entry_deadline is not None and ticks_diff(now_ms, self._entry_deadline) >= 0:
             self._finish_entry(now_ms, None)  # the pause ended it, whether or not a timer ran
         if digit in TERMINATORS:
@@ -205,17 +271,13 @@ class DoorPolicy:
         if source not in REMOTE_SOURCES:
             raise ValueError("remote open from %r" % (source,))
         self._expire(now_ms)
-        if self._locked_until is not None:
-            reason = LOCKED_OUT
-        elif len(self._remote_opens) >= REMOTE_OPENS_PER_WINDOW:
-            reason = RATE_LIMITED
-        else:
+        if len(self._remote_opens) < REMOTE_OPENS_PER_WINDOW:
             self._remote_opens.append(ticks_add(now_ms, REMOTE_WINDOW_MS))
             self._relay.start(now_ms)
             fields = {"caller": "remote", "source": source, "pulse_ms": self._relay.pulse_ms}
             self._events.append(events.make_event(now_ms, events.DOOR_OPENED, fields))
             return True
-        event = events.code_rejected(now_ms, reason, len(self._failures))
+        event = events.code_rejected(now_ms, RATE_LIMITED, len(self._failures))
         event["source"] = source
         self._events.append(event)
         return False
@@ -227,7 +289,7 @@ class DoorPolicy:
             self._finish_entry(now_ms, None)
         if self._hangup_deadline is not None and ticks_diff(now_ms, self._hangup_deadline) >= 0:
             self._hangup_deadline = None
-            self.hangup_due = True
+            self.hangup_due = HANGUP_DOOR_OPENED
         self._expire(now_ms)
 
     # -- outputs -----------------------------------------------------------
@@ -239,6 +301,7 @@ class DoorPolicy:
             self._entry_deadline,
             self._hangup_deadline,
             self._locked_until,
+            self._step_back_at,
         ]
         return _earliest(deadlines + self._failures + self._remote_opens)
 
@@ -256,14 +319,12 @@ class DoorPolicy:
         return self.persistent_state(now_ms)
 
     def persistent_state(self, now_ms):
-        remaining = 0
-        if self._locked_until is not None:
-            remaining = max(0, ticks_diff(self._locked_until, now_ms))
-        failures = [max(0, ticks_diff(expiry, now_ms)) for expiry in self._failures]
         return {
             "version": STATE_VERSION,
-            "lockout_remaining_ms": remaining,
-            "failures_remaining_ms": failures,
+            "lockout_remaining_ms": _remaining(self._locked_until, now_ms),
+            "failures_remaining_ms": [_remaining(expiry, now_ms) for expiry in self._failures],
+            "lockouts": self._level,
+            "step_back_remaining_ms": _remaining(self._step_back_at, now_ms),
         }
 
     # -- internals ---------------------------------------------------------
@@ -275,7 +336,23 @@ class DoorPolicy:
         self._entry = []
         self._entry_deadline = None
         self._hangup_deadline = None
-        self.hangup_due = False
+        self._last_key = None  # calls last at most an hour: no stale ticks here
+        self._call_failures = 0
+        self.hangup_due = None
+
+    def _is_second_report(self, key, source, now_ms):
+        """True for a key another source already reported (see the top)."""
+        last = self._last_key
+        if (
+            last is not None
+            and last[0] == key
+            and source not in last[2]
+            and ticks_diff(now_ms, last[1]) < DUPLICATE_WINDOW_MS
+        ):
+            last[2].append(source)
+            return True
+        self._last_key = [key, now_ms, [source]]
+        return False
 
     def _entry_limit(self):
         if self._caller_allowed and self._code_length:
@@ -304,16 +381,30 @@ class DoorPolicy:
         self._events.append(events.code_rejected(now_ms, reason, len(self._failures)))
 
     def _count_failure(self, now_ms, reason):
-        self._failures.append(ticks_add(now_ms, self._lockout_ms))
+        self._failures.append(ticks_add(now_ms, self._lockout_max_ms))
         self._dirty = True
         self._reject(now_ms, reason)
         if len(self._failures) >= self._max_attempts:
             attempts = len(self._failures)
             self._failures = []
-            self._locked_until = ticks_add(now_ms, self._lockout_ms)
-            self._events.append(events.lockout(now_ms, self._lockout_ms, attempts))
+            self._lock(now_ms, attempts)
+        self._call_failures += 1
+        if self._call_failures >= self._wrong_per_call and self.hangup_due is None:
+            self.hangup_due = HANGUP_WRONG_CODES
+
+    def _lock(self, now_ms, attempts):
+        duration = min(self._lockout_ms << self._level, self._lockout_max_ms)
+        if duration < self._lockout_max_ms:
+            self._level = min(self._level + 1, MAX_LEVEL)
+        self._step_back_at = None
+        self._locked_until = ticks_add(now_ms, duration)
+        self._events.append(events.lockout(now_ms, duration, attempts))
 
     def _open(self, now_ms, source):
+        self._failures = []
+        self._level = 0
+        self._step_back_at = None
+        self._dirty = True
         self._relay.start(now_ms)
         fields = {"caller": _describe(self._caller), "source": source}
         fields["pulse_ms"] = self._relay.pulse_ms
@@ -322,9 +413,18 @@ class DoorPolicy:
             self._hangup_deadline = ticks_add(now_ms, self._hangup_after_ms)
 
     def _expire(self, now_ms):
-        """Ends a lockout, drops failures and remote opens whose time has come."""
+        """Ends a lockout, steps the level back, drops failures and remote
+        opens whose time has come."""
         if self._locked_until is not None and ticks_diff(now_ms, self._locked_until) >= 0:
             self._locked_until = None
+            if self._level:
+                self._step_back_at = ticks_add(now_ms, self._lockout_max_ms)
+            self._dirty = True
+        if self._step_back_at is not None and ticks_diff(now_ms, self._step_back_at) >= 0:
+            self._level -= 1
+            self._step_back_at = None
+            if self._level:
+                self._step_back_at = ticks_add(now_ms, self._lockout_max_ms)
             self._dirty = True
         kept = [expiry for expiry in self._failures if ticks_diff(now_ms, expiry) < 0]
         if len(kept) != len(self._failures):
@@ -336,28 +436,49 @@ class DoorPolicy:
         """Adopts a persisted state; malformed parts are dropped with an error event."""
         if saved_state is None:
             return
-        if not isinstance(saved_state, dict) or saved_state.get("version") != STATE_VERSION:
+        version = saved_state.get("version") if isinstance(saved_state, dict) else None
+        if version not in (1, STATE_VERSION):
             self._events.append(events.error(now_ms, "door state not understood, ignored"))
             return
-        remaining = saved_state.get("lockout_remaining_ms")
-        if remaining is not None and _is_count(remaining):
-            if remaining > 0:
-                remaining = min(remaining, self._lockout_ms)
-                self._locked_until = ticks_add(now_ms, remaining)
-        else:
+        longest = self._lockout_max_ms
+        remaining = _count(saved_state.get("lockout_remaining_ms"))
+        if remaining is None:
             self._events.append(events.error(now_ms, "door state: bad lockout_remaining_ms"))
+        elif remaining > 0:
+            self._locked_until = ticks_add(now_ms, min(remaining, longest))
         failures = saved_state.get("failures_remaining_ms")
-        if isinstance(failures, list) and all(_is_count(item) for item in failures):
-            for item in failures[: self._max_attempts]:
-                if item > 0:
-                    self._failures.append(ticks_add(now_ms, min(item, self._lockout_ms)))
-        else:
+        counts = [_count(item) for item in failures] if isinstance(failures, list) else [None]
+        if None in counts:
             self._events.append(events.error(now_ms, "door state: bad failures_remaining_ms"))
+        else:
+            for item in counts[: self._max_attempts]:
+                if item:
+                    self._failures.append(ticks_add(now_ms, min(item, longest)))
+        if version == STATE_VERSION:
+            level = _count(saved_state.get("lockouts"))
+            step_back = _count(saved_state.get("step_back_remaining_ms"))
+            if level is None or step_back is None:
+                self._events.append(events.error(now_ms, "door state: bad lockouts"))
+            else:
+                self._level = min(level, MAX_LEVEL)
+                if self._level and self._locked_until is None:
+                    self._step_back_at = ticks_add(now_ms, min(step_back, longest))
         if len(self._failures) >= self._max_attempts:
+            attempts = len(self._failures)
             self._failures = []
-            self._locked_until = ticks_add(now_ms, self._lockout_ms)
+            self._lock(now_ms, attempts)
             self._dirty = True
 
 
-def _is_count(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+def _remaining(deadline, now_ms):
+    """ms from now_ms to deadline (0 for none or past)."""
+    if deadline is None:
+        return 0
+    return max(0, ticks_diff(deadline, now_ms))
+
+
+def _count(value):
+    """value when it is a whole number >= 0 (not a bool), else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None

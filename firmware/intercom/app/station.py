@@ -45,7 +45,8 @@
 #   internal_error              an `error` event (a bug of ours, counted)
 #   policy door_opened          doorbell.door_opened (confirmation tone)
 #   policy code_rejected        doorbell.code_rejected (rejection tone)
-#   policy hangup_due           doorbell.hangup_requested(reason door_opened)
+#   policy hangup_due           doorbell.hangup_requested(its reason: door_opened,
+#                               or wrong_codes after door.hangup_after_wrong)
 #   no RTP for RTP_TIMEOUT_MS   doorbell.hangup_requested(reason rtp_timeout)
 #
 # Media and the policy's call live only as long as the doorbell's call:
@@ -429,10 +430,11 @@ class Station:
                 busy = True
                 self._policy_event(event, now_ms)
                 event = self.policy.next_event()
-            if self.policy.hangup_due:
+            reason = self.policy.hangup_due
+            if reason is not None:
                 busy = True
-                self.policy.hangup_due = False
-                self.doorbell.hangup_requested(now_ms, "door_opened")
+                self.policy.hangup_due = None
+                self.doorbell.hangup_requested(now_ms, reason)
             self._end_what_the_doorbell_left(now_ms)
         if self._stopping and not self.agent.calls:
             registration = self.agent.registration
