@@ -12,7 +12,7 @@
 #                          constant time); 403 when no token is configured
 #   POST /api/open         only when http.allow_open: the same token, then the
 #                          door policy decides (200 opened, 429 refused: rate
-#                          limit or lockout; 403 while allow_open is off)
+#                          limit; 403 while allow_open is off)
 # Nothing here changes the config.
 #
 # Per connection: one request, then the answer with "Connection: close" and

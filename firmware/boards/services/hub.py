@@ -36,8 +36,8 @@
 # Opening the door over MQTT or HTTP is off unless mqtt.allow_open or
 # http.allow_open is true (the config then insists on broker credentials or
 # an http token). Each request goes to the door policy
-# (intercom.app.door.remote_open), which rate-limits it, refuses it during a
-# lockout and reports every outcome as an event; it is logged here too.
+# (intercom.app.door.remote_open), which rate-limits it (a DTMF lockout does
+# not block it) and reports every outcome as an event; it is logged here too.
 
 from intercom import config as intercom_config
 from intercom import events

@@ -23,8 +23,8 @@
 #   <prefix>/doorbell         {"event_type": "press"} on each button press
 #   <prefix>/command/test_ring   any payload: a test ring (= a button press)
 #   <prefix>/command/open     only subscribed when mqtt.allow_open: asks the
-#                             door policy to open (rate-limited, refused in a
-#                             lockout; see intercom.app.door "Remote open")
+#                             door policy to open (rate-limited, not blocked
+#                             by a DTMF lockout; intercom.app.door "Remote open")
 #   homeassistant/<component>/<node>/<object>/config   Home Assistant MQTT
 #                             discovery (retained): event "doorbell"
 #                             (event_types ["press"]), sensor "call_state",
