@@ -28,8 +28,9 @@
 #   talking  button                        ignored, counted                     talking
 #            warning timer (10 s before)   warning beep                         talking
 #            max-duration timer            hang up, call_ended(max_duration)    ending
-#            hangup (command, or the door
-#            policy after opening)         hang up, call_ended(reason given)    ending
+#            hangup (command, the door
+#            policy after opening or
+#            wrong codes, an error)        hang up, call_ended(reason given)    ending
 #            remote ended                  call_ended(remote_hangup)            idle
 #   ending   remote ended / ending timer   (the BYE is done or gave up)         idle
 #            button                        ignored, counted                     ending

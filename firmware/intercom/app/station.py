@@ -21,8 +21,9 @@
 # something else may have changed: an event, a digit, a media timer (RTCP,
 # an RFC 4733 event without its end). Every other input always needs it.
 #
-# How the parts meet (the station holds no call state of its own beyond the
-# media session):
+# How the parts meet (the station's own call state: the media session and
+# its call, the policy's call, incoming calls awaiting their ACK, the URIs
+# it dialled):
 #   agent event                 goes to
 #   --------------------------- --------------------------------------------
 #   registered / failed         doorbell.set_registered, event out
