@@ -41,7 +41,7 @@
 #                               after it gave up) is hung up
 #   call_failed                 doorbell.on_failed (timeout counts as no_answer)
 #   call_ended                  doorbell.on_remote_ended
-#   dtmf (SIP INFO)             policy.receive_digit (the media's call only)
+#   dtmf (SIP INFO)             policy.receive_digit (the policy's call only)
 #   media_updated               media.update (hold / unhold)
 #   internal_error              an `error` event (a bug of ours, counted)
 #   policy door_opened          doorbell.door_opened (confirmation tone)
@@ -241,7 +241,7 @@ class Station:
             self._internal_error("hangup", error, now_ms)
 
     def remote_open(self, source, now_ms):
-        """mqtt/http allow_open: the door policy decides (rate limit, lockout)."""
+        """mqtt/http allow_open: the door policy decides (rate limit)."""
         try:
             opened = self.policy.remote_open(source, now_ms)
             self._settle(now_ms)

@@ -66,8 +66,9 @@
 #
 # Tables (memory stays bounded whatever arrives; a flood never ends a call):
 #   calls         at most max_calls live (not ended) calls; call() returns
-#                 None when full (calls_refused), an INVITE gets 503; a
-#                 live call is never evicted, ended ones are forgotten
+#                 None when full (calls_refused); an INVITE while any call
+#                 is live gets 486 (one call at a time); a live call is
+#                 never evicted, ended ones are forgotten
 #   transactions  at most max_transactions; when full, the oldest one that
 #                 neither a live call nor the registration owns makes room
 #                 (transactions_reaped); when every one is owned, a new
@@ -429,7 +430,7 @@ class Agent:
                 call.on_ack(request, now_ms)
             return
         if not self._make_room():
-            self._reply_stateless(request, addr, 503)
+            self._reply_unavailable(request, addr)
             return
         if method not in KNOWN_METHODS:
             self._reply(request, addr, 501, now_ms)
@@ -480,10 +481,7 @@ class Agent:
         call = Call(self, call_id, False, (self.settings.local_host, 0))
         if self.settings.server_address is None and self.settings.peer_media_same_host:
             call.media_host = addr[0]
-        if not self._add_call(call):
-            self._count("calls_refused")
-            self._reply(request, addr, 503, now_ms)
-            return
+        self._add_call(call)  # room: no call is live (486 above), ended ones go
         transaction = self._server_transaction(request, addr, now_ms, call)
         if not call.start_incoming(transaction, request, now_ms):
             self._count("no_common_media")
@@ -550,12 +548,12 @@ class Agent:
         content_type = request.headers.get("Content-Type") or ""
         return content_type.split(";")[0].strip().lower() == "application/sdp"
 
-    def _reply_stateless(self, request, addr, status):
-        """A response without a transaction (the table is full, §8.2.6)."""
-        self._count("responses_%d" % status)
-        response = make_response(request, status, None, self.new_tag())
-        if status == 503:
-            response.headers.add("Retry-After", str(RETRY_AFTER_S))
+    def _reply_unavailable(self, request, addr):
+        """503 with Retry-After (§21.5.4), without a transaction: the
+        transaction table is full."""
+        self._count("responses_503")
+        response = make_response(request, 503, None, self.new_tag())
+        response.headers.add("Retry-After", str(RETRY_AFTER_S))
         self.add_server_header(response.headers)
         self._outbox.append((response.to_bytes(), self._response_address(request, addr)))
 
