@@ -63,7 +63,6 @@ class ServerTransaction(TransactionDeadlines):
         self.timeout_at = None
         self.end_at = None
         self.ack_timed_out = False
-        self.created_ms = now_ms
 
     @property
     def terminated(self):
