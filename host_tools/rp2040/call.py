@@ -86,6 +86,7 @@ def door_toml(sip_port, kamailio_port):
             "[device]",
             'name = "Emulated door"',
             'board = "pico_w"',
+            "show_dtmf_digits = true  # the test reads the digits from the events",
             "[sip]",
             'server = "127.0.0.1:%d"' % kamailio_port,
             'domain = "%s"' % DOMAIN,
