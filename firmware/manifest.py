@@ -82,6 +82,7 @@ package(
         "runtime/led.py",
         "runtime/loop.py",
         "runtime/runtime.py",
+        "runtime/service_loop.py",
         "runtime/state_file.py",
         "runtime/udp.py",
         "services/__init__.py",

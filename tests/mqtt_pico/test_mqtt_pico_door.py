@@ -163,6 +163,7 @@ def door_stderr(folder):
 HEAP_PROBE = """
 import gc, sys
 from boards.runtime.loop import Loop
+from boards.runtime.service_loop import ServiceLoop
 from boards.runtime import addresses, state_file  # the runtime has them already
 from intercom import events
 
@@ -177,6 +178,7 @@ class Idle:
 
 class Runtime:  # what the session reads of boards.runtime.runtime.Runtime
     loop = Loop()
+    service_loop = ServiceLoop(loop, print)
     station = Idle()
     station.doorbell = station.policy = station
     config = {

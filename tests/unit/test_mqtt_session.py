@@ -113,7 +113,7 @@ class Station:
 
 class Runtime:
     def __init__(self, folder, allow_open=True):
-        self.loop = VirtualLoop()
+        self.service_loop = VirtualLoop()
         self.station = Station()
         self.config = {
             "device": {"name": "Door"},
@@ -133,7 +133,7 @@ class Runtime:
         self.actions = []
 
     def now_ms(self):
-        return self.loop.now
+        return self.service_loop.now
 
     def test_ring(self):
         self.actions.append("test_ring")
@@ -162,11 +162,11 @@ def started(allow_open=True):
 def attempts_at(runtime, until_ms):
     """ms of each connection attempt (a transport made) up to until_ms."""
     times = []
-    while runtime.loop.now < until_ms:
+    while runtime.service_loop.now < until_ms:
         count = len(RecordingTransport.made)
-        runtime.loop.advance(100)
+        runtime.service_loop.advance(100)
         if len(RecordingTransport.made) > count:
-            times.append(runtime.loop.now)
+            times.append(runtime.service_loop.now)
             RecordingTransport.made[-1].session.lost("refused")
     return times
 
@@ -196,7 +196,7 @@ def test_the_client_id_is_drawn_once_per_device_and_kept():
 
 def test_online_subscribes_publishes_discovery_and_states_and_resets_the_back_off():
     runtime, session = started()
-    runtime.loop.advance(100)
+    runtime.service_loop.advance(100)
     transport = RecordingTransport.made[-1]
     transport.session.online()
     assert transport.subscribed == ["intercom/door/command/open", "intercom/door/command/test_ring"]
@@ -212,7 +212,7 @@ def test_online_subscribes_publishes_discovery_and_states_and_resets_the_back_of
     session.lost("closed by the broker")
     assert session.stats["disconnects"] == 1
     count = len(RecordingTransport.made)
-    runtime.loop.advance(1000)
+    runtime.service_loop.advance(1000)
     assert len(RecordingTransport.made) == count + 1
     assert [e["event"] for e in runtime.events] == ["error"]
     session.close()
@@ -220,9 +220,9 @@ def test_online_subscribes_publishes_discovery_and_states_and_resets_the_back_of
 
 def test_no_connack_within_the_timeout_is_a_failed_attempt():
     runtime, session = started()
-    runtime.loop.advance(100)
+    runtime.service_loop.advance(100)
     transport = RecordingTransport.made[-1]
-    runtime.loop.advance(mqtt_session.CONNECT_TIMEOUT_MS)
+    runtime.service_loop.advance(mqtt_session.CONNECT_TIMEOUT_MS)
     assert transport.closed == ("drop", None)
     assert "CONNACK" in runtime.events[0]["reason"]
     session.close()
@@ -230,7 +230,7 @@ def test_no_connack_within_the_timeout_is_a_failed_attempt():
 
 def test_the_queue_is_bounded_and_events_wait_for_a_drained_transport():
     runtime, session = started()
-    runtime.loop.advance(100)
+    runtime.service_loop.advance(100)
     transport = RecordingTransport.made[-1]
     transport.busy = True  # a slow broker: nothing more goes out
     session.online()
@@ -239,7 +239,7 @@ def test_the_queue_is_bounded_and_events_wait_for_a_drained_transport():
     assert len(session._queue) == mqtt_session.QUEUE_LIMIT
     assert session.stats["dropped"] >= 10
     transport.busy = False
-    runtime.loop.advance(mqtt_session.WRITE_RETRY_MS)
+    runtime.service_loop.advance(mqtt_session.WRITE_RETRY_MS)
     assert session._queue == []
     last = transport.published[-1]
     assert last[0] == "intercom/door/event/button" and '"ts_ms": 33' in last[1]
@@ -249,7 +249,7 @@ def test_the_queue_is_bounded_and_events_wait_for_a_drained_transport():
 
 def test_retained_commands_are_ignored_live_ones_act():
     runtime, session = started()
-    runtime.loop.advance(100)
+    runtime.service_loop.advance(100)
     session.online()
     session.message("intercom/door/command/open", b"PRESS", True)
     session.message("intercom/door/command/test_ring", b"PRESS", True)
@@ -266,7 +266,7 @@ def test_retained_commands_are_ignored_live_ones_act():
 
 def test_open_is_no_command_without_allow_open():
     runtime, session = started(allow_open=False)
-    runtime.loop.advance(100)
+    runtime.service_loop.advance(100)
     session.online()
     assert RecordingTransport.made[-1].subscribed == ["intercom/door/command/test_ring"]
     session.message("intercom/door/command/open", b"PRESS", False)

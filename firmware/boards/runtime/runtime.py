@@ -46,6 +46,9 @@
 # services.close() before board.close(); test_ring() is a press and
 # release for the services (MQTT, HTTP); remote_open(source) asks the door
 # policy to open (mqtt/http allow_open). The runtime knows no service by name.
+# Services schedule through runtime.service_loop (boards.runtime.service_loop),
+# which guards their callbacks; attach/on_event/close are guarded the same
+# way: an error in service code is an `error` event, never the door's end.
 #
 # What a board calls back:
 #   runtime.loop                          the boards.runtime.loop.Loop
@@ -103,6 +106,7 @@ from boards.runtime.addresses import (
 )
 from boards.runtime.event_log import EventLog, log
 from boards.runtime.loop import Loop
+from boards.runtime.service_loop import ServiceLoop
 from boards.runtime.udp import UdpSocket
 
 try:
@@ -183,6 +187,8 @@ class Runtime:
         self._led = None
         self.services_factory = services_factory
         self.services = None
+        self.service_loop = ServiceLoop(self.loop, self._service_failed)
+        self._service_failures_reported = []
         frame_bytes = 16 * config["audio"]["ptime"]
         self._mic = bytearray(frame_bytes)
 
@@ -262,7 +268,7 @@ class Runtime:
         if self.services_factory is not None:
             self.services = self.services_factory(self, log)
             if self.services is not None:
-                self.services.attach()
+                self.service_loop.call(self.services.attach)
         gc.collect()  # start with the import garbage gone: big receives need room
 
     def _install_signal_handlers(self):
@@ -293,7 +299,7 @@ class Runtime:
         guard.cancel()
         self._set_relay(False)
         if self.services is not None:
-            self.services.close()
+            self.service_loop.call(self.services.close)
         self.board.close()
         self._close_sockets()
 
@@ -412,7 +418,7 @@ class Runtime:
         while event is not None:
             self.board.emit(event)
             if self.services is not None:
-                self.services.on_event(event)
+                self.service_loop.call(self.services.on_event, event)
             if self.exit_after_call and event["event"] == events.CALL_ENDED:
                 self.request_exit("call ended")
             event = station.next_event()
@@ -421,6 +427,19 @@ class Runtime:
             self.board.set_led(self._led)
         self._arm_timer(now, station.get_timer())
         station.flushed()
+
+    def _service_failed(self, callback, error):
+        """An error in service code: logged; the first of each callback is an
+        `error` event (a broken periodic callback must not flood the log)."""
+        where = getattr(callback, "__name__", "service callback")
+        log("intercom: service code failed in %s: %r" % (where, error))
+        key = "%s %s" % (where, type(error).__name__)
+        if key in self._service_failures_reported:
+            return
+        self._service_failures_reported.append(key)
+        event = events.error(self.now_ms(), "service code failed in %s: %r" % (where, error))
+        event["service"] = "internal"
+        self.board.emit(event)
 
     def _set_relay(self, on):
         if on != self._relay:

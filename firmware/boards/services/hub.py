@@ -14,7 +14,8 @@
 #   services.attach()             # once the Station exists: sockets, timers
 #   services.on_event(event)      # every event the station emits
 #   services.close()              # at the stop: goodbyes, last log save
-# It needs of the runtime: .config, .loop, .station (.state,
+# It needs of the runtime: .config, .service_loop (the guarded loop,
+# boards.runtime.service_loop), .station (.state,
 # .doorbell.registered, .policy.is_locked(), .stats()), .board
 # (.name, .emit(), .now_wallclock_ms()), .now_ms(), test_ring() and
 # remote_open().
@@ -70,7 +71,7 @@ class Services:
         # imported here: a door without [mqtt], [http] or [[webhook]] needs
         # neither paho-mqtt nor h11
         config = self.runtime.config
-        loop = self.runtime.loop
+        loop = self.runtime.service_loop
         if config["mqtt"] is not None:
             from boards.services.mqtt_paho import PahoTransport
             from boards.services.mqtt_session import MqttSession
@@ -91,7 +92,7 @@ class Services:
         from boards.services.http_status import HttpStatus
 
         self._http_timer = None
-        http = HttpStatus(self.runtime.loop, self.runtime.config["http"], self, self._log)
+        http = HttpStatus(self.runtime.service_loop, self.runtime.config["http"], self, self._log)
         try:
             http.start()
         except (OSError, ValueError) as error:
@@ -100,7 +101,7 @@ class Services:
             if not self._http_reported:  # reported once, retried quietly
                 self._http_reported = True
                 self.service_event(self._problem("http", "cannot start: %s" % error))
-            self._http_timer = self.runtime.loop.call_later(HTTP_RETRY_MS, self._start_http)
+            self._http_timer = self.runtime.service_loop.call_later(HTTP_RETRY_MS, self._start_http)
             return
         self.http = http
         self._log("intercom: status page on %s://%s:%d/" % ((http.scheme,) + http.address))
@@ -135,7 +136,7 @@ class Services:
             self.call = {"target": None, "caller": event["from"]}
         self.call_log.add(event, self.runtime.board.now_wallclock_ms())
         if self._save_timer is None:
-            self._save_timer = self.runtime.loop.call_later(SAVE_DELAY_MS, self._save_log)
+            self._save_timer = self.runtime.service_loop.call_later(SAVE_DELAY_MS, self._save_log)
         if self.mqtt is not None:
             self.mqtt.on_event(event)
         for webhook in self.webhooks:

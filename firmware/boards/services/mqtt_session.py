@@ -136,7 +136,7 @@ def _is_client_id(text):
 class MqttSession:
     def __init__(self, runtime, log, transport_class, emit):
         self._runtime = runtime
-        self._loop = runtime.loop
+        self._loop = runtime.service_loop
         self._log = log
         self._emit = emit
         self._transport_class = transport_class
