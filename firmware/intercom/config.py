@@ -58,6 +58,27 @@
 #                     written atomically); relative to the config's folder
 #   audio.jitter_min_ms, jitter_max_ms   jitter buffer depth bounds, ms
 #   audio.symmetric_rtp  send RTP to where the peer's RTP comes from (latch)
+#   audio.echo        echo control between the mic and the call
+#                     (boards.runtime.echo_control): "aec" (libspeexdsp's
+#                     canceller; CPython boards; half_duplex with a warning
+#                     where it is not installed), "half_duplex", "off";
+#                     default per board: rpi aec, pico_w half_duplex, sim off
+#   audio.echo_tail_ms   how long an echo lasts after it starts (housing,
+#                     room): the canceller's filter length, half-duplex's
+#                     hangover
+#   audio.echo_delay_ms  where the echo starts, from the tick that played
+#                     the sound; None: the board's own figure (rpi measures
+#                     its ALSA queue)
+#   audio.echo_suppress_db  aec: the most the residual echo suppressor takes
+#                     off (0 = off); half_duplex: the mic's attenuation while
+#                     the far end's echo can be heard
+#   audio.noise_suppress_db  aec only: the most libspeexdsp's noise
+#                     suppressor takes off (0 = off)
+#   sim.*             board sim only: the simulated room (boards.audio.
+#                     echo_path): echo_path = true feeds the speaker back into
+#                     the mic after room_delay_ms through a generated room
+#                     response of room_gain_db energy and room_decay_ms RT60,
+#                     with room noise at room_noise_db dBFS (room_seed)
 #   gpio.*            per board from intercom.pins.DEFAULT_PINS (sim: rpi's)
 #   mqtt.prefix       "intercom/" + device name in lower case, runs of other
 #                     characters than a-z 0-9 as "-"
@@ -81,7 +102,9 @@
 # without http.token; jitter_min_ms above jitter_max_ms; tls_cert without
 # tls_key (or the reverse); mqtt.tls_* without mqtt.tls; webhook.tls_ca for
 # an http:// url; on pico_w: mqtt.tls, a host name in mqtt.host, [http],
-# [[webhook]]; door.lockout_max below door.lockout.
+# [[webhook]], audio.echo = "aec"; door.lockout_max below door.lockout;
+# audio.noise_suppress_db without audio.echo = "aec"; [sim] on another
+# board than sim.
 
 from intercom import events
 from intercom.app.identity import is_ip_literal, is_user, parse_sip_uri, split_hostport
@@ -94,6 +117,8 @@ DERIVED = "derived"
 
 BOARDS = ("sim", "rpi", "pico_w")
 CALL_MODES = ("sequential", "parallel")
+ECHO_MODES = ("aec", "half_duplex", "off")
+ECHO_DEFAULTS = {"sim": "off", "rpi": "aec", "pico_w": "half_duplex"}
 CODECS = ("PCMU", "PCMA")
 SECRET_KEYS = (
     ("sip", "password"),
@@ -115,8 +140,20 @@ VALID_PINS = {
     "pico_w": tuple(range(0, 23)) + (26, 27, 28),
 }
 
-OPTIONAL_SECTIONS = ("wifi", "mqtt", "http")
-TOP_LEVEL = ("device", "sip", "call", "door", "audio", "gpio", "wifi", "mqtt", "http", "webhook")
+OPTIONAL_SECTIONS = ("wifi", "mqtt", "http", "sim")
+TOP_LEVEL = (
+    "device",
+    "sip",
+    "call",
+    "door",
+    "audio",
+    "gpio",
+    "wifi",
+    "mqtt",
+    "http",
+    "sim",
+    "webhook",
+)
 
 
 def _sections():
@@ -170,6 +207,11 @@ def _sections():
             ("jitter_min_ms", "int", 40, (0, 1000)),
             ("jitter_max_ms", "int", 200, (20, 2000)),
             ("symmetric_rtp", "bool", False, None),
+            ("echo", "choice", DERIVED, ECHO_MODES),
+            ("echo_tail_ms", "int", 160, (20, 500)),
+            ("echo_delay_ms", "int", None, (0, 500)),
+            ("echo_suppress_db", "int", 40, (0, 60)),
+            ("noise_suppress_db", "int", 0, (0, 40)),
         ),
         "gpio": (
             ("button", "int", DERIVED, (0, 40)),
@@ -200,6 +242,14 @@ def _sections():
             ("allow_open", "bool", False, None),
             ("tls_cert", "str", None, (1, 4096)),
             ("tls_key", "str", None, (1, 4096)),
+        ),
+        "sim": (
+            ("echo_path", "bool", False, None),
+            ("room_delay_ms", "int", 20, (0, 200)),
+            ("room_gain_db", "int", -3, (-40, 12)),
+            ("room_decay_ms", "int", 150, (10, 1000)),
+            ("room_noise_db", "int", -60, (-96, -20)),
+            ("room_seed", "int", 1, (0, 1000000)),
         ),
     }
 
@@ -468,6 +518,24 @@ def _check_audio(problems, audio):
         problems.add("audio.jitter_min_ms", "%d is above audio.jitter_max_ms (%d)" % (low, high))
 
 
+def _check_echo(problems, board, audio, sim):
+    if audio["echo"] is None:
+        audio["echo"] = ECHO_DEFAULTS.get(board, "off")
+    elif audio["echo"] == "aec" and board == "pico_w":
+        problems.add(
+            "audio.echo",
+            "'aec' needs libspeexdsp on CPython (board rpi or sim); on board pico_w "
+            "use half_duplex or off",
+        )
+    if audio["noise_suppress_db"] and audio["echo"] != "aec":
+        problems.add(
+            "audio.noise_suppress_db",
+            'the noise suppressor is libspeexdsp\'s, it runs with audio.echo = "aec" only',
+        )
+    if sim is not None and board != "sim":
+        problems.add("sim", "the simulated room is for board sim only, not %s" % board)
+
+
 def _check_gpio(problems, board, gpio):
     defaults = DEFAULT_PINS["rpi" if board == "sim" else board]
     reserved = {}
@@ -622,6 +690,7 @@ def validate(raw, filename="config"):
     board = config["device"]["board"]
     if board is not None:
         _check_gpio(problems, board, config["gpio"])
+        _check_echo(problems, board, config["audio"], config["sim"])
     _check_services(problems, config)
     if problems.lines:
         raise ConfigError(problems.lines)

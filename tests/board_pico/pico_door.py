@@ -91,15 +91,21 @@ def build_romfs_image(folder, march, with_stand_ins=False):
     return image
 
 
-def write_toml(folder, sip_port=5060, flat_port=5062, extra=()):
+def write_toml(folder, sip_port=5060, flat_port=5062, extra=(), audio=()):
     """The Pico door's door.toml (0600) in folder: the flat at flat_port,
-    its Wi-Fi, extra lines appended; returns its path."""
+    its Wi-Fi, `audio` lines in [audio], extra lines appended; returns its
+    path."""
     wifi = ["[wifi]", 'ssid = "testnet"', 'password = "not-a-secret"', *extra]
-    return write_door_toml(folder, "Pico door", "pico_w", sip_port, flat_port, extra=wifi)
+    return write_door_toml(
+        folder, "Pico door", "pico_w", sip_port, flat_port, audio=audio, extra=wifi
+    )
 
 
 def write_config(folder, sip_port, flat_port):
-    toml = write_toml(folder, sip_port, flat_port)
+    # echo control off: the call checks the transport sample by sample, and
+    # the Pico's half-duplex default attenuates the mic while the flat talks
+    # (tests/unit/test_media_half_duplex.py covers it on both interpreters)
+    toml = write_toml(folder, sip_port, flat_port, audio=['echo = "off"'])
     converted = subprocess.run(
         [sys.executable, "-m", "intercom", "config", "to-json", str(toml)],
         env={**os.environ, "PYTHONPATH": str(FIRMWARE)},

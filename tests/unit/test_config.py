@@ -391,3 +391,39 @@ def test_pico_w_refuses_the_services_it_cannot_run():
     assert has_problem(problems, "door.toml: webhook: ", "CPython")
     fine = with_sections(device=pico, wifi=wifi, mqtt={"host": "192.0.2.30"})
     assert config.validate(fine)["mqtt"]["host"] == "192.0.2.30"
+
+
+def test_echo_control_defaults_follow_the_board():
+    wifi = {"ssid": "home"}
+    modes = {}
+    for board in ("sim", "rpi", "pico_w"):
+        audio = config.validate(with_sections(device={"board": board}, wifi=wifi))["audio"]
+        modes[board] = audio["echo"]
+        assert (audio["echo_tail_ms"], audio["echo_delay_ms"]) == (160, None)
+        assert (audio["echo_suppress_db"], audio["noise_suppress_db"]) == (40, 0)
+    assert modes == {"sim": "off", "rpi": "aec", "pico_w": "half_duplex"}
+    chosen = with_sections(audio={"echo": "half_duplex", "echo_delay_ms": 60})
+    assert config.validate(chosen)["audio"]["echo"] == "half_duplex"
+
+
+def test_echo_control_refuses_what_the_board_cannot_run():
+    pico = with_sections(device={"board": "pico_w"}, wifi={"ssid": "home"}, audio={"echo": "aec"})
+    assert has_problem(problems_of(pico), "door.toml: audio.echo: ", "pico_w", "half_duplex")
+    noise = with_sections(audio={"echo": "half_duplex", "noise_suppress_db": 12})
+    assert has_problem(problems_of(noise), "door.toml: audio.noise_suppress_db: ", "aec")
+    problems = problems_of(with_sections(audio={"echo": "cancel", "echo_tail_ms": 5}))
+    assert has_problem(problems, "door.toml: audio.echo: ", "'cancel'", "half_duplex")
+    assert has_problem(problems, "door.toml: audio.echo_tail_ms: ", "out of range")
+    fine = with_sections(device={"board": "rpi"}, audio={"noise_suppress_db": 12})
+    assert config.validate(fine)["audio"]["noise_suppress_db"] == 12
+
+
+def test_the_simulated_room_is_for_the_sim_board_only():
+    effective = config.validate(with_sections(sim={"echo_path": True}))
+    room = effective["sim"]
+    assert room["echo_path"] is True
+    assert (room["room_delay_ms"], room["room_gain_db"], room["room_decay_ms"]) == (20, -3, 150)
+    assert room["room_noise_db"] == -60
+    assert config.validate(with_sections())["sim"] is None
+    elsewhere = with_sections(device={"board": "rpi"}, sim={"echo_path": True})
+    assert has_problem(problems_of(elsewhere), "door.toml: sim: ", "board sim only")

@@ -23,6 +23,10 @@
 #           loop's poll (device pacing); elsewhere (the unix port with its
 #           stand-in machine module) the runtime's audio timer paces it.
 #           audio.input/output are not used on this board: it is always I2S.
+#   echo    audio.echo (default half_duplex, intercom.media.half_duplex);
+#           the echo of a speaker frame starts about two frames after its
+#           tick: the mic frame being captured, one frame in the TX buffer
+#           (audio_path_delay_ms; audio.echo_delay_ms overrides)
 #   wdt     fed every second by a loop timer: a stuck loop is reset.
 #   wifi    checked every 2 s; when the link dropped, connect() again (at
 #           most every 10 s). When it comes back with another address than
@@ -229,6 +233,9 @@ class PicoBoard(BoardBase):
 
     def set_relay(self, on):
         self.outputs.set_relay(on)
+
+    def audio_path_delay_ms(self, ptime_ms):
+        return 2 * ptime_ms
 
     def set_led(self, pattern):
         self._led_pattern = pattern

@@ -20,6 +20,13 @@
 #              the loop and a loop timer keeps the tick going with silence,
 #              so calls go on (without audio) instead of crashing the door.
 #
+# Echo reference: after the prefill, playback_queue_ms is what the playback
+# buffer holds (buffer_size - avail(), as ALSA reports it): a speaker frame
+# written at a tick is heard that long later, and one capture period after
+# the tick's mic frame started (the rpi board's audio_path_delay_ms,
+# boards.runtime.echo_control). A device that plays at once (ALSA's null)
+# holds nothing.
+#
 # Devices without a clock: ALSA's `null` plugin (and `file` over it, used
 # by the tests) is always ready, so reads never run dry and would go as fast
 # as the CPU. The pacing guard: frames read since the capture last ran dry
@@ -63,6 +70,7 @@ class DevicePacedAudio:
         self._fallback_timer = None
         self._anchor_ms = 0
         self._frames_since_anchor = 0
+        self.playback_queue_ms = 0
         self.frames = 0
         self.overruns = 0
         self.underruns = 0
@@ -76,8 +84,17 @@ class DevicePacedAudio:
         self._anchor_ms = loop.clock.now_ms()
         for _ in range(PREFILL_PERIODS):
             self._write(self._silence)
+        self.playback_queue_ms = self._queued_ms()
         self._fds = [fd for fd, _mask in self.capture.polldescriptors()]
         self._poll_capture(True)
+
+    def _queued_ms(self):
+        """ms of audio in the playback buffer, as ALSA reports it."""
+        try:
+            queued = self.playback.info()["buffer_size"] - self.playback.avail()
+        except alsa_audio.alsaaudio.ALSAAudioError:
+            return 0
+        return max(0, queued) * self.ptime_ms // self.frame_samples
 
     def _poll_capture(self, on):
         if on == self._polled:

@@ -18,6 +18,9 @@
 #           PCM paces the audio tick (boards.rpi.audio.DevicePacedAudio).
 #           Otherwise (file:, tone, silence, null on either side) the
 #           runtime's timer paces it and each side opens as on the sim board.
+#   echo    audio.echo (default aec: libspeexdsp, boards.runtime.echo_control);
+#           the echo starts one period plus the playback queue measured at
+#           the start after a speaker frame's tick (audio_path_delay_ms)
 #   LED     boards.runtime.led.LedBlinker patterns on loop timers
 #   systemd READY=1 once attached, WATCHDOG=1 every WATCHDOG_USEC/2 from a
 #           loop timer, STOPPING=1 on close (boards.rpi.systemd)
@@ -140,6 +143,11 @@ class RpiBoard(BoardBase):
 
     def set_relay(self, on):
         self.outputs.set_relay(on)
+
+    def audio_path_delay_ms(self, ptime_ms):
+        if self.audio is None:
+            return ptime_ms
+        return ptime_ms + self.audio.playback_queue_ms
 
     def set_led(self, pattern):
         self._led_pattern = pattern

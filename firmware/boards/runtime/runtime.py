@@ -26,6 +26,9 @@
 #   now_wallclock_ms()         Unix-epoch ms (RTCP sender reports)
 #   read_mic_frame(buffer)     fill buffer (ptime * 16 bytes, s16le) with mic PCM
 #   play_frame(pcm)            play ptime ms of speaker PCM
+#   audio_path_delay_ms(ptime) where the echo of a played frame starts in the
+#                              mic, counted from the tick that played it
+#                              (BoardBase: one frame; asked after attach)
 #   drives_audio               False: the runtime calls read_mic_frame/play_frame
 #                              every audio.ptime ms from a loop timer. True: the
 #                              board paces audio from its device (ALSA poll
@@ -49,6 +52,11 @@
 # Services schedule through runtime.service_loop (boards.runtime.service_loop),
 # which guards their callbacks; attach/on_event/close are guarded the same
 # way: an error in service code is an `error` event, never the door's end.
+#
+# Echo control (boards.runtime.echo_control, audio.echo): built after
+# board.attach; exchange_audio passes the mic frame through its process()
+# before the Station and hands it the Station's speaker frame (played()),
+# the one the board plays; closed before board.close().
 #
 # What a board calls back:
 #   runtime.loop                          the boards.runtime.loop.Loop
@@ -104,6 +112,7 @@ from boards.runtime.addresses import (
     first_peer,
     resolved_config,
 )
+from boards.runtime.echo_control import open_echo_control
 from boards.runtime.event_log import EventLog, log
 from boards.runtime.loop import Loop
 from boards.runtime.service_loop import ServiceLoop
@@ -153,6 +162,9 @@ class BoardBase:
     def now_wallclock_ms(self):
         return wallclock_ms()
 
+    def audio_path_delay_ms(self, ptime_ms):
+        return ptime_ms
+
     def attach(self, runtime):
         pass
 
@@ -189,6 +201,7 @@ class Runtime:
         self.services = None
         self.service_loop = ServiceLoop(self.loop, self._service_failed)
         self._service_failures_reported = []
+        self.echo = None
         frame_bytes = 16 * config["audio"]["ptime"]
         self._mic = bytearray(frame_bytes)
 
@@ -265,6 +278,8 @@ class Runtime:
         if not self.board.drives_audio:
             self.loop.call_every(self.config["audio"]["ptime"], self._audio_tick)
         self.board.attach(self)
+        ptime = self.config["audio"]["ptime"]
+        self.echo = open_echo_control(self.config, self.board.audio_path_delay_ms(ptime), log)
         if self.services_factory is not None:
             self.services = self.services_factory(self, log)
             if self.services is not None:
@@ -300,6 +315,8 @@ class Runtime:
         self._set_relay(False)
         if self.services is not None:
             self.service_loop.call(self.services.close)
+        if self.echo is not None:
+            self.echo.close()
         self.board.close()
         self._close_sockets()
 
@@ -375,7 +392,12 @@ class Runtime:
             if received is None:  # nothing more arrived
                 break
             station.receive_rtp(received[0], received[1], now)
+        echo = self.echo
+        if echo is not None:
+            mic_pcm = echo.process(mic_pcm)
         speaker = station.audio_frame(mic_pcm, now)
+        if echo is not None:
+            echo.played(speaker)
         self._flush_media()
         return speaker
 

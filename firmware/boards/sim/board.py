@@ -17,6 +17,12 @@
 # Relative file paths are relative to the config file's folder
 # (resolved by boards.cli.config_file).
 #
+# [sim] echo_path = true (CPython with numpy): the simulated room of
+# boards.audio.echo_path between the speaker and the mic; every speaker
+# frame comes back into the mic frames that follow, after room_delay_ms,
+# through a generated room response (room_gain_db, room_decay_ms), with
+# room noise (room_noise_db), on top of audio.input (the visitor).
+#
 # Relay and LED: the relay is logged on stderr (its events are door_opened /
 # door_closed from the Station); every LED change is an extra event
 #   {"ts_ms": ..., "event": "led", "pattern": "off|on|slow|fast|double"}
@@ -154,6 +160,10 @@ class SimBoard(BoardBase):
         except audio_files.AudioError:
             self.source.close()
             raise
+        self.room = None
+        room = config["sim"]
+        if room is not None and room["echo_path"]:
+            self.room = open_room(room, frame_samples)
 
     def attach(self, runtime):
         self.runtime = runtime
@@ -189,13 +199,35 @@ class SimBoard(BoardBase):
             audio_files.fill_silence(buffer, 0)  # the visitor speaks once a call is up
         else:
             self.source.read_frame(buffer)
+        if self.room is not None:
+            self.room.mic_frame(buffer, buffer)
 
     def play_frame(self, pcm):
         self.sink.write_frame(pcm)
+        if self.room is not None:
+            self.room.played(pcm)
 
     def close(self):
         self.source.close()
         self.sink.close()
+
+
+def open_room(room, frame_samples):
+    """The simulated acoustic echo path of [sim] (boards.audio.echo_path)."""
+    try:
+        from boards.audio.echo_path import EchoPath
+    except ImportError as error:  # MicroPython, or no numpy
+        raise audio_files.AudioError(
+            "sim.echo_path: the simulated room needs CPython with numpy (%s)" % error
+        ) from None
+    return EchoPath(
+        frame_samples,
+        delay_ms=room["room_delay_ms"],
+        gain_db=room["room_gain_db"],
+        decay_ms=room["room_decay_ms"],
+        noise_db=room["room_noise_db"],
+        seed=room["room_seed"],
+    )
 
 
 def run(config, log_mode="json", exit_after_call=False, local_host=None):
