@@ -29,9 +29,16 @@
 #   coupling       how loud the echo is at the mic for a given speaker
 #                  level, learnt from frames whose expected echo is 12 dB
 #                  above the noise: a louder frame raises it to its ratio at
-#                  once (a frame taken for near speech only by 1/16), and
-#                  it falls by 1/64 per frame (about 7 dB/s) otherwise; 0 dB
-#                  at the start, kept within -24..+24 dB
+#                  once, and it falls by 1/64 per frame (about 7 dB/s)
+#                  otherwise. A frame taken for near speech raises it only
+#                  by 1/128 (so a visitor can break in), except at a far
+#                  onset: while the echo of a talk spurt that began with no
+#                  near speech about arrives (the first ONSET frames after
+#                  E at 0 dB coupling rose past MIN_ECHO_LEVEL, ONSET
+#                  covering delay_ms + tail_ms / 4 and one frame), the mic's
+#                  rise is the echo, however loud: a hot path (a speaker
+#                  louder at the mic than the far end's own level) is learnt
+#                  in the first spurt. 0 dB at the start, -24..+24 dB.
 #   noise floor N  the mic's quietest level: follows a quieter frame at
 #                  once, rises by 1/64 + 1 per frame (about 7 dB/s) while
 #                  the mic is open (a muted mic hears echo, not the room)
@@ -179,6 +186,8 @@ class HalfDuplex:
         self.far_levels = array("i", [0] * len(self.weights))
         self.muted_gain = gain_q14(suppress_db)
         self.hold_frames = -(-HOLD_MS // ptime_ms)
+        self.onset_frames = -(-(delay_ms + tail_ms // 4) // ptime_ms) + 1
+        self.onset = 0  # frames left of a far onset's learning window
         self.out = bytearray(2 * frame_samples)
         self.path, self._level, self._apply = loops(fast)
         self.state = PASS
@@ -214,15 +223,22 @@ class HalfDuplex:
         self.echo_at_unity = loudest
         return (loudest * self.coupling) >> 8
 
-    def _learn_coupling(self, mic, echo, noise, near):
+    def _learn_coupling(self, mic, echo, noise, near, spurt_starts):
         echo_at_unity = self.echo_at_unity
-        if echo_at_unity < MIN_ECHO_LEVEL or echo <= 4 * noise:
+        if echo_at_unity < MIN_ECHO_LEVEL:
+            self.onset = 0
+            return  # the far end is quiet: nothing to learn from
+        if spurt_starts:
+            self.onset = self.onset_frames  # a talk spurt starts: its echo comes
+        elif self.onset > 0:
+            self.onset -= 1
+        if echo <= 4 * noise:
             return  # too little echo to tell it from the noise
         ratio = (mic << 8) // echo_at_unity
         coupling = self.coupling
         if ratio > coupling:
-            if near:  # near speech, or echo louder than learnt so far: creep
-                coupling = min(ratio, coupling + (coupling >> 4) + 1)
+            if near and self.onset == 0:
+                coupling = min(ratio, coupling + (coupling >> 7) + 1)
             else:
                 coupling = ratio
         else:
@@ -243,6 +259,8 @@ class HalfDuplex:
     def process(self, mic_pcm):
         count = self.frame_samples
         mic = self._level(mic_pcm, count)
+        # the far end was quiet and the visitor silent up to this frame
+        spurt_starts = self.echo_at_unity < MIN_ECHO_LEVEL and self.hold == 0
         echo = self._expected_echo()
         noise = self.noise if self.noise >= 0 else mic
         near = mic > 2 * echo and mic > 4 * noise and mic > MIN_SPEECH_LEVEL
@@ -259,7 +277,7 @@ class HalfDuplex:
                 self.hold -= 1
         elif not (echo > noise and echo > MIN_ECHO_LEVEL // 2):
             state = PASS
-        self._learn_coupling(mic, echo, noise, near)
+        self._learn_coupling(mic, echo, noise, near, spurt_starts)
         self._track_noise(mic, state)
         self.state = state
         start_gain = self.gain
