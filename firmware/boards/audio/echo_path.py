@@ -14,7 +14,7 @@
 # exponential envelope that falls 60 dB in decay_ms (the room's RT60). It
 # is scaled so that its energy sum(h^2) is gain_db (0 dB: the echo is as
 # loud as the speaker signal). Room noise is white noise through a one-pole
-# low-pass (most of its energy below 1 kHz) at noise_db dBFS RMS. The same
+# low-pass (a corner near 450 Hz) at noise_db dBFS RMS. The same
 # seed gives the same response and noise.
 #
 # On top of delay_ms comes the sim's own audio path: the runtime reads a
@@ -37,7 +37,7 @@ SAMPLES_PER_MS = SAMPLE_RATE // 1000
 EARLY_REFLECTIONS = 4
 EARLY_SPAN_MS = 8
 DIRECT_SHARE = 0.5  # the direct path's share of the response's energy
-NOISE_POLE = 0.9  # one-pole low-pass of the room noise
+NOISE_POLE = 0.7  # one-pole low-pass of the room noise (corner near 450 Hz)
 FULL_SCALE = 32768.0
 
 
