@@ -5,6 +5,9 @@
 --interactive          Enter rings, o sends the code, h hangs up, q quits
 --audio alsa           the door uses the desktop's default ALSA mic and
                        speaker instead of the WAV files
+--echo                 the call with the door's speaker coming back into its
+                       mic (a simulated room), once per echo control: off,
+                       half_duplex, aec (echo_scenario.py)
 --server HOST[:PORT] --user U --password P --target T [--target T ...]
                        no flat phone: the door registers at a real PBX
                        and calls real phones (server.py)
@@ -16,6 +19,7 @@ import signal
 import sys
 
 from host_tools.sim.door_config import AUDIO_MODES
+from host_tools.sim.echo_scenario import EchoScenario
 from host_tools.sim.scenario import DOOR_CODE, Scenario, default_artifacts
 from host_tools.sim.server import ServerScenario
 
@@ -39,6 +43,12 @@ def build_parser():
         choices=AUDIO_MODES,
         default="file",
         help="door audio: WAV files (default) or the desktop's ALSA default devices",
+    )
+    parser.add_argument(
+        "--echo",
+        action="store_true",
+        help="a simulated room feeds the door's speaker back into its mic; the call runs "
+        "with echo control off, half_duplex and aec, to listen to the flat's recordings",
     )
     server = parser.add_argument_group("real PBX (no virtual flat phone)")
     server.add_argument("--server", metavar="HOST[:PORT]", help="registrar/proxy to register at")
@@ -66,6 +76,10 @@ def main(argv=None):
     parser = build_parser()
     arguments = parser.parse_args(sys.argv[1:] if argv is None else argv)
     artifacts = arguments.artifacts or default_artifacts()
+    if arguments.echo:
+        if arguments.server or arguments.interactive or arguments.audio != "file":
+            parser.error("--echo runs the WAV scenario: no --server, --interactive, --audio alsa")
+        return EchoScenario(artifacts, sys.stdout).run()
     if arguments.server is None:
         if arguments.user or arguments.password or arguments.target:
             parser.error("--user, --password and --target need --server")

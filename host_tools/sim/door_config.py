@@ -12,6 +12,12 @@ Two shapes:
 Audio: "file" plays the visitor WAV into the door's mic and records its
 speaker to a WAV; "alsa" uses the desktop's default ALSA capture/playback
 device (the sim board passes any other spec to ALSA).
+
+Echo (`--echo`): echo="off" | "half_duplex" | "aec" sets audio.echo and
+turns on the sim board's simulated room ([sim] echo_path, its defaults:
+20 ms, -3 dB, 150 ms decay, -60 dBFS noise), so the door's speaker comes
+back into its mic; None leaves both out (the board's default: no room, no
+echo control).
 """
 
 import os
@@ -19,7 +25,7 @@ import os
 from boards.cli.config_text import format_value
 
 AUDIO_MODES = ("file", "alsa")
-SECTION_ORDER = ("device", "sip", "call", "door", "audio")
+SECTION_ORDER = ("device", "sip", "call", "door", "audio", "sim")
 
 
 def audio_specs(mode, mic, heard_wav):
@@ -49,6 +55,7 @@ def door_config(
     hangup_after_open_s=2,
     ring_timeout_s=30,
     max_duration_s=60,
+    echo=None,
 ):
     """The config as a dict of TOML tables (see intercom.config for the keys).
 
@@ -81,7 +88,7 @@ def door_config(
             sip["password"] = password
     # The simulation's code is made up: its digits are shown in the events
     # (a debug option, off on a real door) so the summary can check them.
-    return {
+    config = {
         "device": {"name": "Simulated door", "board": "sim", "show_dtmf_digits": True},
         "sip": sip,
         "call": call,
@@ -94,6 +101,10 @@ def door_config(
             "output": audio_output,
         },
     }
+    if echo is not None:
+        config["audio"]["echo"] = echo
+        config["sim"] = {"echo_path": True}
+    return config
 
 
 def to_toml(config):

@@ -52,6 +52,8 @@ PRESS_MS = 200
 ANSWER_AFTER_MS = 800
 REPLY_AFTER_MS = 1000
 CODE_AFTER_REPLY_MS = 1000
+REPLY_REPEATS = 3  # with the simulated room (--echo)
+REPLY_GAP_SAMPLES = 2400  # 300 ms between them
 DOOR_PULSE_S = 1
 HANGUP_AFTER_OPEN_S = 2
 DOOR_START_TIMEOUT_S = 10.0
@@ -109,11 +111,12 @@ class Scenario:
     printed as they come; the run passes when the door exits 0.
     """
 
-    def __init__(self, artifacts, out, audio="file", interactive=False):
+    def __init__(self, artifacts, out, audio="file", interactive=False, echo=None):
         self.artifacts = Path(artifacts)
         self.out = out  # where the ladder and summary are printed
         self.audio = audio
         self.interactive = interactive
+        self.echo = echo  # audio.echo with the simulated room on (echo_scenario.py)
         self._quit_sent = False
         self.loop = Loop()
         self.capture = PcapWriter()
@@ -146,6 +149,13 @@ class Scenario:
             self._shut_down()
         return self._finish(visitor, reply)
 
+    def flat_reply(self, reply):
+        """What the flat says: the reply WAV, with the room on three times
+        (the first over the visitor, then alone: see echo_scenario.py)."""
+        if self.echo is None:
+            return reply
+        return (reply + bytes(2 * REPLY_GAP_SAMPLES)) * (REPLY_REPEATS - 1) + reply
+
     def _start(self, reply):
         self.flat = FlatPhone(
             self.loop,
@@ -153,7 +163,7 @@ class Scenario:
             self._on_flat_event,
             host=HOST,
             user=FLAT_USER,
-            reply_pcm=reply,
+            reply_pcm=self.flat_reply(reply),
             answer_after_ms=ANSWER_AFTER_MS,
             reply_after_ms=REPLY_AFTER_MS,
             code=DOOR_CODE,
@@ -174,6 +184,7 @@ class Scenario:
             trusted_caller="sip:%s@%s" % (FLAT_USER, HOST),
             pulse_s=DOOR_PULSE_S,
             hangup_after_open_s=HANGUP_AFTER_OPEN_S,
+            echo=self.echo,
         )
         config_path = self.artifacts / "door.toml"
         write_config(config_path, config)
