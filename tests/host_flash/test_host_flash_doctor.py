@@ -75,6 +75,7 @@ def test_host_flash_doctor_all_good_against_a_sip_server(tmp_path):
     assert "ALSA PCM 'door_mic' opens for capture" in result.stdout
     assert "ALSA PCM 'door_speaker' opens for playback" in result.stdout
     assert "button 17, relay 27, led 22" in result.stdout
+    assert "ok    audio.echo: aec: libspeexdsp loads (tail 160 ms, delay measured)" in result.stdout
     assert result.stdout.rstrip().endswith("all good")
 
 
@@ -111,3 +112,31 @@ def test_host_flash_doctor_lists_every_config_problem_with_pins(tmp_path):
     assert re.search(r"FAIL  config: \S+: gpio.relay: pin 18 is the I2S (mic|amp) sck pin", out)
     assert re.search(r"FAIL  config: \S+: gpio.led: pin 17 is already gpio.button", out)
     assert "sip " not in out  # nothing else runs on a bad config
+
+
+def test_host_flash_doctor_says_when_the_echo_canceller_is_missing(tmp_path):
+    # libspeexdsp hidden: ctypes' find_library and the names we try find nothing
+    blocker = tmp_path / "blocker"
+    (blocker / "ctypes").mkdir(parents=True)
+    import ctypes
+
+    real = pathlib.Path(ctypes.__file__).parent
+    (blocker / "ctypes" / "__init__.py").write_text(
+        "import importlib.util, sys\n"
+        "spec = importlib.util.spec_from_file_location('ctypes', %r,\n"
+        "    submodule_search_locations=[%r])\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        "sys.modules['ctypes'] = module\n"
+        "spec.loader.exec_module(module)\n"
+        "real_cdll = module.CDLL\n"
+        "class CDLL(real_cdll):\n"
+        "    def __init__(self, name, *args, **kwargs):\n"
+        "        if name and 'speexdsp' in str(name):\n"
+        "            raise OSError('hidden for the test')\n"
+        "        real_cdll.__init__(self, name, *args, **kwargs)\n"
+        "module.CDLL = CDLL\n" % (str(real / "__init__.py"), str(real))
+    )
+    config = write_config(tmp_path, [], audio_output="null")
+    result = doctor(tmp_path, config, "--timeout", "0.2", pythonpath=[str(blocker)])
+    assert "FAIL  audio.echo: aec, but libspeexdsp.so.1 is not installed" in result.stdout
+    assert "apt-get install libspeexdsp1" in result.stdout

@@ -15,6 +15,9 @@
 #            them (file:, tone, silence, null, else an ALSA PCM at 8000 Hz
 #            mono), then closed; no pyalsaaudio is reported as "no ALSA".
 #            pico_w: the I2S pins (nothing to open from here)
+#   echo     audio.echo = "aec" (rpi, sim): libspeexdsp.so.1 loads through
+#            ctypes; without it the door runs half-duplex (a FAIL: install
+#            libspeexdsp1); half_duplex and off are reported as chosen
 #   gpio     the pins in use, with the I2S pins they stay clear of
 
 import os
@@ -26,7 +29,7 @@ from intercom.app.identity import parse_sip_uri, split_hostport
 from intercom.errors import ConfigError
 from intercom.pins import I2S_PINS
 
-from boards.audio import alsa_audio, audio_files
+from boards.audio import alsa_audio, audio_files, echo_speex
 from boards.cli import config_file
 from boards.runtime.addresses import SIP_PORT, StartError, resolve_host
 
@@ -228,6 +231,30 @@ def check_audio(report, config):
     frame_samples = 8000 * config["audio"]["ptime"] // 1000
     _check_input(report, config["audio"]["input"], frame_samples)
     _check_output(report, config["audio"]["output"], frame_samples)
+    check_echo(report, config["audio"])
+
+
+def check_echo(report, audio):
+    mode = audio["echo"]
+    if mode != "aec":
+        report.ok("audio.echo", "%s (chosen in the config)" % mode)
+    elif echo_speex.load() is None:
+        report.fail(
+            "audio.echo",
+            "aec, but libspeexdsp.so.1 is not installed: the door runs half-duplex instead",
+            "install libspeexdsp1 (apt-get install libspeexdsp1)",
+        )
+    else:
+        report.ok(
+            "audio.echo",
+            "aec: libspeexdsp loads (tail %d ms, delay %s)"
+            % (
+                audio["echo_tail_ms"],
+                "measured"
+                if audio["echo_delay_ms"] is None
+                else "%d ms" % audio["echo_delay_ms"],
+            ),
+        )
 
 
 # -- GPIO ---------------------------------------------------------------------
