@@ -250,9 +250,7 @@ def check_echo(report, audio):
             "aec: libspeexdsp loads (tail %d ms, delay %s)"
             % (
                 audio["echo_tail_ms"],
-                "measured"
-                if audio["echo_delay_ms"] is None
-                else "%d ms" % audio["echo_delay_ms"],
+                "measured" if audio["echo_delay_ms"] is None else "%d ms" % audio["echo_delay_ms"],
             ),
         )
 
