@@ -18,6 +18,16 @@
 #         recvonly                    sendonly
 #         inactive                    inactive
 #   - nothing acceptable: SdpError with status 488 (Not Acceptable Here).
+# Packet time (RFC 3264 sections 5.1 and 6.1, RFC 4566 section 6):
+#   - a=ptime is the packet time its writer would like to receive; both
+#     directions may differ. Our offer and our answer say our own ptime
+#     (audio.ptime) and a=maxptime:MAX_RECEIVE_PTIME, the longest packet we
+#     take (the jitter buffer re-frames any packet of 10 ms steps up to it).
+#   - we send our ptime, whatever the peer's a=ptime says; when the peer's
+#     a=maxptime is shorter, we send the longest packet time in 10 ms steps
+#     that divides our ptime and fits it (NegotiatedMedia.ptime).
+#   - values no G.711 stream can mean (0, above 10 s, a maxptime under
+#     10 ms) are ignored; a value that is not a number is malformed.
 # Malformed SDP raises SdpError with status 400; nothing else is raised.
 
 from intercom.sip.grammar import decode_text, is_digits, is_hostname, is_ipv4, is_ipv6
@@ -27,6 +37,10 @@ CODEC_PAYLOAD_TYPES = {"PCMU": 0, "PCMA": 8}
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 _DIRECTION_BITS = {"sendrecv": (True, True), "sendonly": (True, False), "recvonly": (False, True)}
 _MAX_LINES = 400
+DEFAULT_PTIME = 20
+MAX_RECEIVE_PTIME = 60  # ms: the longest packet we take, our a=maxptime
+PTIME_STEP = 10  # ms: packet times we send are multiples of this
+_LONGEST_PTIME = 10000  # ms: longer values in a peer's SDP are ignored
 
 
 class SdpError(Exception):
@@ -41,7 +55,8 @@ class SdpError(Exception):
 class MediaDescription:
     """One m= section. formats: payload types as str; rtpmap: {pt: (encoding,
     clock rate)}; fmtp: {pt: text}; connection: (addrtype, address) or None;
-    direction: the a= direction written in this section, or None."""
+    direction: the a= direction written in this section, or None; ptime and
+    maxptime: whole ms, or None when absent or ignored."""
 
     def __init__(self, media, port, proto, formats):
         self.media = media
@@ -52,6 +67,7 @@ class MediaDescription:
         self.rtpmap = {}
         self.fmtp = {}
         self.ptime = None
+        self.maxptime = None
         self.direction = None
 
     def codec_of(self, payload_type):
@@ -95,7 +111,7 @@ class NegotiatedMedia:
         self.payload_type = payload_type  # int
         self.codec = codec  # "PCMU" or "PCMA"
         self.dtmf_payload_type = dtmf  # int or None
-        self.ptime = ptime  # ms we send per packet
+        self.ptime = ptime  # ms of audio per packet we send
         self.direction = direction  # ours: sendrecv / sendonly / recvonly / inactive
 
     def __repr__(self):
@@ -165,7 +181,32 @@ def _parse_attribute(value, session, media):
             raise SdpError("malformed fmtp")
         media.fmtp[argument[:space]] = argument[space + 1 :].strip()
     elif name == "ptime":
-        media.ptime = _number(argument.strip().split(".")[0], 10000, "ptime")
+        media.ptime = _packet_time(argument, "ptime")
+    elif name == "maxptime":
+        media.maxptime = _packet_time(argument, "maxptime")
+
+
+def _packet_time(argument, what):
+    # ptime / maxptime: ms, possibly with a fraction (RFC 4566 section 6).
+    # Only the whole ms count; values no G.711 stream can mean are ignored.
+    whole = argument.strip().split(".")[0]
+    if not is_digits(whole, 20):
+        raise SdpError("malformed " + what)
+    value = int(whole)
+    return value if 0 < value <= _LONGEST_PTIME else None
+
+
+def _sending_ptime(ptime, maxptime):
+    """The packet time we send (ms): our ptime, or when the peer's maxptime
+    is shorter, the longest multiple of PTIME_STEP dividing ptime that fits
+    it (a maxptime under PTIME_STEP is ignored)."""
+    if maxptime is None or maxptime >= ptime or maxptime < PTIME_STEP:
+        return ptime
+    best = PTIME_STEP
+    for candidate in range(PTIME_STEP, maxptime + 1, PTIME_STEP):
+        if ptime % candidate == 0:
+            best = candidate
+    return best
 
 
 def parse_sdp(data):
@@ -237,6 +278,7 @@ def _audio_lines(rtp_port, codecs, payload_types, dtmf_payload_type, ptime, dire
         lines.append("a=rtpmap:%d telephone-event/8000" % dtmf_payload_type)
         lines.append("a=fmtp:%d 0-16" % dtmf_payload_type)
     lines.append("a=ptime:%d" % ptime)
+    lines.append("a=maxptime:%d" % MAX_RECEIVE_PTIME)
     lines.append("a=" + direction)
     return lines
 
@@ -251,7 +293,7 @@ def build_offer(
     address,
     rtp_port,
     codecs=("PCMU", "PCMA"),
-    ptime=20,
+    ptime=DEFAULT_PTIME,
     dtmf_payload_type=101,
     direction="sendrecv",
 ):
@@ -304,7 +346,7 @@ def answer(
     address,
     rtp_port,
     codecs=("PCMU", "PCMA"),
-    ptime=20,
+    ptime=DEFAULT_PTIME,
     direction="sendrecv",
 ):
     """Answer an offer (SessionDescription or bytes): (answer bytes,
@@ -346,7 +388,7 @@ def answer(
             int(chosen),
             codec,
             None if dtmf is None else int(dtmf),
-            section.ptime or ptime,
+            _sending_ptime(ptime, section.maxptime),
             ours,
         )
     if negotiated is None:
@@ -389,7 +431,7 @@ def parse_answer(answer_sdp, offer_sdp):
             int(chosen),
             codec,
             None if dtmf is None else int(dtmf),
-            section.ptime or offered.ptime or 20,
+            _sending_ptime(offered.ptime or DEFAULT_PTIME, section.maxptime),
             direction,
         )
     raise SdpError("no audio stream in the answer", 488)

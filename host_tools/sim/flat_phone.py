@@ -10,7 +10,7 @@ What it does with an incoming call (answer, code and hangup can also be
 triggered by hand: auto_answer / auto_code False):
 
     INVITE from a trusted host -> the agent rings (180) -> answer() after
-    answer_after_ms -> 200 OK, media starts: every ptime a frame is sent
+    answer_after_ms -> 200 OK, media starts: every 20 ms a frame is sent
     (the reply WAV from reply_after_ms on, silence otherwise) and a frame
     is played into `heard` -> send_code() code_after_reply_ms after the
     reply ended (RFC 4733 events) -> the door hangs up (or hangup()).
@@ -240,7 +240,7 @@ class FlatPhone:
                 reply_end = self._reply_first + len(self.reply_frames)
             self._code_frame = reply_end + self.code_after_reply_ms // FRAME_MS
         self._emit({"event": "media_started", "media": media})
-        self._audio_timer = self.loop.call_every(media["ptime"], self._audio_tick)
+        self._audio_timer = self.loop.call_every(FRAME_MS, self._audio_tick)
         self._audio_tick()
 
     def _mic_frame(self):
@@ -263,8 +263,7 @@ class FlatPhone:
         now_ms = self.loop.clock.now_ms()
         if self._code_frame is not None and self._frame_index >= self._code_frame:
             self.send_code()
-        packet = session.send_frame(self._mic_frame(), now_ms)
-        if packet is not None:
+        for packet in session.send_frame(self._mic_frame(), now_ms):
             self._send(self.rtp, packet, session.rtp_address)
         self.heard += session.play_frame(now_ms)
         self.heard_times.append(time.time())

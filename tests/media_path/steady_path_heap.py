@@ -8,8 +8,10 @@
 # After a warm-up, 200 frames run under micropython.heap_lock(): any
 # allocation raises MemoryError and the script exits non-zero. MODE is
 # "steady" (the default: every packet on time), "jittery" (packets arrive
-# in swapped pairs, 0-10 ms late), or "control": steady plus one deliberate
-# allocation per frame (bytes(packet)), to show that the lock catches it.
+# in swapped pairs, 0-10 ms late), "short" (10 ms packets, two per 20 ms
+# frame, re-framed by the jitter buffer), or "control": steady plus one
+# deliberate allocation per frame (bytes(packet)), to show that the lock
+# catches it.
 # Prints "OK <played> <concealed> <late> <packets accepted>" on success.
 
 import sys
@@ -48,18 +50,26 @@ class MediaPath:
 
     def __init__(self, mode):
         self.mode = mode
-        self.sender = RtpSender(0, counter_bytes)
+        self.packet_samples = 80 if mode == "short" else 160
+        self.sender = RtpSender(0, counter_bytes, self.packet_samples, buffers=2)
         self.receiver = RtpReceiver([0, 101], REMOTE)
         self.session = RtcpSession(self.sender, "door@intercom", counter_bytes, 0)
         self.jitter = JitterBuffer(g711.ulaw_decode_into)
         self.frames = sine_frames()
+        # The halves of each frame, for the 10 ms packets of "short".
+        self.halves = [(memoryview(f)[:160], memoryview(f)[160:]) for f in self.frames]
         # Two packets "in the network" (so they can arrive swapped), and the
         # board's one receive buffer.
-        self.network = [memoryview(bytearray(172)), memoryview(bytearray(172))]
+        size = 12 + self.packet_samples
+        self.network = [memoryview(bytearray(size)), memoryview(bytearray(size))]
         self.wire = bytearray(1500)
 
     def step(self, number):
         now = 1000 + 20 * number
+        if self.mode == "short":
+            self.short_packets(number, now)
+            self.jitter.get(now + 15)
+            return
         g711.ulaw_encode_into(self.frames[number & 3], self.sender.payload)
         packet = self.sender.packet(160)
         if self.mode == "control":
@@ -73,9 +83,16 @@ class MediaPath:
             self.deliver(0, now + 10)
         self.jitter.get(now + 15)
 
+    def short_packets(self, number, now):
+        for half in range(2):
+            g711.ulaw_encode_into(self.halves[number & 3][half], self.sender.payload)
+            self.network[half][:] = self.sender.packet(80)
+            self.deliver(half, now + 10 * half)
+
     def deliver(self, slot, now):
-        self.wire[0:172] = self.network[slot]
-        received = self.receiver.receive(self.wire, REMOTE, 172)
+        length = len(self.network[slot])
+        self.wire[0:length] = self.network[slot]
+        received = self.receiver.receive(self.wire, REMOTE, length)
         self.session.rtp_received(received, now)
         self.jitter.put(received.timestamp_low, received.payload, now, received.marker)
 

@@ -50,3 +50,9 @@ def test_one_allocation_per_frame_is_caught_by_the_lock():
     result = run_script("control")
     assert result.returncode != 0
     assert "heap is locked" in result.stderr + result.stdout
+
+
+def test_10_ms_packets_reframed_into_20_ms_frames_allocate_nothing():
+    played, concealed, late, accepted = run_counts("short")
+    assert accepted == 600  # two packets per frame
+    assert played == 299 and concealed == 0 and late == 0

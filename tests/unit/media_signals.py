@@ -104,3 +104,29 @@ def fixed_bytes(data):
         return chunk
 
     return random_bytes
+
+
+def tone_share(data, frequency):
+    """Share of the energy of 16-bit PCM `data` at `frequency` Hz (Goertzel
+    over the whole block): 1.0 for a pure tone with a whole number of periods
+    in the block, near 0 for anything else; 0.0 for silence."""
+    coefficient = 2 * math.cos(2 * math.pi * frequency / 8000)
+    first = second = total = 0.0
+    count = 0
+    for value in array("h", bytes(data)):
+        first, second = value + coefficient * first - second, first
+        total += value * value
+        count += 1
+    if total == 0:
+        return 0.0
+    power = first * first + second * second - coefficient * first * second
+    return 2 * power / (count * total)
+
+
+def rms(data):
+    """Root mean square of 16-bit PCM `data`."""
+    values = array("h", bytes(data))
+    total = 0
+    for value in values:
+        total += value * value
+    return math.sqrt(total / len(values)) if values else 0.0

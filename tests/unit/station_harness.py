@@ -1,10 +1,13 @@
 # Two stations on a virtual clock, wired through an in-memory network: the
 # door calls a flat, a station configured as a phone that auto-answers. Not a
-# test module (no test_ prefix): test_app_station.py uses it.
+# test module (no test_ prefix): test_app_station.py uses it. Each station
+# plays one audio frame every audio.ptime ms of its own config (the board's
+# frame), so the two may run at different packet times.
 
 from intercom.app.station import Station
 from intercom.compat import ticks_add, ticks_diff
 from intercom.config import validate
+from intercom.sip.message import parse_message
 
 DOOR_SIP = ("127.0.0.1", 5062)
 DOOR_RTP = 20000
@@ -60,6 +63,12 @@ def flat_config(answer=True):
     )
 
 
+def greatest_common_divisor(first, second):
+    while second:
+        first, second = second, first % second
+    return first
+
+
 def tone_frame(frame_bytes, level=8000):
     # A square-ish 500 Hz wave: 8 samples high, 8 low.
     frame = bytearray(frame_bytes)
@@ -91,10 +100,19 @@ class Pair:
             flat_cfg or flat_config(), random_bytes, self.now, "127.0.0.1", FLAT_SIP[1], FLAT_RTP
         )
         self.events = {"door": [], "flat": []}
-        self.door_mic = tone_frame(320)
-        self.flat_mic = bytearray(320)
+        self.frame_ms = {
+            "door": self.door.config["audio"]["ptime"],
+            "flat": self.flat.config["audio"]["ptime"],
+        }
+        self.door_mic = tone_frame(16 * self.frame_ms["door"])
+        self.flat_mic = bytearray(16 * self.frame_ms["flat"])
         self.flat_heard = []
         self.door_heard = []
+        # Once record() ran: what each speaker played, frame by frame, and
+        # every RTP datagram each side sent (bytes).
+        self.played = None
+        self.sent_rtp = None
+        self._frame_due = {"door": None, "flat": None}
         self.door.start(self.now)
         self.flat.start(self.now)
         self.route()
@@ -109,20 +127,38 @@ class Pair:
         moved = True
         while moved:
             moved = False
-            for station, sip_address, rtp_port in (
-                (self.door, DOOR_SIP, DOOR_RTP),
-                (self.flat, FLAT_SIP, FLAT_RTP),
+            for side, station, sip_address, rtp_port in (
+                ("door", self.door, DOOR_SIP, DOOR_RTP),
+                ("flat", self.flat, FLAT_SIP, FLAT_RTP),
             ):
                 for data, address in station.sip_datagrams(self.now):
                     moved = True
                     self.station_at(address[1]).receive_sip(bytes(data), sip_address, self.now)
                 for data, address in station.rtp_datagrams():
+                    if self.sent_rtp is not None:
+                        self.sent_rtp[side].append(bytes(data))
                     target = self.station_at(address[1])
                     target.receive_rtp(bytes(data), ("127.0.0.1", rtp_port), self.now)
                 for data, address in station.rtcp_datagrams(self.now, 0):
                     target = self.station_at(address[1])
                     target.receive_rtcp(bytes(data), ("127.0.0.1", rtp_port + 1), self.now, 0)
             self.collect()
+
+    def rewrite_sip(self, side, change):
+        """Every SIP message `side` sends from now on passes change(message)
+        (the parsed Request or Response, edited in place) on its way out."""
+        station = self.door if side == "door" else self.flat
+        original = station.sip_datagrams
+
+        def rewritten(now_ms):
+            out = []
+            for data, address in original(now_ms):
+                message = parse_message(bytes(data))
+                change(message)
+                out.append((message.to_bytes(), address))
+            return out
+
+        station.sip_datagrams = rewritten
 
     def station_at(self, port):
         if port in (DOOR_SIP[1], DOOR_RTP, DOOR_RTP + 1):
@@ -136,19 +172,40 @@ class Pair:
                 self.events[name].append(event)
                 event = station.next_event()
 
+    def record(self):
+        """Keep what each speaker plays and each side sends from now on."""
+        self.played = {"door": [], "flat": []}
+        self.sent_rtp = {"door": [], "flat": []}
+
     def run(self, duration_ms):
+        step = greatest_common_divisor(self.frame_ms["door"], self.frame_ms["flat"])
         end = ticks_add(self.now, duration_ms)
         while ticks_diff(end, self.now) > 0:
-            self.now = ticks_add(self.now, FRAME_MS)
+            self.now = ticks_add(self.now, step)
             for station in (self.door, self.flat):
                 deadline = station.get_timer()
                 while deadline is not None and ticks_diff(deadline, self.now) <= 0:
                     station.handle_timer(self.now, 0)
                     self.route()
                     deadline = station.get_timer()
-            self.door_heard.append(energy(self.door.audio_frame(self.door_mic, self.now)))
-            self.flat_heard.append(energy(self.flat.audio_frame(self.flat_mic, self.now)))
+            if self._frame_is_due("door"):
+                heard = self.door.audio_frame(self.door_mic, self.now)
+                self.door_heard.append(energy(heard))
+                if self.played is not None:
+                    self.played["door"].append(bytes(heard))
+            if self._frame_is_due("flat"):
+                heard = self.flat.audio_frame(self.flat_mic, self.now)
+                self.flat_heard.append(energy(heard))
+                if self.played is not None:
+                    self.played["flat"].append(bytes(heard))
             self.route()
+
+    def _frame_is_due(self, side):
+        due = self._frame_due[side]
+        if due is not None and ticks_diff(due, self.now) > 0:
+            return False
+        self._frame_due[side] = ticks_add(self.now, self.frame_ms[side])
+        return True
 
     def names(self, side):
         return [event["event"] for event in self.events[side]]

@@ -36,8 +36,7 @@ def exchange(a, b, frames, now, a_frames=None, source=A):
     for index in range(frames):
         now += 20
         mic = a_frames[index] if a_frames is not None and index < len(a_frames) else silence
-        packet = a.send_frame(mic, now)
-        if packet is not None:
+        for packet in a.send_frame(mic, now):
             b.receive_rtp(bytes(packet), source, now)
         heard = b.play_frame(now)
         for position in range(0, 320, 2):

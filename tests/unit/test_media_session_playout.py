@@ -47,7 +47,8 @@ def test_wobbling_frame_ticks_keep_the_minimum_delay():
     for index in range(FRAMES):
         # The sender is paced by its own clock; the receiver's ticks come 0..9 ms late.
         sent = index * SENDER_PERIOD_US // 1000
-        in_flight.append((sent + NETWORK_MS, bytes(sender.send_frame(mic, sent))))
+        for packet in sender.send_frame(mic, sent):
+            in_flight.append((sent + NETWORK_MS, bytes(packet)))
         tick = 20 * index + wobble[index] % 10
         while in_flight and in_flight[0][0] <= tick:  # read right before the frame
             receiver.receive_rtp(in_flight.pop(0)[1], A, tick)

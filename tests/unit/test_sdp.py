@@ -42,6 +42,7 @@ def test_build_offer_bytes():
         b"a=rtpmap:101 telephone-event/8000\r\n"
         b"a=fmtp:101 0-16\r\n"
         b"a=ptime:20\r\n"
+        b"a=maxptime:60\r\n"
         b"a=sendrecv\r\n"
     )
 
@@ -83,9 +84,62 @@ def test_answer_picks_the_offerers_first_supported_codec():
     body, negotiated = answer(PHONE_OFFER, 77, 1, "192.0.2.10", 40000)
     assert (negotiated.codec, negotiated.payload_type) == ("PCMA", 8)
     assert (negotiated.remote_address, negotiated.remote_port) == ("192.0.2.20", 30000)
-    assert negotiated.dtmf_payload_type == 101 and negotiated.ptime == 30
+    assert negotiated.dtmf_payload_type == 101
     assert negotiated.direction == "sendrecv"
     assert b"m=audio 40000 RTP/AVP 8 101\r\n" in body and b"a=fmtp:101 0-16\r\n" in body
+
+
+def test_the_answer_asks_for_our_ptime_and_we_send_it_whatever_the_offer_asks():
+    # RFC 3264 6.1: the offer's a=ptime:30 is what the phone would like to
+    # receive; both directions may differ, and our answer says ours.
+    body, negotiated = answer(PHONE_OFFER, 77, 1, "192.0.2.10", 40000)
+    assert negotiated.ptime == 20
+    assert b"a=ptime:20\r\na=maxptime:60\r\n" in body
+    body, negotiated = answer(PHONE_OFFER, 77, 1, "192.0.2.10", 40000, ptime=40)
+    assert negotiated.ptime == 40 and b"a=ptime:40\r\n" in body
+    offer = build_offer(5, 1, "192.0.2.10", 40000, ptime=30)
+    reply = b"v=0\r\no=- 8 8 IN IP4 192.0.2.30\r\ns=-\r\nc=IN IP4 192.0.2.30\r\nt=0 0\r\n"
+    reply += b"m=audio 31000 RTP/AVP 0\r\na=ptime:10\r\n"
+    assert parse_answer(reply, offer).ptime == 30
+
+
+def with_packet_times(attributes):
+    return PHONE_OFFER.replace(b"a=ptime:30\r\n", attributes)
+
+
+def test_a_shorter_maxptime_caps_the_packet_time_we_send():
+    # RFC 4566 6: a=maxptime is the most media one packet may carry; we send
+    # the longest 10 ms multiple dividing our ptime that fits it.
+    for our_ptime, maxptime, sent in (
+        (60, 20, 20),
+        (60, 40, 30),
+        (40, 25, 20),
+        (30, 20, 10),
+        (20, 20, 20),
+        (20, 150, 20),
+    ):
+        offer = with_packet_times(b"a=ptime:20\r\na=maxptime:%d\r\n" % maxptime)
+        body, negotiated = answer(offer, 1, 1, "192.0.2.10", 40000, ptime=our_ptime)
+        assert negotiated.ptime == sent, (our_ptime, maxptime, negotiated.ptime)
+        assert b"a=ptime:%d\r\n" % our_ptime in body
+    offer = build_offer(5, 1, "192.0.2.10", 40000, ptime=40)
+    reply = b"v=0\r\no=- 8 8 IN IP4 192.0.2.30\r\ns=-\r\nc=IN IP4 192.0.2.30\r\nt=0 0\r\n"
+    reply += b"m=audio 31000 RTP/AVP 0\r\na=maxptime:20.5\r\n"
+    assert parse_answer(reply, offer).ptime == 20
+
+
+def test_packet_times_no_g711_stream_can_mean_are_ignored_not_refused():
+    for attributes in (
+        b"a=ptime:0\r\na=maxptime:0\r\n",
+        b"a=ptime:99999999\r\na=maxptime:99999999\r\n",
+        b"a=ptime:10000000000000000000\r\n",
+        b"a=maxptime:5\r\n",
+    ):
+        _, negotiated = answer(with_packet_times(attributes), 1, 1, "h", 4, ptime=20)
+        assert negotiated.ptime == 20, attributes
+    media = parse_sdp(with_packet_times(b"a=ptime:0\r\na=maxptime:20000\r\n")).media[0]
+    assert media.ptime is None and media.maxptime is None
+    assert sdp_error(parse_sdp, with_packet_times(b"a=maxptime:x\r\n")).status == 400
 
 
 def test_answer_keeps_the_offers_telephone_event_number():

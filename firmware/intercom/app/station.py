@@ -137,6 +137,7 @@ class Station:
         self.ring_timeout_ms = call["ring_timeout"] * 1000
         self._random_bytes = random_bytes
         self._cname = "%s@%s" % (sip["user"], local_host)
+        self._frame_ms = audio["ptime"]
         self._frame_bytes = 16 * audio["ptime"]  # 8 samples/ms, 2 bytes each
         self._jitter_bounds = (audio["jitter_min_ms"], audio["jitter_max_ms"])
         self._symmetric_rtp = audio["symmetric_rtp"]
@@ -157,6 +158,7 @@ class Station:
                 targets=call["targets"],
                 answer_from=call["answer_from"],
                 codecs=audio["codecs"],
+                ptime=audio["ptime"],
                 ring_timeout_ms=self.ring_timeout_ms + AGENT_RING_SLACK_MS,
                 max_message_size=MAX_MESSAGE_SIZE,
                 keepalive_ms=sip["keepalive"] * 1000,
@@ -304,8 +306,7 @@ class Station:
         if media is None:
             return self._silence
         if self.doorbell.state == TALKING:
-            packet = media.send_frame(mic_pcm, now_ms)
-            if packet is not None:
+            for packet in media.send_frame(mic_pcm, now_ms):
                 self._rtp_out.append((packet, media.rtp_address))
         speaker = media.play_frame(now_ms)
         self._take_digits(media, now_ms)
@@ -550,9 +551,10 @@ class Station:
             self._random_bytes,
             now_ms,
             self._cname,
-            self._jitter_bounds[0],
-            self._jitter_bounds[1],
-            self._symmetric_rtp,
+            frame_ms=self._frame_ms,
+            jitter_min_ms=self._jitter_bounds[0],
+            jitter_max_ms=self._jitter_bounds[1],
+            symmetric_rtp=self._symmetric_rtp,
         )
         self._media_call_id = call_id
         self._receiving = answered and media["direction"] in ("sendrecv", "recvonly")

@@ -1,20 +1,25 @@
-# Adaptive jitter buffer: RTP payloads in, one frame of linear PCM out per
-# get() call (the board calls it every frame, 20 ms). Packet loss is
+# Adaptive jitter buffer: RTP payloads of any packet time in, one frame of
+# linear PCM out per get() call (the board calls it every frame: its own
+# audio.ptime, whatever packet time the peer sends). Packet loss is
 # concealed by plc.Concealer. Sans-I/O: arrival and playout times are now_ms.
 #
 # Public API
 #
-#   JitterBuffer(decoder, frame_samples=160, frame_bytes=None, clock_rate=8000,
-#                min_delay_ms=20, max_delay_ms=200, quiet_level=64)
-#       decoder(src, dst): decodes one frame of payload bytes (a memoryview
-#       of frame_bytes) into dst, a bytearray of 2 * frame_samples bytes of
-#       16-bit little-endian PCM: g711.ulaw_decode_into or alaw_decode_into.
-#       frame_bytes defaults to frame_samples (G.711: one octet per sample).
+#   JitterBuffer(decoder, frame_samples=160, block_samples=80, clock_rate=8000,
+#                min_delay_ms=20, max_delay_ms=200, quiet_level=64,
+#                max_packet_ms=60)
+#       decoder(src, dst): decodes payload bytes (a memoryview of one octet
+#       per sample) into dst, 16-bit little-endian PCM:
+#       g711.ulaw_decode_into or alaw_decode_into.
+#       frame_samples: the frame get() returns; block_samples: the packet
+#       granularity (10 ms), which divides it; max_packet_ms: the longest
+#       packet the ring makes room for (sdp.MAX_RECEIVE_PTIME).
 #     .put(timestamp, payload, now_ms, marker=False)
 #         timestamp: the RTP timestamp (only its low 16 bits are used),
-#         payload: bytes-like, a whole number of frames (else counted as
-#         malformed). Copied into a preallocated slot, so the caller may
-#         reuse its receive buffer.
+#         payload: bytes-like, a whole number of blocks (else counted as
+#         malformed): a packet of any length from one block to the ring.
+#         Copied into a preallocated ring, so the caller may reuse its
+#         receive buffer.
 #     .get(now_ms) -> bytearray: the frame to play now, 16-bit little-endian
 #         PCM. It belongs to the buffer: read it before the next get().
 #     .counters  dict: played, concealed, silent, skipped, late, duplicate,
@@ -24,18 +29,30 @@
 #     .target_ms the delay the buffer currently aims for
 #
 # What the buffer holds: encoded payloads (one octet per sample for G.711,
-# half the memory of PCM), decoded on get() straight into one of two
-# preallocated output frames. The previous output frame is the history the
-# concealer searches for a pitch period. Nothing is allocated per frame.
+# half the memory of PCM) in a ring of frame slots, each slot filled block
+# by block (a bit per block: a 10 ms packet fills half of a 20 ms slot, a
+# 30 ms packet one slot and half the next), decoded on get() straight into
+# one of two preallocated output frames. Every frame played goes to the
+# concealer's history. Nothing is allocated per frame while packets land
+# whole in the ring; a packet that straddles the ring's end, or whose start
+# was already played, costs one memoryview.
 #
 # Timing model (all arithmetic in RTP timestamp units modulo 2**16, so it
 # stays in small ints on a Pico; valid while delays stay under 4 s):
-#   transit   = arrival - timestamp              for every packet
-#   base      = minimum transit over the last 1..2 windows of 64 packets
+#   transit   = arrival - start of the first frame a packet completes
+#               (fills its last block): when that frame could first be
+#               played; a packet completing no frame measures nothing
+#   base      = minimum transit over the last 1..2 windows of 64 transits
 #               (two-bucket sliding minimum: follows clock drift either way)
-#   jitter    = transit - base                   (>= 0)
-#   target    = clamp(max jitter over the last 1..2 windows of 128 packets,
+#   jitter    = transit - base                   (>= 0; a packet time that
+#                                                is not a whole number of
+#                                                frames shows up here as the
+#                                                wait for a frame's last
+#                                                block, e.g. 10 ms for 30 ms
+#                                                packets into 20 ms frames)
+#   target    = clamp(max jitter over the last 1..2 windows of 128 transits,
 #                     min_delay, max_delay)
+#   (window lengths are for 20 ms frames, scaled to keep their time)
 #   delay     = now - timestamp_of_next_frame - base    at each get()
 #
 # Playout rules, in order, at each get(now):
@@ -55,15 +72,19 @@
 #                                        -> first jump the play position to
 #                                           the target, emptying the ring
 #   then play the frame at the play position:
-#     present                            -> decode it (blend after a loss)
+#     complete (every block)             -> decode it (blend after a loss)
+#     some blocks only                   -> filler as below, the blocks that
+#                                           came decoded over it
 #     missing, inside a talk spurt       -> conceal (plc; fades out in 60 ms,
 #                                           then the spurt has ended)
 #     missing, before a marker packet or
 #     outside a talk spurt               -> silence
-# Arrivals:
-#   timestamp before the play position   -> late (dropped)
-#   slot already holds that timestamp    -> duplicate (dropped)
-#   beyond the ring (max_delay + 4 frames) -> overflow (dropped)
+# Arrivals (a packet lands on the nearest block of the playout grid):
+#   every block before the play position -> late (dropped); blocks of a
+#                                           packet partly before it are
+#                                           stored from the play position on
+#   every block already held             -> duplicate (dropped)
+#   beyond the ring                      -> overflow (dropped)
 #   10 late/overflow packets in a row, or a marked packet more than the
 #   ring away                            -> resync: restart on this packet
 #                                           (the sender restarted its clock)
@@ -73,8 +94,8 @@ from array import array
 
 from intercom.media.plc import Concealer
 
-MIN_WINDOW_PACKETS = 64
-PEAK_WINDOW_PACKETS = 128
+MIN_WINDOW_MS = 1280
+PEAK_WINDOW_MS = 2560
 RESYNC_MISFITS = 10
 FORCED_SKIP_FRAMES = 3
 SPARE_SLOTS = 4
@@ -102,29 +123,38 @@ class JitterBuffer:
         self,
         decoder,
         frame_samples=160,
-        frame_bytes=None,
+        block_samples=80,
         clock_rate=8000,
         min_delay_ms=20,
         max_delay_ms=200,
         quiet_level=64,
+        max_packet_ms=60,
     ):
         if not 0 <= min_delay_ms <= max_delay_ms:
             raise ValueError("need 0 <= min_delay_ms <= max_delay_ms")
+        if frame_samples % block_samples:
+            raise ValueError("a frame must be a whole number of blocks")
         self._decoder = decoder
         self._frame = frame_samples
-        self._frame_bytes = frame_bytes or frame_samples
+        self._block = block_samples
+        self._blocks_per_frame = frame_samples // block_samples
+        self._full = (1 << self._blocks_per_frame) - 1
         self._units_per_ms = clock_rate // 1000
         frame_ms = frame_samples // self._units_per_ms
         self._min_delay = min_delay_ms * self._units_per_ms
         self._max_delay = max_delay_ms * self._units_per_ms
         self._quiet_sum = quiet_level * ((frame_samples + 3) // 4)
-        self._slots = max_delay_ms // frame_ms + SPARE_SLOTS
-        storage = memoryview(bytearray(self._slots * self._frame_bytes))
+        self._min_window = max(1, MIN_WINDOW_MS // frame_ms)
+        self._peak_window = max(1, PEAK_WINDOW_MS // frame_ms)
+        packet_slots = (max_packet_ms + frame_ms - 1) // frame_ms
+        self._slots = max_delay_ms // frame_ms + SPARE_SLOTS + packet_slots
+        self._ring_blocks = self._slots * self._blocks_per_frame
+        self._storage = memoryview(bytearray(self._slots * frame_samples))
         self._slot_views = [
-            storage[index * self._frame_bytes : (index + 1) * self._frame_bytes]
+            self._storage[index * frame_samples : (index + 1) * frame_samples]
             for index in range(self._slots)
         ]
-        self._filled = bytearray(self._slots)
+        self._filled = bytearray(self._slots)  # a bit per block held
         self._stored_ts = array("H", [0] * self._slots)
         self._outputs = (bytearray(2 * frame_samples), bytearray(2 * frame_samples))
         self._output_index = 0
@@ -147,56 +177,96 @@ class JitterBuffer:
 
     def put(self, timestamp, payload, now_ms, marker=False):
         length = len(payload)
-        if length == 0 or length % self._frame_bytes:
+        block = self._block
+        if length == 0 or length % block or length > self._ring_blocks * block:
             self._count("malformed")
             return
+        blocks = length // block
         timestamp &= 0xFFFF
-        transit = (self._units(now_ms) - timestamp) & 0xFFFF
+        arrival = self._units(now_ms)
         if not self._started:
-            self._anchor(timestamp, transit)
+            self._anchor(timestamp, self._first_transit(arrival, timestamp, blocks))
         ahead = _signed16(timestamp - self._play_ts)
-        frames = length // self._frame_bytes
-        # Nearest frame of the playout grid (a sender may be off-grid).
-        offset = (ahead + (self._frame >> 1)) // self._frame
-        if ahead < 0 or offset + frames > self._slots:
+        # Nearest block of the playout grid (a sender may be off-grid).
+        first = (ahead + (block >> 1)) // block
+        end = first + blocks
+        if end <= 0 or end > self._ring_blocks:
             # Far off: not jitter but a new timeline (the sender restarted).
-            far = ahead < -self._slots * self._frame or offset >= 2 * self._slots
+            far = ahead < -self._ring_blocks * block or first >= 2 * self._ring_blocks
             self._misfits += 1
             if (marker and far) or self._misfits >= RESYNC_MISFITS:
                 self._count("resynced")
-                self._anchor(timestamp, transit)
-                offset = 0
+                self._anchor(timestamp, self._first_transit(arrival, timestamp, blocks))
+                first = 0
+                end = blocks
             else:
                 if not far:
-                    self._observe(transit)  # a late packet measures jitter too
-                self._count("late" if ahead < 0 else "overflow")
+                    self._observe_frames(arrival, timestamp, first, end)  # late ones measure too
+                self._count("late" if end <= 0 else "overflow")
                 return
         self._misfits = 0
-        self._observe(transit)
-        if marker and offset > 0:
+        self._observe_frames(arrival, timestamp, first, end)
+        if marker and first > 0:
             self._gap_end = timestamp
             self._in_gap = True
-        for index in range(frames):
-            position = offset + index
-            self._store(
-                (self._play_slot + position) % self._slots,
-                (self._play_ts + position * self._frame) & 0xFFFF,
-                payload,
-                index,
-                frames,
-            )
-
-    def _store(self, slot, timestamp, payload, index, frames):
-        if self._filled[slot] and self._stored_ts[slot] == timestamp:
+        start = first if first > 0 else 0
+        if self._mark_blocks(start, end):
             self._count("duplicate")
             return
-        if frames == 1:
-            self._slot_views[slot][:] = payload
-        else:
-            start = index * self._frame_bytes
-            self._slot_views[slot][:] = payload[start : start + self._frame_bytes]
-        self._filled[slot] = 1
-        self._stored_ts[slot] = timestamp
+        source = payload if start == first else memoryview(payload)[(start - first) * block :]
+        self._copy(source, start, end - start)
+
+    def _first_transit(self, arrival, timestamp, blocks):
+        # A packet shorter than the frame: its frame completes when the rest
+        # arrives, as many units later as it is short.
+        short = self._frame - blocks * self._block
+        return (arrival - timestamp + (short if short > 0 else 0)) & 0xFFFF
+
+    def _observe_frames(self, arrival, timestamp, first, end):
+        """The transit of the first frame whose last block is in [first,
+        end): the frame this packet makes playable first (a packet of
+        several frames makes the later ones playable early)."""
+        per_frame = self._blocks_per_frame
+        frame = first // per_frame
+        if frame < end // per_frame:
+            frame_start = timestamp + (frame * per_frame - first) * self._block
+            self._observe((arrival - frame_start) & 0xFFFF)
+
+    def _mark_blocks(self, start, end):
+        """Set the bits of blocks [start, end) (relative to the play
+        position); True when every one of them was held already."""
+        per_frame = self._blocks_per_frame
+        held = True
+        position = start
+        while position < end:
+            relative = position // per_frame
+            sub = position - relative * per_frame
+            take = per_frame - sub
+            if take > end - position:
+                take = end - position
+            bits = ((1 << take) - 1) << sub
+            slot = (self._play_slot + relative) % self._slots
+            frame_ts = (self._play_ts + relative * self._frame) & 0xFFFF
+            if not self._filled[slot] or self._stored_ts[slot] != frame_ts:
+                self._filled[slot] = 0
+                self._stored_ts[slot] = frame_ts
+            if self._filled[slot] & bits != bits:
+                held = False
+            self._filled[slot] |= bits
+            position += take
+        return held
+
+    def _copy(self, source, start, count):
+        block = self._block
+        begin = (self._play_slot * self._blocks_per_frame + start) % self._ring_blocks
+        stop = begin + count
+        if stop <= self._ring_blocks:
+            self._storage[begin * block : stop * block] = source
+            return
+        split = (self._ring_blocks - begin) * block
+        source = memoryview(source)
+        self._storage[begin * block :] = source[:split]
+        self._storage[: (stop - self._ring_blocks) * block] = source[split:]
 
     def _anchor(self, timestamp, transit):
         self._started = True
@@ -224,12 +294,12 @@ class JitterBuffer:
         if jitter > self._peak_current:
             self._peak_current = jitter
         self._min_count += 1
-        if self._min_count >= MIN_WINDOW_PACKETS:
+        if self._min_count >= self._min_window:
             self._min_previous = self._min_current
             self._min_current = transit
             self._min_count = 0
         self._peak_count += 1
-        if self._peak_count >= PEAK_WINDOW_PACKETS:
+        if self._peak_count >= self._peak_window:
             self._peak_previous = self._peak_current
             self._peak_current = 0
             self._peak_count = 0
@@ -254,10 +324,14 @@ class JitterBuffer:
     def get(self, now_ms):
         self._output_index ^= 1
         out = self._outputs[self._output_index]
-        history = self._outputs[self._output_index ^ 1]
+        self._get(now_ms, out)
+        self._concealer.remember(out)
+        return out
+
+    def _get(self, now_ms, out):
         if not self._started:
             self._silence(out)
-            return out
+            return
         target = self._target()
         self.target_ms = target // self._units_per_ms
         delay = _signed16(self._units(now_ms) - self._play_ts - self._base())
@@ -271,9 +345,9 @@ class JitterBuffer:
             for slot in range(self._slots):
                 self._filled[slot] = 0
         if delay < target:
-            self._fill(history, out)
+            self._fill(out)
             self.delay_ms = (delay if delay > 0 else 0) // self._units_per_ms
-            return out
+            return
         skips = 0
         while delay - self._frame >= target and skips < self._slots:
             forced = delay >= target + FORCED_SKIP_FRAMES * self._frame or delay > self._max_delay
@@ -284,13 +358,12 @@ class JitterBuffer:
             delay -= self._frame
             skips += 1
         self.delay_ms = delay // self._units_per_ms
-        self._play(history, out)
+        self._play(out)
         self._advance()
-        return out
 
     def _skippable(self, out):
         slot = self._play_slot
-        if not self._present(slot):
+        if self._held(slot) != self._full:
             # Missing inside a talk spurt may just be on its way: keep it.
             return not self._talking or self._in_gap
         self._decoder(self._slot_views[slot], out)
@@ -300,16 +373,26 @@ class JitterBuffer:
             total += 0x10000 - value if value >= 0x8000 else value
         return total < self._quiet_sum
 
-    def _present(self, slot):
-        return self._filled[slot] and self._stored_ts[slot] == self._play_ts
+    def _held(self, slot):
+        """The block bits of the frame at the play position held in slot."""
+        if self._stored_ts[slot] != self._play_ts:
+            return 0
+        return self._filled[slot]
 
-    def _play(self, history, out):
+    def _play(self, out):
         slot = self._play_slot
-        if self._present(slot):
+        held = self._held(slot)
+        if held == self._full:
             self._decoder(self._slot_views[slot], out)
             self._concealer.recover(out)
             self._talking = True
             self._count("played")
+            return
+        if held:
+            # Some blocks came: filler, with what came decoded over it.
+            self._talking = True
+            self._fill(out)
+            self._decode_blocks(slot, held, out)
             return
         if self._in_gap and _signed16(self._gap_end - self._play_ts) > 0:
             # Before a marked packet: silence between talk spurts, not loss.
@@ -317,11 +400,22 @@ class JitterBuffer:
             self._concealer.stop()
             self._silence(out)
             return
-        self._fill(history, out)
+        self._fill(out)
 
-    def _fill(self, history, out):
+    def _decode_blocks(self, slot, held, out):
+        block = self._block
+        source = self._slot_views[slot]
+        target = memoryview(out)
+        for index in range(self._blocks_per_frame):
+            if held & (1 << index):
+                start = index * block
+                self._decoder(
+                    source[start : start + block], target[2 * start : 2 * (start + block)]
+                )
+
+    def _fill(self, out):
         if self._talking:
-            self._talking = self._concealer.conceal(history, out)
+            self._talking = self._concealer.conceal(out)
             self._count("concealed")
         else:
             self._silence(out)

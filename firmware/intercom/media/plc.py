@@ -8,9 +8,13 @@
 # Public API
 #
 #   Concealer(frame_samples=160)
-#     .conceal(history, out) -> True while the synthetic signal is audible,
-#         False once it has faded to silence. history: the previous output
-#         frame (the last good or concealed one); out: the frame to fill.
+#       frame_samples: any frame of at least HISTORY_SAMPLES / 2 (80
+#       samples, 10 ms); the pitch search looks back HISTORY_SAMPLES (160),
+#       over the last two frames when a frame is shorter than that.
+#     .remember(frame)  every frame played (good or concealed), in order:
+#                       the history the next loss starts from
+#     .conceal(out) -> True while the synthetic signal is audible, False
+#         once it has faded to silence. out: the frame to fill.
 #         Frames are PCM as everywhere in intercom.media: 16-bit signed
 #         little-endian samples in a bytearray (2 * frame_samples bytes).
 #     .stop()           forget the current loss (silence follows)
@@ -27,8 +31,9 @@
 # samples of history, coarse search on even lags then +/-1 refinement. The
 # recovery cross-fade lasts 40 samples (5 ms).
 #
-# Allocation: the pitch period is copied into a preallocated buffer; the
-# search itself uses plain ints whose products can outgrow a small int (so
+# Allocation: the history and the pitch period live in preallocated
+# buffers, and remember() copies through preallocated views; the search
+# itself uses plain ints whose products can outgrow a small int (so
 # allocate), but only on the first frame of a loss, never on the steady path.
 
 from array import array
@@ -39,22 +44,37 @@ CORRELATION_WINDOW = 40
 FULL_LEVEL_SAMPLES = 80  # 10 ms
 FADE_SAMPLES = 400  # 50 ms from full level to silence
 MERGE_SAMPLES = 40
+HISTORY_SAMPLES = MAX_PITCH + CORRELATION_WINDOW
 
 
 class Concealer:
     def __init__(self, frame_samples=160):
-        if frame_samples < MAX_PITCH + CORRELATION_WINDOW:
-            raise ValueError("frame too short for the pitch search")
+        if 2 * frame_samples < HISTORY_SAMPLES:
+            raise ValueError("frame shorter than half the pitch search history")
         self.frame_samples = frame_samples
         self._period = array("h", bytes(2 * MAX_PITCH))
         self.pitch = MIN_PITCH
         self.losing = False
         self._phase = 0
         self._elapsed = 0  # samples synthesised since the loss began
+        # The history: the last frame played, or the last two when a frame
+        # is shorter than HISTORY_SAMPLES (the older copied down, then the
+        # newer: disjoint views, no allocation).
+        two = frame_samples < HISTORY_SAMPLES
+        self._history_samples = 2 * frame_samples if two else frame_samples
+        history = memoryview(bytearray(2 * self._history_samples))
+        self._history = history
+        self._older = history[: 2 * frame_samples] if two else None
+        self._newest = history[2 * frame_samples :] if two else history
 
-    def conceal(self, history, out):
+    def remember(self, frame):
+        if self._older is not None:
+            self._older[:] = self._newest
+        self._newest[:] = frame
+
+    def conceal(self, out):
         if not self.losing:
-            self._start(history)
+            self._start()
         pitch = self.pitch
         period = self._period
         phase = self._phase
@@ -97,12 +117,13 @@ class Concealer:
                 phase = 0
             elapsed += 1
 
-    def _start(self, history):
+    def _start(self):
         self.losing = True
         self._elapsed = 0
         self._phase = 0
-        self.pitch = estimate_pitch(history, self.frame_samples)
-        start = self.frame_samples - self.pitch
+        history = self._history
+        self.pitch = estimate_pitch(history, self._history_samples)
+        start = self._history_samples - self.pitch
         for index in range(self.pitch):
             self._period[index] = sample(history, start + index)
 

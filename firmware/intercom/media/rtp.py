@@ -3,16 +3,20 @@
 #
 # Public API
 #
-#   RtpSender(payload_type, random_bytes, samples_per_frame=160, max_payload=1280)
+#   RtpSender(payload_type, random_bytes, samples_per_frame=160, max_payload=1280,
+#             buffers=1)
 #       random_bytes(n) -> n random bytes (the core cannot import os); the
 #       SSRC, first sequence number and first timestamp come from it
-#       (RFC 3550 section 5.1: random initial values).
+#       (RFC 3550 section 5.1: random initial values). samples_per_frame:
+#       the samples one packet carries (its timestamp step). buffers: how
+#       many packets stay valid at once (several packets per audio frame).
 #     .payload            memoryview to write the next payload into
 #                         (e.g. g711.ulaw_encode_into(pcm, sender.payload))
 #     .packet(length, marker=False) -> memoryview of the whole packet
 #                         (header + the first `length` payload bytes), valid
-#                         until the next call; advances the sequence number
-#                         and the timestamp by one frame. The marker bit is
+#                         until `buffers` more packets are built; advances
+#                         the sequence number and the timestamp by one
+#                         frame, and .payload to the next buffer. The marker bit is
 #                         also set on the first packet after skip_frame()
 #                         and on the very first packet (RFC 3551 section 4.1:
 #                         first packet of a talk spurt).
@@ -68,24 +72,32 @@ RTP_VERSION = const(2)
 
 
 class RtpSender:
-    def __init__(self, payload_type, random_bytes, samples_per_frame=160, max_payload=1280):
+    def __init__(
+        self, payload_type, random_bytes, samples_per_frame=160, max_payload=1280, buffers=1
+    ):
         if not 0 <= payload_type <= 127:
             raise ValueError("payload type out of range")
         seed = random_bytes(10)
         self.payload_type = payload_type
         self.samples_per_frame = samples_per_frame
-        self._buffer = bytearray(HEADER_SIZE + max_payload)
-        self._view = memoryview(self._buffer)
-        self.payload = self._view[HEADER_SIZE:]
-        self._buffer[0] = RTP_VERSION << 6
-        self._buffer[8:12] = seed[0:4]
+        self._views = []
+        self._payloads = []
+        for _ in range(buffers):
+            buffer = bytearray(HEADER_SIZE + max_payload)
+            buffer[0] = RTP_VERSION << 6
+            buffer[8:12] = seed[0:4]
+            view = memoryview(buffer)
+            self._views.append(view)
+            self._payloads.append(view[HEADER_SIZE:])
+        self._current = 0
+        self.payload = self._payloads[0]
         self.ssrc = (seed[0] << 24) | (seed[1] << 16) | (seed[2] << 8) | seed[3]
         self.sequence = (seed[4] << 8) | seed[5]
         self._timestamp_high = (seed[6] << 8) | seed[7]
         self._timestamp_low = (seed[8] << 8) | seed[9]
         self._talk_spurt_start = True
-        self._packet_length = -1
-        self._packet_view = None
+        self._packet_lengths = [-1] * buffers
+        self._packet_views = [self._views[0]] * buffers
         self.packets_sent = 0
         self.octets_sent = 0
 
@@ -116,7 +128,7 @@ class RtpSender:
     def _write_header(self, length, payload_type, timestamp_high, timestamp_low, marker):
         if length > len(self.payload):
             raise ValueError("payload longer than the sender's buffer")
-        buffer = self._buffer
+        buffer = self._views[self._current]
         buffer[1] = (0x80 if marker else 0) | payload_type
         buffer[2] = self.sequence >> 8
         buffer[3] = self.sequence & 0xFF
@@ -134,10 +146,17 @@ class RtpSender:
         self._timestamp_high = (self._timestamp_high + (low >> 16)) & 0xFFFF
 
     def _packet(self, length):
-        if length != self._packet_length:
-            self._packet_view = self._view[: HEADER_SIZE + length]
-            self._packet_length = length
-        return self._packet_view
+        current = self._current
+        if length != self._packet_lengths[current]:
+            self._packet_views[current] = self._views[current][: HEADER_SIZE + length]
+            self._packet_lengths[current] = length
+        packet = self._packet_views[current]
+        current += 1
+        if current == len(self._views):
+            current = 0
+        self._current = current
+        self.payload = self._payloads[current]
+        return packet
 
 
 class RtpPacket:

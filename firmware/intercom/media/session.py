@@ -4,17 +4,21 @@
 #
 # Public API
 #
-#   MediaSession(media, random_bytes, now_ms, cname, jitter_min_ms=20,
-#                jitter_max_ms=200, symmetric_rtp=False)
+#   MediaSession(media, random_bytes, now_ms, cname, frame_ms=20,
+#                jitter_min_ms=20, jitter_max_ms=200, symmetric_rtp=False)
+#       frame_ms: the board's audio frame (audio.ptime); media["ptime"], the
+#       packet time we send, divides it (intercom.sdp).
 #     receive_rtp(data, addr, now_ms) -> True when it was an RFC 4733 event
 #         (digits or the timer may have changed); any datagram from the RTP
 #         socket, read right before the next play_frame
 #     receive_rtcp(data, addr, now_ms, wallclock_ms)
-#     send_frame(pcm, now_ms) -> memoryview or None
-#         one frame of microphone PCM (s16le) in, the RTP packet to send now
-#         to .rtp_address out (valid until the next call); None while the
-#         negotiated direction does not let us send (hold).
+#     send_frame(pcm, now_ms) -> sequence of memoryviews
+#         one frame of microphone PCM (s16le, frame_ms) in, the RTP packets
+#         to send now to .rtp_address out, in order (one per packet time in
+#         the frame; valid until the next call); empty while the negotiated
+#         direction does not let us send (hold).
 #     play_frame(now_ms) -> bytearray   what the speaker plays for this frame
+#                                       (frame_ms, whatever packets arrive)
 #     send_digits(digits)              RFC 4733 events, in place of audio frames
 #     next_dtmf() -> (digit, source) or None   source "rfc4733" or "inband"
 #     rtcp_datagrams(now_ms, wallclock_ms) -> [bytes] for .rtcp_address
@@ -30,7 +34,13 @@
 #     valid source when symmetric_rtp latches (see rtp.RtpReceiver).
 #   - The telephone-event payload type feeds the RFC 4733 receiver; audio
 #     payloads feed the jitter buffer and RTCP statistics.
-#   - The jitter buffer runs on the playout clock: it advances ptime per
+#   - Packet times (RFC 3264 5.1, RFC 4566 6): we send media["ptime"]
+#     packets, frame_ms / ptime of them per frame, each timestamp advancing
+#     by the samples the packet before carried; we take packets of any
+#     whole number of 10 ms blocks up to sdp.MAX_RECEIVE_PTIME, which the
+#     jitter buffer re-frames into our frames. The packet time is fixed for
+#     the session (a re-INVITE changes address and direction only).
+#   - The jitter buffer runs on the playout clock: it advances frame_ms per
 #     play_frame, and a packet is stamped with the frame that will first
 #     play it (boards read RTP right before each frame). Arrivals measured
 #     in whole frames leave no scheduling noise in the jitter estimate: on
@@ -51,8 +61,10 @@ from intercom.media.dtmf_inband import InbandDtmfDetector
 from intercom.media.jitter import JitterBuffer
 from intercom.media.rtcp import RtcpSession
 from intercom.media.rtp import RtpReceiver, RtpSender
+from intercom.sdp import MAX_RECEIVE_PTIME
 
 SAMPLE_RATE = 8000
+BLOCK_SAMPLES = 80  # 10 ms: packet times come in these steps
 
 _CODECS = {
     "PCMU": (g711.ulaw_encode_into, g711.ulaw_decode_into),
@@ -67,6 +79,7 @@ class MediaSession:
         random_bytes,
         now_ms,
         cname,
+        frame_ms=20,
         jitter_min_ms=20,
         jitter_max_ms=200,
         symmetric_rtp=False,
@@ -74,22 +87,42 @@ class MediaSession:
         codec = _CODECS.get(media["codec"])
         if codec is None:
             raise ValueError("unsupported codec %r" % media["codec"])
+        packet_ms = media["ptime"]
+        frame_samples = SAMPLE_RATE * frame_ms // 1000
+        packet_samples = SAMPLE_RATE * packet_ms // 1000
+        if packet_ms <= 0 or frame_ms % packet_ms or packet_samples % BLOCK_SAMPLES:
+            raise ValueError(
+                "packet time %r ms does not divide the %d ms frame" % (packet_ms, frame_ms)
+            )
         self._encode_into, decode_into = codec
-        self._frame_samples = SAMPLE_RATE * media["ptime"] // 1000
-        self._ptime_ms = media["ptime"]
+        self._frame_ms = frame_ms
         self._playout_ms = now_ms
         self._audio_type = media["payload_type"]
         self._event_type = media["telephone_event_pt"]
         payload_types = [self._audio_type]
         if self._event_type is not None:
             payload_types.append(self._event_type)
-        self._sender = RtpSender(self._audio_type, random_bytes, self._frame_samples)
+        count = frame_ms // packet_ms
+        self._sender = RtpSender(
+            self._audio_type, random_bytes, packet_samples, packet_samples, buffers=count
+        )
+        # The frame is encoded at once, then sent packet by packet from
+        # these views (preallocated: nothing allocated per frame).
+        encoded = memoryview(bytearray(frame_samples))
+        self._encoded = encoded
+        self._encoded_parts = [
+            encoded[index * packet_samples : (index + 1) * packet_samples] for index in range(count)
+        ]
+        self._packet_samples = packet_samples
+        self._packets = [encoded] * count
         self._receiver = RtpReceiver(payload_types, latch=symmetric_rtp)
         self._jitter = JitterBuffer(
             decode_into,
-            frame_samples=self._frame_samples,
+            frame_samples=frame_samples,
+            block_samples=BLOCK_SAMPLES,
             min_delay_ms=jitter_min_ms,
             max_delay_ms=jitter_max_ms,
+            max_packet_ms=MAX_RECEIVE_PTIME,
         )
         self._rtcp = RtcpSession(self._sender, cname, random_bytes, now_ms)
         self._dtmf_in = DtmfReceiver(payload_types[1:])
@@ -130,7 +163,7 @@ class MediaSession:
 
     def play_frame(self, now_ms):
         pcm = self._jitter.get(self._playout_ms)
-        self._playout_ms = ticks_add(self._playout_ms, self._ptime_ms)
+        self._playout_ms = ticks_add(self._playout_ms, self._frame_ms)
         if self._inband is not None:
             self._inband.feed(pcm)
             digit = self._inband.next_digit()
@@ -151,15 +184,23 @@ class MediaSession:
     # -- sending -------------------------------------------------------------
 
     def send_frame(self, pcm, now_ms):
+        sender = self._sender
+        packets = self._packets
         if not self._sending:
-            self._sender.skip_frame()
-            return None
-        if self._dtmf_out is not None and self._dtmf_out.active:
-            packet = self._dtmf_out.next_packet(self._sender)
-            if packet is not None:
-                return packet
-        length = self._encode_into(pcm, self._sender.payload)
-        return self._sender.packet(length)
+            for _ in packets:
+                sender.skip_frame()
+            return ()
+        self._encode_into(pcm, self._encoded)
+        dtmf_out = self._dtmf_out
+        for index in range(len(packets)):
+            packet = None
+            if dtmf_out is not None and dtmf_out.active:
+                packet = dtmf_out.next_packet(sender)
+            if packet is None:
+                sender.payload[: self._packet_samples] = self._encoded_parts[index]
+                packet = sender.packet(self._packet_samples)
+            packets[index] = packet
+        return packets
 
     def send_digits(self, digits):
         if self._dtmf_out is None:

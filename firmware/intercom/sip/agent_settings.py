@@ -34,6 +34,7 @@ class AgentSettings:
         targets=(),
         answer_from=(),
         codecs=("PCMU", "PCMA"),
+        ptime=20,
         ring_timeout_ms=30000,
         t1_ms=500,
         t2_ms=4000,
@@ -66,6 +67,7 @@ class AgentSettings:
         self.targets = tuple(targets)
         self.answer_from = tuple(answer_from)
         self.codecs = tuple(codecs)
+        self.ptime = ptime  # ms of audio per packet, offered and answered (audio.ptime)
         self.ring_timeout_ms = ring_timeout_ms
         self.timers = SipTimers(t1_ms, t2_ms, t4_ms)
         self.max_message_size = max_message_size

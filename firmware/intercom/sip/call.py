@@ -413,8 +413,9 @@ class Call:
 
     def _make_offer(self):
         """Our SDP offer (kept as local_sdp, the answer is read against it)."""
+        settings = self.stack.settings
         offer = media_session.make_offer(
-            self.stack.settings.codecs, self.local_rtp, self.session_id, self.session_version
+            settings.codecs, settings.ptime, self.local_rtp, self.session_id, self.session_version
         )
         self.local_sdp = offer
         return offer
@@ -426,6 +427,7 @@ class Call:
             answer, media = media_session.make_answer(
                 offer,
                 self.stack.settings.codecs,
+                self.stack.settings.ptime,
                 self.local_rtp,
                 self.session_id,
                 self.session_version,

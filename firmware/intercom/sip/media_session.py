@@ -3,15 +3,17 @@
 # into the MEDIA dict the app gets in events to start its RTP session:
 #
 #   {"remote_host", "remote_port", "payload_type", "codec" ("PCMU"/"PCMA"),
-#    "telephone_event_pt" (None when not offered), "ptime",
-#    "direction" (ours: sendrecv / sendonly / recvonly / inactive)}
+#    "telephone_event_pt" (None when not offered), "ptime" (ms of audio per
+#    packet we send: our audio.ptime, shorter only for the peer's
+#    a=maxptime; see intercom.sdp), "direction" (ours: sendrecv / sendonly /
+#    recvonly / inactive)}
 
 from intercom import sdp
 
 
-def make_offer(codecs, local_rtp, session_id, version):
+def make_offer(codecs, ptime, local_rtp, session_id, version):
     host, port = local_rtp
-    return sdp.build_offer(session_id, version, host, port, codecs)
+    return sdp.build_offer(session_id, version, host, port, codecs, ptime)
 
 
 def read_answer(body, offer):
@@ -22,10 +24,10 @@ def read_answer(body, offer):
         return None
 
 
-def make_answer(offer, codecs, local_rtp, session_id, version):
+def make_answer(offer, codecs, ptime, local_rtp, session_id, version):
     """(answer bytes, MEDIA); raises sdp.SdpError (400 malformed, 488 no match)."""
     host, port = local_rtp
-    body, negotiated = sdp.answer(offer, session_id, version, host, port, codecs)
+    body, negotiated = sdp.answer(offer, session_id, version, host, port, codecs, ptime)
     return body, _media(negotiated)
 
 
