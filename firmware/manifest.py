@@ -35,6 +35,7 @@ package(
         "media/dtmf.py",
         "media/dtmf_inband.py",
         "media/dtmf_inband_viper.py",
+        "media/dtmf_mute.py",
         "media/g711.py",
         "media/g711_plain.py",
         "media/g711_tables.py",

@@ -9,9 +9,9 @@ import pathlib
 import platform
 import sys
 
-from host_tools.bench import call, echo, g711, pico
+from host_tools.bench import call, echo, g711, pico, speaker
 
-SECTIONS = {"g711": g711, "call": call, "pico": pico, "echo": echo}
+SECTIONS = {"g711": g711, "speaker": speaker, "call": call, "pico": pico, "echo": echo}
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = ROOT / "bench" / "results.md"
 

@@ -2,11 +2,15 @@
 # numpy for the signals): every key at every level from -3 to -30 dBm0,
 # through no codec, u-law and A-law, at several start phases, with noise;
 # tone durations and breaks; frequency tolerance; and long stretches of
-# speech-like and music-like audio that must never give a digit.
+# speech-like and music-like audio that must never give a digit. The same
+# for the speaker's DTMF mute (media/dtmf_mute.py): every key, level, law,
+# phase, frame length, frequency offset and twist silenced from one block
+# after its onset on, by at least 30 dB; speech and music never silenced.
 
 import numpy
 from intercom.media import g711
-from intercom.media.dtmf_inband import COLUMN_HZ, KEYS, ROW_HZ, InbandDtmfDetector
+from intercom.media.dtmf_inband import BLOCK, COLUMN_HZ, KEYS, ROW_HZ, InbandDtmfDetector
+from intercom.media.dtmf_mute import DtmfMute
 
 RATE = 8000
 ZERO_DBM0_PEAK = 32767 / 10 ** (3.17 / 20)
@@ -193,3 +197,87 @@ def test_music_like_audio_gives_no_digits():
     music = numpy.concatenate(pieces)
     for law in (None, "ulaw"):
         assert detect(music, law) == ""
+
+
+LOOKAHEAD = 80  # the speaker's lag behind the detector, as MediaSession sets it
+
+
+def speaker(samples, law=None, frame=160):
+    """What the speaker plays of `samples` behind the DTMF mute (its lag
+    undone, so that index n is input sample n), and the mute."""
+    data = to_pcm(samples, law)
+    mute = DtmfMute(frame, InbandDtmfDetector(), LOOKAHEAD)
+    out = []
+    for start in range(0, len(data) - 2 * frame + 1, 2 * frame):
+        out.append(bytes(mute.play(bytearray(data[start : start + 2 * frame]), True, False)))
+    played = numpy.frombuffer(b"".join(out), dtype="<i2").astype(float)
+    return played[LOOKAHEAD:], mute
+
+
+def pair_energy(samples, key):
+    index = KEYS.index(key)
+    times = numpy.arange(samples.size) / RATE
+    total = 0.0
+    for frequency in (ROW_HZ[index // 4], COLUMN_HZ[index % 4]):
+        total += abs(numpy.sum(samples * numpy.exp(-2j * numpy.pi * frequency * times))) ** 2
+    return total
+
+
+def assert_silenced_after_one_block(tone, key, law, frame, lead, blocks=1):
+    """tone (any signal holding the key) after `lead` samples of silence:
+    from `blocks` blocks after its onset to its end, >= 30 dB below the tone."""
+    signal = numpy.concatenate([numpy.zeros(lead), tone, silence(80)])
+    played, _ = speaker(signal, law, frame)
+    start = lead + blocks * BLOCK
+    end = lead + tone.size
+    reference = pair_energy(numpy.asarray(to_pcm_samples(tone, law))[blocks * BLOCK :], key)
+    heard = pair_energy(played[start:end], key)
+    assert heard * 1000 <= reference, (key, law, frame, lead, 10 * numpy.log10(reference / heard))
+
+
+def to_pcm_samples(samples, law):
+    return numpy.frombuffer(to_pcm(samples, law), dtype="<i2").astype(float)
+
+
+def test_the_speaker_mute_leaks_at_most_one_block_of_every_key_level_law_and_phase():
+    generator = numpy.random.default_rng(21)
+    for law in (None, "ulaw", "alaw"):
+        for level in (-3, -10, -20, -25):
+            for key in KEYS:
+                lead = 320 + int(generator.integers(0, 160))
+                tone = key_signal(key, level, level, 100, int(generator.integers(0, 102)))
+                tone += generator.normal(0, amplitude(level - 20) / numpy.sqrt(2), tone.size)
+                assert_silenced_after_one_block(tone, key, law, 160, lead)
+
+
+def test_the_speaker_mute_holds_for_every_frame_length_offset_and_twist():
+    for frame in (80, 160, 240, 480):
+        for lead in range(320, 320 + 160, 23):
+            assert_silenced_after_one_block(
+                key_signal("5", -10, -10, 120), "5", "ulaw", frame, lead
+            )
+    # Off their nominal frequencies by up to 0.5 %, tones are caught in their
+    # first block; up to the 1.5 % that Q.24 accepts, from their second.
+    for scale, blocks in ((0.995, 1), (1.005, 1), (0.985, 2), (1.015, 2)):
+        for lead in range(320, 320 + 160, 19):
+            tone = key_signal("9", -10, -10, 100, row_scale=scale, column_scale=2 - scale)
+            assert_silenced_after_one_block(tone, "9", "alaw", 160, lead, blocks)
+    assert_silenced_after_one_block(key_signal("#", -10, -16, 100), "#", None, 160, 333)
+    assert_silenced_after_one_block(key_signal("#", -13, -10, 100), "#", None, 160, 333)
+
+
+def test_speech_and_music_are_never_silenced():
+    generator = numpy.random.default_rng(11)
+    for law in (None, "ulaw", "alaw"):
+        played, mute = speaker(speech_like(20, generator), law)
+        assert mute.muted == 0, law
+    generator = numpy.random.default_rng(12)
+    chords = []
+    for _ in range(60):
+        root = int(generator.integers(-12, 16))
+        count = int(generator.integers(800, 3200))
+        voices = [note(count, equal_tempered(root + step), (1.0, 0.4)) for step in (0, 4, 7)]
+        chords.append(amplitude(-12) * sum(voices) / 3)
+    for law in (None, "ulaw"):
+        _, mute = speaker(numpy.concatenate(chords), law)
+        assert mute.muted == 0, law

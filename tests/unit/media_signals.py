@@ -4,6 +4,8 @@
 import math
 from array import array
 
+from intercom.media.dtmf_inband import COLUMN_HZ, KEYS, ROW_HZ
+
 # 0 dBm0 for G.711: a sine of 3.17 dBm0 peaks at full scale (G.711 table),
 # so a 0 dBm0 sine peaks at 32767 / 10 ** (3.17 / 20) in 16-bit PCM.
 ZERO_DBM0_PEAK = 32767 / 10 ** (3.17 / 20)
@@ -106,21 +108,27 @@ def fixed_bytes(data):
     return random_bytes
 
 
-def tone_share(data, frequency):
-    """Share of the energy of 16-bit PCM `data` at `frequency` Hz (Goertzel
-    over the whole block): 1.0 for a pure tone with a whole number of periods
-    in the block, near 0 for anything else; 0.0 for silence."""
+def tone_power(data, frequency):
+    """Goertzel power of 16-bit PCM `data` at `frequency` Hz: |X(f)|**2 over
+    the whole block, (A * N / 2) ** 2 for a sine of peak A."""
     coefficient = 2 * math.cos(2 * math.pi * frequency / 8000)
-    first = second = total = 0.0
-    count = 0
+    first = second = 0.0
     for value in array("h", bytes(data)):
         first, second = value + coefficient * first - second, first
+    return first * first + second * second - coefficient * first * second
+
+
+def tone_share(data, frequency):
+    """Share of the energy of 16-bit PCM `data` at `frequency` Hz: 1.0 for a
+    pure tone with a whole number of periods in the block, near 0 for
+    anything else; 0.0 for silence."""
+    values = array("h", bytes(data))
+    total = 0.0
+    for value in values:
         total += value * value
-        count += 1
     if total == 0:
         return 0.0
-    power = first * first + second * second - coefficient * first * second
-    return 2 * power / (count * total)
+    return 2 * tone_power(data, frequency) / (len(values) * total)
 
 
 def rms(data):
@@ -130,3 +138,28 @@ def rms(data):
     for value in values:
         total += value * value
     return math.sqrt(total / len(values)) if values else 0.0
+
+
+def key_components(key, peak):
+    """The two sines of a DTMF key, each of `peak`, for tone_function."""
+    index = KEYS.index(key)
+    return [(ROW_HZ[index // 4], peak), (COLUMN_HZ[index % 4], peak)]
+
+
+def key_power(data, key):
+    """Goertzel power at the key's two frequencies in 16-bit PCM `data`."""
+    index = KEYS.index(key)
+    return tone_power(data, ROW_HZ[index // 4]) + tone_power(data, COLUMN_HZ[index % 4])
+
+
+def first_sound(data, threshold):
+    """Index of the first sample of 16-bit PCM `data` above threshold."""
+    values = array("h", bytes(data))
+    for index in range(len(values)):
+        if abs(values[index]) > threshold:
+            return index
+    raise AssertionError("no sound above %r" % threshold)
+
+
+def decibels(ratio):
+    return 10 * math.log10(ratio) if ratio > 0 else 999.0

@@ -41,7 +41,8 @@
 #                               after it gave up) is hung up
 #   call_failed                 doorbell.on_failed (timeout counts as no_answer)
 #   call_ended                  doorbell.on_remote_ended
-#   dtmf (SIP INFO)             policy.receive_digit (the policy's call only)
+#   dtmf (SIP INFO)             media.info_digit (mutes the speaker),
+#                               policy.receive_digit (the policy's call only)
 #   media_updated               media.update (hold / unhold)
 #   internal_error              an `error` event (a bug of ours, counted)
 #   policy door_opened          doorbell.door_opened (confirmation tone)
@@ -70,7 +71,9 @@
 # the board's loop, the runtime turns the relay off on its way out, and the
 # board restarts (systemd on the Pi, the watchdog on the Pico W).
 #
-# Tones replace the remote audio on the door's speaker while they play.
+# Tones replace the remote audio on the door's speaker while they play. The
+# remote audio never carries the resident's DTMF tones to the speaker: the
+# media session silences them (media/session.py, media/dtmf_mute.py).
 # LED patterns: lockout "double", calling "fast", talking/ending "on", idle
 # "on" when registered (or peer-to-peer), "slow" when not registered.
 
@@ -495,6 +498,8 @@ class Station:
             self.dialled.pop(call_id, None)
             self._awaiting_ack.pop(call_id, None)
         elif name == "dtmf":
+            if call_id == self._media_call_id:
+                self._call_media().info_digit(now_ms)  # its tones stay off the speaker
             if call_id == self._policy_call_id:
                 self.policy.receive_digit(event["digit"], "info", now_ms)
                 self._emit_digit(now_ms, event["digit"], "info")

@@ -14,6 +14,8 @@
 #     .receive(packet, now_ms)        an RtpPacket whose payload type is one
 #                                     of payload_types (any dynamic number)
 #     .poll(now_ms)                   ends an event whose packets stopped
+#     .in_progress                    True from an event's first packet until
+#                                     it is reported (end, timeout, next one)
 #     .get_timer() -> ms tick or None when poll() must run next
 #     .next_event() -> (digit, duration_ms) or None
 #     .drops                          dict: payload_type, short, unknown_event, stale
@@ -119,6 +121,10 @@ class DtmfReceiver:
         self._last_arrival = 0
         self._events = []
         self.drops = {"payload_type": 0, "short": 0, "unknown_event": 0, "stale": 0}
+
+    @property
+    def in_progress(self):
+        return self._open
 
     def receive(self, packet, now_ms):
         if packet.payload_type not in self.payload_types:

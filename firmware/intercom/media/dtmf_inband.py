@@ -18,7 +18,20 @@
 #                       memoryview) as everywhere in intercom.media, any
 #                       whole number of samples; state carries over calls
 #     .next_digit() -> "0".."9", "*", "#", "A".."D" or None
-#     .blocks           blocks analysed so far
+#     .reset()          forget an unfinished block and the key in progress
+#                       (the audio fed next does not continue the last)
+#     .blocks           blocks analysed so far (masked to 30 bits)
+#     .tone_blocks      one bit per block, the latest in bit 0, set when
+#                       the block holds a key's tones: it hit a digit (the
+#                       per-block test below) with the two tones carrying
+#                       >= 85 % of its energy (TONE_PURITY: stricter than a
+#                       hit, as one block decides alone; speech excites
+#                       both groups far less purely), or it reported the
+#                       key or hit the key being pressed (tones up to the
+#                       1.5 % frequency tolerance, whose power in one block
+#                       falls short of TONE_PURITY, count from their second
+#                       block). TONE_HISTORY blocks kept.
+#     .partial_samples  samples fed since the last block ended
 #
 # Per block (102 samples), a block "hits" a digit when all hold:
 #   energy     the strongest row and column tones each >= min_level
@@ -62,10 +75,14 @@ REVERSE_TWIST = 2.51  # 4 dB
 RELATIVE_PEAK = 4.27  # 6.3 dB
 PURITY = 0.75
 CONFIRM_PURITY = 0.9
+TONE_PURITY = 0.85
 FREQUENCY_TOLERANCE = 0.02  # Q.24: accept 1.5 %, reject 3.5 %
 MAX_OFFSET_HZ = 35.0  # the phase test aliases at SAMPLE_RATE / BLOCK / 2 = 39 Hz
 TWO_PI = 2.0 * math.pi
 REARM_BLOCKS = 3
+TONE_HISTORY = 16
+TONE_HISTORY_MASK = (1 << TONE_HISTORY) - 1
+BLOCKS_MASK = 0x3FFFFFFF
 INPUT_SHIFT = 5  # 11-bit samples: coefficient * state stays below 2**30 (the
 # worst input, a full-scale square wave near 697 Hz, reaches 0.84 of it)
 ONE_Q12 = 4096
@@ -95,31 +112,45 @@ class InbandDtmfDetector:
         # A tone of amplitude A gives a Goertzel power of about (A * N / 2)**2.
         half = min_level / (1 << INPUT_SHIFT) * BLOCK / 2.0
         self._min_power = half * half
-        self._state = [0] * 16  # s1, s2 per filter
-        self._energy = 0
-        self._count = 0
         self._powers = [0.0] * 8
         self._ends = [0] * 16  # the filters' last two states of a block
         self._row_power = 0.0
         self._column_power = 0.0
         self._row_phase = 0.0
         self._column_phase = 0.0
-        self._last_hit = None
         self._last_row_power = 0.0
         self._last_column_power = 0.0
         self._last_row_phase = 0.0
         self._last_column_phase = 0.0
         self._last_energy = 0.0
-        self._current = None
-        self._misses = 0
         self._digits = []
         self.blocks = 0
         self.path = "plain"
         viper = viper_filters if fast else None
         if viper is not None:
             self.path = "viper"
-            self._fast_state = array("i", [viper.STATE_OFFSET] * 16 + [0])
+            self._fast_state = array("i", [viper.STATE_OFFSET] * 17)
             self._fast_fixed = array("i", self._fixed)
+        self.reset()
+
+    @property
+    def partial_samples(self):
+        return self._count
+
+    def reset(self):
+        self._state = [0] * 16  # s1, s2 per filter
+        self._energy = 0
+        self._count = 0
+        self._last_hit = None
+        self._current = None
+        self._misses = 0
+        self.tone_blocks = 0
+        viper = viper_filters
+        if self.path == "viper" and viper is not None:
+            state = self._fast_state
+            for position in range(16):
+                state[position] = viper.STATE_OFFSET
+            state[16] = 0
 
     def feed(self, pcm):
         if self.path == "viper":
@@ -193,13 +224,18 @@ class InbandDtmfDetector:
         return None
 
     def _block_done(self, energy):
-        self.blocks += 1
+        self.blocks = (self.blocks + 1) & BLOCKS_MASK
         powers = self._powers
         for index in range(8):
             s1 = float(self._ends[2 * index])
             s2 = float(self._ends[2 * index + 1])
             powers[index] = s1 * s1 + s2 * s2 - self._coefficients[index] * s1 * s2
         hit = self._classify(energy)
+        # A tone block: a pure hit, or any hit of the key being pressed.
+        tone = hit is not None and (
+            hit == self._current
+            or (self._row_power + self._column_power) * 2.0 / BLOCK >= TONE_PURITY * energy
+        )
         if hit != self._current:
             self._misses += 1
             if self._misses >= REARM_BLOCKS:
@@ -215,6 +251,8 @@ class InbandDtmfDetector:
             self._digits.append(hit)
             self._current = hit
             self._misses = 0
+            tone = True
+        self.tone_blocks = ((self.tone_blocks << 1) | tone) & TONE_HISTORY_MASK
         self._last_hit = hit
         self._last_row_power = self._row_power
         self._last_column_power = self._column_power

@@ -20,6 +20,8 @@
 #     play_frame(now_ms) -> bytearray   what the speaker plays for this frame
 #                                       (frame_ms, whatever packets arrive)
 #     send_digits(digits)              RFC 4733 events, in place of audio frames
+#     info_digit(now_ms)               a digit came by SIP INFO (the station
+#                                      reports it): mute as for an event
 #     next_dtmf() -> (digit, source) or None   source "rfc4733" or "inband"
 #     rtcp_datagrams(now_ms, wallclock_ms) -> [bytes] for .rtcp_address
 #     get_timer() / handle_timer(now_ms, wallclock_ms)
@@ -47,10 +49,21 @@
 #     a steady network it stays 0 or 1 frame, within the minimum target
 #     (audio.jitter_min_ms). A board that stalls plays fewer frames, so the
 #     buffer sees the stream run ahead and skips, as it should.
-#   - In-band DTMF is detected on what we play only when the peer did not
-#     negotiate telephone-event: a phone that did sends RFC 4733 (and may send
-#     the tones too, which would give every key twice), and the detector is
-#     the most expensive part of the 20 ms path.
+#   - In-band DTMF digits are reported only when the peer did not
+#     negotiate telephone-event: a phone that did sends RFC 4733 (and may
+#     send the tones too, which would give every key twice).
+#   - The door's speaker never plays DTMF tones (dtmf_mute.DtmfMute): it
+#     plays silence for the whole frame while an out-of-band event is in
+#     progress (an RFC 4733 event from its first packet until it is
+#     reported, a SIP INFO digit for INFO_EVENT_MS) and for the jitter
+#     buffer's delay plus EVENT_TAIL_MS after it (the tones the phone also
+#     left in its audio come out of the buffer that much later), and
+#     silences whatever the in-band detector finds tones in. The detector,
+#     the most expensive part of the frame path, runs on every frame only
+#     without telephone-event, with the speaker 10 ms behind it (the onset
+#     of a tone is caught before it plays); with telephone-event it runs
+#     only near an event (until the delay plus NEAR_EVENT_MS after it), and
+#     costs nothing between key presses.
 #   - direction (ours): sendrecv and sendonly send audio; recvonly and
 #     inactive send nothing (held by the peer or holding).
 
@@ -58,6 +71,7 @@ from intercom.compat import ticks_add, ticks_diff
 from intercom.media import g711
 from intercom.media.dtmf import DtmfReceiver, DtmfSender
 from intercom.media.dtmf_inband import InbandDtmfDetector
+from intercom.media.dtmf_mute import DtmfMute
 from intercom.media.jitter import JitterBuffer
 from intercom.media.rtcp import RtcpSession
 from intercom.media.rtp import RtpReceiver, RtpSender
@@ -65,6 +79,10 @@ from intercom.sdp import MAX_RECEIVE_PTIME
 
 SAMPLE_RATE = 8000
 BLOCK_SAMPLES = 80  # 10 ms: packet times come in these steps
+INFO_EVENT_MS = 250  # how long a SIP INFO digit counts as in progress
+EVENT_TAIL_MS = 40  # muted beyond the jitter delay after an event
+NEAR_EVENT_MS = 500  # the detector runs this long beyond the jitter delay
+MUTE_LOOKAHEAD_SAMPLES = 80  # the speaker's lag behind the detector (10 ms)
 
 _CODECS = {
     "PCMU": (g711.ulaw_encode_into, g711.ulaw_decode_into),
@@ -127,7 +145,13 @@ class MediaSession:
         self._rtcp = RtcpSession(self._sender, cname, random_bytes, now_ms)
         self._dtmf_in = DtmfReceiver(payload_types[1:])
         self._dtmf_out = DtmfSender(self._event_type) if self._event_type is not None else None
-        self._inband = InbandDtmfDetector() if self._event_type is None else None
+        self._inband = InbandDtmfDetector()
+        always_detect = self._event_type is None
+        self._mute = DtmfMute(
+            frame_samples, self._inband, MUTE_LOOKAHEAD_SAMPLES if always_detect else 0
+        )
+        self._detecting = always_detect
+        self._event_end_ms = None  # when the last out-of-band event ended (or will)
         self._digits = []
         self.last_rtp_ms = now_ms
         self.ended_by_peer = False
@@ -148,6 +172,7 @@ class MediaSession:
         self.last_rtp_ms = now_ms
         if packet.payload_type == self._event_type:
             self._dtmf_in.receive(packet, now_ms)
+            self._event_end_ms = now_ms
             self._collect_events()
             return True
         self._rtcp.rtp_received(packet, now_ms)
@@ -164,13 +189,27 @@ class MediaSession:
     def play_frame(self, now_ms):
         pcm = self._jitter.get(self._playout_ms)
         self._playout_ms = ticks_add(self._playout_ms, self._frame_ms)
-        if self._inband is not None:
-            self._inband.feed(pcm)
-            digit = self._inband.next_digit()
-            while digit is not None:
+        in_progress = self._dtmf_in.in_progress
+        since = None if self._event_end_ms is None else ticks_diff(now_ms, self._event_end_ms)
+        delay_ms = self._jitter.delay_ms
+        mute_frame = in_progress or (since is not None and since < delay_ms + EVENT_TAIL_MS)
+        always_detect = self._event_type is None
+        detect = (
+            always_detect or mute_frame or (since is not None and since < delay_ms + NEAR_EVENT_MS)
+        )
+        if detect and not self._detecting:
+            self._inband.reset()  # audio it last saw is long gone
+        self._detecting = detect
+        speaker = self._mute.play(pcm, detect, mute_frame)
+        digit = self._inband.next_digit()
+        while digit is not None:
+            if always_detect:  # else RFC 4733 or INFO reports the key
                 self._digits.append((digit, "inband"))
-                digit = self._inband.next_digit()
-        return pcm
+            digit = self._inband.next_digit()
+        return speaker
+
+    def info_digit(self, now_ms):
+        self._event_end_ms = ticks_add(now_ms, INFO_EVENT_MS)
 
     def next_dtmf(self):
         return self._digits.pop(0) if self._digits else None
@@ -236,5 +275,6 @@ class MediaSession:
         stats["played"] = counters["played"]
         stats["delay_ms"] = self._jitter.delay_ms
         stats["dropped"] = sum(self._receiver.drops.values())
+        stats["muted_ms"] = self._mute.muted // 8  # DTMF kept off the speaker
         stats["silent_ms"] = max(0, ticks_diff(now_ms, self.last_rtp_ms))
         return stats
