@@ -57,7 +57,12 @@
 #   door.state_file   where the lockout state survives restarts (JSON,
 #                     written atomically); relative to the config's folder
 #   audio.jitter_min_ms, jitter_max_ms   jitter buffer depth bounds, ms
-#   audio.symmetric_rtp  send RTP to where the peer's RTP comes from (latch)
+#   audio.symmetric_rtp  off by default. On: symmetric RTP (RFC 4961) for a
+#                     peer behind NAT: while the SDP's address sends
+#                     nothing, a stream (two packets in sequence, one SSRC)
+#                     from the host the call's SIP comes from, on another
+#                     port, becomes the call's RTP source, and our RTP and
+#                     RTCP go to it (intercom/media/session.py)
 #   audio.echo        echo control between the mic and the call
 #                     (boards.runtime.echo_control): "aec" (libspeexdsp's
 #                     canceller; CPython boards; half_duplex with a warning

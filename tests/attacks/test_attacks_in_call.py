@@ -6,10 +6,14 @@
 #
 # The injecting attacker continues the flat's own stream (its SSRC, sequence
 # and timestamp, as one who sees the stream would), so only the source check
-# stands between it and the door: with audio.symmetric_rtp on (the default)
-# the receiver may latch onto a new source only before the negotiated one
-# has sent anything (media/rtp.py; this test first failed on the earlier
-# latch-any-time rule, when the injected code opened the door).
+# stands between it and the door. The door runs with audio.symmetric_rtp off
+# (the default: RTP only from the address the SDP negotiated) and on (RFC
+# 4961: a stream from the SIP peer's host may take the place of the
+# negotiated address only while that address has sent nothing, and only
+# after two packets in sequence; media/rtp.py). The attacker sends from the
+# flat's own host, after the flat's stream began: neither lets it in (this
+# test first failed on an earlier latch-any-time rule, when the injected
+# code opened the door).
 
 import json
 import socket
@@ -17,6 +21,7 @@ import struct
 import time
 
 import numpy
+import pytest
 from faults_rig import (
     door_sections,
     free_port,
@@ -66,7 +71,7 @@ def inject(door_rtp, event_pt, stream):
     attacker.close()
 
 
-def call(tmp_path, rig, show_dtmf_digits=True, hangup_after_wrong=3):
+def call(tmp_path, rig, show_dtmf_digits=True, hangup_after_wrong=3, symmetric_rtp=False):
     """(door, flat, door RTP port, flat media): a live call, the flat talking.
     The door's events show the digits (the debug option) unless told not to."""
     flat = rig.flat(answer_after_ms=200, reply_pcm=speech_like(8.0).tobytes(), reply_after_ms=0)
@@ -83,6 +88,7 @@ def call(tmp_path, rig, show_dtmf_digits=True, hangup_after_wrong=3):
     sections = door_sections(free_port(), door_rtp, [target], door=door_extra)
     sections["call"]["max_duration"] = 60
     sections["device"]["show_dtmf_digits"] = show_dtmf_digits
+    sections["audio"]["symmetric_rtp"] = symmetric_rtp
     door = rig.door(start_door(tmp_path, sections))
     door.send("press")
     door.send("release")
@@ -100,8 +106,9 @@ def finish(door):
     assert door.wait() == 0
 
 
-def test_rtp_injected_from_another_port_is_neither_played_nor_counted(tmp_path, rig):
-    door, flat, door_rtp, media = call(tmp_path, rig)
+@pytest.mark.parametrize("symmetric_rtp", [False, True])
+def test_rtp_injected_from_another_port_is_neither_played_nor_counted(tmp_path, rig, symmetric_rtp):
+    door, flat, door_rtp, media = call(tmp_path, rig, symmetric_rtp=symmetric_rtp)
     sender = flat.phone.session._sender  # what an on-path attacker reads off the wire
     stream = (sender.ssrc, sender.sequence, sender.timestamp)
     inject(("127.0.0.1", door_rtp), media["telephone_event_pt"], stream)

@@ -133,15 +133,19 @@ class Pair:
             ):
                 for data, address in station.sip_datagrams(self.now):
                     moved = True
-                    self.station_at(address[1]).receive_sip(bytes(data), sip_address, self.now)
+                    target = self.station_at(address[1])
+                    if target is not None:
+                        target.receive_sip(bytes(data), sip_address, self.now)
                 for data, address in station.rtp_datagrams():
                     if self.sent_rtp is not None:
                         self.sent_rtp[side].append(bytes(data))
                     target = self.station_at(address[1])
-                    target.receive_rtp(bytes(data), ("127.0.0.1", rtp_port), self.now)
+                    if target is not None:
+                        target.receive_rtp(bytes(data), ("127.0.0.1", rtp_port), self.now)
                 for data, address in station.rtcp_datagrams(self.now, 0):
                     target = self.station_at(address[1])
-                    target.receive_rtcp(bytes(data), ("127.0.0.1", rtp_port + 1), self.now, 0)
+                    if target is not None:
+                        target.receive_rtcp(bytes(data), ("127.0.0.1", rtp_port + 1), self.now, 0)
             self.collect()
 
     def rewrite_sip(self, side, change):
@@ -161,9 +165,12 @@ class Pair:
         station.sip_datagrams = rewritten
 
     def station_at(self, port):
+        """The station listening on port, or None: nobody (dropped)."""
         if port in (DOOR_SIP[1], DOOR_RTP, DOOR_RTP + 1):
             return self.door
-        return self.flat
+        if port in (FLAT_SIP[1], FLAT_RTP, FLAT_RTP + 1):
+            return self.flat
+        return None
 
     def collect(self):
         for name, station in (("door", self.door), ("flat", self.flat)):

@@ -190,39 +190,63 @@ def test_source_filter_accepts_only_the_negotiated_address():
     assert receiver.receive(raw_packet(), OTHER) is not None
 
 
-def test_latching_moves_once_to_the_first_valid_source():
-    receiver = RtpReceiver([0], REMOTE, latch=True)
-    assert receiver.receive(raw_packet(payload_type=8), OTHER) is None  # wrong type
-    assert not receiver.latched
-    assert receiver.receive(raw_packet(), OTHER) is not None
+# Symmetric RTP (RFC 4961): the flat at 127.0.0.1 signals; its SDP names
+# REMOTE, but behind NAT its packets come from NAT (same host, other port).
+NAT = ("127.0.0.1", 40100)
+ATTACKER = ("127.0.0.9", 40000)  # another host on the LAN
+
+
+def stream(receiver, source, first_sequence, count, ssrc=0x01020304):
+    """receive() results for `count` packets in sequence from source."""
+    return [
+        receiver.receive(raw_packet(sequence=first_sequence + n, ssrc=ssrc), source)
+        for n in range(count)
+    ]
+
+
+def test_symmetric_rtp_latches_onto_a_stream_from_the_signalling_host():
+    receiver = RtpReceiver([0], REMOTE, latch_host="127.0.0.1")
+    first, second, third = stream(receiver, NAT, 7, 3)
+    assert first is None and receiver.drops["probation"] == 1  # one packet proves nothing
+    assert second is not None and receiver.latched and receiver.remote == NAT
+    assert third is not None
+
+
+def test_symmetric_rtp_never_latches_onto_another_host():
+    receiver = RtpReceiver([0], REMOTE, latch_host="127.0.0.1")
+    assert stream(receiver, ATTACKER, 1, 10) == [None] * 10  # however long its stream
+    assert receiver.remote == REMOTE and not receiver.latched
+    assert receiver.drops["source"] == 10
+    assert stream(receiver, REMOTE, 50, 1)[0] is not None  # the flat's first packet
+
+
+def test_symmetric_rtp_latches_only_onto_a_stream_whose_ssrc_and_sequence_continue():
+    receiver = RtpReceiver([0], REMOTE, latch_host="127.0.0.1")
+    for sequence, ssrc in ((1, 1), (2, 2), (4, 2), (4, 2), (6, 3)):
+        assert receiver.receive(raw_packet(sequence=sequence, ssrc=ssrc), NAT) is None
+    assert not receiver.latched and receiver.drops["probation"] == 5
+    assert receiver.receive(raw_packet(sequence=7, ssrc=3), NAT) is not None
     assert receiver.latched
-    assert receiver.remote == OTHER
-    third = ("127.0.0.1", 40004)
-    assert receiver.receive(raw_packet(), third) is None  # latches only once
-    assert receiver.receive(raw_packet(), REMOTE) is None
-    assert receiver.drops["source"] == 2
-    assert receiver.drops["payload_type"] == 1
 
 
-def test_latching_can_require_the_expected_ssrc():
-    receiver = RtpReceiver([0], REMOTE, latch=True, expected_ssrc=0xCAFEBABE)
-    assert receiver.receive(raw_packet(ssrc=0x01020304), OTHER) is None
-    assert receiver.receive(raw_packet(ssrc=0xCAFEBABE), OTHER) is not None
-    assert receiver.remote == OTHER
+def test_once_the_negotiated_address_sends_nothing_else_takes_the_stream():
+    receiver = RtpReceiver([0], REMOTE, latch_host="127.0.0.1")
+    assert stream(receiver, REMOTE, 1, 1)[0] is not None
+    assert stream(receiver, NAT, 100, 5) == [None] * 5
+    assert receiver.remote == REMOTE and not receiver.latched
+    assert receiver.drops["source"] == 5
 
 
-def test_latching_never_moves_away_from_a_negotiated_source_that_sends():
-    def packet(sequence):
-        return bytes([0x80, 0, sequence >> 8, sequence & 0xFF]) + bytes(8) + bytes(160)
+def test_the_negotiated_address_takes_a_latched_stream_back():
+    receiver = RtpReceiver([0], REMOTE, latch_host="127.0.0.1")
+    stream(receiver, NAT, 1, 2)
+    assert receiver.remote == NAT
+    assert stream(receiver, REMOTE, 500, 1)[0] is not None
+    assert receiver.remote == REMOTE and not receiver.latched
+    assert stream(receiver, NAT, 3, 3) == [None] * 3
 
-    negotiated = ("192.0.2.5", 4000)
-    attacker = ("127.0.0.9", 4444)
-    receiver = RtpReceiver([0], remote=negotiated, latch=True)
-    assert receiver.receive(packet(1), negotiated) is not None
-    assert receiver.receive(packet(2), attacker) is None
-    assert receiver.remote == negotiated and not receiver.latched
-    assert receiver.drops["source"] == 1
-    # Behind NAT the negotiated address never sends: the first source is latched.
-    receiver = RtpReceiver([0], remote=negotiated, latch=True)
-    assert receiver.receive(packet(1), ("198.51.100.7", 5000)) is not None
-    assert receiver.latched and receiver.receive(packet(2), attacker) is None
+
+def test_without_symmetric_rtp_only_the_negotiated_address_is_heard():
+    receiver = RtpReceiver([0], REMOTE)
+    assert stream(receiver, NAT, 1, 5) == [None] * 5
+    assert receiver.drops["source"] == 5 and receiver.drops["probation"] == 0

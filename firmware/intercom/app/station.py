@@ -559,10 +559,15 @@ class Station:
             frame_ms=self._frame_ms,
             jitter_min_ms=self._jitter_bounds[0],
             jitter_max_ms=self._jitter_bounds[1],
-            symmetric_rtp=self._symmetric_rtp,
+            latch_host=self._signalling_host(call_id) if self._symmetric_rtp else None,
         )
         self._media_call_id = call_id
         self._receiving = answered and media["direction"] in ("sendrecv", "recvonly")
+
+    def _signalling_host(self, call_id):
+        """The host the call's SIP peer talks from (where its INVITE came
+        from, or where ours went): the only one symmetric RTP may latch to."""
+        return self.agent.calls[call_id].invite_transaction.address[0]
 
     def _call_media(self):
         """The MediaSession of _media_call_id: set together, so our misuse raises."""

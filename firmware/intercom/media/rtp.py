@@ -29,14 +29,12 @@
 #     .ssrc .sequence .timestamp   current values (ints)
 #     .packets_sent .octets_sent   counters (payload octets, RFC 3550 6.4.1)
 #
-#   RtpReceiver(payload_types, remote=None, latch=False, expected_ssrc=None)
+#   RtpReceiver(payload_types, remote=None, latch_host=None)
 #       payload_types: the negotiated payload type numbers (any iterable);
-#       remote: the (host, port) from the SDP; latch=True lets the receiver
-#       latch once onto the first other source that sends a valid packet with
-#       a negotiated payload type (and the expected SSRC when given):
-#       symmetric RTP behind NAT (RFC 4961 idea, "comedia") - but only
-#       while the negotiated address has sent nothing valid: once it has,
-#       no other source can take the stream over (RTP injection).
+#       remote: the (host, port) from the SDP; latch_host: symmetric RTP
+#       (RFC 4961) for a peer behind NAT, whose SDP names an address its
+#       packets do not come from: the host the call's SIP comes from, the
+#       only one whose stream may take remote's place (rules below).
 #     .receive(data, addr, length=-1) -> RtpPacket or None
 #         parses data[:length]; None when dropped. Never raises on peer
 #         input. The returned RtpPacket is one object reused for every
@@ -45,8 +43,29 @@
 #     .set_remote(addr)   new negotiated address (re-INVITE); clears a latch
 #     .remote .latched    current source, whether it came from latching
 #     .drops              dict reason -> count: short, version, padding,
-#                         csrc, extension, empty, payload_type, source
+#                         csrc, extension, empty, payload_type, source,
+#                         probation
 #     .accepted           packets returned
+#
+# Sources (what receive() accepts, after the packet checks below):
+#   from remote                          -> accepted
+#   from the negotiated address after a
+#   latch moved away from it             -> accepted; remote is the
+#                                           negotiated address again
+#   from latch_host (another port), while
+#   the negotiated address has sent
+#   nothing valid and nothing latched yet -> probation: accepted once
+#                                           MIN_SEQUENTIAL packets in a row
+#                                           came from that address with one
+#                                           SSRC and consecutive sequence
+#                                           numbers (RFC 3550 A.1; the ones
+#                                           before are dropped as probation),
+#                                           then remote is that address
+#   anything else                        -> dropped (source): once the
+#                                           negotiated address sent, no
+#                                           other source can take over (RTP
+#                                           injection), and no host but the
+#                                           SIP peer's ever can
 #
 #   RtpPacket fields: marker, payload_type, sequence, timestamp_high,
 #     timestamp_low (16-bit halves, so a Pico never builds a big int on the
@@ -189,19 +208,17 @@ DROP_REASONS = (
     "empty",
     "payload_type",
     "source",
+    "probation",
 )
+MIN_SEQUENTIAL = 2  # RFC 3550 A.1: packets in sequence before a source counts
 
 
 class RtpReceiver:
-    def __init__(self, payload_types, remote=None, latch=False, expected_ssrc=None):
+    def __init__(self, payload_types, remote=None, latch_host=None):
         self._payload_types = bytearray(128)
         for payload_type in payload_types:
             self._payload_types[payload_type] = 1
-        self.remote = remote
-        self.latch = latch
-        self.latched = False
-        self._settled = False  # a packet came from self.remote: no latching any more
-        self.expected_ssrc = expected_ssrc
+        self.latch_host = latch_host
         self.drops = {}
         for reason in DROP_REASONS:
             self.drops[reason] = 0
@@ -212,11 +229,14 @@ class RtpReceiver:
         self._view_start = -1
         self._view_end = -1
         self._packet_payload = self._packet.payload
+        self.set_remote(remote)
 
     def set_remote(self, addr):
         self.remote = addr
+        self._negotiated = addr
         self.latched = False
-        self._settled = False
+        self._settled = False  # the negotiated address sent: no latching any more
+        self._candidate = None  # (address, SSRC halves, next sequence, count) on probation
 
     def receive(self, data, addr, length=-1):
         if length < 0:
@@ -227,17 +247,47 @@ class RtpReceiver:
             return None
         packet = self._packet
         if addr != self.remote:
-            if not self.latch or self._settled or not self._ssrc_expected(packet):
-                self._drop("source")
-                return None
-            self.remote = addr
-            self.latched = True
-        self._settled = True
+            if addr == self._negotiated:
+                self.remote = addr  # the negotiated address wins over a latch
+                self.latched = False
+            else:
+                reason = self._latch(packet, addr)
+                if reason is not None:
+                    self._drop(reason)
+                    return None
+        if not self.latched:
+            self._settled = True
         self.accepted = (self.accepted + 1) & 0xFFFFFFFF
         return packet
 
-    def _ssrc_expected(self, packet):
-        return self.expected_ssrc is None or packet.ssrc == self.expected_ssrc
+    def _latch(self, packet, addr):
+        """None when addr's stream takes remote's place now, else the drop reason."""
+        if self.latch_host is None or self._settled or self.latched or addr[0] != self.latch_host:
+            return "source"
+        candidate = self._candidate
+        if (
+            candidate is not None
+            and candidate[0] == addr
+            and candidate[1] == packet.ssrc_high
+            and candidate[2] == packet.ssrc_low
+            and candidate[3] == packet.sequence
+        ):
+            count = candidate[4] + 1
+        else:
+            count = 1
+        if count < MIN_SEQUENTIAL:
+            self._candidate = (
+                addr,
+                packet.ssrc_high,
+                packet.ssrc_low,
+                (packet.sequence + 1) & 0xFFFF,
+                count,
+            )
+            return "probation"
+        self._candidate = None
+        self.remote = addr
+        self.latched = True
+        return None
 
     def _drop(self, reason):
         self.drops[reason] = (self.drops[reason] + 1) & 0xFFFFFFFF

@@ -5,9 +5,11 @@
 # Public API
 #
 #   MediaSession(media, random_bytes, now_ms, cname, frame_ms=20,
-#                jitter_min_ms=20, jitter_max_ms=200, symmetric_rtp=False)
+#                jitter_min_ms=20, jitter_max_ms=200, latch_host=None)
 #       frame_ms: the board's audio frame (audio.ptime); media["ptime"], the
-#       packet time we send, divides it (intercom.sdp).
+#       packet time we send, divides it (intercom.sdp). latch_host: with
+#       audio.symmetric_rtp, the host the call's SIP peer talks from (see
+#       the rules); None: RTP only from the negotiated address.
 #     receive_rtp(data, addr, now_ms) -> True when it was an RFC 4733 event
 #         (digits or the timer may have changed); any datagram from the RTP
 #         socket, read right before the next play_frame
@@ -32,8 +34,14 @@
 # Rules:
 #   - RTCP goes to the RTP port + 1 (RFC 3550 section 11; we do not offer or
 #     read a=rtcp).
-#   - Packets are accepted only from the negotiated address, or the first
-#     valid source when symmetric_rtp latches (see rtp.RtpReceiver).
+#   - Packets are accepted only from the negotiated address. Symmetric RTP
+#     (RFC 4961, audio.symmetric_rtp, for a peer behind NAT): while the
+#     negotiated address has sent nothing, a stream from latch_host (the SIP
+#     peer's host) on another port, two packets in sequence with one SSRC,
+#     becomes the source (rtp.RtpReceiver), and our RTP and RTCP (its port
+#     + 1) go there from then on: its NAT lets our packets in only on the
+#     mapping its own packets opened. The negotiated address, once it sends,
+#     takes the stream back.
 #   - The telephone-event payload type feeds the RFC 4733 receiver; audio
 #     payloads feed the jitter buffer and RTCP statistics.
 #   - Packet times (RFC 3264 5.1, RFC 4566 6): we send media["ptime"]
@@ -100,7 +108,7 @@ class MediaSession:
         frame_ms=20,
         jitter_min_ms=20,
         jitter_max_ms=200,
-        symmetric_rtp=False,
+        latch_host=None,
     ):
         codec = _CODECS.get(media["codec"])
         if codec is None:
@@ -133,7 +141,7 @@ class MediaSession:
         ]
         self._packet_samples = packet_samples
         self._packets = [encoded] * count
-        self._receiver = RtpReceiver(payload_types, latch=symmetric_rtp)
+        self._receiver = RtpReceiver(payload_types, latch_host=latch_host)
         self._jitter = JitterBuffer(
             decode_into,
             frame_samples=frame_samples,
@@ -158,17 +166,23 @@ class MediaSession:
         self.update(media)
 
     def update(self, media):
-        self.rtp_address = (media["remote_host"], media["remote_port"])
-        self.rtcp_address = (media["remote_host"], media["remote_port"] + 1)
+        self._send_to((media["remote_host"], media["remote_port"]))
         self._sending = media["direction"] in ("sendrecv", "sendonly")
         self._receiver.set_remote(self.rtp_address)
+
+    def _send_to(self, address):
+        self.rtp_address = address
+        self.rtcp_address = (address[0], address[1] + 1)
 
     # -- receiving -----------------------------------------------------------
 
     def receive_rtp(self, data, addr, now_ms):
-        packet = self._receiver.receive(data, addr)
+        receiver = self._receiver
+        packet = receiver.receive(data, addr)
         if packet is None:
             return False
+        if receiver.remote is not self.rtp_address:  # latched, or back to the negotiated
+            self._send_to(receiver.remote)
         self.last_rtp_ms = now_ms
         if packet.payload_type == self._event_type:
             self._dtmf_in.receive(packet, now_ms)
