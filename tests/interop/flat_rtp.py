@@ -2,10 +2,10 @@
 # socket's port, so packets the door sends arrive here and packets sent from
 # here come from the negotiated address (the door accepts RTP only from
 # there; SIPp's own rtp_stream sends from another port). It sends PCMU every
-# 20 ms to the door's fixed RTP port from the moment it starts, and, when
-# asked, RFC 4733 telephone-events with a chosen payload type, FRITZ!Box
-# style: no End bit, the event just stops and a new timestamp starts the
-# next one.
+# ptime_ms (20 unless told) to the door's fixed RTP port from the moment it
+# starts, and, when asked, RFC 4733 telephone-events with a chosen payload
+# type, FRITZ!Box style: no End bit, the event just stops and a new
+# timestamp starts the next one.
 
 import socket
 import struct
@@ -15,7 +15,8 @@ import time
 import numpy
 
 SSRC = 0x0BADCAFE
-FRAME = 160
+DIGIT_MS = 120
+GAP_MS = 100
 
 
 def ulaw_compress(samples):
@@ -29,18 +30,21 @@ def ulaw_compress(samples):
 
 
 class FlatRtp:
-    """`send_samples` (int16) as PCMU from `port` to `door`; `digits` queued
-    by dtmf() go out as telephone-events of `dtmf_payload_type`."""
+    """`send_samples` (int16) as PCMU from `port` to `door`, in packets of
+    ptime_ms; `digits` queued by dtmf() go out as telephone-events of
+    `dtmf_payload_type`."""
 
-    def __init__(self, port, door, send_samples, dtmf_payload_type=None):
+    def __init__(self, port, door, send_samples, dtmf_payload_type=None, ptime_ms=20):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", port))
         self.sock.settimeout(0.1)
         self.door = door
         self.ulaw = ulaw_compress(send_samples)
         self.dtmf_payload_type = dtmf_payload_type
+        self.ptime_ms = ptime_ms
         self.pending_digits = []
         self.received = []  # (payload type, payload) in arrival order
+        self.timestamps = []  # the RTP timestamp of each, in the same order
         self.sources = set()
         self.running = True
         self.threads = [
@@ -62,6 +66,7 @@ class FlatRtp:
             if len(data) >= 12 and data[0] >> 6 == 2:
                 self.sources.add(address)
                 self.received.append((data[1] & 0x7F, data[12:]))
+                self.timestamps.append(struct.unpack("!I", data[4:8])[0])
 
     def _packet(self, payload_type, marker, sequence, timestamp, payload):
         first = (0x80 if marker else 0) | payload_type
@@ -69,6 +74,7 @@ class FlatRtp:
         self.sock.sendto(header + payload, self.door)
 
     def _send(self):
+        packet = 8 * self.ptime_ms
         start = time.monotonic()
         sequence = 1000
         index = 0
@@ -76,31 +82,31 @@ class FlatRtp:
         digit_timestamp = 0
         digit = None
         while self.running:
-            delay = start + index * 0.02 - time.monotonic()
+            delay = start + index * self.ptime_ms / 1000 - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            timestamp = index * FRAME
+            timestamp = index * packet
             if digit is None and self.pending_digits:
                 item = self.pending_digits.pop(0)
-                if item is not None:  # None: one frame of audio between digits
+                if item is not None:  # None: one packet of audio between digits
                     digit = "0123456789*#ABCD".index(item)
                     digit_timestamp = timestamp
                     digit_packets = 0
             if digit is not None:
                 # RFC 4733 2.3: event, E=0 R=0 volume 10, duration so far;
-                # 6 packets (120 ms), then audio again: no End packets.
+                # DIGIT_MS of packets, then audio again: no End packets.
                 digit_packets += 1
-                payload = struct.pack("!BBH", digit, 10, digit_packets * FRAME)
+                payload = struct.pack("!BBH", digit, 10, digit_packets * packet)
                 self._packet(
                     self.dtmf_payload_type, digit_packets == 1, sequence, digit_timestamp, payload
                 )
-                if digit_packets == 6:
+                if digit_packets * self.ptime_ms >= DIGIT_MS:
                     digit = None
-                    if self.pending_digits:
-                        self.pending_digits[:0] = [None] * 5  # 100 ms of audio between digits
+                    if self.pending_digits:  # GAP_MS of audio between digits
+                        self.pending_digits[:0] = [None] * (GAP_MS // self.ptime_ms)
             else:
-                offset = (index * FRAME) % max(FRAME, len(self.ulaw) - FRAME)
-                self._packet(0, False, sequence, timestamp, self.ulaw[offset : offset + FRAME])
+                offset = (index * packet) % max(packet, len(self.ulaw) - packet)
+                self._packet(0, False, sequence, timestamp, self.ulaw[offset : offset + packet])
             sequence += 1
             index += 1
 
