@@ -1,16 +1,22 @@
 # Whatever a peer sends, the media core never raises: property tests with
 # hypothesis over RTP, RTCP, RFC 4733 events, SIP INFO bodies, the jitter
-# buffer and the in-band detector (CPython only).
+# buffer (any packet length into any frame), the in-band detector and the
+# speaker's DTMF mute, and the packet times an SDP may ask for (CPython only).
 
 import struct
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from intercom import sdp
+from intercom.media import g711
 from intercom.media.dtmf import DIGITS, DtmfReceiver, digit_from_info
 from intercom.media.dtmf_inband import InbandDtmfDetector
+from intercom.media.dtmf_mute import DtmfMute
 from intercom.media.jitter import JitterBuffer
 from intercom.media.rtcp import RtcpSession
 from intercom.media.rtp import RtpReceiver, RtpSender
+from intercom.media.session import MediaSession
+from intercom.sip import media_session
 
 REMOTE = ("127.0.0.1", 40000)
 
@@ -187,3 +193,77 @@ def test_inband_detector_survives_any_pcm(data):
     detector.feed(data[: len(data) & ~1])
     while (digit := detector.next_digit()) is not None:
         assert digit in DIGITS
+
+
+@settings(max_examples=150)
+@given(
+    st.sampled_from([80, 160, 240, 480]),
+    st.lists(
+        st.tuples(
+            st.integers(-3000, 3000),  # timestamp offset from the sender's clock
+            st.integers(0, 700),  # payload octets: whole blocks or not, up to 87 ms
+            st.integers(0, 200),  # extra delay ms
+            st.booleans(),  # marker
+        ),
+        max_size=60,
+    ),
+)
+def test_jitter_buffer_takes_any_packet_length_into_any_frame(frame, script):
+    buffer = JitterBuffer(g711.ulaw_decode_into, frame_samples=frame)
+    now = 0
+    for index, (offset, length, delay, marker) in enumerate(script):
+        buffer.put((160 * index + offset) & 0xFFFFFFFF, b"\x55" * length, now + delay, marker)
+        assert len(buffer.get(now + 5)) == 2 * frame
+        now += frame // 8
+
+
+def packet_time_lines(values):
+    return "".join("a=%s:%s\r\n" % (name, value) for name, value in values)
+
+
+@settings(max_examples=200)
+@given(
+    st.sampled_from([10, 20, 30, 40, 50, 60]),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["ptime", "maxptime"]),
+            st.one_of(
+                st.integers(0, 10**25).map(str),
+                st.from_regex(r"[0-9]{1,4}\.[0-9]{1,3}", fullmatch=True),
+                st.text("0123456789.x-", max_size=8),
+            ),
+        ),
+        max_size=3,
+    ),
+)
+def test_any_packet_time_in_an_offer_gives_a_session_or_a_clean_refusal(our_ptime, values):
+    offer = (
+        "v=0\r\no=- 1 1 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 192.0.2.20\r\nt=0 0\r\n"
+        "m=audio 30000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+        + packet_time_lines(values)
+    ).encode()
+    try:
+        _, media = media_session.make_answer(
+            offer, ("PCMU",), our_ptime, ("192.0.2.5", 40000), 1, 1
+        )
+    except sdp.SdpError as error:
+        assert error.status in (400, 488)
+        return
+    assert 10 <= media["ptime"] <= our_ptime and our_ptime % media["ptime"] == 0
+    session = MediaSession(media, counter_bytes, 0, "door", frame_ms=our_ptime)
+    packets = session.send_frame(bytes(16 * our_ptime), 20)
+    assert sum(len(packet) - 12 for packet in packets) == 8 * our_ptime
+    assert len(session.play_frame(20)) == 16 * our_ptime
+
+
+@settings(max_examples=50)
+@given(
+    st.sampled_from([80, 160, 480]),
+    st.sampled_from([0, 80]),
+    st.lists(st.tuples(st.binary(min_size=960, max_size=960), st.booleans()), max_size=20),
+)
+def test_the_dtmf_mute_survives_any_pcm(frame, lookahead, frames):
+    mute = DtmfMute(frame, InbandDtmfDetector(), lookahead)
+    for data, mute_frame in frames:
+        out = mute.play(bytearray(data[: 2 * frame]), True, mute_frame)
+        assert len(out) == 2 * frame
