@@ -53,18 +53,22 @@ class DtmfMute:
         self._mute_end = _NONE
         self._silence = bytearray(2 * frame_samples)
         self.muted = 0
-        self._out = None
+        self._line = None
         if lookahead_samples:
             # line = [older: lookahead][newest frame]; the speaker plays its
-            # first frame_samples, then the last lookahead move to the front.
+            # first frame_samples, then the last lookahead move to the front:
+            # (where a frame goes in, what plays, what moves, where to, the
+            # speaker's frame).
             frame_bytes = 2 * frame_samples
             ahead_bytes = 2 * lookahead_samples
             line = memoryview(bytearray(frame_bytes + ahead_bytes))
-            self._line_in = line[ahead_bytes:]
-            self._line_out = line[:frame_bytes]
-            self._keep_from = line[frame_bytes:]
-            self._keep_to = line[:ahead_bytes]
-            self._out = bytearray(frame_bytes)
+            self._line = (
+                line[ahead_bytes:],
+                line[:frame_bytes],
+                line[frame_bytes:],
+                line[:ahead_bytes],
+                bytearray(frame_bytes),
+            )
 
     def play(self, pcm, detect, mute_frame):
         frame = self._frame
@@ -77,11 +81,12 @@ class DtmfMute:
         else:
             self._blocks = self._detector.blocks
         out = pcm
-        if self._lookahead:
-            self._line_in[:] = pcm
-            out = self._out
-            out[:] = self._line_out
-            self._keep_to[:] = self._keep_from
+        line = self._line
+        if line is not None:
+            frame_in, frame_out, keep_from, keep_to, out = line
+            frame_in[:] = pcm
+            out[:] = frame_out
+            keep_to[:] = keep_from
         if mute_frame:
             self._count(frame)
             return self._silence
