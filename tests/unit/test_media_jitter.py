@@ -299,14 +299,13 @@ def test_concealment_continues_the_waveform_then_fades_to_silence():
     history = periodic_history(period)
     expected = tones([(8000 / period, 8000)], 3 * FRAME, start=FRAME)
     concealer = Concealer()
-    concealer.remember(history)
     frames = []
     audible = []
     for _ in range(3):
         out = bytearray(2 * FRAME)
-        audible.append(concealer.conceal(out))
+        audible.append(concealer.conceal(out, history, bytes(2 * FRAME)))
         frames.append(samples_of(out))
-        concealer.remember(out)
+        history = out
     # The first 10 ms continue the sine within quantisation.
     assert max(abs(frames[0][n] - expected[n]) for n in range(80)) < 300
     energies = [sum(value * value for value in samples) for samples in frames]
@@ -319,8 +318,7 @@ def test_concealment_continues_the_waveform_then_fades_to_silence():
 def test_recovery_blends_into_the_next_good_frame():
     period = 48
     concealer = Concealer()
-    concealer.remember(periodic_history(period))
-    concealer.conceal(bytearray(2 * FRAME))
+    concealer.conceal(bytearray(2 * FRAME), periodic_history(period), bytes(2 * FRAME))
     good = bytearray(2 * FRAME)  # a silent good frame shows the blend alone
     concealer.recover(good)
     blended = samples_of(good)

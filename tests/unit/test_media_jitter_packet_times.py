@@ -148,10 +148,10 @@ def test_payloads_that_are_no_whole_number_of_blocks_or_longer_than_the_ring_are
 def test_concealment_works_on_10_ms_frames():
     period = 50
     concealer = Concealer(80)
-    concealer.remember(pcm(tones([(8000 / period, 8000)], 80)))
-    concealer.remember(pcm(tones([(8000 / period, 8000)], 80, start=80)))
+    older = pcm(tones([(8000 / period, 8000)], 80))
+    previous = pcm(tones([(8000 / period, 8000)], 80, start=80))
     out = bytearray(160)
-    assert concealer.conceal(out) is True
+    assert concealer.conceal(out, previous, older) is True
     expected = tones([(8000 / period, 8000)], 80, start=160)
     got = [out[2 * i] | (out[2 * i + 1] << 8) for i in range(80)]
     got = [value - 0x10000 if value >= 0x8000 else value for value in got]

@@ -113,7 +113,7 @@ class DtmfReceiver:
         self.payload_types = tuple(payload_types)
         self._units_per_ms = clock_rate // 1000
         self._timeout_ms = timeout_ms
-        self._open = False  # an event has started and is not reported yet
+        self.in_progress = False  # an event has started and is not reported yet
         self._have_last = False
         self._timestamp = 0
         self._event = 0
@@ -121,10 +121,6 @@ class DtmfReceiver:
         self._last_arrival = 0
         self._events = []
         self.drops = {"payload_type": 0, "short": 0, "unknown_event": 0, "stale": 0}
-
-    @property
-    def in_progress(self):
-        return self._open
 
     def receive(self, packet, now_ms):
         if packet.payload_type not in self.payload_types:
@@ -137,7 +133,7 @@ class DtmfReceiver:
         timestamp = packet.timestamp
         if self._have_last:
             age = (timestamp - self._timestamp) & 0xFFFFFFFF
-            if age == 0 and not self._open:
+            if age == 0 and not self.in_progress:
                 return  # repeated end packets of an event already reported
             if age >= 0x80000000:
                 self._drop("stale")
@@ -148,8 +144,8 @@ class DtmfReceiver:
         if event >= len(DIGITS):
             self._drop("unknown_event")
             return
-        if not self._open:
-            self._open = True
+        if not self.in_progress:
+            self.in_progress = True
             self._have_last = True
             self._timestamp = timestamp
             self._event = event
@@ -165,19 +161,19 @@ class DtmfReceiver:
         self.drops[reason] = (self.drops[reason] + 1) & 0xFFFFFFFF
 
     def _report(self):
-        if not self._open:
+        if not self.in_progress:
             return
-        self._open = False
+        self.in_progress = False
         duration_ms = self._duration // self._units_per_ms
         self._events.append((DIGITS[self._event], duration_ms))
 
     def get_timer(self):
-        if not self._open:
+        if not self.in_progress:
             return None
         return ticks_add(self._last_arrival, self._timeout_ms)
 
     def poll(self, now_ms):
-        if self._open and ticks_diff(now_ms, self._last_arrival) >= self._timeout_ms:
+        if self.in_progress and ticks_diff(now_ms, self._last_arrival) >= self._timeout_ms:
             self._report()
 
     def next_event(self):

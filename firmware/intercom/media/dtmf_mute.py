@@ -71,6 +71,8 @@ class DtmfMute:
             )
 
     def play(self, pcm, detect, mute_frame):
+        if not (detect or mute_frame or self._line is not None or self._mute_end > _NONE):
+            return pcm  # nothing to do: the frame path between key presses
         frame = self._frame
         if self._mute_end > _NONE:
             self._mute_start = max(self._mute_start - frame, _NONE)

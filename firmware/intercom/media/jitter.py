@@ -32,10 +32,11 @@
 # half the memory of PCM) in a ring of frame slots, each slot filled block
 # by block (a bit per block: a 10 ms packet fills half of a 20 ms slot, a
 # 30 ms packet one slot and half the next), decoded on get() straight into
-# one of two preallocated output frames. Every frame played goes to the
-# concealer's history. Nothing is allocated per frame while packets land
-# whole in the ring; a packet that straddles the ring's end, or whose start
-# was already played, costs one memoryview.
+# one of three preallocated output frames, in turn: the two played before
+# are the history the concealer searches for a pitch period. Nothing is
+# allocated per frame while packets land whole in the ring; a packet that
+# straddles the ring's end, or whose start was already played, costs one
+# memoryview.
 #
 # Timing model (all arithmetic in RTP timestamp units modulo 2**16, so it
 # stays in small ints on a Pico; valid while delays stay under 4 s):
@@ -156,7 +157,13 @@ class JitterBuffer:
         ]
         self._filled = bytearray(self._slots)  # a bit per block held
         self._stored_ts = array("H", [0] * self._slots)
-        self._outputs = (bytearray(2 * frame_samples), bytearray(2 * frame_samples))
+        # Three output frames in turn: the one being filled and the two
+        # played before it (the history a loss starts from).
+        self._outputs = (
+            bytearray(2 * frame_samples),
+            bytearray(2 * frame_samples),
+            bytearray(2 * frame_samples),
+        )
         self._output_index = 0
         self._concealer = Concealer(frame_samples)
         self.counters = {}
@@ -190,6 +197,7 @@ class JitterBuffer:
         # Nearest block of the playout grid (a sender may be off-grid).
         first = (ahead + (block >> 1)) // block
         end = first + blocks
+        misfit = None
         if end <= 0 or end > self._ring_blocks:
             # Far off: not jitter but a new timeline (the sender restarted).
             far = ahead < -self._ring_blocks * block or first >= 2 * self._ring_blocks
@@ -200,12 +208,22 @@ class JitterBuffer:
                 first = 0
                 end = blocks
             else:
-                if not far:
-                    self._observe_frames(arrival, timestamp, first, end)  # late ones measure too
-                self._count("late" if end <= 0 else "overflow")
-                return
+                misfit = "late" if end <= 0 else "overflow"
+                if far:  # measures nothing either
+                    self._count(misfit)
+                    return
+        # The transit of the first frame whose last block the packet brings:
+        # the frame it makes playable first (a packet of several frames
+        # makes the later ones playable early). Late packets measure too.
+        per_frame = self._blocks_per_frame
+        frame = first // per_frame
+        if frame < end // per_frame:
+            before = first - frame * per_frame  # blocks of that frame before the packet
+            self._observe((arrival - timestamp + before * block) & 0xFFFF)
+        if misfit is not None:
+            self._count(misfit)
+            return
         self._misfits = 0
-        self._observe_frames(arrival, timestamp, first, end)
         if marker and first > 0:
             self._gap_end = timestamp
             self._in_gap = True
@@ -214,7 +232,15 @@ class JitterBuffer:
             self._count("duplicate")
             return
         source = payload if start == first else memoryview(payload)[(start - first) * block :]
-        self._copy(source, start, end - start)
+        begin = (self._play_slot * self._blocks_per_frame + start) % self._ring_blocks
+        stop = begin + end - start
+        if stop <= self._ring_blocks:
+            self._storage[begin * block : stop * block] = source
+        else:  # straddles the ring's end
+            split = (self._ring_blocks - begin) * block
+            source = memoryview(source)
+            self._storage[begin * block :] = source[:split]
+            self._storage[: (stop - self._ring_blocks) * block] = source[split:]
 
     def _first_transit(self, arrival, timestamp, blocks):
         # A packet shorter than the frame: its frame completes when the rest
@@ -222,51 +248,32 @@ class JitterBuffer:
         short = self._frame - blocks * self._block
         return (arrival - timestamp + (short if short > 0 else 0)) & 0xFFFF
 
-    def _observe_frames(self, arrival, timestamp, first, end):
-        """The transit of the first frame whose last block is in [first,
-        end): the frame this packet makes playable first (a packet of
-        several frames makes the later ones playable early)."""
-        per_frame = self._blocks_per_frame
-        frame = first // per_frame
-        if frame < end // per_frame:
-            frame_start = timestamp + (frame * per_frame - first) * self._block
-            self._observe((arrival - frame_start) & 0xFFFF)
-
     def _mark_blocks(self, start, end):
         """Set the bits of blocks [start, end) (relative to the play
         position); True when every one of them was held already."""
         per_frame = self._blocks_per_frame
+        filled = self._filled
         held = True
+        relative = start // per_frame
+        sub = start - relative * per_frame
         position = start
         while position < end:
-            relative = position // per_frame
-            sub = position - relative * per_frame
             take = per_frame - sub
             if take > end - position:
                 take = end - position
             bits = ((1 << take) - 1) << sub
             slot = (self._play_slot + relative) % self._slots
             frame_ts = (self._play_ts + relative * self._frame) & 0xFFFF
-            if not self._filled[slot] or self._stored_ts[slot] != frame_ts:
-                self._filled[slot] = 0
+            if self._stored_ts[slot] != frame_ts:
+                filled[slot] = 0
                 self._stored_ts[slot] = frame_ts
-            if self._filled[slot] & bits != bits:
+            if filled[slot] & bits != bits:
                 held = False
-            self._filled[slot] |= bits
+                filled[slot] |= bits
             position += take
+            relative += 1
+            sub = 0
         return held
-
-    def _copy(self, source, start, count):
-        block = self._block
-        begin = (self._play_slot * self._blocks_per_frame + start) % self._ring_blocks
-        stop = begin + count
-        if stop <= self._ring_blocks:
-            self._storage[begin * block : stop * block] = source
-            return
-        split = (self._ring_blocks - begin) * block
-        source = memoryview(source)
-        self._storage[begin * block :] = source[:split]
-        self._storage[: (stop - self._ring_blocks) * block] = source[split:]
 
     def _anchor(self, timestamp, transit):
         self._started = True
@@ -322,16 +329,14 @@ class JitterBuffer:
     # --- playout ------------------------------------------------------------------
 
     def get(self, now_ms):
-        self._output_index ^= 1
-        out = self._outputs[self._output_index]
-        self._get(now_ms, out)
-        self._concealer.remember(out)
-        return out
-
-    def _get(self, now_ms, out):
+        index = self._output_index + 1
+        if index == 3:
+            index = 0
+        self._output_index = index
+        out = self._outputs[index]
         if not self._started:
             self._silence(out)
-            return
+            return out
         target = self._target()
         self.target_ms = target // self._units_per_ms
         delay = _signed16(self._units(now_ms) - self._play_ts - self._base())
@@ -347,7 +352,7 @@ class JitterBuffer:
         if delay < target:
             self._fill(out)
             self.delay_ms = (delay if delay > 0 else 0) // self._units_per_ms
-            return
+            return out
         skips = 0
         while delay - self._frame >= target and skips < self._slots:
             forced = delay >= target + FORCED_SKIP_FRAMES * self._frame or delay > self._max_delay
@@ -360,6 +365,7 @@ class JitterBuffer:
         self.delay_ms = delay // self._units_per_ms
         self._play(out)
         self._advance()
+        return out
 
     def _skippable(self, out):
         slot = self._play_slot
@@ -415,7 +421,10 @@ class JitterBuffer:
 
     def _fill(self, out):
         if self._talking:
-            self._talking = self._concealer.conceal(out)
+            index = self._output_index
+            previous = self._outputs[index - 1]  # index -1 is the last
+            older = self._outputs[index - 2]
+            self._talking = self._concealer.conceal(out, previous, older)
             self._count("concealed")
         else:
             self._silence(out)

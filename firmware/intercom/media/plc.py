@@ -11,12 +11,13 @@
 #       frame_samples: any frame of at least HISTORY_SAMPLES / 2 (80
 #       samples, 10 ms); the pitch search looks back HISTORY_SAMPLES (160),
 #       over the last two frames when a frame is shorter than that.
-#     .remember(frame)  every frame played (good or concealed), in order:
-#                       the history the next loss starts from
-#     .conceal(out) -> True while the synthetic signal is audible, False
-#         once it has faded to silence. out: the frame to fill.
-#         Frames are PCM as everywhere in intercom.media: 16-bit signed
-#         little-endian samples in a bytearray (2 * frame_samples bytes).
+#     .conceal(out, previous, older) -> True while the synthetic signal is
+#         audible, False once it has faded to silence. out: the frame to
+#         fill; previous, older: the last two frames played before it (good
+#         or concealed), the history a loss starts from (read on its first
+#         frame only). Frames are PCM as everywhere in intercom.media:
+#         16-bit signed little-endian samples in a bytearray
+#         (2 * frame_samples bytes).
 #     .stop()           forget the current loss (silence follows)
 #     .recover(frame)   the first good frame after losses: its start is
 #                       cross-faded with the continuation of the synthetic
@@ -32,9 +33,9 @@
 # recovery cross-fade lasts 40 samples (5 ms).
 #
 # Allocation: the history and the pitch period live in preallocated
-# buffers, and remember() copies through preallocated views; the search
-# itself uses plain ints whose products can outgrow a small int (so
-# allocate), but only on the first frame of a loss, never on the steady path.
+# buffers, filled on the first frame of a loss; the search itself uses
+# plain ints whose products can outgrow a small int (so allocate), also
+# only on that frame, never on the steady path.
 
 from array import array
 
@@ -57,24 +58,19 @@ class Concealer:
         self.losing = False
         self._phase = 0
         self._elapsed = 0  # samples synthesised since the loss began
-        # The history: the last frame played, or the last two when a frame
-        # is shorter than HISTORY_SAMPLES (the older copied down, then the
-        # newer: disjoint views, no allocation).
+        # The history a loss starts from: the last HISTORY_SAMPLES played,
+        # or the last two frames when they are shorter than that.
         two = frame_samples < HISTORY_SAMPLES
-        self._history_samples = 2 * frame_samples if two else frame_samples
+        self._history_samples = 2 * frame_samples if two else HISTORY_SAMPLES
         history = memoryview(bytearray(2 * self._history_samples))
         self._history = history
         self._older = history[: 2 * frame_samples] if two else None
-        self._newest = history[2 * frame_samples :] if two else history
+        self._newer = history[2 * frame_samples :] if two else history
+        self._tail = 2 * (frame_samples - HISTORY_SAMPLES)  # of a frame, when one suffices
 
-    def remember(self, frame):
-        if self._older is not None:
-            self._older[:] = self._newest
-        self._newest[:] = frame
-
-    def conceal(self, out):
+    def conceal(self, out, previous, older):
         if not self.losing:
-            self._start()
+            self._start(previous, older)
         pitch = self.pitch
         period = self._period
         phase = self._phase
@@ -117,10 +113,15 @@ class Concealer:
                 phase = 0
             elapsed += 1
 
-    def _start(self):
+    def _start(self, previous, older):
         self.losing = True
         self._elapsed = 0
         self._phase = 0
+        if self._older is not None:
+            self._older[:] = older
+            self._newer[:] = previous
+        else:
+            self._newer[:] = memoryview(previous)[self._tail :]
         history = self._history
         self.pitch = estimate_pitch(history, self._history_samples)
         start = self._history_samples - self.pitch

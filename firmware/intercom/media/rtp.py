@@ -99,6 +99,7 @@ class RtpSender:
         seed = random_bytes(10)
         self.payload_type = payload_type
         self.samples_per_frame = samples_per_frame
+        self._buffers = []
         self._views = []
         self._payloads = []
         for _ in range(buffers):
@@ -106,9 +107,12 @@ class RtpSender:
             buffer[0] = RTP_VERSION << 6
             buffer[8:12] = seed[0:4]
             view = memoryview(buffer)
+            self._buffers.append(buffer)
             self._views.append(view)
             self._payloads.append(view[HEADER_SIZE:])
+        self._rotating = buffers > 1
         self._current = 0
+        self._buffer = self._buffers[0]
         self.payload = self._payloads[0]
         self.ssrc = (seed[0] << 24) | (seed[1] << 16) | (seed[2] << 8) | seed[3]
         self.sequence = (seed[4] << 8) | seed[5]
@@ -147,7 +151,7 @@ class RtpSender:
     def _write_header(self, length, payload_type, timestamp_high, timestamp_low, marker):
         if length > len(self.payload):
             raise ValueError("payload longer than the sender's buffer")
-        buffer = self._views[self._current]
+        buffer = self._buffer
         buffer[1] = (0x80 if marker else 0) | payload_type
         buffer[2] = self.sequence >> 8
         buffer[3] = self.sequence & 0xFF
@@ -170,11 +174,13 @@ class RtpSender:
             self._packet_views[current] = self._views[current][: HEADER_SIZE + length]
             self._packet_lengths[current] = length
         packet = self._packet_views[current]
-        current += 1
-        if current == len(self._views):
-            current = 0
-        self._current = current
-        self.payload = self._payloads[current]
+        if self._rotating:
+            current += 1
+            if current == len(self._buffers):
+                current = 0
+            self._current = current
+            self._buffer = self._buffers[current]
+            self.payload = self._payloads[current]
         return packet
 
 

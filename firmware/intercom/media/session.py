@@ -132,15 +132,10 @@ class MediaSession:
         self._sender = RtpSender(
             self._audio_type, random_bytes, packet_samples, packet_samples, buffers=count
         )
-        # The frame is encoded at once, then sent packet by packet from
-        # these views (preallocated: nothing allocated per frame).
-        encoded = memoryview(bytearray(frame_samples))
-        self._encoded = encoded
-        self._encoded_parts = [
-            encoded[index * packet_samples : (index + 1) * packet_samples] for index in range(count)
-        ]
-        self._packet_samples = packet_samples
-        self._packets = [encoded] * count
+        self._packet_bytes = 2 * packet_samples
+        self._packets = [None] * count  # what send_frame returns, reused
+        self._mic = None  # the microphone buffer last seen, and its packet parts
+        self._mic_parts = ()
         self._receiver = RtpReceiver(payload_types, latch_host=latch_host)
         self._jitter = JitterBuffer(
             decode_into,
@@ -204,13 +199,16 @@ class MediaSession:
         pcm = self._jitter.get(self._playout_ms)
         self._playout_ms = ticks_add(self._playout_ms, self._frame_ms)
         in_progress = self._dtmf_in.in_progress
+        if self._event_end_ms is None and not (in_progress or self._detecting):
+            return self._mute.play(pcm, False, False)  # between key presses
         since = None if self._event_end_ms is None else ticks_diff(now_ms, self._event_end_ms)
         delay_ms = self._jitter.delay_ms
         mute_frame = in_progress or (since is not None and since < delay_ms + EVENT_TAIL_MS)
         always_detect = self._event_type is None
-        detect = (
-            always_detect or mute_frame or (since is not None and since < delay_ms + NEAR_EVENT_MS)
-        )
+        near = since is not None and since < delay_ms + NEAR_EVENT_MS
+        if since is not None and not near:
+            self._event_end_ms = None  # long past: no tick difference to wrap later
+        detect = always_detect or mute_frame or near
         if detect and not self._detecting:
             self._inband.reset()  # audio it last saw is long gone
         self._detecting = detect
@@ -243,17 +241,29 @@ class MediaSession:
             for _ in packets:
                 sender.skip_frame()
             return ()
-        self._encode_into(pcm, self._encoded)
+        if pcm is not self._mic:
+            self._cut(pcm)
+        parts = self._mic_parts
         dtmf_out = self._dtmf_out
         for index in range(len(packets)):
             packet = None
             if dtmf_out is not None and dtmf_out.active:
                 packet = dtmf_out.next_packet(sender)
             if packet is None:
-                sender.payload[: self._packet_samples] = self._encoded_parts[index]
-                packet = sender.packet(self._packet_samples)
+                packet = sender.packet(self._encode_into(parts[index], sender.payload))
             packets[index] = packet
         return packets
+
+    def _cut(self, pcm):
+        """The frame's PCM cut into packets: views kept while the board
+        passes the same buffer (nothing allocated per frame)."""
+        self._mic = pcm
+        if len(self._packets) == 1:
+            self._mic_parts = (pcm,)
+        else:
+            size = self._packet_bytes
+            view = memoryview(pcm)
+            self._mic_parts = [view[size * n : size * (n + 1)] for n in range(len(self._packets))]
 
     def send_digits(self, digits):
         if self._dtmf_out is None:
