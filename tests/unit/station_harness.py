@@ -112,7 +112,7 @@ class Pair:
         # every RTP datagram each side sent (bytes).
         self.played = None
         self.sent_rtp = None
-        self._frame_due = {"door": None, "flat": None}
+        self._since_frame = {"door": None, "flat": None}
         self.door.start(self.now)
         self.flat.start(self.now)
         self.route()
@@ -195,23 +195,28 @@ class Pair:
                     station.handle_timer(self.now, 0)
                     self.route()
                     deadline = station.get_timer()
-            if self._frame_is_due("door"):
+            if self._frame_is_due("door", step):
                 heard = self.door.audio_frame(self.door_mic, self.now)
                 self.door_heard.append(energy(heard))
                 if self.played is not None:
                     self.played["door"].append(bytes(heard))
-            if self._frame_is_due("flat"):
+            if self._frame_is_due("flat", step):
                 heard = self.flat.audio_frame(self.flat_mic, self.now)
                 self.flat_heard.append(energy(heard))
                 if self.played is not None:
                     self.played["flat"].append(bytes(heard))
             self.route()
 
-    def _frame_is_due(self, side):
-        due = self._frame_due[side]
-        if due is not None and ticks_diff(due, self.now) > 0:
-            return False
-        self._frame_due[side] = ticks_add(self.now, self.frame_ms[side])
+    def _frame_is_due(self, side, step):
+        """Every frame_ms of run() steps (counted, not a stored tick: the
+        clock may jump any gap between runs)."""
+        since = self._since_frame[side]
+        if since is not None:
+            since += step
+            if since < self.frame_ms[side]:
+                self._since_frame[side] = since
+                return False
+        self._since_frame[side] = 0
         return True
 
     def names(self, side):

@@ -74,6 +74,7 @@ def send_info(pair, digit):
 
 def call_with_keys(rewrite=None, info=False):
     config = door_config(code=KEYS_SENT + "1")
+    config["device"]["show_dtmf_digits"] = True  # the events show which keys came
     pair = Pair(door_cfg=config)
     if rewrite is not None:
         pair.rewrite_sip("door", rewrite)
