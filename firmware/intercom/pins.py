@@ -2,7 +2,10 @@
 # Do not edit by hand: change the TOML pin maps and regenerate (a test compares).
 """Default pins per board: BCM numbers on rpi, GP numbers on pico_w.
 
-DEFAULT_PINS[board] holds the [gpio] defaults (button, relay, led).
+DEFAULT_PINS[board] holds the [gpio] defaults (button, relay, led), the pins
+of [[button]] ids 2 and 3 (button2, button3), and where the pin maps wire the
+optional inputs (door_contact, exit_button, tamper) and outputs (chime,
+calling, talking, door_open), which are off until [gpio] names a pin.
 I2S_PINS[board] holds the microphone ("mic") and amplifier ("amp") I2S pins:
 sck (bit clock), ws (word select / LR clock) and sd (data). On rpi the mic and
 the amp share the PCM clocks; on pico_w each machine.I2S instance drives its
@@ -10,8 +13,34 @@ own clocks and ws is always sck + 1.
 """
 
 DEFAULT_PINS = {
-    "pico_w": {"button": 2, "relay": 3, "led": 4},
-    "rpi": {"button": 17, "relay": 27, "led": 22},
+    "pico_w": {
+        "button": 2,
+        "relay": 3,
+        "led": 4,
+        "button2": 5,
+        "button3": 6,
+        "door_contact": 7,
+        "exit_button": 8,
+        "tamper": 9,
+        "chime": 13,
+        "calling": 14,
+        "talking": 15,
+        "door_open": 19,
+    },
+    "rpi": {
+        "button": 17,
+        "relay": 27,
+        "led": 22,
+        "button2": 23,
+        "button3": 24,
+        "door_contact": 5,
+        "exit_button": 6,
+        "tamper": 13,
+        "chime": 26,
+        "calling": 12,
+        "talking": 25,
+        "door_open": 4,
+    },
 }
 
 I2S_PINS = {

@@ -17,7 +17,20 @@ file whose wires contradict its own header (a wire to pin 11 claiming GPIO 5);
 import pathlib
 import tomllib
 
-GPIO_ROLES = ("button", "relay", "led")
+GPIO_ROLES = (
+    "button",
+    "relay",
+    "led",
+    "button2",
+    "button3",
+    "door_contact",
+    "exit_button",
+    "tamper",
+    "chime",
+    "calling",
+    "talking",
+    "door_open",
+)
 I2S_DEVICES = ("mic", "amp")
 I2S_SIGNALS = ("sck", "ws", "sd")
 ROLES = GPIO_ROLES + tuple(

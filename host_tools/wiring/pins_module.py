@@ -11,7 +11,10 @@ HEADER = '''\
 # Do not edit by hand: change the TOML pin maps and regenerate (a test compares).
 """Default pins per board: BCM numbers on rpi, GP numbers on pico_w.
 
-DEFAULT_PINS[board] holds the [gpio] defaults (button, relay, led).
+DEFAULT_PINS[board] holds the [gpio] defaults (button, relay, led), the pins
+of [[button]] ids 2 and 3 (button2, button3), and where the pin maps wire the
+optional inputs (door_contact, exit_button, tamper) and outputs (chime,
+calling, talking, door_open), which are off until [gpio] names a pin.
 I2S_PINS[board] holds the microphone ("mic") and amplifier ("amp") I2S pins:
 sck (bit clock), ws (word select / LR clock) and sd (data). On rpi the mic and
 the amp share the PCM clocks; on pico_w each machine.I2S instance drives its
@@ -29,7 +32,10 @@ def render_pins_module(boards):
     ordered = sorted(boards, key=lambda board: board.name)
     lines = [HEADER, "DEFAULT_PINS = {"]
     for board in ordered:
-        lines.append('    "%s": %s,' % (board.name, _inline(GPIO_ROLES, board.default_pins())))
+        pins = board.default_pins()
+        lines.append('    "%s": {' % board.name)
+        lines += ['        "%s": %d,' % (role, pins[role]) for role in GPIO_ROLES]
+        lines.append("    },")
     lines += ["}", "", "I2S_PINS = {"]
     for board in ordered:
         i2s = board.i2s_pins()

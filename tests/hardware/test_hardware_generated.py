@@ -82,7 +82,7 @@ def test_cli_reports_stale_outputs_and_regenerates_them(tmp_path):
     copy_tree(tmp_path)
     toml = tmp_path / "hardware" / "boards" / "pico_w.toml"
     text = toml.read_text(encoding="utf-8")
-    toml.write_text(text.replace("pin = 6, gpio = 4,", "pin = 7, gpio = 5,"), encoding="utf-8")
+    toml.write_text(text.replace("pin = 6, gpio = 4,", "pin = 26, gpio = 20,"), encoding="utf-8")
     for command in ("generate-pins", "render"):
         stale = run_tool(command, "--check", root=tmp_path)
         assert stale.returncode == 1
@@ -90,8 +90,8 @@ def test_cli_reports_stale_outputs_and_regenerates_them(tmp_path):
         assert run_tool(command, root=tmp_path).returncode == 0
         assert run_tool(command, "--check", root=tmp_path).returncode == 0
     pins = (tmp_path / "firmware" / "intercom" / "pins.py").read_text(encoding="utf-8")
-    assert '"pico_w": {"button": 2, "relay": 3, "led": 5},' in pins
-    assert "GP5 · pin 7" in (tmp_path / "hardware" / "wiring" / "pico_w.svg").read_text()
+    assert '"pico_w": {\n        "button": 2,\n        "relay": 3,\n        "led": 20,' in pins
+    assert "GP20 · pin 26" in (tmp_path / "hardware" / "wiring" / "pico_w.svg").read_text()
 
 
 def test_cli_refuses_a_map_that_breaks_the_rules(tmp_path):

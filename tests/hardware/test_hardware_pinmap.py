@@ -157,13 +157,13 @@ def test_checker_flags_a_reserved_pin(tmp_path):
 
 
 def test_checker_flags_pi_i2s_data_off_the_pcm_pins(tmp_path):
-    board = variant(tmp_path, RPI, "pin = 38, gpio = 20,", "pin = 37, gpio = 26,")
-    assert problems(board) == ["mic.sd on 26, but the I2S hardware drives sd_in only on [20]"]
+    board = variant(tmp_path, RPI, "pin = 38, gpio = 20,", "pin = 26, gpio = 7,")
+    assert problems(board) == ["mic.sd on 7, but the I2S hardware drives sd_in only on [20]"]
 
 
 def test_checker_flags_pico_ws_not_next_to_sck(tmp_path):
-    board = variant(tmp_path, PICO_W, "pin = 22, gpio = 17,", "pin = 25, gpio = 19,")
-    assert problems(board) == ["amp: ws (19) must be sck (16) + 1"]
+    board = variant(tmp_path, PICO_W, "pin = 22, gpio = 17,", "pin = 26, gpio = 20,")
+    assert problems(board) == ["amp: ws (20) must be sck (16) + 1"]
 
 
 def test_checker_flags_a_missing_role(tmp_path):
