@@ -1,0 +1,96 @@
+# The door contact (intercom.app.door_contact) on a virtual clock: the first
+# report is the door at boot, a door opened while the relay is idle was
+# forced, a door open too long is reported once per opening. Runs under
+# pytest and under the MicroPython runner.
+
+from intercom.app.door_contact import FORCED_GRACE_MS, DoorContact
+
+
+def drain(contact):
+    out = []
+    event = contact.next_event()
+    while event is not None:
+        out.append(event)
+        event = contact.next_event()
+    return out
+
+
+def names(contact):
+    return [event["event"] for event in drain(contact)]
+
+
+def run_to(contact, now_ms):
+    deadline = contact.get_timer()
+    while deadline is not None and deadline <= now_ms:
+        contact.handle_timer(deadline)
+        deadline = contact.get_timer()
+
+
+def test_the_first_report_is_the_state_at_boot_never_forced():
+    contact = DoorContact(60)
+    assert contact.report(True, 0) is False
+    assert drain(contact) == [{"ts_ms": 0, "event": "door_contact", "state": "open"}]
+    assert contact.report(True, 10) is False and drain(contact) == []
+    assert contact.report(False, 20) is False
+    assert names(contact) == ["door_contact"]
+
+
+def test_a_door_opened_with_the_relay_idle_was_forced():
+    contact = DoorContact(60)
+    contact.report(False, 0)
+    drain(contact)
+    assert contact.report(True, 1000) is True
+    assert drain(contact) == [
+        {"ts_ms": 1000, "event": "door_contact", "state": "open"},
+        {"ts_ms": 1000, "event": "door_forced"},
+    ]
+
+
+def test_a_door_opened_while_the_relay_is_on_or_just_after_is_not_forced():
+    contact = DoorContact(60)
+    contact.report(False, 0)
+    contact.relay_changed(True, 100)
+    assert contact.report(True, 500) is True
+    contact.report(False, 2000)
+    contact.relay_changed(False, 3100)
+    assert contact.report(True, 3100 + FORCED_GRACE_MS - 1) is True
+    contact.report(False, 6000)
+    assert "door_forced" not in names(contact)
+    run_to(contact, 6000)  # the grace ended by its own timer
+    assert contact.get_timer() is None
+    contact.report(True, 7000)
+    assert names(contact) == ["door_contact", "door_forced"]
+
+
+def test_open_too_long_is_reported_once_per_opening_and_not_after_closing():
+    contact = DoorContact(60)
+    contact.report(False, 0)
+    contact.relay_changed(True, 0)
+    contact.report(True, 1000)
+    drain(contact)
+    assert contact.get_timer() == 61000
+    run_to(contact, 60999)
+    assert drain(contact) == []
+    run_to(contact, 200000)
+    assert drain(contact) == [{"ts_ms": 61000, "event": "door_open_too_long", "open_ms": 60000}]
+    assert contact.get_timer() is None
+    contact.report(False, 210000)
+    contact.report(True, 220000)
+    contact.report(False, 250000)
+    run_to(contact, 400000)
+    assert "door_open_too_long" not in names(contact)
+
+
+def test_a_late_timer_reports_how_long_the_door_really_was_open():
+    contact = DoorContact(30)
+    contact.report(False, 0)
+    contact.report(True, 5000)
+    drain(contact)
+    contact.handle_timer(35000 + 250)
+    assert drain(contact)[0]["open_ms"] == 30250
+
+
+def test_zero_seconds_never_reports_a_door_open_too_long():
+    contact = DoorContact(0)
+    contact.report(True, 0)
+    assert contact.get_timer() is None
