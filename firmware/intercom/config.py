@@ -111,8 +111,9 @@
 # audio.noise_suppress_db without audio.echo = "aec"; [sim] on another
 # board than sim.
 
-from intercom import events
+from intercom import events, tz
 from intercom.app.identity import is_ip_literal, is_user, parse_sip_uri, split_hostport
+from intercom.app.quiet_hours import DAYS, minute_of_day
 from intercom.errors import ConfigError
 from intercom.pins import DEFAULT_PINS, I2S_PINS
 from intercom.sip.grammar import is_ipv4, is_ipv6
@@ -131,11 +132,18 @@ SECRET_KEYS = (
     ("wifi", "password"),
     ("mqtt", "password"),
     ("http", "token"),
+    ("button", "code"),
 )
 SECRET_TEXT = "****"
 CODE_CHARS = "0123456789ABCD"
 CODE_LENGTH = (4, 16)
 MAX_TARGETS = 8
+MAX_BUTTONS = 8
+MAX_SCHEDULES = 16
+# Optional [gpio] pins: inputs (wired to GND, internal pull-up) and outputs
+# (active high); None: not fitted.
+OPTIONAL_INPUTS = ("door_contact", "exit_button", "tamper")
+OPTIONAL_OUTPUTS = ("chime", "calling", "talking", "door_open")
 HTTP_TOKEN_MIN = 16
 # GPIO numbers a board can drive: BCM 0-27 on rpi (and sim), GP0-22 and
 # GP26-28 on pico_w (GP23-25 and GP29 belong to the wireless chip).
@@ -146,6 +154,7 @@ VALID_PINS = {
 }
 
 OPTIONAL_SECTIONS = ("wifi", "mqtt", "http", "sim")
+LIST_SECTIONS = ("button", "schedule", "webhook")
 TOP_LEVEL = (
     "device",
     "sip",
@@ -153,10 +162,14 @@ TOP_LEVEL = (
     "door",
     "audio",
     "gpio",
+    "chime",
+    "time",
     "wifi",
     "mqtt",
     "http",
     "sim",
+    "button",
+    "schedule",
     "webhook",
 )
 
@@ -186,11 +199,12 @@ def _sections():
             ("asserted_identity", "bool", False, None),
         ),
         "call": (
-            ("targets", "strings", REQUIRED, None),
+            ("targets", "strings", DERIVED, None),
             ("mode", "choice", "sequential", CALL_MODES),
             ("ring_timeout", "int", 30, (5, 600)),
             ("max_duration", "int", 120, (10, 3600)),
             ("answer_from", "strings", [], None),
+            ("cooldown", "int", 0, (0, 600)),
         ),
         "door": (
             ("code", "secret", None, (0, 64)),
@@ -202,6 +216,8 @@ def _sections():
             ("hangup_after_wrong", "int", 3, (1, 20)),
             ("open_from", "strings", DERIVED, None),
             ("state_file", "str", "door_state.json", (1, 4096)),
+            ("open_too_long", "int", 120, (0, 86400)),
+            ("tamper_blocks_open", "bool", False, None),
         ),
         "audio": (
             ("codecs", "strings", ["PCMU", "PCMA"], None),
@@ -224,6 +240,25 @@ def _sections():
             ("led", "int", DERIVED, (0, 40)),
             ("button_active_low", "bool", True, None),
             ("debounce_ms", "int", 30, (0, 1000)),
+            ("door_contact", "int", None, (0, 40)),
+            ("door_contact_active_low", "bool", False, None),
+            ("exit_button", "int", None, (0, 40)),
+            ("exit_button_active_low", "bool", True, None),
+            ("tamper", "int", None, (0, 40)),
+            ("tamper_active_low", "bool", False, None),
+            ("chime", "int", None, (0, 40)),
+            ("calling", "int", None, (0, 40)),
+            ("talking", "int", None, (0, 40)),
+            ("door_open", "int", None, (0, 40)),
+        ),
+        "chime": (
+            ("tone", "bool", False, None),
+            ("pulse_ms", "int", 1000, (50, 10000)),
+            ("on_repeat", "bool", False, None),
+        ),
+        "time": (
+            ("zone", "str", None, (1, 64)),
+            ("ntp_server", "str", "pool.ntp.org", (1, 255)),
         ),
         "wifi": (
             ("ssid", "str", REQUIRED, (1, 32)),
@@ -258,6 +293,26 @@ def _sections():
         ),
     }
 
+
+BUTTON_KEYS = (
+    ("id", "int", REQUIRED, (1, MAX_BUTTONS)),
+    ("pin", "int", DERIVED, (0, 40)),
+    ("label", "str", DERIVED, (1, 64)),
+    ("targets", "strings", DERIVED, None),
+    ("mode", "choice", DERIVED, CALL_MODES),
+    ("bell", "str", None, (1, 8)),
+    ("alert_info", "str", None, (1, 255)),
+    ("code", "secret", DERIVED, (0, 64)),
+    ("open_from", "strings", DERIVED, None),
+)
+
+SCHEDULE_KEYS = (
+    ("days", "strings", DERIVED, None),
+    ("start", "str", REQUIRED, (4, 5)),
+    ("end", "str", REQUIRED, (4, 5)),
+    ("targets", "strings", [], None),
+    ("buttons", "ints", DERIVED, (1, MAX_BUTTONS)),
+)
 
 WEBHOOK_KEYS = (
     ("url", "str", REQUIRED, (1, 2048)),
@@ -348,6 +403,24 @@ def _check_value(problems, key, kind, value, limits):
             problems.add(key, "%d is out of range %d-%d" % (value, limits[0], limits[1]))
             return None
         return value
+    if kind == "ints":
+        if not isinstance(value, list):
+            problems.add(key, "must be a list of whole numbers, not %s" % _type_name(value))
+            return None
+        good = True
+        for index, item in enumerate(value):
+            if isinstance(item, bool) or not isinstance(item, int):
+                problems.add(
+                    "%s[%d]" % (key, index), "must be a whole number, not %s" % _type_name(item)
+                )
+                good = False
+            elif item < limits[0] or item > limits[1]:
+                problems.add(
+                    "%s[%d]" % (key, index),
+                    "%d is out of range %d-%d" % (item, limits[0], limits[1]),
+                )
+                good = False
+        return list(value) if good else None
     if kind == "strings":
         if not isinstance(value, list):
             problems.add(key, "must be a list of strings, not %s" % _type_name(value))
@@ -449,11 +522,13 @@ def _check_party(problems, key, entry, has_domain, allow_parameters):
         )
 
 
-def _check_call_and_door(problems, config):
+def _check_call_and_door(problems, config, raw_buttons):
     has_domain = config["sip"]["domain"] is not None
     call = config["call"]
     door = config["door"]
-    if call["targets"] is not None and not call["targets"]:
+    if call["targets"] is None:
+        _derive_targets(problems, call, raw_buttons)
+    elif not call["targets"]:
         problems.add("call.targets", "needs at least one target")
     if call["targets"] is not None and len(call["targets"]) > MAX_TARGETS:
         problems.add(
@@ -482,23 +557,207 @@ def _check_call_and_door(problems, config):
     lockout, longest = door["lockout"], door["lockout_max"]
     if lockout is not None and longest is not None and longest < lockout:
         problems.add("door.lockout_max", "%d is below door.lockout (%d)" % (longest, lockout))
-    code = door["code"]
-    if code is not None:
-        code = code.upper()
-        door["code"] = code
-        for char in code:
-            if char in "*#":
+    door["code"] = _check_code(problems, "door.code", door["code"])
+
+
+def _derive_targets(problems, call, raw_buttons):
+    """call.targets left out: every flat the buttons call, when each button
+    names its own (targets or bell)."""
+    if not raw_buttons or not isinstance(raw_buttons, list):
+        problems.add("call.targets", "is required")
+        return
+    union = []
+    for table in raw_buttons:
+        if not isinstance(table, dict):
+            return  # reported by _check_buttons
+        own = table.get("targets")
+        if table.get("bell") is not None:
+            own = [table["bell"]]
+        if own is None:
+            problems.add("call.targets", "is required: a [[button]] without targets or bell")
+            return
+        if not isinstance(own, list):
+            return  # reported by _check_buttons
+        for target in own:
+            if isinstance(target, str) and target not in union:
+                union.append(target)
+    call["targets"] = union
+
+
+def _check_code(problems, key, code):
+    """The code upper-cased, its problems reported."""
+    if code is None:
+        return None
+    code = code.upper()
+    for char in code:
+        if char in "*#":
+            problems.add(key, "'*' and '#' end a code entry, they cannot be in the code")
+            break
+        if char not in CODE_CHARS:
+            problems.add(key, "only the DTMF keys 0-9 and A-D can be in the code")
+            break
+    if len(code) < CODE_LENGTH[0] or len(code) > CODE_LENGTH[1]:
+        problems.add(key, "must be %d to %d keys long" % (CODE_LENGTH[0], CODE_LENGTH[1]))
+    return code
+
+
+def _is_bell(text):
+    """A FRITZ!Box bell number: 1-4 digits, or ** and 1-4 digits (**9 rings
+    every phone)."""
+    digits = text[2:] if text.startswith("**") else text
+    if not 1 <= len(digits) <= 4:
+        return False
+    for char in digits:
+        if char not in "0123456789":
+            return False
+    return True
+
+
+def _header_value_ok(text):
+    """Text that may stand in a SIP header line: printable ASCII, no CR/LF."""
+    for char in text:
+        if not " " <= char <= "~":
+            return False
+    return True
+
+
+def _check_buttons(problems, config, raw):
+    """[[button]]: every entry filled from [call], [door] and the device;
+    without [[button]], button 1 is [gpio] button calling call.targets."""
+    if raw is None:
+        raw = [{"id": 1}]
+    elif not isinstance(raw, list) or not raw:
+        problems.add("button", "must be a non-empty array of tables ([[button]])")
+        return []
+    if len(raw) > MAX_BUTTONS:
+        problems.add("button", "%d buttons; at most %d" % (len(raw), MAX_BUTTONS))
+    has_domain = config["sip"]["domain"] is not None
+    call, door, device = config["call"], config["door"], config["device"]
+    seen = []
+    buttons = []
+    for index, table in enumerate(raw):
+        prefix = "button[%d]" % index
+        button = _check_table(problems, prefix, table, BUTTON_KEYS)
+        number = button["id"]
+        if number is not None:
+            if number in seen:
+                problems.add(prefix + ".id", "%d is already another button's id" % number)
+            seen.append(number)
+        bell = button["bell"]
+        own = []  # the lists this entry gives itself (the others were checked as [call]/[door])
+        if bell is not None:
+            if not _is_bell(bell):
                 problems.add(
-                    "door.code", "'*' and '#' end a code entry, they cannot be in the code"
+                    prefix + ".bell",
+                    "'%s' is not a FRITZ!Box bell number (like 11, 12 or **9)" % bell,
                 )
-                break
-            if char not in CODE_CHARS:
-                problems.add("door.code", "only the DTMF keys 0-9 and A-D can be in the code")
-                break
-        if len(code) < CODE_LENGTH[0] or len(code) > CODE_LENGTH[1]:
+            if button["targets"] not in (None, [bell]):
+                problems.add(prefix + ".bell", "give targets or bell, not both")
+            if config["sip"]["server"] is None:
+                problems.add(prefix + ".bell", "needs sip.server (the FRITZ!Box)")
+            button["targets"] = [bell]
+        elif button["targets"] is None:
+            button["targets"] = list(call["targets"] or [])
+        elif not button["targets"]:
+            problems.add(prefix + ".targets", "needs at least one target")
+        elif len(button["targets"]) > MAX_TARGETS:
+            problems.add(prefix + ".targets", "at most %d targets" % MAX_TARGETS)
+        else:
+            own.append(("targets", True))
+        if button["mode"] is None:
+            button["mode"] = call["mode"]
+        if button["label"] is None:
+            button["label"] = device["name"]
+        elif not _header_value_ok(button["label"]) or '"' in button["label"]:
             problems.add(
-                "door.code", "must be %d to %d keys long" % (CODE_LENGTH[0], CODE_LENGTH[1])
+                prefix + ".label", "printable characters only, no '\"' (it is the caller's name)"
             )
+        alert_info = button["alert_info"]
+        if alert_info is not None and (
+            not alert_info.startswith("<")
+            or ">" not in alert_info
+            or not _header_value_ok(alert_info)
+        ):
+            problems.add(
+                prefix + ".alert_info",
+                "'%s' is not an Alert-Info value like <http://127.0.0.1/Bellcore-dr2> "
+                "(RFC 3261 20.4)" % alert_info,
+            )
+        if button["code"] is None:
+            button["code"] = door["code"]
+        else:
+            button["code"] = _check_code(problems, prefix + ".code", button["code"])
+        if button["open_from"] is None:
+            button["open_from"] = list(door["open_from"] or [])
+        else:
+            own.append(("open_from", False))
+        for key, allow_parameters in own:
+            for item, entry in enumerate(button[key]):
+                where = "%s.%s[%d]" % (prefix, key, item)
+                _check_party(problems, where, entry, has_domain, allow_parameters)
+        buttons.append(button)
+    return buttons
+
+
+def _check_schedules(problems, config, raw):
+    """[[schedule]] quiet hours: days, HH:MM start and end, what rings."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        problems.add("schedule", "must be an array of tables ([[schedule]])")
+        return []
+    if len(raw) > MAX_SCHEDULES:
+        problems.add("schedule", "%d entries; at most %d" % (len(raw), MAX_SCHEDULES))
+    has_domain = config["sip"]["domain"] is not None
+    ids = [button["id"] for button in config["button"]]
+    entries = []
+    for index, table in enumerate(raw):
+        prefix = "schedule[%d]" % index
+        entry = _check_table(problems, prefix, table, SCHEDULE_KEYS)
+        if entry["days"] is None:
+            entry["days"] = list(DAYS)
+        for item, day in enumerate(entry["days"]):
+            if day not in DAYS:
+                problems.add(
+                    "%s.days[%d]" % (prefix, item),
+                    "'%s' is not one of: %s" % (day, ", ".join(DAYS)),
+                )
+        for key in ("start", "end"):
+            text = entry[key]
+            if text is not None and minute_of_day(text) is None:
+                problems.add(prefix + "." + key, "'%s' is not a time HH:MM (00:00-24:00)" % text)
+        if entry["start"] is not None and entry["start"] == entry["end"]:
+            problems.add(prefix + ".end", "equals start; 00:00 to 24:00 is a whole day")
+        if entry["buttons"] is None:
+            entry["buttons"] = list(ids)
+        for item, number in enumerate(entry["buttons"]):
+            if number not in ids:
+                problems.add("%s.buttons[%d]" % (prefix, item), "no [[button]] has id %d" % number)
+        if len(entry["targets"] or ()) > MAX_TARGETS:
+            problems.add(prefix + ".targets", "at most %d targets" % MAX_TARGETS)
+        for item, target in enumerate(entry["targets"] or ()):
+            where = "%s.targets[%d]" % (prefix, item)
+            _check_party(problems, where, target, has_domain, True)
+        entries.append(entry)
+    return entries
+
+
+def _check_time(problems, config):
+    time = config["time"]
+    if time["zone"] is not None:
+        try:
+            tz.parse(time["zone"])
+        except ValueError as error:
+            problems.add("time.zone", "'%s': %s" % (time["zone"], error))
+    server = split_hostport(time["ntp_server"] or "")
+    if server is None or server[1] is not None:
+        problems.add("time.ntp_server", "'%s' is not a host (no port)" % time["ntp_server"])
+    if config["device"]["board"] == "pico_w" and config["schedule"] and time["zone"] is None:
+        problems.add(
+            "time.zone",
+            "board pico_w keeps UTC: [[schedule]] needs the local zone as a POSIX TZ "
+            "string (like CET-1CEST,M3.5.0,M10.5.0/3)",
+        )
 
 
 def _check_audio(problems, audio):
@@ -541,25 +800,58 @@ def _check_echo(problems, board, audio, sim):
         problems.add("sim", "the simulated room is for board sim only, not %s" % board)
 
 
-def _check_gpio(problems, board, gpio):
+def _check_gpio(problems, board, gpio, buttons):
     defaults = DEFAULT_PINS["rpi" if board == "sim" else board]
     reserved = {}
     for device, pins in I2S_PINS.get(board, {}).items():
         for signal, pin in pins.items():
             reserved[pin] = "the I2S %s %s pin" % (device, signal)
-    used = {}
-    for role in ("button", "relay", "led"):
+    first = None
+    for index, button in enumerate(buttons):
+        if button["id"] == 1:
+            first = button
+            if button["pin"] is not None and gpio["button"] not in (None, button["pin"]):
+                problems.add(
+                    "button[%d].pin" % index,
+                    "%d differs from gpio.button (%d): button 1 is gpio.button"
+                    % (button["pin"], gpio["button"]),
+                )
+    if gpio["button"] is None:
+        has_pin = first is not None and first["pin"] is not None
+        gpio["button"] = first["pin"] if has_pin else defaults["button"]
+    pins = []  # (key, pin): button 1, relay and led first, as before [[button]]
+    others = []
+    for index, button in enumerate(buttons):
+        key = "button[%d].pin" % index
+        if button["pin"] is None and button["id"] is not None:
+            if button["id"] == 1:
+                button["pin"] = gpio["button"]
+            else:
+                button["pin"] = defaults.get("button%d" % button["id"])
+                if button["pin"] is None:
+                    problems.add(key, "is required (the pin maps name pins for buttons 1-3)")
+        if button["pin"] is not None:
+            if button["id"] == 1:
+                pins.append(("gpio.button", button["pin"]))
+            else:
+                others.append((key, button["pin"]))
+    for role in ("relay", "led"):
         if gpio[role] is None:
             gpio[role] = defaults[role]
-        pin = gpio[role]
-        key = "gpio." + role
+        pins.append(("gpio." + role, gpio[role]))
+    pins += others
+    for role in OPTIONAL_INPUTS + OPTIONAL_OUTPUTS:
+        if gpio[role] is not None:
+            pins.append(("gpio." + role, gpio[role]))
+    used = {}
+    for key, pin in pins:
         if pin not in VALID_PINS[board]:
             problems.add(key, "pin %d does not exist on board %s" % (pin, board))
         elif pin in used:
-            problems.add(key, "pin %d is already gpio.%s" % (pin, used[pin]))
+            problems.add(key, "pin %d is already %s" % (pin, used[pin]))
         elif pin in reserved:
             problems.add(key, "pin %d is %s on board %s" % (pin, reserved[pin], board))
-        used.setdefault(pin, role)
+        used.setdefault(pin, key)
 
 
 def _slug(text):
@@ -690,12 +982,15 @@ def validate(raw, filename="config"):
             )
     config["webhook"] = _check_webhooks(problems, raw.get("webhook"))
     _check_sip(problems, config["sip"])
-    _check_call_and_door(problems, config)
+    _check_call_and_door(problems, config, raw.get("button"))
+    config["button"] = _check_buttons(problems, config, raw.get("button"))
+    config["schedule"] = _check_schedules(problems, config, raw.get("schedule"))
     _check_audio(problems, config["audio"])
     board = config["device"]["board"]
     if board is not None:
-        _check_gpio(problems, board, config["gpio"])
+        _check_gpio(problems, board, config["gpio"], config["button"])
         _check_echo(problems, board, config["audio"], config["sim"])
+    _check_time(problems, config)
     _check_services(problems, config)
     if problems.lines:
         raise ConfigError(problems.lines)
@@ -713,6 +1008,10 @@ def masked(config):
             section = [dict(item) for item in section]
         copy[name] = section
     for section, key in SECRET_KEYS:
-        if copy.get(section) is not None and copy[section].get(key) is not None:
-            copy[section][key] = SECRET_TEXT
+        tables = copy.get(section)
+        if isinstance(tables, dict):
+            tables = [tables]
+        for table in tables or ():
+            if table.get(key) is not None:
+                table[key] = SECRET_TEXT
     return copy

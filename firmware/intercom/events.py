@@ -9,16 +9,34 @@
 #   started              board, name
 #   registered           server, expires
 #   registration_failed  server, reason
-#   button               state ("pressed" | "released")
-#   call_started         target
+#   button               state ("pressed" | "released"), button (its [[button]] id;
+#                        1 for [gpio] button); pressed also: repeat (0 for a
+#                        press that may place a call; 1, 2, ... for presses
+#                        while a call rings or talks, or in the cooldown
+#                        after one: they place no call), quiet (quiet hours
+#                        for this button: other targets or none ring, no chime)
+#   call_started         target, button (the id of the button that placed it)
 #   ringing              target
 #   answered             target
 #   call_ended           reason, duration_ms
 #   incoming_call        from, accepted
 #   dtmf                 digit (MASKED_DIGIT unless shown), source ("rfc4733" |
 #                        "info" | "inband")
-#   door_opened          caller, pulse_ms
-#   door_closed          -
+#   door_opened          caller, pulse_ms, source (the digits' DTMF source;
+#                        "mqtt" | "http" for a remote open, caller "remote";
+#                        "exit_button" for the exit button, caller "inside")
+#   door_closed          -            (the relay's pulse ended)
+#   door_contact         state ("open" | "closed"): the door contact moved
+#   door_forced          -            the door opened while the relay was idle
+#                        (force or a key; intercom.app.door_contact)
+#   door_open_too_long   open_ms      the door stayed open door.open_too_long s
+#   exit_button          -            the exit button inside was pressed (the
+#                        relay pulses locally, no SIP)
+#   tamper               state ("triggered" | "restored"), blocks_open (DTMF
+#                        opens refused until tamper_reset: door.tamper_blocks_open)
+#   tamper_reset         source ("mqtt" | "http")
+#   quiet_hours          active, mode ("auto" | "on" | "off"), source
+#                        ("schedule" | "mqtt" | "http")
 #   code_rejected        reason (see intercom.app.door), attempts
 #   lockout              duration_ms, attempts
 #   error                reason
@@ -53,6 +71,13 @@ DOOR_CLOSED = "door_closed"
 CODE_REJECTED = "code_rejected"
 LOCKOUT = "lockout"
 ERROR = "error"
+DOOR_CONTACT = "door_contact"
+DOOR_FORCED = "door_forced"
+DOOR_OPEN_TOO_LONG = "door_open_too_long"
+EXIT_BUTTON = "exit_button"
+TAMPER = "tamper"
+TAMPER_RESET = "tamper_reset"
+QUIET_HOURS = "quiet_hours"
 
 EVENT_NAMES = (
     STARTED,
@@ -70,6 +95,13 @@ EVENT_NAMES = (
     CODE_REJECTED,
     LOCKOUT,
     ERROR,
+    DOOR_CONTACT,
+    DOOR_FORCED,
+    DOOR_OPEN_TOO_LONG,
+    EXIT_BUTTON,
+    TAMPER,
+    TAMPER_RESET,
+    QUIET_HOURS,
 )
 
 DTMF_SOURCES = ("rfc4733", "info", "inband")

@@ -6,13 +6,15 @@ from intercom.app.doorbell import CALLING, ENDING, IDLE, TALKING, TONE_MS, Doorb
 class RecordingPhone:
     def __init__(self):
         self.actions = []
+        self.buttons = []  # the id of the button each call was placed for
         self._count = 0
         self.full = False  # True: no room for a call, call() gives None
 
-    def call(self, target, now_ms):
+    def call(self, target, now_ms, button):
         if self.full:
             return None
         self._count += 1
+        self.buttons.append(button["id"])
         call_id = "c%d" % self._count
         self.actions.append(("call", target, call_id, now_ms))
         return call_id
@@ -27,16 +29,33 @@ class RecordingPhone:
         self.actions.append(("reject", call_id, status, now_ms))
 
 
-def make(mode="sequential", targets=("flat1", "flat2"), ring_timeout=30, max_duration=120):
+def make(
+    mode="sequential",
+    targets=("flat1", "flat2"),
+    ring_timeout=30,
+    max_duration=120,
+    cooldown=0,
+    chime_on_repeat=False,
+):
     phone = RecordingPhone()
     settings = {
         "targets": list(targets),
         "mode": mode,
         "ring_timeout": ring_timeout,
         "max_duration": max_duration,
+        "cooldown": cooldown,
     }
-    bell = Doorbell(settings, phone, lambda identity: identity == "sip:flat1@example.org")
+    bell = Doorbell(
+        settings, phone, lambda identity: identity == "sip:flat1@example.org", chime_on_repeat
+    )
+    bell.test_button = {"id": 1, "mode": mode, "targets": list(targets)}
     return bell, phone
+
+
+def press(bell, now_ms, button=None, targets=None, quiet=False):
+    """A press of button (default: button 1 ringing make()'s targets)."""
+    button = button or bell.test_button
+    bell.button_pressed(now_ms, button, button["targets"] if targets is None else targets, quiet)
 
 
 def events(bell):
@@ -61,22 +80,22 @@ def advance(bell, now_ms):
 
 def test_press_calls_the_first_target_and_rings_back_on_ringing():
     bell, phone = make()
-    bell.button_pressed(1000)
+    press(bell, 1000)
     assert phone.actions == [("call", "flat1", "c1", 1000)]
     assert bell.state == CALLING and bell.tone is None
     bell.on_ringing("c1", 1100)
     bell.on_ringing("c1", 1200)  # a repeated 180 is not a second ring
     assert bell.tone == "ringback"
     assert events(bell) == [
-        {"event": "button", "state": "pressed"},
-        {"event": "call_started", "target": "flat1"},
+        {"event": "button", "state": "pressed", "button": 1, "quiet": False, "repeat": 0},
+        {"event": "call_started", "target": "flat1", "button": 1},
         {"event": "ringing", "target": "flat1"},
     ]
 
 
 def test_busy_first_target_moves_to_the_next():
     bell, phone = make()
-    bell.button_pressed(0)
+    press(bell, 0)
     bell.on_failed("c1", "busy", 300)
     assert phone.actions[-1] == ("call", "flat2", "c2", 300)
     assert bell.get_timer() == 300 + 30000
@@ -87,7 +106,7 @@ def test_busy_first_target_moves_to_the_next():
 
 def test_ring_timeout_cancels_and_tries_the_next_then_gives_up_with_an_error_tone():
     bell, phone = make(ring_timeout=20)
-    bell.button_pressed(0)
+    press(bell, 0)
     bell.on_ringing("c1", 100)
     advance(bell, 20000)
     assert phone.actions[1:] == [("hangup", "c1", 20000), ("call", "flat2", "c2", 20000)]
@@ -101,7 +120,7 @@ def test_ring_timeout_cancels_and_tries_the_next_then_gives_up_with_an_error_ton
 
 def test_busy_wins_over_no_answer_when_every_target_failed():
     bell, phone = make()
-    bell.button_pressed(0)
+    press(bell, 0)
     bell.on_failed("c1", "busy", 10)
     bell.on_failed("c2", "not_found", 20)
     assert events(bell)[-1]["reason"] == "busy"
@@ -109,7 +128,7 @@ def test_busy_wins_over_no_answer_when_every_target_failed():
 
 def test_parallel_rings_everyone_and_the_first_answer_wins():
     bell, phone = make(mode="parallel", targets=("flat1", "flat2", "flat3"))
-    bell.button_pressed(0)
+    press(bell, 0)
     assert [action[1] for action in phone.actions] == ["flat1", "flat2", "flat3"]
     bell.on_failed("c3", "not_found", 50)
     bell.on_answered("c2", 900)
@@ -122,7 +141,7 @@ def test_parallel_rings_everyone_and_the_first_answer_wins():
 
 def test_parallel_ring_timeout_is_for_all_targets_at_once():
     bell, phone = make(mode="parallel", ring_timeout=30)
-    bell.button_pressed(0)
+    press(bell, 0)
     advance(bell, 30000)
     assert sorted(phone.actions[2:]) == [("hangup", "c1", 30000), ("hangup", "c2", 30000)]
     assert bell.state == IDLE
@@ -130,27 +149,27 @@ def test_parallel_ring_timeout_is_for_all_targets_at_once():
 
 def test_hammering_the_button_does_not_start_more_calls():
     bell, phone = make()
-    bell.button_pressed(0)
+    press(bell, 0)
     for moment in range(10, 200, 10):
-        bell.button_pressed(moment)
+        press(bell, moment)
     assert [action[0] for action in phone.actions] == ["call"]
     assert bell.ignored_presses == 19
     bell.on_answered("c1", 500)
-    bell.button_pressed(600)
+    press(bell, 600)
     assert bell.ignored_presses == 20 and len(phone.actions) == 1
 
 
 def test_not_registered_gives_an_error_tone_and_no_call():
     bell, phone = make()
     bell.set_registered(False)
-    bell.button_pressed(0)
+    press(bell, 0)
     assert phone.actions == [] and bell.tone == "error" and bell.state == IDLE
     assert events(bell)[-1] == {"event": "call_ended", "reason": "not_registered", "duration_ms": 0}
 
 
 def test_max_duration_warns_ten_seconds_before_and_hangs_up():
     bell, phone = make(max_duration=60)
-    bell.button_pressed(0)
+    press(bell, 0)
     bell.on_answered("c1", 1000)
     advance(bell, 50999)
     assert bell.tone is None
@@ -170,7 +189,7 @@ def test_max_duration_warns_ten_seconds_before_and_hangs_up():
 
 def test_remote_hangup_reports_the_talk_duration():
     bell, phone = make()
-    bell.button_pressed(0)
+    press(bell, 0)
     bell.on_answered("c1", 2000)
     bell.on_remote_ended("c1", 9500)
     assert bell.state == IDLE
@@ -183,7 +202,7 @@ def test_remote_hangup_reports_the_talk_duration():
 
 def test_door_opened_confirms_and_a_hangup_with_a_reason_ends_the_call():
     bell, phone = make()
-    bell.button_pressed(0)
+    press(bell, 0)
     bell.on_answered("c1", 1000)
     bell.door_opened(3000)
     assert bell.tone == "confirm" and bell.state == TALKING
@@ -223,14 +242,14 @@ def test_incoming_call_without_an_identity_is_refused():
 def test_a_target_without_room_for_its_call_fails_as_unavailable():
     bell, phone = make(mode="parallel")
     phone.full = True
-    bell.button_pressed(0)
+    press(bell, 0)
     assert bell.state == IDLE
     assert events(bell)[-1] == {"event": "call_ended", "reason": "unavailable", "duration_ms": 0}
 
 
 def test_incoming_call_while_busy_gets_486():
     bell, phone = make()
-    bell.button_pressed(0)
+    press(bell, 0)
     assert bell.on_incoming("in1", "sip:flat1@example.org", "sip:flat1@example.org", 100) is False
     assert phone.actions[-1] == ("reject", "in1", 486, 100)
     assert bell.state == CALLING
@@ -238,7 +257,115 @@ def test_incoming_call_while_busy_gets_486():
 
 def test_local_hangup_while_calling_cancels_and_reports():
     bell, phone = make(mode="parallel")
-    bell.button_pressed(0)
+    press(bell, 0)
     bell.hangup_requested(400)
     assert sorted(phone.actions[2:]) == [("hangup", "c1", 400), ("hangup", "c2", 400)]
     assert events(bell)[-1] == {"event": "call_ended", "reason": "local_hangup", "duration_ms": 0}
+
+
+# -- several buttons, repeated presses, cooldown, quiet hours, chime ----------------
+
+FLAT2_BUTTON = {"id": 2, "mode": "parallel", "targets": ["flat2a", "flat2b"]}
+
+
+def test_each_press_rings_its_own_button_s_targets_in_its_mode():
+    bell, phone = make(mode="sequential")
+    press(bell, 0, FLAT2_BUTTON)
+    assert [action[1] for action in phone.actions] == ["flat2a", "flat2b"]  # parallel
+    assert phone.buttons == [2, 2] and bell.button is FLAT2_BUTTON
+    started = [event for event in events(bell) if event["event"] == "call_started"]
+    assert [(event["target"], event["button"]) for event in started] == [
+        ("flat2a", 2),
+        ("flat2b", 2),
+    ]
+
+
+def test_presses_during_a_call_count_repeats_and_never_call():
+    bell, phone = make()
+    press(bell, 0)
+    press(bell, 100)
+    press(bell, 200, FLAT2_BUTTON)  # another flat's button: the door has one call
+    bell.on_answered("c1", 300)
+    press(bell, 400)
+    pressed = [event for event in events(bell) if event["event"] == "button"]
+    assert [(event["button"], event["repeat"]) for event in pressed] == [
+        (1, 0),
+        (1, 1),
+        (2, 2),
+        (1, 3),
+    ]
+    assert phone.buttons == [1]
+    bell.on_remote_ended("c1", 1000)
+    press(bell, 2000)
+    assert events(bell)[-2]["repeat"] == 0 and phone.buttons == [1, 1]
+
+
+def test_the_cooldown_after_a_call_turns_presses_into_repeats():
+    bell, phone = make(cooldown=10)
+    press(bell, 0)
+    bell.on_answered("c1", 1000)
+    bell.on_remote_ended("c1", 5000)
+    assert bell.get_timer() == 15000
+    press(bell, 14999)
+    assert events(bell)[-1]["repeat"] == 1 and len(phone.buttons) == 1
+    assert bell.state == IDLE
+    advance(bell, 15000)
+    press(bell, 15000)
+    assert events(bell)[-2]["repeat"] == 0 and len(phone.buttons) == 2
+
+
+def test_the_cooldown_follows_unanswered_and_incoming_calls_too():
+    bell, phone = make(cooldown=5, ring_timeout=10, targets=("flat1",))
+    press(bell, 0)
+    advance(bell, 10000)  # nobody answered
+    press(bell, 12000)
+    assert phone.buttons == [1]
+    advance(bell, 15000)
+    assert bell.on_incoming("in1", "sip:flat1@example.org", "sip:flat1@example.org", 16000)
+    bell.on_remote_ended("in1", 17000)
+    press(bell, 21999)
+    assert phone.buttons == [1]
+    advance(bell, 22000)
+    press(bell, 22000)
+    assert phone.buttons == [1, 1]
+
+
+def test_a_quiet_press_without_targets_is_an_event_only():
+    bell, phone = make()
+    press(bell, 0, targets=[], quiet=True)
+    assert phone.actions == [] and bell.state == IDLE and not bell.chime_due
+    assert events(bell) == [
+        {"event": "button", "state": "pressed", "button": 1, "quiet": True, "repeat": 0}
+    ]
+    press(bell, 10, targets=["night-phone"], quiet=True)
+    assert phone.actions[-1][1] == "night-phone" and not bell.chime_due
+
+
+def test_the_chime_is_due_for_a_calling_press_and_for_repeats_only_when_asked():
+    bell, _ = make()
+    press(bell, 0)
+    assert bell.chime_due
+    bell.chime_due = False
+    press(bell, 100)
+    assert not bell.chime_due
+    again, _ = make(chime_on_repeat=True)
+    press(again, 0)
+    again.chime_due = False
+    press(again, 100)
+    assert again.chime_due
+    again.chime_due = False
+    press(again, 200, quiet=True, targets=[])
+    assert not again.chime_due
+    bell.play_chime(300)
+    assert bell.tone == "chime"
+
+
+def test_the_door_opening_while_ringing_cancels_every_phone_still_ringing():
+    bell, phone = make(mode="parallel")
+    press(bell, 0)
+    bell.on_ringing("c1", 100)
+    events(bell)
+    bell.hangup_requested(2000, "door_opened")
+    assert sorted(phone.actions[2:]) == [("hangup", "c1", 2000), ("hangup", "c2", 2000)]
+    assert bell.state == IDLE
+    assert events(bell) == [{"event": "call_ended", "reason": "door_opened", "duration_ms": 0}]

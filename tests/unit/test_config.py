@@ -343,11 +343,12 @@ def test_edit_distance():
     assert config.edit_distance("kitten", "sitting") == 3
 
 
-def test_every_schema_section_and_webhook_is_a_known_top_level_name():
+def test_every_schema_section_and_list_is_a_known_top_level_name():
     # TOP_LEVEL is a literal (the schema is only built when asked for): an
     # unknown-section check that missed a new section would refuse its key.
     # (sorted: a MicroPython dict does not keep its insertion order)
-    assert sorted(config.TOP_LEVEL) == sorted(list(config.SECTIONS) + ["webhook"])
+    expected = list(config.SECTIONS) + list(config.LIST_SECTIONS)
+    assert sorted(config.TOP_LEVEL) == sorted(expected)
     assert len(set(config.TOP_LEVEL)) == len(config.TOP_LEVEL)
 
 

@@ -408,11 +408,12 @@ def test_failures_persist_and_count_after_a_restart():
     dial(policy, "1111", 2000)
     state = policy.state_to_save(2000)
     assert state == {
-        "version": 2,
+        "version": 3,
         "lockout_remaining_ms": 0,
         "failures_remaining_ms": [299000, 300000],
         "lockouts": 0,
         "step_back_remaining_ms": 0,
+        "tamper": False,
     }
     assert policy.state_to_save(2000) is None
     restarted = answered(now_ms=5, saved_state=state, max_attempts=3, lockout=300)

@@ -1,7 +1,7 @@
 # Code entry against a guesser and against phones with odd but legal DTMF
 # habits: one key reported by two sources counts once, a key typed twice
 # counts twice; lockouts double up to door.lockout_max and step back only
-# slowly, survive restarts (state format version 2, version 1 still read);
+# slowly, survive restarts (state format version 3, versions 1 and 2 still read);
 # the door hangs up after door.hangup_after_wrong wrong entries in a call;
 # a remote open (MQTT/HTTP, authenticated) is not blocked by a DTMF lockout.
 
@@ -118,11 +118,12 @@ def test_lockout_level_and_failures_survive_a_restart():
     dial(policy, "1111", 61000)
     state = policy.state_to_save(100000)
     assert state == {
-        "version": 2,
+        "version": 3,
         "lockout_remaining_ms": 81000,
         "failures_remaining_ms": [],
         "lockouts": 2,
         "step_back_remaining_ms": 0,
+        "tamper": False,
     }
     restarted = answered(
         now_ms=0,
@@ -143,7 +144,20 @@ def test_a_version_1_state_is_still_read():
     policy = answered(now_ms=0, saved_state=old, max_attempts=3, lockout=60)
     assert "error" not in names(policy)
     assert policy.is_locked() and policy.get_timer() == 1000
-    assert policy.persistent_state(0)["version"] == 2
+    assert policy.persistent_state(0)["version"] == 3
+
+
+def test_a_version_2_state_is_still_read_without_a_tamper_alarm():
+    old = {
+        "version": 2,
+        "lockout_remaining_ms": 0,
+        "failures_remaining_ms": [],
+        "lockouts": 2,
+        "step_back_remaining_ms": 1000,
+    }
+    policy = answered(now_ms=0, saved_state=old, max_attempts=3, lockout=60)
+    assert "error" not in names(policy)
+    assert policy.get_timer() == 1000 and not policy.tamper_alarm
 
 
 # -- hang up after wrong entries in one call ---------------------------------------

@@ -1,17 +1,24 @@
 # The door policy: decides whether DTMF digits open the door. This file is
 # the security boundary (DESIGN.md, principle 5); every rule is listed here.
 #
-# Inputs (from the app): call_answered(caller, now), call_ended(now),
+# Inputs (from the app): call_answered(caller, now, button), call_ended(now),
 # receive_digit(digit, source, now), remote_open(source, now),
-# handle_timer(now).
-# Outputs: events (next_event), relay_on, in_call, hangup_due (None, or the
-# reason the call should end: "door_opened", "wrong_codes"), get_timer(),
-# state_to_save(now).
+# local_open(now) (the exit button), tamper(active, now),
+# reset_tamper(source, now), handle_timer(now).
+# Outputs: events (next_event), relay_on, in_call, tamper_alarm,
+# hangup_due (None, or the reason the call should end: "door_opened",
+# "wrong_codes"), get_timer(), state_to_save(now).
 #
 # Caller: the other end of the answered call, incoming (From) or outgoing
 # (the target that answered), as a SIP URI or name-addr. It may open only if
 # its identity (intercom.app.identity: (user, host), display name and URI
-# parameters ignored) is in door.open_from.
+# parameters ignored) is in the call's open_from, with the call's code.
+# The call's code and open_from: a call placed by a button (button: its
+# [[button]] id) takes that button's code and open_from (each defaults to
+# door.code and door.open_from), so flat 2 cannot open with flat 1's code
+# where the owner gives each button its own; an incoming call (button None)
+# takes door.code and door.open_from. Failures and lockouts are the door's,
+# whatever the button: a guesser at the door is one guesser.
 #
 # Entry grammar (digits from any source: rfc4733, info, inband, mixed):
 #   entry   = 1*key [ "#" / "*" ]      keys are 0-9 and A-D
@@ -39,6 +46,10 @@
 #   door.code not set         code_rejected no_code              (not counted)
 #   shorter than the code     code_rejected too_short            (not counted:
 #                             it could never open)
+#   tamper alarm, and         code_rejected tamper               (not counted:
+#   door.tamper_blocks_open                                       right or
+#                                                                 wrong, the
+#                                                                 same answer)
 #   locked out                code_rejected locked_out           (counted, even
 #                             the right code)
 #   wrong code                code_rejected wrong_code           (counted)
@@ -61,6 +72,18 @@
 #                             http), relay on for door.pulse seconds, no
 #                             hang-up; every outcome is an event (logged)
 #
+# Exit button (local_open(now)): the door's own input inside the house, no
+# call, no code, no limit: door_opened (caller "inside", source
+# "exit_button"), relay on for door.pulse seconds.
+#
+# Tamper (tamper(active, now), from the housing's switch): a trigger is a
+# `tamper` event (state "triggered") and latches tamper_alarm; the switch
+# closing again is a `tamper` event (state "restored") and leaves the alarm
+# latched. With door.tamper_blocks_open every DTMF entry is refused (above)
+# while the alarm is latched; remote opens and the exit button still open.
+# reset_tamper(source, now) (the authenticated API or MQTT) clears it: a
+# `tamper_reset` event; False when there was no alarm.
+#
 # Counting: a counted entry is a failure that expires door.lockout_max
 # seconds later. When door.max_attempts failures are unexpired: lockout
 # event, failures cleared (so max_attempts more counted entries during a
@@ -74,14 +97,17 @@
 # ticks clock's half period) ahead.
 #
 # Restart: now_ms is a ticks clock that restarts at boot, so the persisted
-# state holds durations, not times: {"version": 2, "lockout_remaining_ms": n,
+# state holds durations, not times: {"version": 3, "lockout_remaining_ms": n,
 # "failures_remaining_ms": [n, ...], "lockouts": level,
-# "step_back_remaining_ms": n}. Restored at boot they count from boot:
-# the device stays locked for the remaining time it had when the state was
-# last saved (the time it was off adds to the lockout, never subtracts).
-# Version 1 (no level) is still read, as level 0. state_to_save() returns
-# the state after every change (a failure, a lockout, its end, a failure
-# expiring, a step back) for the board to write atomically.
+# "step_back_remaining_ms": n, "tamper": alarm latched}. Restored at boot
+# they count from boot: the device stays locked for the remaining time it
+# had when the state was last saved (the time it was off adds to the
+# lockout, never subtracts), and a latched tamper alarm stays latched.
+# Version 1 (no level) and version 2 (no tamper) are still read, as level 0
+# and no alarm. Keys beyond these belong to the station (the quiet hours
+# mode) and are ignored here. state_to_save() returns the state after every
+# change (a failure, a lockout, its end, a failure expiring, a step back,
+# the tamper alarm) for the board to write atomically.
 #
 # Code comparison: SHA-256 digests of the entry and the code compared with
 # constant_time_equal, which reads every byte whatever differs.
@@ -99,7 +125,7 @@ REMOTE_SOURCES = ("mqtt", "http")
 REMOTE_OPENS_PER_WINDOW = 3
 REMOTE_WINDOW_MS = 60000
 LONGEST_ENTRY = 16
-STATE_VERSION = 2
+STATE_VERSION = 3
 MAX_LEVEL = 32  # lockout << MAX_LEVEL is beyond any lockout_max
 KEYS = "0123456789ABCD"
 TERMINATORS = "#*"
@@ -115,6 +141,7 @@ TOO_SHORT = "too_short"
 LOCKED_OUT = "locked_out"
 WRONG_CODE = "wrong_code"
 RATE_LIMITED = "rate_limited"
+TAMPER = "tamper"
 
 
 def constant_time_equal(left, right):
@@ -179,12 +206,24 @@ def _describe(identity):
     return identity[1]
 
 
+def _rules(code, open_from, hosts):
+    """(code length, code digest or None, allowed identities) of one call kind."""
+    if not code:
+        return (0, None, allowed_identities(open_from, hosts))
+    return (len(code), _digest(code), allowed_identities(open_from, hosts))
+
+
 class DoorPolicy:
     def __init__(self, config, now_ms, saved_state=None):
         door = config["door"]
-        self._code_length = len(door["code"]) if door["code"] else 0
-        self._code_digest = _digest(door["code"]) if door["code"] else None
-        self._allowed = allowed_identities(door["open_from"], home_hosts(config["sip"]))
+        hosts = home_hosts(config["sip"])
+        self._door_rules = _rules(door["code"], door["open_from"], hosts)
+        self._button_rules = {}  # button id -> rules
+        for button in config["button"]:
+            self._button_rules[button["id"]] = _rules(button["code"], button["open_from"], hosts)
+        self._code_length, self._code_digest, self._allowed = self._door_rules
+        self._tamper_blocks = door["tamper_blocks_open"]
+        self.tamper_alarm = False
         self._hangup_after_ms = door["hangup_after_open"] * 1000
         self._max_attempts = door["max_attempts"]
         self._wrong_per_call = door["hangup_after_wrong"]
@@ -226,9 +265,12 @@ class DoorPolicy:
 
     # -- inputs ------------------------------------------------------------
 
-    def call_answered(self, caller, now_ms):
-        """A call is established with `caller` (SIP URI or name-addr)."""
+    def call_answered(self, caller, now_ms, button=None):
+        """A call is established with `caller` (SIP URI or name-addr); button:
+        the id of the button that placed it, None for an incoming call."""
         self._reset_call()
+        rules = self._door_rules if button is None else self._button_rules[button]
+        self._code_length, self._code_digest, self._allowed = rules
         self._in_call = True
         self._caller = parse_identity(caller)
         self._caller_allowed = self._caller is not None and self._caller in self._allowed
@@ -282,6 +324,30 @@ class DoorPolicy:
         self._events.append(event)
         return False
 
+    def local_open(self, now_ms):
+        """The exit button inside (see Exit button above)."""
+        self._relay.start(now_ms)
+        fields = {"caller": "inside", "source": "exit_button", "pulse_ms": self._relay.pulse_ms}
+        self._events.append(events.make_event(now_ms, events.DOOR_OPENED, fields))
+
+    def tamper(self, active, now_ms):
+        """The housing's tamper switch changed (see Tamper above)."""
+        fields = {"state": "triggered" if active else "restored"}
+        fields["blocks_open"] = self._tamper_blocks
+        self._events.append(events.make_event(now_ms, events.TAMPER, fields))
+        if active and not self.tamper_alarm:
+            self.tamper_alarm = True
+            self._dirty = True
+
+    def reset_tamper(self, source, now_ms):
+        """Clears the tamper alarm (authenticated API/MQTT); False without one."""
+        if not self.tamper_alarm:
+            return False
+        self.tamper_alarm = False
+        self._dirty = True
+        self._events.append(events.make_event(now_ms, events.TAMPER_RESET, {"source": source}))
+        return True
+
     def handle_timer(self, now_ms):
         if self._relay.handle_timer(now_ms):
             self._events.append(events.make_event(now_ms, events.DOOR_CLOSED))
@@ -325,11 +391,13 @@ class DoorPolicy:
             "failures_remaining_ms": [_remaining(expiry, now_ms) for expiry in self._failures],
             "lockouts": self._level,
             "step_back_remaining_ms": _remaining(self._step_back_at, now_ms),
+            "tamper": self.tamper_alarm,
         }
 
     # -- internals ---------------------------------------------------------
 
     def _reset_call(self):
+        self._code_length, self._code_digest, self._allowed = self._door_rules
         self._in_call = False
         self._caller = None
         self._caller_allowed = False
@@ -370,6 +438,8 @@ class DoorPolicy:
             self._reject(now_ms, NO_CODE)
         elif len(entry) < self._code_length:
             self._reject(now_ms, TOO_SHORT)
+        elif self.tamper_alarm and self._tamper_blocks:
+            self._reject(now_ms, TAMPER)
         elif self._locked_until is not None:
             self._count_failure(now_ms, LOCKED_OUT)
         elif constant_time_equal(_digest(entry), self._code_digest):
@@ -437,7 +507,7 @@ class DoorPolicy:
         if saved_state is None:
             return
         version = saved_state.get("version") if isinstance(saved_state, dict) else None
-        if version not in (1, STATE_VERSION):
+        if version not in (1, 2, STATE_VERSION):
             self._events.append(events.error(now_ms, "door state not understood, ignored"))
             return
         longest = self._lockout_max_ms
@@ -454,7 +524,7 @@ class DoorPolicy:
             for item in counts[: self._max_attempts]:
                 if item:
                     self._failures.append(ticks_add(now_ms, min(item, longest)))
-        if version == STATE_VERSION:
+        if version >= 2:
             level = _count(saved_state.get("lockouts"))
             step_back = _count(saved_state.get("step_back_remaining_ms"))
             if level is None or step_back is None:
@@ -463,6 +533,12 @@ class DoorPolicy:
                 self._level = min(level, MAX_LEVEL)
                 if self._level and self._locked_until is None:
                     self._step_back_at = ticks_add(now_ms, min(step_back, longest))
+        if version == STATE_VERSION:
+            tamper = saved_state.get("tamper")
+            if isinstance(tamper, bool):
+                self.tamper_alarm = tamper
+            else:
+                self._events.append(events.error(now_ms, "door state: bad tamper"))
         if len(self._failures) >= self._max_attempts:
             attempts = len(self._failures)
             self._failures = []

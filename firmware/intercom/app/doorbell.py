@@ -1,21 +1,37 @@
 # The doorbell: what happens between a button press and the end of a call.
 #
 # One state machine. Times are integer ms (now_ms, compat ticks). The SIP side
-# is a `phone` with call(target, now_ms) -> call_id (None: no room for the
-# call, it fails as unavailable), hangup(call_id, now_ms), answer(call_id,
-# now_ms) and reject(call_id, status, now_ms); the station feeds the phone's
-# outcomes back through the on_* methods. may_answer(identity) says whether
-# an incoming caller (the identity the SIP layer vouches for, or None) may
-# be answered.
+# is a `phone` with call(target, now_ms, button) -> call_id (None: no room
+# for the call, it fails as unavailable; button: the pressed button's config
+# entry, for the INVITE's display name and Alert-Info), hangup(call_id,
+# now_ms), answer(call_id, now_ms) and reject(call_id, status, now_ms); the
+# station feeds the phone's outcomes back through the on_* methods.
+# may_answer(identity) says whether an incoming caller (the identity the SIP
+# layer vouches for, or None) may be answered.
+#
+# A press (button_pressed(now, button, targets, quiet)) names its button
+# (a [[button]] entry: id, mode, label, ...) and whom it rings: the
+# button's targets, or in quiet hours (quiet) other targets or none. Every
+# press is a `button` event with the button's id, `quiet`, and `repeat`: 0
+# for a press in idle, else the number of presses since the last one that
+# placed a call. A press in quiet hours never sets chime_due; otherwise a
+# press that may place a call does, and a repeat does with chime_on_repeat
+# (the station sounds the chime output and tone and clears the flag).
 #
 #   state    input                         action                               next
 #   -------- ----------------------------- ------------------------------------ --------
-#   idle     button, not registered        error tone, call_ended(not_regist.)  idle
-#            button                        call target(s), ring timer           calling
+#   idle     button, in the cooldown       `button` repeat n, no call           idle
+#            (call.cooldown s after a call
+#            ended)
+#            button, quiet and no targets  `button` only                        idle
+#            button, not registered        error tone, call_ended(not_regist.)  idle
+#            button                        call the targets (the button's mode),
+#                                          ring timer                           calling
 #            incoming, identity allowed    answer, max-duration timers          talking
 #            incoming, identity not        reject 403 (no ring, no media)       idle
 #            allowed or None
-#   calling  button                        ignored, counted                     calling
+#            cooldown timer                the cooldown ends                    idle
+#   calling  button                        `button` repeat n, counted           calling
 #            ringing (first)               ringback tone, `ringing`             calling
 #            answered                      cancel the other targets, stop tone,
 #                                          max-duration timers, `answered`      talking
@@ -24,8 +40,9 @@
 #            failed, parallel              forget it; when none left: as above  calling/idle
 #            ring timer                    hang up (CANCEL) the ringing
 #                                          target(s), then as failed            calling/idle
-#            hangup command                hang up every target                 idle
-#   talking  button                        ignored, counted                     talking
+#            hangup (command, the door      hang up (CANCEL) every ringing
+#            opened: door_opened, an error) target, call_ended(reason given)     idle
+#   talking  button                        `button` repeat n, counted           talking
 #            warning timer (10 s before)   warning beep                         talking
 #            max-duration timer            hang up, call_ended(max_duration)    ending
 #            hangup (command, the door
@@ -33,13 +50,15 @@
 #            wrong codes, an error)        hang up, call_ended(reason given)    ending
 #            remote ended                  call_ended(remote_hangup)            idle
 #   ending   remote ended / ending timer   (the BYE is done or gave up)         idle
-#            button                        ignored, counted                     ending
+#            button                        `button` repeat n, counted           ending
 #
+# Every way back to idle after a call (or an incoming call) starts the
+# cooldown when call.cooldown is set.
 # A target the phone has no room to call (call() gives None) fails at once
 # as unavailable. Every call that was started ends with exactly one
 # `call_ended` event.
-# One-shot tones (error, warning, confirm, reject) last TONE_MS; ringback
-# plays while calling after the first `ringing`.
+# One-shot tones (chime, error, warning, confirm, reject) last TONE_MS;
+# ringback plays while calling after the first `ringing` (after the chime).
 
 from intercom.compat import ticks_add, ticks_diff
 
@@ -59,16 +78,21 @@ _FAILURE_PRECEDENCE = ("busy", "declined", "no_answer", "unavailable", "not_foun
 
 
 class Doorbell:
-    def __init__(self, call_settings, phone, may_answer):
-        self._targets = list(call_settings["targets"])
-        self._parallel = call_settings["mode"] == "parallel"
+    def __init__(self, call_settings, phone, may_answer, chime_on_repeat=False):
         self._ring_timeout_ms = call_settings["ring_timeout"] * 1000
         self._max_duration_ms = call_settings["max_duration"] * 1000
+        self._cooldown_ms = call_settings["cooldown"] * 1000
+        self._chime_on_repeat = chime_on_repeat
         self._phone = phone
         self._may_answer = may_answer
         self.state = IDLE
         self.registered = True
         self.ignored_presses = 0
+        self.repeats = 0  # presses since the one that placed the last call
+        self.chime_due = False
+        self.button = None  # the button entry of the call attempt (None: incoming)
+        self._targets = []
+        self._parallel = False
         self.tone = None
         self.talking_call_id = None  # the call in talking (and ending)
         self._ringing_calls = {}  # call_id -> target, while calling
@@ -81,16 +105,30 @@ class Doorbell:
 
     # -- inputs from the board ------------------------------------------
 
-    def button_pressed(self, now_ms):
-        self._emit({"event": "button", "state": "pressed"})
-        if self.state != IDLE:
+    def button_pressed(self, now_ms, button, targets, quiet):
+        """button: its config entry; targets: whom this press rings."""
+        event = {"event": "button", "state": "pressed", "button": button["id"], "quiet": quiet}
+        if self.state != IDLE or "cooldown" in self._timers:
             self.ignored_presses += 1
+            self.repeats += 1
+            event["repeat"] = self.repeats
+            self._emit(event)
+            self.chime_due = self._chime_on_repeat and not quiet
+            return
+        self.repeats = 0
+        event["repeat"] = 0
+        self._emit(event)
+        self.chime_due = not quiet
+        if not targets:
             return
         if not self.registered:
             self._play(now_ms, "error")
             self._emit({"event": "call_ended", "reason": "not_registered", "duration_ms": 0})
             return
         self.state = CALLING
+        self.button = button
+        self._targets = list(targets)
+        self._parallel = button["mode"] == "parallel"
         self._failures = []
         self._next_target = 0
         self._ring_next(now_ms)
@@ -137,7 +175,7 @@ class Doorbell:
             return
         if self.state == TALKING:
             self._emit_call_ended(now_ms, "remote_hangup")
-        self._back_to_idle()
+        self._back_to_idle(now_ms)
 
     def on_incoming(self, call_id, caller, identity, now_ms):
         """The phone asks whether to take a call from caller (its From, for
@@ -149,6 +187,7 @@ class Doorbell:
             self._phone.reject(call_id, 486 if self.state != IDLE else 403, now_ms)
             return False
         self._phone.answer(call_id, now_ms)
+        self.button = None
         self._start_talking(call_id, now_ms)
         return True
 
@@ -162,6 +201,10 @@ class Doorbell:
 
     def code_rejected(self, now_ms):
         self._play(now_ms, "reject")
+
+    def play_chime(self, now_ms):
+        """The local chime on the door's speaker (chime.tone)."""
+        self._play(now_ms, "chime")
 
     # -- timers ------------------------------------------------------------
 
@@ -192,7 +235,7 @@ class Doorbell:
         elif name == "max_duration" and self.state == TALKING:
             self._end_talking(now_ms, "max_duration")
         elif name == "ending" and self.state == ENDING:
-            self._back_to_idle()
+            self._back_to_idle(now_ms)
 
     # -- events ------------------------------------------------------------
 
@@ -210,8 +253,8 @@ class Doorbell:
         while self._next_target < len(self._targets):
             target = self._targets[self._next_target]
             self._next_target += 1
-            call_id = self._phone.call(target, now_ms)
-            self._emit({"event": "call_started", "target": target})
+            call_id = self._phone.call(target, now_ms, self.button)
+            self._emit({"event": "call_started", "target": target, "button": self.button["id"]})
             if call_id is None:  # no room for another SIP call
                 self._failures.append("unavailable")
                 continue
@@ -240,7 +283,7 @@ class Doorbell:
 
     def _finish(self, now_ms, reason):
         self._emit({"event": "call_ended", "reason": reason, "duration_ms": 0})
-        self._back_to_idle()
+        self._back_to_idle(now_ms)
 
     def _start_talking(self, call_id, now_ms):
         self.state = TALKING
@@ -267,7 +310,7 @@ class Doorbell:
         duration = ticks_diff(now_ms, self._answered_ms)
         self._emit({"event": "call_ended", "reason": reason, "duration_ms": duration})
 
-    def _back_to_idle(self):
+    def _back_to_idle(self, now_ms):
         self.state = IDLE
         self.talking_call_id = None
         self._ringing_calls = {}
@@ -276,6 +319,8 @@ class Doorbell:
             self.tone = None
         for name in ("ring", "max_duration", "warning", "ending"):
             self._timers.pop(name, None)
+        if self._cooldown_ms:
+            self._timers["cooldown"] = ticks_add(now_ms, self._cooldown_ms)
 
     def _play(self, now_ms, tone):
         self.tone = tone

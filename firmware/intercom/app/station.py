@@ -5,13 +5,22 @@
 # Board contract:
 #   start(now_ms) / stop(now_ms)          stop hangs up and unregisters; keep
 #                                         pumping datagrams until .stopped
-#   button(pressed, now_ms)  hangup(now_ms)  remote_open(source, now_ms)
+#   button(pressed, now_ms, number=1)     a [[button]] by its id (1: [gpio] button)
+#   hangup(now_ms)  remote_open(source, now_ms)
+#   input(name, active, now_ms)           INPUTS: door_contact (active = open),
+#                                         exit_button (pressed), tamper (triggered)
+#   set_local_time(local, now_ms)         (weekday 0 = Monday, minute of the
+#                                         day) or None: quiet hours
+#   set_quiet_mode(mode, source, now_ms) -> bool   reset_tamper(source, now_ms) -> bool
 #   receive_sip(data, addr, now_ms)       receive_rtp(data, addr, now_ms)
 #   receive_rtcp(data, addr, now_ms, wallclock_ms)
 #   audio_frame(mic_pcm, now_ms) -> speaker PCM: call every ptime ms, always
 #   sip_datagrams(now_ms) / rtp_datagrams() / rtcp_datagrams(now_ms, wallclock_ms)
 #   get_timer() / handle_timer(now_ms, wallclock_ms) / next_event()
 #   .relay_on  .led  .state  .stopped  door_state_to_save(now_ms)  stats(now_ms)
+#   output(name) for name in OUTPUTS      chime (a pulse of chime.pulse_ms on a
+#                                         press), calling, talking, door_open
+#                                         (the relay): call-state lights
 #   needs_flush() / flushed()
 #
 # The media fast path: an audio frame or an RTP packet usually changes
@@ -36,7 +45,8 @@
 #   ringing                     doorbell.on_ringing
 #   early_media                 media starts, receive only (no ringback then)
 #   answered (outgoing)         doorbell.on_answered; the talking call gets
-#                               media and policy.call_answered(dialled URI);
+#                               media and policy.call_answered(dialled URI,
+#                               the button: its code and open_from);
 #                               a call the doorbell no longer owns (a 2xx
 #                               after it gave up) is hung up
 #   call_failed                 doorbell.on_failed (timeout counts as no_answer)
@@ -45,7 +55,19 @@
 #                               policy.receive_digit (the policy's call only)
 #   media_updated               media.update (hold / unhold)
 #   internal_error              an `error` event (a bug of ours, counted)
-#   policy door_opened          doorbell.door_opened (confirmation tone)
+#   button(pressed)             quiet_hours.targets(button): the button's own
+#                               targets, or in quiet hours others or none;
+#                               doorbell.button_pressed; doorbell.chime_due:
+#                               the chime output pulses, chime.tone plays it
+#   input door_contact          door_contact.report; the door opened while
+#                               calling: doorbell.hangup_requested(door_opened)
+#                               (CANCEL to every phone still ringing)
+#   input exit_button           `exit_button`, policy.local_open (the relay)
+#   input tamper                policy.tamper
+#   policy door_opened          doorbell.door_opened (confirmation tone);
+#                               while calling (the exit button, a remote
+#                               open): doorbell.hangup_requested(door_opened)
+#   relay on/off                door_contact.relay_changed (forced or not)
 #   policy code_rejected        doorbell.code_rejected (rejection tone)
 #   policy hangup_due           doorbell.hangup_requested(its reason: door_opened,
 #                               or wrong_codes after door.hangup_after_wrong)
@@ -71,6 +93,10 @@
 # the board's loop, the runtime turns the relay off on its way out, and the
 # board restarts (systemd on the Pi, the watchdog on the Pico W).
 #
+# The door state file holds the policy's state (intercom.app.door, Restart)
+# and "quiet_mode", the owner's quiet hours switch; door_state_to_save gives
+# it after a change of either.
+#
 # Tones replace the remote audio on the door's speaker while they play. The
 # remote audio never carries the resident's DTMF tones to the speaker: the
 # media session silences them (media/session.py, media/dtmf_mute.py).
@@ -78,9 +104,12 @@
 # "on" when registered (or peer-to-peer), "slow" when not registered.
 
 from intercom import compat, events
-from intercom.app.door import DoorPolicy
+from intercom.app.door import STATE_VERSION, DoorPolicy
+from intercom.app.door_contact import DoorContact
 from intercom.app.doorbell import CALLING, IDLE, TALKING, Doorbell
 from intercom.app.identity import allowed_identities, home_hosts, parse_identity
+from intercom.app.quiet_hours import AUTO, QuietHours
+from intercom.app.relay import RelayPulse
 from intercom.compat import ticks_diff
 from intercom.media import tones
 from intercom.media.session import MediaSession
@@ -99,7 +128,10 @@ _TONES = {
     "warning": tones.call_ending,
     "confirm": tones.door_opened,
     "reject": tones.code_rejected,
+    "chime": tones.chime,
 }
+INPUTS = ("door_contact", "exit_button", "tamper")
+OUTPUTS = ("chime", "calling", "talking", "door_open")
 _FAILURE_REASONS = {"timeout": "no_answer"}
 STAT_MASK = 0xFFFFFFFF
 
@@ -110,10 +142,15 @@ class _Phone:
     def __init__(self, station):
         self._station = station
 
-    def call(self, target, now_ms):
+    def call(self, target, now_ms, button):
         station = self._station
         call_id = station.agent.call(
-            target, station.rtp_port, now_ms, station.ring_timeout_ms + AGENT_RING_SLACK_MS
+            target,
+            station.rtp_port,
+            now_ms,
+            station.ring_timeout_ms + AGENT_RING_SLACK_MS,
+            display_name=button["label"],
+            alert_info=button["alert_info"],
         )
         station.dialled[call_id] = station.agent.target_uri(target)
         return call_id
@@ -128,6 +165,24 @@ class _Phone:
         self._station.agent.reject(call_id, status, now_ms)
 
 
+def called_lists(config):
+    """Every list of targets the door may ring: [call], each button, each
+    quiet hours entry."""
+    lists = [config["call"]["targets"]]
+    for table in config["button"] + config["schedule"]:
+        lists.append(table["targets"])
+    return lists
+
+
+def _saved_quiet_mode(saved):
+    """The quiet hours mode of a saved door state (auto when absent or bad)."""
+    if isinstance(saved, dict) and saved.get("version") == STATE_VERSION:
+        mode = saved.get("quiet_mode")
+        if mode in ("auto", "on", "off"):
+            return mode
+    return AUTO
+
+
 class Station:
     def __init__(
         self, config, random_bytes, now_ms, local_host, sip_port, rtp_port, saved_door_state=None
@@ -135,6 +190,13 @@ class Station:
         sip = config["sip"]
         call = config["call"]
         audio = config["audio"]
+        lists = called_lists(config)
+        every_target = []
+        for targets in lists:
+            for target in targets:
+                if target not in every_target:
+                    every_target.append(target)
+        most_targets = max(len(targets) for targets in lists)
         self.config = config
         self.rtp_port = rtp_port
         self.ring_timeout_ms = call["ring_timeout"] * 1000
@@ -158,7 +220,7 @@ class Station:
                 expires_s=sip["expires"],
                 display_name=config["device"]["name"],
                 trusted=sip["trusted"],
-                targets=call["targets"],
+                targets=every_target,
                 answer_from=call["answer_from"],
                 codecs=audio["codecs"],
                 ptime=audio["ptime"],
@@ -167,7 +229,7 @@ class Station:
                 keepalive_ms=sip["keepalive"] * 1000,
                 # one round of targets ringing, the previous round still
                 # cancelling, and a resident calling in
-                max_calls=2 * len(call["targets"]) + 1,
+                max_calls=2 * most_targets + 1,
                 peer_media_same_host=sip["peer_media_same_host"],
                 asserted_identity=sip["asserted_identity"],
             ),
@@ -175,10 +237,22 @@ class Station:
         )
         answer_from = allowed_identities(call["answer_from"], home_hosts(sip))
         self.doorbell = Doorbell(
-            call, _Phone(self), lambda identity: parse_identity(identity) in answer_from
+            call,
+            _Phone(self),
+            lambda identity: parse_identity(identity) in answer_from,
+            config["chime"]["on_repeat"],
         )
         self.doorbell.set_registered(not sip["register"])
         self.policy = DoorPolicy(config, now_ms, saved_door_state)
+        self.buttons = {}  # id -> [[button]] entry
+        for button in config["button"]:
+            self.buttons[button["id"]] = button
+        self.quiet_hours = QuietHours(config["schedule"], _saved_quiet_mode(saved_door_state))
+        self._quiet_mode_saved = self.quiet_hours.mode
+        self.door_contact = DoorContact(config["door"]["open_too_long"])
+        self._relay_seen = False
+        self._chime = RelayPulse(config["chime"]["pulse_ms"])
+        self._chime_tone = config["chime"]["tone"]
         self.dialled = {}  # call id -> URI we dialled (the caller identity on answer)
         self._awaiting_ack = {}  # incoming call id -> caller identity, until `answered`
         self.media = None
@@ -224,17 +298,78 @@ class Station:
 
     # -- inputs ------------------------------------------------------------------
 
-    def button(self, pressed, now_ms):
+    def button(self, pressed, now_ms, number=1):
         try:
+            button = self.buttons[number]
             if pressed:
-                self.doorbell.button_pressed(now_ms)
+                targets = self.quiet_hours.targets(number)
+                quiet = targets is not None
+                if not quiet:
+                    targets = button["targets"]
+                self.doorbell.button_pressed(now_ms, button, targets, quiet)
             else:
-                self._emit(now_ms, events.BUTTON, {"state": "released"})
+                self._emit(now_ms, events.BUTTON, {"state": "released", "button": number})
             self._settle(now_ms)
         except MemoryError:
             raise
         except Exception as error:
             self._internal_error("button", error, now_ms)
+
+    def input(self, name, active, now_ms):
+        """An optional input changed (INPUTS; the board debounces them)."""
+        try:
+            if name == "door_contact":
+                if self.door_contact.report(active, now_ms) and self.doorbell.state == CALLING:
+                    self.doorbell.hangup_requested(now_ms, "door_opened")
+            elif name == "exit_button":
+                if active:
+                    self._emit(now_ms, events.EXIT_BUTTON, None)
+                    self.policy.local_open(now_ms)
+            elif name == "tamper":
+                self.policy.tamper(active, now_ms)
+            else:
+                raise ValueError("unknown input %r" % (name,))
+            self._settle(now_ms)
+        except MemoryError:
+            raise
+        except Exception as error:
+            self._internal_error("input", error, now_ms)
+
+    def set_local_time(self, local, now_ms):
+        """The board's local time: (weekday 0 = Monday, minute of the day),
+        None while unknown; quiet hours follow it."""
+        try:
+            self.quiet_hours.set_local_time(local, now_ms)
+            self._settle(now_ms)
+        except MemoryError:
+            raise
+        except Exception as error:
+            self._internal_error("set_local_time", error, now_ms)
+
+    def set_quiet_mode(self, mode, source, now_ms):
+        """The owner's quiet hours switch (auto, on, off) from mqtt or http;
+        False for an unknown mode."""
+        try:
+            changed = self.quiet_hours.set_mode(mode, source, now_ms)
+            self._settle(now_ms)
+        except MemoryError:
+            raise
+        except Exception as error:
+            self._internal_error("set_quiet_mode", error, now_ms)
+            return False
+        return changed
+
+    def reset_tamper(self, source, now_ms):
+        """Clears a latched tamper alarm (authenticated mqtt or http)."""
+        try:
+            reset = self.policy.reset_tamper(source, now_ms)
+            self._settle(now_ms)
+        except MemoryError:
+            raise
+        except Exception as error:
+            self._internal_error("reset_tamper", error, now_ms)
+            return False
+        return reset
 
     def hangup(self, now_ms):
         try:
@@ -343,7 +478,7 @@ class Station:
 
     def get_timer(self):
         deadline = None
-        parts = [self.agent, self.doorbell, self.policy]
+        parts = [self.agent, self.doorbell, self.policy, self.door_contact, self._chime]
         if self.media is not None:
             parts.append(self.media)
         for part in parts:
@@ -357,6 +492,8 @@ class Station:
             self.agent.handle_timer(now_ms)
             self.doorbell.handle_timer(now_ms)
             self.policy.handle_timer(now_ms)
+            self.door_contact.handle_timer(now_ms)
+            self._chime.handle_timer(now_ms)
             media = self.media
             if media is not None:
                 media.handle_timer(now_ms, wallclock_ms)
@@ -382,6 +519,18 @@ class Station:
     def relay_on(self):
         return self.policy.relay_on
 
+    def output(self, name):
+        """Whether an output of OUTPUTS is on now."""
+        if name == "chime":
+            return self._chime.is_on
+        if name == "calling":
+            return self.doorbell.state == CALLING
+        if name == "talking":
+            return self.doorbell.state == TALKING
+        if name == "door_open":
+            return self.policy.relay_on
+        raise ValueError("unknown output %r" % (name,))
+
     @property
     def state(self):
         return self.doorbell.state
@@ -398,7 +547,16 @@ class Station:
         return "on"
 
     def door_state_to_save(self, now_ms):
-        return self.policy.state_to_save(now_ms)
+        """The door state file's content after a change, else None (top)."""
+        state = self.policy.state_to_save(now_ms)
+        mode = self.quiet_hours.mode
+        if state is None and mode == self._quiet_mode_saved:
+            return None
+        if state is None:
+            state = self.policy.persistent_state(now_ms)
+        self._quiet_mode_saved = mode
+        state["quiet_mode"] = mode
+        return state
 
     def stats(self, now_ms):
         stats = {
@@ -435,11 +593,26 @@ class Station:
                 busy = True
                 self._policy_event(event, now_ms)
                 event = self.policy.next_event()
+            for part in (self.quiet_hours, self.door_contact):
+                event = part.next_event()
+                while event is not None:
+                    busy = True
+                    self._events.append(event)
+                    event = part.next_event()
             reason = self.policy.hangup_due
             if reason is not None:
                 busy = True
                 self.policy.hangup_due = None
                 self.doorbell.hangup_requested(now_ms, reason)
+            if self.doorbell.chime_due:
+                self.doorbell.chime_due = False
+                self._chime.start(now_ms)
+                if self._chime_tone:
+                    self.doorbell.play_chime(now_ms)
+            relay = self.policy.relay_on
+            if relay != self._relay_seen:
+                self._relay_seen = relay
+                self.door_contact.relay_changed(relay, now_ms)
             self._end_what_the_doorbell_left(now_ms)
         if self._stopping and not self.agent.calls:
             registration = self.agent.registration
@@ -486,7 +659,8 @@ class Station:
                     self._receiving = True
                 else:
                     self._start_media(call_id, event["media"], now_ms, True)
-                self._answer_policy(call_id, self.dialled.get(call_id, ""), now_ms)
+                button = self.doorbell.button["id"]
+                self._answer_policy(call_id, self.dialled.get(call_id, ""), now_ms, button)
             else:  # a 2xx nobody waits for any more (the doorbell gave up, or
                 self.agent.hangup(call_id, now_ms)  # another flat answered first)
         elif name == "call_failed":
@@ -518,6 +692,8 @@ class Station:
         name = event["event"]
         if name == events.DOOR_OPENED:
             self.doorbell.door_opened(now_ms)
+            if self.doorbell.state == CALLING:  # the exit button, a remote open
+                self.doorbell.hangup_requested(now_ms, "door_opened")
         elif name == events.CODE_REJECTED:
             self.doorbell.code_rejected(now_ms)
         self._events.append(event)
@@ -532,9 +708,9 @@ class Station:
             digit = media.next_dtmf()
         self._settle(now_ms)
 
-    def _answer_policy(self, call_id, caller, now_ms):
+    def _answer_policy(self, call_id, caller, now_ms, button=None):
         self._policy_call_id = call_id
-        self.policy.call_answered(caller, now_ms)
+        self.policy.call_answered(caller, now_ms, button)
 
     def _end_what_the_doorbell_left(self, now_ms):
         """Media and the policy's call end with the doorbell's call (top)."""

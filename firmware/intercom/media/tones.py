@@ -21,6 +21,8 @@
 #                   nobody answered / not registered)
 #   call_ending     1400 Hz 200 ms on / 200 ms off, three beeps  once
 #                   (the call reaches max_duration soon)
+#   chime           660 Hz 400 ms, 550 Hz 700 ms ("ding-dong":   once
+#                   the bell rang; chime.tone on a press)
 
 from array import array
 
@@ -172,3 +174,8 @@ def call_ending(amplitude=DEFAULT_AMPLITUDE):
     """Three short beeps: the call ends soon (max_duration)."""
     beep = ((200, (1400,)), (200, ()))
     return ToneGenerator(beep + beep + beep, False, amplitude)
+
+
+def chime(amplitude=DEFAULT_AMPLITUDE):
+    """Falling two-note door chime: the bell rang."""
+    return ToneGenerator(((400, (660,)), (700, (550,))), False, amplitude)

@@ -8,7 +8,10 @@
 #   next_event()                           -> event dict or None, drain after each call
 #
 # App methods: start(now_ms), stop(now_ms), call(target, rtp_port, now_ms,
-# ring_timeout_ms=None) -> call id, answer(call_id, rtp_port, now_ms),
+# ring_timeout_ms=None, display_name=None, alert_info=None) -> call id
+# (display_name: the From's, instead of the settings'; alert_info: an
+# Alert-Info header value, RFC 3261 20.4, so phones ring differently per
+# door button), answer(call_id, rtp_port, now_ms),
 # reject(call_id, status, now_ms), hangup(call_id, now_ms).
 #
 # Events (every dict has "event"; calls carry "call_id", the SIP Call-ID):
@@ -226,7 +229,9 @@ class Agent:
 
     # -- app interface ------------------------------------------------------------
 
-    def call(self, target, rtp_port, now_ms, ring_timeout_ms=None):
+    def call(
+        self, target, rtp_port, now_ms, ring_timeout_ms=None, display_name=None, alert_info=None
+    ):
         """Call a user ("flat1") or a SIP URI; returns the call id, or None
         when the call table is full of live calls."""
         target_uri = self.target_uri(target)
@@ -244,7 +249,7 @@ class Agent:
         if not self._add_call(call):
             self._count("calls_refused")
             return None
-        call.start_outgoing(target_uri, address, ring_timeout_ms, now_ms)
+        call.start_outgoing(target_uri, address, ring_timeout_ms, now_ms, display_name, alert_info)
         return call_id
 
     def answer(self, call_id, rtp_port, now_ms):
@@ -303,10 +308,11 @@ class Agent:
             value = (value << 8) | byte
         return value & 0x7FFFFFFF
 
-    def local_identity(self):
+    def local_identity(self, display_name=None):
         uri = "sip:%s@%s" % (self.settings.user, format_hostport(self.settings.domain, None))
-        if self.settings.display_name:
-            return '"%s" <%s>' % (self.settings.display_name, uri)
+        name = display_name or self.settings.display_name
+        if name:
+            return '"%s" <%s>' % (name, uri)
         return "<%s>" % uri
 
     def contact_value(self):

@@ -124,16 +124,20 @@ class Call:
 
     # -- outgoing ---------------------------------------------------------
 
-    def start_outgoing(self, target_uri, address, ring_timeout_ms, now_ms):
+    def start_outgoing(
+        self, target_uri, address, ring_timeout_ms, now_ms, display_name=None, alert_info=None
+    ):
         self.target = target_uri
         stack = self.stack
         headers = Headers()
         headers.add("Max-Forwards", "70")
-        headers.add("From", "%s;tag=%s" % (stack.local_identity(), stack.new_tag()))
+        headers.add("From", "%s;tag=%s" % (stack.local_identity(display_name), stack.new_tag()))
         headers.add("To", "<%s>" % target_uri)
         headers.add("Call-ID", self.call_id)
         headers.add("CSeq", "1 INVITE")
         headers.add("Contact", stack.contact_value())
+        if alert_info:
+            headers.add("Alert-Info", alert_info)  # RFC 3261 20.4
         stack.add_capabilities(headers)
         headers.add("Content-Type", "application/sdp")
         self.invite_request = Request("INVITE", target_uri, headers, self._make_offer())
