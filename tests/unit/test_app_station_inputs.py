@@ -162,7 +162,6 @@ def test_the_door_contact_opening_cancels_the_ringing_call():
     ]
     assert [e["event"] for e in rig.events if e["event"].startswith("door_")] == [
         "door_contact",
-        "door_contact",
         "door_forced",
     ]
 

@@ -3,8 +3,8 @@
 #
 #   state    input                                  output                      next
 #   -------- -------------------------------------- --------------------------- -------
-#   unknown  report(open)                           door_contact (state)        open /
-#            (the first report: the door as it      [open: too-long timer]      closed
+#   unknown  report(open)                           [open: too-long timer]      open /
+#            (the first report: the door as it      (no event: nothing moved)   closed
 #            was at boot, never forced)
 #   closed   report(open), relay on or off for      door_contact open,          open
 #            less than FORCED_GRACE_MS              too-long timer
@@ -54,7 +54,8 @@ class DoorContact:
             return False
         first = self.state == UNKNOWN
         self.state = state
-        self._events.append(events.make_event(now_ms, events.DOOR_CONTACT, {"state": state}))
+        if not first:
+            self._events.append(events.make_event(now_ms, events.DOOR_CONTACT, {"state": state}))
         if not is_open:
             self._too_long_at = None
             return False
