@@ -114,6 +114,7 @@
 from intercom import events, tz
 from intercom.app.identity import is_ip_literal, is_user, parse_sip_uri, split_hostport
 from intercom.app.quiet_hours import DAYS, minute_of_day
+from intercom.app.station import INPUTS, OUTPUTS
 from intercom.errors import ConfigError
 from intercom.pins import DEFAULT_PINS, I2S_PINS
 from intercom.sip.grammar import is_ipv4, is_ipv6
@@ -140,10 +141,6 @@ CODE_LENGTH = (4, 16)
 MAX_TARGETS = 8
 MAX_BUTTONS = 8
 MAX_SCHEDULES = 16
-# Optional [gpio] pins: inputs (wired to GND, internal pull-up) and outputs
-# (active high); None: not fitted.
-OPTIONAL_INPUTS = ("door_contact", "exit_button", "tamper")
-OPTIONAL_OUTPUTS = ("chime", "calling", "talking", "door_open")
 HTTP_TOKEN_MIN = 16
 # GPIO numbers a board can drive: BCM 0-27 on rpi (and sim), GP0-22 and
 # GP26-28 on pico_w (GP23-25 and GP29 belong to the wireless chip).
@@ -749,9 +746,8 @@ def _check_time(problems, config):
             tz.parse(time["zone"])
         except ValueError as error:
             problems.add("time.zone", "'%s': %s" % (time["zone"], error))
-    server = split_hostport(time["ntp_server"] or "")
-    if server is None or server[1] is not None:
-        problems.add("time.ntp_server", "'%s' is not a host (no port)" % time["ntp_server"])
+    if time["ntp_server"] is not None and split_hostport(time["ntp_server"]) is None:
+        problems.add("time.ntp_server", "'%s' is not a host or host:port" % time["ntp_server"])
     if config["device"]["board"] == "pico_w" and config["schedule"] and time["zone"] is None:
         problems.add(
             "time.zone",
@@ -840,7 +836,7 @@ def _check_gpio(problems, board, gpio, buttons):
             gpio[role] = defaults[role]
         pins.append(("gpio." + role, gpio[role]))
     pins += others
-    for role in OPTIONAL_INPUTS + OPTIONAL_OUTPUTS:
+    for role in INPUTS + OUTPUTS:
         if gpio[role] is not None:
             pins.append(("gpio." + role, gpio[role]))
     used = {}

@@ -18,7 +18,7 @@ def control(text):
 
 
 def test_button_bounce_is_one_press_and_the_irq_only_counts():
-    button = pico_w.PinButton(5, True, 30)
+    button = pico_w.PinInput(5, True, 30)
     assert button.poll(1000) is None
     control("bounce 5 pressed 5\n")
     assert button.poll(1010) is True  # the first sample after the edges acts
@@ -30,7 +30,7 @@ def test_button_bounce_is_one_press_and_the_irq_only_counts():
 
 
 def test_active_high_button_uses_the_pull_down():
-    button = pico_w.PinButton(6, False, 0)
+    button = pico_w.PinInput(6, False, 0)
     assert button.pin._pull == machine.Pin.PULL_DOWN
     control("press 6\n")
     assert button.poll(0) is True
@@ -39,7 +39,7 @@ def test_active_high_button_uses_the_pull_down():
 
 
 def test_a_glitch_between_samples_is_counted_not_reported():
-    button = pico_w.PinButton(7, True, 30)
+    button = pico_w.PinInput(7, True, 30)
     control("press 7\nrelease 7\n")
     assert button.poll(0) is None
     assert button.glitches == 1

@@ -101,11 +101,11 @@ def write_toml(folder, sip_port=5060, flat_port=5062, extra=(), audio=()):
     )
 
 
-def write_config(folder, sip_port, flat_port):
+def write_config(folder, sip_port, flat_port, extra=()):
     # echo control off: the call checks the transport sample by sample, and
     # the Pico's half-duplex default attenuates the mic while the flat talks
     # (tests/unit/test_media_half_duplex.py covers it on both interpreters)
-    toml = write_toml(folder, sip_port, flat_port, audio=['echo = "off"'])
+    toml = write_toml(folder, sip_port, flat_port, extra, audio=['echo = "off"'])
     converted = subprocess.run(
         [sys.executable, "-m", "intercom", "config", "to-json", str(toml)],
         env={**os.environ, "PYTHONPATH": str(FIRMWARE)},

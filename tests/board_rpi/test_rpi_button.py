@@ -13,7 +13,7 @@ FAKES = pathlib.Path(__file__).resolve().parents[1] / "fakes"
 sys.path.insert(0, str(FAKES))
 
 import RPi.GPIO as GPIO  # noqa: E402, N814
-from boards.rpi.gpio_input import GpioButton  # noqa: E402
+from boards.rpi.gpio_input import GpioInput  # noqa: E402
 from boards.runtime.loop import Loop  # noqa: E402
 
 BUTTON = 17
@@ -25,7 +25,7 @@ def make_button(debounce_ms, active_low=True):
     loop = Loop()
     loop.call_every(2, lambda: None)  # keeps run_once() short
     changes = []
-    button = GpioButton(GPIO, BUTTON, active_low, debounce_ms)
+    button = GpioInput(GPIO, BUTTON, active_low, debounce_ms)
 
     def on_change(pressed):
         changes.append((pressed, time.monotonic(), threading.get_ident()))

@@ -43,11 +43,13 @@ def toml_value(value):
 
 
 def write_toml(path, sections):
+    """sections: {name: table}, or {name: [table, ...]} for [[name]] entries."""
     lines = []
-    for section, table in sections.items():
-        lines.append("[%s]" % section)
-        for key, value in table.items():
-            lines.append("%s = %s" % (key, toml_value(value)))
+    for section, tables in sections.items():
+        for table in tables if isinstance(tables, list) else [tables]:
+            lines.append("[[%s]]" % section if isinstance(tables, list) else "[%s]" % section)
+            for key, value in table.items():
+                lines.append("%s = %s" % (key, toml_value(value)))
     path.write_text("\n".join(lines) + "\n")
     path.chmod(0o600)
     return path

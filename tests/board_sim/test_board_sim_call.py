@@ -356,7 +356,7 @@ def test_text_logs_go_to_stderr_and_leave_stdout_empty(tmp_path):
     assert result.returncode == 0
     assert result.stdout == ""
     assert " started board=sim name=Door" in result.stderr
-    assert " button state=pressed" in result.stderr
+    assert " button button=1 quiet=False repeat=0 state=pressed" in result.stderr
     assert " call_ended " in result.stderr
 
 

@@ -8,55 +8,85 @@ from boards.runtime import addresses
 from boards.sim.board import CommandReader
 
 
-def reader():
+def reader(buttons=(1,)):
     warnings = []
-    return CommandReader(warnings.append), warnings
+    return CommandReader(warnings.append, buttons), warnings
 
 
 def test_commands_come_out_one_per_line_in_order():
     commands, warnings = reader()
     assert commands.feed(b"press\nrelease\nhangup\nquit\n") == [
-        "press",
-        "release",
-        "hangup",
-        "quit",
+        ("press", 1),
+        ("release", 1),
+        ("hangup",),
+        ("quit",),
     ]
     assert warnings == []
+
+
+def test_buttons_by_number_sensors_exit_tamper_and_help():
+    commands, warnings = reader(buttons=(1, 2, 3))
+    lines = b"press 2\nrelease 2\npress 3\nsensor open\nsensor close\nexit\n"
+    lines += b"tamper\ntamper on\ntamper off\nhelp\n"
+    assert commands.feed(lines) == [
+        ("press", 2),
+        ("release", 2),
+        ("press", 3),
+        ("sensor", "open"),
+        ("sensor", "close"),
+        ("exit",),
+        ("tamper", "on"),
+        ("tamper", "on"),
+        ("tamper", "off"),
+        ("help",),
+    ]
+    assert warnings == []
+
+
+def test_a_button_the_config_lacks_and_bad_arguments_are_warned_about():
+    commands, warnings = reader(buttons=(1, 2))
+    lines = b"press 3\nrelease 0\npress two\nsensor ajar\nexit now\ntamper maybe\nquit 1\n"
+    assert commands.feed(lines) == []
+    assert "no button 'press 3' (the config has 1, 2)" in warnings[0]
+    assert "no button 'release 0'" in warnings[1]
+    assert "no button 'press two'" in warnings[2]
+    assert all("unknown command" in warning for warning in warnings[3:])
+    assert len(warnings) == 7
 
 
 def test_a_line_split_across_reads_is_one_command():
     commands, _ = reader()
     assert commands.feed(b"pr") == []
-    assert commands.feed(b"ess\nrel") == ["press"]
-    assert commands.feed(b"ease\n") == ["release"]
+    assert commands.feed(b"ess\nrel") == [("press", 1)]
+    assert commands.feed(b"ease\n") == [("release", 1)]
 
 
 def test_crlf_blanks_spaces_and_case_are_tolerated():
-    commands, warnings = reader()
-    assert commands.feed(b"  PRESS \r\n\r\n\nRelease\r\n") == ["press", "release"]
+    commands, warnings = reader(buttons=(1, 2))
+    assert commands.feed(b"  PRESS \r\n\r\n\nRelease   2\r\n") == [("press", 1), ("release", 2)]
     assert warnings == []
 
 
 def test_unknown_commands_are_warned_about_and_skipped():
     commands, warnings = reader()
-    assert commands.feed(b"dance\npress\n\xff\xfe\n") == ["press"]
+    assert commands.feed(b"dance\npress\n\xff\xfe\n") == [("press", 1)]
     assert len(warnings) == 2
     assert "unknown command 'dance'" in warnings[0]
-    assert "press, release, hangup, quit" in warnings[0]
+    assert "press [N], release [N], hangup, sensor open, sensor close, exit" in warnings[0]
 
 
 def test_an_overlong_line_is_dropped_up_to_its_end():
     commands, warnings = reader()
     assert commands.feed(b"x" * 200) == []
-    assert commands.feed(b"press" * 10 + b"\nquit\n") == ["quit"]
+    assert commands.feed(b"press" * 10 + b"\nquit\n") == [("quit",)]
     assert len(warnings) == 1 and "longer than" in warnings[0]
 
 
 def test_a_partial_last_line_waits_for_its_newline():
     commands, _ = reader()
-    assert commands.feed(b"press\nqui") == ["press"]
+    assert commands.feed(b"press\nqui") == [("press", 1)]
     assert commands.feed(b"") == []
-    assert commands.feed(b"t\n") == ["quit"]
+    assert commands.feed(b"t\n") == [("quit",)]
 
 
 def base_config(server=None, targets=("sip:flat@127.0.0.1:5070",), trusted=()):

@@ -1,5 +1,6 @@
-# The Pico W board (MicroPython, rp2): machine.Pin for button, relay and
-# LED, machine.I2S audio (boards.pico_w.audio), network.WLAN, machine.WDT.
+# The Pico W board (MicroPython, rp2): machine.Pin for the buttons, relay,
+# LED and the optional inputs and outputs, machine.I2S audio
+# (boards.pico_w.audio), network.WLAN, machine.WDT, SNTP for quiet hours.
 # Pins are GP numbers from [gpio]; I2S pins from intercom.pins.
 #
 # Boot order (DESIGN.md, principle 5): the relay pin becomes an output at 0
@@ -12,8 +13,11 @@
 # within 8 s, which is the retry.
 #
 # The loop (one thread; MicroPython IRQ handlers only count):
-#   button  Pin.irq on both edges only increments an edge counter; a 10 ms
-#           loop timer samples the pin and feeds boards.runtime.debounce.Debouncer
+#   inputs  each [[button]] and each optional input set in [gpio]
+#           (door_contact, exit_button, tamper: pull-up, switched to GND) is
+#           a PinInput. Pin.irq on both edges only increments an edge
+#           counter; a 10 ms loop timer samples every pin and feeds its
+#           boards.runtime.debounce.Debouncer
 #           (first edge acts, chatter ignored). A soft IRQ cannot wake
 #           poll() early, so the timer is the mechanism; the counter shows
 #           edges that came and went between two samples (`glitches`).
@@ -27,6 +31,15 @@
 #           the echo of a speaker frame starts about two frames after its
 #           tick: the mic frame being captured, one frame in the TX buffer
 #           (audio_path_delay_ms; audio.echo_delay_ms overrides)
+#           At attach the door contact's level is reported, and the tamper
+#           switch's when it is triggered already.
+#   outputs gpio.chime, calling, talking, door_open when set: 0 at boot with
+#           the relay (PicoOutputs), then from the Station.
+#   time    with [[schedule]] only: boards.runtime.sntp over the SIP socket
+#           (runtime.borrow_sip_socket) to time.ntp_server, looked up once at
+#           start (an IP address spares the lookup); quiet hours stay off
+#           until the first answer. time.zone (required then) gives the
+#           local time.
 #   wdt     fed every second by a loop timer: a stuck loop is reset.
 #   wifi    checked every 2 s; when the link dropped, connect() again (at
 #           most every 10 s). When it comes back with another address than
@@ -35,22 +48,27 @@
 #           one): an `error` event, then the runtime stops (relay off) and
 #           the watchdog reboots the door onto the new address.
 # UDP sockets: the runtime opens three (SIP, RTP, RTCP) of the five lwIP
-# allows with DHCP and DNS.
+# allows with DHCP and DNS; SNTP borrows the SIP socket.
 
+import os
 import sys
 import time
 
 import machine
 import network
 from intercom import compat, events
+from intercom.app.identity import split_hostport
+from intercom.app.station import INPUTS, OUTPUTS
 from intercom.pins import I2S_PINS
 
 from boards.pico_w.audio import PicoAudio
+from boards.runtime.addresses import StartError, resolve_host
 from boards.runtime.debounce import Debouncer
 from boards.runtime.event_log import log
 from boards.runtime.led import LedBlinker
 from boards.runtime.loop import Clock
 from boards.runtime.runtime import BoardBase, Runtime
+from boards.runtime.sntp import NTP_PORT, SntpClient
 from boards.services.start import build_services
 
 try:
@@ -70,16 +88,30 @@ WIFI_STATUS_POLL_MS = const(100)
 WIFI_RETRY_PAUSE_MS = const(1000)
 WIFI_CHECK_MS = const(2000)
 WIFI_RETRY_MS = const(10000)
+SNTP_CHECK_MS = const(1000)
 BOARD = "pico_w"
 
 
-class PicoOutputs:
-    """Relay and LED pins; building it drives the relay to 0 first."""
+def output_pins(gpio):
+    """{output name: pin} of the optional outputs the config sets."""
+    pins = {}
+    for name in OUTPUTS:
+        if gpio[name] is not None:
+            pins[name] = gpio[name]
+    return pins
 
-    def __init__(self, relay_pin, led_pin):
+
+class PicoOutputs:
+    """Relay, LED and optional output pins ({name: pin}); building it
+    drives the relay to 0 first."""
+
+    def __init__(self, relay_pin, led_pin, pins=None):
         Pin = machine.Pin  # noqa: N806 (the class)
         self.relay = Pin(relay_pin, Pin.OUT, value=0)
         self.led = Pin(led_pin, Pin.OUT, value=0)
+        self.pins = {}
+        for name in pins or {}:
+            self.pins[name] = Pin(pins[name], Pin.OUT, value=0)
 
     def set_relay(self, on):
         self.relay.value(1 if on else 0)
@@ -87,15 +119,26 @@ class PicoOutputs:
     def set_led(self, level):
         self.led.value(1 if level else 0)
 
+    def set_output(self, name, on):
+        self.pins[name].value(1 if on else 0)
+
     def release(self):
         self.relay.value(0)
         self.led.value(0)
+        for pin in self.pins.values():
+            pin.value(0)
 
 
-class PinButton:
-    def __init__(self, pin, active_low, debounce_ms):
+class PinInput:
+    """A door button, the door contact, the exit button or the tamper
+    switch. Pull-up for active_low (switched to GND) or pull_up=True,
+    else pull-down."""
+
+    def __init__(self, pin, active_low, debounce_ms, pull_up=None):
         Pin = machine.Pin  # noqa: N806
-        self.pin = Pin(pin, Pin.IN, Pin.PULL_UP if active_low else Pin.PULL_DOWN)
+        if pull_up is None:
+            pull_up = active_low
+        self.pin = Pin(pin, Pin.IN, Pin.PULL_UP if pull_up else Pin.PULL_DOWN)
         self._active_level = 0 if active_low else 1
         self.edges = 0
         self._edges_seen = 0
@@ -190,12 +233,27 @@ class PicoBoard(BoardBase):
     def __init__(self, config, log_mode, outputs, watchdog, wifi):
         BoardBase.__init__(self, log_mode)
         self.outputs = outputs
+        self.output_names = tuple(outputs.pins)
         self.watchdog = watchdog
         self.wifi = wifi
         self.blinker = None
         self._led_pattern = "off"
         gpio = config["gpio"]
-        self.button = PinButton(gpio["button"], gpio["button_active_low"], gpio["debounce_ms"])
+        debounce_ms = gpio["debounce_ms"]
+        self.inputs = []  # (runtime call, argument, PinInput)
+        for button in config["button"]:
+            switch = PinInput(button["pin"], gpio["button_active_low"], debounce_ms)
+            self.inputs.append(("button", button["id"], switch))
+        for name in INPUTS:
+            if gpio[name] is not None:
+                switch = PinInput(gpio[name], gpio[name + "_active_low"], debounce_ms, True)
+                self.inputs.append(("input", name, switch))
+        self.sntp = None
+        self._now_ms = None  # the runtime's clock, from attach on
+        self._ntp_server = None
+        if config["schedule"]:
+            self.sntp = SntpClient(os.urandom)
+            self._ntp_server = config["time"]["ntp_server"]
         self.audio = PicoAudio(machine, I2S_PINS[BOARD], config["audio"]["ptime"])
         self.drives_audio = sys.platform == "rp2"
 
@@ -203,15 +261,28 @@ class PicoBoard(BoardBase):
         loop = runtime.loop
         self.blinker = LedBlinker(loop, self.outputs.set_led)
         self.blinker.show(self._led_pattern)
-        button = self.button
+        inputs = self.inputs
         wifi = self.wifi
+        self._now_ms = runtime.now_ms
 
-        def poll_button():
-            accepted = button.poll(runtime.now_ms())
-            if accepted is not None:
-                runtime.button(accepted)
+        def poll_inputs():
+            now = runtime.now_ms()
+            for kind, argument, switch in inputs:
+                accepted = switch.poll(now)
+                if accepted is None:
+                    continue
+                if kind == "button":
+                    runtime.button(accepted, argument)
+                else:
+                    runtime.input(argument, accepted)
 
-        loop.call_every(BUTTON_POLL_MS, poll_button)
+        loop.call_every(BUTTON_POLL_MS, poll_inputs)
+        for kind, argument, switch in inputs:
+            pressed = switch.read_pressed()
+            if kind == "input" and (argument == "door_contact" or argument == "tamper" and pressed):
+                loop.call_later(0, _initial_level(runtime, argument, pressed))
+        if self.sntp is not None:
+            self._start_sntp(runtime)
         loop.call_every(WDT_FEED_MS, self.watchdog.feed)
         wifi.started_address = wifi.address()
 
@@ -231,11 +302,41 @@ class PicoBoard(BoardBase):
         if self.drives_audio:
             self.audio.attach(loop, runtime.exchange_audio)
 
+    def _start_sntp(self, runtime):
+        hostport = split_hostport(self._ntp_server)  # checked by the config
+        if hostport is None:
+            return
+        try:
+            address = resolve_host(hostport[0], "time.ntp_server")
+        except StartError as error:
+            reason = "%s; quiet hours stay off" % error
+            self.emit(events.error(runtime.now_ms(), reason))
+            log("pico_w: " + reason)
+            return
+        sntp = self.sntp
+        send = runtime.borrow_sip_socket((address, hostport[1] or NTP_PORT), sntp.receive)
+
+        def check():
+            now = runtime.now_ms()
+            if sntp.next_request_ms(now) == 0:
+                send(sntp.request(now))
+
+        runtime.loop.call_every(SNTP_CHECK_MS, check)
+        check()
+
+    def utc_now_ms(self):
+        now_ms = self._now_ms
+        if self.sntp is None or now_ms is None:
+            return None
+        return self.sntp.utc_ms(now_ms())
+
     def set_relay(self, on):
         self.outputs.set_relay(on)
 
     def audio_path_delay_ms(self, ptime_ms):
         return 2 * ptime_ms
+    def set_output(self, name, on):
+        self.outputs.set_output(name, on)
 
     def set_led(self, pattern):
         self._led_pattern = pattern
@@ -255,10 +356,14 @@ class PicoBoard(BoardBase):
         self.outputs.set_relay(False)
 
 
+def _initial_level(runtime, name, active):
+    return lambda: runtime.input(name, active)
+
+
 def run(config, log_mode="json", exit_after_call=False, local_host=None):
     """Run the door on a Pico W; the exit status (a Pico reboots by watchdog after it)."""
     gpio = config["gpio"]
-    outputs = PicoOutputs(gpio["relay"], gpio["led"])
+    outputs = PicoOutputs(gpio["relay"], gpio["led"], output_pins(gpio))
     try:
         watchdog = machine.WDT(timeout=WDT_TIMEOUT_MS)
         wifi_config = config["wifi"]

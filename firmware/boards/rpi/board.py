@@ -12,8 +12,14 @@
 # and the relay driver needs a pull-down so a released (input) pin is off.
 #
 # Inputs and timing, all on the one loop thread:
-#   button  boards.rpi.gpio_input.GpioButton (edge callbacks -> self-pipe ->
-#           loop; debounced on the first edge)
+#   buttons boards.rpi.gpio_input.GpioInput per [[button]] (edge callbacks ->
+#           self-pipe -> loop; debounced on the first edge)
+#   inputs  the same for gpio.door_contact, exit_button and tamper when set
+#           (pull-up always: each switches to GND). At attach the door
+#           contact's level is reported, and the tamper switch's when it
+#           is triggered already; a held exit button at boot opens nothing.
+#   outputs gpio.chime, calling, talking, door_open when set: driven LOW
+#           first, with the relay (RpiOutputs), then from the Station
 #   audio   audio.input and audio.output both ALSA PCM names: the capture
 #           PCM paces the audio tick (boards.rpi.audio.DevicePacedAudio).
 #           Otherwise (file:, tone, silence, null on either side) the
@@ -27,9 +33,11 @@
 
 import atexit
 
+from intercom.app.station import INPUTS, OUTPUTS
+
 from boards.audio import audio_files
 from boards.audio.endpoints import open_input, open_output
-from boards.rpi.gpio_input import GpioButton
+from boards.rpi.gpio_input import GpioInput
 from boards.rpi.systemd import SystemdNotifier
 from boards.runtime.event_log import log
 from boards.runtime.led import LedBlinker
@@ -41,6 +49,15 @@ NON_DEVICE_INPUTS = ("tone", "silence")
 NON_DEVICE_OUTPUTS = ("null",)
 
 
+def output_pins(gpio_config):
+    """{output name: pin} of the optional outputs the config sets."""
+    pins = {}
+    for name in OUTPUTS:
+        if gpio_config[name] is not None:
+            pins[name] = gpio_config[name]
+    return pins
+
+
 def _import_gpio():
     import RPi.GPIO as GPIO  # noqa: N814 (the library's own spelling)
 
@@ -48,16 +65,20 @@ def _import_gpio():
 
 
 class RpiOutputs:
-    """The relay and LED pins. Building it drives the relay LOW first."""
+    """The relay, LED and optional output pins ({name: pin}). Building it
+    drives the relay LOW first."""
 
-    def __init__(self, gpio, relay_pin, led_pin):
+    def __init__(self, gpio, relay_pin, led_pin, pins=None):
         self.gpio = gpio
         self.relay_pin = relay_pin
         self.led_pin = led_pin
+        self.pins = dict(pins or {})
         gpio.setwarnings(False)
         gpio.setmode(gpio.BCM)
         gpio.setup(relay_pin, gpio.OUT, initial=gpio.LOW)
         gpio.setup(led_pin, gpio.OUT, initial=gpio.LOW)
+        for name in sorted(self.pins):
+            gpio.setup(self.pins[name], gpio.OUT, initial=gpio.LOW)
         self.released = False
 
     def set_relay(self, on):
@@ -68,13 +89,20 @@ class RpiOutputs:
         if not self.released:
             self.gpio.output(self.led_pin, self.gpio.HIGH if level else self.gpio.LOW)
 
+    def set_output(self, name, on):
+        if not self.released:
+            self.gpio.output(self.pins[name], self.gpio.HIGH if on else self.gpio.LOW)
+
     def release(self):
-        """Relay and LED LOW, then every pin back to an input. Idempotent."""
+        """Every output LOW (the relay first), then every pin back to an
+        input. Idempotent."""
         if self.released:
             return
         try:
             self.gpio.output(self.relay_pin, self.gpio.LOW)
             self.gpio.output(self.led_pin, self.gpio.LOW)
+            for name in sorted(self.pins):
+                self.gpio.output(self.pins[name], self.gpio.LOW)
         finally:
             self.released = True
             self.gpio.cleanup()
@@ -90,23 +118,31 @@ class RpiBoard(BoardBase):
     def __init__(self, config, log_mode, outputs, environ=None):
         BoardBase.__init__(self, log_mode)
         self.outputs = outputs
+        self.output_names = tuple(sorted(outputs.pins))
         self.blinker = None
         self._led_pattern = "off"
         self.notifier = SystemdNotifier(environ)
         gpio_config = config["gpio"]
-        self.button = GpioButton(
-            outputs.gpio,
-            gpio_config["button"],
-            gpio_config["button_active_low"],
-            gpio_config["debounce_ms"],
-        )
+        debounce_ms = gpio_config["debounce_ms"]
+        self.buttons = {}  # [[button]] id -> GpioInput
+        self.inputs = {}  # optional input name -> GpioInput
         self.audio = None
         self.source = None
         self.sink = None
         try:
+            for button in config["button"]:
+                self.buttons[button["id"]] = GpioInput(
+                    outputs.gpio, button["pin"], gpio_config["button_active_low"], debounce_ms
+                )
+            for name in INPUTS:
+                if gpio_config[name] is not None:
+                    active_low = gpio_config[name + "_active_low"]
+                    self.inputs[name] = GpioInput(
+                        outputs.gpio, gpio_config[name], active_low, debounce_ms, pull_up=True
+                    )
             self._open_audio(config["audio"])
         except Exception:
-            self.button.close()
+            self._close_inputs()
             raise
 
     def _open_audio(self, audio):
@@ -135,7 +171,12 @@ class RpiBoard(BoardBase):
         loop = runtime.loop
         self.blinker = LedBlinker(loop, self.outputs.set_led)
         self.blinker.show(self._led_pattern)
-        self.button.attach(loop, runtime.button)
+        for number, button in self.buttons.items():
+            button.attach(loop, _pressed_handler(runtime, number))
+        for name, switch in self.inputs.items():
+            switch.attach(loop, _input_handler(runtime, name))
+            if name == "door_contact" or name == "tamper" and switch.pressed:
+                loop.call_later(0, _initial_level(runtime, name, switch.pressed))
         if self.audio is not None:
             self.audio.attach(loop, runtime.exchange_audio)
         self.notifier.start_watchdog(loop)
@@ -154,6 +195,9 @@ class RpiBoard(BoardBase):
         if self.blinker is not None:
             self.blinker.show(pattern)
 
+    def set_output(self, name, on):
+        self.outputs.set_output(name, on)
+
     def read_mic_frame(self, buffer):
         self.source.read_frame(buffer)
 
@@ -165,12 +209,28 @@ class RpiBoard(BoardBase):
         self.notifier.close()
         if self.blinker is not None:
             self.blinker.stop()
-        self.button.close()
+        self._close_inputs()
         for device in (self.audio, self.source, self.sink):
             if device is not None:
                 device.close()
         self.audio = self.source = self.sink = None
         self.outputs.set_relay(False)
+
+    def _close_inputs(self):
+        for switch in list(self.buttons.values()) + list(self.inputs.values()):
+            switch.close()
+
+
+def _pressed_handler(runtime, number):
+    return lambda pressed: runtime.button(pressed, number)
+
+
+def _input_handler(runtime, name):
+    return lambda active: runtime.input(name, active)
+
+
+def _initial_level(runtime, name, active):
+    return lambda: runtime.input(name, active)
 
 
 def _install_hangup_handler(runtime):
@@ -202,7 +262,7 @@ def run(
             BoardBase(log_mode).emit(events.error(Clock().now_ms(), reason))
             log("intercom: %s" % reason)
             return 1
-    outputs = RpiOutputs(gpio, gpio_config["relay"], gpio_config["led"])
+    outputs = RpiOutputs(gpio, gpio_config["relay"], gpio_config["led"], output_pins(gpio_config))
     atexit.register(outputs.release)
     try:
         try:

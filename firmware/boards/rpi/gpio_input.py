@@ -1,4 +1,5 @@
-# A push button on an RPi.GPIO input (RPi.GPIO on Pi 1-4, rpi-lgpio on a Pi 5),
+# A switch on an RPi.GPIO input (RPi.GPIO on Pi 1-4, rpi-lgpio on a Pi 5):
+# a door button, the door contact, the exit button or the tamper switch,
 # debounced on the loop thread.
 #
 # Threads (DESIGN.md, principle 3): RPi.GPIO runs edge callbacks on its own
@@ -15,6 +16,9 @@
 #
 # Wiring: active_low (the default) = the button pulls the pin to GND,
 # internal pull-up on; otherwise it pulls to 3V3 with the pull-down on.
+# pull_up=True keeps the pull-up whatever the polarity: the door contact and
+# the tamper switch are closed to GND while all is well and open (high)
+# when active.
 
 import os
 
@@ -26,12 +30,14 @@ _WAKE = b"!"
 _DRAIN_BYTES = 256
 
 
-class GpioButton:
-    def __init__(self, gpio, channel, active_low, debounce_ms):
+class GpioInput:
+    def __init__(self, gpio, channel, active_low, debounce_ms, pull_up=None):
         self._gpio = gpio
         self.channel = channel
         self._active_level = gpio.LOW if active_low else gpio.HIGH
-        pull = gpio.PUD_UP if active_low else gpio.PUD_DOWN
+        if pull_up is None:
+            pull_up = active_low
+        pull = gpio.PUD_UP if pull_up else gpio.PUD_DOWN
         gpio.setup(channel, gpio.IN, pull_up_down=pull)
         # A button held at boot counts as pressed already: it does not ring.
         self._debouncer = Debouncer(debounce_ms, pressed=self.read_pressed())

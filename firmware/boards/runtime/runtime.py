@@ -24,6 +24,12 @@
 #   emit(event)                one event dict out (boards.runtime.event_log:
 #                              --log json/text)
 #   now_wallclock_ms()         Unix-epoch ms (RTCP sender reports)
+#   utc_now_ms()               Unix-epoch ms for quiet hours, None while the
+#                              board does not know the time (BoardBase: the
+#                              system clock; pico_w: its SNTP answer)
+#   output_names               the outputs the board has (intercom.app.station
+#                              OUTPUTS: chime, calling, talking, door_open);
+#                              set_output(name, on) drives one
 #   read_mic_frame(buffer)     fill buffer (ptime * 16 bytes, s16le) with mic PCM
 #   play_frame(pcm)            play ptime ms of speaker PCM
 #   audio_path_delay_ms(ptime) where the echo of a played frame starts in the
@@ -48,7 +54,9 @@
 # event to services.on_event after board.emit; _stop() calls
 # services.close() before board.close(); test_ring() is a press and
 # release for the services (MQTT, HTTP); remote_open(source) asks the door
-# policy to open (mqtt/http allow_open). The runtime knows no service by name.
+# policy to open (mqtt/http allow_open); set_quiet_mode(mode, source) and
+# reset_tamper(source) pass the owner's switch and the tamper reset on.
+# The runtime knows no service by name.
 # Services schedule through runtime.service_loop (boards.runtime.service_loop),
 # which guards their callbacks; attach/on_event/close are guarded the same
 # way: an error in service code is an `error` event, never the door's end.
@@ -60,8 +68,15 @@
 #
 # What a board calls back:
 #   runtime.loop                          the boards.runtime.loop.Loop
-#   runtime.button(pressed) / runtime.hangup()
+#   runtime.button(pressed, number=1)     a [[button]] by its id
+#   runtime.input(name, active)           door_contact / exit_button / tamper
+#   runtime.hangup()
 #   runtime.exchange_audio(mic_pcm) -> speaker PCM (drives_audio boards)
+#   runtime.borrow_sip_socket(peer, receive) -> send(data)   talk to peer
+#                                         (host, port) over the SIP socket:
+#                                         its datagrams go to receive(data,
+#                                         now_ms), never to the SIP stack
+#                                         (pico_w's SNTP: no socket to spare)
 #   runtime.request_exit(reason)          graceful stop (quit, signal)
 #   runtime.now_ms()                      the loop clock (compat ticks)
 #   runtime.station                       the Station (read .state etc., no calls)
@@ -77,9 +92,15 @@
 #
 # The driver contract (aioquic style): after every input (a datagram burst,
 # a timer, a command, an audio frame) flush() sends every datagram the
-# Station has, drives relay and LED from .relay_on/.led, writes the door
-# state when it changed, hands every event to board.emit and re-arms ONE
-# loop timer at station.get_timer().
+# Station has, drives relay, LED and the board's outputs from .relay_on,
+# .led and .output(name), writes the door state when it changed, hands
+# every event to board.emit and re-arms ONE loop timer at station.get_timer().
+#
+# Local time (only with [[schedule]]): every LOCAL_TIME_MS and before each
+# press, station.set_local_time((weekday, minute of the day)) from
+# board.utc_now_ms(): through time.zone (intercom.tz) when the config names
+# one, else the system's zone (time.localtime: CPython and the unix port);
+# None while the board does not know the time.
 #
 # Media: the RTP socket is not polled. Each audio frame (the sim's ptime
 # timer, or the board's audio device) first reads the RTP that arrived
@@ -101,7 +122,7 @@ import gc
 import os
 import time
 
-from intercom import compat, events
+from intercom import compat, events, tz
 from intercom.app.station import Station
 
 from boards.runtime import state_file
@@ -138,6 +159,7 @@ RECEIVE_BURST = 32  # datagrams read per socket per wakeup
 SIP_RECEIVE_BYTES = 65536 if not compat.IS_MICROPYTHON else 4096
 MEDIA_RECEIVE_BYTES = 2048 if not compat.IS_MICROPYTHON else 1024
 STOP_GRACE_MS = 1000
+LOCAL_TIME_MS = 1000  # quiet hours start within a second of their minute
 
 
 def wallclock_ms():
@@ -152,6 +174,7 @@ class BoardBase:
 
     name = "board"
     drives_audio = False
+    output_names = ()
 
     def __init__(self, log_mode):
         self.event_log = EventLog(log_mode)
@@ -164,6 +187,12 @@ class BoardBase:
 
     def audio_path_delay_ms(self, ptime_ms):
         return ptime_ms
+
+    def utc_now_ms(self):
+        return wallclock_ms()
+
+    def set_output(self, name, on):
+        raise ValueError("board %s has no output %s" % (self.name, name))
 
     def attach(self, runtime):
         pass
@@ -197,6 +226,12 @@ class Runtime:
         self._timer_deadline = None
         self._relay = None
         self._led = None
+        self._borrowed = {}  # peer address -> receive(data, now_ms): borrow_sip_socket
+        self._outputs = {}  # output name -> the level last driven (boards start them off)
+        for name in board.output_names:
+            self._outputs[name] = False
+        zone = config["time"]["zone"]
+        self._zone = tz.parse(zone) if zone else None
         self.services_factory = services_factory
         self.services = None
         self.service_loop = ServiceLoop(self.loop, self._service_failed)
@@ -277,6 +312,8 @@ class Runtime:
         self.loop.add_reader(rtcp, self._on_rtcp)
         if not self.board.drives_audio:
             self.loop.call_every(self.config["audio"]["ptime"], self._audio_tick)
+        if self.config["schedule"]:
+            self.loop.call_every(LOCAL_TIME_MS, self._tell_local_time)
         self.board.attach(self)
         ptime = self.config["audio"]["ptime"]
         self.echo = open_echo_control(self.config, self.board.audio_path_delay_ms(ptime), log)
@@ -313,6 +350,10 @@ class Runtime:
             pass  # a second Ctrl-C: stop now
         guard.cancel()
         self._set_relay(False)
+        for name in self.board.output_names:
+            if self._outputs.get(name):
+                self._outputs[name] = False
+                self.board.set_output(name, False)
         if self.services is not None:
             self.service_loop.call(self.services.close)
         if self.echo is not None:
@@ -341,11 +382,21 @@ class Runtime:
 
     def _on_sip(self, sock, poll_events):
         station = self._started()
-        self._receive(
-            sock,
-            SIP_RECEIVE_BYTES,
-            lambda data, address: station.receive_sip(data, address, self.now_ms()),
-        )
+        borrowed = self._borrowed
+
+        def deliver(data, address):
+            receive = borrowed.get(address) if borrowed else None
+            if receive is None:
+                station.receive_sip(data, address, self.now_ms())
+            else:
+                receive(data, self.now_ms())
+
+        self._receive(sock, SIP_RECEIVE_BYTES, deliver)
+
+    def borrow_sip_socket(self, peer, receive):
+        """See the top; peer is an (IPv4 address, port) pair."""
+        self._borrowed[peer] = receive
+        return lambda data: self._send(self.sip_socket, [(data, peer)])
 
     def _on_rtcp(self, sock, poll_events):
         station = self._started()
@@ -356,9 +407,41 @@ class Runtime:
 
         self._receive(sock, MEDIA_RECEIVE_BYTES, deliver)
 
-    def button(self, pressed):
-        self._started().button(pressed, self.now_ms())
+    def button(self, pressed, number=1):
+        if pressed and self.config["schedule"]:
+            self._tell_local_time(False)
+        self._started().button(pressed, self.now_ms(), number)
         self.flush()
+
+    def input(self, name, active):
+        self._started().input(name, active, self.now_ms())
+        self.flush()
+
+    def local_time(self):
+        """(weekday 0 = Monday, minute of the day) now, or None (see the top)."""
+        utc_ms = self.board.utc_now_ms()
+        if utc_ms is None:
+            return None
+        if self._zone is not None:
+            fields = self._zone.local(utc_ms // 1000)
+            return (fields[6], fields[3] * 60 + fields[4])
+        fields = time.localtime(utc_ms // 1000)
+        return (fields[6], fields[3] * 60 + fields[4])
+
+    def _tell_local_time(self, flush=True):
+        self._started().set_local_time(self.local_time(), self.now_ms())
+        if flush:
+            self.flush()
+
+    def set_quiet_mode(self, mode, source):
+        changed = self._started().set_quiet_mode(mode, source, self.now_ms())
+        self.flush()
+        return changed
+
+    def reset_tamper(self, source):
+        reset = self._started().reset_tamper(source, self.now_ms())
+        self.flush()
+        return reset
 
     def hangup(self):
         self._started().hangup(self.now_ms())
@@ -447,6 +530,11 @@ class Runtime:
         if station.led != self._led:
             self._led = station.led
             self.board.set_led(self._led)
+        for name in self.board.output_names:
+            level = station.output(name)
+            if self._outputs.get(name) != level:
+                self._outputs[name] = level
+                self.board.set_output(name, level)
         self._arm_timer(now, station.get_timer())
         station.flushed()
 

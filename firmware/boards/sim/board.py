@@ -2,10 +2,21 @@
 # files, tones or ALSA. Runs on CPython and on the MicroPython unix port.
 #
 # stdin, one command per line (DESIGN.md, Contracts: Sim board input):
-#   press     the button goes down        release   the button comes up
-#   hangup    end the call (local hangup) quit      stop gracefully, exit 0
-# Blank lines are ignored; anything else gets a warning on stderr. Closing
-# stdin is not `quit`: stdin leaves the poll set and the door keeps running.
+#   press [N]     button N goes down (a [[button]] id; plain press is 1)
+#   release [N]   button N comes up
+#   hangup        end the call (local hangup)
+#   sensor open   the door contact opens     sensor close   it closes again
+#   exit          the exit button inside is pressed and released
+#   tamper [on]   the housing's tamper switch triggers; tamper off: it closes
+#   help          the commands, on stderr
+#   quit          stop gracefully, exit 0
+# The sim board always has the door contact (shut at start), the exit button
+# and the tamper switch, whatever [gpio] says, and every output: each
+# change of one is an extra event
+#   {"ts_ms": ..., "event": "output", "output": "chime|calling|talking|door_open", "on": bool}
+# Blank lines are ignored; anything else (a button id the config lacks
+# included) gets a warning on stderr. Closing stdin is not `quit`: stdin
+# leaves the poll set and the door keeps running.
 #
 # audio.input:  file:PATH.wav (played once, starting when the first call is
 #               talking, then silence: the visitor speaks once someone
@@ -31,6 +42,7 @@ import select
 import sys
 
 from intercom import events
+from intercom.app.station import OUTPUTS
 
 from boards.audio import audio_files
 from boards.audio.endpoints import open_input, open_output
@@ -46,20 +58,39 @@ try:
 except (ImportError, AttributeError):  # MicroPython: no os.read
     read_fd = None
 
-COMMANDS = ("press", "release", "hangup", "quit")
+COMMANDS = (
+    "press [N]",
+    "release [N]",
+    "hangup",
+    "sensor open",
+    "sensor close",
+    "exit",
+    "tamper [on]",
+    "tamper off",
+    "help",
+    "quit",
+)
+HELP = "sim: commands: " + ", ".join(COMMANDS)
 MAX_LINE = 128  # longer lines are dropped up to their newline
 STDIN_CHUNK = 4096
 STDIN_BURST = 256  # bytes read per wakeup on MicroPython (one at a time)
 LED_EVENT = "led"
+OUTPUT_EVENT = "output"
 
 
 class CommandReader:
-    """Splits stdin bytes into commands; keeps a partial line between reads."""
+    """Splits stdin bytes into commands; keeps a partial line between reads.
 
-    def __init__(self, warn=log):
+    A command comes out as its words, lower case, with the defaults filled
+    in: ("press", 1), ("sensor", "open"), ("tamper", "on"), ("quit",).
+    buttons: the [[button]] ids press and release accept.
+    """
+
+    def __init__(self, warn=log, buttons=(1,)):
         self.partial = b""
         self.overlong = False
         self.warn = warn
+        self.buttons = buttons
 
     def feed(self, data):
         """The complete commands in data (with what came before), in order."""
@@ -86,10 +117,35 @@ class CommandReader:
             text = None
         if text == "":
             return None
-        if text in COMMANDS:
-            return text
+        words = text.split() if text is not None else []
+        command = self._command(words)
+        if command is not None:
+            return command
         shown = repr(line.strip()) if text is None else repr(text)
-        self.warn("sim: unknown command %s (known: %s)" % (shown, ", ".join(COMMANDS)))
+        if words and words[0] in ("press", "release") and len(words) == 2:
+            known = ", ".join(str(number) for number in self.buttons)
+            self.warn("sim: no button %s (the config has %s)" % (shown, known))
+        else:
+            self.warn("sim: unknown command %s (known: %s)" % (shown, ", ".join(COMMANDS)))
+        return None
+
+    def _command(self, words):
+        if not words or len(words) > 2:
+            return None
+        name = words[0]
+        argument = words[1] if len(words) == 2 else None
+        if name in ("press", "release"):
+            if argument is None:
+                return (name, 1)
+            if argument.isdigit() and int(argument) in self.buttons:
+                return (name, int(argument))
+            return None
+        if name == "sensor" and argument in ("open", "close"):
+            return (name, argument)
+        if name == "tamper" and argument in (None, "on", "off"):
+            return (name, argument or "on")
+        if name in ("hangup", "exit", "help", "quit") and argument is None:
+            return (name,)
         return None
 
 
@@ -144,12 +200,16 @@ class StdinSource:
 class SimBoard(BoardBase):
     name = "sim"
 
+    output_names = OUTPUTS
+
     def __init__(self, config, log_mode):
         BoardBase.__init__(self, log_mode)
         self.relay_on = False
         self.led = "off"
+        self.outputs = {}
         self.runtime = None
-        self.commands = CommandReader()
+        buttons = tuple(button["id"] for button in config["button"])
+        self.commands = CommandReader(buttons=buttons)
         self.stdin = None
         audio = config["audio"]
         frame_samples = 8 * audio["ptime"]
@@ -169,17 +229,27 @@ class SimBoard(BoardBase):
         self.runtime = runtime
         self.stdin = StdinSource(self.on_stdin, self.on_stdin_closed)
         runtime.loop.add_reader(self.stdin, self.stdin.readable)
+        runtime.loop.call_later(0, lambda: runtime.input("door_contact", False))  # shut
 
     def on_stdin(self, data):
         for command in self.commands.feed(data):
-            if command == "press":
-                self.runtime.button(True)
-            elif command == "release":
-                self.runtime.button(False)
-            elif command == "hangup":
-                self.runtime.hangup()
+            name = command[0]
+            runtime = self.runtime
+            if name in ("press", "release"):
+                runtime.button(name == "press", command[1])
+            elif name == "hangup":
+                runtime.hangup()
+            elif name == "sensor":
+                runtime.input("door_contact", command[1] == "open")
+            elif name == "exit":
+                runtime.input("exit_button", True)
+                runtime.input("exit_button", False)
+            elif name == "tamper":
+                runtime.input("tamper", command[1] == "on")
+            elif name == "help":
+                log(HELP)
             else:
-                self.runtime.request_exit("quit")
+                runtime.request_exit("quit")
 
     def on_stdin_closed(self):
         self.runtime.loop.remove_reader(self.stdin)
@@ -193,6 +263,11 @@ class SimBoard(BoardBase):
     def set_led(self, pattern):
         self.led = pattern
         self.emit({"ts_ms": self.runtime.now_ms(), "event": LED_EVENT, "pattern": pattern})
+
+    def set_output(self, name, on):
+        self.outputs[name] = on
+        event = {"ts_ms": self.runtime.now_ms(), "event": OUTPUT_EVENT, "output": name, "on": on}
+        self.emit(event)
 
     def read_mic_frame(self, buffer):
         if self.file_input and self.runtime.station.state != "talking":
