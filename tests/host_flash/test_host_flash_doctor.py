@@ -74,7 +74,7 @@ def test_host_flash_doctor_all_good_against_a_sip_server(tmp_path):
     assert int(line.group(1)) == port and float(line.group(2)) < 5000
     assert "ALSA PCM 'door_mic' opens for capture" in result.stdout
     assert "ALSA PCM 'door_speaker' opens for playback" in result.stdout
-    assert "button 17, relay 27, led 22" in result.stdout
+    assert "button 1 on 17, relay 27, led 22" in result.stdout
     assert "ok    audio.echo: aec: libspeexdsp loads (tail 160 ms, delay measured)" in result.stdout
     assert result.stdout.rstrip().endswith("all good")
 

@@ -171,6 +171,9 @@ from intercom import events
 class Idle:
     state = "idle"
     registered = False
+    tamper_alarm = False
+    active = False
+    mode = "auto"
 
     def is_locked(self):
         return False
@@ -180,11 +183,13 @@ class Runtime:  # what the session reads of boards.runtime.runtime.Runtime
     loop = Loop()
     service_loop = ServiceLoop(loop, print)
     station = Idle()
-    station.doorbell = station.policy = station
+    station.doorbell = station.policy = station.quiet_hours = station.door_contact = station
     config = {
-        "device": {"name": "Pico door"},
+        "device": {"name": "Pico door", "board": "pico_w"},
         "sip": {"register": False},
         "door": {"state_file": "%s/door_state.json"},
+        "gpio": {"door_contact": None, "tamper": None},
+        "button": [{"id": 1, "label": "Pico door"}],
         "mqtt": {"host": "127.0.0.1", "port": %d, "user": None, "password": None,
                  "prefix": "intercom/pico-door", "allow_open": True, "tls": False},
     }
@@ -226,8 +231,10 @@ def test_mqtt_heap_once_connected_from_mpy(tmp_path):
         assert result.returncode == 0, result.stderr
         connected, published, heap = result.stdout.split()[-3:]
         assert connected == "True"
-        assert int(published) == 1 + 6 + 3  # availability, discovery, states
+        assert int(published) == 1 + 8 + 5  # availability, discovery, states
         print("MQTT resident heap after connect (unix port x64): %s bytes" % heap)
-        assert int(heap) < 28 * 1024  # 19,008 B before the shared session (25,600 B)
+        # 19,008 B before the shared session, 25,600 B with it, 28,384 B with the
+        # per-button doorbells, quiet hours and door inputs
+        assert int(heap) < 28 * 1024
     finally:
         broker.stop()

@@ -55,7 +55,7 @@ def test_the_api_shows_a_call_started_by_an_authorized_test_ring(tmp_path, runni
     status = http_json(port, "/api/status")
     assert status["state"] == "idle"
     assert status["registration"] == "peer-to-peer"
-    assert status["call"] == {"target": None, "caller": None}
+    assert status["call"] == {"target": None, "caller": None, "button": None}
 
     assert http_request(port, "POST", "/api/test-ring")[0] == 401
     wrong = {"Authorization": "Bearer " + TOKEN[:-1] + "X"}

@@ -58,7 +58,7 @@ def test_a_call_over_mqtt_with_auth_survives_a_broker_restart(tmp_path, running)
     subscriber.wait_for(PREFIX + "/availability", "online")
     wait_until(lambda: DISCOVERY <= {topic for topic, _, _ in subscriber.messages}, 10, "discovery")
     doorbell = json.loads(subscriber.seen("homeassistant/event/intercom_door/doorbell/config")[-1])
-    assert doorbell["event_types"] == ["press"]
+    assert doorbell["event_types"] == ["press", "repeat"]
     assert doorbell["state_topic"] == PREFIX + "/doorbell"
     assert doorbell["availability_topic"] == PREFIX + "/availability"
     assert doorbell["device"]["name"] == "Door"

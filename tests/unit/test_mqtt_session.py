@@ -5,6 +5,7 @@
 # tests/services and tests/mqtt_pico.
 
 import binascii
+import json
 import os
 
 from boards.services import mqtt_session
@@ -102,13 +103,22 @@ class Station:
     state = "idle"
     registered = False
     locked = False
+    tamper_alarm = False
+    active = False  # quiet hours
+    mode = "auto"
 
     def __init__(self):
         self.doorbell = self
         self.policy = self
+        self.quiet_hours = self
+        self.door_contact = Contact()
 
     def is_locked(self):
         return self.locked
+
+
+class Contact:
+    state = "unknown"
 
 
 class Runtime:
@@ -116,9 +126,11 @@ class Runtime:
         self.service_loop = VirtualLoop()
         self.station = Station()
         self.config = {
-            "device": {"name": "Door"},
+            "device": {"name": "Door", "board": "pico_w"},
             "sip": {"register": False},
             "door": {"state_file": folder + "/door_state.json"},
+            "gpio": {"door_contact": None, "tamper": None},
+            "button": [{"id": 1, "label": "Door"}],
             "mqtt": {
                 "host": "127.0.0.1",
                 "port": 1883,
@@ -140,6 +152,14 @@ class Runtime:
 
     def remote_open(self, source):
         self.actions.append("open " + source)
+        return True
+
+    def set_quiet_mode(self, mode, source):
+        self.actions.append("quiet %s %s" % (mode, source))
+        return mode in ("auto", "on", "off")
+
+    def reset_tamper(self, source):
+        self.actions.append("tamper_reset " + source)
         return True
 
 
@@ -199,13 +219,19 @@ def test_online_subscribes_publishes_discovery_and_states_and_resets_the_back_of
     runtime.service_loop.advance(100)
     transport = RecordingTransport.made[-1]
     transport.session.online()
-    assert transport.subscribed == ["intercom/door/command/open", "intercom/door/command/test_ring"]
+    assert transport.subscribed == [
+        "intercom/door/command/open",
+        "intercom/door/command/quiet_mode",
+        "intercom/door/command/test_ring",
+    ]
     topics = [topic for topic, _, retain in transport.published if retain]
     assert topics[0] == "intercom/door/availability"
     assert "homeassistant/button/intercom_door/open_door/config" in topics
-    assert topics[-3:] == [
+    assert topics[-5:] == [
         "intercom/door/state/call",
         "intercom/door/state/lockout",
+        "intercom/door/state/quiet",
+        "intercom/door/state/quiet_mode",
         "intercom/door/state/registered",
     ]
     # lost after being online: a new outage, a new error event, 1 s again
@@ -268,7 +294,95 @@ def test_open_is_no_command_without_allow_open():
     runtime, session = started(allow_open=False)
     runtime.service_loop.advance(100)
     session.online()
-    assert RecordingTransport.made[-1].subscribed == ["intercom/door/command/test_ring"]
+    assert RecordingTransport.made[-1].subscribed == [
+        "intercom/door/command/quiet_mode",
+        "intercom/door/command/test_ring",
+    ]
     session.message("intercom/door/command/open", b"PRESS", False)
     assert runtime.actions == []
+    session.close()
+
+
+def discovered(session, transport):
+    """{object id: config} of the discovery messages published so far."""
+    found = {}
+    for topic, payload, retain in transport.published:
+        if topic.startswith("homeassistant/") and retain:
+            found[topic.split("/")[3]] = json.loads(payload)
+    return found
+
+
+def test_every_button_is_its_own_doorbell_entity_and_topic():
+    runtime, session = started()
+    runtime.config["button"] = [
+        {"id": 1, "label": "Door"},
+        {"id": 2, "label": "Flat 2"},
+        {"id": 3, "label": "Door"},
+    ]
+    runtime.service_loop.advance(100)
+    transport = RecordingTransport.made[-1]
+    session.online()
+    runtime.service_loop.advance(100)
+    entities = discovered(session, transport)
+    assert entities["doorbell"]["state_topic"] == "intercom/door/doorbell"
+    assert entities["doorbell"]["name"] == "Doorbell 1"
+    assert entities["doorbell_2"]["state_topic"] == "intercom/door/doorbell/2"
+    assert entities["doorbell_2"]["name"] == "Flat 2"
+    assert entities["doorbell_3"]["name"] == "Doorbell 3"
+    assert entities["doorbell_2"]["event_types"] == ["press", "repeat"]
+    assert entities["quiet_mode"]["options"] == ["auto", "on", "off"]
+    assert "door" not in entities and "tamper" not in entities  # no such inputs
+    count = len(transport.published)
+    for event in (
+        {"ts_ms": 1, "event": "button", "state": "pressed", "button": 2, "repeat": 0},
+        {"ts_ms": 2, "event": "button", "state": "pressed", "button": 2, "repeat": 1},
+        {"ts_ms": 3, "event": "button", "state": "pressed", "button": 3, "quiet": True},
+        {"ts_ms": 4, "event": "button", "state": "released", "button": 2},
+    ):
+        session.on_event(event)
+    runtime.service_loop.advance(100)
+    bells = [(t, json.loads(p)) for t, p, _ in transport.published[count:] if "/doorbell" in t]
+    assert bells == [
+        ("intercom/door/doorbell/2", {"event_type": "press"}),
+        ("intercom/door/doorbell/2", {"event_type": "repeat", "repeat": 1}),
+        ("intercom/door/doorbell/3", {"event_type": "press", "quiet": True}),
+    ]
+    session.close()
+
+
+def test_quiet_mode_and_tamper_reset_commands_and_their_states():
+    runtime, session = started()
+    runtime.config["gpio"] = {"door_contact": 5, "tamper": 6}
+    runtime.config["mqtt"]["user"] = "door"
+    runtime.config["mqtt"]["password"] = "secret"
+    session.close()
+    session = MqttSession(runtime, lambda text: None, RecordingTransport, runtime.events.append)
+    session.attach()
+    runtime.service_loop.advance(100)
+    transport = RecordingTransport.made[-1]
+    session.online()
+    runtime.service_loop.advance(100)
+    assert "intercom/door/command/tamper_reset" in transport.subscribed
+    entities = discovered(session, transport)
+    assert entities["door"]["device_class"] == "door"
+    assert entities["tamper"]["device_class"] == "tamper" and "tamper_reset" in entities
+    session.message("intercom/door/command/quiet_mode", b" On\n", False)
+    session.message("intercom/door/command/quiet_mode", b"\xff", False)
+    session.message("intercom/door/command/quiet_mode", b"sometimes", False)
+    session.message("intercom/door/command/tamper_reset", b"", False)
+    assert runtime.actions == ["quiet on mqtt", "quiet sometimes mqtt", "tamper_reset mqtt"]
+    errors = [e for e in runtime.events if e["event"] == "error"]
+    assert [e["topic"] for e in errors] == ["intercom/door/command/quiet_mode"] * 2
+    station = runtime.station
+    station.active, station.mode, station.tamper_alarm = True, "on", True
+    station.door_contact.state = "open"
+    count = len(transport.published)
+    runtime.service_loop.advance(mqtt_session.STATE_POLL_MS)
+    states = {t: p for t, p, retain in transport.published[count:] if retain}
+    assert states == {
+        "intercom/door/state/quiet": "ON",
+        "intercom/door/state/quiet_mode": "on",
+        "intercom/door/state/door": "open",
+        "intercom/door/state/tamper": "ON",
+    }
     session.close()

@@ -63,33 +63,47 @@ def run_config_check(arguments):
     except ConfigError as error:
         return _report(error)
     shown = schema.masked(effective)
-    guess = guess_time_text(effective["door"])
+    codes = codes_to_judge(effective)
     if arguments.format == "json":
         print(json.dumps(shown, indent=2))
     else:
         print(format_toml(shown), end="")
-        if guess is not None:
-            print("# %s" % guess)
-    seconds = expected_guess_seconds(effective["door"])
-    if seconds is not None and seconds < WEAK_GUESS_S:
-        print(
-            "%s: warning: %s; use a longer code, fewer door.max_attempts or a longer "
-            "door.lockout_max" % (arguments.file, guess),
-            file=sys.stderr,
-        )
+        for key, door in codes:
+            guess = guess_time_text(door, key)
+            if guess is not None:
+                print("# %s" % guess)
+    for key, door in codes:
+        seconds = expected_guess_seconds(door)
+        if seconds is not None and seconds < WEAK_GUESS_S:
+            print(
+                "%s: warning: %s; use a longer code, fewer door.max_attempts or a longer "
+                "door.lockout_max" % (arguments.file, guess_time_text(door, key)),
+                file=sys.stderr,
+            )
     return EXIT_OK
 
 
-def guess_time_text(door):
-    """door.code: how long a guesser needs on average, or None without a code."""
+def codes_to_judge(effective):
+    """(key, door settings with that code): door.code and each button's own."""
+    door = effective["door"]
+    codes = [("door.code", door)]
+    for index, button in enumerate(effective["button"]):
+        if button["code"] != door["code"]:
+            codes.append(("button[%d].code" % index, dict(door, code=button["code"])))
+    return codes
+
+
+def guess_time_text(door, key="door.code"):
+    """How long a guesser needs on average for door's code, or None without a code."""
     seconds = expected_guess_seconds(door)
     if seconds is None:
         return None
     return (
-        "door.code: a guesser needs %s on average to find this %d-key code by DTMF "
+        "%s: a guesser needs %s on average to find this %d-key code by DTMF "
         "(%d wrong codes per lockout, lockouts from %d s doubling to %d s; typing "
         "and calling time not counted)"
         % (
+            key,
             duration_text(seconds),
             len(door["code"]),
             door["max_attempts"],

@@ -3,12 +3,19 @@
 # Same sections and keys as the input file, every default filled in, in the
 # schema's order. A key without a value (None) is written as a comment
 # `# key: not set`, an absent optional section as `# [mqtt]: not configured`,
-# so the text parses as TOML and reads back to the config minus its unset
-# keys. Pass a config through intercom.config.masked first to hide secrets.
+# an empty list of tables as `# [[schedule]]: none`, so the text parses as
+# TOML and reads back to the config minus its unset keys and empty lists.
+# Pass a config through intercom.config.masked first to hide secrets.
 
 import json
 
-from intercom.config import OPTIONAL_SECTIONS, SECTIONS, WEBHOOK_KEYS
+from intercom.config import (
+    BUTTON_KEYS,
+    OPTIONAL_SECTIONS,
+    SCHEDULE_KEYS,
+    SECTIONS,
+    WEBHOOK_KEYS,
+)
 
 
 def _string(text):
@@ -49,7 +56,16 @@ def format_toml(config):
         else:
             lines.extend(_table_lines("[%s]" % name, config[name], SECTIONS[name]))
         lines.append("")
-    for hook in config.get("webhook") or ():
-        lines.extend(_table_lines("[[webhook]]", hook, WEBHOOK_KEYS))
-        lines.append("")
+    for name, rows in (
+        ("button", BUTTON_KEYS),
+        ("schedule", SCHEDULE_KEYS),
+        ("webhook", WEBHOOK_KEYS),
+    ):
+        tables = config.get(name) or ()
+        if not tables:
+            lines.append("# [[%s]]: none" % name)
+            lines.append("")
+        for table in tables:
+            lines.extend(_table_lines("[[%s]]" % name, table, rows))
+            lines.append("")
     return "\n".join(lines)

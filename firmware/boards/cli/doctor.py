@@ -26,6 +26,7 @@ import socket
 import time
 
 from intercom.app.identity import parse_sip_uri, split_hostport
+from intercom.app.station import INPUTS, OUTPUTS
 from intercom.errors import ConfigError
 from intercom.pins import I2S_PINS
 
@@ -264,7 +265,11 @@ def _pins(signals):
 
 def check_gpio(report, config):
     gpio = config["gpio"]
-    used = "button %d, relay %d, led %d" % (gpio["button"], gpio["relay"], gpio["led"])
+    used = ", ".join("button %d on %d" % (b["id"], b["pin"]) for b in config["button"])
+    used += ", relay %d, led %d" % (gpio["relay"], gpio["led"])
+    for name in INPUTS + OUTPUTS:
+        if gpio[name] is not None:
+            used += ", %s %d" % (name, gpio[name])
     i2s = I2S_PINS.get(config["device"]["board"])
     if i2s:
         reserved = sorted({pin for signals in i2s.values() for pin in signals.values()})

@@ -4,7 +4,8 @@
 # are set, the handshake stepped on readable events (boards.services.tls).
 #
 #   GET  /                 the status page (boards.services.status_page)
-#   GET  /api/status       registration, state, current call, lockout, stats
+#   GET  /api/status       registration, state, current call (its button),
+#                          lockout, quiet hours, door contact, tamper, stats
 #   GET  /api/log          the call log (oldest first)
 #   GET  /api/config       the effective config, secrets masked
 #   POST /api/test-ring    a test ring (= a button press); needs
@@ -13,6 +14,11 @@
 #   POST /api/open         only when http.allow_open: the same token, then the
 #                          door policy decides (200 opened, 429 refused: rate
 #                          limit; 403 while allow_open is off)
+#   POST /api/quiet-mode   the same token; body auto, on or off: the quiet
+#                          hours switch (200 {"mode"}, 400 for another body),
+#                          kept in the door state file
+#   POST /api/tamper-reset the same token: clears a tamper alarm (200
+#                          {"reset": true}, or false when there was none)
 # Nothing here changes the config.
 #
 # Per connection: one request, then the answer with "Connection: close" and
@@ -39,6 +45,7 @@ IDLE_TIMEOUT_MS = 10000
 WRITE_RETRY_MS = 20
 RECEIVE_BYTES = 4096
 BACKLOG = 8
+ACTIONS = ("/api/test-ring", "/api/open", "/api/quiet-mode", "/api/tamper-reset")
 
 
 def parse_listen(text):
@@ -253,7 +260,7 @@ class HttpStatus:
                 return
             content_type, body = pages[path]()
             connection.respond(200, content_type, body)
-        elif path in ("/api/test-ring", "/api/open"):
+        elif path in ACTIONS:
             if method != "POST":
                 connection.respond(405, "text/plain", b"method not allowed\n")
             elif self._token is None:
@@ -264,6 +271,14 @@ class HttpStatus:
             elif path == "/api/test-ring":
                 self.services.test_ring("http")
                 connection.respond(202, *_json({"ok": True}))
+            elif path == "/api/quiet-mode":
+                mode = bytes(connection.body).decode("ascii", "replace").strip().lower()
+                if self.services.set_quiet_mode(mode, "http"):
+                    connection.respond(200, *_json({"mode": mode}))
+                else:
+                    connection.respond(400, "text/plain", b"the body is auto, on or off\n")
+            elif path == "/api/tamper-reset":
+                connection.respond(200, *_json({"reset": self.services.reset_tamper("http")}))
             elif not self._allow_open:
                 connection.respond(403, "text/plain", b"http.allow_open is off\n")
             else:

@@ -16,9 +16,10 @@
 #   services.close()              # at the stop: goodbyes, last log save
 # It needs of the runtime: .config, .service_loop (the guarded loop,
 # boards.runtime.service_loop), .station (.state,
-# .doorbell.registered, .policy.is_locked(), .stats()), .board
-# (.name, .emit(), .now_wallclock_ms()), .now_ms(), test_ring() and
-# remote_open().
+# .doorbell.registered, .policy.is_locked(), .policy.tamper_alarm,
+# .quiet_hours, .door_contact, .stats()), .board (.name, .emit(),
+# .now_wallclock_ms()), .now_ms(), test_ring(), remote_open(),
+# set_quiet_mode() and reset_tamper().
 #
 # Everything runs in the runtime's one poll loop on non-blocking sockets
 # with bounded queues; a dead broker, endpoint or browser never delays
@@ -58,7 +59,10 @@ class Services:
         self.call_log = CallLog(path_next_to(config["door"]["state_file"]))
         if self.call_log.problem is not None:
             log("intercom: " + self.call_log.problem)
-        self.call = {"target": None, "caller": None}
+        self.call = {"target": None, "caller": None, "button": None}
+        self._buttons = {}  # id -> {"id", "label"}, what the page and API show
+        for button in config["button"]:
+            self._buttons[button["id"]] = {"id": button["id"], "label": button["label"]}
         self.mqtt = None
         self.http = None
         self.webhooks = []
@@ -129,11 +133,12 @@ class Services:
     def on_event(self, event):
         name = event["event"]
         if name == events.CALL_STARTED:
-            self.call = {"target": event["target"], "caller": None}
+            button = self._buttons.get(event.get("button"))
+            self.call = {"target": event["target"], "caller": None, "button": button}
         elif name in (events.RINGING, events.ANSWERED):
             self.call["target"] = event["target"]
         elif name == events.INCOMING_CALL:
-            self.call = {"target": None, "caller": event["from"]}
+            self.call = {"target": None, "caller": event["from"], "button": None}
         self.call_log.add(event, self.runtime.board.now_wallclock_ms())
         if self._save_timer is None:
             self._save_timer = self.runtime.service_loop.call_later(SAVE_DELAY_MS, self._save_log)
@@ -157,6 +162,16 @@ class Services:
         )
         return opened
 
+    def set_quiet_mode(self, mode, source):
+        changed = self.runtime.set_quiet_mode(mode, source)
+        self._log("intercom: quiet hours mode %s over %s: %s" % (mode[:8], source, changed))
+        return changed
+
+    def reset_tamper(self, source):
+        reset = self.runtime.reset_tamper(source)
+        self._log("intercom: tamper reset over %s: %s" % (source, "done" if reset else "no alarm"))
+        return reset
+
     def _save_log(self):
         self._save_timer = None
         try:
@@ -177,7 +192,9 @@ class Services:
         else:
             registration = "not registered"
         state = station.state
-        call = dict(self.call) if state != "idle" else {"target": None, "caller": None}
+        idle = {"target": None, "caller": None, "button": None}
+        call = dict(self.call) if state != "idle" else idle
+        contact = station.door_contact.state
         result = {
             "device": config["device"]["name"],
             "board": runtime.board.name,
@@ -185,6 +202,12 @@ class Services:
             "state": state,
             "call": call,
             "lockout": station.policy.is_locked(),
+            "buttons": [self._buttons[number] for number in sorted(self._buttons)],
+            "quiet": {"active": station.quiet_hours.active, "mode": station.quiet_hours.mode},
+            "door": {
+                "contact": None if contact == "unknown" else contact,
+                "tamper_alarm": station.policy.tamper_alarm,
+            },
             "stats": station.stats(runtime.now_ms()),
         }
         if self.mqtt is not None:

@@ -19,18 +19,36 @@
 #   <prefix>/state/call       idle | calling | talking | ending (retained)
 #   <prefix>/state/registered ON | OFF (retained; ON peer-to-peer)
 #   <prefix>/state/lockout    ON | OFF (retained)
+#   <prefix>/state/quiet      ON | OFF: quiet hours now (retained)
+#   <prefix>/state/quiet_mode auto | on | off: the owner's switch (retained)
+#   <prefix>/state/door       open | closed, once the door contact reported
+#                             (retained; with a door contact)
+#   <prefix>/state/tamper     ON | OFF: the tamper alarm (retained; with a
+#                             tamper switch)
 #   <prefix>/event/<name>     every event as JSON (not retained)
-#   <prefix>/doorbell         {"event_type": "press"} on each button press
+#   <prefix>/doorbell         button 1's presses: {"event_type": "press"}
+#   <prefix>/doorbell/<id>    button <id>'s (mqtt_topics: repeat, quiet)
 #   <prefix>/command/test_ring   any payload: a test ring (= a button press)
+#   <prefix>/command/quiet_mode  auto | on | off: the quiet hours switch
+#                             (kept in the door state file); anything else
+#                             is an error event
+#   <prefix>/command/tamper_reset  only subscribed with a tamper switch and
+#                             mqtt.user and mqtt.password: clears the tamper
+#                             alarm (intercom.app.door "Tamper")
 #   <prefix>/command/open     only subscribed when mqtt.allow_open: asks the
 #                             door policy to open (rate-limited, not blocked
 #                             by a DTMF lockout; intercom.app.door "Remote open")
 #   homeassistant/<component>/<node>/<object>/config   Home Assistant MQTT
-#                             discovery (retained): event "doorbell"
-#                             (event_types ["press"]), sensor "call_state",
-#                             binary_sensors "registered" and "lockout",
-#                             button "test_ring" (and button "open_door"
-#                             when mqtt.allow_open).
+#                             discovery (retained): one event entity per
+#                             button ("doorbell", "doorbell_<id>"; event_types
+#                             press and repeat), sensor "call_state",
+#                             binary_sensors "registered", "lockout" and
+#                             "quiet", select "quiet_mode", button
+#                             "test_ring"; binary_sensor "door" with a door
+#                             contact, binary_sensor "tamper" (and button
+#                             "tamper_reset" with broker credentials) with a
+#                             tamper switch, button "open_door" with
+#                             mqtt.allow_open.
 #
 # Connection states and what moves them:
 #   waiting     retry timer (at once after attach)   -> resolving: mqtt.host
@@ -143,7 +161,12 @@ class MqttSession:
         settings = runtime.config["mqtt"]
         self._settings = settings
         self.prefix = settings["prefix"].rstrip("/")
-        self._commands = {self.topic("command/test_ring"): self._test_ring}
+        self._commands = {
+            self.topic("command/test_ring"): self._test_ring,
+            self.topic("command/quiet_mode"): self._quiet_mode,
+        }
+        if mqtt_topics.tamper_reset_allowed(runtime.config):
+            self._commands[self.topic("command/tamper_reset")] = self._tamper_reset
         if settings["allow_open"]:
             self._commands[self.topic("command/open")] = self._open
         self._client_id = None
@@ -250,8 +273,7 @@ class MqttSession:
             return
         transport.subscribe(sorted(self._commands))
         self._enqueue(self.topic("availability"), "online", True)
-        allow_open = self._settings["allow_open"]
-        for topic, config in mqtt_topics.discovery(self.prefix, self._device_name(), allow_open):
+        for topic, config in mqtt_topics.discovery(self.prefix, self._runtime.config):
             self._enqueue(topic, config, True)
         for name in sorted(self._states):
             self._enqueue(self.topic("state/" + name), self._states[name], True)
@@ -296,9 +318,6 @@ class MqttSession:
     def _host_port(self):
         return (self._settings["host"], self._settings["port"])
 
-    def _device_name(self):
-        return self._runtime.config["device"]["name"]
-
     def _report(self, reason, topic=None):
         fields = {"service": "mqtt", "reason": reason}
         if topic is not None:
@@ -317,13 +336,26 @@ class MqttSession:
             self._log("intercom: MQTT retained %s ignored" % topic)
             self._report("retained command ignored (MQTT 3.1.1 3.3.1.3)", topic)
             return
-        command()
+        command(payload)
 
-    def _test_ring(self):
+    def _quiet_mode(self, payload):
+        try:
+            mode = bytes(payload).decode().strip().lower()
+        except UnicodeError:
+            mode = None
+        if mode is None or not self._runtime.set_quiet_mode(mode, "mqtt"):
+            topic = self.topic("command/quiet_mode")
+            self._report("quiet hours mode: the payload is not auto, on or off", topic)
+
+    def _tamper_reset(self, payload):
+        reset = self._runtime.reset_tamper("mqtt")
+        self._log("intercom: tamper reset over mqtt: %s" % ("done" if reset else "no alarm"))
+
+    def _test_ring(self, payload):
         self._log("intercom: test ring from mqtt")
         self._runtime.test_ring()
 
-    def _open(self):
+    def _open(self, payload):
         opened = self._runtime.remote_open("mqtt")
         self._log(
             "intercom: door open requested over mqtt: %s" % ("opened" if opened else "refused")
@@ -341,6 +373,17 @@ class MqttSession:
         self._set_state("call", station.state)
         self._set_state("registered", registered)
         self._set_state("lockout", "ON" if station.policy.is_locked() else "OFF")
+        quiet = station.quiet_hours
+        self._set_state("quiet", "ON" if quiet.active else "OFF")
+        self._set_state("quiet_mode", quiet.mode)
+        config = runtime.config
+        if (
+            mqtt_topics.has_input(config, "door_contact")
+            and station.door_contact.state != "unknown"
+        ):
+            self._set_state("door", station.door_contact.state)
+        if mqtt_topics.has_input(config, "tamper"):
+            self._set_state("tamper", "ON" if station.policy.tamper_alarm else "OFF")
 
     def _set_state(self, name, value):
         if self._states.get(name) != value:

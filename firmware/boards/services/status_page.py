@@ -45,16 +45,28 @@ def _details(entry):
     return " ".join(fields)
 
 
+def _quiet_text(quiet):
+    if quiet["mode"] == "auto":
+        return "on (schedule)" if quiet["active"] else "off (schedule)"
+    return "%s (switched %s)" % ("on" if quiet["active"] else "off", quiet["mode"])
+
+
 def render(status, log_entries, config_summary):
     call = status["call"]
+    button = call["button"]
+    door = status["door"]
     summary = _rows(
         (
             ("device", "Device", status["device"]),
             ("registration", "Registration", status["registration"]),
             ("state", "State", status["state"]),
+            ("button", "Button", "%d: %s" % (button["id"], button["label"]) if button else None),
             ("target", "Target", call["target"]),
             ("caller", "Caller", call["caller"]),
             ("lockout", "Lockout", "yes" if status["lockout"] else "no"),
+            ("quiet", "Quiet hours", _quiet_text(status["quiet"])),
+            ("door", "Door", door["contact"] or "unknown"),
+            ("tamper", "Tamper alarm", "yes" if door["tamper_alarm"] else "no"),
         )
     )
     entries = "".join(
