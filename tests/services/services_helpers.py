@@ -244,13 +244,13 @@ def start_door(folder, sections, name="door.toml", webhooks=(), **door_options):
     return door
 
 
-def http_request(port, method, path, headers=None, timeout=5.0):
+def http_request(port, method, path, headers=None, timeout=5.0, body=None):
     """(status, headers dict, body bytes) over a fresh connection."""
     import http.client
 
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        connection.request(method, path, headers=headers or {})
+        connection.request(method, path, body=body, headers=headers or {})
         response = connection.getresponse()
         return response.status, dict(response.getheaders()), response.read()
     finally:
