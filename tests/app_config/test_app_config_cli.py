@@ -232,3 +232,31 @@ def test_check_warns_about_a_code_that_falls_quickly(tmp_path):
         assert result.returncode == 0
         assert "warning: door.code: a guesser needs about 41 minutes" in result.stderr, form
         assert "use a longer code" in result.stderr
+
+
+def test_check_judges_each_button_s_own_code_and_prints_the_buttons(tmp_path):
+    path = tmp_path / "door.toml"
+    path.write_text(
+        '[call]\ntargets = ["sip:flat1@192.0.2.20"]\n[door]\ncode = "47114711"\n'
+        '[[button]]\nid = 1\n[[button]]\nid = 2\ncode = "1234"\nlabel = "Flat 2"\n'
+    )
+    path.chmod(0o600)
+    result = intercom("config", "check", str(path))
+    assert result.returncode == 0
+    assert "1234" not in result.stdout and "47114711" not in result.stdout
+    assert "# door.code: a guesser needs about" in result.stdout
+    assert "# button[1].code: a guesser needs about 4.5 years" in result.stdout
+    assert "button[0].code" not in result.stdout  # the door's code, judged once
+    shown = tomllib.loads(result.stdout)
+    assert [button["label"] for button in shown["button"]] == ["Door", "Flat 2"]
+    assert shown["button"][1]["code"] == "****"
+    weak = tmp_path / "weak.toml"
+    weak.write_text(
+        path.read_text().replace(
+            "[door]\n", "[door]\nmax_attempts = 20\nlockout = 10\nlockout_max = 10\n"
+        )
+    )
+    weak.chmod(0o600)
+    result = intercom("config", "check", str(weak))
+    assert "warning: button[1].code: a guesser needs about 41 minutes" in result.stderr
+    assert "warning: door.code: a guesser needs about 289.4 days" in result.stderr
