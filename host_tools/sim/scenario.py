@@ -95,11 +95,20 @@ class ScenarioError(Exception):
 
 INTERACTIVE_HELP = """\
 Interactive door simulation. Type a command and press Enter:
-  (empty line)  press the door button (the flat phone rings, answers after 0.8 s)
+  (empty line)  press door button 1 (the flat phone rings, answers after 0.8 s)
+  press N       press door button N (1-3: flats 1-3, each with its own label
+                and Alert-Info; the flat phone answers them all); a press
+                while a call rings or talks is a repeat: no second call
+  sensor open   the door contact opens (ends a call that still rings;
+                door_forced when the relay is idle); sensor close: it closes
+  exit          the exit button inside: the relay opens without a call
+  tamper        the tamper switch triggers; tamper off: it closes again
   o             the flat phone sends the door code (RFC 4733)
   h             the flat phone hangs up
   q             quit (the door stops and the report is written)
 """
+# Commands passed on to the door's stdin as they are (boards/sim/board.py).
+DOOR_COMMANDS = ("press", "release", "sensor", "exit", "tamper")
 
 
 class Scenario:
@@ -238,6 +247,8 @@ class Scenario:
             if not self._quit_sent:
                 self._quit_sent = True
                 self.door.send("quit")
+        elif command.split()[0] in DOOR_COMMANDS:
+            self.door.send(" ".join(command.split()))
         else:
             print(INTERACTIVE_HELP, file=self.out, flush=True)
 

@@ -76,7 +76,7 @@ def test_interactive_enter_rings_o_opens_q_quits(tmp_path):
         lines.wait_for("Interactive door simulation")
         lines.wait_for("door  started")
         send(process, "\n")
-        lines.wait_for("door  call_started target=sip:flat1@127.0.0.1:")
+        lines.wait_for("door  call_started button=1 target=sip:flat1@127.0.0.1:")
         lines.wait_for("flat  incoming_call")
         lines.wait_for("door  answered")
         send(process, "o\n")
@@ -92,6 +92,39 @@ def test_interactive_enter_rings_o_opens_q_quits(tmp_path):
         stop(process)
     assert (tmp_path / "out" / "call.pcap").stat().st_size > 0
     assert (tmp_path / "out" / "summary.txt").read_text().count("[ok]") == 1  # door exit 0
+
+
+def test_interactive_buttons_door_contact_exit_and_tamper(tmp_path):
+    process = start_sim(["--interactive", "--artifacts", str(tmp_path / "out")])
+    lines = Lines(process)
+    try:
+        lines.wait_for("press N       press door button N")
+        lines.wait_for("door  started")
+        send(process, "press 2\n")
+        lines.wait_for("door  button button=2 quiet=False repeat=0 state=pressed")
+        lines.wait_for("door  call_started button=2 target=sip:flat1@127.0.0.1:")
+        lines.wait_for("door  answered")
+        send(process, "press 3\n")
+        lines.wait_for("door  button button=3 quiet=False repeat=1 state=pressed")
+        send(process, "h\n")
+        lines.wait_for("door  call_ended")
+        send(process, "sensor open\n")
+        lines.wait_for("door  door_contact state=open")
+        lines.wait_for("door  door_forced")
+        send(process, "sensor close\nexit\n")
+        lines.wait_for("door  exit_button")
+        lines.wait_for("door  door_opened caller=inside pulse_ms=1000 source=exit_button")
+        send(process, "tamper\n")
+        lines.wait_for("door  tamper blocks_open=False state=triggered")
+        send(process, "dance\n")
+        lines.wait_for("tamper        the tamper switch triggers")  # the help again
+        send(process, "q\n")
+        lines.wait_for("RESULT: PASS")
+        assert process.wait(timeout=10) == 0
+    finally:
+        stop(process)
+    config = (tmp_path / "out" / "door.toml").read_text()
+    assert config.count("[[button]]") == 3 and 'label = "Flat 2"' in config
 
 
 def free_udp_port():
