@@ -9,20 +9,26 @@
 # Schema: SECTIONS (built by _sections() below), one row per key:
 # (key, kind, default, limits).
 #   kinds   str, secret (a str masked in output), bool, int (bool is not an
-#           int), choice (one of limits), strings (list of str)
+#           int), choice (one of limits), strings (list of str), ints (list
+#           of int, each within limits)
 #   default REQUIRED: must be given; DERIVED: filled from other keys below;
 #           None: optional, stays None when absent
 #   limits  int: (low, high) inclusive; str/secret: (min length, max length)
 #
 # Sections [mqtt], [http] and [wifi] are optional: None in the effective
-# config when absent, filled with defaults when present. [[webhook]] is a
-# list, [] when absent. A JSON null counts as absent (key or section), so an
-# effective config validates to itself. Seconds stay seconds as written;
-# consumers scale to ms. Ranges: see the limits in SECTIONS (ports 0-65535,
-# expires 60-86400, ring_timeout 5-600, max_duration 10-3600, pulse 1-60,
-# hangup_after_open 0-600, max_attempts 1-20, lockout 10-86400, lockout_max
-# 10-432000, hangup_after_wrong 1-20, ptime 10-60 in steps of 10, rtp_port
-# even, http.token at least 16 characters).
+# config when absent, filled with defaults when present. [[button]],
+# [[schedule]] and [[webhook]] are lists (LIST_SECTIONS, rows in
+# BUTTON_KEYS, SCHEDULE_KEYS, WEBHOOK_KEYS): [[schedule]] and [[webhook]]
+# are [] when absent, [[button]] is never empty (below). A JSON null counts
+# as absent (key or section), so an effective config validates to itself.
+# Seconds stay seconds as written (ms where the key says _ms); consumers
+# scale to ms. Ranges: see the limits in SECTIONS (ports 0-65535, expires
+# 60-86400, ring_timeout 5-600, max_duration 10-3600, cooldown 0-600, pulse
+# 1-60, hangup_after_open 0-600, max_attempts 1-20, lockout 10-86400,
+# lockout_max 10-432000, hangup_after_wrong 1-20, open_too_long 0-86400,
+# ptime 10-60 in steps of 10, rtp_port even, chime.pulse_ms 50-10000,
+# button ids 1-8, at most 16 [[schedule]] entries, http.token at least 16
+# characters).
 #
 # Derived defaults and extras beyond DESIGN.md's example (documented here):
 #   device.show_dtmf_digits  debug only: dtmf events carry the digit instead
@@ -42,9 +48,12 @@
 #                     P-Asserted-Identity the server adds (RFC 3325), never
 #                     From; a call without one has no identity (not answered,
 #                     cannot open)
-#   call.targets      required, at least one, at most MAX_TARGETS (8: each
-#                     is a SIP call of its own, all of them at once in
-#                     parallel mode)
+#   call.targets      at least one, at most MAX_TARGETS (8: each is a SIP
+#                     call of its own, all of them at once in parallel mode);
+#                     required unless every [[button]] names its own targets
+#                     or bell: then every flat the buttons call
+#   call.cooldown     seconds after a call (or an incoming call) ends in
+#                     which a press places no call (a `button` repeat); 0 = none
 #   door.code         None: DTMF never opens; 4-16 of 0-9 A-D (a-d are
 #                     upper-cased); '*' and '#' end an entry, so they cannot
 #                     be part of it (intercom.app.door, entry grammar)
@@ -54,8 +63,15 @@
 #                     (intercom.app.door); at least door.lockout, at most 5
 #                     days (deadlines stay inside the ticks clock's range)
 #   door.hangup_after_wrong  wrong codes in one call before the door hangs up
-#   door.state_file   where the lockout state survives restarts (JSON,
-#                     written atomically); relative to the config's folder
+#   door.state_file   where the lockout state, the tamper alarm and the quiet
+#                     hours mode survive restarts (JSON, written atomically,
+#                     versioned: intercom.app.door "Restart"); relative to
+#                     the config's folder
+#   door.open_too_long  seconds the door contact may stay open before a
+#                     door_open_too_long event; 0 = never
+#   door.tamper_blocks_open  a tamper alarm refuses every DTMF entry until it
+#                     is reset over the authenticated API or MQTT (remote
+#                     opens and the exit button still open)
 #   audio.jitter_min_ms, jitter_max_ms   jitter buffer depth bounds, ms
 #   audio.symmetric_rtp  off by default. On: symmetric RTP (RFC 4961) for a
 #                     peer behind NAT: while the SDP's address sends
@@ -84,7 +100,44 @@
 #                     the mic after room_delay_ms through a generated room
 #                     response of room_gain_db energy and room_decay_ms RT60,
 #                     with room noise at room_noise_db dBFS (room_seed)
-#   gpio.*            per board from intercom.pins.DEFAULT_PINS (sim: rpi's)
+#   gpio.button, relay, led   per board from intercom.pins.DEFAULT_PINS (sim:
+#                     rpi's); gpio.button is [[button]] id 1's pin
+#   gpio.door_contact, exit_button, tamper   optional inputs (None: not
+#                     fitted; the sim board always has them): switches to GND
+#                     with the internal pull-up; <name>_active_low is their
+#                     polarity (door_contact: false, a reed closed while the
+#                     door is shut reads high when it opens; exit_button:
+#                     true, a normally open button; tamper: false, a switch
+#                     closed while the lid is on)
+#   gpio.chime, calling, talking, door_open   optional outputs, active high:
+#                     the chime's pulse on a press, and lights while calling,
+#                     talking and while the relay is open
+#   chime.tone        a two-note chime on the door's speaker on a press;
+#                     chime.pulse_ms how long the chime output pulses;
+#                     chime.on_repeat: both again for a press during a call
+#                     (never in quiet hours)
+#   time.zone         a POSIX TZ string (intercom.tz, like
+#                     "CET-1CEST,M3.5.0,M10.5.0/3"): the local time of
+#                     [[schedule]]; None: the system's zone (CPython, the
+#                     unix port); required on pico_w with [[schedule]]
+#   time.ntp_server   host[:port] the pico_w asks the time (SNTP over its SIP
+#                     socket) when [[schedule]] is set
+#   button.*          [[button]]: id 1-8 (unique), pin (id 1: gpio.button;
+#                     ids 2 and 3: the pin maps' button2/button3; others
+#                     required), label (the INVITE's display name, the page's
+#                     and Home Assistant's name; device.name), targets
+#                     (call.targets) or bell (a FRITZ!Box bell number like 11,
+#                     12 or **9, dialled at sip.server), mode (call.mode),
+#                     alert_info (an Alert-Info header value, RFC 3261 20.4,
+#                     like <http://127.0.0.1/Bellcore-dr2>), code and
+#                     open_from (door.code and door.open_from: give each
+#                     button its own so one flat cannot open with another's
+#                     code). Without [[button]], button 1 is gpio.button
+#                     calling call.targets.
+#   schedule.*        [[schedule]] quiet hours: days (mon..sun; every day),
+#                     start and end "HH:MM" (00:00-24:00, past midnight when
+#                     end is not after start), targets who ring instead ([]:
+#                     nobody), buttons the entry applies to (every button)
 #   mqtt.prefix       "intercom/" + device name in lower case, runs of other
 #                     characters than a-z 0-9 as "-"
 #   mqtt.port         1883, or 8883 with mqtt.tls
@@ -101,8 +154,12 @@
 # a server; asserted_identity without a server; peer-to-peer answer_from
 # URIs whose host is a name, not an IP address; more than MAX_TARGETS
 # targets; a bare user (no sip: URI) in targets/answer_from/open_from
-# without a domain to put it in; button/relay/led sharing a pin or an I2S
-# pin of the board; pins outside the board's range; wifi missing on pico_w;
+# without a domain to put it in; any two pins (buttons, relay, led, the
+# optional inputs and outputs) the same, or an I2S pin of the board; pins
+# outside the board's range; a [[button]] id 1 pin other than gpio.button;
+# a bell with targets or without sip.server; a [[schedule]] naming a button
+# id no [[button]] has; start equal to end; [[schedule]] on pico_w without
+# time.zone; wifi missing on pico_w;
 # mqtt.allow_open without mqtt.user and mqtt.password; http.allow_open
 # without http.token; jitter_min_ms above jitter_max_ms; tls_cert without
 # tls_key (or the reverse); mqtt.tls_* without mqtt.tls; webhook.tls_ca for
