@@ -870,8 +870,9 @@ def _check_gpio(problems, board, gpio, buttons):
                     % (button["pin"], gpio["button"]),
                 )
     if gpio["button"] is None:
-        has_pin = first is not None and first["pin"] is not None
-        gpio["button"] = first["pin"] if has_pin else defaults["button"]
+        gpio["button"] = defaults["button"]
+        if first is not None and first["pin"] is not None:
+            gpio["button"] = first["pin"]
     pins = []  # (key, pin): button 1, relay and led first, as before [[button]]
     others = []
     for index, button in enumerate(buttons):

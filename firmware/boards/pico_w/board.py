@@ -110,7 +110,8 @@ class PicoOutputs:
         self.relay = Pin(relay_pin, Pin.OUT, value=0)
         self.led = Pin(led_pin, Pin.OUT, value=0)
         self.pins = {}
-        for name in pins or {}:
+        pins = pins or {}
+        for name in pins:
             self.pins[name] = Pin(pins[name], Pin.OUT, value=0)
 
     def set_relay(self, on):
@@ -250,10 +251,9 @@ class PicoBoard(BoardBase):
                 self.inputs.append(("input", name, switch))
         self.sntp = None
         self._now_ms = None  # the runtime's clock, from attach on
-        self._ntp_server = None
+        self._ntp_server = config["time"]["ntp_server"]
         if config["schedule"]:
             self.sntp = SntpClient(os.urandom)
-            self._ntp_server = config["time"]["ntp_server"]
         self.audio = PicoAudio(machine, I2S_PINS[BOARD], config["audio"]["ptime"])
         self.drives_audio = sys.platform == "rp2"
 
@@ -303,8 +303,9 @@ class PicoBoard(BoardBase):
             self.audio.attach(loop, runtime.exchange_audio)
 
     def _start_sntp(self, runtime):
+        sntp = self.sntp
         hostport = split_hostport(self._ntp_server)  # checked by the config
-        if hostport is None:
+        if sntp is None or hostport is None:
             return
         try:
             address = resolve_host(hostport[0], "time.ntp_server")
@@ -313,7 +314,6 @@ class PicoBoard(BoardBase):
             self.emit(events.error(runtime.now_ms(), reason))
             log("pico_w: " + reason)
             return
-        sntp = self.sntp
         send = runtime.borrow_sip_socket((address, hostport[1] or NTP_PORT), sntp.receive)
 
         def check():
@@ -324,7 +324,8 @@ class PicoBoard(BoardBase):
         runtime.loop.call_every(SNTP_CHECK_MS, check)
         check()
 
-    def utc_now_ms(self):
+    def utc_now_ms(self):  # pyright: ignore[reportIncompatibleMethodOverride]
+        # None until the first SNTP answer: the runtime then passes no time on
         now_ms = self._now_ms
         if self.sntp is None or now_ms is None:
             return None

@@ -50,9 +50,9 @@ def event_messages(prefix, event):
         if event.get("repeat"):
             payload = {"event_type": "repeat", "repeat": event["repeat"]}
         else:
-            payload = {"event_type": "press"}
-            if event.get("quiet"):
-                payload["quiet"] = True
+            payload = {"event_type": "press", "quiet": True}
+            if not event.get("quiet"):
+                del payload["quiet"]
         name = doorbell_topic(event.get("button", 1))
         messages.append((topic(prefix, name), json.dumps(payload), False))
     return messages

@@ -91,6 +91,7 @@ class Doorbell:
         self.repeats = 0  # presses since the one that placed the last call
         self.chime_due = False
         self.button = None  # the button entry of the call attempt (None: incoming)
+        self.button_id = None  # its id
         self._targets = []
         self._parallel = False
         self.tone = None
@@ -127,6 +128,7 @@ class Doorbell:
             return
         self.state = CALLING
         self.button = button
+        self.button_id = button["id"]
         self._targets = list(targets)
         self._parallel = button["mode"] == "parallel"
         self._failures = []
@@ -188,6 +190,7 @@ class Doorbell:
             return False
         self._phone.answer(call_id, now_ms)
         self.button = None
+        self.button_id = None
         self._start_talking(call_id, now_ms)
         return True
 
@@ -254,7 +257,7 @@ class Doorbell:
             target = self._targets[self._next_target]
             self._next_target += 1
             call_id = self._phone.call(target, now_ms, self.button)
-            self._emit({"event": "call_started", "target": target, "button": self.button["id"]})
+            self._emit({"event": "call_started", "target": target, "button": self.button_id})
             if call_id is None:  # no room for another SIP call
                 self._failures.append("unavailable")
                 continue

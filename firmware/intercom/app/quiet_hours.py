@@ -60,7 +60,10 @@ class QuietHours:
         self._entries = []  # (windows [(start minute of week, length)], buttons, targets)
         for entry in schedules:
             start = minute_of_day(entry["start"])
-            length = (minute_of_day(entry["end"]) - start) % MINUTES_PER_DAY
+            end = minute_of_day(entry["end"])
+            if start is None or end is None:
+                raise ValueError("schedule times %r, %r" % (entry["start"], entry["end"]))
+            length = (end - start) % MINUTES_PER_DAY
             if length == 0:
                 length = MINUTES_PER_DAY  # 00:00 to 24:00
             windows = [(DAYS.index(day) * MINUTES_PER_DAY + start, length) for day in entry["days"]]

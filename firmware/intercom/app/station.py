@@ -659,7 +659,7 @@ class Station:
                     self._receiving = True
                 else:
                     self._start_media(call_id, event["media"], now_ms, True)
-                button = self.doorbell.button["id"]
+                button = self.doorbell.button_id
                 self._answer_policy(call_id, self.dialled.get(call_id, ""), now_ms, button)
             else:  # a 2xx nobody waits for any more (the doorbell gave up, or
                 self.agent.hangup(call_id, now_ms)  # another flat answered first)
