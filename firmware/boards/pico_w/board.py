@@ -336,6 +336,7 @@ class PicoBoard(BoardBase):
 
     def audio_path_delay_ms(self, ptime_ms):
         return 2 * ptime_ms
+
     def set_output(self, name, on):
         self.outputs.set_output(name, on)
 
