@@ -667,10 +667,12 @@ def _is_bell(text):
     return True
 
 
-def _header_value_ok(text):
-    """Text that may stand in a SIP header line: printable ASCII, no CR/LF."""
+def _header_value_ok(text, ascii_only):
+    """Text that may stand in a SIP header line: no control characters (no
+    CR/LF), and ASCII only where ascii_only (a URI; a display name's
+    quoted-string may hold UTF-8, RFC 3261 25.1 qdtext)."""
     for char in text:
-        if not " " <= char <= "~":
+        if char < " " or char == "\x7f" or ascii_only and char > "~":
             return False
     return True
 
@@ -722,15 +724,20 @@ def _check_buttons(problems, config, raw):
             button["mode"] = call["mode"]
         if button["label"] is None:
             button["label"] = device["name"]
-        elif not _header_value_ok(button["label"]) or '"' in button["label"]:
+        elif (
+            not _header_value_ok(button["label"], False)
+            or '"' in button["label"]
+            or ("\\" in button["label"])
+        ):
             problems.add(
-                prefix + ".label", "printable characters only, no '\"' (it is the caller's name)"
+                prefix + ".label",
+                "no control characters, '\"' or '\\' (it is the caller's display name)",
             )
         alert_info = button["alert_info"]
         if alert_info is not None and (
             not alert_info.startswith("<")
             or ">" not in alert_info
-            or not _header_value_ok(alert_info)
+            or not _header_value_ok(alert_info, True)
         ):
             problems.add(
                 prefix + ".alert_info",

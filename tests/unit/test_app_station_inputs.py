@@ -296,3 +296,12 @@ def test_an_unknown_input_or_button_is_our_error_and_ends_nothing_else():
     rig.door.button(True, rig.now, 7)
     rig.route()
     assert rig.door.internal_errors == 2 and rig.requests("INVITE") == []
+
+
+def test_a_label_with_umlauts_goes_out_as_utf_8():
+    buttons = [{"id": 1, "targets": [FLAT1], "label": "Müller"}]
+    rig = RingingFlat(door_config(buttons))
+    rig.door.button(True, rig.now)
+    rig.route()
+    assert rig.requests("INVITE")[0].headers.get("From").startswith('"Müller" <sip:door@')
+    assert rig.door.state == "calling" and rig.door.internal_errors == 0

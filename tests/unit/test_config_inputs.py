@@ -77,7 +77,7 @@ def test_button_problems_name_the_entry_and_the_key():
     assert has_problem(problems, "door.toml: button[0].pin: ", "differs from gpio.button")
     assert has_problem(problems, "door.toml: button[1].id: ", "already")
     assert has_problem(problems, "door.toml: button[1].targets: ", "at least one")
-    assert has_problem(problems, "door.toml: button[1].label: ", "no '\"'")
+    assert has_problem(problems, "door.toml: button[1].label: ", "'\"'")
     assert has_problem(problems, "door.toml: button[2].bell: ", "FRITZ!Box bell number")
     assert has_problem(problems, "door.toml: button[2].bell: ", "not both")
     assert has_problem(problems, "door.toml: button[2].pin: ", "required")
@@ -87,6 +87,16 @@ def test_button_problems_name_the_entry_and_the_key():
     assert has_problem(problems, "door.toml: button[3].open_from[0]: ", "'a b'")
     assert has_problem(problems, "door.toml: button[4].pin: ", "pin 4 is already gpio.led")
     assert not has_problem(problems, "door.toml: gpio.led: ")
+
+
+def test_labels_may_be_any_name_but_not_break_the_from_header():
+    good = with_sections(button=[{"id": 1, "label": "Müller & Söhne (2. OG)"}])
+    assert config.validate(good)["button"][0]["label"] == "Müller & Söhne (2. OG)"
+    for bad in ("Flat\\", "Flat\r\nX-Evil: 1", "Tab\there", 'Say "hi"'):
+        problems = problems_of(with_sections(button=[{"id": 1, "label": bad}]))
+        assert has_problem(problems, "door.toml: button[0].label: ", "display name"), bad
+    alert = with_sections(button=[{"id": 1, "alert_info": "<http://x/ä>"}])
+    assert has_problem(problems_of(alert), "door.toml: button[0].alert_info: ")
 
 
 def test_a_bell_number_needs_the_fritzbox_as_server():
