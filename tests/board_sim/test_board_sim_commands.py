@@ -94,6 +94,8 @@ def base_config(server=None, targets=("sip:flat@127.0.0.1:5070",), trusted=()):
         "sip": {"server": server, "trusted": list(trusted), "domain": "example.org"},
         "call": {"targets": list(targets)},
         "door": {},
+        "button": [{"id": 1, "targets": list(targets)}],
+        "schedule": [],
     }
 
 
@@ -111,6 +113,16 @@ def test_names_resolve_to_addresses_and_keep_ports_and_users():
     ]
     assert resolved["sip"]["trusted"] == ["127.0.0.1"]
     assert config["call"]["targets"][0].startswith("sip:flat1@localhost")  # input untouched
+
+
+def test_peer_to_peer_button_and_quiet_hours_targets_resolve_too():
+    config = base_config()
+    config["button"].append({"id": 2, "targets": ["sip:flat2@localhost:5072"]})
+    config["schedule"] = [{"targets": ["sip:night@localhost"], "buttons": [2]}]
+    resolved = addresses.resolved_config(config)
+    assert resolved["button"][1]["targets"] == ["sip:flat2@127.0.0.1:5072"]
+    assert resolved["schedule"][0] == {"targets": ["sip:night@127.0.0.1"], "buttons": [2]}
+    assert config["button"][1]["targets"] == ["sip:flat2@localhost:5072"]  # input untouched
 
 
 def test_with_a_server_only_the_server_is_resolved():

@@ -3,9 +3,11 @@
 # and the RTP/RTCP port pair. CPython and MicroPython.
 #
 #   resolved_config(config)   a copy with sip.server, sip.trusted and (peer-
-#                             to-peer only) call.targets naming addresses;
-#                             answer_from/open_from keep their names (they
-#                             are identities compared with From, not places)
+#                             to-peer only) the targets of [call], each
+#                             [[button]] and each [[schedule]] naming
+#                             addresses; answer_from/open_from keep their
+#                             names (they are identities compared with From,
+#                             not places)
 #   first_peer(config)        (host, port) we talk to first: server or target
 #   find_local_host(peer)     our address on the interface towards peer
 #   bind_rtp_pair(host, port) (rtp, rtcp) UdpSockets, even port and the next
@@ -64,7 +66,7 @@ def _uri_with_host(uri, address):
 
 def resolved_config(config):
     """A copy of config whose sip.server, sip.trusted and (peer-to-peer)
-    call.targets name IP addresses; StartError on the first name that fails.
+    targets name IP addresses; StartError on the first name that fails.
 
     answer_from and open_from keep their names: they are identities the
     caller's From is compared with, not addresses.
@@ -76,21 +78,34 @@ def resolved_config(config):
         address = resolve_host(host, "sip.server")
         sip["server"] = address if port is None else "%s:%d" % (address, port)
     sip["trusted"] = [resolve_host(host, "sip.trusted") for host in sip["trusted"]]
-    if not sip["server"]:
-        targets = []
-        for target in call["targets"]:
-            parsed = parse_sip_uri(target)
-            if parsed is None:  # a bare user: at sip.domain
-                host = resolve_host(sip["domain"], "sip.domain")
-                targets.append("sip:%s@%s" % (target, host))
-            elif is_ip_address(parsed[1]):
-                targets.append(target)
-            else:
-                targets.append(_uri_with_host(target, resolve_host(parsed[1], "call.targets")))
-        call["targets"] = targets
     resolved = dict(config)
     resolved["sip"] = sip
     resolved["call"] = call
+    if not sip["server"]:
+        call["targets"] = _resolved_targets(call["targets"], sip, "call.targets")
+        for name in ("button", "schedule"):
+            tables = []
+            for index, table in enumerate(config[name]):
+                table = dict(table)
+                key = "%s[%d].targets" % (name, index)
+                table["targets"] = _resolved_targets(table["targets"], sip, key)
+                tables.append(table)
+            resolved[name] = tables
+    return resolved
+
+
+def _resolved_targets(targets, sip, what):
+    """targets as sip: URIs naming IP addresses (peer-to-peer)."""
+    resolved = []
+    for target in targets:
+        parsed = parse_sip_uri(target)
+        if parsed is None:  # a bare user: at sip.domain
+            host = resolve_host(sip["domain"], "sip.domain")
+            resolved.append("sip:%s@%s" % (target, host))
+        elif is_ip_address(parsed[1]):
+            resolved.append(target)
+        else:
+            resolved.append(_uri_with_host(target, resolve_host(parsed[1], what)))
     return resolved
 
 

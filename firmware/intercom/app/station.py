@@ -108,7 +108,7 @@ from intercom.app.door import STATE_VERSION, DoorPolicy
 from intercom.app.door_contact import DoorContact
 from intercom.app.doorbell import CALLING, IDLE, TALKING, Doorbell
 from intercom.app.identity import allowed_identities, home_hosts, parse_identity
-from intercom.app.quiet_hours import AUTO, QuietHours
+from intercom.app.quiet_hours import AUTO, MODES, QuietHours
 from intercom.app.relay import RelayPulse
 from intercom.compat import ticks_diff
 from intercom.media import tones
@@ -165,7 +165,7 @@ class _Phone:
         self._station.agent.reject(call_id, status, now_ms)
 
 
-def called_lists(config):
+def _called_lists(config):
     """Every list of targets the door may ring: [call], each button, each
     quiet hours entry."""
     lists = [config["call"]["targets"]]
@@ -178,7 +178,7 @@ def _saved_quiet_mode(saved):
     """The quiet hours mode of a saved door state (auto when absent or bad)."""
     if isinstance(saved, dict) and saved.get("version") == STATE_VERSION:
         mode = saved.get("quiet_mode")
-        if mode in ("auto", "on", "off"):
+        if mode in MODES:
             return mode
     return AUTO
 
@@ -190,7 +190,7 @@ class Station:
         sip = config["sip"]
         call = config["call"]
         audio = config["audio"]
-        lists = called_lists(config)
+        lists = _called_lists(config)
         every_target = []
         for targets in lists:
             for target in targets:
