@@ -20,10 +20,11 @@
 # heap in the Pico call test but costs the MicroPython door about 7 % more
 # CPU in the call benchmark (make bench).
 #
-# The config loader and its schema run once: after the board module is
+# The config loader and its schema run once: before the board module is
 # imported, they leave sys.modules and their packages, so that on a Pico W
-# their functions and tables leave the heap (the board keeps the effective
-# config, a plain dict; the sim board keeps its own reference to the loader).
+# their functions and tables leave the heap before the board's modules need
+# it (the board keeps the effective config, a plain dict; no board module
+# imports the loader or the schema).
 
 import gc
 import os
@@ -64,17 +65,18 @@ def main():
         return EXIT_CONFIG
     board = config["device"]["board"]
     local_host = os.getenv("INTERCOM_LOCAL_HOST") if hasattr(os, "getenv") else None
-    if board == "sim":
-        from boards.sim import board as board_module
-    elif board == "pico_w":
-        from boards.pico_w import board as board_module
-    else:
+    if board not in ("sim", "pico_w"):
         print(
             "%s: device.board: '%s' runs on CPython (intercom run)" % (CONFIG_PATH, board),
             file=sys.stderr,
         )
         return EXIT_CONFIG
-    forget_modules(BOOT_ONLY_MODULES)
+    forget_modules(BOOT_ONLY_MODULES)  # before the board's imports need the heap
+    gc.collect()
+    if board == "sim":
+        from boards.sim import board as board_module
+    else:
+        from boards.pico_w import board as board_module
     return board_module.run(config, log_mode="json", local_host=local_host)
 
 

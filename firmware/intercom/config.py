@@ -168,12 +168,11 @@
 # audio.noise_suppress_db without audio.echo = "aec"; [sim] on another
 # board than sim.
 
-from intercom import events, tz
+from intercom import events
 from intercom.app.identity import is_ip_literal, is_user, parse_sip_uri, split_hostport
 from intercom.app.quiet_hours import DAYS, minute_of_day
-from intercom.app.station import INPUTS, OUTPUTS
 from intercom.errors import ConfigError
-from intercom.pins import DEFAULT_PINS, I2S_PINS
+from intercom.pins import DEFAULT_PINS, I2S_PINS, INPUTS, OUTPUTS
 from intercom.sip.grammar import is_ipv4, is_ipv6
 
 REQUIRED = "required"
@@ -806,6 +805,8 @@ def _check_schedules(problems, config, raw):
 def _check_time(problems, config):
     time = config["time"]
     if time["zone"] is not None:
+        from intercom import tz  # only then: a Pico W's heap holds every module it imports
+
         try:
             tz.parse(time["zone"])
         except ValueError as error:

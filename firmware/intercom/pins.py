@@ -2,15 +2,19 @@
 # Do not edit by hand: change the TOML pin maps and regenerate (a test compares).
 """Default pins per board: BCM numbers on rpi, GP numbers on pico_w.
 
-DEFAULT_PINS[board] holds the [gpio] defaults (button, relay, led), the pins
-of [[button]] ids 2 and 3 (button2, button3), and where the pin maps wire the
-optional inputs (door_contact, exit_button, tamper) and outputs (chime,
-calling, talking, door_open), which are off until [gpio] names a pin.
+INPUTS and OUTPUTS name the optional inputs and outputs a door may have (the
+[gpio] keys, the Station's inputs and outputs). DEFAULT_PINS[board] holds the
+[gpio] defaults (button, relay, led), the pins of [[button]] ids 2 and 3
+(button2, button3), and where the pin maps wire each of INPUTS and OUTPUTS,
+which are off until [gpio] names a pin.
 I2S_PINS[board] holds the microphone ("mic") and amplifier ("amp") I2S pins:
 sck (bit clock), ws (word select / LR clock) and sd (data). On rpi the mic and
 the amp share the PCM clocks; on pico_w each machine.I2S instance drives its
 own clocks and ws is always sck + 1.
 """
+
+INPUTS = ("door_contact", "exit_button", "tamper")
+OUTPUTS = ("chime", "calling", "talking", "door_open")
 
 DEFAULT_PINS = {
     "pico_w": {

@@ -17,20 +17,11 @@ file whose wires contradict its own header (a wire to pin 11 claiming GPIO 5);
 import pathlib
 import tomllib
 
-GPIO_ROLES = (
-    "button",
-    "relay",
-    "led",
-    "button2",
-    "button3",
-    "door_contact",
-    "exit_button",
-    "tamper",
-    "chime",
-    "calling",
-    "talking",
-    "door_open",
-)
+# The optional inputs and outputs a door may have (config [gpio] keys, the
+# Station's inputs and outputs): generated into intercom/pins.py.
+INPUT_ROLES = ("door_contact", "exit_button", "tamper")
+OUTPUT_ROLES = ("chime", "calling", "talking", "door_open")
+GPIO_ROLES = ("button", "relay", "led", "button2", "button3") + INPUT_ROLES + OUTPUT_ROLES
 I2S_DEVICES = ("mic", "amp")
 I2S_SIGNALS = ("sck", "ws", "sd")
 ROLES = GPIO_ROLES + tuple(

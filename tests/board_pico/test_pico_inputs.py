@@ -89,7 +89,8 @@ def test_buttons_contact_outputs_and_quiet_hours_by_sntp(tmp_path):
         pressed = events.wait_for("button")
         assert (pressed["button"], pressed["quiet"]) == (2, True)
         control(tmp_path, "release %d\n" % BUTTON_2)
-        control(tmp_path, "level %d 0\n" % DOOR_CONTACT)
+        control(tmp_path, "level %d 0\n" % DOOR_CONTACT)  # shut (open at boot: pulled high)
+        assert events.wait_for("door_contact")["state"] == "closed"
         control(tmp_path, "press %d\n" % BUTTON_1)
         assert events.wait_for("call_started")["button"] == 1
         control(tmp_path, "level %d 1\n" % DOOR_CONTACT)

@@ -3,8 +3,7 @@
 # under pytest and under the MicroPython runner.
 
 from intercom import config
-from intercom.app.station import INPUTS, OUTPUTS
-from intercom.pins import DEFAULT_PINS
+from intercom.pins import DEFAULT_PINS, INPUTS, OUTPUTS
 from test_config import has_problem, problems_of, with_sections
 
 NIGHT = {"days": ["fri", "sat"], "start": "22:00", "end": "07:00"}

@@ -26,9 +26,8 @@ import socket
 import time
 
 from intercom.app.identity import parse_sip_uri, split_hostport
-from intercom.app.station import INPUTS, OUTPUTS
 from intercom.errors import ConfigError
-from intercom.pins import I2S_PINS
+from intercom.pins import I2S_PINS, INPUTS, OUTPUTS
 
 from boards.audio import alsa_audio, audio_files, echo_speex
 from boards.cli import config_file

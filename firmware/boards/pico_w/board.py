@@ -58,8 +58,7 @@ import machine
 import network
 from intercom import compat, events
 from intercom.app.identity import split_hostport
-from intercom.app.station import INPUTS, OUTPUTS
-from intercom.pins import I2S_PINS
+from intercom.pins import I2S_PINS, INPUTS, OUTPUTS
 
 from boards.pico_w.audio import PicoAudio
 from boards.runtime.addresses import StartError, resolve_host
@@ -68,7 +67,6 @@ from boards.runtime.event_log import log
 from boards.runtime.led import LedBlinker
 from boards.runtime.loop import Clock
 from boards.runtime.runtime import BoardBase, Runtime
-from boards.runtime.sntp import NTP_PORT, SntpClient
 from boards.services.start import build_services
 
 try:
@@ -253,6 +251,8 @@ class PicoBoard(BoardBase):
         self._now_ms = None  # the runtime's clock, from attach on
         self._ntp_server = config["time"]["ntp_server"]
         if config["schedule"]:
+            from boards.runtime.sntp import SntpClient  # only for quiet hours: heap
+
             self.sntp = SntpClient(os.urandom)
         self.audio = PicoAudio(machine, I2S_PINS[BOARD], config["audio"]["ptime"])
         self.drives_audio = sys.platform == "rp2"
@@ -314,7 +314,7 @@ class PicoBoard(BoardBase):
             self.emit(events.error(runtime.now_ms(), reason))
             log("pico_w: " + reason)
             return
-        send = runtime.borrow_sip_socket((address, hostport[1] or NTP_PORT), sntp.receive)
+        send = runtime.borrow_sip_socket((address, hostport[1] or 123), sntp.receive)  # NTP
 
         def check():
             now = runtime.now_ms()

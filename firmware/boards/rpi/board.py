@@ -33,7 +33,7 @@
 
 import atexit
 
-from intercom.app.station import INPUTS, OUTPUTS
+from intercom.pins import INPUTS, OUTPUTS
 
 from boards.audio import audio_files
 from boards.audio.endpoints import open_input, open_output

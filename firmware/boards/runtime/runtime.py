@@ -122,7 +122,7 @@ import gc
 import os
 import time
 
-from intercom import compat, events, tz
+from intercom import compat, events
 from intercom.app.station import Station
 
 from boards.runtime import state_file
@@ -230,8 +230,12 @@ class Runtime:
         self._outputs = {}  # output name -> the level last driven (boards start them off)
         for name in board.output_names:
             self._outputs[name] = False
+        self._zone = None
         zone = config["time"]["zone"]
-        self._zone = tz.parse(zone) if zone else None
+        if zone:  # imported only when used: a Pico W's heap holds every module
+            from intercom import tz
+
+            self._zone = tz.parse(zone)
         self.services_factory = services_factory
         self.services = None
         self.service_loop = ServiceLoop(self.loop, self._service_failed)

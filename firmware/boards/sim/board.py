@@ -42,7 +42,7 @@ import select
 import sys
 
 from intercom import events
-from intercom.app.station import OUTPUTS
+from intercom.pins import OUTPUTS
 
 from boards.audio import audio_files
 from boards.audio.endpoints import open_input, open_output

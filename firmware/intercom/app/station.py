@@ -18,7 +18,7 @@
 #   sip_datagrams(now_ms) / rtp_datagrams() / rtcp_datagrams(now_ms, wallclock_ms)
 #   get_timer() / handle_timer(now_ms, wallclock_ms) / next_event()
 #   .relay_on  .led  .state  .stopped  door_state_to_save(now_ms)  stats(now_ms)
-#   output(name) for name in OUTPUTS      chime (a pulse of chime.pulse_ms on a
+#   output(name), name in pins.OUTPUTS:   chime (a pulse of chime.pulse_ms on a
 #                                         press), calling, talking, door_open
 #                                         (the relay): call-state lights
 #   needs_flush() / flushed()
@@ -130,8 +130,6 @@ _TONES = {
     "reject": tones.code_rejected,
     "chime": tones.chime,
 }
-INPUTS = ("door_contact", "exit_button", "tamper")
-OUTPUTS = ("chime", "calling", "talking", "door_open")
 _FAILURE_REASONS = {"timeout": "no_answer"}
 STAT_MASK = 0xFFFFFFFF
 
