@@ -1,7 +1,8 @@
 // Changes to rp2040js 1.4.1's behaviour that MicroPython v1.28.0 needs, made
-// on the instances of one RP2040 (nothing in node_modules is edited). Each
-// one is written to be proposed upstream as it stands; the third (sleep with
-// no alarm pending) lives in runner.mjs's run loop.
+// on the instances of one RP2040 and its USB CDC host (nothing in
+// node_modules is edited). Each one is written to be proposed upstream as it
+// stands; the third (sleep with no alarm pending) lives in runner.mjs's run
+// loop.
 //
 // 1. UART TX interrupt (peripherals/uart.js). rp2040js has no TX FIFO model:
 //    checkInterrupts() sets UARTTXINTR every time it runs, also right after
@@ -30,6 +31,18 @@
 //    from outside is never seen. Our run loop (runner.mjs) returns to the
 //    event loop instead, and lets emulated time follow wall time while the
 //    core sleeps.
+//
+// 4. USB CDC host (usb/cdc.js). Each time the device arms its bulk OUT
+//    endpoint, USBCDC.onEndpointRead completes the transfer 10 us later with
+//    whatever its TX FIFO holds, zero bytes when it holds none. TinyUSB takes
+//    the zero-length packet, re-arms the endpoint, and the next one follows:
+//    a USB interrupt every few microseconds for as long as nobody types, so
+//    the core never sleeps and every emulated second counts as 125 M busy
+//    cycles (measured: no WFE ever slept, about 12 % of the cycles in the USB
+//    stack). A real host sends an OUT packet only when it has data; until
+//    then the device's armed buffer waits and the device sees nothing.
+//    Patch: an OUT read armed while the FIFO is empty is held, and completed
+//    by the next sendSerialByte().
 
 const UARTDR = 0x0;
 const UARTICR = 0x44;
@@ -93,6 +106,37 @@ class WatchdogMonitor {
       longest_gap_ms: Math.round(this.longestGapNs / 1e6),
     };
   }
+}
+
+export function patchUsbCdcHost(cdc) {
+  let heldRead = null; // the OUT buffer size the device armed while we had nothing
+  const complete = (size) => {
+    const fifo = cdc.txFIFO;
+    const buffer = new Uint8Array(Math.min(size, fifo.itemCount));
+    for (let i = 0; i < buffer.length; i++) {
+      buffer[i] = fifo.pull();
+    }
+    cdc.usb.endpointReadDone(cdc.outEndpoint, buffer);
+  };
+  cdc.usb.onEndpointRead = (endpoint, size) => {
+    if (endpoint !== cdc.outEndpoint) {
+      return;
+    }
+    if (cdc.txFIFO.empty) {
+      heldRead = size;
+    } else {
+      complete(size);
+    }
+  };
+  const send = cdc.sendSerialByte.bind(cdc);
+  cdc.sendSerialByte = (value) => {
+    send(value);
+    if (heldRead !== null) {
+      const size = heldRead;
+      heldRead = null;
+      complete(size);
+    }
+  };
 }
 
 export function applyEmulatorPatches(mcu) {

@@ -36,7 +36,7 @@ import { parseArgs } from 'node:util';
 import { GPIOPinState, RP2040, USBCDC } from 'rp2040js';
 import { emulateFlashWrites } from './flash.mjs';
 import { NetRelay } from './netrelay.mjs';
-import { applyEmulatorPatches } from './patches.mjs';
+import { applyEmulatorPatches, patchUsbCdcHost } from './patches.mjs';
 
 const FLASH_FILESYSTEM_OFFSET = 0x12c000; // RPI_PICO_W: 2 MiB flash, 848 KiB littlefs at its end
 const STACK_BOTTOM = 0x20040000; // __StackBottom: the C stack is SCRATCH_X + SCRATCH_Y
@@ -128,6 +128,7 @@ function stackPeak() {
 // -- USB CDC (the REPL and the program's stdout) -------------------------------
 
 const cdc = new USBCDC(mcu.usbCtrl);
+patchUsbCdcHost(cdc);
 const decoder = new TextDecoder();
 let usbText = '';
 let usbReady = false;
