@@ -54,7 +54,7 @@ def test_pico_board_parts_under_micropython(tmp_path):
         "mp_pico_board",
         {"PICO_PIN_CONTROL": str(pin_control), "PICO_I2S_MIC": str(mic), "PICO_WLAN_FAILS": "2"},
     )
-    assert "8 passed, 0 failed" in output
+    assert "9 passed, 0 failed" in output
 
 
 def test_debouncer_runs_under_micropython():

@@ -54,6 +54,30 @@ def test_removed_reader_is_no_longer_called():
     sender.close()
 
 
+def test_a_reader_removed_by_another_readers_callback_in_the_same_pass_is_not_called():
+    loop = Loop()
+    first = UdpSocket("127.0.0.1")
+    second = UdpSocket("127.0.0.1")
+    sender = UdpSocket("127.0.0.1")
+    calls = []
+
+    def on_readable(source, events):
+        calls.append(source)
+        source.recvfrom(64)
+        loop.remove_reader(second if source is first else first)
+
+    loop.add_reader(first, on_readable)
+    loop.add_reader(second, on_readable)
+    sender.sendto(b"1", first.local_address)
+    sender.sendto(b"2", second.local_address)
+    # Loopback delivers within sendto; the loop has not run yet.
+    assert first.waiting() and second.waiting()
+    loop.run_once()  # both ready in this pass: the first called removes the other
+    assert len(calls) == 1
+    for sock in (first, second, sender):
+        sock.close()
+
+
 def test_even_port_is_even():
     for _ in range(5):
         sock = UdpSocket("127.0.0.1", even_port=True)

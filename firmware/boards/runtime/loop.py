@@ -20,6 +20,10 @@
 #     A timer scheduled from a callback fires on a later pass, never in the
 #     pass that scheduled it, so a zero-delay timer cannot starve sources.
 #   - A cancelled timer never fires, even if it was already due.
+#   - A pass that finds nothing due allocates nothing on MicroPython (ipoll,
+#     reused lists): on a Pico W every allocation searches the heap, a few
+#     thousand cycles each, and the loop passes hundreds of times a second.
+#     run_once() is therefore not re-entered from a callback.
 
 import select
 import time
@@ -68,6 +72,11 @@ class Loop:
     def __init__(self, clock=None):
         self.clock = clock if clock is not None else Clock()
         self._poll = select.poll()
+        # MicroPython's ipoll yields each ready entry in one reused tuple;
+        # CPython has only poll, which returns a new list.
+        self._poll_ready = getattr(self._poll, "ipoll", self._poll.poll)
+        self._ready = []  # this pass's ready entries: pollable, events, pollable, ...
+        self._due = []  # this pass's due timers
         self._sources = {}  # poll key -> (source, callback)
         self._timers = []  # sorted by deadline; equal deadlines keep insertion order
         self._stopped = False
@@ -128,17 +137,27 @@ class Loop:
     # -- running ---------------------------------------------------------
 
     def run_once(self):
-        results = self._poll.poll(self.next_timeout_ms(self.clock.now_ms()))
+        # The entries are copied out before any callback runs: a callback
+        # may register or remove sources, which ipoll's iteration must not see.
+        ready = self._ready
+        ready.clear()  # after a callback that raised
+        for entry in self._poll_ready(self.next_timeout_ms(self.clock.now_ms())):
+            ready.append(entry[0])
+            ready.append(entry[1])
         self.wakeups += 1
-        for entry in results:
-            registered = self._sources.get(compat.poll_key(entry[0]))
+        for index in range(0, len(ready), 2):
+            registered = self._sources.get(compat.poll_key(ready[index]))
             if registered is not None:
-                registered[1](registered[0], entry[1])
+                registered[1](registered[0], ready[index + 1])
+        ready.clear()  # keeps no source alive after its pass
         self._fire_due_timers(self.clock.now_ms())
 
     def _fire_due_timers(self, now_ms):
-        due = []
         timers = self._timers
+        if not timers or compat.ticks_diff(timers[0].deadline_ms, now_ms) > 0:
+            return
+        due = self._due
+        due.clear()
         while timers and compat.ticks_diff(timers[0].deadline_ms, now_ms) <= 0:
             due.append(timers.pop(0))
         for timer in due:
@@ -153,6 +172,7 @@ class Loop:
             else:
                 timer.cancelled = True
             timer.callback()
+        due.clear()  # keeps no timer (nor what its callback holds) alive
 
     def run(self):
         """Run until stop() is called."""
