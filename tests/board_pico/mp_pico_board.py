@@ -66,15 +66,35 @@ def test_stereo32_frames_give_the_left_slots_top_16_bits():
     assert struct.unpack("<hh", out) == (0x1234, -0x0100)
 
 
-def test_i2s_mic_frames_come_from_the_stand_in_file_in_order():
+def test_i2s_mic_frames_come_in_order_one_loop_wake_each():
+    # The stand-in mic file holds samples -160..159 (two 20 ms frames), then
+    # silence; the frames arrive in 2 ms DMA blocks from attach() on.
+    loop = Loop()
     audio = PicoAudio(machine, I2S_PINS["pico_w"], 20)
-    first = bytearray(320)
-    second = bytearray(320)
-    audio.read_frame(first)
-    audio.read_frame(second)
+    frames = []
+    wakeups = []
+
+    def exchange(mic):
+        frames.append(struct.unpack("<160h", mic))
+        wakeups.append(loop.wakeups)
+        return bytes(320)
+
+    audio.attach(loop, exchange)
+    while len(frames) < 6:
+        loop.run_once()
     audio.close()
-    samples = struct.unpack("<320h", first + second)
-    assert list(samples) == [index - 160 for index in range(320)]
+    # The frames in the file's order; one is missing only where the loop
+    # came late and a newer frame was waiting (late_frames, counted).
+    expected = [tuple(range(-160, 0)), tuple(range(160))] + [(0,) * 160] * 20
+    position = 0
+    for frame in frames:
+        while expected[position] != frame:
+            position += 1
+        position += 1
+    assert audio.frames == len(frames) + audio.late_frames
+    # In step with the mic (from the second frame on): one loop wake a frame.
+    steps = [wakeups[index + 1] - wakeups[index] for index in range(1, len(wakeups) - 1)]
+    assert steps == [1, 1, 1, 1], wakeups
 
 
 def test_wifi_retries_until_it_connects():

@@ -23,10 +23,10 @@
 #           edges that came and went between two samples (`glitches`).
 #           micropython.schedule was not used: it would run core code in
 #           the middle of whatever the loop is doing.
-#   audio   boards.pico_w.audio.PicoAudio: on rp2 the I2S RX object is in the
-#           loop's poll (device pacing); elsewhere (the unix port with its
-#           stand-in machine module) the runtime's audio timer paces it.
-#           audio.input/output are not used on this board: it is always I2S.
+#   audio   boards.pico_w.audio.PicoAudio paces the frames from the mic (its
+#           own loop timer, once per frame, when the frame is whole: the
+#           board drives the audio). audio.input/output are not used on
+#           this board: it is always I2S.
 #   echo    audio.echo (default half_duplex, intercom.media.half_duplex);
 #           the echo of a speaker frame starts about two frames after its
 #           tick: the mic frame being captured, one frame in the TX buffer
@@ -51,7 +51,6 @@
 # allows with DHCP and DNS; SNTP borrows the SIP socket.
 
 import os
-import sys
 import time
 
 import machine
@@ -228,6 +227,7 @@ class WifiLink:
 
 class PicoBoard(BoardBase):
     name = BOARD
+    drives_audio = True
 
     def __init__(self, config, log_mode, outputs, watchdog, wifi):
         BoardBase.__init__(self, log_mode)
@@ -255,7 +255,6 @@ class PicoBoard(BoardBase):
 
             self.sntp = SntpClient(os.urandom)
         self.audio = PicoAudio(machine, I2S_PINS[BOARD], config["audio"]["ptime"])
-        self.drives_audio = sys.platform == "rp2"
 
     def attach(self, runtime):
         loop = runtime.loop
@@ -299,8 +298,7 @@ class PicoBoard(BoardBase):
                 runtime.request_exit("new Wi-Fi address")
 
         loop.call_every(WIFI_CHECK_MS, check_wifi)
-        if self.drives_audio:
-            self.audio.attach(loop, runtime.exchange_audio)
+        self.audio.attach(loop, runtime.exchange_audio)
 
     def _start_sntp(self, runtime):
         sntp = self.sntp
@@ -344,12 +342,6 @@ class PicoBoard(BoardBase):
         self._led_pattern = pattern
         if self.blinker is not None:
             self.blinker.show(pattern)
-
-    def read_mic_frame(self, buffer):
-        self.audio.read_frame(buffer)
-
-    def play_frame(self, pcm):
-        self.audio.play_frame(pcm)
 
     def close(self):
         if self.blinker is not None:

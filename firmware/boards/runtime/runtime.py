@@ -470,10 +470,10 @@ class Runtime:
         mic PCM in, speaker PCM out (valid until the next call)."""
         station = self._started()
         now = self.now_ms()
-        receive = self.rtp_socket.receive
+        rtp = self.rtp_socket
         for _ in range(RECEIVE_BURST):
             try:
-                received = receive(MEDIA_RECEIVE_BYTES)
+                received = rtp.receive(MEDIA_RECEIVE_BYTES)
             except ValueError:  # an address family we do not speak
                 continue
             if received is None:  # nothing more arrived

@@ -18,12 +18,23 @@
 #   PICO_PIN_LOG      every output level written: "T_MS PIN LEVEL" lines.
 #   PICO_I2S_MIC      raw 16-bit mono PCM the I2S microphone (RX) hears;
 #       served as 32-bit stereo frames, the sample in the top 16 bits of the
-#       left slot (an INMP441 with L/R to GND), zeros after the end.
+#       left slot (an INMP441 with L/R to GND), zeros after the end. As on
+#       rp2, readinto() blocks for the whole buffer until the object is
+#       polled once; from then on (the driver's asyncio mode) it returns
+#       what has arrived: the samples of the time since that poll, in DMA
+#       blocks of 128 bytes, at most the ring's ibuf bytes (the oldest
+#       beyond that are lost), and the poll is readable while any wait.
 #   PICO_I2S_AMP      raw 16-bit mono PCM file the amplifier (TX) writes.
 #   PICO_WDT_LOG      one "T_MS" line per WDT feed (and "start TIMEOUT").
 
+import io
 import os
 import time
+
+_STREAM_POLL = 3
+_POLLIN = 1
+_EINVAL = 22
+_DMA_BLOCK_BYTES = 128
 
 
 def _env(name):
@@ -151,7 +162,7 @@ class Pin:
             _append(path, "%d %d %d" % (time.ticks_ms(), self.id, self._level))
 
 
-class I2S:
+class I2S(io.IOBase):
     RX = 0
     TX = 1
     MONO = 0
@@ -172,6 +183,8 @@ class I2S:
         # rp2's machine_i2s.c allocates the ring buffer (ibuf bytes) on the
         # MicroPython heap: so does the stand-in, for the heap figures.
         self._ring = bytearray(ibuf)
+        self._polled_at_us = None  # asyncio mode from the first poll on
+        self._taken = 0  # bytes handed out (or lost) since then
         self._file = None
         if mode == self.RX:
             path = _env("PICO_I2S_MIC")
@@ -180,10 +193,36 @@ class I2S:
             path = _env("PICO_I2S_AMP")
             self._file = open(path, "wb") if path else None
 
+    def ioctl(self, request, argument):
+        if request != _STREAM_POLL:
+            return -_EINVAL
+        if self._polled_at_us is None:
+            self._polled_at_us = time.ticks_us()
+        return argument & _POLLIN if self._waiting() else 0
+
+    def _waiting(self):
+        """Bytes in the ring (asyncio mode): arrived whole blocks not taken."""
+        elapsed_us = time.ticks_diff(time.ticks_us(), self._polled_at_us)
+        arrived = 8 * (elapsed_us * self.rate // 1000000)
+        arrived -= arrived % _DMA_BLOCK_BYTES
+        lost = arrived - self._taken - len(self._ring)
+        if lost > 0:
+            if self._file:
+                self._file.seek(2 * (lost // 8), 1)  # 2 file bytes a frame
+            self._taken += lost
+        return arrived - self._taken
+
     def readinto(self, buf):
         if self.mode != self.RX:
             raise OSError(1)  # EPERM, as the port raises
-        frames = len(buf) // 8  # RX: 32-bit stereo frames
+        if self._polled_at_us is None:
+            return self._fill(buf, len(buf) // 8)
+        count = min(len(buf), self._waiting())
+        count -= count % 8
+        self._taken += count
+        return self._fill(buf, count // 8)
+
+    def _fill(self, buf, frames):
         # The samples pass through the ring buffer, a chunk at a time (no
         # garbage per frame: a Pico's DMA makes none either); zeros after
         # the end of the file.
