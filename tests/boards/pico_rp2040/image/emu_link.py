@@ -5,7 +5,11 @@
 #
 # pump() reads every whole frame the UART holds and hands it on: datagrams
 # to their socket's queue, bind answers to wait_bound(), heap-probe requests
-# to the probe. It runs from the sockets' poll ioctl, so it never blocks.
+# to the probe. The sockets' poll ioctl calls it only when the UART holds
+# bytes (waiting()), so a poll that finds nothing costs one native call. A
+# datagram costs what lwIP's recvfrom allocates (its bytes, the address
+# string and tuple) and the queue entry: the frame header and the address
+# bytes are read into fixed buffers.
 
 import struct
 
@@ -21,7 +25,10 @@ _uart = machine.UART(
     UART_ID, baudrate=3000000, tx=machine.Pin(TX_PIN), rx=machine.Pin(RX_PIN), rxbuf=RX_BUFFER
 )
 _header = bytearray(HEADER)
-_pending = None  # (type, socket id, length) of a frame whose payload is still coming
+_address = bytearray(6)  # IPv4 (4), port (2, LE) of a received datagram
+_pending_kind = 0  # a frame whose payload is still coming: its type (0: none),
+_pending_id = 0  # socket id
+_pending_length = 0  # and payload length
 _sockets = {}
 _bound = {}
 _probe_handler = None
@@ -51,31 +58,40 @@ def on_probe(handler):
     _probe_handler = handler
 
 
+def waiting():
+    return _uart.any()
+
+
 def pump():
-    global _pending
+    global _pending_kind, _pending_id, _pending_length
     while True:
-        if _pending is None:
+        if not _pending_kind:
             if _uart.any() < HEADER:
                 return
             _uart.readinto(_header)
-            _pending = struct.unpack("<BBH", _header)
-        kind, socket_id, length = _pending
+            _pending_kind = _header[0]
+            _pending_id = _header[1]
+            _pending_length = _header[2] | (_header[3] << 8)
+        kind = _pending_kind
+        length = _pending_length
         if length and _uart.any() < length:
             return
-        payload = _uart.read(length) if length else b""
-        _pending = None
+        _pending_kind = 0
         if kind == 0x52:  # 'R': a datagram for a socket
-            sock = _sockets.get(socket_id)
+            _uart.readinto(_address)
+            data = _uart.read(length - 6) if length > 6 else b""
+            sock = _sockets.get(_pending_id)
             if sock is not None:
-                address = (
-                    "%d.%d.%d.%d" % (payload[0], payload[1], payload[2], payload[3]),
-                    payload[4] | (payload[5] << 8),
-                )
-                sock.queue.append((payload[6:], address))
+                host = "%d.%d.%d.%d" % (_address[0], _address[1], _address[2], _address[3])
+                sock.queue.append((data, (host, _address[4] | (_address[5] << 8))))
         elif kind == 0x62:  # 'b': a bind's answer
-            _bound[socket_id] = struct.unpack("<HH", payload)
-        elif kind == 0x48 and _probe_handler is not None:  # 'H': heap probe period
-            _probe_handler(payload[0] | (payload[1] << 8))
+            _bound[_pending_id] = struct.unpack("<HH", _uart.read(length))
+        elif kind == 0x48:  # 'H': heap probe period
+            period = _uart.read(length)
+            if _probe_handler is not None:
+                _probe_handler(period[0] | (period[1] << 8))
+        elif length:
+            _uart.read(length)  # a frame this side does not know: skipped
 
 
 def wait_bound(socket_id):

@@ -3,19 +3,26 @@
 # the emulated RP2040 as on a Pico), except I2S. rp2040js runs PIO state
 # machines on wall time, not on the emulated clock, so the rp2 I2S driver
 # (PIO + DMA) cannot be paced there; this I2S keeps its interface and
-# pacing instead:
+# pacing instead, modelled on ports/rp2/machine_i2s.c:
 #   RX  delivers a 400 Hz tone (24-bit left slot of 32-bit stereo frames, as
-#       the INMP441 sends it) at 8000 frames per emulated second; poll()
-#       reports it readable once a DMA buffer's worth (256 bytes, as the rp2
-#       driver's) has come in, and a 4 ms timer wakes the CPU as the DMA
-#       interrupt would.
-#   TX  takes every frame at once and counts the bytes and the loudest
-#       sample the door played (written_bytes, peak).
+#       the INMP441 sends it) at 8000 frames per emulated second. The rp2
+#       driver's two chained DMA channels move 128 bytes each (16 frames,
+#       2 ms) into its ring buffer and interrupt the CPU; poll() is readable
+#       while the ring holds data. Here a 2 ms timer wakes the CPU as that
+#       interrupt would, and a poll() finds whole 128-byte blocks readable.
+#       (The TX channel's interrupt, every 8 ms, falls on every fourth of
+#       these wake-ups.)
+#   TX  takes every frame at once.
+# The stand-in is Python from the filesystem, so its cycles are counted
+# apart from the door's (host_tools/rp2040/profile.py: bytecode in RAM);
+# it allocates nothing per call, so it adds no garbage the DMA-fed driver
+# does not have.
 
 import io
 import time
 
 import machine as _machine
+import micropython
 from micropython import const
 
 for _name in dir(_machine):
@@ -25,8 +32,8 @@ for _name in dir(_machine):
 _STREAM_POLL = const(3)
 _POLLIN = const(1)
 _POLLOUT = const(4)
-_DMA_BYTES = const(256)
-_WAKE_MS = const(4)
+_DMA_BYTES = const(128)
+_WAKE_MS = const(2)
 _TONE_HZ = const(400)
 _AMPLITUDE = const(8000)
 _FRAME_SAMPLES = const(160)  # 20 ms at 8 kHz: 8 whole periods of the tone
@@ -35,16 +42,28 @@ _FRAME_SAMPLES = const(160)  # 20 ms at 8 kHz: 8 whole periods of the tone
 def _tone_frames():
     import math
 
-    raw = bytearray(8 * _FRAME_SAMPLES)
+    # Two copies of one 20 ms frame: from any phase in the first, a whole
+    # frame's bytes follow without a wrap.
+    frame = 8 * _FRAME_SAMPLES
+    raw = bytearray(2 * frame)
     for index in range(_FRAME_SAMPLES):
         value = int(_AMPLITUDE * math.sin(2 * math.pi * _TONE_HZ * index / 8000)) & 0xFFFF
-        raw[8 * index + 2] = value & 0xFF
-        raw[8 * index + 3] = value >> 8
+        for at in (8 * index, frame + 8 * index):
+            raw[at + 2] = value & 0xFF
+            raw[at + 3] = value >> 8
     return raw
 
 
 def _wake(timer):
     pass
+
+
+@micropython.viper
+def _copy(target: ptr8, at: int, source: ptr8, start: int, count: int):  # noqa: F821 (viper)
+    index = 0
+    while index < count:
+        target[at + index] = source[start + index]
+        index += 1
 
 
 class I2S(io.IOBase):
@@ -58,13 +77,11 @@ class I2S(io.IOBase):
     ):
         self.mode = mode
         self.rate = rate
-        self.written_bytes = 0
-        self.peak = 0
         self._timer = None
         if mode == self.RX:
-            # Small ints only and no copies: the stand-in must not add heap
-            # garbage or CPU that the DMA-fed driver does not have.
-            self._pattern = memoryview(_tone_frames())
+            # Small ints only, no copies, no slices: no garbage.
+            self._pattern = _tone_frames()
+            self._frame_bytes = len(self._pattern) // 2
             self._phase = 0
             self._arrived = 0  # bytes in, not read yet
             self._credit_us = 0
@@ -78,25 +95,25 @@ class I2S(io.IOBase):
         self._last_us = now
         frames = self._credit_us // self._us_per_frame
         self._credit_us -= frames * self._us_per_frame
-        self._arrived = min(self._arrived + 8 * frames, 2 * len(self._pattern))
+        self._arrived = min(self._arrived + 8 * frames, 2 * self._frame_bytes)
         return self._arrived
 
     def readinto(self, buffer):
-        count = min(len(buffer), self._update())
+        arrived = self._update()
+        # Whole DMA blocks only, as the driver's ring receives them.
+        count = min(len(buffer), arrived - arrived % _DMA_BYTES)
         count -= count % 8
-        pattern = self._pattern
-        size = len(pattern)
+        frame_bytes = self._frame_bytes
         done = 0
         while done < count:
-            part = min(count - done, size - self._phase)
-            buffer[done : done + part] = pattern[self._phase : self._phase + part]
-            self._phase = (self._phase + part) % size
+            part = min(count - done, frame_bytes)
+            _copy(buffer, done, self._pattern, self._phase, part)
+            self._phase = (self._phase + part) % frame_bytes
             done += part
         self._arrived -= count
         return count
 
     def write(self, data):
-        self.written_bytes += len(data)
         return len(data)
 
     def ioctl(self, request, argument):

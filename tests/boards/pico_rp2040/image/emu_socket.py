@@ -2,7 +2,10 @@
 # what the door's boards.runtime.udp and boards.runtime.addresses use, with
 # lwIP's behaviour: numeric IPv4 addresses, recvfrom() -> (bytes, (ip, port)),
 # OSError EAGAIN from a non-blocking read that finds nothing, no
-# getsockname(). io.IOBase with ioctl() makes it pollable by select.poll.
+# getsockname(). io.IOBase with ioctl() makes it pollable by select.poll:
+# MicroPython calls that Python ioctl() for every socket on every pass of
+# a poll, where lwIP's sockets answer in C, so it does as little as it can
+# (one native call when nothing arrived).
 
 import io
 
@@ -63,8 +66,10 @@ class socket(io.IOBase):  # noqa: N801 (the module's own name)
             emu_link.pump()
             if not self.queue and not self._blocking:
                 raise OSError(_EAGAIN)
-        data, address = self.queue.pop(0)
-        return data[:size], address
+        entry = self.queue.pop(0)
+        if len(entry[0]) > size:
+            return entry[0][:size], entry[1]
+        return entry
 
     def close(self):
         if self._id is not None:
@@ -75,8 +80,8 @@ class socket(io.IOBase):  # noqa: N801 (the module's own name)
     def ioctl(self, request, argument):
         if request != _STREAM_POLL:
             return 0
-        emu_link.pump()
-        ready = argument & _POLLOUT
+        if emu_link.waiting():
+            emu_link.pump()
         if self.queue:
-            ready |= argument & _POLLIN
-        return ready
+            return argument & (_POLLIN | _POLLOUT)
+        return argument & _POLLOUT
