@@ -1,12 +1,13 @@
 """A whole door call on an emulated Pico W, with the figures it costs.
 
-    result = run_call(firmware_bin, folder, image_files)
+    result = run_call(firmware_bin, folder, image_files(IMAGE), profile=False)
 
 The door is the frozen firmware, unmodified: its main.py and modules run
-from flash. The test's littlefs image holds config.json and the test code
-(image_files: boot.py and the network stand-in, which carries UDP over
-UART1 to the runner, relayed to 127.0.0.1). The door registers at Kamailio
-(the shipped deploy/kamailio/building.cfg), the button is pressed on the
+from flash (firmware.elf beside firmware_bin names its symbols). The test's
+littlefs image holds config.json and the test code (image_files: boot.py
+and the network stand-in, which carries UDP over UART1 to the runner,
+relayed to 127.0.0.1). The door registers at Kamailio (the shipped
+deploy/kamailio/building.cfg), stays idle for IDLE_MS, the button is pressed on the
 emulated GPIO, the door calls flat1 through Kamailio, the sim's virtual
 flat phone (host_tools.sim.flat_phone) answers and RTP flows both ways; the
 flat sends a wrong code (refused: the relay stays low), then the right
@@ -24,9 +25,17 @@ Figures (CallResult.figures):
              gc.collect(), then mem_alloc(); the peak and the heap size
   stack      the C-stack high-water mark (painted stack) from reset to
              registration (boot) and from then to the call's end (call)
-  cpu        CPU cycles executed between the answer and the hang-up,
-             less the heap probe's collections, per 20 ms frame, and as a
-             share of clk_sys
+  cpu        CPU cycles executed between the answer and the hang-up per
+             20 ms frame and as a share of clk_sys: all of them, the test
+             code's (the stand-ins and the heap probe, counted apart by the
+             runner: host_tools/rp2040/attribution.mjs) and the door's (the
+             rest); the same shares for the idle registered door and for
+             the talk before the first code (RTP both ways, no digits or
+             tones yet), and the wake-ups per second
+With profile=True, each mark also holds the runner's profile ("frames")
+since the mark before it: marks["idle"] the idle window, marks["talked"]
+the talk, marks["ended"] the codes and the hang-up
+(host_tools/rp2040/profile.py names them).
 """
 
 import json
@@ -41,12 +50,14 @@ from intercom.compat import TICKS_MASK
 from host_tools.rp2040.emulator import EmulatedPico
 from host_tools.rp2040.kamailio import DOMAIN, Kamailio, free_udp_port
 from host_tools.rp2040.littlefs_image import build_image
+from host_tools.rp2040.profile import FirmwareSymbols, attribution_options
 from host_tools.sim.flat_phone import FlatPhone
 
 BUTTON = 2
 RELAY = 3
 LED = 4
 NETWORK_UART = 1
+UART0_IRQ = 20  # RP2040 datasheet 2.3.2: UART1 is IRQ 21
 DOOR_PASSWORD = "door-secret-1"
 FLAT_PASSWORD = "flat-secret-1"
 CODE = "1234"
@@ -55,14 +66,42 @@ PULSE_S = 1
 HEAP_PERIOD_MS = 250
 FRAME_MS = 20
 PRESS_MS = 200
+IDLE_MS = 2000  # the registered door, idle, before the button
 TALK_MS = 1000  # RTP both ways before the flat sends a code
 BOOT_TIMEOUT_S = 180
 STEP_TIMEOUT_S = 120
-FIRMWARE = pathlib.Path(__file__).resolve().parents[2] / "firmware"
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FIRMWARE = ROOT / "firmware"
+IMAGE = ROOT / "tests" / "boards" / "pico_rp2040" / "image"
 
 
 class CallError(Exception):
     pass
+
+
+def image_files(folder):
+    """The test code on the emulated door's littlefs image (boot.py, stand-ins)."""
+    return {path.name: path.read_bytes() for path in sorted(pathlib.Path(folder).glob("*.py"))}
+
+
+def cpu_window(start, end):
+    """Busy shares of clk_sys between two marks, and the wake-ups."""
+    seconds = (end["ns"] - start["ns"]) / 1e9
+    capacity = seconds * end["clk_sys"]
+    busy = end["busy"] - start["busy"]
+    test = end["test_busy"] - start["test_busy"]
+    wakeups = end["sleeps"] - start["sleeps"]
+    return {
+        "ms": round(seconds * 1000),
+        "busy": busy,
+        "test": test,
+        "door": busy - test,
+        "busy_share": busy / capacity,
+        "test_share": test / capacity,
+        "door_share": (busy - test) / capacity,
+        "wakeups_per_s": wakeups / seconds,
+        "cycles_per_wakeup": busy / max(1, wakeups),
+    }
 
 
 class EmulatedClock:
@@ -130,7 +169,7 @@ class CallResult:
         self.door_events = []
         self.flat_events = []
         self.relay_changes = []  # (ns, level)
-        self.heap_samples = []  # (ns, alloc, free, collect_us)
+        self.heap_samples = []  # (ns, alloc, free)
         self.boot_heap = None
         self.marks = {}
         self.crashed = False  # the door printed a traceback
@@ -147,10 +186,8 @@ class CallResult:
         if not during:
             raise CallError("no heap sample during the call")
         heap_bytes = during[0][1] + during[0][2]
-        probe_cycles = sum(s[3] for s in during) * answered["clk_sys"] // 1000000
-        call_ns = ended["ns"] - answered["ns"]
-        frames = call_ns / (FRAME_MS * 1e6)
-        cycles = ended["busy"] - answered["busy"] - probe_cycles
+        call = cpu_window(answered, ended)
+        frames = call["ms"] / FRAME_MS
         return {
             "heap_peak": max(s[1] for s in during),
             "heap_size": heap_bytes,
@@ -158,9 +195,13 @@ class CallResult:
             "heap_boot": self.boot_heap,
             "stack_boot": self.marks["registered"]["stack_peak"],
             "stack_call": ended["stack_peak"],
-            "call_ms": round(call_ns / 1e6),
-            "cycles_per_frame": round(cycles / frames),
-            "cpu_share": cycles / (call_ns * 1e-9 * answered["clk_sys"]),
+            "call_ms": call["ms"],
+            "cycles_per_frame": round(call["busy"] / frames),
+            "door_cycles_per_frame": round(call["door"] / frames),
+            "test_cycles_per_frame": round(call["test"] / frames),
+            "call": call,
+            "idle": cpu_window(self.marks["registered"], self.marks["idle"]),
+            "talk": cpu_window(answered, self.marks["talked"]),
             "clk_sys": answered["clk_sys"],
             "boot_ms": round(self.marks["registered"]["ns"] / 1e6),
             "watchdog": ended["watchdog"],
@@ -168,10 +209,11 @@ class CallResult:
 
 
 class EmulatedCall:
-    def __init__(self, firmware_bin, folder, image_files):
+    def __init__(self, firmware_bin, folder, image_files, profile=False):
         self.folder = pathlib.Path(folder)
         self.firmware_bin = pathlib.Path(firmware_bin)
         self.image_files = dict(image_files)
+        self.profile = profile
         self.result = CallResult()
         self.kamailio = None
         self.pico = None
@@ -190,12 +232,16 @@ class EmulatedCall:
         sip_port = free_udp_port()
         files["config.json"] = config_json(self.folder, door_toml(sip_port, self.kamailio.port))
         image = build_image(files, self.folder / "littlefs.img")
+        symbols = FirmwareSymbols(self.firmware_bin.with_suffix(".elf"))
         self.pico = EmulatedPico(
             self.firmware_bin,
             image,
             self.folder,
             watch=(RELAY, LED),
             network_uart=NETWORK_UART,
+            attribution=attribution_options(
+                symbols, test_irqs=(UART0_IRQ + NETWORK_UART,), profile=self.profile
+            ),
         )
         self.loop = Loop(clock=EmulatedClock(self.pico))
         self.loop.call_every(10, lambda: None)  # poll() never sleeps long: the runner's events
@@ -244,7 +290,7 @@ class EmulatedCall:
             elif event["ev"] == "probe":
                 fields = event["text"].split()
                 if fields[0] == "heap":
-                    self.result.heap_samples.append((event["ns"], *map(int, fields[1:])))
+                    self.result.heap_samples.append((event["ns"], int(fields[1]), int(fields[2])))
                 elif fields[0] == "boot":
                     self.result.boot_heap = int(fields[1])
 
@@ -281,7 +327,10 @@ class EmulatedCall:
         self.run_until(what, lambda: self.pico.emulated_ms() >= end)
 
     def mark(self, name):
-        self.result.marks[name] = self.pico.mark(name)
+        mark = self.pico.mark(name)
+        if self.profile:
+            mark["frames"] = self.pico.take_profile()
+        self.result.marks[name] = mark
 
     # -- the call --------------------------------------------------------------
 
@@ -289,6 +338,8 @@ class EmulatedCall:
         self.run_until("registered", self.door_has("registered"), BOOT_TIMEOUT_S)
         self.mark("registered")
         self.pico.paint_stack()
+        self.wait_emulated_ms("the idle door", IDLE_MS)
+        self.mark("idle")
         self.pico.set_pin(BUTTON, 0)
         self.wait_emulated_ms("the press", PRESS_MS)
         self.pico.set_pin(BUTTON, 1)
@@ -296,6 +347,7 @@ class EmulatedCall:
         self.mark("answered")
         self.pico.probe_heap(HEAP_PERIOD_MS)
         self.wait_emulated_ms("RTP", TALK_MS)
+        self.mark("talked")
         self.flat.send_code(WRONG_CODE)
         self.run_until("code_rejected", self.door_has("code_rejected"))
         self.wait_emulated_ms("RTP", TALK_MS)
@@ -309,8 +361,8 @@ class EmulatedCall:
         return self.result
 
 
-def run_call(firmware_bin, folder, image_files):
-    call = EmulatedCall(firmware_bin, folder, image_files)
+def run_call(firmware_bin, folder, image_files, profile=False):
+    call = EmulatedCall(firmware_bin, folder, image_files, profile)
     try:
         call.start()
         return call.run()

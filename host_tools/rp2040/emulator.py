@@ -1,6 +1,7 @@
 """Drives runner.mjs: a Pico W firmware image on an emulated RP2040.
 
-    pico = EmulatedPico(firmware_bin, filesystem_image, folder, watch=(3, 4), network_uart=1)
+    pico = EmulatedPico(firmware_bin, filesystem_image, folder, watch=(3, 4), network_uart=1,
+                        attribution=None)  # host_tools.rp2040.profile.attribution_options
     pico.start()
     pico.wait_for(lambda event: event["ev"] == "ready", 60)
     pico.set_pin(2, 0)                  # the button
@@ -8,7 +9,9 @@
     pico.stop()
 
 Every runner event is a dict with "ev", "ns" (emulated nanoseconds since
-reset) and "busy" (CPU cycles executed); the USB output is also collected
+reset), "busy" (CPU cycles executed), "sleeps" (wake-ups so far) and, with
+attribution, "test_busy" (the busy cycles that were the test code's, see
+host_tools/rp2040/attribution.mjs); the USB output is also collected
 as text lines (`usb_lines`). `emulated_ms()` is the emulated clock as the
 latest event saw it: a peer paced by it keeps to the door's time.
 
@@ -49,7 +52,15 @@ def write_bootrom(path):
 
 
 class EmulatedPico:
-    def __init__(self, firmware_bin, filesystem_image, folder, watch=(), network_uart=None):
+    def __init__(
+        self,
+        firmware_bin,
+        filesystem_image,
+        folder,
+        watch=(),
+        network_uart=None,
+        attribution=None,
+    ):
         self.firmware_bin = pathlib.Path(firmware_bin).resolve()
         self.filesystem_image = (
             None if filesystem_image is None else pathlib.Path(filesystem_image).resolve()
@@ -57,6 +68,7 @@ class EmulatedPico:
         self.folder = pathlib.Path(folder).resolve()
         self.watch = tuple(watch)
         self.network_uart = network_uart
+        self.attribution = attribution
         self.process = None
         self.events = []  # every event so far, in order
         self.usb_lines = []
@@ -83,6 +95,8 @@ class EmulatedPico:
             command += ["--watch", ",".join(str(gpio) for gpio in self.watch)]
         if self.network_uart is not None:
             command += ["--network-uart", str(self.network_uart)]
+        if self.attribution is not None:
+            command += ["--attribute", json.dumps(self.attribution)]
         self._stderr = open(self.folder / "runner.log", "wb")
         self.process = subprocess.Popen(
             command,
@@ -149,11 +163,16 @@ class EmulatedPico:
         self._send({"cmd": "probe_heap", "period_ms": period_ms})
 
     def mark(self, name, timeout_s=60):
-        """The runner's figures now: ns, busy, stack_peak, clk_sys, watchdog."""
+        """The runner's figures now: ns, busy, sleeps, stack_peak, clk_sys, watchdog."""
         self._send({"cmd": "mark", "name": name})
         return self.wait_for(
             lambda event: event["ev"] == "mark" and event["name"] == name, timeout_s
         )
+
+    def take_profile(self, timeout_s=60):
+        """{frame key: {pc: cycles}} since the last one (attribution with profile)."""
+        self._send({"cmd": "profile"})
+        return self.wait_for(lambda event: event["ev"] == "profile", timeout_s)["frames"]
 
     # -- output ------------------------------------------------------------------
 

@@ -3,22 +3,30 @@
 // process's stdin/stdout, one JSON object per line.
 //
 //   node runner.mjs --bootrom B1.bin --firmware firmware.bin [--filesystem lfs.img]
-//                   [--watch 3,4] [--network-uart 1]
+//                   [--watch 3,4] [--network-uart 1] [--attribute JSON]
+//
+// --attribute {"funBcCall": addr, "executeBytecode": addr, "iobaseIoctl": addr,
+//              "testIrqs": [21], "profile": false} counts, from reset, which
+// busy cycles are test code's (attribution.mjs says how): "test_busy".
 //
 // In (stdin):  {"cmd": "usb", "data": "text"}      type on the USB CDC REPL
 //              {"cmd": "pin", "gpio": 2, "level": 0} drive an input pin
 //              {"cmd": "paint_stack"}                restart the C-stack high-water mark
 //              {"cmd": "probe_heap", "period_ms": 200} start (0: stop) the image's heap probe
 //              {"cmd": "mark", "name": "..."}         answered by a "mark" event
+//              {"cmd": "profile"}                    answered by a "profile" event
 //              {"cmd": "quit"}
-// Out (stdout): every event carries "ns" (emulated nanoseconds since reset)
-// and "busy" (CPU cycles executed, WFI/WFE sleep excluded):
+// Out (stdout): every event carries "ns" (emulated nanoseconds since reset),
+// "busy" (CPU cycles executed, WFI/WFE sleep excluded), "sleeps" (how many
+// times a WFI/WFE put the core to sleep: each one ends in a wake-up) and,
+// with --attribute, "test_busy" (the busy cycles that were test code's):
 //              {"ev": "ready"}                        the USB CDC port is open
 //              {"ev": "time"}                         the clock, every 2 emulated ms or so
 //              {"ev": "usb", "data": "text"}          REPL / program output
 //              {"ev": "gpio", "gpio": 3, "level": 1}  a watched output changed
 //              {"ev": "probe", "text": "..."}         a test probe's line (network UART)
 //              {"ev": "mark", "name": "...", "stack_peak": bytes, "watchdog": {...}}
+//              {"ev": "profile", "frames": {key: {pc: cycles}}}  since the last one
 //              {"ev": "fault", "reason": "..."}       the emulator stopped
 //
 // Time: the emulated clock advances by the cycles executed (at clk_sys);
@@ -34,6 +42,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { GPIOPinState, RP2040, USBCDC } from 'rp2040js';
+import { CycleAttribution } from './attribution.mjs';
 import { emulateFlashWrites } from './flash.mjs';
 import { NetRelay } from './netrelay.mjs';
 import { applyEmulatorPatches, patchUsbCdcHost } from './patches.mjs';
@@ -53,12 +62,17 @@ const { values: options } = parseArgs({
     filesystem: { type: 'string' },
     watch: { type: 'string', default: '' },
     'network-uart': { type: 'string' },
+    attribute: { type: 'string' },
   },
 });
 
 function emit(event) {
   event.ns = Math.round(mcu.clock.nanos);
   event.busy = busyCycles;
+  event.sleeps = sleeps;
+  if (attribution !== null) {
+    event.test_busy = attribution.testCycles;
+  }
   process.stdout.write(JSON.stringify(event) + '\n');
 }
 
@@ -98,6 +112,10 @@ const watchdog = applyEmulatorPatches(mcu);
 mcu.core.PC = 0x10000000;
 
 let busyCycles = 0;
+let sleeps = 0;
+const attribution = options.attribute
+  ? new CycleAttribution(mcu, JSON.parse(options.attribute))
+  : null;
 let stopped = false;
 let lastTimeEventNs = 0;
 const flashWrites = emulateFlashWrites(mcu, (nanos) => {
@@ -209,6 +227,10 @@ commands.on('line', (line) => {
         flash: flashWrites,
       });
       break;
+    case 'profile':
+      flushUsb();
+      emit({ ev: 'profile', frames: attribution ? attribution.takeProfile() : {} });
+      break;
     case 'quit':
       stop('quit');
       return;
@@ -279,8 +301,14 @@ function run() {
         }
       } else {
         wallAnchor = null;
+        const pc = core.PC;
+        attribution?.enter(pc);
         const cycles = core.executeInstruction();
         busyCycles += cycles;
+        attribution?.account(pc, cycles);
+        if (core.waiting) {
+          sleeps += 1;
+        }
         clock.tick(cycles * nanosPerCycle());
       }
     }

@@ -9,9 +9,9 @@ import pathlib
 import pytest
 
 from host_tools.pico_firmware.build import build_firmware
+from host_tools.rp2040.call import IMAGE, image_files
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
-IMAGE = pathlib.Path(__file__).resolve().parent / "image"
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +30,7 @@ def pico_firmware(tmp_path_factory):
         )
 
 
-@pytest.fixture(scope="session")
-def image_files():
+@pytest.fixture(scope="session", name="image_files")
+def image_files_fixture():
     """The test code on the emulated door's littlefs image (boot.py, stand-ins)."""
-    return {path.name: path.read_bytes() for path in sorted(IMAGE.glob("*.py"))}
+    return image_files(IMAGE)

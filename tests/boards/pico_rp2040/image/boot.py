@@ -3,11 +3,10 @@
 # module with a stand-in I2S (emu_machine.py says why) take the place of
 # the built-in modules (import finds sys.modules first), and the heap probe
 # waits for the runner to start it ('H' frame): every period it collects
-# garbage and reports mem_alloc/mem_free and how long the collection took.
+# garbage and reports mem_alloc/mem_free.
 
 import gc
 import sys
-import time
 
 import emu_link
 import emu_machine
@@ -23,10 +22,8 @@ _timer = machine.Timer()
 
 
 def _sample(timer):
-    start = time.ticks_us()
     gc.collect()
-    took = time.ticks_diff(time.ticks_us(), start)
-    emu_link.probe("heap %d %d %d" % (gc.mem_alloc(), gc.mem_free(), took))
+    emu_link.probe("heap %d %d" % (gc.mem_alloc(), gc.mem_free()))
 
 
 def _set_probe(period_ms):
