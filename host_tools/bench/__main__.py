@@ -1,12 +1,16 @@
 # python -m host_tools.bench [--quick] [--only NAME ...] [--output PATH]
 #
-# Runs every benchmark section, prints the report and writes it to
-# bench/results.md (one Markdown file, one section per benchmark).
+# Runs every benchmark section (or those --only names), prints what it ran
+# and writes bench/results.md: one Markdown file, one "## " section per
+# benchmark, each starting with the run it came from. --only replaces its
+# own sections in the file and keeps the others as they were, so one
+# section's figures can be refreshed without running them all.
 
 import argparse
 import datetime
 import pathlib
 import platform
+import re
 import sys
 
 from host_tools.bench import call, echo, g711, pico, speaker
@@ -27,35 +31,53 @@ def parse_arguments(argv):
     return options
 
 
-def header():
-    return "\n".join(
-        [
-            "# Benchmark results",
-            "",
-            "Written by `python -m host_tools.bench` (`make bench`); numbers are only",
-            "comparable within one run. Run: %s UTC on %s, %s, Python %s."
-            % (
-                datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M"),
-                platform.machine(),
-                platform.platform(terse=True),
-                platform.python_version(),
-            ),
-        ]
+HEADER = """# Benchmark results
+
+Written by `python -m host_tools.bench` (`make bench`; `--only NAME` refreshes
+one section). Numbers are only comparable within one run: each section says
+which run it comes from."""
+
+
+def run_line():
+    return "Run: %s UTC on %s, %s, Python %s." % (
+        datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M"),
+        platform.machine(),
+        platform.platform(terse=True),
+        platform.python_version(),
     )
+
+
+def sections_of(text):
+    """{title: text} of the "## title" sections of a results file, in order."""
+    parts = re.split(r"^## (.+)\n", text, flags=re.MULTILINE)
+    return {parts[i]: parts[i + 1].strip("\n") for i in range(1, len(parts), 2)}
+
+
+def report(old_text, new_sections):
+    """The results file: old_text's sections, those in new_sections
+    replaced (or added, in SECTIONS order)."""
+    sections = sections_of(old_text)
+    for title, text in new_sections.items():
+        sections[title] = text
+    order = [module.SECTION for module in SECTIONS.values()]
+    titles = [title for title in order if title in sections]
+    titles += [title for title in sections if title not in order]
+    parts = [HEADER] + ["## %s\n\n%s" % (title, sections[title]) for title in titles]
+    return "\n\n".join(parts) + "\n"
 
 
 def main(argv=None):
     options = parse_arguments(argv)
     names = options.only or list(SECTIONS)
-    parts = [header()]
+    new_sections = {}
     for name in names:
         section = SECTIONS[name]
         print("running %s ..." % section.SECTION, file=sys.stderr)
-        parts.append("## %s\n\n%s" % (section.SECTION, section.run(options)))
-    report = "\n\n".join(parts) + "\n"
-    print(report)
+        new_sections[section.SECTION] = "%s\n\n%s" % (run_line(), section.run(options))
+        print("## %s\n\n%s\n" % (section.SECTION, new_sections[section.SECTION]))
+    old_text = options.output.read_text() if options.output.is_file() else ""
     options.output.parent.mkdir(parents=True, exist_ok=True)
-    options.output.write_text(report)
+    options.output.write_text(report(old_text, new_sections))
     print("written to %s" % options.output, file=sys.stderr)
     return 0
 
