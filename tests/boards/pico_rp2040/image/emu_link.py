@@ -24,7 +24,10 @@ HEADER = 4
 _uart = machine.UART(
     UART_ID, baudrate=3000000, tx=machine.Pin(TX_PIN), rx=machine.Pin(RX_PIN), rxbuf=RX_BUFFER
 )
-_header = bytearray(HEADER)
+_rx_header = bytearray(HEADER)
+_tx_header = bytearray(HEADER)
+_sending = False  # a frame is going out: a probe line waits in _deferred
+_deferred = []
 _address = bytearray(6)  # IPv4 (4), port (2, LE) of a received datagram
 _pending_kind = 0  # a frame whose payload is still coming: its type (0: none),
 _pending_id = 0  # socket id
@@ -35,10 +38,20 @@ _probe_handler = None
 
 
 def send_frame(kind, socket_id, payload):
-    struct.pack_into("<BBH", _header, 0, kind, socket_id, len(payload))
-    _uart.write(_header)
-    if payload:
-        _uart.write(payload)
+    # The heap probe's line comes from a timer callback, which MicroPython
+    # may run between any two bytecodes: between this header and payload
+    # its frame would cut this one in two. It waits for the end instead.
+    global _sending
+    _sending = True
+    try:
+        struct.pack_into("<BBH", _tx_header, 0, kind, socket_id, len(payload))
+        _uart.write(_tx_header)
+        if payload:
+            _uart.write(payload)
+    finally:
+        _sending = False
+    while _deferred:
+        probe(_deferred.pop(0))
 
 
 def add_socket(sock):
@@ -68,10 +81,10 @@ def pump():
         if not _pending_kind:
             if _uart.any() < HEADER:
                 return
-            _uart.readinto(_header)
-            _pending_kind = _header[0]
-            _pending_id = _header[1]
-            _pending_length = _header[2] | (_header[3] << 8)
+            _uart.readinto(_rx_header)
+            _pending_kind = _rx_header[0]
+            _pending_id = _rx_header[1]
+            _pending_length = _rx_header[2] | (_rx_header[3] << 8)
         kind = _pending_kind
         length = _pending_length
         if length and _uart.any() < length:
@@ -102,4 +115,8 @@ def wait_bound(socket_id):
 
 
 def probe(text):
-    send_frame(0x50, 0, text.encode())  # 'P': a line for the test driver
+    """A line for the test driver ('P' frame); from a timer callback too."""
+    if _sending:
+        _deferred.append(text)
+    else:
+        send_frame(0x50, 0, text.encode())
