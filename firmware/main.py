@@ -8,7 +8,9 @@
 # quit on stdin. INTERCOM_LOCAL_HOST (where the port has os.getenv) names our
 # address when it cannot be found (the unix port has no getsockname).
 # Exit status: 0 after quit, 1 when the device cannot start, 2 for a config
-# problem (each printed on stderr).
+# problem (each printed on stderr). A board whose run() returns None (the
+# Pico W after Ctrl-C on its console) gets no sys.exit(): on rp2 that would
+# soft-reboot into the door again instead of leaving the REPL.
 #
 # MicroPython collects garbage only when an allocation fails: by then the
 # garbage of many imports or audio frames lies between the long-lived
@@ -80,4 +82,6 @@ def main():
     return board_module.run(config, log_mode="json", local_host=local_host)
 
 
-sys.exit(main())
+_status = main()
+if _status is not None:
+    sys.exit(_status)

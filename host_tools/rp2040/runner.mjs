@@ -9,7 +9,7 @@
 //              "testIrqs": [21], "profile": false} counts, from reset, which
 // busy cycles are test code's (attribution.mjs says how): "test_busy".
 //
-// In (stdin):  {"cmd": "usb", "data": "text"}      type on the USB CDC REPL
+// In (stdin):  {"cmd": "usb", "data": "bytes"}     type on the USB CDC REPL
 //              {"cmd": "pin", "gpio": 2, "level": 0} drive an input pin
 //              {"cmd": "paint_stack"}                restart the C-stack high-water mark
 //              {"cmd": "probe_heap", "period_ms": 200} start (0: stop) the image's heap probe
@@ -22,12 +22,16 @@
 // with --attribute, "test_busy" (the busy cycles that were test code's):
 //              {"ev": "ready"}                        the USB CDC port is open
 //              {"ev": "time"}                         the clock, every 2 emulated ms or so
-//              {"ev": "usb", "data": "text"}          REPL / program output
+//              {"ev": "usb", "data": "bytes"}         REPL / program output
 //              {"ev": "gpio", "gpio": 3, "level": 1}  a watched output changed
 //              {"ev": "probe", "text": "..."}         a test probe's line (network UART)
 //              {"ev": "mark", "name": "...", "stack_peak": bytes, "watchdog": {...}}
 //              {"ev": "profile", "frames": {key: {pc: cycles}}}  since the last one
 //              {"ev": "fault", "reason": "..."}       the emulator stopped
+//
+// USB bytes travel as JSON strings of the code points 0-255, one per byte
+// (latin-1): binary-safe for mpremote's raw-paste flow control; the driver
+// decodes the program's text as UTF-8.
 //
 // Time: the emulated clock advances by the cycles executed (at clk_sys);
 // while the core sleeps (WFI/WFE) it advances to the next timer alarm, but
@@ -147,8 +151,7 @@ function stackPeak() {
 
 const cdc = new USBCDC(mcu.usbCtrl);
 patchUsbCdcHost(cdc);
-const decoder = new TextDecoder();
-let usbText = '';
+let usbText = ''; // bytes as latin-1 code points
 let usbReady = false;
 const usbInput = [];
 cdc.onDeviceConnected = () => {
@@ -156,7 +159,7 @@ cdc.onDeviceConnected = () => {
   emit({ ev: 'ready' });
 };
 cdc.onSerialData = (buffer) => {
-  usbText += decoder.decode(buffer, { stream: true });
+  usbText += Buffer.from(buffer).toString('latin1');
 };
 
 function flushUsb() {
@@ -205,7 +208,7 @@ commands.on('line', (line) => {
   const command = JSON.parse(line);
   switch (command.cmd) {
     case 'usb':
-      usbInput.push(...Buffer.from(command.data, 'utf8'));
+      usbInput.push(...Buffer.from(command.data, 'latin1'));
       break;
     case 'pin':
       mcu.gpio[command.gpio].setInputValue(Boolean(command.level));

@@ -12,6 +12,15 @@
 # 0 and, on a Pico, nobody feeds the watchdog any more: it reboots the door
 # within 8 s, which is the retry.
 #
+# Ctrl-C on the USB console (mpremote, `make flash TARGET=pico`, a person at
+# the REPL) is maintenance, not a failure: the door stops (relay 0), a
+# machine.Timer keeps feeding the watchdog and run() returns None, so that
+# main.py ends without sys.exit() (which soft-reboots an rp2 board straight
+# back into the door) and the REPL stays usable until a reset (the reset
+# button, power, mpremote's soft reset) starts the door again. Without
+# this, the flasher's Ctrl-C met a door that rebooted at once, and any
+# REPL session was cut by the watchdog within 8 s.
+#
 # The loop (one thread; MicroPython IRQ handlers only count):
 #   inputs  each [[button]] and each optional input set in [gpio]
 #           (door_contact, exit_button, tamper: pull-up, switched to GND) is
@@ -354,10 +363,23 @@ def _initial_level(runtime, name, active):
     return lambda: runtime.input(name, active)
 
 
+_console_watchdog_feeder = None  # the machine.Timer after Ctrl-C, kept from the collector
+
+
+def keep_watchdog_fed(watchdog):
+    global _console_watchdog_feeder
+    _console_watchdog_feeder = machine.Timer(
+        -1, period=WDT_FEED_MS, callback=lambda timer: watchdog.feed()
+    )
+    log("pico_w: stopped by Ctrl-C on the console; the REPL stays until a reset")
+
+
 def run(config, log_mode="json", exit_after_call=False, local_host=None):
-    """Run the door on a Pico W; the exit status (a Pico reboots by watchdog after it)."""
+    """Run the door on a Pico W; the exit status (a Pico reboots by watchdog
+    after it), or None after Ctrl-C on the console (the REPL stays)."""
     gpio = config["gpio"]
     outputs = PicoOutputs(gpio["relay"], gpio["led"], output_pins(gpio))
+    watchdog = None
     try:
         watchdog = machine.WDT(timeout=WDT_TIMEOUT_MS)
         wifi_config = config["wifi"]
@@ -370,8 +392,16 @@ def run(config, log_mode="json", exit_after_call=False, local_host=None):
         if local_host is None:
             local_host = wifi.address()
         board = PicoBoard(config, log_mode, outputs, watchdog, wifi)
-        return Runtime(
+        runtime = Runtime(
             config, board, local_host, exit_after_call, services_factory=build_services
-        ).run()
+        )
+        status = runtime.run()
+        if runtime.exit_reason != "interrupt":
+            return status
+    except KeyboardInterrupt:  # Ctrl-C before the runtime ran (Wi-Fi)
+        pass
     finally:
         outputs.release()
+    if watchdog is not None:
+        keep_watchdog_fed(watchdog)
+    return None
