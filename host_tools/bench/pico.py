@@ -16,6 +16,11 @@
 #            host_tools/rp2040/attribution.mjs); the same for the registered
 #            door idle for 2 s before the call; wake-ups per second
 #   flash    firmware.bin size and what is left before the filesystem
+#   stock    the STOCK RPI_PICO_W firmware from the same source with the door
+#            as .mpy files on its filesystem (what make flash does to a
+#            board running MicroPython's download; host_tools/rp2040/
+#            stock.py): whether the door starts, else where it stopped and
+#            the live heap then
 # The network, the I2S microphone/amplifier and the heap probe are test
 # stand-ins on the littlefs image (tests/boards/pico_rp2040/image): their
 # heap and stack are included in the figures, their cycles are not.
@@ -28,20 +33,46 @@ import tempfile
 from host_tools.bench.timing import markdown_table
 from host_tools.pico_firmware.build import build_firmware
 from host_tools.rp2040.call import IMAGE, image_files, run_call
+from host_tools.rp2040.stock import boot_from_mpy
 
 SECTION = "Pico W on an emulated RP2040"
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 KIB = 1024
 
 
+def stock_row(stock, outcome):
+    name = "stock firmware, door from .mpy"
+    size = "stock firmware.bin %d B" % stock.size
+    if outcome["started"]:
+        return [name, "starts", "%s; boot C stack %d B" % (size, outcome["stack_peak"])]
+    heap = outcome["heap_alloc"] + outcome["heap_free"]
+    return [
+        name,
+        "does not start",
+        "%s at %s; then %.1f KiB live of %.1f KiB, %d modules imported; %s"
+        % (
+            outcome["error"],
+            outcome["where"],
+            outcome["heap_alloc"] / KIB,
+            heap / KIB,
+            outcome["modules"],
+            size,
+        ),
+    ]
+
+
 def run(options):
     archive = os.environ.get("MICROPYTHON_ARCHIVE") or None
+    work = ROOT / "build" / "pico"
     with open(ROOT / "build" / "pico-build.log", "w") as log:
-        firmware = build_firmware(
-            ROOT / "build" / "pico", ROOT / "build" / "firmware", archive, log=log
+        firmware = build_firmware(work, ROOT / "build" / "firmware", archive, log=log)
+        stock = build_firmware(
+            work, ROOT / "build" / "firmware-stock", archive, log=log, frozen=False
         )
     with tempfile.TemporaryDirectory() as folder:
         figures = run_call(firmware.bin, folder, image_files(IMAGE)).figures()
+    with tempfile.TemporaryDirectory() as folder:
+        outcome = boot_from_mpy(stock.bin, pathlib.Path(folder), image_files(IMAGE))
     mhz = figures["clk_sys"] // 1000000
     call = figures["call"]
     idle = figures["idle"]
@@ -96,6 +127,7 @@ def run(options):
             % (idle["cycles_per_wakeup"], call["cycles_per_wakeup"]),
         ],
         ["boot to registered", "%d ms" % figures["boot_ms"], "emulated time"],
+        stock_row(stock, outcome),
     ]
     return "\n".join(
         [

@@ -1,6 +1,10 @@
 """Builds the RPI_PICO_W firmware with the door frozen in.
 
     build_firmware(work, out, archive=None) -> Firmware(elf, bin, uf2, size, region)
+    build_firmware(work, out, archive, frozen=False): the stock RPI_PICO_W
+        firmware from the same source (the board's own manifest, no door),
+        what MicroPython's download for the board is; `make flash` then
+        copies the door as .mpy files (measured in make bench, section pico)
 
 The frozen manifest is a small wrapper: the board's own manifest (what the
 stock RPI_PICO_W firmware freezes: asyncio, networking helpers, aioble),
@@ -97,15 +101,11 @@ def write_uf2(binary, uf2):
     )
 
 
-def build_firmware(work, out, archive=None, jobs=2, log=sys.stdout):
+def build_firmware(work, out, archive=None, jobs=2, log=sys.stdout, frozen=True):
     work = pathlib.Path(work).resolve()
     out = pathlib.Path(out).resolve()
     root = source_tree(work, archive)
-    manifest = work / "frozen_manifest.py"
-    text = frozen_manifest_text()
-    if not manifest.is_file() or manifest.read_text() != text:
-        manifest.write_text(text)
-    build = work / ("build-" + BOARD)
+    build = work / ("build-" + BOARD + ("" if frozen else "-stock"))
     env = dict(os.environ, GIT_CEILING_DIRECTORIES=str(work))
     port = root / "ports" / "rp2"
     configure = [
@@ -116,9 +116,14 @@ def build_firmware(work, out, archive=None, jobs=2, log=sys.stdout):
         str(build),
         "-DPICO_BUILD_DOCS=0",
         "-DMICROPY_BOARD=" + BOARD,
-        "-DMICROPY_FROZEN_MANIFEST=" + str(manifest),
         "-Dpicotool_FOUND=0",
     ]
+    if frozen:
+        manifest = work / "frozen_manifest.py"
+        text = frozen_manifest_text()
+        if not manifest.is_file() or manifest.read_text() != text:
+            manifest.write_text(text)
+        configure.append("-DMICROPY_FROZEN_MANIFEST=" + str(manifest))
     for command in (configure, ["make", "-C", str(build), "-j%d" % jobs]):
         result = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         if result.returncode != 0:

@@ -184,6 +184,11 @@ class EmulatedPico:
 
     # -- output ------------------------------------------------------------------
 
+    def at_prompt(self):
+        """Whether the USB output ends in the REPL's prompt (it may come in pieces)."""
+        with self._lock:
+            return self._usb_partial.endswith(">>> ")
+
     def emulated_ms(self):
         with self._lock:
             return self._latest_ns // 1000000
