@@ -6,7 +6,7 @@
 # ts_ms is the now_ms the event happened at (the board's ticks clock).
 # Names and their fields (fields beyond these may be added, never renamed):
 #
-#   started              board, name
+#   started              board, name, sip_port, rtp_port (the ports bound)
 #   registered           server, expires
 #   registration_failed  server, reason
 #   button               state ("pressed" | "released"), button (its [[button]] id;

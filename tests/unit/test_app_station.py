@@ -1,7 +1,7 @@
 # The whole door (agent, doorbell, door policy, media) against a flat phone
 # station, both sans-I/O on a virtual clock with an in-memory network.
 
-from station_harness import Pair, door_config, flat_config
+from station_harness import DOOR_RTP, DOOR_SIP, Pair, door_config, flat_config
 
 
 def test_button_call_answer_audio_code_opens_and_hangs_up():
@@ -31,6 +31,15 @@ def test_button_call_answer_audio_code_opens_and_hangs_up():
     pair.run(1000)
     assert pair.door.relay_on is False
     assert pair.first("door", "door_closed") is not None
+
+
+def test_started_names_the_sip_and_rtp_ports_the_door_listens_on():
+    # A door configured with port 0 binds any free port: the started event
+    # is where its supervisor (and a test) learns which one.
+    pair = Pair()
+    started = pair.first("door", "started")
+    assert started["sip_port"] == DOOR_SIP[1]
+    assert started["rtp_port"] == DOOR_RTP
 
 
 def test_wrong_code_is_rejected_and_the_relay_stays_off():

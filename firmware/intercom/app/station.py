@@ -274,7 +274,16 @@ class Station:
 
     def start(self, now_ms):
         device = self.config["device"]
-        self._emit(now_ms, events.STARTED, {"board": device["board"], "name": device["name"]})
+        self._emit(
+            now_ms,
+            events.STARTED,
+            {
+                "board": device["board"],
+                "name": device["name"],
+                "sip_port": self.agent.settings.local_port,
+                "rtp_port": self.rtp_port,
+            },
+        )
         try:
             self.agent.start(now_ms)
             self._settle(now_ms)
