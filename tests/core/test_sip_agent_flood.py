@@ -1,16 +1,12 @@
 # CPython-only checks of the agent under hostile input: a flood of INVITEs
 # from many sources and Call-IDs, random garbage, and a lossy link.
 
-import pathlib
 import random
-import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "unit"))
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from intercom.sip.agent import MAX_EVENTS, Agent  # noqa: E402
-from sip_harness import DOOR, FLAT, FLAT_URI, CountingRandom, door_settings, pair  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from intercom.sip.agent import MAX_EVENTS, Agent
+from unit.sip_harness import DOOR, FLAT, FLAT_URI, CountingRandom, door_settings, pair
 
 SDP = (
     "v=0\r\no=- 1 1 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 192.0.2.20\r\nt=0 0\r\n"

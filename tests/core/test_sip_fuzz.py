@@ -6,9 +6,6 @@
 # cost, so only runaway loops trip it). Parsed messages survive a
 # serialise/parse round trip.
 
-import pathlib
-import sys
-
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from intercom.sdp import SdpError, answer, parse_sdp
@@ -22,9 +19,7 @@ from intercom.sip.message import (
     parse_via,
 )
 from intercom.sip.uri import parse_uri
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "unit"))
-import test_sip_torture as torture  # noqa: E402  (the RFC 4475 messages as seeds)
+from unit import test_sip_torture as torture  # the RFC 4475 messages as seeds
 
 FUZZ = settings(
     max_examples=1000,

@@ -10,7 +10,6 @@ import time
 
 from flat_rtp import FlatRtp
 from interop_peers import DOOR_CODE, scenario_copy, speech_like, start_peer_door
-
 from tests.board_sim.board_sim_door import Door, free_port, write_toml
 from tests.sip_interop.sip_interop_peers import SCENARIOS, Sipp, free_udp_port
 

@@ -1,6 +1,7 @@
-# An ALSA configuration of user-space plugins for the rpi board tests:
-# "door_mic" captures from a raw file, "door_speaker" plays into a raw file,
-# both `file` PCMs over `null`, wrapped in `plug` at 8000 Hz mono S16_LE.
+# An ALSA configuration of user-space plugins for a door process (rpi and
+# sim boards, the doctor): "door_mic" captures from a raw file,
+# "door_speaker" plays into a raw file, both `file` PCMs over `null`,
+# wrapped in `plug` at 8000 Hz mono S16_LE.
 # libasound reads it when ALSA_CONFIG_PATH names alsa.conf and this file
 # (alsa.conf first: it defines pcm.null). Each process reads it once.
 

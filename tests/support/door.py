@@ -1,149 +1,51 @@
-# Helpers for the sim board tests: real door processes on 127.0.0.1, driven
-# through stdin and read through their JSON event lines on stdout.
+# The one door process of the tests: our firmware (`intercom run` on
+# CPython, main.py on the MicroPython unix port, any board) in a folder,
+# read through its JSON event lines on stdout, driven through stdin,
+# stderr kept in NAME.stderr. It binds SIP and RTP on port 0 (door_sections)
+# and learns the ports from its `started` event (door.sip_port,
+# door.rtp_port); http_port() reads the status page's from its start line.
+#
+# start_door() registers the process with `owned` before it waits for
+# `started`, so a door that fails to start is stopped all the same; stop()
+# is SIGTERM, then SIGKILL after a grace period, by PID.
 
 import json
 import os
-import pathlib
 import queue
-import socket
+import re
 import subprocess
 import sys
 import threading
 import time
-import wave
 
-import numpy
+from support.config import door_sections, sim_sections, write_config, write_config_json
+from support.paths import FIRMWARE, MICROPYTHON
+from support.ports import PORT_TAKEN, PortTaken, free_port
+from support.processes import stop_group
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
-FIRMWARE = ROOT / "firmware"
-MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
-RATE = 8000
-
-
-def free_port():
-    """A UDP port on 127.0.0.1 nobody holds right now (even, so RTP fits too)."""
-    for _ in range(50):
-        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-        probe.close()
-        if port % 2 == 0 and port < 65534:
-            return port
-    raise RuntimeError("no free even UDP port")
-
-
-def toml_value(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    return "[" + ", ".join(toml_value(item) for item in value) + "]"
-
-
-def write_toml(path, sections):
-    """sections: {name: table}, or {name: [table, ...]} for [[name]] entries."""
-    lines = []
-    for section, tables in sections.items():
-        for table in tables if isinstance(tables, list) else [tables]:
-            lines.append("[[%s]]" % section if isinstance(tables, list) else "[%s]" % section)
-            for key, value in table.items():
-                lines.append("%s = %s" % (key, toml_value(value)))
-    path.write_text("\n".join(lines) + "\n")
-    path.chmod(0o600)
-    return path
-
-
-def door_config(name, user, sip_port, targets, answer_from=(), audio_input="silence", **extra):
-    """The sections of a peer-to-peer sim door."""
-    sections = {
-        "device": {"name": name, "board": "sim"},
-        "sip": {"user": user, "local_port": sip_port},
-        "call": {"targets": list(targets), "answer_from": list(answer_from), "ring_timeout": 10},
-        "audio": {"input": audio_input, "output": "file:%s_heard.wav" % user},
-        "door": {"state_file": "%s_state.json" % user},
-    }
-    for section, table in extra.items():
-        sections.setdefault(section, {}).update(table)
-    return sections
-
-
-def start_micropython_door(folder, sections, **door_options):
-    """A door under the MicroPython unix port: sections written as
-    door.toml, converted to the config.json that main.py reads."""
-    toml_path = write_toml(folder / "door.toml", sections)
-    converted = subprocess.run(
-        [sys.executable, "-m", "intercom", "config", "to-json", str(toml_path)],
-        env={"PYTHONPATH": str(FIRMWARE)},
-        capture_output=True,
-        check=True,
-    )
-    (folder / "config.json").write_bytes(converted.stdout)
-    return Door(folder, "config.json", micropython=True, **door_options)
-
-
-def write_visitor_wav(path, seconds=2.0, frequency=600):
-    """A syllable-like 600 Hz voice: 200 ms bursts, 50 ms gaps (no DTMF pair)."""
-    count = int(seconds * RATE)
-    times = numpy.arange(count) / RATE
-    envelope = ((numpy.arange(count) // 400) % 5 != 4).astype(float)
-    signal = 9000 * numpy.sin(2 * numpy.pi * frequency * times) * envelope
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(RATE)
-        out.writeframes(signal.astype("<i2").tobytes())
-
-
-def read_wav(path):
-    with wave.open(str(path), "rb") as source:
-        assert (source.getnchannels(), source.getsampwidth(), source.getframerate()) == (1, 2, RATE)
-        return numpy.frombuffer(source.readframes(source.getnframes()), dtype="<i2").astype(float)
-
-
-def loud_frames(samples, threshold=1000.0):
-    """The 20 ms frames whose RMS exceeds threshold."""
-    frames = samples[: len(samples) // 160 * 160].reshape(-1, 160)
-    rms = numpy.sqrt((frames**2).mean(axis=1))
-    return frames[rms > threshold]
-
-
-def dominant_frequency(frames):
-    spectrum = numpy.abs(numpy.fft.rfft(frames.reshape(-1)))
-    spectrum[0] = 0
-    return numpy.argmax(spectrum) * RATE / frames.size
+_HTTP_LINE = re.compile(r"status page on http://[^:/]+:(\d+)/")
+FLAT_USER = "flatx"
+DOOR_CODE = "2580"  # the registered doors' code
 
 
 class Door:
-    """One door process; events() are the JSON lines it printed so far."""
+    """One door process; `seen` holds the events it printed so far."""
 
-    def __init__(
-        self, folder, config_name, micropython=False, extra_args=(), heap=None, wrapper=()
-    ):
-        """wrapper: a command prefix the door runs under (e.g. its own /etc/hosts)."""
-        self.folder = pathlib.Path(folder)
-        env = dict(os.environ)
-        if micropython:
-            env["MICROPYPATH"] = str(FIRMWARE)
-            command = [str(MICROPYTHON)]
-            if heap:
-                command += ["-X", "heapsize=%s" % heap]
-            command += [str(FIRMWARE / "main.py")]
-        else:
-            env["PYTHONPATH"] = str(FIRMWARE)
-            command = [sys.executable, "-m", "intercom", "run", "-c", config_name]
-            command += ["--log", "json"] + list(extra_args)
-        command = list(wrapper) + command
-        self.stderr_path = self.folder / ("%s.stderr" % config_name)
+    def __init__(self, folder, command, env, name="door", stdin=True):
+        self.folder = folder
+        self.name = name
+        self.sip_port = None
+        self.rtp_port = None
+        self.stderr_path = folder / ("%s.stderr" % name)
         self.stderr_file = open(self.stderr_path, "wb")
         self.process = subprocess.Popen(
-            command,
-            cwd=self.folder,
+            [str(part) for part in command],
+            cwd=folder,
             env=env,
-            stdin=subprocess.PIPE,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=self.stderr_file,
+            start_new_session=True,
         )
         self.lines = queue.Queue()
         self.seen = []
@@ -152,13 +54,18 @@ class Door:
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
+    @property
+    def pid(self):
+        return self.process.pid
+
     def _read(self):
         for raw in self.process.stdout:
             self.lines.put(raw)
         self.lines.put(None)
 
     def _take(self, timeout):
-        """Parse one stdout line (waiting up to timeout); False once stdout ended."""
+        """Parse one stdout line (waiting up to timeout); False once stdout
+        ended. Raises queue.Empty when no line came in time."""
         if self.ended:
             return False
         raw = self.lines.get(timeout=timeout)
@@ -171,32 +78,58 @@ class Door:
             event = None
         if isinstance(event, dict) and "ts_ms" in event and "event" in event:
             self.seen.append(event)
+            if event["event"] == "started":
+                self.sip_port = event.get("sip_port")
+                self.rtp_port = event.get("rtp_port")
         else:
             self.garbage.append(raw)
         return True
 
-    def wait_for(self, name, timeout=10.0, **fields):
-        """The first event called name (with those fields) seen so far or later."""
+    def wait_for(self, name, timeout=10.0, after=0, **fields):
+        """The first event called name (with those fields) among
+        seen[after:], waiting for it up to timeout seconds."""
         deadline = time.monotonic() + timeout
-        checked = 0
+        checked = after
         while True:
             for event in self.seen[checked:]:
                 if event["event"] == name and all(event.get(k) == v for k, v in fields.items()):
                     return event
-            checked = len(self.seen)
+            checked = max(checked, len(self.seen))
             left = deadline - time.monotonic()
             if left <= 0 or self.ended:
                 raise AssertionError(
-                    "no %s %r within %.1f s (exited: %s); saw %r; stderr: %s"
-                    % (name, fields, timeout, self.ended, self.names(), self.stderr())
+                    "%s: no %s %r within %.1f s (exited: %s); saw %r; stderr: %s"
+                    % (
+                        self.name,
+                        name,
+                        fields,
+                        timeout,
+                        self.ended,
+                        self.names()[after:],
+                        self.stderr()[-3000:],
+                    )
                 )
             try:
-                self._take(left)
+                self._take(min(left, 0.2))
+            except queue.Empty:
+                pass
+
+    def wait_count(self, name, count, timeout=10.0):
+        """Read events until `count` of them are called name."""
+        deadline = time.monotonic() + timeout
+        while self.names().count(name) < count:
+            if self.ended or time.monotonic() > deadline:
+                raise AssertionError(
+                    "%s: %d %s events of %d (exited: %s); saw %r"
+                    % (self.name, self.names().count(name), name, count, self.ended, self.names())
+                )
+            try:
+                self._take(0.1)
             except queue.Empty:
                 pass
 
     def drain(self, timeout=5.0):
-        """Read until stdout closes (the process ended)."""
+        """Read until stdout closes (the process ended) or timeout."""
         deadline = time.monotonic() + timeout
         try:
             while self._take(max(0.0, deadline - time.monotonic())):
@@ -215,6 +148,7 @@ class Door:
         self.process.stdin.close()
 
     def wait(self, timeout=10.0):
+        """The exit status, once the process ended; its events read."""
         code = self.process.wait(timeout=timeout)
         self.drain()
         return code
@@ -223,10 +157,130 @@ class Door:
         self.stderr_file.flush()
         return self.stderr_path.read_text(errors="replace")
 
-    def kill(self):
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=5)
-        if not self.process.stdin.closed:
-            self.process.stdin.close()
+    def http_port(self, timeout=10.0):
+        """The status page's port, from the door's "status page on" line."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = _HTTP_LINE.search(self.stderr())
+            if found:
+                return int(found.group(1))
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise AssertionError(
+                    "%s: no status page line; stderr: %s" % (self.name, self.stderr())
+                )
+            time.sleep(0.02)
+
+    def stop(self):
+        stop_group(self.process)
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            try:
+                self.process.stdin.close()
+            except BrokenPipeError:
+                pass
         self.stderr_file.close()
+
+
+def launch_door(owned, folder, command, env, name="door", stdin=True, wait="started", timeout=20.0):
+    """A Door registered with owned; waits for its `wait` event unless None.
+    A door that stopped with an error event naming a taken port (one the
+    config fixed, like http.listen) raises PortTaken: start it through
+    support.ports.retry_when_taken with a new port."""
+    door = owned(Door(folder, command, env, name, stdin))
+    if wait is None:
+        return door
+    try:
+        door.wait_for(wait, timeout=timeout)
+    except AssertionError:
+        door.stop()
+        for event in door.seen:
+            if event["event"] == "error" and PORT_TAKEN in event.get("reason", ""):
+                raise PortTaken("%s: %s" % (name, event["reason"])) from None
+        raise
+    return door
+
+
+def start_door(
+    owned,
+    folder,
+    sections,
+    name="door",
+    micropython=False,
+    heap=None,
+    args=(),
+    env=None,
+    python_path=(),
+    webhooks=(),
+    stdin=True,
+    wrapper=(),
+    wait="started",
+    timeout=20.0,
+):
+    """A door of ours from `sections` (support.config.door_sections),
+    written to folder/NAME.toml: `intercom run -c NAME.toml --log json
+    ARGS` on CPython (python_path before the firmware on PYTHONPATH), or
+    with micropython=True main.py under the MicroPython unix port reading
+    the same config as config.json (heap: -X heapsize). env adds to ours;
+    stdin=False: no commands (stdin is /dev/null); wrapper: a command
+    prefix the door runs under (e.g. its own /etc/hosts)."""
+    toml_path = write_config(folder / ("%s.toml" % name), sections, webhooks)
+    environment = dict(os.environ)
+    if micropython:
+        write_config_json(toml_path)
+        environment["MICROPYPATH"] = str(FIRMWARE)
+        command = [MICROPYTHON] + (["-X", "heapsize=%s" % heap] if heap else [])
+        command.append(FIRMWARE / "main.py")
+    else:
+        environment["PYTHONPATH"] = os.pathsep.join([*map(str, python_path), str(FIRMWARE)])
+        command = [sys.executable, "-m", "intercom", "run", "-c", toml_path.name, "--log", "json"]
+        command += list(args)
+    environment.update(env or {})
+    command = list(wrapper) + command
+    return launch_door(owned, folder, command, environment, name, stdin, wait, timeout)
+
+
+def start_pair(owned, folder, door_input="tone", webhooks=(), **extra):
+    """(door, flat, flat_target): sim doors in folder; the flat (user
+    flatx) answers the door (user doora, code 1234, its mic door_input);
+    extra sections are merged into the door's."""
+    flat_sections = sim_sections(
+        "Flat X", FLAT_USER, ["sip:doora@127.0.0.1"], answer_from=["sip:doora@127.0.0.1"]
+    )
+    flat = start_door(owned, folder, flat_sections, name="flat")
+    flat_target = "sip:%s@127.0.0.1:%d" % (FLAT_USER, flat.sip_port)
+    sections = sim_sections("Door", "doora", [flat_target], audio_input=door_input)
+    sections["door"]["code"] = "1234"
+    for section, table in extra.items():
+        sections.setdefault(section, {}).update(table)
+    try:
+        door = start_door(owned, folder, sections, webhooks=webhooks)
+    except PortTaken:
+        flat.stop()  # the caller starts the pair again
+        raise
+    return door, flat, flat_target
+
+
+def http_listen(**settings):
+    """An [http] section on a port free now (the door cannot bind port 0
+    for its status page): start the door through retry_when_taken, read
+    the port it got with door.http_port()."""
+    return {"listen": "127.0.0.1:%d" % free_port(tcp=True), **settings}
+
+
+def start_registered_door(owned, folder, name, user, password, proxy_port, targets, **sections):
+    """A sim door in folder (made if missing) registered with the proxy on
+    127.0.0.1:proxy_port as user, door code DOOR_CODE, its speaker writing
+    heard.wav; returns it once it is `registered`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    merged = door_sections(
+        targets,
+        name,
+        user,
+        sip={"server": "127.0.0.1:%d" % proxy_port, "password": password},
+        door={"code": DOOR_CODE},
+        audio={"input": "silence", "output": "file:heard.wav"},
+    )
+    for section, table in sections.items():
+        merged.setdefault(section, {}).update(table)
+    door = start_door(owned, folder, merged)
+    door.wait_for("registered", timeout=10)
+    return door

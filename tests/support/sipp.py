@@ -1,130 +1,20 @@
-# The real peers of tests/sip_interop, as processes this test run owns:
-# Kamailio (registrar + proxy, kamailio_proxy.cfg) and SIPp (scenarios/).
-# Each is started on a free 127.0.0.1 port, in its own session, and stopped
-# by its PID. Missing binaries are installed with apt-get; when that fails
-# the test fails with the reason (nothing is skipped).
+# SIPp 3.6 (package sip-tester) as the tests run it (PEERS.md): one run of
+# a scenario (support/scenarios/, or a built-in one) with its message
+# trace, on free 127.0.0.x ports (new ones when one was taken before SIPp
+# bound it), stopped by its PID. start() returns once SIPp holds its SIP
+# port (a UAS ready for calls) or has already run to its end.
 
-import os
-import pathlib
 import re
-import shutil
-import socket
 import subprocess
-import time
 
-from host_tools.processes import stop_process
+from support.paths import SCENARIOS
+from support.peers import ensure_installed
+from support.ports import free_port, holds_port, retry_when_taken
+from support.processes import PeerProcess, stop_group
 
-HERE = pathlib.Path(__file__).resolve().parent
-KAMAILIO_CONFIG = HERE / "kamailio_proxy.cfg"
-SCENARIOS = HERE / "scenarios"
-DOOR_PASSWORD = "door-secret-42"
-FLAT_PASSWORD = "flat-secret-17"
 SIPP_TIMEOUT_S = 20
-
-
-def ensure_installed(binaries, package):
-    """apt-get install `package` unless every binary is on PATH."""
-    if all(shutil.which(binary) for binary in binaries):
-        return
-    as_root = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    install = as_root + ["apt-get", "install", "-y", "--no-install-recommends"]
-    install += ["-o", "DPkg::Lock::Timeout=120", package]
-    environment = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    done = subprocess.run(install, env=environment, capture_output=True, text=True)
-    if done.returncode != 0:
-        subprocess.run(as_root + ["apt-get", "update"], env=environment, capture_output=True)
-        done = subprocess.run(install, env=environment, capture_output=True, text=True)
-    missing = [binary for binary in binaries if not shutil.which(binary)]
-    if missing:
-        raise RuntimeError(
-            "%s missing and `apt-get install %s` failed (exit %d):\n%s"
-            % (", ".join(missing), package, done.returncode, done.stdout + done.stderr)
-        )
-
-
-def free_udp_port(host="127.0.0.1"):
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
-
-
-class Kamailio:
-    """One Kamailio in the foreground (-DD -E), logging to rundir/kamailio.log.
-
-    `config` is a Kamailio config whose !SIP_PORT! and !RUNDIR! (and the
-    names in `substitutions`) are filled in with --substdef.
-    """
-
-    def __init__(self, rundir, config=KAMAILIO_CONFIG, substitutions=None, memory_mb=16):
-        self.rundir = rundir
-        self.config = config
-        self.memory_mb = memory_mb
-        if substitutions is None:
-            substitutions = {"DOOR_PASSWORD": DOOR_PASSWORD, "FLAT_PASSWORD": FLAT_PASSWORD}
-        self.substitutions = substitutions
-        self.port = free_udp_port()
-        self.address = ("127.0.0.1", self.port)
-        self.log_path = rundir / "kamailio.log"
-        self.process = None
-
-    def start(self):
-        ensure_installed(["kamailio", "kamcmd"], "kamailio")
-        command = ["kamailio", "-DD", "-E", "-f", str(self.config), "-m", str(self.memory_mb)]
-        command += ["-M", "4"]
-        # One UDP worker (overrides the config's `children`): with several,
-        # two messages the door sends back to back (ACK and BYE, 180 and
-        # 403, the 487 after the proxy's 200 for a CANCEL) can be relayed
-        # by different workers in either order, which SIPp's strict
-        # scenarios report as a failed call.
-        command += ["-n", "1"]
-        command += ["-Y", str(self.rundir), "-w", str(self.rundir)]
-        values = [("SIP_PORT", self.port), ("RUNDIR", self.rundir)]
-        for name, value in values + sorted(self.substitutions.items()):
-            command.append("--substdef=!%s!%s!" % (name, value))
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("kamailio exited:\n" + self.log_path.read_text())
-            if self.kamcmd("core.version").returncode == 0:
-                return self
-            time.sleep(0.05)
-        raise RuntimeError("kamailio did not come up:\n" + self.log_path.read_text())
-
-    def stop(self):
-        stop_process(self.process)
-
-    def kamcmd(self, *arguments):
-        command = ["kamcmd", "-s", "unix:%s/ctl" % self.rundir] + list(arguments)
-        return subprocess.run(command, capture_output=True, text=True, timeout=10)
-
-    def bindings(self):
-        """{user: [contact URI, ...]} from `kamcmd ul.dump`."""
-        result = self.kamcmd("ul.dump")
-        assert result.returncode == 0, result.stderr
-        found = {}
-        user = None
-        for line in result.stdout.splitlines():
-            name, _, value = line.strip().partition(":")
-            if name == "AoR":
-                user = value.strip()
-                found[user] = []
-            elif name == "Address" and user is not None:
-                found[user].append(value.strip())
-        return found
-
-    def log_mark(self):
-        return self.log_path.stat().st_size
-
-    def log_lines(self, since=0):
-        """The config's own "interop:" lines logged after `since` (a log_mark)."""
-        with open(self.log_path, "rb") as log:
-            log.seek(since)
-            text = log.read().decode("utf-8", "replace")
-        return [line.split("interop: ", 1)[1] for line in text.splitlines() if "interop: " in line]
+# SIPp's exit status when it could not start (-1 fatal, -2 socket error).
+START_FAILURES = (254, 255)
 
 
 class SippMessage:
@@ -161,72 +51,105 @@ class SippMessage:
 
 
 class Sipp:
-    """One SIPp run of a scenario in scenarios/, with its message trace."""
+    """One SIPp run in workdir: `scenario` (a file name in support/scenarios
+    or a path; `fill` replaces placeholders in a copy written to workdir)
+    or the built-in `builtin` (-sn), `calls` calls, towards `remote`.
+    `port` fixes the SIP port (a contact registered before); otherwise a
+    free one is picked, again when it was taken."""
 
     _HEADER = re.compile(r"^UDP message (sent|received)", re.MULTILINE)
 
     def __init__(
-        self, workdir, name, scenario, port=None, remote=None, options=(), host="127.0.0.1"
+        self,
+        workdir,
+        name,
+        scenario=None,
+        port=None,
+        remote=None,
+        options=(),
+        host="127.0.0.1",
+        fill=None,
+        builtin=None,
+        calls=1,
+        timeout_s=SIPP_TIMEOUT_S,
+        trace=True,
     ):
         self.workdir = workdir
         self.name = name
-        self.scenario = SCENARIOS / scenario
+        self.scenario = None if scenario is None else SCENARIOS / scenario
+        if fill:
+            text = self.scenario.read_text()
+            for key, value in fill.items():
+                text = text.replace(key, str(value))
+            self.scenario = workdir / ("%s_%s" % (name, self.scenario.name))
+            self.scenario.write_text(text)
+        self.builtin = builtin
         self.host = host
-        self.port = port or free_udp_port(host)
+        self.fixed_port = port
+        self.port = port
         self.remote = remote
         self.options = list(options)
+        self.calls = calls
+        self.timeout_s = timeout_s
+        self.trace = trace
         self.message_path = workdir / ("%s_messages.log" % name)
         self.error_path = workdir / ("%s_errors.log" % name)
         self.output_path = workdir / ("%s_output.log" % name)
-        self.process = None
+        self.peer = None
+
+    @property
+    def process(self):
+        return self.peer.process
 
     def start(self):
         ensure_installed(["sipp"], "sip-tester")
-        command = ["sipp", "-sf", str(self.scenario), "-i", self.host, "-p", str(self.port)]
-        command += ["-mp", str(free_udp_port(self.host)), "-cp", str(free_udp_port())]
-        command += ["-m", "1", "-nostdin", "-timeout", "%ds" % SIPP_TIMEOUT_S, "-timeout_error"]
-        command += ["-trace_msg", "-message_file", str(self.message_path)]
-        command += ["-trace_err", "-error_file", str(self.error_path)]
+        if self.fixed_port is not None:
+            return self._start(self.fixed_port)
+        return retry_when_taken(lambda: self._start(free_port(self.host)))
+
+    def _start(self, port):
+        self.port = port
+        if self.scenario is not None:
+            command = ["sipp", "-sf", self.scenario]
+        else:
+            command = ["sipp", "-sn", self.builtin]
+        command += ["-i", self.host, "-p", port]
+        command += ["-mp", free_port(self.host), "-cp", free_port()]
+        command += ["-m", self.calls, "-nostdin"]
+        command += ["-timeout", "%ds" % self.timeout_s, "-timeout_error"]
+        if self.trace:
+            command += ["-trace_msg", "-message_file", self.message_path]
+            command += ["-trace_err", "-error_file", self.error_path]
         command += self.options
         if self.remote is not None:
             command.append("%s:%d" % self.remote)
-        with open(self.output_path, "wb") as output:
-            self.process = subprocess.Popen(
-                command,
-                cwd=self.workdir,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        self.peer = PeerProcess("sipp " + self.name, self.output_path)
+        self.peer.launch(command, cwd=self.workdir)
+
+        def ready():
+            status = self.peer.process.poll()
+            if status is not None:
+                return status not in START_FAILURES  # it ran (to its end)
+            return holds_port(self.peer.pid, port)
+
+        self.peer.wait_started(ready)
         return self
 
-    def wait_listening(self, timeout_s=5.0):
-        """Block until SIPp has bound its SIP port (a UAS waiting for calls)."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError("sipp %s exited early:\n%s" % (self.name, self.report()))
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-                try:
-                    probe.bind((self.host, self.port))
-                except OSError:
-                    return self
-            time.sleep(0.02)
-        raise AssertionError("sipp %s never bound port %d" % (self.name, self.port))
-
-    def wait(self, timeout_s=SIPP_TIMEOUT_S + 5):
+    def wait(self, timeout_s=None):
         """SIPp's exit code (0: every call succeeded)."""
+        if timeout_s is None:
+            timeout_s = self.timeout_s + 5
         try:
             return self.process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            stop_process(self.process)
+            stop_group(self.process)
             raise AssertionError(
                 "sipp %s still running after %ss:\n%s" % (self.name, timeout_s, self.report())
             ) from None
 
     def stop(self):
-        stop_process(self.process)
+        if self.peer is not None:
+            self.peer.stop()
 
     def messages(self):
         if not self.message_path.exists():

@@ -1,5 +1,5 @@
 # Signal and randomness helpers for the media tests (portable: imported by
-# test_media_*.py under pytest and under tests/mp_runner.py).
+# test_media_*.py under pytest and under tests/unit/mp_runner.py).
 
 import math
 from array import array

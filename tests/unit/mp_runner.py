@@ -1,11 +1,14 @@
 # Runs the portable test modules under MicroPython (it also runs on CPython).
 #
-#   micropython tests/mp_runner.py DIR [MODULE ...]
+#   MICROPYPATH=firmware:tests/unit micropython tests/unit/mp_runner.py tests/unit [MODULE ...]
 #
 # Imports every test_*.py in DIR (or only the named modules), calls each
 # test_* function in name order, prints each failure with its traceback and
 # ends with the line "N passed, N failed". Exit status 1 on any failure or
-# when nothing ran.
+# when nothing ran. The modules are found through MICROPYPATH, which must
+# hold the firmware and DIR (make test and make test-micropython set it);
+# this file sits in tests/unit so that the interpreter's first path entry
+# (the script's folder) holds nothing named like a firmware package.
 
 import gc
 import os
@@ -38,7 +41,7 @@ def run_module(name):
     try:
         module = __import__(name)
     except Exception as exc:
-        print("ERROR importing %s" % name)
+        print("ERROR importing %s (MICROPYPATH: the firmware and the test folder?)" % name)
         print_traceback(exc)
         return 0, 1
     test_names = [n for n in dir(module) if n.startswith("test_")]
@@ -63,8 +66,6 @@ def main(argv):
         print("usage: mp_runner.py DIR [MODULE ...]")
         return 2
     directory = argv[1].rstrip("/")
-    sys.path.insert(0, directory)
-    sys.path.insert(0, "firmware")
     passed = 0
     failed = 0
     for name in module_names(directory, argv[2:]):

@@ -1,5 +1,5 @@
 # The sim board's sound-device-free audio: WAV files, the test tone, silence.
-# Portable: runs under pytest and tests/mp_runner.py (MicroPython).
+# Portable: runs under pytest and tests/unit/mp_runner.py (MicroPython).
 
 import os
 import random

@@ -1,7 +1,7 @@
 # G.711 codec: known G.191 values, boundaries, round trips, the *_into
 # variants and agreement of every fast path with the plain loops. Portable:
-# runs under pytest and tests/mp_runner.py (the exhaustive check against an
-# independent computation is CPython-only, in tests/media_g711/).
+# runs under pytest and tests/unit/mp_runner.py (the exhaustive check against
+# an independent computation is CPython-only, in tests/core/).
 
 import struct
 

@@ -1,6 +1,6 @@
 # In-band DTMF detection on 8 kHz PCM: every key at several levels, after a
 # G.711 round trip, with noise; and what must not count as a key press.
-# Short signals keep this fast under MicroPython; tests/media_path/ sweeps
+# Short signals keep this fast under MicroPython; tests/core/ sweeps
 # wider.
 
 import math

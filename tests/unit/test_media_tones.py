@@ -1,6 +1,6 @@
 # Tone generator: frequency (zero crossings and Goertzel), cadence by frame
 # index, amplitude, fades, continuity across frames, one-shot endings.
-# Portable: runs under pytest and tests/mp_runner.py.
+# Portable: runs under pytest and tests/unit/mp_runner.py.
 
 import math
 import struct

@@ -1,6 +1,6 @@
 # WAV streaming: round trips, header layout, skipped chunks, short reads,
 # streams without seek, and the errors a user sees for files we cannot play.
-# Portable: runs under pytest and tests/mp_runner.py.
+# Portable: runs under pytest and tests/unit/mp_runner.py.
 
 import io
 import struct

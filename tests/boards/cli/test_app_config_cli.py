@@ -10,10 +10,9 @@ import sys
 import tomllib
 
 from intercom import config
+from support.paths import FIRMWARE, MICROPYTHON, ROOT
 
 HERE = pathlib.Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
-MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
 EXAMPLE = HERE / "full_example.toml"
 
 # Runs the CLI with an audit hook that kills the process (exit 97) on any
@@ -34,7 +33,7 @@ def intercom(*arguments, cwd=None):
     return subprocess.run(
         [sys.executable, "-c", NO_SOCKETS, *arguments],
         cwd=cwd or ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "firmware")},
+        env={**os.environ, "PYTHONPATH": str(FIRMWARE)},
         capture_output=True,
         text=True,
         timeout=60,
@@ -65,7 +64,7 @@ def test_the_audit_hook_catches_a_socket():
                 "from boards.cli.command", "import socket\nsocket.socket()\nfrom boards.cli.command"
             ),
         ],
-        env={**os.environ, "PYTHONPATH": str(ROOT / "firmware")},
+        env={**os.environ, "PYTHONPATH": str(FIRMWARE)},
         capture_output=True,
         text=True,
         timeout=60,
@@ -167,7 +166,7 @@ def test_to_json_gives_a_config_the_pico_loads_unchanged(tmp_path):
     loaded = subprocess.run(
         [str(MICROPYTHON), "-c", script],
         cwd=board,
-        env={**os.environ, "MICROPYPATH": str(ROOT / "firmware")},
+        env={**os.environ, "MICROPYPATH": str(FIRMWARE)},
         capture_output=True,
         text=True,
         timeout=60,
@@ -199,7 +198,7 @@ def test_python_dash_m_intercom_runs_the_same_cli(tmp_path):
     path = private_copy(tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "intercom", "config", "check", str(path)],
-        cwd=ROOT / "firmware",
+        cwd=FIRMWARE,
         capture_output=True,
         text=True,
         timeout=60,

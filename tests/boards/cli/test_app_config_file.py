@@ -13,10 +13,9 @@ from boards.runtime import state_file
 from intercom import config
 from intercom.app.door import DoorPolicy
 from intercom.errors import ConfigError
+from support.paths import FIRMWARE, MICROPYTHON
 
 HERE = pathlib.Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
-MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
 EXAMPLE = HERE / "full_example.toml"
 
 
@@ -215,7 +214,7 @@ def test_micropython_loads_the_same_effective_config(tmp_path):
     )
     result = subprocess.run(
         [str(MICROPYTHON), "-c", script],
-        cwd=ROOT / "firmware",
+        cwd=FIRMWARE,
         env={**os.environ, "MICROPYPATH": "."},
         capture_output=True,
         text=True,

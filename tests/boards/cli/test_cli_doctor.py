@@ -10,26 +10,26 @@ import re
 import subprocess
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "fakes"))
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "board_rpi"))
-
-from flat_peer import SIPP, free_udp_port  # noqa: E402
-from rpi_alsa_files import write_alsa_config  # noqa: E402
+import pytest
+from support.alsa import write_alsa_config
+from support.config import write_config
+from support.ports import free_port
+from support.sipp import Sipp
 
 HERE = pathlib.Path(__file__).resolve().parent
 
 
-def write_config(folder, sip_lines, audio_input="door_mic", audio_output="door_speaker", gpio=()):
-    path = folder / "door.toml"
-    lines = ["[device]", 'name = "Front door"', 'board = "rpi"', "[sip]", 'user = "door"']
-    lines += list(sip_lines)
-    lines += ["[call]", 'targets = ["sip:flat@127.0.0.1:%d"]' % free_udp_port()]
-    lines += ["[audio]", 'input = "%s"' % audio_input, 'output = "%s"' % audio_output]
+def doctor_config(folder, sip=None, audio_input="door_mic", audio_output="door_speaker", gpio=None):
+    """folder/door.toml of a Pi door; its one target a port nobody answers."""
+    sections = {
+        "device": {"name": "Front door", "board": "rpi"},
+        "sip": {"user": "door", **(sip or {})},
+        "call": {"targets": ["sip:flat@127.0.0.1:%d" % free_port()]},
+        "audio": {"input": audio_input, "output": audio_output},
+    }
     if gpio:
-        lines += ["[gpio]", *gpio]
-    path.write_text("\n".join(lines) + "\n")
-    path.chmod(0o600)
-    return path
+        sections["gpio"] = gpio
+    return write_config(folder / "door.toml", sections)
 
 
 def doctor(folder, config, *extra, pythonpath=()):
@@ -49,23 +49,13 @@ def doctor(folder, config, *extra, pythonpath=()):
     )
 
 
-def test_host_flash_doctor_all_good_against_a_sip_server(tmp_path):
-    port = free_udp_port()
-    server = subprocess.Popen(
-        [SIPP, "-sf", str(HERE / "options_uas.xml"), "-i", "127.0.0.1", "-p", str(port)]
-        + ["-m", "1", "-nostdin", "-timeout", "20s", "-timeout_error"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        config = write_config(tmp_path, ['server = "127.0.0.1:%d"' % port])
-        result = doctor(tmp_path, config, "--timeout", "5")
-        assert server.wait(timeout=20) == 0, server.stderr.read().decode()
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+@pytest.mark.integration  # SIPp is the SIP server
+def test_host_flash_doctor_all_good_against_a_sip_server(tmp_path, owned):
+    server = owned(Sipp(tmp_path, "server", HERE / "options_uas.xml")).start()
+    port = server.port
+    config = doctor_config(tmp_path, {"server": "127.0.0.1:%d" % port})
+    result = doctor(tmp_path, config, "--timeout", "5")
+    assert server.wait(timeout_s=20) == 0, server.report()
     assert result.returncode == 0, result.stdout + result.stderr
     line = re.search(
         r"ok    sip sip.server: OPTIONS sip:127.0.0.1:(\d+) -> 200 OK in ([\d.]+) ms", result.stdout
@@ -80,7 +70,7 @@ def test_host_flash_doctor_all_good_against_a_sip_server(tmp_path):
 
 
 def test_host_flash_doctor_reports_no_answer_and_an_unknown_pcm(tmp_path):
-    config = write_config(tmp_path, [], audio_input="no_such_pcm", audio_output="null")
+    config = doctor_config(tmp_path, audio_input="no_such_pcm", audio_output="null")
     result = doctor(tmp_path, config, "--timeout", "0.6")
     assert result.returncode == 1
     out = result.stdout
@@ -97,7 +87,7 @@ def test_host_flash_doctor_without_pyalsaaudio_says_no_alsa(tmp_path):
     blocker = tmp_path / "blocker"
     blocker.mkdir()
     (blocker / "alsaaudio.py").write_text("raise ImportError('blocked for the test')\n")
-    config = write_config(tmp_path, [], audio_input="file:%s" % (tmp_path / "none.wav"))
+    config = doctor_config(tmp_path, audio_input="file:%s" % (tmp_path / "none.wav"))
     result = doctor(tmp_path, config, "--timeout", "0.2", pythonpath=[str(blocker)])
     assert result.returncode == 1
     assert "FAIL  audio.output: no ALSA: pyalsaaudio is not installed" in result.stdout
@@ -105,7 +95,7 @@ def test_host_flash_doctor_without_pyalsaaudio_says_no_alsa(tmp_path):
 
 
 def test_host_flash_doctor_lists_every_config_problem_with_pins(tmp_path):
-    config = write_config(tmp_path, [], gpio=["relay = 18", "led = 17"])  # I2S clock; the button
+    config = doctor_config(tmp_path, gpio={"relay": 18, "led": 17})  # I2S clock; the button
     result = doctor(tmp_path, config)
     assert result.returncode == 1
     out = result.stdout

@@ -1,6 +1,6 @@
 # Pico W board parts under the MicroPython unix port with the stand-in
 # machine/network modules. Not collected by pytest (CPython has no
-# time.ticks_ms); test_pico_parts.py runs it through tests/mp_runner.py with
+# time.ticks_ms); test_pico_parts.py runs it through tests/unit/mp_runner.py with
 # PICO_PIN_CONTROL, PICO_I2S_MIC, PICO_WLAN_FAILS set.
 
 import gc

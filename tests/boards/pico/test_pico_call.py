@@ -1,6 +1,6 @@
 """A whole call on the Pico W board under the MicroPython unix port: stand-in
-machine/network modules (tests/fakes/micropython), the button pressed
-through the Pin stand-in, a SIPp UAS as the flat (tests/fakes/flat_uas.xml)
+machine/network modules (tests/support/micropython), the button pressed
+through the Pin stand-in, a SIPp UAS as the flat (support/scenarios/flat_uas.xml)
 with a test RTP endpoint. Runs from .py sources, from .mpy files
 (mpy-cross -march=x64), and from a ROMFS image of those .mpy files (the
 Pico's module set, host_tools.flash.firmware_build.pico_sources, packed by
@@ -17,25 +17,24 @@ started at 8 s and fed; the relay is driven 0 first and never opens.
 """
 
 import json
-import pathlib
-import sys
 
 import numpy
+import pytest
 from intercom.media import g711
-from pico_door import (
+from support.audio import find, ulaw_expand
+from support.flat_peer import FlatMedia, start_flat
+from support.pico import (
     BUTTON,
     RELAY,
     build_romfs_image,
     compile_firmware,
     control,
     pin_writes,
-    start_door,
-    write_config,
+    start_pico_door,
+    write_pico_config,
 )
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "fakes"))
-
-from flat_peer import EventReader, FlatMedia, find, free_udp_port, start_flat, ulaw_expand  # noqa: E402
+pytestmark = pytest.mark.integration  # SIPp is the flat
 
 TALK_MS = 3000
 # -X heapsize for the whole call. Smallest heaps that passed this call
@@ -76,44 +75,33 @@ def romfs_boot_report(folder):
     raise AssertionError("no romfs-boot report: the boot shim did not finish")
 
 
-def run_call(folder, heap, mpy_folder=None, romfs_image=None, env_extra=None):
+def run_call(owned, folder, heap, mpy_folder=None, romfs_image=None, env_extra=None):
     rng = numpy.random.default_rng(77)
     mic = rng.integers(-9000, 9000, size=8000 * 20).astype(numpy.int16)
     (folder / "mic.raw").write_bytes(mic.astype("<i2").tobytes())
     stream = rng.integers(0, 256, size=8000 * 2).astype(numpy.uint8)
-    door_port, flat_port = free_udp_port(), free_udp_port()
-    media_port = free_udp_port(even=True)
-    write_config(folder, door_port, flat_port)
-    media = FlatMedia(media_port, stream.tobytes())
-    flat = start_flat(folder, flat_port, media_port, TALK_MS)
-    door = start_door(folder, heap, mpy_folder, env_extra, romfs_image)
-    try:
-        events = EventReader(door.stdout)
-        events.wait_for("started", timeout=30)
-        control(folder, "bounce %d pressed 5\n" % BUTTON)
-        events.wait_for("call_started")
-        control(folder, "release %d\n" % BUTTON)
-        events.wait_for("answered")
-        events.wait_for("call_ended", timeout=TALK_MS / 1000 + 15)
-        assert flat.wait(timeout=20) == 0, flat.stderr.read().decode()
-        control(folder, "interrupt\n")  # Ctrl-C: the runtime stops
-        assert door.wait(timeout=15) == 0
-        events.drain()
-    finally:
-        for process in (door, flat):
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        media.close()
-    return events, mic, stream, media
+    media = owned(FlatMedia(stream.tobytes()))
+    flat = start_flat(owned, folder, media, TALK_MS)
+    write_pico_config(folder, flat.port)
+    door = start_pico_door(owned, folder, heap, mpy_folder, env_extra, romfs_image)
+    control(folder, "bounce %d pressed 5\n" % BUTTON)
+    door.wait_for("call_started")
+    control(folder, "release %d\n" % BUTTON)
+    door.wait_for("answered")
+    door.wait_for("call_ended", timeout=TALK_MS / 1000 + 15)
+    assert flat.wait(timeout_s=20) == 0, flat.report()
+    control(folder, "interrupt\n")  # Ctrl-C: the runtime stops
+    assert door.wait(timeout=15) == 0
+    media.stop()
+    return door, mic, stream, media
 
 
-def check_call(folder, events, mic, stream, media):
+def check_call(folder, door, mic, stream, media):
     stderr = (folder / "door.stderr").read_text()
-    names = events.names()
+    names = door.names()
     for name in ("started", "button", "call_started", "answered", "call_ended"):
         assert name in names, (names, stderr)
-    assert [e["state"] for e in events.events if e["event"] == "button"] == ["pressed", "released"]
+    assert [e["state"] for e in door.seen if e["event"] == "button"] == ["pressed", "released"]
     assert "MemoryError" not in stderr
 
     played = numpy.frombuffer((folder / "amp.raw").read_bytes(), dtype="<i2")
@@ -141,23 +129,23 @@ def check_call(folder, events, mic, stream, media):
     assert [level for _, pin, level in writes if pin == RELAY and level] == []
 
 
-def test_pico_w_call_from_sources(tmp_path):
-    events, mic, stream, media = run_call(tmp_path, HEAP_SOURCES)
-    check_call(tmp_path, events, mic, stream, media)
+def test_pico_w_call_from_sources(tmp_path, owned):
+    door, mic, stream, media = run_call(owned, tmp_path, HEAP_SOURCES)
+    check_call(tmp_path, door, mic, stream, media)
 
 
-def test_pico_w_call_from_mpy_files(tmp_path):
+def test_pico_w_call_from_mpy_files(tmp_path, owned):
     mpy = compile_firmware(tmp_path / "lib", "x64")
-    events, mic, stream, media = run_call(tmp_path, HEAP_MPY, mpy)
-    check_call(tmp_path, events, mic, stream, media)
+    door, mic, stream, media = run_call(owned, tmp_path, HEAP_MPY, mpy)
+    check_call(tmp_path, door, mic, stream, media)
 
 
-def test_pico_w_call_from_a_romfs_image(tmp_path):
+def test_pico_w_call_from_a_romfs_image(tmp_path, owned):
     image = build_romfs_image(tmp_path, "x64", with_stand_ins=True)
-    events, mic, stream, media = run_call(
-        tmp_path, HEAP_ROMFS, romfs_image=image, env_extra={"PICO_HEAP_SAMPLE_MS": "1000"}
+    door, mic, stream, media = run_call(
+        owned, tmp_path, HEAP_ROMFS, romfs_image=image, env_extra={"PICO_HEAP_SAMPLE_MS": "1000"}
     )
-    check_call(tmp_path, events, mic, stream, media)
+    check_call(tmp_path, door, mic, stream, media)
     boot = romfs_boot_report(tmp_path)
     assert boot["image"] == image.stat().st_size
     assert len(boot["modules"]) > 20

@@ -10,7 +10,6 @@ import threading
 import time
 
 from pico_door import RELAY, control, pin_writes, start_door, write_config
-
 from tests.fakes.flat_peer import EventReader, free_udp_port
 
 NTP_TO_UNIX_S = 2208988800

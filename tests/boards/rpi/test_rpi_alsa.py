@@ -9,14 +9,12 @@ reads its configuration once per process).
 
 import json
 import os
-import pathlib
 import subprocess
 import sys
 
 import numpy
-from rpi_alsa_files import write_alsa_config
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from support.alsa import write_alsa_config
+from support.paths import FIRMWARE
 
 LOOPBACK = """
 import json, sys, time
@@ -51,7 +49,7 @@ def run_loopback(tmp_path, frames, mic):
     env_extra, speaker = write_alsa_config(tmp_path, mic_raw)
     result = subprocess.run(
         [sys.executable, "-c", LOOPBACK, str(frames)],
-        env={**os.environ, **env_extra, "PYTHONPATH": str(ROOT / "firmware")},
+        env={**os.environ, **env_extra, "PYTHONPATH": str(FIRMWARE)},
         capture_output=True,
         timeout=60,
     )

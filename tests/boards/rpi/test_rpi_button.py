@@ -1,20 +1,17 @@
 """The rpi button: RPi.GPIO edge callbacks -> self-pipe -> loop, debounced there.
 
-Runs against the fake RPi.GPIO (tests/fakes/RPi), which fires callbacks on
-its own thread and applies bouncetime the way RPi.GPIO does.
+Runs against the fake RPi.GPIO (tests/support/hardware/RPi), which fires
+callbacks on its own thread and applies bouncetime the way RPi.GPIO does.
 """
 
-import pathlib
-import sys
 import threading
 import time
 
-FAKES = pathlib.Path(__file__).resolve().parents[1] / "fakes"
-sys.path.insert(0, str(FAKES))
+from boards.rpi.gpio_input import GpioInput
+from boards.runtime.loop import Loop
+from support.gpio import install_fake_gpio
 
-import RPi.GPIO as GPIO  # noqa: E402, N814
-from boards.rpi.gpio_input import GpioInput  # noqa: E402
-from boards.runtime.loop import Loop  # noqa: E402
+GPIO = install_fake_gpio()
 
 BUTTON = 17
 

@@ -12,42 +12,24 @@ the RTP the door sent; the relay stayed low.
 
 import json
 import os
-import pathlib
-import subprocess
-import sys
 
 import numpy
+import pytest
 from intercom.media import g711
-from rpi_alsa_files import write_alsa_config
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-FAKES = ROOT / "tests" / "fakes"
-sys.path.insert(0, str(FAKES))
-
-from flat_peer import (  # noqa: E402
-    EventReader,
-    FlatMedia,
-    find,
-    free_udp_port,
-    start_flat,
-    ulaw_expand,
-    write_door_toml,
-)
+from support.alsa import write_alsa_config
+from support.audio import find, ulaw_expand
+from support.config import door_sections
+from support.door import start_door
+from support.flat_peer import FlatMedia, start_flat
+from support.paths import FAKE_GPIO_PATH
 
 BUTTON = 17
 RELAY = 27
 TALK_MS = 4000
 
 
-def write_door_config(folder, sip_port, flat_port):
-    # echo control off: this call checks the transport sample by sample (the
-    # canceller, on by default, reshapes the mic: tests/boards/rpi/test_rpi_echo.py)
-    audio = ['input = "door_mic"', 'output = "door_speaker"', 'echo = "off"']
-    gpio = ["[gpio]", "button = %d" % BUTTON, "relay = %d" % RELAY]
-    write_door_toml(folder, "Pi door", "rpi", sip_port, flat_port, audio=audio, extra=gpio)
-
-
-def test_the_rpi_door_calls_a_sipp_flat_and_audio_flows_both_ways(tmp_path):
+@pytest.mark.integration  # SIPp is the flat
+def test_the_rpi_door_calls_a_sipp_flat_and_audio_flows_both_ways(tmp_path, owned):
     rng = numpy.random.default_rng(2026)
     mic = rng.integers(-9000, 9000, size=8000 * 20).astype(numpy.int16)
     mic_raw = tmp_path / "mic.raw"
@@ -55,57 +37,43 @@ def test_the_rpi_door_calls_a_sipp_flat_and_audio_flows_both_ways(tmp_path):
     stream = rng.integers(0, 256, size=8000 * 3).astype(numpy.uint8)
     env_extra, speaker = write_alsa_config(tmp_path, mic_raw)
 
-    door_port, flat_port = free_udp_port(), free_udp_port()
-    media_port = free_udp_port(even=True)
-    write_door_config(tmp_path, door_port, flat_port)
     control = tmp_path / "gpio-control"
     os.mkfifo(control)
     gpio_log = tmp_path / "gpio.log"
 
-    recorder = FlatMedia(media_port, stream.tobytes())
-    flat = start_flat(tmp_path, flat_port, media_port, TALK_MS)
-    door_env = {
-        **os.environ,
-        **env_extra,
-        "PYTHONPATH": "%s:%s" % (FAKES, ROOT / "firmware"),
-        "FAKE_RPI_GPIO_CONTROL": str(control),
-        "FAKE_RPI_GPIO_LOG": str(gpio_log),
-    }
-    door_stderr = open(tmp_path / "door.stderr", "wb")
-    door = subprocess.Popen(
-        [sys.executable, "-m", "intercom", "run", "-c", "door.toml", "--board", "rpi"]
-        + ["--log", "json", "--exit-after-call"],
-        cwd=tmp_path,
-        env=door_env,
-        stdout=subprocess.PIPE,
-        stderr=door_stderr,
+    recorder = owned(FlatMedia(stream.tobytes()))
+    flat = start_flat(owned, tmp_path, recorder, TALK_MS)
+    # echo control off: this call checks the transport sample by sample (the
+    # canceller, on by default, reshapes the mic: tests/boards/rpi/test_rpi_echo.py)
+    audio = {"codecs": ["PCMU"], "input": "door_mic", "output": "door_speaker", "echo": "off"}
+    sections = door_sections(
+        ["sip:flat@127.0.0.1:%d" % flat.port],
+        "Pi door",
+        board="rpi",
+        audio=audio,
+        gpio={"button": BUTTON, "relay": RELAY},
     )
-    try:
-        events = EventReader(door.stdout)
-        events.wait_for("started")
-        with open(control, "w") as commands:
-            commands.write("bounce %d pressed 5 1\nsleep 300\nrelease %d\n" % (BUTTON, BUTTON))
-        events.wait_for("call_started")
-        events.wait_for("answered")
-        events.wait_for("call_ended", timeout=TALK_MS / 1000 + 10)
-        assert flat.wait(timeout=20) == 0, flat.stderr.read().decode()
-        assert door.wait(timeout=10) == 0
-        events.drain()
-    finally:
-        for process in (door, flat):
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        door_stderr.close()
-        recorder.close()
-    stderr = (tmp_path / "door.stderr").read_text()
+    env = {**env_extra, "FAKE_RPI_GPIO_CONTROL": str(control), "FAKE_RPI_GPIO_LOG": str(gpio_log)}
+    args = ["--board", "rpi", "--exit-after-call"]
+    door = start_door(
+        owned, tmp_path, sections, args=args, env=env, python_path=[FAKE_GPIO_PATH], stdin=False
+    )
+    with open(control, "w") as commands:
+        commands.write("bounce %d pressed 5 1\nsleep 300\nrelease %d\n" % (BUTTON, BUTTON))
+    door.wait_for("call_started")
+    door.wait_for("answered")
+    door.wait_for("call_ended", timeout=TALK_MS / 1000 + 10)
+    assert flat.wait(timeout_s=20) == 0, flat.report()
+    assert door.wait(timeout=10) == 0
+    recorder.stop()
+    stderr = door.stderr()
 
-    names = events.names()
+    names = door.names()
     for name in ("started", "button", "call_started", "answered", "call_ended"):
         assert name in names, (names, stderr)
-    presses = [e for e in events.events if e["event"] == "button"]
+    presses = [e for e in door.seen if e["event"] == "button"]
     assert [e["state"] for e in presses] == ["pressed", "released"]  # the chatter was one press
-    ended = [e for e in events.events if e["event"] == "call_ended"]
+    ended = [e for e in door.seen if e["event"] == "call_ended"]
     assert len(ended) == 1 and ended[0]["duration_ms"] >= TALK_MS - 500, ended
 
     # flat -> door: what SIPp streamed, decoded, sample-exact in the speaker file

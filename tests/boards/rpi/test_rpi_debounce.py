@@ -1,5 +1,5 @@
 """boards.runtime.debounce.Debouncer on a virtual clock (it is portable: the Pico
-board uses it too; tests/board_pico runs it under MicroPython)."""
+board uses it too; tests/boards/pico runs it under MicroPython)."""
 
 from boards.runtime.debounce import Debouncer
 from intercom import compat

@@ -5,20 +5,15 @@ value or signature."""
 import ast
 import inspect
 import pathlib
-import sys
 import sysconfig
 import threading
 import time
 
-FAKES = pathlib.Path(__file__).resolve().parents[1] / "fakes"
-sys.path.insert(0, str(FAKES))
+from support.gpio import install_fake_gpio
+from support.paths import FIRMWARE
 
-import RPi.GPIO as GPIO  # noqa: E402, N814
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-BOARD_FILES = [
-    ROOT / "firmware" / "boards" / "rpi" / name for name in ("board.py", "gpio_input.py")
-]
+GPIO = install_fake_gpio()
+BOARD_FILES = [FIRMWARE / "boards" / "rpi" / name for name in ("board.py", "gpio_input.py")]
 # How the board code reaches the RPi.GPIO module.
 GPIO_HOLDERS = {"gpio", "_gpio"}
 

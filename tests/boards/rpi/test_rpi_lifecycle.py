@@ -3,50 +3,31 @@ systemd's READY/WATCHDOG/STOPPING over NOTIFY_SOCKET, and a signal stops it
 with the relay driven low and released."""
 
 import json
-import os
-import pathlib
 import signal
 import socket
-import subprocess
-import sys
 import time
 
 import numpy
-from rpi_alsa_files import write_alsa_config
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-FAKES = ROOT / "tests" / "fakes"
-sys.path.insert(0, str(FAKES))
-
-from flat_peer import EventReader, free_udp_port  # noqa: E402
+from support.alsa import write_alsa_config
+from support.config import door_sections
+from support.door import start_door
+from support.paths import FAKE_GPIO_PATH
+from support.ports import free_port
 
 RELAY = 27
 
 
-def start_door(folder, extra_env):
+def start_rpi_door(owned, folder, extra_env):
     mic = folder / "mic.raw"
     mic.write_bytes(numpy.zeros(8000, dtype="<i2").tobytes())
     env_alsa, _ = write_alsa_config(folder, mic)
-    (folder / "door.toml").write_text(
-        '[device]\nboard = "rpi"\n[sip]\nlocal_port = %d\n'
-        '[call]\ntargets = ["sip:flat@127.0.0.1:%d"]\n'
-        '[audio]\ninput = "door_mic"\noutput = "door_speaker"\n[door]\nstate_file = "state.json"\n'
-        % (free_udp_port(), free_udp_port())
+    sections = door_sections(
+        ["sip:flat@127.0.0.1:%d" % free_port()],
+        board="rpi",
+        audio={"input": "door_mic", "output": "door_speaker"},
     )
-    env = {
-        **os.environ,
-        **env_alsa,
-        "PYTHONPATH": "%s:%s" % (FAKES, ROOT / "firmware"),
-        "FAKE_RPI_GPIO_LOG": str(folder / "gpio.log"),
-        **extra_env,
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "intercom", "run", "-c", "door.toml", "--log", "json"],
-        cwd=folder,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=open(folder / "door.stderr", "wb"),
-    )
+    env = {**env_alsa, "FAKE_RPI_GPIO_LOG": str(folder / "gpio.log"), **extra_env}
+    return start_door(owned, folder, sections, env=env, python_path=[FAKE_GPIO_PATH], stdin=False)
 
 
 def relay_levels(folder):
@@ -54,22 +35,17 @@ def relay_levels(folder):
     return [entry["level"] for entry in entries if entry["channel"] == RELAY]
 
 
-def test_systemd_hears_ready_watchdog_pings_and_stopping(tmp_path):
+def test_systemd_hears_ready_watchdog_pings_and_stopping(tmp_path, owned):
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify.bind(str(tmp_path / "notify"))
     notify.settimeout(5)
-    door = start_door(
-        tmp_path, {"NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "200000"}
+    door = start_rpi_door(
+        owned, tmp_path, {"NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "200000"}
     )
-    try:
-        EventReader(door.stdout).wait_for("started")
-        messages = [notify.recv(4096).decode()]
-        time.sleep(0.5)
-        door.send_signal(signal.SIGTERM)
-        assert door.wait(timeout=10) == 0
-    finally:
-        if door.poll() is None:
-            door.kill()
+    messages = [notify.recv(4096).decode()]
+    time.sleep(0.5)
+    door.process.send_signal(signal.SIGTERM)
+    assert door.wait(timeout=10) == 0
     notify.setblocking(False)
     while True:
         try:
@@ -82,17 +58,12 @@ def test_systemd_hears_ready_watchdog_pings_and_stopping(tmp_path):
     assert messages[-1] == "STOPPING=1"
 
 
-def test_sighup_and_sigterm_stop_the_door_with_the_relay_low(tmp_path):
+def test_sighup_and_sigterm_stop_the_door_with_the_relay_low(tmp_path, owned):
     for number in (signal.SIGHUP, signal.SIGTERM):
         folder = tmp_path / str(number)
         folder.mkdir()
-        door = start_door(folder, {})
-        try:
-            EventReader(door.stdout).wait_for("started")
-            door.send_signal(number)
-            assert door.wait(timeout=10) == 0
-        finally:
-            if door.poll() is None:
-                door.kill()
+        door = start_rpi_door(owned, folder, {})
+        door.process.send_signal(number)
+        assert door.wait(timeout=10) == 0
         levels = relay_levels(folder)
         assert levels[0] == 0 and 1 not in levels and levels[-2:] == [0, None]

@@ -1,18 +1,13 @@
 """Relay and LED on the rpi board (fake RPi.GPIO): the relay is driven LOW
 before anything else, and LOW again on every way out; LED patterns."""
 
-import pathlib
-import sys
-
 import pytest
+from boards.rpi import board as rpi
+from boards.runtime.led import PATTERNS, LedBlinker
+from intercom import config as schema
+from support.gpio import install_fake_gpio
 
-FAKES = pathlib.Path(__file__).resolve().parents[1] / "fakes"
-sys.path.insert(0, str(FAKES))
-
-import RPi.GPIO as GPIO  # noqa: E402, N814
-from boards.rpi import board as rpi  # noqa: E402
-from boards.runtime.led import PATTERNS, LedBlinker  # noqa: E402
-from intercom import config as schema  # noqa: E402
+GPIO = install_fake_gpio()
 
 RELAY = 27
 LED = 22

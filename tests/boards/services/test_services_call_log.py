@@ -4,7 +4,9 @@
 import json
 
 from boards.services.call_log import LIMIT, CallLog, path_next_to
-from services_helpers import free_tcp_port, http_json, start_door
+from status_api import http_json
+from support.door import http_listen, start_door
+from support.ports import retry_when_taken
 
 
 def test_the_log_keeps_the_last_entries_across_a_reload(tmp_path):
@@ -37,18 +39,19 @@ def test_the_log_lives_next_to_the_door_state_file():
     assert path_next_to("/var/lib/intercom/door_state.json") == "/var/lib/intercom/call_log.json"
 
 
-def test_a_restarted_door_shows_the_events_of_its_previous_run(tmp_path):
-    port = free_tcp_port()
-    sections = {
-        "device": {"name": "Door", "board": "sim"},
-        "sip": {"user": "doora", "local_port": 0},
-        "call": {"targets": ["sip:nobody@127.0.0.1:9"]},
-        "audio": {"input": "silence", "output": "null"},
-        "door": {"state_file": "state/door_state.json"},
-        "http": {"listen": "127.0.0.1:%d" % port},
-    }
+def test_a_restarted_door_shows_the_events_of_its_previous_run(tmp_path, owned):
+    def sections():
+        return {
+            "device": {"name": "Door", "board": "sim"},
+            "sip": {"user": "doora", "local_port": 0},
+            "call": {"targets": ["sip:nobody@127.0.0.1:9"]},
+            "audio": {"input": "silence", "output": "null"},
+            "door": {"state_file": "state/door_state.json"},
+            "http": http_listen(),
+        }
+
     (tmp_path / "state").mkdir()
-    door = start_door(tmp_path, sections)
+    door = retry_when_taken(lambda: start_door(owned, tmp_path, sections()))
     door.send("press")
     door.wait_for("call_started")
     door.send("quit")
@@ -60,13 +63,11 @@ def test_a_restarted_door_shows_the_events_of_its_previous_run(tmp_path):
         "call_started",
     ]
 
-    door = start_door(tmp_path, sections)
-    try:
-        names = [entry["event"] for entry in http_json(port, "/api/log")["entries"]]
-        assert names[:3] == ["started", "button", "call_started"]
-        assert "call_ended" in names  # the stop hung the first call up
-        assert names[-1] == "started"  # this run
-        assert names.count("started") == 2
-    finally:
-        door.send("quit")
-        assert door.wait() == 0
+    door = retry_when_taken(lambda: start_door(owned, tmp_path, sections()))
+    names = [entry["event"] for entry in http_json(door.http_port(), "/api/log")["entries"]]
+    assert names[:3] == ["started", "button", "call_started"]
+    assert "call_ended" in names  # the stop hung the first call up
+    assert names[-1] == "started"  # this run
+    assert names.count("started") == 2
+    door.send("quit")
+    assert door.wait() == 0

@@ -8,26 +8,20 @@ import subprocess
 import time
 
 import pytest
-from services_helpers import free_tcp_port, http_json, http_request, start_pair, wait_until
+from status_api import http_json, http_request
+from support.door import http_listen, start_pair
+from support.ports import retry_when_taken
+from support.wait import wait_until
 
 TOKEN = "0123456789abcdef-test-token"
 CHROMIUM = shutil.which("chromium")
 
 
-@pytest.fixture
-def running():
-    started = []
-    yield started
-    for door in started:
-        door.kill()
-
-
-def start_with_http(tmp_path, running):
-    port = free_tcp_port()
-    http = {"listen": "127.0.0.1:%d" % port, "token": TOKEN}
-    door, flat, flat_target = start_pair(tmp_path, http=http)
-    running += [door, flat]
-    return door, flat, flat_target, port
+def start_with_http(tmp_path, owned, **http):
+    door, flat, flat_target = retry_when_taken(
+        lambda: start_pair(owned, tmp_path, http=http_listen(token=TOKEN, **http))
+    )
+    return door, flat, flat_target, door.http_port()
 
 
 def chromium(url, folder, *mode):
@@ -50,8 +44,8 @@ def chromium(url, folder, *mode):
     return done.stdout.decode()
 
 
-def test_the_api_shows_a_call_started_by_an_authorized_test_ring(tmp_path, running):
-    door, flat, flat_target, port = start_with_http(tmp_path, running)
+def test_the_api_shows_a_call_started_by_an_authorized_test_ring(tmp_path, owned):
+    door, flat, flat_target, port = start_with_http(tmp_path, owned)
     status = http_json(port, "/api/status")
     assert status["state"] == "idle"
     assert status["registration"] == "peer-to-peer"
@@ -92,8 +86,8 @@ def test_the_api_shows_a_call_started_by_an_authorized_test_ring(tmp_path, runni
     assert door.wait() == 0
 
 
-def test_bad_requests_and_too_many_connections_leave_the_door_working(tmp_path, running):
-    door, flat, flat_target, port = start_with_http(tmp_path, running)
+def test_bad_requests_and_too_many_connections_leave_the_door_working(tmp_path, owned):
+    door, flat, flat_target, port = start_with_http(tmp_path, owned)
     assert http_request(port, "GET", "/nothing-here")[0] == 404
 
     garbage = socket.create_connection(("127.0.0.1", port))
@@ -129,9 +123,10 @@ def test_bad_requests_and_too_many_connections_leave_the_door_working(tmp_path, 
     assert door.wait() == 0
 
 
+@pytest.mark.integration  # headless Chromium as the page's client
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed")
-def test_chromium_shows_the_talking_call_on_the_status_page(tmp_path, running):
-    door, flat, flat_target, port = start_with_http(tmp_path, running)
+def test_chromium_shows_the_talking_call_on_the_status_page(tmp_path, owned):
+    door, flat, flat_target, port = start_with_http(tmp_path, owned)
     door.send("press")
     door.wait_for("answered", target=flat_target)
     url = "http://127.0.0.1:%d/" % port
@@ -149,23 +144,20 @@ def test_chromium_shows_the_talking_call_on_the_status_page(tmp_path, running):
     assert door.wait() == 0
 
 
-def test_http_open_needs_allow_open_and_the_token_and_is_rate_limited(tmp_path, running):
+def test_http_open_needs_allow_open_and_the_token_and_is_rate_limited(tmp_path, owned):
     right = {"Authorization": "Bearer " + TOKEN}
     # allow_open off (the default): even the right token cannot open.
     (tmp_path / "off").mkdir()
-    door, flat, flat_target, port = start_with_http(tmp_path / "off", running)
+    door, flat, flat_target, port = start_with_http(tmp_path / "off", owned)
     assert http_request(port, "POST", "/api/open", right)[0] == 403
     assert http_request(port, "POST", "/api/test-ring", right)[0] == 202
     door.wait_for("call_started")  # events up to here are read: no open among them
     assert "door_opened" not in door.names()
-    door.kill()
-    flat.kill()
+    door.stop()
+    flat.stop()
 
-    port = free_tcp_port()
-    http = {"listen": "127.0.0.1:%d" % port, "token": TOKEN, "allow_open": True}
     (tmp_path / "on").mkdir()
-    door, flat, flat_target = start_pair(tmp_path / "on", http=http)
-    running += [door, flat]
+    door, flat, flat_target, port = start_with_http(tmp_path / "on", owned, allow_open=True)
     assert http_request(port, "POST", "/api/open")[0] == 401
     assert http_request(port, "POST", "/api/open", {"Authorization": "Bearer nope"})[0] == 401
     assert http_request(port, "GET", "/api/open", right)[0] == 405

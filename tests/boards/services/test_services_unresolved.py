@@ -19,7 +19,6 @@ from services_helpers import (
     start_door,
     start_micropython_door,
 )
-
 from tests.interop.flat_rtp import FlatRtp
 from tests.interop.interop_peers import DOOR_CODE, free_port, scenario_copy, speech_like
 from tests.sip_interop.sip_interop_peers import Sipp

@@ -8,16 +8,11 @@ import socket
 import threading
 import time
 
-import pytest
-from services_helpers import (
-    FastReceiver,
-    count_events,
-    free_tcp_port,
-    http_json,
-    http_request,
-    start_pair,
-    wait_until,
-)
+from status_api import http_json, http_request
+from support.door import http_listen, start_pair
+from support.ports import retry_when_taken
+from support.wait import wait_until
+from webhook_receiver import FastReceiver
 
 WEBHOOK_PATH = "/api/webhook/secret-hook-id"
 
@@ -51,17 +46,6 @@ class HangingReceiver:
             sock.close()
 
 
-@pytest.fixture
-def running():
-    started = []
-    yield started
-    for thing in reversed(started):
-        if hasattr(thing, "kill"):
-            thing.kill()
-        else:
-            thing.stop()
-
-
 def webhook_stats(port):
     return http_json(port, "/api/status")["webhooks"][0]
 
@@ -72,19 +56,18 @@ def timed_status(port):
     return status, time.monotonic() - started
 
 
-def test_a_dead_or_hanging_endpoint_never_grows_the_queue_or_stops_the_door(tmp_path, running):
-    hook_port = free_tcp_port()
-    http_port = free_tcp_port()
-    receiver = FastReceiver(hook_port)
-    running.append(receiver)
+def test_a_dead_or_hanging_endpoint_never_grows_the_queue_or_stops_the_door(tmp_path, owned):
+    receiver = owned(FastReceiver())
+    hook_port = receiver.port
     webhook = {
         "url": "http://127.0.0.1:%d%s" % (hook_port, WEBHOOK_PATH),
         "events": ["button", "call_ended"],
         "timeout": 1,
     }
-    http = {"listen": "127.0.0.1:%d" % http_port}
-    door, flat, flat_target = start_pair(tmp_path, webhooks=[webhook], http=http)
-    running += [door, flat]
+    door, flat, flat_target = retry_when_taken(
+        lambda: start_pair(owned, tmp_path, webhooks=[webhook], http=http_listen())
+    )
+    http_port = door.http_port()
 
     # fast: every listed event arrives as JSON, in order; others are not sent
     door.send("press")
@@ -101,11 +84,10 @@ def test_a_dead_or_hanging_endpoint_never_grows_the_queue_or_stops_the_door(tmp_
 
     # dead: connection refused; 300 events while it is down
     receiver.stop()
-    running.remove(receiver)
     for _ in range(150):
         door.send("press")
         door.send("release")
-    count_events(door, "button", 302)
+    door.wait_count("button", 302)
     stats = webhook_stats(http_port)
     assert stats["queued"] <= 100
     assert stats["dropped"] >= 300 - 100 - 1
@@ -114,8 +96,8 @@ def test_a_dead_or_hanging_endpoint_never_grows_the_queue_or_stops_the_door(tmp_
     assert status == 200 and seconds < 0.5
 
     # hanging: accepted, never answered; every attempt times out after 1 s
-    hanging = HangingReceiver(hook_port)
-    running.append(hanging)
+    # (on the same port: the door's webhook names it)
+    hanging = owned(HangingReceiver(hook_port))
     failed_before = webhook_stats(http_port)["failed"]
     wait_until(lambda: webhook_stats(http_port)["failed"] > failed_before, 10, "a timed-out event")
     assert len(hanging.accepted) >= 2  # retried
@@ -126,11 +108,9 @@ def test_a_dead_or_hanging_endpoint_never_grows_the_queue_or_stops_the_door(tmp_
     door.wait_for("answered", target=flat_target)  # the second call
     door.send("hangup")
     hanging.stop()
-    running.remove(hanging)
 
     # fast again: the queued events flow out
-    receiver = FastReceiver(hook_port)
-    running.append(receiver)
+    receiver = owned(FastReceiver(hook_port))
     wait_until(lambda: webhook_stats(http_port)["queued"] == 0, 15, "the queue drained")
     assert webhook_stats(http_port)["delivered"] >= 90
     assert receiver.bodies[-1]["event"] == "call_ended"

@@ -12,49 +12,29 @@ import sys
 import time
 
 import pytest
-from board_sim_door import (
-    FIRMWARE,
-    MICROPYTHON,
-    Door,
-    dominant_frequency,
-    door_config,
-    free_port,
-    loud_frames,
-    read_wav,
-    start_micropython_door,
-    write_toml,
-    write_visitor_wav,
-)
+from support.audio import dominant_frequency, loud_frames, read_wav, syllable_tone, write_wav
+from support.config import sim_sections, write_config
+from support.door import start_door
+from support.paths import FIRMWARE, MICROPYTHON
+from support.ports import free_port
 
 VISITOR_HZ = 600
 
 
-def start_pair(folder, door_micropython=False):
+def start_pair(owned, folder, door_micropython=False):
     """(door, flat): the flat auto-answers the door; the door's mic is visitor.wav."""
-    door_port = free_port()
-    flat_port = free_port()
-    write_visitor_wav(folder / "visitor.wav", frequency=VISITOR_HZ)
-    flat_target = "sip:flatx@127.0.0.1:%d" % flat_port
-    door_sections = door_config(
-        "Door A", "doora", door_port, [flat_target], audio_input="file:visitor.wav"
-    )
-    flat_sections = door_config(
+    write_wav(folder / "visitor.wav", syllable_tone(frequency=VISITOR_HZ))
+    flat_sections = sim_sections(
         "Flat X",
         "flatx",
-        flat_port,
-        ["sip:doora@127.0.0.1:%d" % door_port],
+        ["sip:doora@127.0.0.1"],
         answer_from=["sip:doora@127.0.0.1"],
         audio_input="tone",
     )
-    write_toml(folder / "flat.toml", flat_sections)
-    flat = Door(folder, "flat.toml")
-    flat.wait_for("started")
-    if door_micropython:
-        door = start_micropython_door(folder, door_sections)
-    else:
-        write_toml(folder / "door.toml", door_sections)
-        door = Door(folder, "door.toml")
-    door.wait_for("started", timeout=20)
+    flat = start_door(owned, folder, flat_sections, name="flat")
+    flat_target = "sip:flatx@127.0.0.1:%d" % flat.sip_port
+    door_sections = sim_sections("Door A", "doora", [flat_target], audio_input="file:visitor.wav")
+    door = start_door(owned, folder, door_sections, micropython=door_micropython)
     return door, flat, flat_target
 
 
@@ -88,17 +68,8 @@ def finish(*doors):
         assert door.garbage == []  # stdout holds JSON event lines only
 
 
-@pytest.fixture
-def doors():
-    started = []
-    yield started
-    for door in started:
-        door.kill()
-
-
-def test_a_sim_door_calls_a_flat_that_hears_the_visitor(tmp_path, doors):
-    door, flat, flat_target = start_pair(tmp_path)
-    doors += [door, flat]
+def test_a_sim_door_calls_a_flat_that_hears_the_visitor(tmp_path, owned):
+    door, flat, flat_target = start_pair(owned, tmp_path)
     call_and_talk(door, flat, flat_target)
     door.send("hangup")
     ended = door.wait_for("call_ended")
@@ -112,9 +83,8 @@ def test_a_sim_door_calls_a_flat_that_hears_the_visitor(tmp_path, doors):
 
 
 @pytest.mark.skipif(not MICROPYTHON.exists(), reason="the MicroPython unix port is not installed")
-def test_the_same_door_under_micropython_calls_a_cpython_flat(tmp_path, doors):
-    door, flat, flat_target = start_pair(tmp_path, door_micropython=True)
-    doors += [door, flat]
+def test_the_same_door_under_micropython_calls_a_cpython_flat(tmp_path, owned):
+    door, flat, flat_target = start_pair(owned, tmp_path, door_micropython=True)
     call_and_talk(door, flat, flat_target)
     door.send("hangup")
     assert door.wait_for("call_ended")["reason"] == "local_hangup"
@@ -123,9 +93,8 @@ def test_the_same_door_under_micropython_calls_a_cpython_flat(tmp_path, doors):
     check_heard_visitor(tmp_path)
 
 
-def check_stdin_eof_then_signal(folder, doors, micropython, stop_signal):
-    door, flat, flat_target = start_pair(folder, door_micropython=micropython)
-    doors += [door, flat]
+def check_stdin_eof_then_signal(folder, owned, micropython, stop_signal):
+    door, flat, flat_target = start_pair(owned, folder, door_micropython=micropython)
     call_and_talk(door, flat, flat_target, talk_s=0.5)
     door.close_stdin()
     time.sleep(1.5)
@@ -141,31 +110,22 @@ def check_stdin_eof_then_signal(folder, doors, micropython, stop_signal):
     finish(flat)
 
 
-def test_closing_stdin_keeps_the_door_up_and_sigterm_hangs_up(tmp_path, doors):
-    check_stdin_eof_then_signal(tmp_path, doors, False, signal.SIGTERM)
+def test_closing_stdin_keeps_the_door_up_and_sigterm_hangs_up(tmp_path, owned):
+    check_stdin_eof_then_signal(tmp_path, owned, False, signal.SIGTERM)
 
 
 @pytest.mark.skipif(not MICROPYTHON.exists(), reason="the MicroPython unix port is not installed")
-def test_micropython_door_survives_stdin_eof_and_hangs_up_on_ctrl_c(tmp_path, doors):
+def test_micropython_door_survives_stdin_eof_and_hangs_up_on_ctrl_c(tmp_path, owned):
     # The unix port has no signal module: SIGINT arrives as KeyboardInterrupt.
-    check_stdin_eof_then_signal(tmp_path, doors, True, signal.SIGINT)
+    check_stdin_eof_then_signal(tmp_path, owned, True, signal.SIGINT)
 
 
-def test_exit_after_call_stops_the_door_when_the_call_ends(tmp_path, doors):
-    door_port = free_port()
-    flat_port = free_port()
-    flat_target = "sip:flatx@127.0.0.1:%d" % flat_port
-    write_toml(
-        tmp_path / "flat.toml",
-        door_config("Flat", "flatx", flat_port, ["sip:x@127.0.0.1"], ["sip:doora@127.0.0.1"]),
-    )
-    write_toml(tmp_path / "door.toml", door_config("Door", "doora", door_port, [flat_target]))
-    flat = Door(tmp_path, "flat.toml")
-    doors.append(flat)
-    flat.wait_for("started")
-    door = Door(tmp_path, "door.toml", extra_args=["--exit-after-call"])
-    doors.append(door)
-    door.wait_for("started")
+def test_exit_after_call_stops_the_door_when_the_call_ends(tmp_path, owned):
+    flat_sections = sim_sections("Flat", "flatx", ["sip:x@127.0.0.1"], ["sip:doora@127.0.0.1"])
+    flat = start_door(owned, tmp_path, flat_sections, name="flat")
+    flat_target = "sip:flatx@127.0.0.1:%d" % flat.sip_port
+    door_sections = sim_sections("Door", "doora", [flat_target])
+    door = start_door(owned, tmp_path, door_sections, args=["--exit-after-call"])
     door.send("press")
     flat.wait_for("incoming_call", accepted=True)
     time.sleep(0.3)
@@ -175,14 +135,9 @@ def test_exit_after_call_stops_the_door_when_the_call_ends(tmp_path, doors):
     finish(flat)
 
 
-def test_unknown_commands_are_warned_about_and_ignored(tmp_path, doors):
-    write_toml(
-        tmp_path / "door.toml",
-        door_config("Door", "doora", free_port(), ["sip:flat@127.0.0.1:%d" % free_port()]),
-    )
-    door = Door(tmp_path, "door.toml")
-    doors.append(door)
-    door.wait_for("started")
+def test_unknown_commands_are_warned_about_and_ignored(tmp_path, owned):
+    sections = sim_sections("Door", "doora", ["sip:flat@127.0.0.1:%d" % free_port()])
+    door = start_door(owned, tmp_path, sections)
     door.send("open sesame")
     door.send("quit")
     assert door.wait() == 0
@@ -235,14 +190,12 @@ def expires_zero(request):
     return "\r\nexpires:0\r\n" in lowered or ";expires=0" in lowered
 
 
-def test_sigterm_unregisters_before_exit(tmp_path, doors):
+def test_sigterm_unregisters_before_exit(tmp_path, owned):
     registrar = Registrar()
-    sections = door_config("Door", "doora", free_port(), ["flat1"])
+    sections = sim_sections("Door", "doora", ["flat1"])
     sections["sip"].update({"server": "127.0.0.1:%d" % registrar.port, "expires": 300})
-    write_toml(tmp_path / "door.toml", sections)
     try:
-        door = Door(tmp_path, "door.toml")
-        doors.append(door)
+        door = start_door(owned, tmp_path, sections, wait=None)
         registrar.serve(time.monotonic() + 1.0)
         assert door.wait_for("registered", timeout=2)
         assert registrar.requests and not expires_zero(registrar.requests[0])
@@ -258,9 +211,9 @@ def test_a_bad_config_lists_every_problem_and_opens_nothing(tmp_path):
     holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     holder.bind(("127.0.0.1", 0))
     port = holder.getsockname()[1]
-    sections = door_config("Door", "doora", port, [])
+    sections = sim_sections("Door", "doora", [], sip={"local_port": port})
     sections["audio"]["ptime"] = 33
-    write_toml(tmp_path / "door.toml", sections)
+    write_config(tmp_path / "door.toml", sections)
     try:
         result = subprocess.run(
             [sys.executable, "-m", "intercom", "run", "-c", "door.toml", "--log", "json"],
@@ -293,13 +246,9 @@ def test_the_run_command_documents_its_options():
         assert option in result.stdout
 
 
-def test_json_events_are_parseable_lines(tmp_path, doors):
-    write_toml(
-        tmp_path / "door.toml",
-        door_config("Tür ☃", "doora", free_port(), ["sip:flat@127.0.0.1:%d" % free_port()]),
-    )
-    door = Door(tmp_path, "door.toml")
-    doors.append(door)
+def test_json_events_are_parseable_lines(tmp_path, owned):
+    sections = sim_sections("Tür ☃", "doora", ["sip:flat@127.0.0.1:%d" % free_port()])
+    door = start_door(owned, tmp_path, sections)
     started = door.wait_for("started")
     assert started["name"] == "Tür ☃" and started["board"] == "sim"
     door.send("quit")
@@ -309,9 +258,9 @@ def test_json_events_are_parseable_lines(tmp_path, doors):
 
 
 def test_a_closed_stdout_does_not_stop_the_door(tmp_path):
-    write_toml(
+    write_config(
         tmp_path / "door.toml",
-        door_config("Door", "doora", free_port(), ["sip:flat@127.0.0.1:%d" % free_port()]),
+        sim_sections("Door", "doora", ["sip:flat@127.0.0.1:%d" % free_port()]),
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "intercom", "run", "-c", "door.toml", "--log", "json"],
@@ -340,9 +289,9 @@ def test_a_closed_stdout_does_not_stop_the_door(tmp_path):
 
 
 def test_text_logs_go_to_stderr_and_leave_stdout_empty(tmp_path):
-    write_toml(
+    write_config(
         tmp_path / "door.toml",
-        door_config("Door", "doora", free_port(), ["sip:flat@127.0.0.1:%d" % free_port()]),
+        sim_sections("Door", "doora", ["sip:flat@127.0.0.1:%d" % free_port()]),
     )
     result = subprocess.run(
         [sys.executable, "-m", "intercom", "run", "-c", "door.toml", "--log", "text"],
@@ -361,9 +310,9 @@ def test_text_logs_go_to_stderr_and_leave_stdout_empty(tmp_path):
 
 
 def test_a_missing_input_file_is_an_error_event_and_exit_1(tmp_path):
-    sections = door_config("Door", "doora", free_port(), ["sip:flat@127.0.0.1:5070"])
+    sections = sim_sections("Door", "doora", ["sip:flat@127.0.0.1:5070"])
     sections["audio"]["input"] = "file:nobody.wav"
-    write_toml(tmp_path / "door.toml", sections)
+    write_config(tmp_path / "door.toml", sections)
     result = subprocess.run(
         [
             sys.executable,

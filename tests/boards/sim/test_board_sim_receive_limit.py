@@ -6,7 +6,9 @@
 
 import socket
 
-from board_sim_door import Door, door_config, free_port, start_micropython_door, write_toml
+from support.config import sim_sections
+from support.door import start_door
+from support.ports import free_port
 
 LIMIT = 4096
 
@@ -38,23 +40,15 @@ def reply_to(client, message, timeout):
         return None
 
 
-def start_door(folder, micropython):
-    port = free_port()
-    sections = door_config("Door A", "doora", port, ["sip:flatx@127.0.0.1:%d" % free_port()])
-    if micropython:
-        return start_micropython_door(folder, sections), port
-    write_toml(folder / "door.toml", sections)
-    return Door(folder, "door.toml"), port
-
-
-def exchange(folder, micropython, body_bytes):
+def exchange(owned, folder, micropython, body_bytes):
     """(reply to an OPTIONS with a body_bytes body, reply to a small one after it)."""
-    door, port = start_door(folder, micropython)
+    sections = sim_sections("Door A", "doora", ["sip:flatx@127.0.0.1:%d" % free_port()])
+    door = start_door(owned, folder, sections, micropython=micropython)
+    port = door.sip_port
     client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     client.bind(("127.0.0.1", 0))
     client_port = client.getsockname()[1]
     try:
-        door.wait_for("started", timeout=20)
         big = reply_to(
             client, (options(port, client_port, body_bytes, "big1"), ("127.0.0.1", port)), 2.0
         )
@@ -65,27 +59,26 @@ def exchange(folder, micropython, body_bytes):
         assert door.wait() == 0
     finally:
         client.close()
-        door.kill()
     return big, small
 
 
-def test_micropython_door_refuses_a_request_over_its_limit_and_keeps_answering(tmp_path):
-    big, small = exchange(tmp_path, True, LIMIT + 500)
+def test_micropython_door_refuses_a_request_over_its_limit_and_keeps_answering(tmp_path, owned):
+    big, small = exchange(owned, tmp_path, True, LIMIT + 500)
     assert big is not None and big.startswith(b"SIP/2.0 400 body shorter than Content-Length")
     assert b"branch=z9hG4bKbig1" in big
     assert small is not None and small.startswith(b"SIP/2.0 200 ")
     assert b"branch=z9hG4bKsmall1" in small
 
 
-def test_micropython_door_answers_a_datagram_just_under_its_limit(tmp_path):
-    big, small = exchange(tmp_path, True, LIMIT - 600)
+def test_micropython_door_answers_a_datagram_just_under_its_limit(tmp_path, owned):
+    big, small = exchange(owned, tmp_path, True, LIMIT - 600)
     assert big is not None and big.startswith(b"SIP/2.0 200 ")
     assert b"branch=z9hG4bKbig1" in big
     assert small is not None and small.startswith(b"SIP/2.0 200 ")
 
 
-def test_cpython_door_takes_the_same_datagram_whole(tmp_path):
-    big, small = exchange(tmp_path, False, LIMIT + 500)
+def test_cpython_door_takes_the_same_datagram_whole(tmp_path, owned):
+    big, small = exchange(owned, tmp_path, False, LIMIT + 500)
     assert big is not None and big.startswith(b"SIP/2.0 200 ")
     assert b"branch=z9hG4bKbig1" in big
     assert small is not None and small.startswith(b"SIP/2.0 200 ")

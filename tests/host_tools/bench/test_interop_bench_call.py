@@ -3,8 +3,11 @@
 # is measured, baresip is paced (not burning a core), our doors stay within
 # a plain budget and the MicroPython door reports its live heap.
 
+import pytest
+
 from host_tools.bench import call
 
+pytestmark = pytest.mark.integration  # baresip answers each measured call
 HEAP_KIB = 1024  # no heap search here: it takes a minute
 
 

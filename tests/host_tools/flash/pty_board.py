@@ -8,10 +8,10 @@
 # BOOT_HEAP the relay then ends; with it, the relay "boots" like a Pico:
 # `micropython -X heapsize=BOOT_HEAP main.py` in the folder, its output on
 # the same pty, and ends when that exits. The environment (MICROPYPATH with
-# the stand-ins, their PICO_* hooks) is the relay's own.
+# the stand-ins, their PICO_* hooks) is the relay's own; PTY_BOARD_MICROPYTHON
+# names another interpreter (a wrapper adding options) than the venv's.
 
 import os
-import pathlib
 import pty
 import select
 import signal
@@ -19,18 +19,32 @@ import subprocess
 import sys
 import tty
 
-MICROPYTHON = pathlib.Path(__file__).resolve().parents[2] / ".venv" / "bin" / "micropython"
+from support.paths import MICROPYTHON as VENV_MICROPYTHON
+from support.paths import ROOT, TESTS
+from support.processes import stop_group
+
+MICROPYTHON = os.environ.get("PTY_BOARD_MICROPYTHON") or str(VENV_MICROPYTHON)
 
 
-def start(folder, boot_heap=None, env=None):
-    """Start the relay; returns (process, pty path). Stop it by its PID."""
-    relay = subprocess.Popen(
-        [sys.executable, __file__, str(folder), *([boot_heap] if boot_heap else [])],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    return relay, relay.stdout.readline().strip()
+class PtyBoard:
+    """The relay process; .port is the pty path mpremote opens."""
+
+    def __init__(self, folder, boot_heap=None, env=None):
+        # the relay imports support (this module) as the tests do
+        path = os.pathsep.join([str(TESTS), str(ROOT)])
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, str(folder), *([boot_heap] if boot_heap else [])],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**(env or os.environ), "PYTHONPATH": path},
+            start_new_session=True,
+        )
+        self.port = self.process.stdout.readline().strip()
+
+    def stop(self):
+        """SIGTERM (relay() kills its interpreter), SIGKILL after a grace period."""
+        stop_group(self.process)
+        self.process.stdout.close()
 
 
 def relay(folder, boot_heap):

@@ -1,40 +1,39 @@
 # An OpenSSH server on 127.0.0.1 for the rpi flash tests (we run as root):
-# its own host key, one client key authorized for root, a free port, no
-# PAM and no passwords. /run/sshd (sshd's privilege separation folder) is
-# created when missing. Stop it by its PID (stop()).
+# its own host key, one client key authorized for root, a free port (a new
+# one when it was taken before sshd bound it), no PAM and no passwords.
+# /run/sshd (sshd's privilege separation folder) is created when missing.
+# Stop it by its PID (stop()).
 
 import os
 import pathlib
-import socket
 import subprocess
-import time
+
+from support.ports import free_port, holds_port, retry_when_taken
+from support.processes import PeerProcess
 
 SSHD = "/usr/sbin/sshd"
-
-
-def _free_tcp_port():
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    return port
 
 
 class SshServer:
     def __init__(self, folder):
         self.folder = pathlib.Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.port = _free_tcp_port()
+        self.port = None
         self.client_key = self.folder / "client_key"
         self.known_hosts = self.folder / "known_hosts"
-        self.process = None
+        self.peer = None
 
     def start(self):
+        return retry_when_taken(lambda: self._start(free_port(tcp=True)))
+
+    def _start(self, port):
+        self.port = port
         host_key = self.folder / "host_key"
         for key in (host_key, self.client_key):
-            subprocess.run(
-                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True
-            )
+            if not key.exists():  # made at the first start
+                subprocess.run(
+                    ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True
+                )
         authorized = self.folder / "authorized_keys"
         authorized.write_text(self.client_key.with_suffix(".pub").read_text())
         public = host_key.with_suffix(".pub").read_text().split()
@@ -59,19 +58,10 @@ class SshServer:
             )
         )
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
-        self.process = subprocess.Popen(
-            [SSHD, "-D", "-e", "-f", str(config)],
-            stderr=open(self.folder / "sshd.log", "wb"),
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("sshd did not start: %s" % (self.folder / "sshd.log").read_text())
+        self.peer = PeerProcess("sshd", self.folder / "sshd.log")
+        self.peer.launch([SSHD, "-D", "-e", "-f", config])
+        self.peer.wait_started(lambda: holds_port(self.peer.pid, port, tcp=True))
+        return self
 
     def flash_options(self):
         """host_tools.flash rpi options reaching this server as root."""
@@ -87,6 +77,5 @@ class SshServer:
         ]
 
     def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+        if self.peer is not None:
+            self.peer.stop()

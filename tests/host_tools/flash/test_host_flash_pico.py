@@ -4,33 +4,26 @@ second flash that copies nothing, stale modules removed, a bad config or a
 missing port that copy nothing, the board checks; the soft reset after
 which the pty board boots main.py (stand-in machine/network modules) and
 the tool shows its first events; then the flashed folder completes a call
-against a SIPp UAS (tests/fakes/flat_peer.py)."""
+against a SIPp UAS (support/flat_peer.py)."""
 
 import hashlib
 import json
 import os
 import pathlib
-import signal
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy
-import pty_board
 import pytest
+from pty_board import PtyBoard
+from support.flat_peer import FlatMedia, start_flat
+from support.paths import FIRMWARE, MPY_CROSS, ROOT, STAND_INS
+from support.pico import BUTTON, control, start_pico_door, write_pico_toml
 
-HERE = pathlib.Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "board_pico"))
-sys.path.insert(0, str(ROOT / "tests" / "fakes"))
+from host_tools.flash.pico import Flasher
+from host_tools.flash.pico_board import BoardError
 
-from flat_peer import EventReader, FlatMedia, free_udp_port, start_flat  # noqa: E402
-from pico_door import BUTTON, MPY_CROSS, STAND_INS, control, start_door, write_toml  # noqa: E402
-
-from host_tools.flash.pico import Flasher  # noqa: E402
-from host_tools.flash.pico_board import BoardError  # noqa: E402
-
-FIRMWARE = ROOT / "firmware"
 # What pico_w/board.py and main.py import, directly or through the core.
 PICO_MODULES = (
     "boards/pico_w/board",
@@ -66,13 +59,10 @@ def sha256(path):
 
 
 @pytest.fixture
-def board(tmp_path):
+def board(tmp_path, owned):
     folder = tmp_path / "board"
     folder.mkdir()
-    relay, port = pty_board.start(folder)
-    yield folder, port
-    relay.send_signal(signal.SIGTERM)
-    relay.wait(timeout=10)
+    return folder, owned(PtyBoard(folder)).port
 
 
 def check_flashed(board, toml, tmp_path):
@@ -107,7 +97,7 @@ def check_flashed(board, toml, tmp_path):
 
 def test_host_flash_pico_copies_then_skips_unchanged_then_removes_stale(board, tmp_path):
     folder, port = board
-    toml = write_toml(tmp_path)
+    toml = write_pico_toml(tmp_path)
     first = flash(port, toml)
     assert first.returncode == 0, first.stderr
     copied = [line for line in first.stdout.splitlines() if line.startswith("  [")]
@@ -123,7 +113,7 @@ def test_host_flash_pico_copies_then_skips_unchanged_then_removes_stale(board, t
 
     # A stale .py would shadow its .mpy; a changed config copies only itself.
     (folder / "boards" / "runtime" / "runtime.py").write_text("raise ImportError('old')\n")
-    third = flash(port, write_toml(tmp_path, extra=["[gpio]", "debounce_ms = 50"]))
+    third = flash(port, write_pico_toml(tmp_path, gpio={"debounce_ms": 50}))
     assert third.returncode == 0, third.stderr
     assert [line.split()[1] for line in third.stdout.splitlines() if line.startswith("  [")] == [
         "config.json"
@@ -134,7 +124,7 @@ def test_host_flash_pico_copies_then_skips_unchanged_then_removes_stale(board, t
 
 def test_host_flash_pico_bad_config_copies_nothing(board, tmp_path):
     folder, port = board
-    toml = write_toml(tmp_path, extra=["[gpio]", "relay = 11", "led = 99"])
+    toml = write_pico_toml(tmp_path, gpio={"relay": 11, "led": 99})
     result = flash(port, toml)
     assert result.returncode == 2
     assert "gpio.relay" in result.stderr and "gpio.led" in result.stderr
@@ -143,7 +133,7 @@ def test_host_flash_pico_bad_config_copies_nothing(board, tmp_path):
 
 
 def test_host_flash_pico_missing_port_is_a_clear_error(tmp_path):
-    result = flash(str(tmp_path / "ttyACM9"), write_toml(tmp_path))
+    result = flash(str(tmp_path / "ttyACM9"), write_pico_toml(tmp_path))
     assert result.returncode == 1
     assert "no MicroPython device on %s" % (tmp_path / "ttyACM9") in result.stderr
 
@@ -193,45 +183,34 @@ def stand_in_env(folder):
     }
 
 
-def test_host_flash_pico_resets_shows_boot_events_then_the_door_calls(tmp_path):
+@pytest.mark.integration  # SIPp is the flat
+def test_host_flash_pico_resets_shows_boot_events_then_the_door_calls(tmp_path, owned):
     folder = tmp_path / "board"
     folder.mkdir()
-    door_port, flat_port = free_udp_port(), free_udp_port()
-    media_port = free_udp_port(even=True)
     rng = numpy.random.default_rng(5)
     (folder / "mic.raw").write_bytes(rng.integers(-9000, 9000, 8000 * 10).astype("<i2").tobytes())
+    # The flat first: the flashed config names its port.
+    media = owned(FlatMedia(bytes(rng.integers(0, 256, 8000).astype(numpy.uint8))))
+    flat = start_flat(owned, tmp_path, media, 1500)
     # The pty board "boots" main.py after the soft reset, as a Pico does.
-    relay, port = pty_board.start(folder, "640k", stand_in_env(folder))
-    try:
-        result = flash(port, write_toml(tmp_path, door_port, flat_port), "--watch", "4")
-    finally:
-        relay.send_signal(signal.SIGTERM)
-        relay.wait(timeout=10)
+    board = owned(PtyBoard(folder, "640k", stand_in_env(folder)))
+    result = flash(board.port, write_pico_toml(tmp_path, flat.port), "--watch", "4")
+    board.stop()
     assert result.returncode == 0, result.stderr
     boot = [line[4:] for line in result.stdout.splitlines() if line.startswith("  | {")]
     assert [json.loads(line)["event"] for line in boot][:1] == ["started"], result.stdout
 
-    media = FlatMedia(media_port, bytes(rng.integers(0, 256, 8000).astype(numpy.uint8)))
-    flat = start_flat(tmp_path, flat_port, media_port, 1500)
     # MICROPYPATH = stand-ins, then the board folder: only flashed code runs.
-    door = start_door(folder, "640k", mpy_folder=folder)
-    try:
-        events = EventReader(door.stdout)
-        events.wait_for("started", timeout=30)
-        control(folder, "bounce %d pressed 5\n" % BUTTON)
-        events.wait_for("call_started")
-        control(folder, "release %d\n" % BUTTON)
-        events.wait_for("answered")
-        ended = events.wait_for("call_ended", timeout=15)
-        assert flat.wait(timeout=20) == 0, flat.stderr.read().decode()
-        control(folder, "interrupt\n")  # Ctrl-C: the runtime stops
-        assert door.wait(timeout=15) == 0
-    finally:
-        for process in (door, flat):
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        media.close()
+    door = start_pico_door(owned, folder, "640k", mpy_folder=folder)
+    control(folder, "bounce %d pressed 5\n" % BUTTON)
+    door.wait_for("call_started")
+    control(folder, "release %d\n" % BUTTON)
+    door.wait_for("answered")
+    ended = door.wait_for("call_ended", timeout=15)
+    assert flat.wait(timeout_s=20) == 0, flat.report()
+    control(folder, "interrupt\n")  # Ctrl-C: the runtime stops
+    assert door.wait(timeout=15) == 0
+    media.stop()
     assert ended["duration_ms"] >= 1000
     assert len(media.packets) >= 25  # the door's RTP reached the flat
 
@@ -264,7 +243,7 @@ class FrozenBoard:
 
 
 def test_host_flash_pico_frozen_firmware_gets_config_json_only(tmp_path):
-    toml = write_toml(tmp_path)
+    toml = write_pico_toml(tmp_path)
     text = subprocess.run(
         [sys.executable, "-m", "intercom", "config", "to-json", str(toml)],
         capture_output=True,

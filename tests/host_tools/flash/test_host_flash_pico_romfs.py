@@ -1,6 +1,6 @@
 """`python -m host_tools.flash pico` against a pty board whose MicroPython has
 a ROMFS partition (the unix port with the vfs.rom_ioctl stand-in from
-tests/fakes/micropython/vfs_rom_partition.py, the partition a file): the
+tests/support/micropython/vfs_rom_partition.py, the partition a file): the
 modules land in the partition as the image `mpremote romfs build` makes of
 our own x64 compile, only main.py and config.json stay on the filesystem
 (a stale module there is removed), a second flash deploys nothing, and the
@@ -10,35 +10,19 @@ image gets files, as a board without one."""
 import json
 import os
 import pathlib
-import signal
-import subprocess
-import sys
 
-from pico_door import write_toml
+from pty_board import PtyBoard
+from support.paths import MICROPYTHON, STAND_INS
+from support.pico import build_romfs_image, control, start_pico_door, write_pico_toml
+from support.ports import free_port
 from test_host_flash_pico import PICO_MODULES, board_files, flash
 
 HERE = pathlib.Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "board_pico"))
-
-from pico_door import MICROPYTHON, STAND_INS, build_romfs_image, control, start_door  # noqa: E402
-
-sys.path.insert(0, str(ROOT / "tests" / "fakes"))
-from flat_peer import EventReader, free_udp_port  # noqa: E402
-
-# Starts pty_board's relay with the REPL as `micropython -i mp_romfs_repl.py`.
-RELAY = """
-import signal, sys
-sys.path.insert(0, sys.argv[1])
-import pty_board
-pty_board.MICROPYTHON = sys.argv[2]
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-pty_board.relay(sys.argv[3], None)
-"""
 
 
-def start_rom_board(tmp_path, partition_bytes):
-    """A pty board with a blank (erased) ROMFS partition; (relay, port, board, partition)."""
+def start_rom_board(owned, tmp_path, partition_bytes):
+    """A pty board with a blank (erased) ROMFS partition, its REPL
+    `micropython -i mp_romfs_repl.py`; (relay, port, board, partition)."""
     board = tmp_path / "board"
     board.mkdir()
     partition = tmp_path / "romfs.partition"
@@ -52,27 +36,18 @@ def start_rom_board(tmp_path, partition_bytes):
         **os.environ,
         "MICROPYPATH": str(STAND_INS),
         "PICO_ROMFS_PARTITION": str(partition),
+        "PTY_BOARD_MICROPYTHON": str(wrapper),
     }
-    relay = subprocess.Popen(
-        [sys.executable, "-c", RELAY, str(HERE), str(wrapper), str(board)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    return relay, relay.stdout.readline().strip(), board, partition
+    relay = owned(PtyBoard(board, env=env))
+    return relay, relay.port, board, partition
 
 
-def stop(relay):
-    relay.send_signal(signal.SIGTERM)
-    relay.wait(timeout=10)
-
-
-def test_host_flash_pico_deploys_a_romfs_image_then_keeps_it(tmp_path):
-    relay, port, board, partition = start_rom_board(tmp_path, 512 * 1024)
+def test_host_flash_pico_deploys_a_romfs_image_then_keeps_it(tmp_path, owned):
+    relay, port, board, partition = start_rom_board(owned, tmp_path, 512 * 1024)
     try:
         (board / "boards" / "runtime").mkdir(parents=True)
         (board / "boards" / "runtime" / "runtime.mpy").write_bytes(b"M stale")  # would shadow /rom
-        toml = write_toml(tmp_path, free_udp_port(), free_udp_port())
+        toml = write_pico_toml(tmp_path, free_port())
         first = flash(port, toml)
         assert first.returncode == 0, first.stderr
         assert "deploying a ROMFS image" in first.stdout
@@ -89,21 +64,14 @@ def test_host_flash_pico_deploys_a_romfs_image_then_keeps_it(tmp_path):
         assert "deploying" not in second.stdout
         assert partition.read_bytes() == deployed
     finally:
-        stop(relay)
+        relay.stop()
 
     # The flashed board boots: main.py from the filesystem, every module
-    # from the partition (mounted at /rom by tests/board_pico/mp_romfs_boot.py).
+    # from the partition (mounted at /rom by support/micropython/mp_romfs_boot.py).
     (board / "mic.raw").write_bytes(bytes(3200))
-    door = start_door(board, "640k", romfs_image=partition)
-    try:
-        events = EventReader(door.stdout)
-        events.wait_for("started", timeout=30)
-        control(board, "interrupt\n")  # Ctrl-C: the runtime stops
-        assert door.wait(timeout=15) == 0
-    finally:
-        if door.poll() is None:
-            door.kill()
-            door.wait()
+    door = start_pico_door(owned, board, "640k", romfs_image=partition)
+    control(board, "interrupt\n")  # Ctrl-C: the runtime stops
+    assert door.wait(timeout=15) == 0
     report = [
         json.loads(line.split(" ", 1)[1])
         for line in (board / "door.stderr").read_text().splitlines()
@@ -112,12 +80,12 @@ def test_host_flash_pico_deploys_a_romfs_image_then_keeps_it(tmp_path):
     assert report and report[0]["outside_rom"] == [] and len(report[0]["modules"]) > 20
 
 
-def test_host_flash_pico_partition_too_small_for_the_image_gets_files(tmp_path):
-    relay, port, board, partition = start_rom_board(tmp_path, 64 * 1024)
+def test_host_flash_pico_partition_too_small_for_the_image_gets_files(tmp_path, owned):
+    relay, port, board, partition = start_rom_board(owned, tmp_path, 64 * 1024)
     try:
-        result = flash(port, write_toml(tmp_path))
+        result = flash(port, write_pico_toml(tmp_path))
     finally:
-        stop(relay)
+        relay.stop()
     assert result.returncode == 0, result.stderr
     assert "does not fit the board's 65536-byte ROMFS partition: copying files" in result.stdout
     files = board_files(board)

@@ -10,36 +10,25 @@ import subprocess
 import sys
 import tarfile
 
+import pytest
 from rpi_root import FakePi
 from ssh_server import SshServer
+from support.config import write_config
+from support.paths import ROOT
 
 from host_tools.flash import bundle
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 UNIT = "etc/systemd/system/intercom.service"
 
 
-def write_config(folder, relay, name="door.toml", extra=()):
-    path = pathlib.Path(folder) / name
-    path.write_text(
-        "\n".join(
-            [
-                "[device]",
-                'name = "Front door"',
-                'board = "rpi"',
-                "[sip]",
-                'user = "door"',
-                'password_file = "door.secret"',
-                "[call]",
-                'targets = ["sip:flat@127.0.0.1:5098"]',
-                "[gpio]",
-                "relay = %d" % relay,
-                *extra,
-                "",
-            ]
-        )
-    )
-    path.chmod(0o600)
+def write_pi_config(folder, relay, name="door.toml", gpio=None):
+    sections = {
+        "device": {"name": "Front door", "board": "rpi"},
+        "sip": {"user": "door", "password_file": "door.secret"},
+        "call": {"targets": ["sip:flat@127.0.0.1:5098"]},
+        "gpio": {"relay": relay, **(gpio or {})},
+    }
+    path = write_config(pathlib.Path(folder) / name, sections)
     secret = pathlib.Path(folder) / "door.secret"
     secret.write_text("s3cret\n")
     secret.chmod(0o600)
@@ -51,7 +40,7 @@ def build(tmp_path, release, relay, alsa, wheel):
 
     work = tmp_path / ("work-" + release)
     work.mkdir()
-    config = write_config(work, relay)
+    config = write_pi_config(work, relay)
     effective = config_file.load_config(str(config), resolve_paths=False)
     packed = bundle.build(work, release, effective, str(config), alsa, print, wheel)
     assert packed.stat().st_mode & 0o777 == 0o600  # it carries the config's secrets
@@ -100,7 +89,8 @@ def check_release(pi, relay, alsa_file):
     assert verify.returncode == 0 and verify.stderr == "", verify.stderr
 
 
-def test_host_flash_rpi_install_rollback_prune_in_temp_root(tmp_path):
+@pytest.mark.integration  # OpenSSH's sshd takes the flash tool's ssh
+def test_host_flash_rpi_install_rollback_prune_in_temp_root(tmp_path, owned):
     pi = FakePi(tmp_path)
     (tmp_path / "wheel").mkdir()
     wheel = bundle.build_wheel(tmp_path, tmp_path / "wheel")
@@ -122,25 +112,23 @@ def test_host_flash_rpi_install_rollback_prune_in_temp_root(tmp_path):
     # sshd on 127.0.0.1, logged in as root, install.sh under the fake root).
     older = pi.path("/opt/intercom/releases/0.0.9-20251231T000000Z")
     older.mkdir()  # neither current nor previous after the next install: pruned
-    server = SshServer(tmp_path / "sshd").start()
-    try:
-        remote = server.flash_options() + ["--remote-env=%s" % item for item in pi.env()]
-        config = write_config(tmp_path, 24)
-        result = flash_rpi(*remote, "--config", str(config), "--alsa", "usb")
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert "==> systemctl daemon-reload, enable, restart" in result.stdout
-        second = pi.link("current")
-        assert second.startswith("releases/0.1.0-") and second != pi.link("previous")
-        assert pi.link("previous") == "releases/0.1.0-20260101T000000Z"
-        check_release(pi, 24, "asound-usb.conf")
-        assert not older.exists()
-        assert not list(pathlib.Path("/tmp").glob("intercom-%s.tar.gz" % second[9:]))
+    server = owned(SshServer(tmp_path / "sshd")).start()
+    remote = server.flash_options() + ["--remote-env=%s" % item for item in pi.env()]
+    config = write_pi_config(tmp_path, 24)
+    result = flash_rpi(*remote, "--config", str(config), "--alsa", "usb")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "==> systemctl daemon-reload, enable, restart" in result.stdout
+    second = pi.link("current")
+    assert second.startswith("releases/0.1.0-") and second != pi.link("previous")
+    assert pi.link("previous") == "releases/0.1.0-20260101T000000Z"
+    check_release(pi, 24, "asound-usb.conf")
+    assert not older.exists()
+    assert not list(pathlib.Path("/tmp").glob("intercom-%s.tar.gz" % second[9:]))
 
-        # One command rolls back the release and what it installed.
-        result = flash_rpi(*remote, "--rollback")
-        assert result.returncode == 0, result.stdout + result.stderr
-    finally:
-        server.stop()
+    # One command rolls back the release and what it installed.
+    result = flash_rpi(*remote, "--rollback")
+    assert result.returncode == 0, result.stdout + result.stderr
+    server.stop()
     assert pi.link("current") == "releases/0.1.0-20260101T000000Z"
     assert pi.link("previous") == second
     check_release(pi, 23, "asound.conf")
@@ -162,7 +150,7 @@ def flash_rpi(*arguments):
 
 
 def test_host_flash_rpi_dry_run_prints_every_step_and_does_nothing(tmp_path):
-    config = write_config(tmp_path, 23)
+    config = write_pi_config(tmp_path, 23)
     result = flash_rpi("--host", "pi@door.local", "--config", str(config), "--dry-run")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -180,13 +168,13 @@ def test_host_flash_rpi_dry_run_prints_every_step_and_does_nothing(tmp_path):
 
 
 def test_host_flash_rpi_bad_config_does_nothing(tmp_path):
-    config = write_config(tmp_path, 18, extra=["led = 99"])  # 18: I2S clock; 99: no pin
+    config = write_pi_config(tmp_path, 18, gpio={"led": 99})  # 18: I2S clock; 99: no pin
     result = flash_rpi("--host", "nobody@127.0.0.1", "--ssh-port", "1", "--config", str(config))
     assert result.returncode == 2
     assert "gpio.relay" in result.stderr and "gpio.led" in result.stderr
     assert "nothing done" in result.stderr
     assert "scp" not in result.stdout
-    sim = write_config(tmp_path, 23, name="sim.toml")
+    sim = write_pi_config(tmp_path, 23, name="sim.toml")
     sim.write_text(sim.read_text().replace('"rpi"', '"sim"'))
     wrong = flash_rpi("--host", "nobody@127.0.0.1", "--config", str(sim), "--dry-run")
     assert wrong.returncode == 2 and "device.board: 'sim' is not rpi" in wrong.stderr

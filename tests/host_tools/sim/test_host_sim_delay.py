@@ -1,19 +1,17 @@
 """Delay measurement: a known shift of known audio through G.711 comes back."""
 
-import wave
-from pathlib import Path
-
 import numpy
 from intercom.media import g711
+from support.audio import read_wav
+from support.paths import ROOT
 
 from host_tools.sim.delay import estimate_delay, pcm_samples
 
-ASSETS = Path(__file__).resolve().parents[2] / "host_tools" / "sim" / "assets"
+ASSETS = ROOT / "host_tools" / "sim" / "assets"
 
 
 def visitor_samples():
-    with wave.open(str(ASSETS / "visitor.wav"), "rb") as reader:
-        return reader.readframes(reader.getnframes())
+    return read_wav(ASSETS / "visitor.wav").astype("<i2").tobytes()
 
 
 def through(codec_encode, codec_decode, pcm):

@@ -1,21 +1,18 @@
 """`python -m host_tools.sim` by hand (--interactive) and against a real
-registrar (--server: Kamailio on 127.0.0.1 with tests/sip_register's config,
+registrar (--server: Kamailio on 127.0.0.1 with support/kamailio/registrar.cfg,
 which registers with digest auth and answers every other request 405)."""
 
 import os
 import select
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
+from support.kamailio import REGISTRAR_CONFIG, Kamailio
+from support.paths import ROOT
+from support.processes import stop_group
 
-REPO = Path(__file__).resolve().parents[2]
-KAMAILIO_CONFIG = REPO / "tests" / "sip_register" / "kamailio_registrar.cfg"
 PASSWORD = "door-secret-42"
 
 
@@ -50,23 +47,17 @@ class Lines:
 def start_sim(arguments):
     return subprocess.Popen(
         [sys.executable, "-m", "host_tools.sim"] + arguments,
-        cwd=REPO,
+        cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        start_new_session=True,  # stop() ends the sim and its door together
+        start_new_session=True,  # stop_group() ends the sim and its door together
     )
 
 
 def send(process, text):
     process.stdin.write(text.encode())
     process.stdin.flush()
-
-
-def stop(process):
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def test_interactive_enter_rings_o_opens_q_quits(tmp_path):
@@ -89,7 +80,7 @@ def test_interactive_enter_rings_o_opens_q_quits(tmp_path):
         lines.wait_for("RESULT: PASS")
         assert process.wait(timeout=10) == 0
     finally:
-        stop(process)
+        stop_group(process)
     assert (tmp_path / "out" / "call.pcap").stat().st_size > 0
     assert (tmp_path / "out" / "summary.txt").read_text().count("[ok]") == 1  # door exit 0
 
@@ -122,51 +113,20 @@ def test_interactive_buttons_door_contact_exit_and_tamper(tmp_path):
         lines.wait_for("RESULT: PASS")
         assert process.wait(timeout=10) == 0
     finally:
-        stop(process)
+        stop_group(process)
     config = (tmp_path / "out" / "door.toml").read_text()
     assert config.count("[[button]]") == 3 and 'label = "Flat 2"' in config
 
 
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def kamailio(tmp_path_factory):
-    if not (shutil.which("kamailio") and shutil.which("kamcmd")):
-        pytest.fail("kamailio is not installed (requirements/apt.txt lists it)")
-    rundir = tmp_path_factory.mktemp("kamailio")
-    port = free_udp_port()
-    command = ["kamailio", "-DD", "-E", "-f", str(KAMAILIO_CONFIG), "-m", "16", "-M", "4"]
-    command += ["-Y", str(rundir), "-w", str(rundir)]
-    for name, value in (
-        ("SIP_PORT", port),
-        ("RUNDIR", rundir),
-        ("PASSWORD", PASSWORD),
-        ("NONCE_EXPIRE", 30),
-    ):
-        command.append("--substdef=!%s!%s!" % (name, value))
-    log_path = rundir / "kamailio.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    control = ["kamcmd", "-s", "unix:%s/ctl" % rundir, "core.version"]
-    deadline = time.monotonic() + 10
-    while subprocess.run(control, capture_output=True).returncode != 0:
-        if process.poll() is not None or time.monotonic() > deadline:
-            os.killpg(process.pid, signal.SIGKILL)
-            pytest.fail("kamailio did not come up:\n" + log_path.read_text())
-        time.sleep(0.05)
-    yield port
-    os.killpg(process.pid, signal.SIGTERM)
+    """The registrar's port."""
+    substitutions = {"PASSWORD": PASSWORD, "NONCE_EXPIRE": 30}
+    server = Kamailio(tmp_path_factory.mktemp("kamailio"), REGISTRAR_CONFIG, substitutions)
     try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        yield server.start().port
+    finally:
+        server.stop()
 
 
 def run_server_mode(port, password, artifacts):
@@ -174,13 +134,14 @@ def run_server_mode(port, password, artifacts):
     arguments += ["--target", "flat1", "--artifacts", str(artifacts)]
     return subprocess.run(
         [sys.executable, "-m", "host_tools.sim"] + arguments,
-        cwd=REPO,
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
     )
 
 
+@pytest.mark.integration  # Kamailio is the registrar
 def test_server_mode_registers_and_calls_through_the_registrar(kamailio, tmp_path):
     result = run_server_mode(kamailio, PASSWORD, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -194,6 +155,7 @@ def test_server_mode_registers_and_calls_through_the_registrar(kamailio, tmp_pat
     assert 'targets = ["flat1"]' in config
 
 
+@pytest.mark.integration  # Kamailio is the registrar
 def test_server_mode_wrong_password_fails_with_the_reason(kamailio, tmp_path):
     result = run_server_mode(kamailio, "wrong-password", tmp_path)
     assert result.returncode == 1

@@ -1,22 +1,20 @@
 """Mouth-to-ear delay per 0.5 s piece, from a sender's to a receiver's timeline."""
 
-import wave
-from pathlib import Path
-
 import numpy
 from intercom.media import g711
+from support.audio import read_wav
+from support.paths import ROOT
 
 from host_tools.sim.delay import pcm_samples
 from host_tools.sim.mouth_to_ear import measure
 from host_tools.sim.timeline import Timeline
 
-ASSETS = Path(__file__).resolve().parents[2] / "host_tools" / "sim" / "assets"
+ASSETS = ROOT / "host_tools" / "sim" / "assets"
 FRAME = 160
 
 
 def visitor():
-    with wave.open(str(ASSETS / "visitor.wav"), "rb") as reader:
-        pcm = reader.readframes(reader.getnframes())
+    pcm = read_wav(ASSETS / "visitor.wav").astype("<i2").tobytes()
     pcm = pcm[: len(pcm) // 320 * 320]  # whole frames
     return pcm_samples(pcm), pcm_samples(g711.ulaw_decode(g711.ulaw_encode(pcm)))
 

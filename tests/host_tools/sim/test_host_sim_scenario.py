@@ -11,14 +11,13 @@ import json
 import re
 import subprocess
 import sys
-import wave
-from pathlib import Path
 
 import numpy
 import pytest
+from support.audio import read_wav
+from support.paths import ROOT
 
-REPO = Path(__file__).resolve().parents[2]
-ASSETS = REPO / "host_tools" / "sim" / "assets"
+ASSETS = ROOT / "host_tools" / "sim" / "assets"
 FRAME = 160  # 20 ms at 8 kHz
 REPLY_AFTER_MS = 1000  # the flat speaks this long after answering
 DOOR_CODE = "1234"
@@ -29,7 +28,7 @@ def run(tmp_path_factory):
     artifacts = tmp_path_factory.mktemp("sim") / "out"
     result = subprocess.run(
         [sys.executable, "-m", "host_tools.sim", "--artifacts", str(artifacts)],
-        cwd=REPO,
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
@@ -43,13 +42,6 @@ def tshark_fields(pcap, display_filter, *fields):
         command += ["-e", field]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     return [line.split("\t") for line in output.splitlines() if line]
-
-
-def read_wav(path):
-    with wave.open(str(path), "rb") as reader:
-        shape = (reader.getframerate(), reader.getnchannels(), reader.getsampwidth())
-        data = reader.readframes(reader.getnframes())
-    return shape, numpy.frombuffer(data, dtype="<i2").astype(numpy.float64)
 
 
 def frame_rms(samples):
@@ -113,6 +105,7 @@ def test_door_events_tell_the_story_in_order(run):
     assert "".join(digits) == DOOR_CODE
 
 
+@pytest.mark.integration  # tshark decodes the pcap
 def test_pcap_holds_the_sip_dialog(run):
     _, artifacts = run
     rows = tshark_fields(
@@ -125,6 +118,7 @@ def test_pcap_holds_the_sip_dialog(run):
     assert seen.index("200 INVITE") < seen.index("ACK") < seen.index("BYE")
 
 
+@pytest.mark.integration  # tshark decodes the pcap
 def test_pcap_holds_pcmu_both_ways_and_the_code_as_rfc4733(run):
     _, artifacts = run
     pcap = artifacts / "call.pcap"
@@ -143,15 +137,14 @@ def test_pcap_holds_pcmu_both_ways_and_the_code_as_rfc4733(run):
 def test_wavs_are_8khz_mono_16bit(run):
     _, artifacts = run
     for name in ("door_heard.wav", "flat_heard.wav"):
-        shape, samples = read_wav(artifacts / name)
-        assert shape == (8000, 1, 2), name
+        samples = read_wav(artifacts / name)  # asserts 8 kHz, mono, 16-bit
         assert len(samples) > 8000 * 5, name
 
 
 def test_flat_heard_the_visitor_from_the_answer_on(run):
     _, artifacts = run
-    _, visitor = read_wav(ASSETS / "visitor.wav")
-    _, heard = read_wav(artifacts / "flat_heard.wav")
+    visitor = read_wav(ASSETS / "visitor.wav")
+    heard = read_wav(artifacts / "flat_heard.wav")
     # The sim door's file mic starts when the call is talking and the flat
     # records from its answer: the visitor starts within a few frames.
     score, start = envelope_match(visitor, heard, 0, 0, 15)
@@ -166,8 +159,8 @@ def test_flat_heard_the_visitor_from_the_answer_on(run):
 def test_door_heard_the_flat_reply_after_the_answer(run):
     _, artifacts = run
     events = door_events(artifacts)
-    _, reply = read_wav(ASSETS / "flat_reply.wav")
-    _, heard = read_wav(artifacts / "door_heard.wav")
+    reply = read_wav(ASSETS / "flat_reply.wav")
+    heard = read_wav(artifacts / "door_heard.wav")
     # door_heard.wav holds one frame per 20 ms from the door's start on.
     started, answered = first(events, "started")["ts_ms"], first(events, "answered")["ts_ms"]
     answer_frame = (answered - started) // 20

@@ -5,24 +5,20 @@
 # bucket). The call's audio keeps flowing to the flat at ~50 packets a
 # second, the door's peak RSS stays bounded, and a new call works after.
 
+import pathlib
 import subprocess
 import time
 
 import numpy
-from faults_rig import (
-    door_sections,
-    free_port,
-    free_rtp_pair,
-    peak_rss_kb,
-    rtp_gaps_ms,
-    speech_like,
-    start_door,
-    wait_new,
-    write_wav,
-)
-from sip_interop_peers import ensure_installed
+import pytest
+from support.audio import voice_like, write_wav
+from support.config import door_sections
+from support.door import start_door
+from support.flat_phone import Flat
+from support.sipp import Sipp
 
-from host_tools.processes import stop_process
+pytestmark = pytest.mark.integration
+AUDIO = {"input": "file:visitor.wav", "output": "file:door_heard.wav"}
 
 FLOOD_RATE = 300
 FLOOD_S = 10
@@ -30,29 +26,37 @@ GAP_LIMIT_MS = 200  # audio.jitter_max_ms: the deepest the jitter buffer grows
 RSS_GROWTH_KB = 8192  # a leak of one 1 KB INVITE per flood datagram would be ~6 MB per flood
 
 
-def flood(tmp_path, source, door_port):
-    ensure_installed(["sipp"], "sip-tester")
-    command = ["sipp", "-sn", "uac", "-i", source, "-p", str(free_port(source))]
-    command += ["-r", str(FLOOD_RATE), "-m", str(FLOOD_RATE * FLOOD_S), "-nostdin"]
-    command += ["-l", str(FLOOD_RATE * FLOOD_S)]  # no cap on open calls (default 900)
-    command += ["-timeout", "%ds" % (FLOOD_S + 5), "-mp", str(free_port(source))]
-    command += ["127.0.0.1:%d" % door_port]
-    log_path = tmp_path / ("flood_%s.log" % source)
-    log = open(log_path, "wb")
-    started = time.monotonic()
-    process = subprocess.Popen(
-        command, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+def peak_rss_kb(pid):
+    """VmHWM of a live process, in kB."""
+    for line in pathlib.Path("/proc/%d/status" % pid).read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM for pid %d" % pid)
+
+
+def flood(owned, tmp_path, source, door_port):
+    sipp = Sipp(
+        tmp_path,
+        "flood_%s" % source,
+        builtin="uac",
+        remote=("127.0.0.1", door_port),
+        host=source,
+        calls=FLOOD_RATE * FLOOD_S,
+        timeout_s=FLOOD_S + 5,
+        trace=False,
+        options=["-r", FLOOD_RATE, "-l", FLOOD_RATE * FLOOD_S],  # -l: no cap on open calls
     )
+    started = time.monotonic()
+    owned(sipp).start()
     try:
         # SIPp waits for answers that never come: stopped after FLOOD_S (its
         # own -timeout is a safety net); sipp_totals() shows what it sent.
-        process.wait(timeout=FLOOD_S)
+        sipp.process.wait(timeout=FLOOD_S - (time.monotonic() - started))
     except subprocess.TimeoutExpired:
         pass
     finally:
-        stop_process(process)
-        log.close()
-    return started, time.monotonic(), sipp_totals(log_path.read_text("utf-8", "replace"))
+        sipp.stop()
+    return started, time.monotonic(), sipp_totals(sipp.output_path.read_text("utf-8", "replace"))
 
 
 def sipp_totals(screen):
@@ -67,15 +71,15 @@ def sipp_totals(screen):
     return sent, failed
 
 
-def test_an_invite_flood_during_a_call_keeps_the_audio_and_the_memory(tmp_path, rig):
-    flat = rig.flat(answer_after_ms=200)
-    door_port = free_port()
+def test_an_invite_flood_during_a_call_keeps_the_audio_and_the_memory(tmp_path, owned):
+    flat = owned(Flat(answer_after_ms=200))
     target = "sip:flat1@127.0.0.1:%d" % flat.sip_address[1]
-    write_wav(tmp_path / "visitor.wav", speech_like(1.0))
-    sections = door_sections(door_port, free_rtp_pair(), [target], sip={"trusted": ["127.0.0.3"]})
+    write_wav(tmp_path / "visitor.wav", voice_like(1.0))
+    sections = door_sections([target], "Door F", sip={"trusted": ["127.0.0.3"]}, audio=AUDIO)
     sections["audio"]["input"] = "tone"
     sections["call"]["max_duration"] = 120
-    door = rig.door(start_door(tmp_path, sections))
+    door = start_door(owned, tmp_path, sections)
+    door_port = door.sip_port
     pid = door.process.pid
     door.send("press")
     door.send("release")
@@ -85,10 +89,10 @@ def test_an_invite_flood_during_a_call_keeps_the_audio_and_the_memory(tmp_path, 
     rss_before = peak_rss_kb(pid)
     report = []
     for source in ("127.0.0.2", "127.0.0.3"):
-        began, ended, (sent, failed) = flood(tmp_path, source, door_port)
+        began, ended, (sent, failed) = flood(owned, tmp_path, source, door_port)
         arrivals = numpy.asarray(flat.capture.rtp_arrivals)
         window = arrivals[(arrivals >= time.time() - (time.monotonic() - began))]
-        gaps = rtp_gaps_ms(window)
+        gaps = numpy.diff(window) * 1000.0
         rate = len(window) / (ended - began)
         report.append(
             "%s: %d INVITEs, %d refused; flat got %.1f pps, gaps p50 %.1f p99 %.1f max %.1f ms;"
@@ -122,13 +126,13 @@ def test_an_invite_flood_during_a_call_keeps_the_audio_and_the_memory(tmp_path, 
 
     mark = len(door.seen)
     door.send("hangup")
-    wait_new(door, "call_ended", mark, reason="local_hangup")
+    door.wait_for("call_ended", after=mark, reason="local_hangup")
     flat.wait_for("media_stopped")
     time.sleep(0.5)
     seen = len(flat.events)
     door.send("press")
     door.send("release")
-    wait_new(door, "answered", mark, timeout=10)
+    door.wait_for("answered", after=mark, timeout=10)
     flat.wait_for("media_started", after=seen)
     door.send("quit")
     assert door.wait() == 0

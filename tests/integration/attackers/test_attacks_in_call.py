@@ -22,17 +22,13 @@ import time
 
 import numpy
 import pytest
-from faults_rig import (
-    door_sections,
-    free_port,
-    free_rtp_pair,
-    read_wav,
-    speech_like,
-    start_door,
-    wait_new,
-    write_wav,
-)
 from intercom.media.g711 import ulaw_encode
+from support.audio import read_wav, voice_like, write_wav
+from support.config import door_sections
+from support.door import start_door
+from support.flat_phone import Flat
+
+pytestmark = pytest.mark.integration
 
 CODE = "1234"
 INJECTED_HZ = 3300  # far above the flat's speech harmonics and the door's tones
@@ -71,13 +67,12 @@ def inject(door_rtp, event_pt, stream):
     attacker.close()
 
 
-def call(tmp_path, rig, show_dtmf_digits=True, hangup_after_wrong=3, symmetric_rtp=False):
+def call(tmp_path, owned, show_dtmf_digits=True, hangup_after_wrong=3, symmetric_rtp=False):
     """(door, flat, door RTP port, flat media): a live call, the flat talking.
     The door's events show the digits (the debug option) unless told not to."""
-    flat = rig.flat(answer_after_ms=200, reply_pcm=speech_like(8.0).tobytes(), reply_after_ms=0)
-    door_rtp = free_rtp_pair()
+    flat = owned(Flat(answer_after_ms=200, reply_pcm=voice_like(8.0).tobytes(), reply_after_ms=0))
     target = "sip:flat1@127.0.0.1:%d" % flat.sip_address[1]
-    write_wav(tmp_path / "visitor.wav", speech_like(1.0))
+    write_wav(tmp_path / "visitor.wav", voice_like(1.0))
     door_extra = {
         "code": CODE,
         "max_attempts": 3,
@@ -85,11 +80,13 @@ def call(tmp_path, rig, show_dtmf_digits=True, hangup_after_wrong=3, symmetric_r
         "hangup_after_open": 0,
         "hangup_after_wrong": hangup_after_wrong,
     }
-    sections = door_sections(free_port(), door_rtp, [target], door=door_extra)
+    audio = {"input": "file:visitor.wav", "output": "file:door_heard.wav"}
+    sections = door_sections([target], "Door F", door=door_extra, audio=audio)
     sections["call"]["max_duration"] = 60
     sections["device"]["show_dtmf_digits"] = show_dtmf_digits
     sections["audio"]["symmetric_rtp"] = symmetric_rtp
-    door = rig.door(start_door(tmp_path, sections))
+    door = start_door(owned, tmp_path, sections)
+    door_rtp = door.rtp_port
     door.send("press")
     door.send("release")
     door.wait_for("answered", timeout=10)
@@ -101,14 +98,16 @@ def call(tmp_path, rig, show_dtmf_digits=True, hangup_after_wrong=3, symmetric_r
 def finish(door):
     mark = len(door.seen)
     door.send("hangup")
-    wait_new(door, "call_ended", mark, timeout=5)
+    door.wait_for("call_ended", after=mark, timeout=5)
     door.send("quit")
     assert door.wait() == 0
 
 
 @pytest.mark.parametrize("symmetric_rtp", [False, True])
-def test_rtp_injected_from_another_port_is_neither_played_nor_counted(tmp_path, rig, symmetric_rtp):
-    door, flat, door_rtp, media = call(tmp_path, rig, symmetric_rtp=symmetric_rtp)
+def test_rtp_injected_from_another_port_is_neither_played_nor_counted(
+    tmp_path, owned, symmetric_rtp
+):
+    door, flat, door_rtp, media = call(tmp_path, owned, symmetric_rtp=symmetric_rtp)
     sender = flat.phone.session._sender  # what an on-path attacker reads off the wire
     stream = (sender.ssrc, sender.sequence, sender.timestamp)
     inject(("127.0.0.1", door_rtp), media["telephone_event_pt"], stream)
@@ -128,16 +127,16 @@ def test_rtp_injected_from_another_port_is_neither_played_nor_counted(tmp_path, 
     assert numpy.sqrt((heard**2).mean()) > 300  # the flat's voice was played
 
 
-def test_a_dtmf_brute_force_ends_in_a_lockout_that_refuses_the_right_code(tmp_path, rig):
-    door, flat, _, _ = call(tmp_path, rig, hangup_after_wrong=5)  # stay for the right code
+def test_a_dtmf_brute_force_ends_in_a_lockout_that_refuses_the_right_code(tmp_path, owned):
+    door, flat, _, _ = call(tmp_path, owned, hangup_after_wrong=5)  # stay for the right code
     mark = len(door.seen)
     for wrong in ("1111", "2222", "3333"):
         flat.do(lambda digits=wrong: flat.phone.send_code(digits))
-        wait_new(door, "code_rejected", len(door.seen), timeout=5, reason="wrong_code")
-    wait_new(door, "lockout", mark, timeout=5)
+        door.wait_for("code_rejected", after=len(door.seen), timeout=5, reason="wrong_code")
+    door.wait_for("lockout", after=mark, timeout=5)
     after_lockout = len(door.seen)
     flat.do(lambda: flat.phone.send_code(CODE))
-    refused = wait_new(door, "code_rejected", after_lockout, timeout=5)
+    refused = door.wait_for("code_rejected", after=after_lockout, timeout=5)
     assert refused["reason"] == "locked_out"
     finish(door)
     assert "door_opened" not in door.names()
@@ -146,11 +145,11 @@ def test_a_dtmf_brute_force_ends_in_a_lockout_that_refuses_the_right_code(tmp_pa
     assert read_wav(tmp_path / "door_heard.wav").size > 0
 
 
-def test_the_code_the_flat_sends_leaves_the_door_in_no_log(tmp_path, rig):
-    door, flat, _, _ = call(tmp_path, rig, show_dtmf_digits=False)
+def test_the_code_the_flat_sends_leaves_the_door_in_no_log(tmp_path, owned):
+    door, flat, _, _ = call(tmp_path, owned, show_dtmf_digits=False)
     mark = len(door.seen)
     flat.do(lambda: flat.phone.send_code(CODE))
-    wait_new(door, "door_opened", mark, timeout=5)
+    door.wait_for("door_opened", after=mark, timeout=5)
     finish(door)
     # The event log (stdout, JSON lines): four dtmf events, no digit in them.
     digits = [(e["digit"], e["source"]) for e in door.seen if e["event"] == "dtmf"]
@@ -161,13 +160,13 @@ def test_the_code_the_flat_sends_leaves_the_door_in_no_log(tmp_path, rig):
     assert logged_digits == ["*"] * len(CODE)
 
 
-def test_a_guesser_is_hung_up_on_after_three_wrong_codes(tmp_path, rig):
-    door, flat, _, _ = call(tmp_path, rig)
+def test_a_guesser_is_hung_up_on_after_three_wrong_codes(tmp_path, owned):
+    door, flat, _, _ = call(tmp_path, owned)
     mark = len(door.seen)
     for wrong in ("1111", "2222", "3333"):
         flat.do(lambda digits=wrong: flat.phone.send_code(digits))
-        wait_new(door, "code_rejected", len(door.seen), timeout=5)
-    ended = wait_new(door, "call_ended", mark, timeout=5)
+        door.wait_for("code_rejected", after=len(door.seen), timeout=5)
+    ended = door.wait_for("call_ended", after=mark, timeout=5)
     assert ended["reason"] == "wrong_codes"
     door.send("quit")
     assert door.wait() == 0

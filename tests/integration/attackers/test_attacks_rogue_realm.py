@@ -3,24 +3,26 @@
 # credentials (only the configured server and realm ever get them), ACKs
 # the 407, ends the call attempt and goes back to idle.
 
-from faults_rig import door_sections, free_port, free_rtp_pair, speech_like, start_door, write_wav
-from sip_interop_peers import DOOR_PASSWORD, Sipp
+import pytest
+from support.audio import voice_like, write_wav
+from support.config import door_sections
+from support.door import start_door
+from support.kamailio import DOOR_PASSWORD
+from support.sipp import Sipp
+
+pytestmark = pytest.mark.integration
 
 ROGUE_HOST = "127.0.0.2"
 
 
-def test_a_challenge_from_a_rogue_target_gets_no_credentials(tmp_path, rig):
-    port = free_port(ROGUE_HOST)
-    rogue = rig.peer(
-        Sipp(tmp_path, "rogue", "rogue_challenges_407.xml", port=port, host=ROGUE_HOST)
-    )
-    rogue.start().wait_listening()
-    write_wav(tmp_path / "visitor.wav", speech_like(1.0))
-    target = "sip:flat1@%s:%d" % (ROGUE_HOST, port)
+def test_a_challenge_from_a_rogue_target_gets_no_credentials(tmp_path, owned):
+    rogue = owned(Sipp(tmp_path, "rogue", "rogue_challenges_407.xml", host=ROGUE_HOST))
+    rogue.start()
+    write_wav(tmp_path / "visitor.wav", voice_like(1.0))
+    target = "sip:flat1@%s:%d" % (ROGUE_HOST, rogue.port)
     secrets = {"password": DOOR_PASSWORD, "realm": "127.0.0.1"}
-    door = rig.door(
-        start_door(tmp_path, door_sections(free_port(), free_rtp_pair(), [target], sip=secrets))
-    )
+    audio = {"input": "file:visitor.wav", "output": "file:door_heard.wav"}
+    door = start_door(owned, tmp_path, door_sections([target], "Door F", sip=secrets, audio=audio))
     door.send("press")
     door.send("release")
     ended = door.wait_for("call_ended", timeout=15)

@@ -12,7 +12,12 @@ import pathlib
 import subprocess
 import sys
 
-from faults_rig import door_sections, free_port, free_rtp_pair, start_door
+import pytest
+from support.config import door_sections
+from support.door import start_door
+from support.ports import free_port
+
+pytestmark = pytest.mark.integration
 
 BIN = pathlib.Path(sys.executable).parent
 DOOR_HOST = "127.0.0.5"
@@ -27,13 +32,13 @@ def sipvicious(tool, home, *arguments):
     return done.stdout + done.stderr
 
 
-def test_sipvicious_from_an_untrusted_host_finds_nothing_and_rings_nothing(tmp_path, rig):
-    port = free_port(DOOR_HOST)
+def test_sipvicious_from_an_untrusted_host_finds_nothing_and_rings_nothing(tmp_path, owned):
     flat = "sip:flat1@%s:%d" % (FLAT_HOST, free_port(FLAT_HOST))
-    sections = door_sections(port, free_rtp_pair(DOOR_HOST), [flat])
-    sections["audio"]["input"] = "silence"
+    audio = {"input": "silence", "output": "file:door_heard.wav"}
+    sections = door_sections([flat], "Door F", audio=audio)
     local = ["--local-host", DOOR_HOST]
-    door = rig.door(start_door(tmp_path, sections, local))
+    door = start_door(owned, tmp_path, sections, args=local)
+    port = door.sip_port
     home = tmp_path / "home"
     home.mkdir()
     target = ["-p", str(port), DOOR_HOST]
@@ -50,7 +55,9 @@ def test_sipvicious_from_an_untrusted_host_finds_nothing_and_rings_nothing(tmp_p
     assert door.names() == ["started", "led"], door.seen  # no incoming_call, no error
     assert len(door.stderr().splitlines()) <= 4, door.stderr()  # start/stop lines only
 
-    trusted_door = rig.door(start_door(tmp_path, sections, local))
+    trusted_door = start_door(owned, tmp_path, sections, args=local)
+    port = trusted_door.sip_port
+    target = ["-p", str(port), DOOR_HOST]
     found = sipvicious("svmap", home, "-b", FLAT_HOST, *target)
     assert "%s:%d" % (DOOR_HOST, port) in found, found
     trusted_door.send("quit")

@@ -7,40 +7,35 @@
 import time
 
 import numpy
-from interop_peers import (
-    DOOR_CODE,
-    Baresip,
-    BuildingProxy,
-    block_matches,
-    read_wav,
-    speech_like,
-    start_door,
-    ulaw_round_trip,
-    write_wav,
-)
+import pytest
+from support.audio import block_matches, noise_syllables, read_wav, ulaw_round_trip, write_wav
+from support.baresip import Baresip
+from support.door import DOOR_CODE, start_registered_door
+from support.kamailio import BuildingProxy
+
+pytestmark = pytest.mark.integration
 
 PASSWORD = "pw-%d" % 4711
 USERS = {"door1": (PASSWORD, "door"), "flat1": (PASSWORD, "flat")}
 
 
 def start_pair(tmp_path, owned, door_settings):
-    proxy = owned(BuildingProxy(tmp_path, USERS).start())
-    flat_source = write_wav(tmp_path / "flat_long.wav", speech_like(60, seed=1))
-    flat = owned(Baresip(tmp_path / "baresip", "flat1", PASSWORD, proxy.port, flat_source).start())
+    proxy = owned(BuildingProxy(tmp_path, USERS)).start()
+    flat_source = write_wav(tmp_path / "flat_long.wav", noise_syllables(60, seed=1))
+    flat = owned(Baresip(tmp_path / "baresip", "flat1", PASSWORD, proxy.port, flat_source)).start()
     door_folder = tmp_path / "door"
     door_folder.mkdir()
-    write_wav(door_folder / "visitor.wav", speech_like(3, seed=2))
-    door = owned(
-        start_door(
-            door_folder,
-            "Door 1",
-            "door1",
-            PASSWORD,
-            proxy.port,
-            ["flat1"],
-            audio={"input": "file:visitor.wav"},
-            **door_settings,
-        )
+    write_wav(door_folder / "visitor.wav", noise_syllables(3, seed=2))
+    door = start_registered_door(
+        owned,
+        door_folder,
+        "Door 1",
+        "door1",
+        PASSWORD,
+        proxy.port,
+        ["flat1"],
+        audio={"input": "file:visitor.wav"},
+        **door_settings,
     )
     proxy.wait_registered(["door1", "flat1"])
     return proxy, flat, door

@@ -1,10 +1,16 @@
-# Fixtures for the interop tests: one Kamailio per test module, SIPp runs
-# and doors (AgentDriver) per test. Every process and socket a test opened
-# is stopped or closed in the finalizer, also when the test fails.
+# Fixtures for the Kamailio tests of the SIP agent: one Kamailio per test
+# module, SIPp runs and doors (AgentDriver) per test. Every process and
+# socket a test opened is stopped or closed in the finalizer, also when the
+# test fails.
+
+import pathlib
 
 import pytest
 from agent_driver import AgentDriver
-from sip_interop_peers import DOOR_PASSWORD, FLAT_PASSWORD, Kamailio, Sipp
+from support.kamailio import DOOR_PASSWORD, FLAT_PASSWORD, Kamailio
+from support.sipp import Sipp
+
+SCENARIOS = pathlib.Path(__file__).resolve().parent / "scenarios"
 
 
 @pytest.fixture(scope="module")
@@ -18,19 +24,17 @@ def kamailio(tmp_path_factory):
 
 
 @pytest.fixture
-def sipp(tmp_path):
+def sipp(tmp_path, owned):
     """sipp(name, scenario, port=None, remote=None, options=(), host="127.0.0.1")
-    -> a started Sipp."""
-    started = []
+    -> a started Sipp; scenario is a file in this folder's scenarios/ or in
+    support/scenarios/ (those other folders use too)."""
 
     def run(name, scenario, port=None, remote=None, options=(), host="127.0.0.1"):
-        peer = Sipp(tmp_path, name, scenario, port, remote, options, host)
-        started.append(peer)
-        return peer.start()
+        if (SCENARIOS / scenario).exists():
+            scenario = SCENARIOS / scenario
+        return owned(Sipp(tmp_path, name, scenario, port, remote, options, host)).start()
 
-    yield run
-    for peer in started:
-        peer.stop()
+    return run
 
 
 @pytest.fixture

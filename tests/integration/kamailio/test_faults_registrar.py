@@ -13,33 +13,32 @@
 
 import time
 
-from faults_rig import (
-    door_sections,
-    free_port,
-    free_rtp_pair,
-    speech_like,
-    start_door,
-    wait_new,
-    write_wav,
-)
-from sip_interop_peers import DOOR_PASSWORD, FLAT_PASSWORD, Kamailio, Sipp
+import pytest
+from support.audio import voice_like, write_wav
+from support.config import door_sections
+from support.door import start_door
+from support.kamailio import DOOR_PASSWORD, FLAT_PASSWORD, Kamailio
+from support.sipp import Sipp
+
+pytestmark = pytest.mark.integration
+AUDIO = {"input": "file:visitor.wav", "output": "file:door_heard.wav"}
 
 DOWN_S = 30.0
 REREGISTER_BOUND_S = 6.0  # T2 (4 s) + 401/REGISTER round trip, with margin
 
 
-def test_the_door_re_registers_after_a_registrar_restart_and_rings_again(tmp_path, rig):
-    kamailio = rig.peer(Kamailio(tmp_path))
+def test_the_door_re_registers_after_a_registrar_restart_and_rings_again(tmp_path, owned):
+    kamailio = owned(Kamailio(tmp_path))
     kamailio.start()
-    write_wav(tmp_path / "visitor.wav", speech_like(1.0))
+    write_wav(tmp_path / "visitor.wav", voice_like(1.0))
     server = {
         "server": "127.0.0.1:%d" % kamailio.port,
         "password": DOOR_PASSWORD,
         "realm": "127.0.0.1",
         "expires": 60,
     }
-    sections = door_sections(free_port(), free_rtp_pair(), ["flat1"], sip=server)
-    door = rig.door(start_door(tmp_path, sections))
+    sections = door_sections(["flat1"], "Door F", sip=server, audio=AUDIO)
+    door = start_door(owned, tmp_path, sections)
     door.wait_for("registered", timeout=10)
     assert "door" in kamailio.bindings()
 
@@ -50,7 +49,7 @@ def test_the_door_re_registers_after_a_registrar_restart_and_rings_again(tmp_pat
     door.send("press")
     door.send("release")
     pressed = time.monotonic()
-    failed = wait_new(door, "call_ended", mark, timeout=20)
+    failed = door.wait_for("call_ended", after=mark, timeout=20)
     failed_after = time.monotonic() - pressed
     print("press while the registrar is down: %r after %.1f s" % (failed, failed_after))
     assert failed["reason"] in ("not_registered", "no_answer", "failed")
@@ -59,15 +58,15 @@ def test_the_door_re_registers_after_a_registrar_restart_and_rings_again(tmp_pat
 
     time.sleep(max(0.0, DOWN_S - (time.monotonic() - stopped)))
     mark = len(door.seen)
-    kamailio.start()
+    kamailio.start()  # on the same port: the door knows that one
     restarted = time.monotonic()
-    wait_new(door, "registered", mark, timeout=REREGISTER_BOUND_S + 60)
+    door.wait_for("registered", after=mark, timeout=REREGISTER_BOUND_S + 60)
     took = time.monotonic() - restarted
     print("re-registered %.2f s after the registrar came back (down %.0f s)" % (took, DOWN_S))
     assert took <= REREGISTER_BOUND_S
     assert "door" in kamailio.bindings()
 
-    register = rig.peer(
+    register = owned(
         Sipp(
             tmp_path,
             "register_flat1",
@@ -78,14 +77,14 @@ def test_the_door_re_registers_after_a_registrar_restart_and_rings_again(tmp_pat
     )
     register.start()
     assert register.wait() == 0, register.report()
-    flat = rig.peer(Sipp(tmp_path, "flat1", "flat_answers.xml", port=register.port))
-    flat.start().wait_listening()
+    flat = owned(Sipp(tmp_path, "flat1", "flat_answers.xml", port=register.port))
+    flat.start()
     mark = len(door.seen)
     door.send("press")
     door.send("release")
-    wait_new(door, "answered", mark, timeout=15)
+    door.wait_for("answered", after=mark, timeout=15)
     door.send("hangup")
-    assert wait_new(door, "call_ended", mark, timeout=10)["reason"] == "local_hangup"
+    assert door.wait_for("call_ended", after=mark, timeout=10)["reason"] == "local_hangup"
     assert flat.wait() == 0, flat.report()
     door.send("quit")
     assert door.wait() == 0

@@ -11,16 +11,14 @@ import subprocess
 import time
 import uuid
 
-from interop_peers import (
-    BUILDING_CONFIG,
-    Baresip,
-    BuildingProxy,
-    speech_like,
-    start_door,
-    write_wav,
-)
+import pytest
+from support.audio import noise_syllables, write_wav
+from support.baresip import Baresip
+from support.door import start_registered_door
+from support.kamailio import BUILDING_CONFIG, BuildingProxy
+from support.sipp import Sipp
 
-from tests.sip_interop.sip_interop_peers import SCENARIOS, Sipp
+pytestmark = pytest.mark.integration
 
 PASSWORDS = {
     name: "pw-%s-%d" % (name, 7 * index)
@@ -34,7 +32,7 @@ def register_sipp(owned, tmp_path, proxy, user):
     peer = Sipp(
         tmp_path,
         "register_" + user,
-        SCENARIOS / "flat_register.xml",
+        "flat_register.xml",
         remote=proxy.address,
         options=["-s", user, "-au", user, "-ap", PASSWORDS[user]],
     )
@@ -44,8 +42,8 @@ def register_sipp(owned, tmp_path, proxy, user):
 
 
 def sipp_flat(owned, tmp_path, user, port, scenario):
-    peer = Sipp(tmp_path, user, SCENARIOS / scenario, port=port)
-    return owned(peer).start().wait_listening()
+    peer = Sipp(tmp_path, user, scenario, port=port)
+    return owned(peer).start()
 
 
 def request_bytes(sock, method, uri, user, extra=""):
@@ -139,29 +137,28 @@ def register_status(sock, proxy, user, password):
 
 
 def test_interop_building_parallel_ringing_and_two_calls_at_once(tmp_path, owned):
-    proxy = owned(BuildingProxy(tmp_path, USERS).start())
-    flat1_source = write_wav(tmp_path / "flat1.wav", speech_like(60, seed=5))
+    proxy = owned(BuildingProxy(tmp_path, USERS)).start()
+    flat1_source = write_wav(tmp_path / "flat1.wav", noise_syllables(60, seed=5))
     flat1 = owned(
-        Baresip(tmp_path / "flat1", "flat1", PASSWORDS["flat1"], proxy.port, flat1_source).start()
-    )
+        Baresip(tmp_path / "flat1", "flat1", PASSWORDS["flat1"], proxy.port, flat1_source)
+    ).start()
     ports = {
         user: register_sipp(owned, tmp_path, proxy, user) for user in ("flat2", "flat3", "flat4")
     }
     flat2 = sipp_flat(owned, tmp_path, "flat2", ports["flat2"], "flat_never_answers.xml")
     flat3 = sipp_flat(owned, tmp_path, "flat3", ports["flat3"], "flat_answers.xml")
-    door1 = owned(
-        start_door(
-            tmp_path / "door1",
-            "Door 1",
-            "door1",
-            PASSWORDS["door1"],
-            proxy.port,
-            ["flat1", "flat2"],
-            call={"mode": "parallel"},
-        )
+    door1 = start_registered_door(
+        owned,
+        tmp_path / "door1",
+        "Door 1",
+        "door1",
+        PASSWORDS["door1"],
+        proxy.port,
+        ["flat1", "flat2"],
+        call={"mode": "parallel"},
     )
-    door2 = owned(
-        start_door(tmp_path / "door2", "Door 2", "door2", PASSWORDS["door2"], proxy.port, ["flat3"])
+    door2 = start_registered_door(
+        owned, tmp_path / "door2", "Door 2", "door2", PASSWORDS["door2"], proxy.port, ["flat3"]
     )
     bound = proxy.wait_registered(["door1", "door2", "flat1", "flat2", "flat3", "flat4"])
     assert len(bound) == 6, bound
@@ -194,12 +191,12 @@ def test_interop_building_parallel_ringing_and_two_calls_at_once(tmp_path, owned
 
 
 def test_interop_building_rules_doors_call_flats_only_no_relay_no_anonymous(tmp_path, owned):
-    proxy = owned(BuildingProxy(tmp_path, USERS).start())
-    door2 = owned(
-        start_door(tmp_path / "door2", "Door 2", "door2", PASSWORDS["door2"], proxy.port, ["door1"])
+    proxy = owned(BuildingProxy(tmp_path, USERS)).start()
+    door2 = start_registered_door(
+        owned, tmp_path / "door2", "Door 2", "door2", PASSWORDS["door2"], proxy.port, ["door1"]
     )
-    door1 = owned(
-        start_door(tmp_path / "door1", "Door 1", "door1", PASSWORDS["door1"], proxy.port, ["flat1"])
+    door1 = start_registered_door(
+        owned, tmp_path / "door1", "Door 1", "door1", PASSWORDS["door1"], proxy.port, ["flat1"]
     )
     proxy.wait_registered(["door1", "door2"])
     door2.send("press")
@@ -226,7 +223,7 @@ def test_interop_building_rules_doors_call_flats_only_no_relay_no_anonymous(tmp_
 
 
 def test_interop_building_drops_a_flood_from_one_address_only(tmp_path, owned):
-    proxy = owned(BuildingProxy(tmp_path, USERS).start())
+    proxy = owned(BuildingProxy(tmp_path, USERS)).start()
     server = "sip:127.0.0.1:%d" % proxy.port
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as flood:
         flood.bind(("127.0.0.2", 0))
@@ -252,14 +249,14 @@ def test_interop_building_drops_a_flood_from_one_address_only(tmp_path, owned):
 
 
 def test_interop_building_forks_to_every_device_of_a_flat(tmp_path, owned):
-    proxy = owned(BuildingProxy(tmp_path, USERS).start())
+    proxy = owned(BuildingProxy(tmp_path, USERS)).start()
     desk = register_sipp(owned, tmp_path, proxy, "flat4")
     app = register_sipp(owned, tmp_path, proxy, "flat4")
     assert len(proxy.bindings()["flat4"]) == 2
     answering = sipp_flat(owned, tmp_path, "flat4_desk", desk, "flat_answers.xml")
     ringing = sipp_flat(owned, tmp_path, "flat4_app", app, "flat_never_answers.xml")
-    door = owned(
-        start_door(tmp_path / "door1", "Door 1", "door1", PASSWORDS["door1"], proxy.port, ["flat4"])
+    door = start_registered_door(
+        owned, tmp_path / "door1", "Door 1", "door1", PASSWORDS["door1"], proxy.port, ["flat4"]
     )
     door.send("press")
     assert door.wait_for("answered", timeout=10)["target"] == "flat4"

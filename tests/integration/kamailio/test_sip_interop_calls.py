@@ -1,6 +1,11 @@
 # The door calls the flat through a real Kamailio (registrar + proxy, digest
 # for INVITE) and the flat is a real SIPp UAS that registered its contact
-# with its own digest REGISTER (scenarios/flat_register.xml) just before.
+# with its own digest REGISTER (support/scenarios/flat_register.xml) just
+# before.
+
+import pytest
+
+pytestmark = pytest.mark.integration
 
 
 def requests_sent(door, method):
@@ -9,7 +14,7 @@ def requests_sent(door, method):
 
 def test_call_answered_then_hung_up_by_the_door(kamailio, registered_door, register_flat, sipp):
     port = register_flat("flat1")
-    flat = sipp("flat_answers", "flat_answers.xml", port=port).wait_listening()
+    flat = sipp("flat_answers", "flat_answers.xml", port=port)
     door = registered_door()
     mark = kamailio.log_mark()
 
@@ -59,7 +64,7 @@ def test_call_answered_then_hung_up_by_the_door(kamailio, registered_door, regis
 
 def test_ring_timeout_cancels_the_call(kamailio, registered_door, register_flat, sipp):
     port = register_flat("flat1")
-    flat = sipp("flat_never_answers", "flat_never_answers.xml", port=port).wait_listening()
+    flat = sipp("flat_never_answers", "flat_never_answers.xml", port=port)
     door = registered_door()
     mark = kamailio.log_mark()
 
@@ -90,7 +95,7 @@ def test_ring_timeout_cancels_the_call(kamailio, registered_door, register_flat,
 
 def test_flat_sends_dtmf_and_hangs_up(kamailio, registered_door, register_flat, sipp):
     port = register_flat("flat1")
-    flat = sipp("flat_dtmf", "flat_answers_sends_dtmf_hangs_up.xml", port=port).wait_listening()
+    flat = sipp("flat_dtmf", "flat_answers_sends_dtmf_hangs_up.xml", port=port)
     door = registered_door()
     mark = kamailio.log_mark()
 
@@ -137,7 +142,7 @@ def test_call_to_an_unregistered_flat_fails_not_found(kamailio, registered_door)
 
 def test_flat_puts_the_door_on_hold(kamailio, registered_door, register_flat, sipp):
     port = register_flat("flat1")
-    flat = sipp("flat_hold", "flat_answers_holds_hangs_up.xml", port=port).wait_listening()
+    flat = sipp("flat_hold", "flat_answers_holds_hangs_up.xml", port=port)
     door = registered_door()
 
     call_id = door.call("flat1")

@@ -3,7 +3,10 @@
 # Record-Route) or peer-to-peer. The driver plays the door app: it answers
 # callers whose user is in its allow list and rejects everyone else with 403.
 
-from sip_interop_peers import FLAT_PASSWORD
+import pytest
+from support.kamailio import FLAT_PASSWORD
+
+pytestmark = pytest.mark.integration
 
 
 def call_door(sipp, door, scenario, caller, remote, options=()):

@@ -1,8 +1,11 @@
-# The door registers with a real Kamailio (kamailio_proxy.cfg: digest with
+# The door registers with a real Kamailio (support/kamailio/proxy.cfg: digest with
 # qop=auth, users in an htable). What Kamailio decided is read from its own
 # log lines and from `kamcmd ul.dump`, not only from the door's events.
 
-from sip_interop_peers import DOOR_PASSWORD
+import pytest
+from support.kamailio import DOOR_PASSWORD
+
+pytestmark = pytest.mark.integration
 
 
 def statuses(door):

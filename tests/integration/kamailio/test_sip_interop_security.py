@@ -5,7 +5,9 @@ import socket
 import time
 
 import pytest
-from sip_interop_peers import DOOR_PASSWORD, free_udp_port
+from support.kamailio import DOOR_PASSWORD
+
+pytestmark = pytest.mark.integration
 
 ROGUE_HOST = "127.0.0.2"  # loopback too, but not a host the door trusts
 
@@ -24,10 +26,9 @@ def authorizations(texts):
 def test_peer_to_peer_challenge_from_a_foreign_realm_gets_no_credentials(
     door_factory, sipp, status
 ):
-    port = free_udp_port(ROGUE_HOST)
-    target = "sip:flat1@%s:%d" % (ROGUE_HOST, port)
     scenario = "rogue_challenges_%d.xml" % status
-    rogue = sipp("rogue", scenario, port=port, host=ROGUE_HOST).wait_listening()
+    rogue = sipp("rogue", scenario, host=ROGUE_HOST)
+    target = "sip:flat1@%s:%d" % (ROGUE_HOST, rogue.port)
     door = door_factory(user="door", password=DOOR_PASSWORD, realm="127.0.0.1", targets=[target])
     door.start()
     call_id = door.call(target)
@@ -52,7 +53,7 @@ def test_second_challenge_relayed_by_the_proxy_gets_no_credentials(
     # flat behind it then challenges with realm "rogue.example", which
     # Kamailio relays from the server address the door trusts.
     port = register_flat("flat1")
-    rogue = sipp("rogue", "rogue_challenges_407.xml", port=port).wait_listening()
+    rogue = sipp("rogue", "rogue_challenges_407.xml", port=port)
     door = registered_door()
     mark = kamailio.log_mark()
     call_id = door.call("flat1")

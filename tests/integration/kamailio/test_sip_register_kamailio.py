@@ -1,13 +1,11 @@
 # Registration against a real Kamailio 5.6 registrar on 127.0.0.1 (CPython
-# only). Each test starts its own Kamailio (kamailio_registrar.cfg: users in
+# only). Each test starts its own Kamailio (support/kamailio/registrar.cfg: users in
 # an htable, digest with qop=auth and nonce-count checks, bindings in
 # memory), drives intercom.sip.register.Registration over a real UDP socket
 # with sip_register_driver.RegistrationDriver, and reads the bindings back
 # with `kamcmd ul.dump`. Kamailio is installed with apt-get when missing.
 
 import os
-import pathlib
-import sys
 import time
 
 import pytest
@@ -15,12 +13,9 @@ from boards.runtime.udp import UdpSocket
 from intercom.compat import ticks_diff
 from intercom.sip.register import Registration
 from sip_register_driver import RegistrationDriver
+from support.kamailio import REGISTRAR_CONFIG, Kamailio
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "sip_interop"))
-from sip_interop_peers import Kamailio  # noqa: E402
-
-HERE = pathlib.Path(__file__).resolve().parent
-CONFIG = HERE / "kamailio_registrar.cfg"
+pytestmark = pytest.mark.integration
 PASSWORD = "door-secret-42"
 NONCE_EXPIRE_S = 3
 
@@ -31,12 +26,9 @@ def all_contacts(kamailio):
 
 
 @pytest.fixture
-def kamailio(tmp_path):
+def kamailio(tmp_path, owned):
     substitutions = {"PASSWORD": PASSWORD, "NONCE_EXPIRE": NONCE_EXPIRE_S}
-    server = Kamailio(tmp_path, CONFIG, substitutions)
-    server.start()
-    yield server
-    server.stop()
+    return owned(Kamailio(tmp_path, REGISTRAR_CONFIG, substitutions)).start()
 
 
 def make_driver(kamailio, password=PASSWORD, expires_s=60, contact=None, keepalive_ms=0):

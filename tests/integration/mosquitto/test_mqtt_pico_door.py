@@ -1,5 +1,5 @@
 """MQTT on a MicroPython board: a pico_w door under the MicroPython unix port
-(stand-in machine/network modules, tests/board_pico/pico_door.py) talks to a
+(stand-in machine/network modules, tests/support/pico.py) talks to a
 real Mosquitto through boards.services.mqtt_pico. A paho subscriber sees availability,
 Home Assistant discovery, retained states and the events of a call to a SIPp
 flat; the Home Assistant open button opens through the door policy; the
@@ -9,27 +9,16 @@ a clean stop says offline. Also measured: the heap MQTT holds once connected.
 
 import json
 import os
-import pathlib
 import subprocess
-import sys
-import time
 
-TESTS = pathlib.Path(__file__).resolve().parents[1]
-for folder in ("board_pico", "services", "fakes"):
-    sys.path.insert(0, str(TESTS / folder))
+import pytest
+from support.flat_peer import FlatMedia, start_flat
+from support.mosquitto import Mosquitto, Subscriber
+from support.paths import MICROPYTHON, STAND_INS
+from support.pico import BUTTON, compile_firmware, control, start_pico_door, write_pico_config
+from support.wait import wait_until
 
-from flat_peer import EventReader, FlatMedia, free_udp_port, start_flat  # noqa: E402
-from pico_door import (  # noqa: E402
-    BUTTON,
-    FIRMWARE,
-    MICROPYTHON,
-    STAND_INS,
-    compile_firmware,
-    control,
-    start_door,
-    write_config,
-)
-from services_helpers import Mosquitto, Subscriber, wait_until  # noqa: E402
+pytestmark = pytest.mark.integration
 
 PREFIX = "intercom/pico-door"
 NODE = "intercom_pico_door"
@@ -46,114 +35,80 @@ TALK_MS = 1500
 HEAP = "640k"
 
 
-def write_mqtt_config(folder, door_port, flat_port, broker_port):
-    """pico_door's config plus an [mqtt] section with credentials and allow_open."""
-    write_config(folder, door_port, flat_port)
-    toml = folder / "door.toml"
-    mqtt = ["[mqtt]", 'host = "127.0.0.1"', "port = %d" % broker_port, 'user = "door"']
-    mqtt += ['password = "door-secret"', "allow_open = true", ""]
-    toml.write_text(toml.read_text() + "\n".join(mqtt))
-    converted = subprocess.run(
-        [sys.executable, "-m", "intercom", "config", "to-json", str(toml)],
-        env={**os.environ, "PYTHONPATH": str(FIRMWARE)},
-        capture_output=True,
-        check=True,
-    )
-    (folder / "config.json").write_bytes(converted.stdout)
-
-
-def wait_for_count(events, name, count, timeout=10.0):
-    """Read the door's events until `count` of them are called name."""
-    deadline = time.monotonic() + timeout
-    while events.names().count(name) < count:
-        event = events.queue.get(timeout=max(0.01, deadline - time.monotonic()))
-        assert event is not None, "door exited; events: %r" % events.names()
-        events.events.append(event)
+def write_mqtt_config(folder, flat_port, broker_port):
+    """The Pico door's config with an [mqtt] section: credentials, allow_open."""
+    mqtt = {"host": "127.0.0.1", "port": broker_port, "user": "door"}
+    mqtt.update({"password": "door-secret", "allow_open": True})
+    write_pico_config(folder, flat_port, mqtt=mqtt)
 
 
 def events_seen(subscriber, name):
-    return [json.loads(payload) for payload in subscriber.seen(PREFIX + "/event/" + name)]
+    return subscriber.events(name, prefix=PREFIX)
 
 
-def topics_seen(subscriber, since=0):
-    with subscriber.lock:
-        return {topic for topic, _, _ in subscriber.messages[since:]}
-
-
-def test_pico_door_over_mqtt_call_open_and_broker_restart(tmp_path):
-    broker = Mosquitto(tmp_path, users=USERS)
-    broker.start()
-    door_port, flat_port = free_udp_port(), free_udp_port()
-    media_port = free_udp_port(even=True)
-    media = FlatMedia(media_port, bytes(16000))
-    write_mqtt_config(tmp_path, door_port, flat_port, broker.port)
+def test_pico_door_over_mqtt_call_open_and_broker_restart(tmp_path, owned):
+    broker = owned(Mosquitto(tmp_path, users=USERS)).start()
+    media = owned(FlatMedia(bytes(16000)))
     (tmp_path / "mic.raw").write_bytes(bytes(320 * 50 * 20))  # 20 s of I2S mic silence
-    subscriber = Subscriber(broker.port, ["homeassistant/#", PREFIX + "/#"], "ha", "ha-secret")
-    flat = start_flat(tmp_path, flat_port, media_port, TALK_MS)
-    door = start_door(tmp_path, HEAP)
-    try:
-        events = EventReader(door.stdout)
-        events.wait_for("started", timeout=30)
-        subscriber.wait_for(PREFIX + "/availability", "online", timeout=15)
-        wait_until(lambda: DISCOVERY <= topics_seen(subscriber), 10, "discovery")
-        bell = subscriber.seen("homeassistant/event/%s/doorbell/config" % NODE)[-1]
-        bell = json.loads(bell)
-        assert bell["state_topic"] == PREFIX + "/doorbell"
-        assert bell["availability_topic"] == PREFIX + "/availability"
-        assert bell["device"]["name"] == "Pico door"
-        subscriber.wait_for(PREFIX + "/state/call", "idle")
-        subscriber.wait_for(PREFIX + "/state/registered", "ON")  # peer-to-peer
-        subscriber.wait_for(PREFIX + "/state/lockout", "OFF")
+    subscriber = owned(
+        Subscriber(broker.port, ["homeassistant/#", PREFIX + "/#"], "ha", "ha-secret")
+    )
+    flat = start_flat(owned, tmp_path, media, TALK_MS)
+    flat_port = flat.port
+    write_mqtt_config(tmp_path, flat_port, broker.port)
+    door = start_pico_door(owned, tmp_path, HEAP)
+    subscriber.wait_for(PREFIX + "/availability", "online", timeout=15)
+    wait_until(lambda: DISCOVERY <= subscriber.topics_seen(), 10, "discovery")
+    bell = subscriber.seen("homeassistant/event/%s/doorbell/config" % NODE)[-1]
+    bell = json.loads(bell)
+    assert bell["state_topic"] == PREFIX + "/doorbell"
+    assert bell["availability_topic"] == PREFIX + "/availability"
+    assert bell["device"]["name"] == "Pico door"
+    subscriber.wait_for(PREFIX + "/state/call", "idle")
+    subscriber.wait_for(PREFIX + "/state/registered", "ON")  # peer-to-peer
+    subscriber.wait_for(PREFIX + "/state/lockout", "OFF")
 
-        # a visitor presses the button; the SIPp flat answers and hangs up
-        control(tmp_path, "press %d\n" % BUTTON)
-        events.wait_for("call_started")
-        control(tmp_path, "release %d\n" % BUTTON)
-        events.wait_for("call_ended", timeout=TALK_MS / 1000 + 15)
-        assert flat.wait(timeout=20) == 0, flat.stderr.read().decode()
-        assert json.loads(subscriber.wait_for(PREFIX + "/doorbell")) == {"event_type": "press"}
-        subscriber.wait_for(PREFIX + "/state/call", "talking")
-        subscriber.wait_for(PREFIX + "/event/call_ended")
-        subscriber.wait_for(PREFIX + "/state/call", "idle", since=subscriber.mark() - 1)
-        target = "sip:flat@127.0.0.1:%d" % flat_port
-        assert events_seen(subscriber, "call_started")[0]["target"] == target
-        assert events_seen(subscriber, "answered")[0]["target"] == target
-        assert events_seen(subscriber, "button")[0]["state"] == "pressed"
+    # a visitor presses the button; the SIPp flat answers and hangs up
+    control(tmp_path, "press %d\n" % BUTTON)
+    door.wait_for("call_started")
+    control(tmp_path, "release %d\n" % BUTTON)
+    door.wait_for("call_ended", timeout=TALK_MS / 1000 + 15)
+    assert flat.wait(timeout_s=20) == 0, flat.report()
+    assert json.loads(subscriber.wait_for(PREFIX + "/doorbell")) == {"event_type": "press"}
+    subscriber.wait_for(PREFIX + "/state/call", "talking")
+    subscriber.wait_for(PREFIX + "/event/call_ended")
+    subscriber.wait_for(PREFIX + "/state/call", "idle", since=subscriber.mark() - 1)
+    target = "sip:flat@127.0.0.1:%d" % flat_port
+    assert events_seen(subscriber, "call_started")[0]["target"] == target
+    assert events_seen(subscriber, "answered")[0]["target"] == target
+    assert events_seen(subscriber, "button")[0]["state"] == "pressed"
 
-        # Home Assistant's open button goes through the door policy
-        config = json.loads(subscriber.seen("homeassistant/button/%s/open_door/config" % NODE)[-1])
-        subscriber.publish(config["command_topic"], "PRESS")
-        opened = events.wait_for("door_opened")
-        assert opened["source"] == "mqtt"
-        subscriber.wait_for(PREFIX + "/event/door_opened")
+    # Home Assistant's open button goes through the door policy
+    config = json.loads(subscriber.seen("homeassistant/button/%s/open_door/config" % NODE)[-1])
+    subscriber.publish(config["command_topic"], "PRESS")
+    opened = door.wait_for("door_opened")
+    assert opened["source"] == "mqtt"
+    subscriber.wait_for(PREFIX + "/event/door_opened")
 
-        # the broker goes away: the door keeps handling its button
-        broker.stop()
-        wait_until(lambda: "MQTT 127.0.0.1:%d unavailable" % broker.port in door_stderr(tmp_path))
-        control(tmp_path, "press %d\n" % BUTTON)
-        wait_for_count(events, "call_started", 2)
-        control(tmp_path, "release %d\n" % BUTTON)
-        broker.start()  # no persistence: what comes back, the door republished
-        mark = subscriber.mark()
-        subscriber.wait_for(PREFIX + "/availability", "online", since=mark, timeout=15)
-        wait_until(lambda: DISCOVERY <= topics_seen(subscriber, mark), 10, "discovery again")
-        subscriber.wait_for(PREFIX + "/state/lockout", "OFF", since=mark)
-        subscriber.wait_for(PREFIX + "/state/call", "calling", since=mark)  # the outage's call
+    # the broker goes away: the door keeps handling its button
+    broker.stop()
+    wait_until(lambda: "MQTT 127.0.0.1:%d unavailable" % broker.port in door_stderr(tmp_path))
+    control(tmp_path, "press %d\n" % BUTTON)
+    door.wait_count("call_started", 2)
+    control(tmp_path, "release %d\n" % BUTTON)
+    broker.start()  # same port; no persistence: what comes back, the door republished
+    mark = subscriber.mark()
+    subscriber.wait_for(PREFIX + "/availability", "online", since=mark, timeout=15)
+    wait_until(lambda: DISCOVERY <= subscriber.topics_seen(mark), 10, "discovery again")
+    subscriber.wait_for(PREFIX + "/state/lockout", "OFF", since=mark)
+    subscriber.wait_for(PREFIX + "/state/call", "calling", since=mark)  # the outage's call
 
-        control(tmp_path, "interrupt\n")  # Ctrl-C: the runtime stops
-        assert door.wait(timeout=15) == 0
-        subscriber.wait_for(PREFIX + "/availability", "offline", since=mark)
-        stderr = door_stderr(tmp_path)
-        assert "MemoryError" not in stderr and "Traceback" not in stderr
-        assert "door-secret" not in stderr
-    finally:
-        for process in (door, flat):
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        subscriber.close()
-        broker.stop()
-        media.close()
+    control(tmp_path, "interrupt\n")  # Ctrl-C: the runtime stops
+    assert door.wait(timeout=15) == 0
+    subscriber.wait_for(PREFIX + "/availability", "offline", since=mark)
+    stderr = door_stderr(tmp_path)
+    assert "MemoryError" not in stderr and "Traceback" not in stderr
+    assert "door-secret" not in stderr
 
 
 def door_stderr(folder):
@@ -215,26 +170,22 @@ link.close()
 """
 
 
-def test_mqtt_heap_once_connected_from_mpy(tmp_path):
+def test_mqtt_heap_once_connected_from_mpy(tmp_path, owned):
     """Resident heap of the imported (.mpy) modules and a connected client."""
-    broker = Mosquitto(tmp_path)
-    broker.start()
-    try:
-        lib = compile_firmware(tmp_path / "lib", "x64")
-        result = subprocess.run(
-            [str(MICROPYTHON), "-X", "heapsize=256k", "-c", HEAP_PROBE % (tmp_path, broker.port)],
-            env={**os.environ, "MICROPYPATH": "%s:%s" % (STAND_INS, lib)},
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-        assert result.returncode == 0, result.stderr
-        connected, published, heap = result.stdout.split()[-3:]
-        assert connected == "True"
-        assert int(published) == 1 + 8 + 5  # availability, discovery, states
-        print("MQTT resident heap after connect (unix port x64): %s bytes" % heap)
-        # 19,008 B before the shared session, 25,600 B with it, 28,384 B with the
-        # per-button doorbells, quiet hours and door inputs
-        assert int(heap) < 28 * 1024
-    finally:
-        broker.stop()
+    broker = owned(Mosquitto(tmp_path)).start()
+    lib = compile_firmware(tmp_path / "lib", "x64")
+    result = subprocess.run(
+        [str(MICROPYTHON), "-X", "heapsize=256k", "-c", HEAP_PROBE % (tmp_path, broker.port)],
+        env={**os.environ, "MICROPYPATH": "%s:%s" % (STAND_INS, lib)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    connected, published, heap = result.stdout.split()[-3:]
+    assert connected == "True"
+    assert int(published) == 1 + 8 + 5  # availability, discovery, states
+    print("MQTT resident heap after connect (unix port x64): %s bytes" % heap)
+    # 19,008 B before the shared session, 25,600 B with it, 28,384 B with the
+    # per-button doorbells, quiet hours and door inputs
+    assert int(heap) < 28 * 1024

@@ -8,7 +8,13 @@ import time
 
 import numpy
 import pytest
-from services_helpers import Mosquitto, Subscriber, read_wav, start_door, start_pair, wait_until
+from support.audio import read_wav
+from support.door import start_door, start_pair
+from support.mosquitto import Mosquitto, Subscriber
+from support.ports import free_port
+from support.wait import wait_until
+
+pytestmark = pytest.mark.integration
 
 PREFIX = "intercom/door"
 DISCOVERY = {
@@ -18,19 +24,6 @@ DISCOVERY = {
     "homeassistant/binary_sensor/intercom_door/lockout/config",
     "homeassistant/button/intercom_door/test_ring/config",
 }
-
-
-@pytest.fixture
-def running():
-    started = []
-    yield started
-    for thing in reversed(started):
-        if hasattr(thing, "kill"):
-            thing.kill()
-        elif isinstance(thing, Subscriber):
-            thing.close()
-        else:
-            thing.stop()
 
 
 def frame_rms(samples):
@@ -45,15 +38,14 @@ def longest_quiet_run(loud):
     return int(gaps.max()) if len(gaps) else 0
 
 
-def test_a_call_over_mqtt_with_auth_survives_a_broker_restart(tmp_path, running):
-    broker = Mosquitto(tmp_path, users={"door": "door-secret", "ha": "ha-secret"})
-    broker.start()
-    running.append(broker)
-    subscriber = Subscriber(broker.port, ["homeassistant/#", PREFIX + "/#"], "ha", "ha-secret")
+def test_a_call_over_mqtt_with_auth_survives_a_broker_restart(tmp_path, owned):
+    broker = owned(Mosquitto(tmp_path, users={"door": "door-secret", "ha": "ha-secret"})).start()
+    subscriber = owned(
+        Subscriber(broker.port, ["homeassistant/#", PREFIX + "/#"], "ha", "ha-secret")
+    )
     mqtt_section = {"host": "127.0.0.1", "port": broker.port, "user": "door"}
     mqtt_section["password"] = "door-secret"
-    door, flat, flat_target = start_pair(tmp_path, mqtt=mqtt_section)
-    running += [door, flat]
+    door, flat, flat_target = start_pair(owned, tmp_path, mqtt=mqtt_section)
 
     subscriber.wait_for(PREFIX + "/availability", "online")
     wait_until(lambda: DISCOVERY <= {topic for topic, _, _ in subscriber.messages}, 10, "discovery")
@@ -81,7 +73,7 @@ def test_a_call_over_mqtt_with_auth_survives_a_broker_restart(tmp_path, running)
     broker.stop()
     outage_started = time.monotonic()
     time.sleep(3.0)
-    broker.start()
+    broker.start()  # on the same port: the door's config names it
     outage_s = time.monotonic() - outage_started
     mark = subscriber.mark()
     # no persistence: the retained state comes back only because the door republishes it
@@ -102,7 +94,7 @@ def test_a_call_over_mqtt_with_auth_survives_a_broker_restart(tmp_path, running)
     door.send("quit")
     flat.send("quit")
     assert door.wait() == 0 and flat.wait() == 0
-    subscriber.close()
+    subscriber.stop()
 
     # the flat heard the door's test tone without a break through the outage
     loud = frame_rms(read_wav(tmp_path / "flatx_heard.wav")) > 500
@@ -111,8 +103,9 @@ def test_a_call_over_mqtt_with_auth_survives_a_broker_restart(tmp_path, running)
     assert longest_quiet_run(loud) <= 12  # the tone's own 150 ms pauses, nothing longer
 
 
-def test_a_door_started_before_its_broker_connects_when_it_comes(tmp_path, running):
-    broker = Mosquitto(tmp_path)
+def test_a_door_started_before_its_broker_connects_when_it_comes(tmp_path, owned):
+    # The door is told the broker's port before the broker runs.
+    broker = owned(Mosquitto(tmp_path, port=free_port(tcp=True)))
     sections = {
         "device": {"name": "Door", "board": "sim"},
         "sip": {"user": "doora", "local_port": 0},
@@ -121,32 +114,27 @@ def test_a_door_started_before_its_broker_connects_when_it_comes(tmp_path, runni
         "door": {"state_file": "door_state.json"},
         "mqtt": {"host": "127.0.0.1", "port": broker.port},
     }
-    door = start_door(tmp_path, sections)
-    running.append(door)
+    door = start_door(owned, tmp_path, sections)
     time.sleep(1.5)  # refused at least once: the door keeps running meanwhile
     door.send("press")
     door.wait_for("button", state="pressed")
     broker.start()
-    running.append(broker)
-    subscriber = Subscriber(broker.port, [PREFIX + "/#"])
+    subscriber = owned(Subscriber(broker.port, [PREFIX + "/#"]))
     subscriber.wait_for(PREFIX + "/availability", "online", timeout=15)
     subscriber.wait_for(PREFIX + "/state/call", timeout=5)
     door.send("quit")
     assert door.wait() == 0
     # a clean stop says offline (the will covers a crash)
     subscriber.wait_for(PREFIX + "/availability", "offline")
-    subscriber.close()
+    subscriber.stop()
     assert "MQTT 127.0.0.1:%d unavailable" % broker.port in door.stderr()
 
 
-def test_wrong_mqtt_credentials_are_refused_and_the_door_keeps_ringing(tmp_path, running):
-    broker = Mosquitto(tmp_path, users={"door": "door-secret"})
-    broker.start()
-    running.append(broker)
+def test_wrong_mqtt_credentials_are_refused_and_the_door_keeps_ringing(tmp_path, owned):
+    broker = owned(Mosquitto(tmp_path, users={"door": "door-secret"})).start()
     mqtt_section = {"host": "127.0.0.1", "port": broker.port, "user": "door"}
     mqtt_section["password"] = "not-the-secret"
-    door, flat, flat_target = start_pair(tmp_path, mqtt=mqtt_section)
-    running += [door, flat]
+    door, flat, flat_target = start_pair(owned, tmp_path, mqtt=mqtt_section)
     wait_until(lambda: "MQTT broker refused us" in door.stderr(), 10, "a refusal")
     door.send("press")
     door.wait_for("answered", target=flat_target)
@@ -156,20 +144,18 @@ def test_wrong_mqtt_credentials_are_refused_and_the_door_keeps_ringing(tmp_path,
     assert door.wait() == 0
 
 
-def test_mqtt_open_only_with_allow_open_and_through_the_door_policy(tmp_path, running):
-    broker = Mosquitto(tmp_path, users={"door": "door-secret", "ha": "ha-secret"})
-    broker.start()
-    running.append(broker)
-    subscriber = Subscriber(broker.port, ["homeassistant/#", PREFIX + "/#"], "ha", "ha-secret")
-    running.append(subscriber)
+def test_mqtt_open_only_with_allow_open_and_through_the_door_policy(tmp_path, owned):
+    broker = owned(Mosquitto(tmp_path, users={"door": "door-secret", "ha": "ha-secret"})).start()
+    subscriber = owned(
+        Subscriber(broker.port, ["homeassistant/#", PREFIX + "/#"], "ha", "ha-secret")
+    )
     mqtt_section = {"host": "127.0.0.1", "port": broker.port, "user": "door"}
     mqtt_section["password"] = "door-secret"
     open_button = "homeassistant/button/intercom_door/open_door/config"
 
     # allow_open off: no open button, and the command topic does nothing.
     (tmp_path / "off").mkdir()
-    door, flat, _ = start_pair(tmp_path / "off", mqtt=mqtt_section)
-    running += [door, flat]
+    door, flat, _ = start_pair(owned, tmp_path / "off", mqtt=mqtt_section)
     subscriber.wait_for(PREFIX + "/availability", "online")
     wait_until(lambda: DISCOVERY <= {topic for topic, _, _ in subscriber.messages}, 10, "discovery")
     subscriber.publish(PREFIX + "/command/open", "OPEN")
@@ -177,14 +163,13 @@ def test_mqtt_open_only_with_allow_open_and_through_the_door_policy(tmp_path, ru
     door.wait_for("call_started")  # handled after the open command: nothing opened
     assert "door_opened" not in door.names()
     assert subscriber.seen(open_button) == []
-    door.kill()
-    flat.kill()
+    door.stop()
+    flat.stop()
 
     # allow_open on: the button appears and an open goes through the policy.
     mark = subscriber.mark()
     (tmp_path / "on").mkdir()
-    door, flat, _ = start_pair(tmp_path / "on", mqtt=dict(mqtt_section, allow_open=True))
-    running += [door, flat]
+    door, flat, _ = start_pair(owned, tmp_path / "on", mqtt=dict(mqtt_section, allow_open=True))
     subscriber.wait_for(PREFIX + "/availability", "online", since=mark)
     config = json.loads(subscriber.wait_for(open_button, since=mark))
     assert config["command_topic"] == PREFIX + "/command/open"

@@ -1,44 +1,35 @@
 # The flat's RTP endpoint for SIPp-signalled flats: SIPp's SDP names this
-# socket's port, so packets the door sends arrive here and packets sent from
-# here come from the negotiated address (the door accepts RTP only from
-# there; SIPp's own rtp_stream sends from another port). It sends PCMU every
-# ptime_ms (20 unless told) to the door's fixed RTP port from the moment it
-# starts, and, when asked, RFC 4733 telephone-events with a chosen payload
-# type, FRITZ!Box style: no End bit, the event just stops and a new
-# timestamp starts the next one.
+# socket's port (bound first, any free one), so packets the door sends
+# arrive here and packets sent from here come from the negotiated address
+# (the door accepts RTP only from there; SIPp's own rtp_stream sends from
+# another port). It sends PCMU every ptime_ms (20 unless told) to the door's
+# RTP port from the moment it starts, and, when asked, RFC 4733
+# telephone-events with a chosen payload type, FRITZ!Box style: no End bit,
+# the event just stops and a new timestamp starts the next one.
 
 import socket
 import struct
 import threading
 import time
 
-import numpy
+from support.audio import ulaw_compress
 
 SSRC = 0x0BADCAFE
 DIGIT_MS = 120
 GAP_MS = 100
 
 
-def ulaw_compress(samples):
-    """ITU-T G.711 u-law encoding (G.191 arithmetic) of int16 samples."""
-    x = numpy.asarray(samples, dtype=numpy.int32)
-    magnitude = numpy.minimum((numpy.where(x >= 0, x, ~x) >> 2) + 33, 8191)
-    exponent = numpy.clip(numpy.floor(numpy.log2(magnitude)).astype(numpy.int32) - 5, 0, 7)
-    mantissa = (magnitude >> (exponent + 1)) & 0x0F
-    code = (exponent << 4) | mantissa
-    return (code ^ numpy.where(x >= 0, 0xFF, 0x7F)).astype(numpy.uint8).tobytes()
-
-
 class FlatRtp:
-    """`send_samples` (int16) as PCMU from `port` to `door`, in packets of
-    ptime_ms; `digits` queued by dtmf() go out as telephone-events of
-    `dtmf_payload_type`."""
+    """`send_samples` (int16) as PCMU from .port to the door, in packets of
+    ptime_ms, once start(door) named its address; `digits` queued by dtmf()
+    go out as telephone-events of `dtmf_payload_type`."""
 
-    def __init__(self, port, door, send_samples, dtmf_payload_type=None, ptime_ms=20):
+    def __init__(self, send_samples, dtmf_payload_type=None, ptime_ms=20):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", port))
+        self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.1)
-        self.door = door
+        self.port = self.sock.getsockname()[1]
+        self.door = None
         self.ulaw = ulaw_compress(send_samples)
         self.dtmf_payload_type = dtmf_payload_type
         self.ptime_ms = ptime_ms
@@ -47,12 +38,18 @@ class FlatRtp:
         self.timestamps = []  # the RTP timestamp of each, in the same order
         self.sources = set()
         self.running = True
+        self.threads = []
+
+    def start(self, door):
+        """Receive, and send to door ((host, port)) from now on."""
+        self.door = door
         self.threads = [
             threading.Thread(target=self._receive, daemon=True),
             threading.Thread(target=self._send, daemon=True),
         ]
         for thread in self.threads:
             thread.start()
+        return self
 
     def dtmf(self, digits):
         self.pending_digits.extend(digits)

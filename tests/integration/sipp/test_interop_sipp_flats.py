@@ -1,4 +1,4 @@
-# SIPp flats the sip_interop tests do not cover, each called by a
+# SIPp flats the Kamailio tests do not cover, each called by a
 # peer-to-peer sim door: a busy flat (sequential fallback and the busy
 # reason), a flat with early media before it answers, a FRITZ!Box-style
 # flat sending the door code as RFC 4733 events with payload type 114 and
@@ -6,36 +6,48 @@
 # scenarios point the door's RTP at FlatRtp, the test's socket, which sends
 # the flat's audio and digits from there.
 
+import pathlib
 import time
 
+import pytest
 from flat_rtp import FlatRtp
-from interop_peers import (
-    DOOR_CODE,
-    block_matches,
-    read_wav,
-    scenario_copy,
-    speech_like,
-    start_peer_door,
-    ulaw_round_trip,
-)
+from support.audio import block_matches, noise_syllables, read_wav, ulaw_round_trip
+from support.config import door_sections
+from support.door import DOOR_CODE, start_door
+from support.sipp import Sipp
 
-from tests.board_sim.board_sim_door import free_port
-from tests.sip_interop.sip_interop_peers import SCENARIOS, Sipp
+pytestmark = pytest.mark.integration
+SCENARIOS = pathlib.Path(__file__).resolve().parent / "scenarios"
 
 
 def flat_uri(sipp):
     return "sip:flat@127.0.0.1:%d" % sipp.port
 
 
-def sipp_uas(owned, tmp_path, name, scenario):
-    peer = owned(Sipp(tmp_path, name, scenario, options=["-mi", "127.0.0.1"]))
-    return peer.start().wait_listening()
+def sipp_uas(owned, tmp_path, name, scenario, **fill):
+    """A started SIPp UAS of scenario (this folder's scenarios/, else
+    support/scenarios/), its placeholders filled."""
+    if (SCENARIOS / scenario).exists():
+        scenario = SCENARIOS / scenario
+    peer = owned(Sipp(tmp_path, name, scenario, options=["-mi", "127.0.0.1"], fill=fill))
+    return peer.start()
+
+
+def start_peer_door(owned, folder, targets, **sections):
+    """A peer-to-peer sim door (no server) calling `targets` (SIP URIs)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    merged = door_sections(
+        targets, door={"code": DOOR_CODE}, audio={"input": "silence", "output": "file:heard.wav"}
+    )
+    for section, table in sections.items():
+        merged.setdefault(section, {}).update(table)
+    return start_door(owned, folder, merged)
 
 
 def test_interop_a_busy_flat_makes_the_door_try_the_next_one(tmp_path, owned):
-    busy = sipp_uas(owned, tmp_path, "busy", scenario_copy(tmp_path, "flat_busy.xml"))
-    free = sipp_uas(owned, tmp_path, "free", SCENARIOS / "flat_answers.xml")
-    door = owned(start_peer_door(tmp_path / "door", [flat_uri(busy), flat_uri(free)]))
+    busy = sipp_uas(owned, tmp_path, "busy", "flat_busy.xml")
+    free = sipp_uas(owned, tmp_path, "free", "flat_answers.xml")
+    door = start_peer_door(owned, tmp_path / "door", [flat_uri(busy), flat_uri(free)])
     door.send("press")
     door.wait_for("answered", timeout=10, target=flat_uri(free))
     door.send("hangup")
@@ -49,8 +61,8 @@ def test_interop_a_busy_flat_makes_the_door_try_the_next_one(tmp_path, owned):
 
 
 def test_interop_a_single_busy_flat_ends_the_call_as_busy(tmp_path, owned):
-    busy = sipp_uas(owned, tmp_path, "busy", scenario_copy(tmp_path, "flat_busy.xml"))
-    door = owned(start_peer_door(tmp_path / "door", [flat_uri(busy)]))
+    busy = sipp_uas(owned, tmp_path, "busy", "flat_busy.xml")
+    door = start_peer_door(owned, tmp_path / "door", [flat_uri(busy)])
     door.send("press")
     ended = door.wait_for("call_ended", timeout=10)
     assert ended["reason"] == "busy", ended
@@ -59,14 +71,14 @@ def test_interop_a_single_busy_flat_ends_the_call_as_busy(tmp_path, owned):
 
 
 def test_interop_early_media_is_heard_before_the_flat_answers(tmp_path, owned):
-    media_port = free_port()
-    scenario = scenario_copy(tmp_path, "flat_early_media.xml", MEDIA_PORT=media_port, EARLY_MS=2000)
-    flat = sipp_uas(owned, tmp_path, "early", scenario)
-    door = owned(start_peer_door(tmp_path / "door", [flat_uri(flat)]))
-    announcement = speech_like(6, seed=3)
+    announcement = noise_syllables(6, seed=3)
+    rtp = owned(FlatRtp(announcement))
+    fill = {"MEDIA_PORT": rtp.port, "EARLY_MS": 2000}
+    flat = sipp_uas(owned, tmp_path, "early", "flat_early_media.xml", **fill)
+    door = start_peer_door(owned, tmp_path / "door", [flat_uri(flat)])
     door.send("press")
     call_started = door.wait_for("call_started", timeout=5)
-    rtp = owned(FlatRtp(media_port, ("127.0.0.1", door.rtp_port), announcement))
+    rtp.start(("127.0.0.1", door.rtp_port))
     answered = door.wait_for("answered", timeout=10)
     # the 200 came EARLY_MS after the 183
     assert answered["ts_ms"] - call_started["ts_ms"] >= 1800, (call_started, answered)
@@ -86,20 +98,18 @@ def test_interop_early_media_is_heard_before_the_flat_answers(tmp_path, owned):
 
 
 def test_interop_fritzbox_style_dtmf_payload_114_without_end_bits_opens(tmp_path, owned):
-    media_port = free_port()
-    scenario = scenario_copy(tmp_path, "flat_dtmf_pt114.xml", MEDIA_PORT=media_port)
-    flat = sipp_uas(owned, tmp_path, "fritz", scenario)
-    door = owned(
-        start_peer_door(
-            tmp_path / "door",
-            [flat_uri(flat)],
-            door={"hangup_after_open": 1},
-            device={"show_dtmf_digits": True},
-        )
+    rtp = owned(FlatRtp(noise_syllables(2, 4), 114))
+    flat = sipp_uas(owned, tmp_path, "fritz", "flat_dtmf_pt114.xml", MEDIA_PORT=rtp.port)
+    door = start_peer_door(
+        owned,
+        tmp_path / "door",
+        [flat_uri(flat)],
+        door={"hangup_after_open": 1},
+        device={"show_dtmf_digits": True},
     )
     door.send("press")
     door.wait_for("answered", timeout=10)
-    rtp = owned(FlatRtp(media_port, ("127.0.0.1", door.rtp_port), speech_like(2, 4), 114))
+    rtp.start(("127.0.0.1", door.rtp_port))
     time.sleep(0.5)
     rtp.dtmf(DOOR_CODE)
     for digit in DOOR_CODE:
@@ -115,9 +125,8 @@ def test_interop_fritzbox_style_dtmf_payload_114_without_end_bits_opens(tmp_path
 
 
 def test_interop_a_second_phone_answering_a_forked_call_gets_ack_and_bye(tmp_path, owned):
-    scenario = scenario_copy(tmp_path, "flat_forked_answers.xml")
-    forked = sipp_uas(owned, tmp_path, "forked", scenario)
-    door = owned(start_peer_door(tmp_path / "door", [flat_uri(forked)]))
+    forked = sipp_uas(owned, tmp_path, "forked", "flat_forked_answers.xml")
+    door = start_peer_door(owned, tmp_path / "door", [flat_uri(forked)])
     door.send("press")
     door.wait_for("answered", timeout=10)
     time.sleep(1.0)  # the second 200, its ACK and BYE come meanwhile

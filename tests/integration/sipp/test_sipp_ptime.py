@@ -15,7 +15,6 @@ import time
 
 import numpy
 import pytest
-
 from tests.board_sim.board_sim_door import (
     Door,
     free_port,

@@ -5,10 +5,12 @@
 import struct
 import subprocess
 
+import pytest
 from intercom.media.dtmf import DtmfSender
 from intercom.media.rtcp import RtcpSession
 from intercom.media.rtp import RtpReceiver, RtpSender
 
+pytestmark = pytest.mark.integration
 RTP_PORT = 40000
 WALLCLOCK = 1764115200000
 

@@ -1,8 +1,8 @@
-# Boot shim for the ROMFS run of the Pico W call (test_pico_call.py), run by
+# Boot shim for the ROMFS runs of the Pico W door (support/pico.py), run by
 # the MicroPython unix port in the folder acting as the board's filesystem:
 #
 #   LD_PRELOAD=flash_map.so PICO_FLASH_IMAGE=IMAGE \
-#   MICROPYPATH=tests/fakes/micropython micropython -X heapsize=N mp_romfs_boot.py
+#   MICROPYPATH=tests/support/micropython micropython -X heapsize=N mp_romfs_boot.py
 #
 # What a Pico with a ROMFS partition does at boot, in the unix port's terms:
 # the image (built by `mpremote romfs build`, or a partition file holding

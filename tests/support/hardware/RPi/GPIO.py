@@ -12,7 +12,7 @@ Faithful to the real module where board code can tell the difference:
     event_detected), even when it is the release after a press;
   - setup(OUT, initial=...) drives the level before the pin becomes an output;
     cleanup() returns the channels this process set up to inputs.
-tests/board_rpi/test_rpi_gpio_fake.py keeps it honest against the
+tests/boards/rpi/test_rpi_gpio_fake.py keeps it honest against the
 types-RPi.GPIO stubs.
 
 Test side (names start with sim_, they do not exist in RPi.GPIO):

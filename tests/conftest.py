@@ -1,0 +1,38 @@
+# Fixtures and checks for every test folder.
+#
+# `owned`: what a test starts (doors, peers, flat phones, relays) is
+# registered with it and stopped at teardown, the last started first, also
+# when the test fails.
+#
+# Every test under tests/integration/ carries the `integration` marker
+# (slow: real peers, attackers, a damaged network), so that
+# `pytest -m "not integration"` (make test-fast) leaves all of them out;
+# tests elsewhere that start a third-party peer carry it too.
+
+import pathlib
+
+import pytest
+from support.processes import Owned
+
+INTEGRATION = pathlib.Path(__file__).resolve().parent / "integration"
+
+
+@pytest.fixture
+def owned():
+    """owned(thing) -> thing; thing.stop() runs at teardown."""
+    registry = Owned()
+    yield registry
+    registry.stop_all()
+
+
+def pytest_collection_modifyitems(config, items):
+    unmarked = [
+        item.nodeid
+        for item in items
+        if INTEGRATION in item.path.resolve().parents
+        and item.get_closest_marker("integration") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "tests under tests/integration/ need the integration marker: %s" % ", ".join(unmarked)
+        )

@@ -1,0 +1,83 @@
+# The one door config writer: sections ({"sip": {"user": "door", ...}, ...})
+# written as TOML (0600, as the loader wants for files holding secrets),
+# and converted by our own `intercom config to-json` into the config.json a
+# MicroPython board reads. door_sections() gives the sections every test
+# door starts from.
+
+import json
+import os
+import subprocess
+import sys
+
+from support.paths import FIRMWARE
+
+
+def toml_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    return "[" + ", ".join(toml_value(item) for item in value) + "]"
+
+
+def write_config(path, sections, webhooks=()):
+    """path as TOML: sections are {name: table} ([name]) or {name: [table,
+    ...]} ([[name]] entries, like [[button]]); one [[webhook]] per webhook."""
+    lines = []
+    if webhooks:
+        sections = dict(sections, webhook=list(webhooks))
+    for section, tables in sections.items():
+        entries = tables if isinstance(tables, list) else [tables]
+        for table in entries:
+            lines.append(("[[%s]]" if isinstance(tables, list) else "[%s]") % section)
+            lines += ["%s = %s" % (key, toml_value(value)) for key, value in table.items()]
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def write_config_json(toml_path):
+    """config.json next to toml_path, as `intercom config to-json` makes it."""
+    converted = subprocess.run(
+        [sys.executable, "-m", "intercom", "config", "to-json", str(toml_path)],
+        env={**os.environ, "PYTHONPATH": str(FIRMWARE)},
+        capture_output=True,
+        check=True,
+    )
+    path = toml_path.parent / "config.json"
+    path.write_bytes(converted.stdout)
+    path.chmod(0o600)
+    return path
+
+
+def door_sections(targets=(), name="Door", user="door", board="sim", **sections):
+    """A door calling `targets` (peer-to-peer unless sections give a
+    [sip] server), on any free SIP and RTP port (the `started` event names
+    them), rings 10 s, keeps its state in USER_state.json; each keyword
+    (audio={...}, door={...}, ...) is merged into its section."""
+    merged = {
+        "device": {"name": name, "board": board},
+        "sip": {"user": user, "local_port": 0},
+        "call": {"targets": list(targets), "ring_timeout": 10},
+        "door": {"state_file": "%s_state.json" % user},
+    }
+    for section, table in sections.items():
+        merged.setdefault(section, {}).update(table)
+    return merged
+
+
+def sim_sections(name, user, targets, answer_from=(), audio_input="silence", **sections):
+    """A sim door (door_sections) answering calls from answer_from, its
+    mic `audio_input`, its speaker writing USER_heard.wav."""
+    merged = door_sections(
+        targets,
+        name,
+        user,
+        call={"answer_from": list(answer_from)},
+        audio={"input": audio_input, "output": "file:%s_heard.wav" % user},
+    )
+    for section, table in sections.items():
+        merged.setdefault(section, {}).update(table)
+    return merged

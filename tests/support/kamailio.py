@@ -1,0 +1,138 @@
+# Kamailio 5.6 as the tests run it (PEERS.md): in the foreground (-DD -E),
+# one UDP worker, its own run folder, the config's !NAME! placeholders
+# filled with --substdef, on a free 127.0.0.1 port (a new one when it was
+# taken before Kamailio bound it), stopped by its PID.
+
+import pathlib
+import subprocess
+import time
+
+from support.paths import KAMAILIO_CONFIGS, ROOT
+from support.peers import ensure_installed
+from support.ports import free_port, retry_when_taken
+from support.processes import PeerProcess
+
+# Registrar + proxy, users door/flat1/flat2 (tests/integration/kamailio).
+PROXY_CONFIG = KAMAILIO_CONFIGS / "proxy.cfg"
+# Registrar only, digest with nonce-count checks, 405 to anything else.
+REGISTRAR_CONFIG = KAMAILIO_CONFIGS / "registrar.cfg"
+# The building proxy we ship (deploy/kamailio).
+BUILDING_CONFIG = ROOT / "deploy" / "kamailio" / "building.cfg"
+DOOR_PASSWORD = "door-secret-42"
+FLAT_PASSWORD = "flat-secret-17"
+
+
+class Kamailio:
+    """One Kamailio logging to rundir/kamailio.log; `config`'s !SIP_PORT!
+    and !RUNDIR! (and the names in `substitutions`) filled in. start()
+    again after stop() restarts it on the same port."""
+
+    LOG_PREFIX = "interop: "  # the lines the config logs for the tests
+
+    def __init__(self, rundir, config=PROXY_CONFIG, substitutions=None, memory_mb=16):
+        self.rundir = pathlib.Path(rundir)
+        self.config = config
+        self.memory_mb = memory_mb
+        if substitutions is None:
+            substitutions = {"DOOR_PASSWORD": DOOR_PASSWORD, "FLAT_PASSWORD": FLAT_PASSWORD}
+        self.substitutions = substitutions
+        self.port = None
+        self.log_path = self.rundir / "kamailio.log"
+        self.peer = None
+
+    @property
+    def address(self):
+        return ("127.0.0.1", self.port)
+
+    def start(self):
+        ensure_installed(["kamailio", "kamcmd"], "kamailio")
+        if self.port is not None:  # a restart: whoever uses it knows this port
+            return self._start(self.port)
+        return retry_when_taken(lambda: self._start(free_port()))
+
+    def _start(self, port):
+        self.port = port
+        command = ["kamailio", "-DD", "-E", "-f", self.config, "-m", self.memory_mb, "-M", 4]
+        # One UDP worker (overrides the config's `children`): with several,
+        # two messages the door sends back to back (ACK and BYE, 180 and
+        # 403, the 487 after the proxy's 200 for a CANCEL) can be relayed
+        # by different workers in either order, which SIPp's strict
+        # scenarios report as a failed call.
+        command += ["-n", 1, "-Y", self.rundir, "-w", self.rundir]
+        values = [("SIP_PORT", port), ("RUNDIR", self.rundir)]
+        for name, value in values + sorted(self.substitutions.items()):
+            command.append("--substdef=!%s!%s!" % (name, value))
+        self.peer = PeerProcess("kamailio", self.log_path).launch(command)
+        self.peer.wait_started(lambda: self.kamcmd("core.version").returncode == 0)
+        return self
+
+    def stop(self):
+        if self.peer is not None:
+            self.peer.stop()
+
+    def kamcmd(self, *arguments):
+        command = ["kamcmd", "-s", "unix:%s/ctl" % self.rundir] + list(arguments)
+        return subprocess.run(command, capture_output=True, text=True, timeout=10)
+
+    def bindings(self):
+        """{user: [contact URI, ...]} from `kamcmd ul.dump`."""
+        result = self.kamcmd("ul.dump")
+        assert result.returncode == 0, result.stderr
+        found = {}
+        user = None
+        for line in result.stdout.splitlines():
+            name, _, value = line.strip().partition(":")
+            if name == "AoR":
+                user = value.strip()
+                found[user] = []
+            elif name == "Address" and user is not None:
+                found[user].append(value.strip())
+        return found
+
+    def wait_registered(self, users, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            bound = self.bindings()
+            if all(bound.get(user) for user in users):
+                return bound
+            time.sleep(0.1)
+        raise AssertionError("not all of %r registered: %r\n%s" % (users, bound, self.log()))
+
+    def log(self):
+        return self.log_path.read_text("utf-8", "replace")[-6000:]
+
+    def log_mark(self):
+        return self.log_path.stat().st_size
+
+    def log_lines(self, since=0):
+        """The config's own LOG_PREFIX lines logged after `since` (a log_mark)."""
+        with open(self.log_path, "rb") as log:
+            log.seek(since)
+            text = log.read().decode("utf-8", "replace")
+        prefix = self.LOG_PREFIX
+        return [line.split(prefix, 1)[1] for line in text.splitlines() if prefix in line]
+
+
+class BuildingProxy(Kamailio):
+    """Kamailio with deploy/kamailio/building.cfg; users {name: (password,
+    role)} go into a generated users file, the port and paths by --substdef."""
+
+    LOG_PREFIX = "building: "
+
+    def __init__(self, rundir, users):
+        super().__init__(rundir, BUILDING_CONFIG, {}, memory_mb=32)
+        self.users = dict(users)
+
+    def write_users(self):
+        lines = ["event_route[htable:mod-init] {"]
+        for name, (password, role) in self.users.items():
+            lines.append('    $sht(users=>%s) = "%s";' % (name, password))
+            lines.append('    $sht(roles=>%s) = "%s";' % (name, role))
+        lines.append("}")
+        path = self.rundir / "users.cfg"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def start(self):
+        self.substitutions["USERS_FILE"] = self.write_users()
+        return super().start()
