@@ -13,7 +13,7 @@
 #   MICROPYPATH=FIRMWARE micropython -X heapsize=N host_tools/bench/mp_heap_door.py
 #
 # HeapSampler and sampled_loop_class are imported by the Pico ROMFS boot
-# shim (tests/board_pico/mp_romfs_boot.py) for the same measure.
+# shim (tests/support/micropython/mp_romfs_boot.py) for the same measure.
 
 import gc
 import json

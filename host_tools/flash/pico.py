@@ -15,7 +15,7 @@
 # MICROPY_HW_ROMFS_BYTES; the stock RPI_PICO_W build has none) gets the
 # compiled modules as one ROMFS image in it instead of files (step 4):
 # mounted at /rom at boot, imports run the bytecode in place in flash, so
-# the door's RAM holds no bytecode (tests/board_pico/test_pico_call.py
+# the door's RAM holds no bytecode (tests/boards/pico/test_pico_call.py
 # measures it). `mpremote romfs deploy` writes the image when its sha256
 # differs from the one in the partition; only main.py and config.json stay
 # on the filesystem, and intercom/ and boards/ there are removed (the

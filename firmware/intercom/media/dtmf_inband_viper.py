@@ -1,7 +1,7 @@
 # The Goertzel filter bank of intercom.media.dtmf_inband compiled by
 # MicroPython's viper emitter (MicroPython only): the same integer
 # arithmetic as InbandDtmfDetector's plain loop, so both give identical
-# states (tests/media_path runs both on the same input).
+# states (tests/core runs both on the same input).
 #
 #   filter_samples(index, end, pcm, state, fixed)
 #       runs the eight filters over the 16-bit little-endian samples in

@@ -1,7 +1,7 @@
 # G.711 lookup tables, bit-exact to ITU-T G.191 (g711.c).
 #
 # Generated once from the G.191 reference routines; the exhaustive check in
-# tests/media_g711/ recomputes every entry a different way. Do not edit by
+# tests/core/ recomputes every entry a different way. Do not edit by
 # hand. Constants only: importing this module builds nothing.
 #
 # Encoding. A 16-bit sample x is read as the unsigned value u = x & 0xFFFF.
