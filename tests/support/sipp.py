@@ -2,7 +2,9 @@
 # a scenario (support/scenarios/, or a built-in one) with its message
 # trace, on free 127.0.0.x ports (new ones when one was taken before SIPp
 # bound it), stopped by its PID. start() returns once SIPp holds its SIP
-# port (a UAS ready for calls) or has already run to its end.
+# port (a UAS ready for calls) or has already run to its end. Besides its
+# SIP port SIPp binds a control port (-cp) and media ports: audio RTP on
+# -mp and video RTP on -mp + 2 (seen in /proc/net/udp).
 
 import re
 import subprocess
@@ -15,6 +17,7 @@ from support.processes import PeerProcess, stop_group
 SIPP_TIMEOUT_S = 20
 # SIPp's exit status when it could not start (-1 fatal, -2 socket error).
 START_FAILURES = (254, 255)
+MEDIA_PORTS = 3  # -mp .. -mp + 2
 
 
 class SippMessage:
@@ -55,7 +58,7 @@ class Sipp:
     or a path; `fill` replaces placeholders in a copy written to workdir)
     or the built-in `builtin` (-sn), `calls` calls, towards `remote`.
     `port` fixes the SIP port (a contact registered before); otherwise a
-    free one is picked, again when it was taken."""
+    free one is picked; the others are picked again when one was taken."""
 
     _HEADER = re.compile(r"^UDP message (sent|received)", re.MULTILINE)
 
@@ -103,18 +106,18 @@ class Sipp:
 
     def start(self):
         ensure_installed(["sipp"], "sip-tester")
-        if self.fixed_port is not None:
-            return self._start(self.fixed_port)
-        return retry_when_taken(lambda: self._start(free_port(self.host)))
+        return retry_when_taken(self._start)
 
-    def _start(self, port):
+    def _start(self):
+        port = self.fixed_port if self.fixed_port is not None else free_port(self.host)
         self.port = port
         if self.scenario is not None:
             command = ["sipp", "-sf", self.scenario]
         else:
             command = ["sipp", "-sn", self.builtin]
         command += ["-i", self.host, "-p", port]
-        command += ["-mp", free_port(self.host), "-cp", free_port()]
+        media = free_port(self.host, span=MEDIA_PORTS, even=True)
+        command += ["-mp", media, "-cp", free_port()]
         command += ["-m", self.calls, "-nostdin"]
         command += ["-timeout", "%ds" % self.timeout_s, "-timeout_error"]
         if self.trace:
