@@ -25,7 +25,6 @@ summary.txt.
 
 import json
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -73,16 +72,6 @@ REQUIRED_EVENTS = [
     "door_closed",
     "call_ended",
 ]
-
-
-def free_udp_port(host=HOST):
-    """A UDP port nobody holds right now (the door binds it a moment later)."""
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
-    finally:
-        probe.close()
 
 
 def default_artifacts():
@@ -133,7 +122,6 @@ class Scenario:
         self.press_wall = None
         self.door = None
         self.flat = None
-        self.door_port = None
         self.exit_status = None
         self.problem = None
         self._events_file = None
@@ -179,9 +167,9 @@ class Scenario:
             code_after_reply_ms=CODE_AFTER_REPLY_MS,
             auto_code=not self.interactive,
         )
-        self.door_port = free_udp_port()
+        # Any free port: the door names it in its started event.
         config = door_config(
-            self.door_port,
+            0,
             [self.flat.uri],
             audio_specs(
                 self.audio,
@@ -373,8 +361,9 @@ class Scenario:
         names = {}
         if self.flat is not None:
             names[self.flat.sip.local_address] = "flat phone (%s)" % FLAT_USER
-        if self.door_port is not None:
-            names[(HOST, self.door_port)] = "door"
+        started = self.door.first("started") if self.door is not None else None
+        if started is not None:
+            names[(HOST, started["sip_port"])] = "door"
         return names
 
     def _write_ladder(self, records, button_wall):
