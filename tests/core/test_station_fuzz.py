@@ -12,8 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from intercom import sdp
 from intercom.sip.message import Request, parse_message
-
-from tests.unit.station_harness import FLAT_RTP, Pair, door_config
+from unit.station_harness import FLAT_RTP, Pair, door_config
 
 FUZZ = settings(
     max_examples=150,

@@ -23,7 +23,7 @@ from support.paths import FIRMWARE, MICROPYTHON
 from support.ports import PORT_TAKEN, PortTaken, free_port
 from support.processes import stop_group
 
-_HTTP_LINE = re.compile(r"status page on http://[^:/]+:(\d+)/")
+_HTTP_LINE = re.compile(r"status page on https?://[^:/]+:(\d+)/")
 FLAT_USER = "flatx"
 DOOR_CODE = "2580"  # the registered doors' code
 
@@ -158,12 +158,17 @@ class Door:
         return self.stderr_path.read_text(errors="replace")
 
     def http_port(self, timeout=10.0):
-        """The status page's port, from the door's "status page on" line."""
+        """The status page's port, from the door's "status page on" line.
+        PortTaken when the door said its port was taken (it then retries
+        that port; the caller starts another door on another port)."""
         deadline = time.monotonic() + timeout
         while True:
-            found = _HTTP_LINE.search(self.stderr())
+            text = self.stderr()
+            found = _HTTP_LINE.search(text)
             if found:
                 return int(found.group(1))
+            if "status page: " in text and PORT_TAKEN in text:
+                raise PortTaken("%s: the status page's port is taken" % self.name)
             if time.monotonic() > deadline or self.process.poll() is not None:
                 raise AssertionError(
                     "%s: no status page line; stderr: %s" % (self.name, self.stderr())
@@ -212,6 +217,7 @@ def start_door(
     webhooks=(),
     stdin=True,
     wrapper=(),
+    status_page=False,
     wait="started",
     timeout=20.0,
 ):
@@ -221,7 +227,9 @@ def start_door(
     with micropython=True main.py under the MicroPython unix port reading
     the same config as config.json (heap: -X heapsize). env adds to ours;
     stdin=False: no commands (stdin is /dev/null); wrapper: a command
-    prefix the door runs under (e.g. its own /etc/hosts)."""
+    prefix the door runs under (e.g. its own /etc/hosts); status_page: wait
+    for its status page too (PortTaken when its port was taken: start it
+    through retry_when_taken with http_listen())."""
     toml_path = write_config(folder / ("%s.toml" % name), sections, webhooks)
     environment = dict(os.environ)
     if micropython:
@@ -235,7 +243,14 @@ def start_door(
         command += list(args)
     environment.update(env or {})
     command = list(wrapper) + command
-    return launch_door(owned, folder, command, environment, name, stdin, wait, timeout)
+    door = launch_door(owned, folder, command, environment, name, stdin, wait, timeout)
+    if status_page:
+        try:
+            door.http_port()
+        except PortTaken:
+            door.stop()
+            raise
+    return door
 
 
 def start_pair(owned, folder, door_input="tone", webhooks=(), **extra):
@@ -252,7 +267,7 @@ def start_pair(owned, folder, door_input="tone", webhooks=(), **extra):
     for section, table in extra.items():
         sections.setdefault(section, {}).update(table)
     try:
-        door = start_door(owned, folder, sections, webhooks=webhooks)
+        door = start_door(owned, folder, sections, webhooks=webhooks, status_page="http" in extra)
     except PortTaken:
         flat.stop()  # the caller starts the pair again
         raise
@@ -284,3 +299,15 @@ def start_registered_door(owned, folder, name, user, password, proxy_port, targe
     door = start_door(owned, folder, merged)
     door.wait_for("registered", timeout=10)
     return door
+
+
+def start_peer_door(owned, folder, targets, **sections):
+    """A peer-to-peer sim door in folder (made if missing) calling `targets`
+    (SIP URIs), door code DOOR_CODE, its speaker writing heard.wav."""
+    folder.mkdir(parents=True, exist_ok=True)
+    merged = door_sections(
+        targets, door={"code": DOOR_CODE}, audio={"input": "silence", "output": "file:heard.wav"}
+    )
+    for section, table in sections.items():
+        merged.setdefault(section, {}).update(table)
+    return start_door(owned, folder, merged)

@@ -2,7 +2,7 @@
 # rules (back-off, one error event per outage, the bounded queue, states
 # again on each connect, retained commands ignored) over a recording
 # transport, on a virtual clock. The real transports meet Mosquitto in
-# tests/services and tests/mqtt_pico.
+# tests/integration/mosquitto.
 
 import binascii
 import json

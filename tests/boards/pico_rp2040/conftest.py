@@ -4,14 +4,12 @@ archive that MICROPYTHON_ARCHIVE names (`make test` sets it to
 and say so (a clone would need the network)."""
 
 import os
-import pathlib
 
 import pytest
+from support.paths import ROOT
 
 from host_tools.pico_firmware.build import build_firmware
 from host_tools.rp2040.call import IMAGE, image_files
-
-ROOT = pathlib.Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="session")

@@ -51,7 +51,7 @@ def test_a_restarted_door_shows_the_events_of_its_previous_run(tmp_path, owned):
         }
 
     (tmp_path / "state").mkdir()
-    door = retry_when_taken(lambda: start_door(owned, tmp_path, sections()))
+    door = retry_when_taken(lambda: start_door(owned, tmp_path, sections(), status_page=True))
     door.send("press")
     door.wait_for("call_started")
     door.send("quit")
@@ -63,7 +63,7 @@ def test_a_restarted_door_shows_the_events_of_its_previous_run(tmp_path, owned):
         "call_started",
     ]
 
-    door = retry_when_taken(lambda: start_door(owned, tmp_path, sections()))
+    door = retry_when_taken(lambda: start_door(owned, tmp_path, sections(), status_page=True))
     names = [entry["event"] for entry in http_json(door.http_port(), "/api/log")["entries"]]
     assert names[:3] == ["started", "button", "call_started"]
     assert "call_ended" in names  # the stop hung the first call up

@@ -10,10 +10,9 @@ import pathlib
 import time
 
 import pytest
-from flat_rtp import FlatRtp
 from support.audio import block_matches, noise_syllables, read_wav, ulaw_round_trip
-from support.config import door_sections
-from support.door import DOOR_CODE, start_door
+from support.door import DOOR_CODE, start_peer_door
+from support.flat_rtp import FlatRtp
 from support.sipp import Sipp
 
 pytestmark = pytest.mark.integration
@@ -31,17 +30,6 @@ def sipp_uas(owned, tmp_path, name, scenario, **fill):
         scenario = SCENARIOS / scenario
     peer = owned(Sipp(tmp_path, name, scenario, options=["-mi", "127.0.0.1"], fill=fill))
     return peer.start()
-
-
-def start_peer_door(owned, folder, targets, **sections):
-    """A peer-to-peer sim door (no server) calling `targets` (SIP URIs)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    merged = door_sections(
-        targets, door={"code": DOOR_CODE}, audio={"input": "silence", "output": "file:heard.wav"}
-    )
-    for section, table in sections.items():
-        merged.setdefault(section, {}).update(table)
-    return start_door(owned, folder, merged)
 
 
 def test_interop_a_busy_flat_makes_the_door_try_the_next_one(tmp_path, owned):

@@ -8,30 +8,14 @@
 # with an error event, and still obeys a live command.
 
 import pytest
-from services_helpers import (
-    Mosquitto,
-    Subscriber,
-    publish_retained,
-    start_door,
-    start_micropython_door,
-)
+from support.door import start_door
+from support.mosquitto import Mosquitto, Subscriber, publish_retained
+
+pytestmark = pytest.mark.integration
 
 PREFIX = "intercom/door"
 USERS = {"door": "door-secret", "ha": "ha-secret"}
 INTERPRETERS = ("cpython", "micropython")
-
-
-@pytest.fixture
-def running():
-    started = []
-    yield started
-    for thing in reversed(started):
-        if hasattr(thing, "kill"):
-            thing.kill()
-        elif isinstance(thing, Subscriber):
-            thing.close()
-        else:
-            thing.stop()
 
 
 def door_sections(broker_port, **mqtt):
@@ -48,28 +32,20 @@ def door_sections(broker_port, **mqtt):
     return sections
 
 
-def start(interpreter, folder, sections):
+def start(owned, interpreter, folder, sections):
     folder.mkdir(exist_ok=True)
-    if interpreter == "micropython":
-        door = start_micropython_door(folder, sections)
-        door.wait_for("started", timeout=20)
-        return door
-    return start_door(folder, sections)
+    return start_door(owned, folder, sections, micropython=interpreter == "micropython")
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
-def test_retained_commands_are_ignored_and_a_live_open_still_opens(tmp_path, running, interpreter):
-    broker = Mosquitto(tmp_path, users=USERS)
-    broker.start()
-    running.append(broker)
+def test_retained_commands_are_ignored_and_a_live_open_still_opens(tmp_path, owned, interpreter):
+    broker = owned(Mosquitto(tmp_path, users=USERS)).start()
     publish_retained(broker.port, PREFIX + "/command/open", "PRESS", "ha", "ha-secret")
     publish_retained(broker.port, PREFIX + "/command/test_ring", "PRESS", "ha", "ha-secret")
-    subscriber = Subscriber(broker.port, [PREFIX + "/#"], "ha", "ha-secret")
-    running.append(subscriber)
+    subscriber = owned(Subscriber(broker.port, [PREFIX + "/#"], "ha", "ha-secret"))
 
     sections = door_sections(broker.port, allow_open=True)
-    door = start(interpreter, tmp_path / "door", sections)
-    running.append(door)
+    door = start(owned, interpreter, tmp_path / "door", sections)
     subscriber.wait_for(PREFIX + "/availability", "online", timeout=15)
     for command in ("command/open", "command/test_ring"):
         refused = door.wait_for("error", service="mqtt", topic=PREFIX + "/" + command)
@@ -90,19 +66,16 @@ def test_retained_commands_are_ignored_and_a_live_open_still_opens(tmp_path, run
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
 def test_the_client_id_is_the_devices_own_and_cannot_be_guessed_from_the_config(
-    tmp_path, running, interpreter
+    tmp_path, owned, interpreter
 ):
     """Same config in two folders (two devices): two client ids, each kept
     over a restart; connecting with the old fixed id kicks nobody off."""
-    broker = Mosquitto(tmp_path, users=USERS)
-    broker.start()
-    running.append(broker)
+    broker = owned(Mosquitto(tmp_path, users=USERS)).start()
     sections = door_sections(broker.port)
     ids = {}
     for device in ("first", "second", "first"):
         mark = broker.log_mark()
-        door = start(interpreter, tmp_path / device, sections)
-        running.append(door)
+        door = start(owned, interpreter, tmp_path / device, sections)
         client_id = broker.wait_for_client("door", since=mark)
         ids.setdefault(device, client_id)
         assert ids[device] == client_id  # stable over a restart
@@ -113,15 +86,14 @@ def test_the_client_id_is_the_devices_own_and_cannot_be_guessed_from_the_config(
         assert "intercom_door" not in client_id and len(client_id) <= 23
 
     # someone connecting with the id the door used to have kicks nobody off
-    door = start(interpreter, tmp_path / "first", sections)
-    running.append(door)
-    subscriber = Subscriber(broker.port, [PREFIX + "/#"], "ha", "ha-secret")
-    running.append(subscriber)
+    door = start(owned, interpreter, tmp_path / "first", sections)
+    subscriber = owned(Subscriber(broker.port, [PREFIX + "/#"], "ha", "ha-secret"))
     subscriber.wait_for(PREFIX + "/availability", "online", timeout=15)
-    intruder = Subscriber(broker.port, [], "ha", "ha-secret", client_id="intercom-intercom_door")
-    running.append(intruder)
+    intruder = owned(
+        Subscriber(broker.port, [], "ha", "ha-secret", client_id="intercom-intercom_door")
+    )
     mark = subscriber.mark()
-    intruder.close()
+    intruder.stop()
     door.send("quit")
     assert door.wait() == 0
     # the door was online until its own goodbye: no will, no reconnect

@@ -6,38 +6,46 @@
 #   - with sip.asserted_identity, the door knows callers by the
 #     P-Asserted-Identity of its server (RFC 3325), not by From.
 
+import pathlib
 import time
 
-from flat_rtp import FlatRtp
-from interop_peers import DOOR_CODE, scenario_copy, speech_like, start_peer_door
-from tests.board_sim.board_sim_door import Door, free_port, write_toml
-from tests.sip_interop.sip_interop_peers import SCENARIOS, Sipp, free_udp_port
+import pytest
+from support.audio import noise_syllables
+from support.door import DOOR_CODE, start_door, start_peer_door
+from support.flat_rtp import FlatRtp
+from support.ports import free_port
+from support.sipp import Sipp
 
+pytestmark = pytest.mark.integration
+SCENARIOS = pathlib.Path(__file__).resolve().parent / "scenarios"
 FLAT1 = "sip:flat1@127.0.0.1"
 
 
 def answering_door(tmp_path, owned, targets, **extra):
     """A peer-to-peer door that answers flat1 at 127.0.0.1 and lets it open."""
-    sip_port = free_udp_port()
     sections = {
-        "sip": {"local_port": sip_port},
         "call": {"answer_from": [FLAT1], "ring_timeout": 5},
         "door": {"open_from": [FLAT1]},
         "device": {"show_dtmf_digits": True},
     }
     for name, table in extra.items():
         sections.setdefault(name, {}).update(table)
-    door = owned(start_peer_door(tmp_path / "door", targets, **sections))
-    door.sip_port = sip_port
-    return door
+    return start_peer_door(owned, tmp_path / "door", targets, **sections)
 
 
 def test_interop_a_forged_invite_gets_neither_the_microphone_nor_a_code_attempt(tmp_path, owned):
     door = answering_door(tmp_path, owned, ["sip:flat1@127.0.0.1:%d" % free_port()])
-    media_port = free_port()
-    attacker_rtp = owned(FlatRtp(media_port, ("127.0.0.1", door.rtp_port), speech_like(8, 5), 114))
-    scenario = scenario_copy(tmp_path, "forger_invites_door.xml", MEDIA_PORT=media_port)
-    forger = owned(Sipp(tmp_path, "forger", scenario, remote=("127.0.0.1", door.sip_port)))
+    attacker_rtp = owned(FlatRtp(noise_syllables(8, 5), 114))
+    attacker_rtp.start(("127.0.0.1", door.rtp_port))
+    forger = owned(
+        Sipp(
+            tmp_path,
+            "forger",
+            SCENARIOS / "forger_invites_door.xml",
+            remote=("127.0.0.1", door.sip_port),
+            fill={"MEDIA_PORT": attacker_rtp.port},
+        )
+    )
     forger.start()
     incoming = door.wait_for("incoming_call", timeout=10)
     assert incoming["accepted"] is True  # From and source are the flat's: it rings
@@ -57,9 +65,11 @@ def test_interop_a_forged_invite_gets_neither_the_microphone_nor_a_code_attempt(
 
 
 def test_interop_a_200_crossing_the_cancel_before_any_1xx_is_acked_and_byed(tmp_path, owned):
-    scenario = scenario_copy(tmp_path, "flat_answers_after_the_ring_timeout.xml", PAUSE_MS=6500)
-    late = owned(Sipp(tmp_path, "late", scenario, options=["-mi", "127.0.0.1"]))
-    late.start().wait_listening()
+    scenario = SCENARIOS / "flat_answers_after_the_ring_timeout.xml"
+    late = owned(
+        Sipp(tmp_path, "late", scenario, options=["-mi", "127.0.0.1"], fill={"PAUSE_MS": 6500})
+    )
+    late.start()
     door = answering_door(tmp_path, owned, ["sip:flat@127.0.0.1:%d" % late.port])
     door.send("press")
     ended = door.wait_for("call_ended", timeout=10)
@@ -73,7 +83,7 @@ def test_interop_a_200_crossing_the_cancel_before_any_1xx_is_acked_and_byed(tmp_
         Sipp(
             tmp_path,
             "resident",
-            SCENARIOS / "flat_calls_door_direct.xml",
+            "flat_calls_door_direct.xml",
             remote=("127.0.0.1", door.sip_port),
             options=["-s", "flat1"],
         )
@@ -88,37 +98,43 @@ def pbx_door(tmp_path, owned, pbx_port):
     the identity the PBX asserts."""
     folder = tmp_path / "door"
     folder.mkdir()
-    sip_port = free_udp_port()
     sections = {
         "device": {"name": "Door", "board": "sim", "show_dtmf_digits": True},
         "sip": {
             "server": "127.0.0.1:%d" % pbx_port,
             "register": False,
             "domain": "example.org",
-            "local_port": sip_port,
+            "local_port": 0,
             "asserted_identity": True,
         },
         "call": {"targets": ["flat1"], "answer_from": ["flat1"]},
         "door": {"code": DOOR_CODE, "state_file": "state.json"},
-        "audio": {"input": "silence", "output": "null", "rtp_port": free_port()},
+        "audio": {"input": "silence", "output": "null"},
     }
-    write_toml(folder / "door.toml", sections)
-    door = owned(Door(folder, "door.toml"))
-    door.wait_for("started", timeout=10)
-    door.sip_port = sip_port
-    return door
+    return start_door(owned, folder, sections)
 
 
 def pbx_call(tmp_path, owned, door, pbx_port, name, scenario, from_user, asserted_user):
-    copy = scenario_copy(tmp_path, scenario, FROM_USER=from_user, ASSERTED_USER=asserted_user)
-    pbx = owned(Sipp(tmp_path, name, copy, port=pbx_port, remote=("127.0.0.1", door.sip_port)))
+    fill = {"FROM_USER": from_user, "ASSERTED_USER": asserted_user}
+    pbx = owned(
+        Sipp(
+            tmp_path,
+            name,
+            SCENARIOS / scenario,
+            port=pbx_port,
+            remote=("127.0.0.1", door.sip_port),
+            fill=fill,
+        )
+    )
     pbx.start()
     assert pbx.wait() == 0, pbx.report()
     return pbx
 
 
 def test_interop_the_door_knows_callers_by_the_pbxs_asserted_identity(tmp_path, owned):
-    pbx_port = free_udp_port()
+    # The door is told the PBX's port before the PBX (a SIPp UAC that calls
+    # at once) runs: picked free, not held in between.
+    pbx_port = free_port()
     door = pbx_door(tmp_path, owned, pbx_port)
     # The resident, whatever From says: answered.
     pbx_call(tmp_path, owned, door, pbx_port, "resident", "server_calls_door.xml", "x9", "flat1")
