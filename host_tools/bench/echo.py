@@ -45,7 +45,7 @@ from host_tools.sim import wav_io
 from host_tools.sim.door_config import audio_specs, door_config, write_config
 from host_tools.sim.door_process import DoorProcess
 from host_tools.sim.flat_phone import FlatPhone
-from host_tools.sim.scenario import REPLY_WAV, VISITOR_WAV, free_udp_port
+from host_tools.sim.scenario import REPLY_WAV, VISITOR_WAV
 
 SECTION = "Echo control: cancellation, half-duplex and their cost"
 
@@ -184,7 +184,7 @@ def door_call_cpu(folder, echo, call_s):
     talk = reply * (call_s * 16000 // len(reply) + 2)
     flat = FlatPhone(loop, PcapWriter(), lambda wall, event: None, reply_pcm=talk, reply_after_ms=0)
     config = door_config(
-        free_udp_port(),
+        0,  # any free port: the door calls the flat, nobody calls the door
         [flat.uri],
         audio_specs("file", str(VISITOR_WAV), str(folder / "heard.wav")),
         str(folder / "state.json"),

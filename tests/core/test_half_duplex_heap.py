@@ -6,8 +6,8 @@ import os
 import pathlib
 import subprocess
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
+from support.paths import FIRMWARE, MICROPYTHON, ROOT
+
 SCRIPT = pathlib.Path(__file__).resolve().parent / "half_duplex_heap.py"
 
 
@@ -15,7 +15,7 @@ def run_script(mode):
     return subprocess.run(
         [str(MICROPYTHON), str(SCRIPT), mode],
         cwd=ROOT,
-        env={**os.environ, "MICROPYPATH": str(ROOT / "firmware")},
+        env={**os.environ, "MICROPYPATH": str(FIRMWARE)},
         capture_output=True,
         text=True,
         timeout=120,

@@ -126,7 +126,7 @@ def test_host_flash_doctor_says_when_the_echo_canceller_is_missing(tmp_path):
         "        real_cdll.__init__(self, name, *args, **kwargs)\n"
         "module.CDLL = CDLL\n" % (str(real / "__init__.py"), str(real))
     )
-    config = write_config(tmp_path, [], audio_output="null")
+    config = doctor_config(tmp_path, audio_output="null")
     result = doctor(tmp_path, config, "--timeout", "0.2", pythonpath=[str(blocker)])
     assert "FAIL  audio.echo: aec, but libspeexdsp.so.1 is not installed" in result.stdout
     assert "apt-get install libspeexdsp1" in result.stdout

@@ -4,13 +4,12 @@ and aec, each against the virtual flat phone. What the resident would
 hear is measured on the flat phone's recording: its own voice coming back
 (echo return loss) and the visitor's voice while both talk."""
 
-import pathlib
 import subprocess
 import sys
 
-from host_tools.sim.echo_scenario import EchoScenario
+from support.paths import ROOT
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
+from host_tools.sim.echo_scenario import EchoScenario
 
 
 def test_the_flat_hears_its_echo_without_control_and_not_with_it(tmp_path):
