@@ -2,7 +2,7 @@
 # SDP), calling the door and called by it (a peer-to-peer sim door at its
 # configured 20 ms; under CPython, and once under the MicroPython unix port,
 # the Pico's interpreter). SIPp does the signalling; the test's RTP socket at the
-# flat's SDP address (tests/interop/flat_rtp.py) sends the flat's audio, a
+# flat's SDP address (tests/support/flat_rtp.py) sends the flat's audio, a
 # 1000 Hz sine, in packets of the flat's packet time, and records what the
 # door sends. Checked both ways on the audio itself: what the door plays
 # (its heard.wav) is the flat's sine in every loud 10 ms block, at its
@@ -15,47 +15,24 @@ import time
 
 import numpy
 import pytest
-from tests.board_sim.board_sim_door import (
-    Door,
-    free_port,
-    read_wav,
-    start_micropython_door,
-    write_toml,
-    write_visitor_wav,
-)
-from tests.interop.flat_rtp import FlatRtp
-from tests.sip_interop.sip_interop_peers import Sipp
+from support.audio import read_wav, syllable_tone, ulaw_expand, write_wav
+from support.door import start_door
+from support.flat_rtp import FlatRtp
+from support.sipp import Sipp
 
-HERE = pathlib.Path(__file__).resolve().parent
+pytestmark = pytest.mark.integration
+SCENARIOS = pathlib.Path(__file__).resolve().parent / "scenarios"
 RATE = 8000
 FLAT_HZ = 1000
 FLAT_PEAK = 8000
-DOOR_HZ = 600  # tests.board_sim's visitor voice
+DOOR_HZ = 600  # the visitor's voice (support.audio.syllable_tone)
 CALL_MS = 3000
 BLOCK = 80  # 10 ms: every packet time here is a whole number of these
-
-
-def scenario(tmp_path, name, **placeholders):
-    text = (HERE / "scenarios" / name).read_text()
-    for key, value in placeholders.items():
-        text = text.replace(key, str(value))
-    path = tmp_path / name
-    path.write_text(text)
-    return path
 
 
 def flat_sine(seconds=10):
     times = numpy.arange(int(seconds * RATE)) / RATE
     return (FLAT_PEAK * numpy.sin(2 * numpy.pi * FLAT_HZ * times)).astype(numpy.int16)
-
-
-def ulaw_expand(codes):
-    """ITU-T G.711 u-law decoding (G.191), independent of the firmware."""
-    codes = ~numpy.frombuffer(codes, dtype=numpy.uint8).astype(numpy.int32) & 0xFF
-    exponent = (codes >> 4) & 0x07
-    mantissa = codes & 0x0F
-    magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84
-    return numpy.where(codes & 0x80, -magnitude, magnitude).astype(float)
 
 
 def block_shares(samples, frequency, min_rms=1000.0):
@@ -93,7 +70,7 @@ def assert_flat_heard_the_door(rtp, what):
     for (timestamp, payload), (following, _) in zip(audio, audio[1:], strict=False):
         assert len(payload) == 160, (what, len(payload))  # the door's own 20 ms
         assert (following - timestamp) & 0xFFFFFFFF == len(payload), (what, timestamp, following)
-    samples = ulaw_expand(b"".join(payload for _, payload in audio))
+    samples = ulaw_expand(b"".join(payload for _, payload in audio)).astype(float)
     shares, _ = block_shares(samples, DOOR_HZ)
     assert len(shares) >= 100, (what, len(shares))
     assert_mostly(shares > 0.95, what + ": the door's voice")
@@ -105,39 +82,33 @@ def door_sdp(sipp, what):
     return bodies[0]
 
 
-def start_door(tmp_path, targets, answer_from=(), micropython=False):
+def start_ptime_door(owned, tmp_path, targets, answer_from=(), micropython=False):
     """(door, its folder): a peer-to-peer sim door at 20 ms playing its voice."""
     folder = tmp_path / "door"
     folder.mkdir()
-    write_visitor_wav(folder / "visitor.wav", seconds=8.0, frequency=DOOR_HZ)
+    write_wav(folder / "visitor.wav", syllable_tone(8.0, DOOR_HZ))
     sections = {
         "device": {"name": "Door", "board": "sim"},
-        "sip": {"user": "door", "local_port": free_port()},
+        "sip": {"user": "door", "local_port": 0},
         "call": {"targets": list(targets), "answer_from": list(answer_from), "ring_timeout": 10},
         "door": {"code": "2580", "state_file": "state.json"},
-        "audio": {"input": "file:visitor.wav", "output": "file:heard.wav", "rtp_port": free_port()},
+        "audio": {"input": "file:visitor.wav", "output": "file:heard.wav"},
     }
-    if micropython:
-        door = start_micropython_door(folder, sections)
-    else:
-        door = Door(folder, write_toml(folder / "door.toml", sections).name)
-    door.wait_for("started", timeout=20)
-    door.sip_port = sections["sip"]["local_port"]
-    door.rtp_port = sections["audio"]["rtp_port"]
-    return door, folder
+    return start_door(owned, folder, sections, micropython=micropython), folder
 
 
 @pytest.mark.parametrize("ptime, micropython", [(10, False), (30, False), (40, False), (10, True)])
 def test_interop_a_flat_asking_for_its_ptime_answers_the_door(tmp_path, owned, ptime, micropython):
-    media_port = free_port()
-    path = scenario(tmp_path, "flat_answers_ptime.xml", MEDIA_PORT=media_port, PTIME=ptime)
-    flat = owned(Sipp(tmp_path, "flat", path, options=["-mi", "127.0.0.1"]))
-    flat.start().wait_listening()
-    door, folder = start_door(tmp_path, ["sip:flat@127.0.0.1:%d" % flat.port], (), micropython)
-    owned(door)
+    rtp = owned(FlatRtp(flat_sine(), ptime_ms=ptime))
+    path = SCENARIOS / "flat_answers_ptime.xml"
+    fill = {"MEDIA_PORT": rtp.port, "PTIME": ptime}
+    flat = owned(Sipp(tmp_path, "flat", path, options=["-mi", "127.0.0.1"], fill=fill))
+    flat.start()
+    targets = ["sip:flat@127.0.0.1:%d" % flat.port]
+    door, folder = start_ptime_door(owned, tmp_path, targets, (), micropython)
     door.send("press")
     door.wait_for("answered", timeout=10)
-    rtp = owned(FlatRtp(media_port, ("127.0.0.1", door.rtp_port), flat_sine(), ptime_ms=ptime))
+    rtp.start(("127.0.0.1", door.rtp_port))
     time.sleep(CALL_MS / 1000)  # the call runs, both sides talking
     door.send("hangup")
     ended = door.wait_for("call_ended", timeout=10)
@@ -153,15 +124,14 @@ def test_interop_a_flat_asking_for_its_ptime_answers_the_door(tmp_path, owned, p
 
 @pytest.mark.parametrize("ptime", [10, 30, 40])
 def test_interop_a_flat_asking_for_its_ptime_calls_the_door(tmp_path, owned, ptime):
-    media_port = free_port()
-    door, folder = start_door(tmp_path, ["sip:flat1@127.0.0.1:5999"], ["sip:flat1@127.0.0.1"])
-    owned(door)
-    door_sip = ("127.0.0.1", door.sip_port)
-    path = scenario(
-        tmp_path, "flat_calls_door_ptime.xml", MEDIA_PORT=media_port, PTIME=ptime, CALL_MS=CALL_MS
+    door, folder = start_ptime_door(
+        owned, tmp_path, ["sip:flat1@127.0.0.1:5999"], ["sip:flat1@127.0.0.1"]
     )
-    rtp = owned(FlatRtp(media_port, ("127.0.0.1", door.rtp_port), flat_sine(), ptime_ms=ptime))
-    flat = owned(Sipp(tmp_path, "flat", path, remote=door_sip, options=["-s", "flat1"]))
+    door_sip = ("127.0.0.1", door.sip_port)
+    rtp = owned(FlatRtp(flat_sine(), ptime_ms=ptime)).start(("127.0.0.1", door.rtp_port))
+    path = SCENARIOS / "flat_calls_door_ptime.xml"
+    fill = {"MEDIA_PORT": rtp.port, "PTIME": ptime, "CALL_MS": CALL_MS}
+    flat = owned(Sipp(tmp_path, "flat", path, remote=door_sip, options=["-s", "flat1"], fill=fill))
     flat.start()
     incoming = door.wait_for("incoming_call", timeout=10)
     assert incoming["accepted"] is True, incoming
