@@ -52,20 +52,30 @@ def write_config_json(toml_path):
     return path
 
 
+def merge_sections(base, sections):
+    """base with each of sections merged in: a table's keys into base's
+    table of that name, a list ([[name]] entries) in place of base's."""
+    for section, table in sections.items():
+        if isinstance(table, list):
+            base[section] = list(table)
+        else:
+            base.setdefault(section, {}).update(table)
+    return base
+
+
 def door_sections(targets=(), name="Door", user="door", board="sim", **sections):
     """A door calling `targets` (peer-to-peer unless sections give a
     [sip] server), on any free SIP and RTP port (the `started` event names
     them), rings 10 s, keeps its state in USER_state.json; each keyword
-    (audio={...}, door={...}, ...) is merged into its section."""
+    (audio={...}, door={...}, button=[{...}, ...], ...) is merged in
+    (merge_sections)."""
     merged = {
         "device": {"name": name, "board": board},
         "sip": {"user": user, "local_port": 0},
         "call": {"targets": list(targets), "ring_timeout": 10},
         "door": {"state_file": "%s_state.json" % user},
     }
-    for section, table in sections.items():
-        merged.setdefault(section, {}).update(table)
-    return merged
+    return merge_sections(merged, sections)
 
 
 def sim_sections(name, user, targets, answer_from=(), audio_input="silence", **sections):
@@ -78,6 +88,4 @@ def sim_sections(name, user, targets, answer_from=(), audio_input="silence", **s
         call={"answer_from": list(answer_from)},
         audio={"input": audio_input, "output": "file:%s_heard.wav" % user},
     )
-    for section, table in sections.items():
-        merged.setdefault(section, {}).update(table)
-    return merged
+    return merge_sections(merged, sections)

@@ -18,7 +18,13 @@ import sys
 import threading
 import time
 
-from support.config import door_sections, sim_sections, write_config, write_config_json
+from support.config import (
+    door_sections,
+    merge_sections,
+    sim_sections,
+    write_config,
+    write_config_json,
+)
 from support.paths import FIRMWARE, MICROPYTHON
 from support.ports import PORT_TAKEN, PortTaken, free_port
 from support.processes import stop_group
@@ -264,8 +270,7 @@ def start_pair(owned, folder, door_input="tone", webhooks=(), **extra):
     flat_target = "sip:%s@127.0.0.1:%d" % (FLAT_USER, flat.sip_port)
     sections = sim_sections("Door", "doora", [flat_target], audio_input=door_input)
     sections["door"]["code"] = "1234"
-    for section, table in extra.items():
-        sections.setdefault(section, {}).update(table)
+    merge_sections(sections, extra)
     try:
         door = start_door(owned, folder, sections, webhooks=webhooks, status_page="http" in extra)
     except PortTaken:
@@ -294,8 +299,7 @@ def start_registered_door(owned, folder, name, user, password, proxy_port, targe
         door={"code": DOOR_CODE},
         audio={"input": "silence", "output": "file:heard.wav"},
     )
-    for section, table in sections.items():
-        merged.setdefault(section, {}).update(table)
+    merge_sections(merged, sections)
     door = start_door(owned, folder, merged)
     door.wait_for("registered", timeout=10)
     return door
@@ -308,6 +312,27 @@ def start_peer_door(owned, folder, targets, **sections):
     merged = door_sections(
         targets, door={"code": DOOR_CODE}, audio={"input": "silence", "output": "file:heard.wav"}
     )
-    for section, table in sections.items():
-        merged.setdefault(section, {}).update(table)
+    merge_sections(merged, sections)
     return start_door(owned, folder, merged)
+
+
+def two_button_door(owned, folder, **extra):
+    """(flat, sections, flat_a target): a sim flat A that answers, started,
+    and the sections of a door whose button 1 rings flat A and button 2
+    flat B (nobody there), code 1234, a tamper switch that blocks opening;
+    extra sections merged in. The caller starts the door."""
+    flat = start_door(
+        owned,
+        folder,
+        sim_sections("Flat A", "flata", ["sip:x@127.0.0.1"], ["sip:door@127.0.0.1"]),
+        name="flat",
+    )
+    flat_a = "sip:flata@127.0.0.1:%d" % flat.sip_port
+    flat_b = "sip:flatb@127.0.0.1:%d" % free_port()
+    sections = sim_sections("Door", "door", [flat_a, flat_b])
+    sections["door"].update({"code": "1234", "tamper_blocks_open": True})
+    sections["button"] = [
+        {"id": 1, "label": "Flat A", "targets": [flat_a]},
+        {"id": 2, "label": "Flat B", "targets": [flat_b]},
+    ]
+    return flat, merge_sections(sections, extra), flat_a

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 
 from host_tools.flash.firmware_build import pico_sources
-from support.config import door_sections, write_config, write_config_json
+from support.config import door_sections, merge_sections, write_config, write_config_json
 from support.door import launch_door
 from support.paths import FIRMWARE, MICROPYTHON, MPREMOTE, MPY_CROSS, ROOT, STAND_INS
 
@@ -94,8 +94,7 @@ def pico_sections(flat_port, **sections):
         audio={"codecs": ["PCMU"]},
         wifi={"ssid": "testnet", "password": "not-a-secret"},
     )
-    for section, table in sections.items():
-        merged.setdefault(section, {}).update(table)
+    merge_sections(merged, sections)
     return merged
 
 

@@ -9,8 +9,8 @@ import struct
 import threading
 import time
 
-from pico_door import RELAY, control, pin_writes, start_door, write_config
-from tests.fakes.flat_peer import EventReader, free_udp_port
+from support.pico import RELAY, control, pin_writes, start_pico_door, write_pico_config
+from support.ports import free_port
 
 NTP_TO_UNIX_S = 2208988800
 BUTTON_1, BUTTON_2, DOOR_CONTACT = 2, 5, 7
@@ -45,63 +45,47 @@ class NtpServer:
             struct.pack_into(">IIII", reply, 32, seconds, fraction, seconds, fraction)
             self.sock.sendto(bytes(reply), client)
 
-    def close(self):
+    def stop(self):
         self.running = False
         self.thread.join(timeout=5)
         self.sock.close()
 
 
-def test_buttons_contact_outputs_and_quiet_hours_by_sntp(tmp_path):
-    ntp = NtpServer()
-    sip_port = free_udp_port()
-    extra = [
-        "[chime]",
-        "pulse_ms = 200",
-        "[time]",
-        'zone = "UTC0"',
-        'ntp_server = "127.0.0.1:%d"' % ntp.port,
-        "[gpio]",
-        "door_contact = %d" % DOOR_CONTACT,
-        "chime = %d" % CHIME,
-        "calling = %d" % CALLING,
-        "door_open = %d" % DOOR_OPEN,
-        "[[button]]",
-        "id = 1",
-        "[[button]]",
-        "id = 2",
-        'label = "Flat 2"',
-        "[[schedule]]",
-        'start = "00:00"',
-        'end = "24:00"',
-        "buttons = [2]",
-    ]
-    write_config(tmp_path, sip_port, free_udp_port(), extra)
+def test_buttons_contact_outputs_and_quiet_hours_by_sntp(tmp_path, owned):
+    ntp = owned(NtpServer())
+    write_pico_config(
+        tmp_path,
+        free_port(),
+        chime={"pulse_ms": 200},
+        time={"zone": "UTC0", "ntp_server": "127.0.0.1:%d" % ntp.port},
+        gpio={
+            "door_contact": DOOR_CONTACT,
+            "chime": CHIME,
+            "calling": CALLING,
+            "door_open": DOOR_OPEN,
+        },
+        button=[{"id": 1}, {"id": 2, "label": "Flat 2"}],
+        schedule=[{"start": "00:00", "end": "24:00", "buttons": [2]}],
+    )
     (tmp_path / "mic.raw").write_bytes(bytes(3200))
-    door = start_door(tmp_path, "640k")
-    try:
-        events = EventReader(door.stdout)
-        events.wait_for("started", timeout=30)
-        quiet = events.wait_for("quiet_hours", timeout=20)
-        assert (quiet["active"], quiet["source"]) == (True, "schedule")
-        assert ntp.clients[0] == ("127.0.0.1", sip_port)  # asked from the SIP socket
-        control(tmp_path, "press %d\n" % BUTTON_2)  # one sample every 10 ms: held
-        pressed = events.wait_for("button")
-        assert (pressed["button"], pressed["quiet"]) == (2, True)
-        control(tmp_path, "release %d\n" % BUTTON_2)
-        control(tmp_path, "level %d 0\n" % DOOR_CONTACT)  # shut (open at boot: pulled high)
-        assert events.wait_for("door_contact")["state"] == "closed"
-        control(tmp_path, "press %d\n" % BUTTON_1)
-        assert events.wait_for("call_started")["button"] == 1
-        control(tmp_path, "level %d 1\n" % DOOR_CONTACT)
-        events.wait_for("door_forced")
-        assert events.wait_for("call_ended")["reason"] == "door_opened"
-        control(tmp_path, "interrupt\n")
-        assert door.wait(timeout=15) == 0
-    finally:
-        ntp.close()
-        if door.poll() is None:
-            door.kill()
-            door.wait()
+    door = start_pico_door(owned, tmp_path, "640k")
+    quiet = door.wait_for("quiet_hours", timeout=20)
+    assert (quiet["active"], quiet["source"]) == (True, "schedule")
+    assert ntp.clients[0] == ("127.0.0.1", door.sip_port)  # asked from the SIP socket
+    control(tmp_path, "press %d\n" % BUTTON_2)  # one sample every 10 ms: held
+    pressed = door.wait_for("button")
+    assert (pressed["button"], pressed["quiet"]) == (2, True)
+    control(tmp_path, "release %d\n" % BUTTON_2)
+    control(tmp_path, "level %d 0\n" % DOOR_CONTACT)  # shut (open at boot: pulled high)
+    assert door.wait_for("door_contact")["state"] == "closed"
+    control(tmp_path, "press %d\n" % BUTTON_1)
+    assert door.wait_for("call_started")["button"] == 1
+    control(tmp_path, "level %d 1\n" % DOOR_CONTACT)
+    door.wait_for("door_forced")
+    assert door.wait_for("call_ended")["reason"] == "door_opened"
+    control(tmp_path, "interrupt\n")
+    assert door.wait(timeout=15) == 0
+    ntp.stop()
     writes = pin_writes(tmp_path)
     for pin in (RELAY, CHIME, CALLING, DOOR_OPEN):
         levels = [level for _, written, level in writes if written == pin]

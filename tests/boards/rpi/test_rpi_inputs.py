@@ -6,48 +6,36 @@ driven and, at the stop, driven low and released with the relay."""
 
 import json
 import os
-import pathlib
 import signal
-import subprocess
-import sys
 
-from tests.fakes.flat_peer import EventReader, free_udp_port
+from support.door import start_door
+from support.paths import FAKE_GPIO_PATH
+from support.ports import free_port
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-FAKES = ROOT / "tests" / "fakes"
 BUTTON_2, DOOR_CONTACT, EXIT, TAMPER = 23, 5, 6, 13
 RELAY, CHIME, CALLING, TALKING, DOOR_OPEN = 27, 26, 12, 25, 4
 OUTPUTS = (RELAY, CHIME, CALLING, TALKING, DOOR_OPEN)
 
-DOOR_TOML = """
-[device]
-board = "rpi"
-[sip]
-local_port = %(sip)d
-[call]
-targets = ["sip:flat@127.0.0.1:%(flat)d"]
-[audio]
-input = "tone"
-output = "null"
-[door]
-state_file = "state.json"
-tamper_blocks_open = true
-[chime]
-pulse_ms = 200
-[gpio]
-door_contact = 5
-exit_button = 6
-tamper = 13
-chime = 26
-calling = 12
-talking = 25
-door_open = 4
-[[button]]
-id = 1
-[[button]]
-id = 2
-label = "Flat 2"
-"""
+
+def door_sections():
+    return {
+        "device": {"board": "rpi"},
+        "sip": {"local_port": 0},
+        "call": {"targets": ["sip:flat@127.0.0.1:%d" % free_port()]},
+        "audio": {"input": "tone", "output": "null"},
+        "door": {"state_file": "state.json", "tamper_blocks_open": True},
+        "chime": {"pulse_ms": 200},
+        "gpio": {
+            "door_contact": DOOR_CONTACT,
+            "exit_button": EXIT,
+            "tamper": TAMPER,
+            "chime": CHIME,
+            "calling": CALLING,
+            "talking": TALKING,
+            "door_open": DOOR_OPEN,
+        },
+        "button": [{"id": 1}, {"id": 2, "label": "Flat 2"}],
+    }
 
 
 def levels(folder, channel):
@@ -55,29 +43,16 @@ def levels(folder, channel):
     return [entry["level"] for entry in entries if entry["channel"] == channel]
 
 
-def test_inputs_and_outputs_of_an_rpi_door(tmp_path):
-    (tmp_path / "door.toml").write_text(
-        DOOR_TOML % {"sip": free_udp_port(), "flat": free_udp_port()}
-    )
+def test_inputs_and_outputs_of_an_rpi_door(tmp_path, owned):
     control = tmp_path / "gpio-control"
     os.mkfifo(control)
-    env = {
-        **os.environ,
-        "PYTHONPATH": "%s:%s" % (FAKES, ROOT / "firmware"),
-        "FAKE_RPI_GPIO_CONTROL": str(control),
-        "FAKE_RPI_GPIO_LOG": str(tmp_path / "gpio.log"),
-    }
-    door = subprocess.Popen(
-        [sys.executable, "-m", "intercom", "run", "-c", "door.toml", "--log", "json"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=open(tmp_path / "door.stderr", "wb"),
+    env = {"FAKE_RPI_GPIO_CONTROL": str(control), "FAKE_RPI_GPIO_LOG": str(tmp_path / "gpio.log")}
+    door = start_door(
+        owned, tmp_path, door_sections(), env=env, python_path=[FAKE_GPIO_PATH], stdin=False
     )
+    events = door
     writer = None
     try:
-        events = EventReader(door.stdout)
-        events.wait_for("started")
         writer = open(control, "w")
 
         def send(line):
@@ -103,14 +78,11 @@ def test_inputs_and_outputs_of_an_rpi_door(tmp_path):
         assert events.wait_for("door_opened")["source"] == "exit_button"
         send("release %d" % EXIT)
         events.wait_for("door_closed")
-        door.send_signal(signal.SIGTERM)
+        door.process.send_signal(signal.SIGTERM)
         assert door.wait(timeout=10) == 0
     finally:
         if writer is not None:
             writer.close()
-        if door.poll() is None:
-            door.kill()
-            door.wait()
     assert levels(tmp_path, CALLING)[:3] == [0, 1, 0]
     assert levels(tmp_path, CHIME)[:3] == [0, 1, 0]
     assert levels(tmp_path, DOOR_OPEN)[:3] == [0, 1, 0]
@@ -123,6 +95,6 @@ def test_inputs_and_outputs_of_an_rpi_door(tmp_path):
 def wait_state(events, name, state):
     while True:
         event = events.wait_for(name)
-        events.events.remove(event)
+        events.seen.remove(event)
         if event["state"] == state:
             return event

@@ -10,15 +10,10 @@ import socket
 import time
 
 import pytest
-from board_sim_door import (
-    MICROPYTHON,
-    Door,
-    door_config,
-    free_port,
-    start_micropython_door,
-    write_toml,
-)
 from intercom.sip.message import parse_message
+from support.config import sim_sections
+from support.door import start_door
+from support.paths import MICROPYTHON
 
 RING = "<http://127.0.0.1/Bellcore-dr2>"
 
@@ -28,7 +23,7 @@ class SilentFlat:
 
     def __init__(self):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", free_port()))
+        self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
 
     def requests(self, method, timeout=10.0):
@@ -48,38 +43,20 @@ class SilentFlat:
                 deadline = min(deadline, time.monotonic() + 0.5)
         return list(found.values())
 
-    def close(self):
+    def stop(self):
         self.sock.close()
-
-
-@pytest.fixture
-def rig():
-    started = []
-    yield started
-    for item in started:
-        if isinstance(item, Door):
-            item.kill()
-        else:
-            item.close()
 
 
 def sections(flat_port, **extra):
     flat1 = "sip:flat1@127.0.0.1:%d" % flat_port
     flat2 = "sip:flat2@127.0.0.1:%d" % flat_port
-    result = door_config("Front door", "door", free_port(), [flat1, flat2], **extra)
+    result = sim_sections("Front door", "door", [flat1, flat2], **extra)
     result["button"] = [
         {"id": 1, "label": "Flat 1", "targets": [flat1]},
         {"id": 2, "label": "Flat 2", "targets": [flat2], "alert_info": RING},
     ]
     result["chime"] = {"pulse_ms": 300}
     return result
-
-
-def start(folder, door_sections, micropython):
-    if micropython:
-        return start_micropython_door(folder, door_sections)
-    write_toml(folder / "door.toml", door_sections)
-    return Door(folder, "door.toml")
 
 
 INTERPRETERS = [
@@ -93,12 +70,9 @@ INTERPRETERS = [
 
 
 @pytest.mark.parametrize("micropython", INTERPRETERS)
-def test_buttons_contact_exit_and_tamper_from_stdin(tmp_path, rig, micropython):
-    flat = SilentFlat()
-    rig.append(flat)
-    door = start(tmp_path, sections(flat.port), micropython)
-    rig.append(door)
-    door.wait_for("started", timeout=20)
+def test_buttons_contact_exit_and_tamper_from_stdin(tmp_path, owned, micropython):
+    flat = owned(SilentFlat())
+    door = start_door(owned, tmp_path, sections(flat.port), micropython=micropython)
     door.send("press 2")
     door.wait_for("button", state="pressed", button=2, repeat=0, quiet=False)
     door.wait_for("call_started", button=2)
@@ -141,14 +115,11 @@ def test_buttons_contact_exit_and_tamper_from_stdin(tmp_path, rig, micropython):
 
 
 @pytest.mark.parametrize("micropython", INTERPRETERS)
-def test_quiet_hours_all_day_ring_nobody_and_say_so(tmp_path, rig, micropython):
-    flat = SilentFlat()
-    rig.append(flat)
+def test_quiet_hours_all_day_ring_nobody_and_say_so(tmp_path, owned, micropython):
+    flat = owned(SilentFlat())
     door_sections = sections(flat.port)
     door_sections["schedule"] = [{"start": "00:00", "end": "24:00", "buttons": [2]}]
-    door = start(tmp_path, door_sections, micropython)
-    rig.append(door)
-    door.wait_for("started", timeout=20)
+    door = start_door(owned, tmp_path, door_sections, micropython=micropython)
     door.wait_for("quiet_hours", active=True, mode="auto", source="schedule")
     door.send("press 2")
     door.wait_for("button", button=2, quiet=True, repeat=0)
