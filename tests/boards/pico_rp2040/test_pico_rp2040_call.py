@@ -11,7 +11,7 @@ import pytest
 
 from host_tools.rp2040.call import CODE, PULSE_S, WRONG_CODE, run_call
 
-pytestmark = pytest.mark.integration  # Kamailio is the registrar; a firmware build
+pytestmark = pytest.mark.integration  # Kamailio; the emulated RP2040 on a firmware build
 
 
 def test_emulated_pico_call_refuses_a_wrong_code_and_opens_for_the_right_one(

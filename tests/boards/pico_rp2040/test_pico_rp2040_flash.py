@@ -11,12 +11,15 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from host_tools.rp2040.call import FIRMWARE, NETWORK_UART, config_json, door_toml
 from host_tools.rp2040.emulator import EmulatedPico
 from host_tools.rp2040.kamailio import free_udp_port
 from host_tools.rp2040.littlefs_image import build_image
 from host_tools.rp2040.serial_port import SerialPort
 
+pytestmark = pytest.mark.integration  # the emulated RP2040 on a firmware build, mpremote
 BOOT_TIMEOUT_S = 180
 WATCH_S = 60  # the flasher's look at the door after its soft reset (wall time)
 

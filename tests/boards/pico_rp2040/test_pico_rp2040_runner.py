@@ -3,9 +3,12 @@ what it counts as busy. A Pico that waits (WFE) with its USB CDC port open
 must be counted asleep, not busy, or the CPU figures of the call (make
 bench) measure the emulator instead of the door."""
 
+import pytest
+
 from host_tools.rp2040.emulator import EmulatedPico
 from host_tools.rp2040.littlefs_image import build_image
 
+pytestmark = pytest.mark.integration  # the emulated RP2040 on a firmware build
 IDLE_MS = 1000
 # boot.py on the test image: a boot.py that fails keeps the frozen main.py
 # from running (ports/rp2/main.c), and the REPL waits for input on USB.
