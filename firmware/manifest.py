@@ -61,6 +61,7 @@ package(
         "sip/client_transaction.py",
         "sip/dialog.py",
         "sip/fields.py",
+        "sip/flow.py",
         "sip/grammar.py",
         "sip/guard.py",
         "sip/headers.py",

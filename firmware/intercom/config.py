@@ -169,11 +169,11 @@
 # board than sim.
 
 from intercom import events
-from intercom.app.identity import is_ip_literal, is_user, parse_sip_uri, split_hostport
+from intercom.app.identity import is_user, sip_uri
 from intercom.app.quiet_hours import DAYS, minute_of_day
 from intercom.errors import ConfigError
 from intercom.pins import DEFAULT_PINS, I2S_PINS, INPUTS, OUTPUTS
-from intercom.sip.grammar import is_ipv4, is_ipv6
+from intercom.sip.grammar import SipParseError, is_ipv4, is_ipv6, parse_hostport
 
 REQUIRED = "required"
 DERIVED = "derived"
@@ -524,17 +524,30 @@ def _check_table(problems, prefix, table, rows):
     return result
 
 
+def _host_port(text):
+    """(host lower-cased, port or None) of "host[:port]" (the SIP grammar's
+    host and port, intercom.sip.grammar.parse_hostport), or None when it is
+    not one or names port 0."""
+    try:
+        host, port = parse_hostport(text)
+    except SipParseError:
+        return None
+    if port == 0:
+        return None
+    return host.lower(), port
+
+
 def _check_sip(problems, sip):
     server = sip["server"]
     hostport = None
     if server is not None:
-        hostport = split_hostport(server)
+        hostport = _host_port(server)
         if hostport is None:
             problems.add("sip.server", "'%s' is not a host or host:port" % server)
     if sip["domain"] is None:
         sip["domain"] = hostport[0] if hostport else None
     else:
-        domain = split_hostport(sip["domain"])
+        domain = _host_port(sip["domain"])
         if domain is None or domain[1] is not None:
             problems.add("sip.domain", "'%s' is not a host name (no port)" % sip["domain"])
     if sip["register"] is None:
@@ -548,7 +561,7 @@ def _check_sip(problems, sip):
     if sip["user"] is not None and not is_user(sip["user"]):
         problems.add("sip.user", "'%s' is not a SIP user name" % sip["user"])
     for index, host in enumerate(sip["trusted"] or ()):
-        hostport = split_hostport(host)
+        hostport = _host_port(host)
         if hostport is None or hostport[1] is not None:
             problems.add("sip.trusted[%d]" % index, "'%s' is not a host (no port)" % host)
 
@@ -557,10 +570,10 @@ def _check_party(problems, key, entry, has_domain, allow_parameters):
     """One target or allow-list entry: a SIP user or a sip:/sips: URI."""
     lowered = entry.lower()
     if lowered.startswith("sip:") or lowered.startswith("sips:"):
-        parsed = parse_sip_uri(entry)
+        parsed = sip_uri(entry)
         if parsed is None:
             problems.add(key, "'%s' is not a valid SIP URI (sip:user@host[:port])" % entry)
-        elif parsed[3] and not allow_parameters:
+        elif (parsed.params or parsed.headers) and not allow_parameters:
             problems.add(key, "'%s': no URI parameters here, only sip:user@host" % entry)
         return
     if not is_user(entry):
@@ -591,8 +604,8 @@ def _check_call_and_door(problems, config, raw_buttons):
         )
     if config["sip"]["server"] is None:
         for index, entry in enumerate(call["answer_from"] or ()):
-            parsed = parse_sip_uri(entry)
-            if parsed is not None and not is_ip_literal(parsed[1]):
+            parsed = sip_uri(entry)
+            if parsed is not None and not (is_ipv4(parsed.host) or is_ipv6(parsed.host)):
                 problems.add(
                     "call.answer_from[%d]" % index,
                     "'%s': without sip.server the caller's host must be an IP address "
@@ -811,7 +824,7 @@ def _check_time(problems, config):
             tz.parse(time["zone"])
         except ValueError as error:
             problems.add("time.zone", "'%s': %s" % (time["zone"], error))
-    if time["ntp_server"] is not None and split_hostport(time["ntp_server"]) is None:
+    if time["ntp_server"] is not None and _host_port(time["ntp_server"]) is None:
         problems.add("time.ntp_server", "'%s' is not a host or host:port" % time["ntp_server"])
     if config["device"]["board"] == "pico_w" and config["schedule"] and time["zone"] is None:
         problems.add(
@@ -973,7 +986,7 @@ def _check_services(problems, config):
     http = config["http"]
     if http is not None:
         listen = http["listen"]
-        hostport = split_hostport(listen) if listen is not None else (None, 1)
+        hostport = _host_port(listen) if listen is not None else (None, 1)
         if hostport is None or hostport[1] is None:
             problems.add("http.listen", "'%s' is not host:port (like 127.0.0.1:8080)" % listen)
         if http["allow_open"] and http["token"] is None:
@@ -1004,7 +1017,7 @@ def _check_webhooks(problems, raw):
             rest = url[scheme:].split("/", 1)[0]
             if not (lowered.startswith("http://") or lowered.startswith("https://")):
                 problems.add(prefix + ".url", "'%s' is not an http:// or https:// URL" % url)
-            elif split_hostport(rest) is None:
+            elif _host_port(rest) is None:
                 problems.add(prefix + ".url", "'%s' has no valid host" % url)
             elif hook["tls_ca"] is not None and scheme == 7:
                 problems.add(prefix + ".tls_ca", "only for an https:// url")

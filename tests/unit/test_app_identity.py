@@ -6,9 +6,9 @@ from intercom.app.identity import (
     home_hosts,
     is_user,
     parse_identity,
-    parse_sip_uri,
-    split_hostport,
 )
+from intercom.sip.grammar import SipParseError, parse_hostport
+from intercom.sip.uri import parse_uri
 
 
 def test_identity_of_uris_and_name_addrs():
@@ -50,18 +50,35 @@ def test_broken_input_has_no_identity():
         assert parse_identity(text) is None, text
 
 
-def test_parse_sip_uri_reports_port_and_parameters():
-    assert parse_sip_uri("sip:a@h:5070") == ("a", "h", 5070, False)
-    assert parse_sip_uri("sip:a@h;transport=udp") == ("a", "h", None, True)
-    assert parse_sip_uri("sip:a@h?subject=x") == ("a", "h", None, True)
+def test_the_one_uri_parser_reports_port_and_parameters():
+    # identities, the config and the runtime read URIs with intercom.sip.uri
+    uri = parse_uri("sip:a@h:5070")
+    assert (uri.user, uri.host, uri.port, dict(uri.params), dict(uri.headers)) == (
+        "a",
+        "h",
+        5070,
+        {},
+        {},
+    )
+    assert dict(parse_uri("sip:a@h;transport=udp").params) == {"transport": "udp"}
+    assert dict(parse_uri("sip:a@h?subject=x").headers) == {"subject": "x"}
 
 
-def test_split_hostport():
-    assert split_hostport("PBX.example.org") == ("pbx.example.org", None)
-    assert split_hostport("192.0.2.1:5060") == ("192.0.2.1", 5060)
-    assert split_hostport("[::1]:8080") == ("[::1]", 8080)
-    for bad in ("", ":5060", "h:0", "h:x", "[::1]x", "a b", "[zz]:1"):
-        assert split_hostport(bad) is None, bad
+def test_the_one_hostport_parser():
+    # identities, the config and the runtime read host:port with intercom.sip.grammar
+    assert parse_hostport("PBX.example.org") == ("PBX.example.org", None)
+    assert parse_hostport("192.0.2.1:5060") == ("192.0.2.1", 5060)
+    assert parse_hostport("[::1]:8080") == ("::1", 8080)
+    for bad in ("", ":5060", "h:x", "[::1]x", "a b", "[zz]:1"):
+        try:
+            parse_hostport(bad)
+        except SipParseError:
+            continue
+        raise AssertionError("%r parsed" % bad)
+    assert home_hosts({"domain": "PBX.example.org", "server": "[2001:DB8::1]:5060"}) == [
+        "pbx.example.org",
+        "[2001:db8::1]",
+    ]
 
 
 def test_is_user():

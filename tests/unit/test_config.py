@@ -267,6 +267,9 @@ def test_sip_rules():
     assert not has_problem(problems, "door.toml: sip.trusted[0]")
     lonely = problems_of({"sip": {"register": True}, "call": {"targets": ["sip:a@b"]}})
     assert has_problem(lonely, "door.toml: sip.register: ", "sip.server")
+    for server in ("h:0", "h:x", ":5060", "[::1]x"):
+        problems = problems_of(with_sections(sip={"server": server}))
+        assert has_problem(problems, "door.toml: sip.server: ", "host"), server
 
 
 def test_choices():

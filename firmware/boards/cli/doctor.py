@@ -25,13 +25,15 @@ import random
 import socket
 import time
 
-from intercom.app.identity import parse_sip_uri, split_hostport
+from intercom.app.identity import sip_uri
 from intercom.errors import ConfigError
 from intercom.pins import I2S_PINS, INPUTS, OUTPUTS
+from intercom.sip.flow import SIP_PORT
+from intercom.sip.grammar import parse_hostport
 
 from boards.audio import alsa_audio, audio_files, echo_speex
 from boards.cli import config_file
-from boards.runtime.addresses import SIP_PORT, StartError, resolve_host
+from boards.runtime.addresses import StartError, resolve_host
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -63,13 +65,13 @@ def sip_peers(config):
     """[(what, host, port)] the door talks to: the server, else each target."""
     server = config["sip"]["server"]
     if server:
-        host, port = split_hostport(server)
+        host, port = parse_hostport(server)  # the config check accepted it
         return [("sip.server", host, port or SIP_PORT)]
     peers = []
     for index, target in enumerate(config["call"]["targets"]):
-        parsed = parse_sip_uri(target)
-        if parsed is not None:
-            peers.append(("call.targets[%d]" % index, parsed[1], parsed[2] or SIP_PORT))
+        parsed = sip_uri(target)
+        if parsed is not None:  # a bare user is reached through the server only
+            peers.append(("call.targets[%d]" % index, parsed.host, parsed.port or SIP_PORT))
     return peers
 
 

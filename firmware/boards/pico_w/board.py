@@ -65,8 +65,8 @@ import time
 import machine
 import network
 from intercom import compat, events
-from intercom.app.identity import split_hostport
 from intercom.pins import I2S_PINS, INPUTS, OUTPUTS
+from intercom.sip.grammar import parse_hostport
 
 from boards.pico_w.audio import PicoAudio
 from boards.runtime.addresses import StartError, resolve_host
@@ -311,9 +311,9 @@ class PicoBoard(BoardBase):
 
     def _start_sntp(self, runtime):
         sntp = self.sntp
-        hostport = split_hostport(self._ntp_server)  # checked by the config
-        if sntp is None or hostport is None:
+        if sntp is None:
             return
+        hostport = parse_hostport(self._ntp_server)  # the config check accepted it
         try:
             address = resolve_host(hostport[0], "time.ntp_server")
         except StartError as error:

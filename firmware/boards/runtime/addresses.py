@@ -17,12 +17,13 @@
 import socket
 
 from intercom import compat
-from intercom.app.identity import parse_sip_uri, split_hostport
+from intercom.app.identity import sip_uri
+from intercom.sip.flow import SIP_PORT
+from intercom.sip.grammar import SipParseError, is_ipv4, is_ipv6, parse_hostport
 
 from boards.runtime.udp import UdpSocket
 
 RTP_PORT_ATTEMPTS = 16
-SIP_PORT = 5060
 
 
 class StartError(Exception):
@@ -33,15 +34,7 @@ class StartError(Exception):
 
 
 def is_ip_address(host):
-    if ":" in host or host.startswith("["):
-        return True  # IPv6 literal
-    parts = host.split(".")
-    if len(parts) != 4:
-        return False
-    for part in parts:
-        if not part or not part.isdigit() or int(part) > 255:
-            return False
-    return True
+    return is_ipv4(host) or is_ipv6(host.strip("[]"))
 
 
 def resolve_host(host, what):
@@ -98,14 +91,14 @@ def _resolved_targets(targets, sip, what):
     """targets as sip: URIs naming IP addresses (peer-to-peer)."""
     resolved = []
     for target in targets:
-        parsed = parse_sip_uri(target)
+        parsed = sip_uri(target)
         if parsed is None:  # a bare user: at sip.domain
             host = resolve_host(sip["domain"], "sip.domain")
             resolved.append("sip:%s@%s" % (target, host))
-        elif is_ip_address(parsed[1]):
+        elif is_ip_address(parsed.host):
             resolved.append(target)
         else:
-            resolved.append(_uri_with_host(target, resolve_host(parsed[1], what)))
+            resolved.append(_uri_with_host(target, resolve_host(parsed.host, what)))
     return resolved
 
 
@@ -115,18 +108,18 @@ def first_peer(config):
         host, port = _valid_hostport(config["sip"]["server"])
         return host, port or SIP_PORT
     target = config["call"]["targets"][0]
-    parsed = parse_sip_uri(target)
+    parsed = sip_uri(target)
     if parsed is None:  # resolved_config made every target a sip: URI
         raise StartError("call.targets: '%s' is not a sip: URI" % target)
-    return parsed[1], parsed[2] or SIP_PORT
+    return parsed.host, parsed.port or SIP_PORT
 
 
 def _valid_hostport(server):
     """(host, port) of sip.server, which the config check has accepted."""
-    hostport = split_hostport(server)
-    if hostport is None:
-        raise StartError("sip.server: '%s' is not a host or host:port" % server)
-    return hostport
+    try:
+        return parse_hostport(server)
+    except SipParseError:
+        raise StartError("sip.server: '%s' is not a host or host:port" % server) from None
 
 
 def find_local_host(peer):

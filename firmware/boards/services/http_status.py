@@ -35,6 +35,7 @@ import json
 import socket
 
 import h11
+from intercom.sip.grammar import parse_hostport
 
 from boards.services import status_page, tls
 
@@ -49,8 +50,8 @@ ACTIONS = ("/api/test-ring", "/api/open", "/api/quiet-mode", "/api/tamper-reset"
 
 
 def parse_listen(text):
-    host, _, port = text.rpartition(":")
-    return (host.strip("[]") or "0.0.0.0", int(port))
+    """(host, port) of http.listen, which the config check accepted."""
+    return parse_hostport(text)
 
 
 class _Connection:

@@ -30,6 +30,7 @@ import json
 
 import h11
 from intercom import events
+from intercom.sip.grammar import SipParseError, parse_hostport
 
 from boards.services import resolver, tls
 from boards.services.tcp_client import Connecting
@@ -52,12 +53,11 @@ def parse_url(url):
     if scheme not in DEFAULT_PORTS or not separator:
         raise ValueError("webhook url %r: only http:// and https:// are supported" % url)
     authority, slash, path = rest.partition("/")
-    host, colon, port = authority.rpartition(":")
-    if not colon or "]" in port:
-        host, port = authority, str(DEFAULT_PORTS[scheme])
-    if not host or not port.isdigit():
-        raise ValueError("webhook url %r: no host or a bad port" % url)
-    return scheme, host.strip("[]"), int(port), slash + path if slash else "/"
+    try:
+        host, port = parse_hostport(authority)
+    except SipParseError:
+        raise ValueError("webhook url %r: no host or a bad port" % url) from None
+    return scheme, host, port or DEFAULT_PORTS[scheme], slash + path if slash else "/"
 
 
 class Webhook:

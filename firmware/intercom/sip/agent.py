@@ -80,10 +80,9 @@
 #                 go out: their number is bounded by the live calls
 
 from intercom.sip import auth
-from intercom.sip.agent_settings import SIP_PORT
 from intercom.sip.call import Call
 from intercom.sip.client_transaction import PROCEEDING, ClientTransaction, client_key
-from intercom.sip.dialog import uri_address
+from intercom.sip.flow import SIP_PORT, uri_address
 from intercom.sip.grammar import format_hostport
 from intercom.sip.guard import SourceGuard
 from intercom.sip.message import (

@@ -2,9 +2,9 @@
 # test) and passed to Agent. Times in integer ms; hosts are addresses the
 # board already resolved (the core does no DNS).
 
+from intercom.sip.flow import SIP_PORT
+from intercom.sip.grammar import parse_hostport
 from intercom.sip.timers import SipTimers
-
-SIP_PORT = 5060
 
 
 class AgentSettings:
@@ -54,9 +54,10 @@ class AgentSettings:
         self.local_host = local_host
         self.local_port = local_port
         self.server = server
-        self.server_address = split_hostport(server) if server else None
-        if server and self.server_address is None:
-            raise ValueError("server '%s' is not a host or host:port" % server)
+        self.server_address = None
+        if server:
+            host, port = parse_hostport(server)  # SipParseError for a bad one
+            self.server_address = (host, port or SIP_PORT)
         self.domain = domain or (self.server_address[0] if self.server_address else local_host)
         self.password = password
         self.realm = realm
@@ -80,16 +81,3 @@ class AgentSettings:
         self.user_agent = user_agent
         self.peer_media_same_host = peer_media_same_host
         self.asserted_identity = asserted_identity
-
-
-def split_hostport(text):
-    """("host", port) from "host[:port]"; IPv6 in brackets."""
-    if text.startswith("["):
-        close = text.index("]")
-        host = text[1:close]
-        rest = text[close + 1 :]
-        return (host, int(rest[1:]) if rest.startswith(":") else SIP_PORT)
-    if text.count(":") == 1:
-        host, port = text.split(":")
-        return (host, int(port))
-    return (text, SIP_PORT)

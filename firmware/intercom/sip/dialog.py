@@ -15,10 +15,9 @@
 # Requests received (§12.2.2): a CSeq lower than the last one seen is out of
 # order (the caller answers 500); a re-INVITE's Contact refreshes the target.
 
+from intercom.sip.flow import uri_address
 from intercom.sip.message import Headers, Request, parse_cseq, parse_name_addr
 from intercom.sip.uri import parse_uri
-
-DEFAULT_SIP_PORT = 5060
 
 
 class Dialog:
@@ -135,13 +134,6 @@ def dialog_from_uas(request, local_tag):
         0,
         parse_cseq(headers.get("CSeq"))[0],
     )
-
-
-def uri_address(uri_text):
-    """(host, port) for a SIP URI; no DNS here, the board resolves names."""
-    uri = parse_uri(uri_text)
-    maddr = uri.params.get("maddr")
-    return (maddr or uri.host, uri.port or DEFAULT_SIP_PORT)
 
 
 def _route_uri(route):

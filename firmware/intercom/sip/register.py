@@ -98,6 +98,8 @@ from intercom.sip.backoff import (
     randomised,
     retry_delay_ms,
 )
+from intercom.sip.flow import SIP_PORT
+from intercom.sip.grammar import format_host
 from intercom.sip.message import (
     Headers,
     Request,
@@ -125,7 +127,6 @@ MAX_TIMER_MS = 86400000  # one day, well inside ticks_diff's half period
 MAX_FORWARDS = "70"
 USER_AGENT = "intercom"
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
-SIP_PORT = 5060
 _MAX_SECONDS = 0xFFFFFFFF  # RFC 3261 section 20.19: delta-seconds
 _ADDRESS_CHARS = "0123456789abcdefABCDEF.:-_"
 
@@ -160,10 +161,6 @@ def refresh_delay_ms(granted_s):
     expires_ms = granted_s * 1000
     delay = max(expires_ms // 2, expires_ms - REFRESH_MARGIN_MS)
     return min(MAX_TIMER_MS, max(MIN_REFRESH_MS, delay))
-
-
-def _host_in_uri(host):
-    return "[" + host + "]" if ":" in host and not host.startswith("[") else host
 
 
 def _bare_host(host):
@@ -231,11 +228,11 @@ class Registration:
         self._backoff_base_ms = backoff_base_ms
         self._backoff_cap_ms = backoff_cap_ms
         self._requested_expires = expires_s
-        self._aor = "sip:%s@%s" % (user, _host_in_uri(domain))
+        self._aor = "sip:%s@%s" % (user, format_host(domain))
         if domain == server_host and port != SIP_PORT:
-            self._request_uri = "sip:%s:%d" % (_host_in_uri(domain), port)
+            self._request_uri = "sip:%s:%d" % (format_host(domain), port)
         else:
-            self._request_uri = "sip:" + _host_in_uri(domain)
+            self._request_uri = "sip:" + format_host(domain)
         self._contact_host = contact_host
         self._contact_port = contact_port
         self.contact = self._contact_uri(contact_host, contact_port)
@@ -546,7 +543,7 @@ class Registration:
         self._queue_request()
 
     def _contact_uri(self, host, port):
-        return "sip:%s@%s:%d" % (self._user, _host_in_uri(host), port)
+        return "sip:%s@%s:%d" % (self._user, format_host(host), port)
 
     def _queue_request(self):
         self._cseq = (self._cseq + 1) & 0x7FFFFFFF  # RFC 3261 8.1.1.5: < 2**31
