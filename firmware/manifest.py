@@ -59,6 +59,8 @@ package(
         "sip/backoff.py",
         "sip/call.py",
         "sip/client_transaction.py",
+        "sip/context.py",
+        "sip/credentials.py",
         "sip/dialog.py",
         "sip/fields.py",
         "sip/flow.py",

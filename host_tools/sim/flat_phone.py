@@ -28,6 +28,7 @@ import time
 from boards.runtime.addresses import bind_rtp_pair
 from boards.runtime.udp import UdpSocket
 from intercom.compat import ticks_diff
+from intercom.config import validate
 from intercom.media.session import MediaSession
 from intercom.sip.agent import Agent
 from intercom.sip.agent_settings import AgentSettings
@@ -36,6 +37,18 @@ FRAME_MS = 20
 FRAME_BYTES = 320  # 20 ms of 8 kHz 16-bit mono
 RECEIVE_SIZE = 4096
 SILENCE = bytes(FRAME_BYTES)
+
+
+def phone_settings(user, host, port, trusted, user_agent):
+    """AgentSettings for a phone on the door's core, from a config like a
+    door's (intercom.config): peer-to-peer, answering the hosts in trusted
+    (its "target" is the door on the first of them)."""
+    raw = {
+        "device": {"name": "Flat %s" % user},
+        "sip": {"user": user, "trusted": list(trusted)},
+        "call": {"targets": ["sip:door@%s" % trusted[0]]},
+    }
+    return AgentSettings(validate(raw, "flat phone"), host, port, user_agent=user_agent)
 
 
 def split_frames(pcm):
@@ -78,12 +91,8 @@ class FlatPhone:
         self.auto_code = auto_code
         self.sip = UdpSocket(host, 0)
         self.rtp, self.rtcp = bind_rtp_pair(host, 0)
-        settings = AgentSettings(
-            user,
-            host,
-            self.sip.local_address[1],
-            trusted=trusted,
-            user_agent="intercom-sim-flat",
+        settings = phone_settings(
+            user, host, self.sip.local_address[1], trusted, "intercom-sim-flat"
         )
         self.agent = Agent(settings, os.urandom)
         self.heard = bytearray()  # what the phone's speaker played, from media start

@@ -5,7 +5,8 @@ import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from intercom.sip.agent import MAX_EVENTS, Agent
+from intercom.sip.agent import Agent
+from intercom.sip.context import MAX_EVENTS
 from unit.sip_harness import DOOR, FLAT, FLAT_URI, CountingRandom, door_settings, pair
 
 SDP = (

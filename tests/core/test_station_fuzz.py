@@ -182,13 +182,13 @@ def reinvite(pair, edits):
     if not calls or calls[0].dialog is None:
         return
     call = calls[0]
-    agent = pair.flat.agent
+    context = pair.flat.agent.context
     request = call.dialog.create_request("INVITE")
-    request.headers.add("Contact", agent.contact_value())
+    request.headers.add("Contact", context.contact_value())
     offer = call.local_sdp if call.local_sdp else b"v=0\r\n"
     with_body(request, mutate(offer, edits))
     assert isinstance(request, Request)
-    agent.send_request(request, agent.route_address(call.dialog), pair.now, None)
+    context.send_request(request, call.dialog.next_hop(), pair.now, None)
     pair.route()
 
 

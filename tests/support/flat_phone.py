@@ -11,9 +11,8 @@ import time
 
 from boards.runtime.loop import Loop
 from intercom.sip.agent import Agent
-from intercom.sip.agent_settings import AgentSettings
 
-from host_tools.sim.flat_phone import FlatPhone
+from host_tools.sim.flat_phone import FlatPhone, phone_settings
 
 
 class _Capture:
@@ -37,12 +36,12 @@ class RelayedFlatPhone(FlatPhone):
         self.advertised_rtp = rtp_port
         self.media_port = None  # where our RTP goes instead of the SDP's port
         if sip_port is not None:
-            settings = AgentSettings(
+            settings = phone_settings(
                 self.user,
                 self.host,
                 sip_port,
-                trusted=options.get("trusted", ("127.0.0.1",)),
-                user_agent="intercom-faults-flat",
+                options.get("trusted", ("127.0.0.1",)),
+                "intercom-faults-flat",
             )
             self.agent = Agent(settings, os.urandom)
 

@@ -1,6 +1,7 @@
 # Shared by the SIP call/agent tests: two (or more) agents wired together in
 # memory on a virtual clock, deterministic randomness, message helpers.
 
+from intercom.config import validate
 from intercom.sip.agent import Agent
 from intercom.sip.agent_settings import AgentSettings
 from intercom.sip.message import parse_message
@@ -25,16 +26,55 @@ class CountingRandom:
         return bytes(out)
 
 
+# Where each option of agent_settings() goes in a door config.
+CONFIG_KEYS = {
+    "server": "sip",
+    "domain": "sip",
+    "password": "sip",
+    "realm": "sip",
+    "register": "sip",
+    "expires": "sip",
+    "keepalive": "sip",
+    "trusted": "sip",
+    "transport": "sip",
+    "peer_media_same_host": "sip",
+    "asserted_identity": "sip",
+    "targets": "call",
+    "answer_from": "call",
+    "ring_timeout": "call",
+    "codecs": "audio",
+}
+
+
+def agent_settings(user, address, max_calls=4, **options):
+    """AgentSettings built the way the station builds them: from a door
+    config (intercom.config validates it, its defaults apply). options:
+    config keys of CONFIG_KEYS (tuples as lists), else AgentSettings limits
+    (rate_per_s, max_transactions, ...); max_calls replaces the one the
+    config derives (2 * targets + 1)."""
+    raw = {"sip": {"user": user}, "call": {}, "audio": {}}
+    limits = {}
+    for name, value in options.items():
+        section = CONFIG_KEYS.get(name)
+        if section is None:
+            limits[name] = value
+        else:
+            raw[section][name] = list(value) if isinstance(value, tuple) else value
+    settings = AgentSettings(validate(raw, "test"), address[0], address[1], **limits)
+    settings.max_calls = max_calls
+    return settings
+
+
 def door_settings(**overrides):
     options = {"targets": (FLAT_URI,), "answer_from": (FLAT_URI,)}
     options.update(overrides)
-    return AgentSettings("door", DOOR[0], DOOR[1], **options)
+    return agent_settings("door", DOOR, **options)
 
 
 def flat_settings(**overrides):
-    options = {"trusted": (DOOR[0],)}
+    options = {"trusted": (DOOR[0],), "targets": ("sip:door@%s:%d" % DOOR,)}
     options.update(overrides)
-    return AgentSettings("flat1", FLAT[0], FLAT[1], **options)
+    return agent_settings("flat1", FLAT, **options)
 
 
 class Network:

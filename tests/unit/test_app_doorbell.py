@@ -29,6 +29,18 @@ class RecordingPhone:
         self.actions.append(("reject", call_id, status, now_ms))
 
 
+class RecordedEvents:
+    """The doorbell's event output (the station's, in the door)."""
+
+    def __init__(self):
+        self.events = []
+
+    def __call__(self, now_ms, name, fields):
+        event = {"event": name}
+        event.update(fields)
+        self.events.append(event)
+
+
 def make(
     mode="sequential",
     targets=("flat1", "flat2"),
@@ -46,7 +58,11 @@ def make(
         "cooldown": cooldown,
     }
     bell = Doorbell(
-        settings, phone, lambda identity: identity == "sip:flat1@example.org", chime_on_repeat
+        settings,
+        phone,
+        lambda identity: identity == "sip:flat1@example.org",
+        RecordedEvents(),
+        chime_on_repeat,
     )
     bell.test_button = {"id": 1, "mode": mode, "targets": list(targets)}
     return bell, phone
@@ -59,11 +75,9 @@ def press(bell, now_ms, button=None, targets=None, quiet=False):
 
 
 def events(bell):
-    out = []
-    event = bell.next_event()
-    while event is not None:
-        out.append(event)
-        event = bell.next_event()
+    """The events the doorbell emitted since the last call."""
+    out = bell.emit.events
+    bell.emit.events = []
     return out
 
 

@@ -68,7 +68,7 @@ def send_info(pair, digit):
         headers.add(name, value)
     headers.add("Content-Type", "application/dtmf-relay")
     info = Request("INFO", request.uri, headers, b"Signal=%s\r\nDuration=140\r\n" % digit.encode())
-    agent.send_request(info, agent.route_address(call.dialog), pair.now, None)
+    agent.context.send_request(info, call.dialog.next_hop(), pair.now, None)
     pair.route()
 
 

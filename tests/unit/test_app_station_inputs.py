@@ -7,8 +7,8 @@
 from intercom.app.station import Station
 from intercom.config import validate
 from intercom.sip.agent import Agent
-from intercom.sip.agent_settings import AgentSettings
 from intercom.sip.message import parse_message
+from sip_harness import agent_settings
 from station_harness import (
     DOOR_RTP,
     DOOR_SIP,
@@ -63,7 +63,8 @@ class RingingFlat:
         self.now = 1000
         random_bytes = counter_random()
         self.door = Station(config, random_bytes, self.now, "127.0.0.1", DOOR_SIP[1], DOOR_RTP)
-        settings = AgentSettings("flat1", FLAT_SIP[0], FLAT_SIP[1], trusted=(DOOR_SIP[0],))
+        door_uri = "sip:door@%s:%d" % DOOR_SIP
+        settings = agent_settings("flat1", FLAT_SIP, trusted=(DOOR_SIP[0],), targets=(door_uri,))
         self.flat = Agent(settings, random_bytes)
         self.sent = []  # messages the door sent
         self.events = []

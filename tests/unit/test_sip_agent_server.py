@@ -17,9 +17,9 @@ def server_door(**overrides):
         "server": "192.0.2.1",
         "domain": "example.org",
         "password": "secret",
-        "targets": (),
+        "targets": ("flat1",),
         "answer_from": (),
-        "keepalive_ms": 25000,
+        "keepalive": 25,
     }
     options.update(overrides)
     return Agent(door_settings(**options), CountingRandom(9))

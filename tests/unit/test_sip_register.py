@@ -1,18 +1,22 @@
 # Registration (intercom.sip.register) on a virtual clock: every REGISTER
-# goes through bytes, every response is built from the request the way a
-# registrar would, and the test plays the agent (adds the Via, passes the
-# response's source address).
+# goes out through a real session context (intercom.sip.context: the Via,
+# the client transaction), every response is built from the request the
+# way a registrar would, and the test plays the agent's routing (it hands
+# the response to the transaction's owner, with the source address it came
+# from).
 
 import binascii
 import hashlib
 
+from intercom.config import validate
+from intercom.sip.agent_settings import AgentSettings
 from intercom.sip.backoff import randomised, retry_delay_ms
-from intercom.sip.message import make_response, parse_message
+from intercom.sip.context import SessionContext
+from intercom.sip.message import make_response, parse_message, parse_via
 from intercom.sip.register import KEEPALIVE, Registration, refresh_delay_ms
 
 SERVER = ("192.0.2.10", 5060)
 ELSEWHERE = ("198.51.100.66", 5060)
-VIA = "SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK%d;rport"
 CHALLENGE = 'Digest realm="example.org", nonce="%s", qop="auth", opaque="op1", algorithm=%s'
 
 
@@ -20,8 +24,8 @@ class CountingRandom:
     """random_bytes stand-in: a fixed byte, or a counter so values differ."""
 
     def __init__(self, fill=None):
-        self.fill = fill
         self.counter = 0
+        self.fill = fill
 
     def __call__(self, count):
         if self.fill is not None:
@@ -34,18 +38,40 @@ class CountingRandom:
 
 
 class Agent:
-    """Plays the agent: adds a Via to each REGISTER and builds responses."""
+    """Plays the agent around a real session context: takes the REGISTERs
+    the registration sent, and routes responses and timeouts to it."""
 
-    def __init__(self, registration):
+    def __init__(self, registration, context):
         self.registration = registration
-        self.sent = 0
+        self.context = context
+        self.keepalives = 0
+
+    def _take(self):
+        """Move what the context sent out: REGISTERs (parsed) and keep-alives."""
+        outbox = self.context.outbox
+        requests = []
+        for wire, address in outbox:
+            assert address == self.registration.server_address, address
+            if wire == KEEPALIVE:
+                self.keepalives += 1
+            else:
+                requests.append(parse_message(wire))
+        del outbox[:]
+        return requests
 
     def send(self, now_ms):
-        request = self.registration.next_request(now_ms)
-        assert request is not None, "expected a REGISTER"
-        self.sent += 1
-        request.headers.add("Via", VIA % self.sent)
-        return parse_message(request.to_bytes())
+        """The one REGISTER the registration sent since the last look."""
+        requests = self._take()
+        assert len(requests) == 1, "expected a REGISTER, got %r" % requests
+        return requests[0]
+
+    def idle(self):
+        """Nothing sent since the last look (keep-alives aside)."""
+        return self._take() == []
+
+    def transaction(self, request):
+        branch = parse_via(request.headers.get("Via")).branch
+        return self.context.transactions[(branch, "REGISTER")]
 
     def respond(self, request, status, fields=(), via=None, now_ms=0, source=SERVER):
         response = make_response(request, status, to_tag="registrar")
@@ -54,34 +80,56 @@ class Agent:
         if via is not None:
             response.headers.set("Via", via)
         response = parse_message(response.to_bytes())
-        self.registration.on_response(response, now_ms, source)
+        self.deliver(request, response, now_ms, source)
         return response
 
+    def deliver(self, request, response, now_ms=0, source=SERVER):
+        """What the agent does with a response from source: its transaction
+        first, then the transaction's owner."""
+        response.source = source
+        transaction = self.transaction(request)
+        if transaction.receive_response(response, now_ms):
+            self.registration.on_response(transaction, response, now_ms)
+
+    def hand_over(self, request, response, now_ms=0, source=SERVER):
+        """Straight to the registration, past the transaction: what it does
+        with responses that are not its own."""
+        response.source = source
+        self.registration.on_response(self.transaction(request), response, now_ms)
+
+    def time_out(self, request, now_ms):
+        """The REGISTER's transaction gave up (Timer F)."""
+        self.registration.on_transaction_timeout(self.transaction(request), now_ms)
+
     def events(self):
-        found = []
-        while True:
-            event = self.registration.next_event()
-            if event is None:
-                return found
-            found.append(event)
+        events = self.context.events
+        found = events[:]
+        del events[:]
+        return found
 
 
-def make(random_bytes=None, **options):
-    if "keepalive_ms" not in options:
-        options["keepalive_ms"] = 0
-    registration = Registration(
-        SERVER[0],
-        SERVER[1],
-        "example.org",
-        "door",
-        "secret",
-        300,
-        "10.0.0.5",
-        5060,
-        random_bytes or CountingRandom(),
-        **options,
-    )
-    return registration, Agent(registration)
+def make(random_bytes=None, keepalive_ms=0, realm=None, password="secret", **options):
+    """A registration for door@example.org at SERVER, contact 10.0.0.5:5060."""
+    sip = {
+        "server": "%s:%d" % SERVER,
+        "domain": "example.org",
+        "user": "door",
+        "password": password,
+        "keepalive": keepalive_ms // 1000,
+    }
+    if realm is not None:
+        sip["realm"] = realm
+    config = validate({"sip": sip, "call": {"targets": ["flat1"]}}, "test")
+    return registration_for(config, ("10.0.0.5", 5060), random_bytes, **options)
+
+
+def registration_for(config, local, random_bytes=None, expires_s=None, **options):
+    settings = AgentSettings(config, local[0], local[1])
+    if expires_s is not None:
+        settings.expires_s = expires_s  # outside the config's range
+    context = SessionContext(settings, random_bytes or CountingRandom())
+    registration = Registration(context, **options)
+    return registration, Agent(registration, context)
 
 
 def digest_params(value):
@@ -119,12 +167,12 @@ def register_with_digest(registration, agent, now_ms=0, granted="300"):
 def test_first_register_carries_the_rfc_3261_fields():
     registration, agent = make()
     registration.start(0)
-    raw = registration.next_request(0)
-    assert raw.headers.get("Via") is None  # the agent adds it
-    assert registration.next_request(0) is None
-    raw.headers.add("Via", VIA % 1)
-    request = parse_message(raw.to_bytes())
+    request = agent.send(0)
+    assert agent.idle()
     headers = request.headers
+    via = parse_via(headers.get("Via"))  # the context adds it: ours, with rport
+    assert (via.transport, via.host, via.port) == ("UDP", "10.0.0.5", 5060)
+    assert "rport" in via.params and via.branch.startswith("z9hG4bK")
     assert request.method == "REGISTER"
     assert request.uri == "sip:example.org"
     assert headers.get("To") == "<sip:door@example.org>"
@@ -141,11 +189,11 @@ def test_first_register_carries_the_rfc_3261_fields():
 
 
 def test_request_uri_names_the_server_port_when_the_domain_is_the_server():
-    registration = Registration(
-        "127.0.0.1", 5070, "127.0.0.1", "door", "pw", 60, "127.0.0.1", 5080, CountingRandom()
-    )
+    sip = {"server": "127.0.0.1:5070", "user": "door", "password": "pw", "expires": 60}
+    config = validate({"sip": sip, "call": {"targets": ["flat1"]}}, "test")
+    registration, agent = registration_for(config, ("127.0.0.1", 5080))
     registration.start(0)
-    request = registration.next_request(0)
+    request = agent.send(0)
     assert request.uri == "sip:127.0.0.1:5070"
     assert request.headers.get("To") == "<sip:door@127.0.0.1>"
     assert registration.contact == "sip:door@127.0.0.1:5080"
@@ -221,9 +269,9 @@ def test_200_registers_and_arms_the_refresh_from_the_granted_expiry():
     # max(E/2, E - 32 s) = max(60 s, 88 s)
     assert registration.get_timer() == 1000 + 88000
     registration.handle_timer(1000 + 87999)
-    assert registration.next_request(1000 + 87999) is None
+    assert agent.idle()
     registration.handle_timer(1000 + 88000)
-    assert registration.next_request(1000 + 88000) is not None
+    assert not agent.idle()
 
 
 def test_expiry_comes_from_our_contact_then_the_expires_field():
@@ -269,7 +317,7 @@ def test_repeated_401_fails_instead_of_looping():
     registration.start(0)
     agent.respond(agent.send(0), 401, [("WWW-Authenticate", CHALLENGE % ("n1", "MD5"))])
     agent.respond(agent.send(0), 401, [("WWW-Authenticate", CHALLENGE % ("n2", "MD5"))])
-    assert registration.next_request(0) is None
+    assert agent.idle()
     assert agent.events() == [
         {
             "event": "registration_failed",
@@ -296,7 +344,7 @@ def test_stale_nonce_is_retried_once():
     assert params["response"] == expected_response(params, hashlib.md5)
     stale_again = CHALLENGE % ("n3", "MD5") + ", stale=true"
     agent.respond(with_n2, 401, [("WWW-Authenticate", stale_again)])
-    assert registration.next_request(0) is None
+    assert agent.idle()
     assert agent.events()[0]["reason"] == "authentication failed"
 
 
@@ -322,7 +370,7 @@ def test_403_is_a_forbidden_failure():
     assert agent.events() == [
         {"event": "registration_failed", "reason": "forbidden", "status": 403, "retry_in_ms": 60000}
     ]
-    assert registration.next_request(0) is None
+    assert agent.idle()
 
 
 def test_foreign_realm_gets_no_credentials():
@@ -330,7 +378,7 @@ def test_foreign_realm_gets_no_credentials():
     registration.start(0)
     evil = 'Digest realm="evil.example", nonce="x", qop="auth"'
     agent.respond(agent.send(0), 401, [("WWW-Authenticate", evil)])
-    assert registration.next_request(0) is None
+    assert agent.idle()
     event = agent.events()[0]
     assert event["event"] == "registration_failed"
     assert event["reason"] == "foreign realm"
@@ -343,7 +391,7 @@ def test_challenge_from_another_address_gets_no_credentials():
         registration.start(0)
         first = agent.send(0)
         agent.respond(first, 401, [("WWW-Authenticate", CHALLENGE % ("n1", "MD5"))], source=source)
-        assert registration.next_request(0) is None
+        assert agent.idle()
         assert agent.events()[0]["reason"] == "foreign realm"
 
 
@@ -360,11 +408,25 @@ def test_any_realm_is_answered_from_the_server_when_no_realm_is_configured():
     assert params["response"] == hex_hash(hashlib.md5, ha1 + ":f1:" + ha2)
 
 
+def test_a_challenge_without_a_password_configured_gets_no_credentials():
+    # The old registration answered it with a digest of the text "None".
+    registration, agent = make(password=None)
+    registration.start(0)
+    agent.respond(agent.send(0), 401, [("WWW-Authenticate", CHALLENGE % ("n1", "MD5"))])
+    assert agent.idle()
+    event = agent.events()[0]
+    assert (event["event"], event["reason"], event["status"]) == (
+        "registration_failed",
+        "no password",
+        401,
+    )
+
+
 def test_unusable_challenge_fails_without_sending():
     registration, agent = make()
     registration.start(0)
     agent.respond(agent.send(0), 401, [("WWW-Authenticate", 'Basic realm="x"')])
-    assert registration.next_request(0) is None
+    assert agent.idle()
     assert agent.events()[0]["reason"] == "unsupported challenge"
 
 
@@ -385,7 +447,7 @@ def test_423_without_a_larger_min_expires_fails():
     registration, agent = make(random_bytes=CountingRandom(fill=0))
     registration.start(0)
     agent.respond(agent.send(0), 423, [("Min-Expires", "300")])
-    assert registration.next_request(0) is None
+    assert agent.idle()
     event = agent.events()[0]
     assert event["reason"] == "interval too brief"
     assert event["status"] == 423
@@ -401,7 +463,7 @@ def test_retry_after_sets_the_wait():
     assert event["retry_in_ms"] == 120000
     assert registration.get_timer() == 125000
     registration.handle_timer(124999)
-    assert registration.next_request(124999) is None
+    assert agent.idle()
     registration.handle_timer(125000)
     retry = agent.send(125000)
     assert retry.headers.get("CSeq") == "2 REGISTER"
@@ -422,10 +484,8 @@ def test_backoff_doubles_within_bounds_and_resets_after_success():
     low.start(now)
     high.start(now)
     for _ in range(8):
-        low.next_request(now)
-        high.next_request(now)
-        low.on_transaction_timeout(now)
-        high.on_transaction_timeout(now)
+        agent.time_out(agent.send(now), now)
+        high_agent.time_out(high_agent.send(now), now)
         low_waits.append(agent.events()[0]["retry_in_ms"])
         high_waits.append(high_agent.events()[0]["retry_in_ms"])
         now = high.get_timer()
@@ -438,8 +498,7 @@ def test_backoff_doubles_within_bounds_and_resets_after_success():
     high_agent.respond(request, 200, [("Expires", "300")], now_ms=now)
     high_agent.events()
     high.handle_timer(high.get_timer())
-    high.next_request(0)
-    high.on_transaction_timeout(0)
+    high_agent.time_out(high_agent.send(0), 0)
     assert high_agent.events()[0]["retry_in_ms"] == 60000
 
 
@@ -450,8 +509,7 @@ def test_backoff_constants_are_configurable():
     registration.start(0)
     waits = []
     for _ in range(3):
-        registration.next_request(0)
-        registration.on_transaction_timeout(0)
+        agent.time_out(agent.send(0), 0)
         waits.append(agent.events()[0]["retry_in_ms"])
         registration.handle_timer(registration.get_timer())
     assert waits == [200, 250, 250]
@@ -460,8 +518,7 @@ def test_backoff_constants_are_configurable():
 def test_timeout_is_a_failure_with_no_status():
     registration, agent = make()
     registration.start(0)
-    registration.next_request(0)
-    registration.on_transaction_timeout(32000)
+    agent.time_out(agent.send(0), 32000)
     event = agent.events()[0]
     assert event["reason"] == "timeout"
     assert event["status"] is None
@@ -523,7 +580,7 @@ def test_stop_unregisters_with_expires_zero_and_credentials():
     assert agent.events() == [{"event": "unregistered", "status": 200, "reason": None}]
     assert not registration.registered
     assert registration.get_timer() is None
-    assert registration.next_request(2000) is None
+    assert agent.idle()
 
 
 def test_stop_answers_a_challenge_to_the_unregister():
@@ -546,7 +603,7 @@ def test_stop_during_the_first_register_waits_for_its_outcome():
     registration.start(0)
     request = agent.send(0)
     registration.stop(0)
-    assert registration.next_request(0) is None
+    assert agent.idle()
     agent.respond(request, 200, [("Expires", "300")])
     unregister = agent.send(0)
     assert unregister.headers.get("Expires") == "0"
@@ -558,7 +615,7 @@ def test_stop_during_the_first_register_waits_for_its_outcome():
     request = agent.send(0)
     registration.stop(0)
     agent.respond(request, 401, [("WWW-Authenticate", CHALLENGE % ("n1", "MD5"))])
-    assert registration.next_request(0) is None  # nothing was bound
+    assert agent.idle()  # nothing was bound
     assert agent.events() == [{"event": "unregistered", "status": None, "reason": None}]
 
 
@@ -568,8 +625,7 @@ def test_unregister_timeout_still_ends():
     agent.respond(agent.send(0), 200, [("Expires", "300")])
     agent.events()
     registration.stop(0)
-    agent.send(0)
-    registration.on_transaction_timeout(32000)
+    agent.time_out(agent.send(0), 32000)
     assert agent.events() == [{"event": "unregistered", "status": None, "reason": "timeout"}]
     registration.start(40000)  # a stopped registration may start again
     assert agent.send(40000).headers.get("Expires") == "300"
@@ -583,15 +639,17 @@ def test_keepalives_while_registered():
     agent.respond(request, 200, [("Expires", "300")], now_ms=1000)
     # RFC 5626 4.4.1: 80 .. 100 % of the interval; the fixed random gives 80 %
     assert registration.get_timer() == 21000
-    assert not registration.keepalive_due(20999)
-    assert registration.keepalive_due(21000)
+    registration.handle_timer(20999)
+    assert agent.idle() and agent.keepalives == 0
     registration.handle_timer(21000)
-    assert registration.next_request(21000) is None
-    registration.keepalive_sent(21000)
+    assert agent.idle()  # no REGISTER, one keep-alive to the server
+    assert agent.keepalives == 1
     assert registration.get_timer() == 41000
     assert KEEPALIVE == b"\r\n\r\n"
     registration.stop(50000)
-    assert not registration.keepalive_due(100000)
+    agent.send(50000)  # the unregister
+    registration.handle_timer(100000)
+    assert agent.idle() and agent.keepalives == 1
 
 
 def test_flow_timer_replaces_the_keepalive_interval():
@@ -607,13 +665,13 @@ def test_stray_and_malformed_responses_are_ignored_and_counted():
     request = agent.send(0)
     response = make_response(request, 200)
     response.headers.set("CSeq", "7 REGISTER")
-    registration.on_response(response, 0, SERVER)
+    agent.hand_over(request, response)
     response = make_response(request, 200)
     response.headers.set("Call-ID", "someone-else")
-    registration.on_response(response, 0, SERVER)
+    agent.hand_over(request, response)
     response = make_response(request, 200)
     response.headers.set("CSeq", "garbage")
-    registration.on_response(response, 0, SERVER)
+    agent.hand_over(request, response)
     agent.respond(request, 100)
     assert registration.ignored_responses == 3
     assert agent.events() == []
@@ -623,9 +681,9 @@ def test_stray_and_malformed_responses_are_ignored_and_counted():
     response.headers.add("Contact", "<sip:door@10.0.0.5:5060>;expires=soon")
     response.headers.add("Expires", "abc")
     response.headers.add("Flow-Timer", "-1")
-    registration.on_response(response, 0, SERVER)
+    agent.hand_over(request, response)
     assert agent.events()[0]["expires"] == 300  # what we asked for
-    registration.on_response(response, 0, SERVER)  # nothing in flight
+    agent.hand_over(request, response)  # nothing in flight
     assert registration.ignored_responses == 4
 
 
@@ -639,7 +697,7 @@ def test_misuse_raises():
     else:
         raise AssertionError("second start() must raise")
     try:
-        Registration("h", 5060, "d", "u", "p", 0, "c", 5060, CountingRandom())
+        make(expires_s=0)
     except ValueError:
         pass
     else:

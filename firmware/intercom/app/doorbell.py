@@ -7,7 +7,10 @@
 # now_ms), answer(call_id, now_ms) and reject(call_id, status, now_ms); the
 # station feeds the phone's outcomes back through the on_* methods.
 # may_answer(identity) says whether an incoming caller (the identity the SIP
-# layer vouches for, or None) may be answered.
+# layer vouches for, or None) may be answered. Events (`button`,
+# `call_started`, `ringing`, `answered`, `incoming_call`, `call_ended`) go
+# out at once through emit(now_ms, name, fields), the station's own event
+# output (no queue of their own).
 #
 # A press (button_pressed(now, button, targets, quiet)) names its button
 # (a [[button]] entry: id, mode, label, ...) and whom it rings: the
@@ -78,7 +81,7 @@ _FAILURE_PRECEDENCE = ("busy", "declined", "no_answer", "unavailable", "not_foun
 
 
 class Doorbell:
-    def __init__(self, call_settings, phone, may_answer, chime_on_repeat=False):
+    def __init__(self, call_settings, phone, may_answer, emit, chime_on_repeat=False):
         self._ring_timeout_ms = call_settings["ring_timeout"] * 1000
         self._max_duration_ms = call_settings["max_duration"] * 1000
         self._cooldown_ms = call_settings["cooldown"] * 1000
@@ -102,29 +105,29 @@ class Doorbell:
         self._failures = []
         self._answered_ms = 0
         self._timers = {}  # name -> deadline ms
-        self._events = []
+        self.emit = emit
 
     # -- inputs from the board ------------------------------------------
 
     def button_pressed(self, now_ms, button, targets, quiet):
         """button: its config entry; targets: whom this press rings."""
-        event = {"event": "button", "state": "pressed", "button": button["id"], "quiet": quiet}
+        fields = {"state": "pressed", "button": button["id"], "quiet": quiet}
         if self.state != IDLE or "cooldown" in self._timers:
             self.ignored_presses += 1
             self.repeats += 1
-            event["repeat"] = self.repeats
-            self._emit(event)
+            fields["repeat"] = self.repeats
+            self.emit(now_ms, "button", fields)
             self.chime_due = self._chime_on_repeat and not quiet
             return
         self.repeats = 0
-        event["repeat"] = 0
-        self._emit(event)
+        fields["repeat"] = 0
+        self.emit(now_ms, "button", fields)
         self.chime_due = not quiet
         if not targets:
             return
         if not self.registered:
             self._play(now_ms, "error")
-            self._emit({"event": "call_ended", "reason": "not_registered", "duration_ms": 0})
+            self.emit(now_ms, "call_ended", {"reason": "not_registered", "duration_ms": 0})
             return
         self.state = CALLING
         self.button = button
@@ -152,7 +155,7 @@ class Doorbell:
             self._rang.append(call_id)
             if "tone" not in self._timers:
                 self.tone = "ringback"
-            self._emit({"event": "ringing", "target": self._ringing_calls[call_id]})
+            self.emit(now_ms, "ringing", {"target": self._ringing_calls[call_id]})
 
     def on_answered(self, call_id, now_ms):
         if self.state != CALLING or call_id not in self._ringing_calls:
@@ -162,7 +165,7 @@ class Doorbell:
         target = self._ringing_calls.pop(call_id)
         self._hang_up_ringing(now_ms)
         self._start_talking(call_id, now_ms)
-        self._emit({"event": "answered", "target": target})
+        self.emit(now_ms, "answered", {"target": target})
 
     def on_failed(self, call_id, reason, now_ms):
         if self.state != CALLING or call_id not in self._ringing_calls:
@@ -184,7 +187,7 @@ class Doorbell:
         the event) whose identity may_answer judges; returns whether it was
         answered."""
         accepted = self.state == IDLE and self._may_answer(identity)
-        self._emit({"event": "incoming_call", "from": caller, "accepted": accepted})
+        self.emit(now_ms, "incoming_call", {"from": caller, "accepted": accepted})
         if not accepted:
             self._phone.reject(call_id, 486 if self.state != IDLE else 403, now_ms)
             return False
@@ -242,12 +245,6 @@ class Doorbell:
 
     # -- events ------------------------------------------------------------
 
-    def next_event(self):
-        return self._events.pop(0) if self._events else None
-
-    def _emit(self, event):
-        self._events.append(event)
-
     # -- helpers -------------------------------------------------------------
 
     def _ring_next(self, now_ms):
@@ -257,7 +254,7 @@ class Doorbell:
             target = self._targets[self._next_target]
             self._next_target += 1
             call_id = self._phone.call(target, now_ms, self.button)
-            self._emit({"event": "call_started", "target": target, "button": self.button_id})
+            self.emit(now_ms, "call_started", {"target": target, "button": self.button_id})
             if call_id is None:  # no room for another SIP call
                 self._failures.append("unavailable")
                 continue
@@ -285,7 +282,7 @@ class Doorbell:
         return "failed"
 
     def _finish(self, now_ms, reason):
-        self._emit({"event": "call_ended", "reason": reason, "duration_ms": 0})
+        self.emit(now_ms, "call_ended", {"reason": reason, "duration_ms": 0})
         self._back_to_idle(now_ms)
 
     def _start_talking(self, call_id, now_ms):
@@ -311,7 +308,7 @@ class Doorbell:
 
     def _emit_call_ended(self, now_ms, reason):
         duration = ticks_diff(now_ms, self._answered_ms)
-        self._emit({"event": "call_ended", "reason": reason, "duration_ms": duration})
+        self.emit(now_ms, "call_ended", {"reason": reason, "duration_ms": duration})
 
     def _back_to_idle(self, now_ms):
         self.state = IDLE

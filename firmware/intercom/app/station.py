@@ -117,8 +117,6 @@ from intercom.sip.agent import Agent
 from intercom.sip.agent_settings import AgentSettings
 
 RTP_TIMEOUT_MS = 30000
-# The doorbell times the rings; the agent's own ring timer is a safety net.
-AGENT_RING_SLACK_MS = 5000
 # The largest SIP datagram parsed; the MicroPython boards receive at most
 # this much (boards/runtime/runtime.py, SIP_RECEIVE_BYTES).
 MAX_MESSAGE_SIZE = 4096 if compat.IS_MICROPYTHON else 65536
@@ -146,7 +144,6 @@ class _Phone:
             target,
             station.rtp_port,
             now_ms,
-            station.ring_timeout_ms + AGENT_RING_SLACK_MS,
             display_name=button["label"],
             alert_info=button["alert_info"],
         )
@@ -161,15 +158,6 @@ class _Phone:
 
     def reject(self, call_id, status, now_ms):
         self._station.agent.reject(call_id, status, now_ms)
-
-
-def _called_lists(config):
-    """Every list of targets the door may ring: [call], each button, each
-    quiet hours entry."""
-    lists = [config["call"]["targets"]]
-    for table in config["button"] + config["schedule"]:
-        lists.append(table["targets"])
-    return lists
 
 
 def _saved_quiet_mode(saved):
@@ -188,16 +176,8 @@ class Station:
         sip = config["sip"]
         call = config["call"]
         audio = config["audio"]
-        lists = _called_lists(config)
-        every_target = []
-        for targets in lists:
-            for target in targets:
-                if target not in every_target:
-                    every_target.append(target)
-        most_targets = max(len(targets) for targets in lists)
         self.config = config
         self.rtp_port = rtp_port
-        self.ring_timeout_ms = call["ring_timeout"] * 1000
         self._random_bytes = random_bytes
         self._cname = "%s@%s" % (sip["user"], local_host)
         self._frame_ms = audio["ptime"]
@@ -206,31 +186,7 @@ class Station:
         self._symmetric_rtp = audio["symmetric_rtp"]
         self._show_digits = config["device"]["show_dtmf_digits"]
         self.agent = Agent(
-            AgentSettings(
-                sip["user"],
-                local_host,
-                sip_port,
-                server=sip["server"],
-                domain=sip["domain"],
-                password=sip["password"],
-                realm=sip["realm"],
-                register=sip["register"],
-                expires_s=sip["expires"],
-                display_name=config["device"]["name"],
-                trusted=sip["trusted"],
-                targets=every_target,
-                answer_from=call["answer_from"],
-                codecs=audio["codecs"],
-                ptime=audio["ptime"],
-                ring_timeout_ms=self.ring_timeout_ms + AGENT_RING_SLACK_MS,
-                max_message_size=MAX_MESSAGE_SIZE,
-                keepalive_ms=sip["keepalive"] * 1000,
-                # one round of targets ringing, the previous round still
-                # cancelling, and a resident calling in
-                max_calls=2 * most_targets + 1,
-                peer_media_same_host=sip["peer_media_same_host"],
-                asserted_identity=sip["asserted_identity"],
-            ),
+            AgentSettings(config, local_host, sip_port, max_message_size=MAX_MESSAGE_SIZE),
             random_bytes,
         )
         answer_from = allowed_identities(call["answer_from"], home_hosts(sip))
@@ -238,6 +194,7 @@ class Station:
             call,
             _Phone(self),
             lambda identity: parse_identity(identity) in answer_from,
+            self._emit,
             config["chime"]["on_repeat"],
         )
         self.doorbell.set_registered(not sip["register"])
@@ -590,11 +547,6 @@ class Station:
                 busy = True
                 self._agent_event(event, now_ms)
                 event = self.agent.next_event()
-            event = self.doorbell.next_event()
-            while event is not None:
-                busy = True
-                self._doorbell_event(event, now_ms)
-                event = self.doorbell.next_event()
             event = self.policy.next_event()
             while event is not None:
                 busy = True
@@ -690,10 +642,6 @@ class Station:
             if call_id == self._media_call_id:
                 self._call_media().update(event["media"])
                 self._receiving = event["media"]["direction"] in ("sendrecv", "recvonly")
-
-    def _doorbell_event(self, event, now_ms):
-        name = event.pop("event")
-        self._emit(now_ms, name, event)
 
     def _policy_event(self, event, now_ms):
         name = event["event"]

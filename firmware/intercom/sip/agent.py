@@ -1,4 +1,9 @@
-# The SIP user agent façade: one object the board drives, sans-I/O.
+# The SIP user agent façade: one object the board drives, sans-I/O. It
+# routes: what arrives goes to a transaction, a call or the registration;
+# what they send leaves through their session context (context.py), which
+# also holds the transaction table, the outbox, the events and the
+# counters. Calls and the registration own their transactions the same way
+# and never see the agent.
 #
 # Driver contract (aioquic style):
 #   receive_datagram(data, addr, now_ms)   feed every UDP datagram
@@ -79,14 +84,20 @@
 #                 21.5.4) and our own requests (BYE, CANCEL, a refresh) still
 #                 go out: their number is bounded by the live calls
 
-from intercom.sip import auth
 from intercom.sip.call import Call
 from intercom.sip.client_transaction import PROCEEDING, ClientTransaction, client_key
-from intercom.sip.flow import SIP_PORT, uri_address
+from intercom.sip.context import (
+    ACCEPT,
+    ALLOW,
+    ALLOWED_METHODS,
+    SUPPORTED,
+    SessionContext,
+    prepend_via,
+)
+from intercom.sip.flow import SIP_PORT
 from intercom.sip.grammar import format_hostport
 from intercom.sip.guard import SourceGuard
 from intercom.sip.message import (
-    Headers,
     Request,
     SipParseError,
     error_response,
@@ -102,7 +113,6 @@ from intercom.sip.server_transaction import ACCEPTED, ServerTransaction, server_
 from intercom.sip.timers import earliest
 from intercom.sip.uri import parse_uri
 
-ALLOWED_METHODS = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO")
 KNOWN_METHODS = ALLOWED_METHODS + (
     "REGISTER",
     "SUBSCRIBE",
@@ -113,118 +123,90 @@ KNOWN_METHODS = ALLOWED_METHODS + (
     "PRACK",
     "PUBLISH",
 )
-ALLOW = ", ".join(ALLOWED_METHODS)
-SUPPORTED = ()  # option tags we implement (none: no 100rel, timer, replaces)
-ACCEPT = "application/sdp, application/dtmf-relay, application/dtmf"
-MAX_EVENTS = 256
 RETRY_AFTER_S = 5
-STAT_MASK = 0xFFFFFFFF
 
 
 class Agent:
     """SIP user agent: transactions, calls and registration behind one façade."""
 
     def __init__(self, settings, random_bytes):
+        context = SessionContext(settings, random_bytes)
+        self.context = context
         self.settings = settings
-        self.timers = settings.timers
-        self.random_bytes = random_bytes
-        self.transactions = {}
+        self.transactions = context.transactions
+        self.stats = context.stats
         self.calls = {}
-        self.stats = {}
         self.last_error = None
-        self._outbox = []
-        self._events = []
         self.guard = SourceGuard(settings)
         self.registration = None
         if settings.server_address is not None and settings.register:
-            host, port = settings.server_address
-            self.registration = Registration(
-                host,
-                port,
-                settings.domain,
-                settings.user,
-                settings.password,
-                settings.expires_s,
-                settings.local_host,
-                settings.local_port,
-                random_bytes,
-                keepalive_ms=settings.keepalive_ms,
-                realm=settings.realm,
-                user_agent=settings.user_agent,
-                allow=ALLOW,
-            )
+            self.registration = Registration(context)
 
     # -- driver interface -------------------------------------------------------
 
     def start(self, now_ms):
         if self.registration is not None:
             self.registration.start(now_ms)
-            self._pump_registration(now_ms)
 
     def stop(self, now_ms):
         for call in list(self.calls.values()):
             call.hangup(now_ms)
         if self.registration is not None:
             self.registration.stop(now_ms)
-            self._pump_registration(now_ms)
 
     def receive_datagram(self, data, addr, now_ms):
         """Feed one datagram from addr; never raises for anything a peer sends."""
-        self._count("datagrams_in")
+        context = self.context
+        context.count("datagrams_in")
         refusal = self.guard.verdict(addr[0], now_ms)
         if refusal is not None:
-            self._count(refusal)
+            context.count(refusal)
             return
         if not data.strip(b"\r\n"):
-            self._count("keepalives_in")
+            context.count("keepalives_in")
             if data == KEEPALIVE:
-                self._outbox.append((b"\r\n", addr))  # RFC 5626 §4.4.1 pong
+                context.send(b"\r\n", addr)  # RFC 5626 §4.4.1 pong
             return
         try:
             self._receive(data, addr, now_ms)
         except SipParseError:
-            self._count("malformed_dropped")
+            context.count("malformed_dropped")
         except MemoryError:
             raise  # the board restarts; swallowing it would hang the call
         except Exception as error:  # our bug: counted, reported, kept for tests
-            self._count("internal_errors")
+            context.count("internal_errors")
             self.last_error = error
-            self.emit({"event": "internal_error", "reason": repr(error)})
+            context.emit({"event": "internal_error", "reason": repr(error)})
 
     def datagrams_to_send(self, now_ms):
-        datagrams = self._outbox[:]
-        del self._outbox[:]  # transactions hold this very list
+        outbox = self.context.outbox
+        datagrams = outbox[:]
+        del outbox[:]  # transactions hold this very list
         return datagrams
 
     def get_timer(self):
         deadline = self.guard.get_timer()
         for transaction in self.transactions.values():
             deadline = earliest(deadline, transaction.get_timer())
-        for call in self.calls.values():
-            deadline = earliest(deadline, call.get_timer())
-        if self.registration is not None:
-            deadline = earliest(deadline, self.registration.get_timer())
+        for session in self._sessions():
+            deadline = earliest(deadline, session.get_timer())
         return deadline
 
     def handle_timer(self, now_ms):
         self.guard.handle_timer(now_ms)
         for transaction in list(self.transactions.values()):
-            if transaction.handle_timer(now_ms) and transaction.owner is not None:
-                self._count("transaction_timeouts")
-                self._notify_timeout(transaction, now_ms)
-        for call in list(self.calls.values()):
-            call.handle_timer(now_ms)
-        registration = self.registration
-        if registration is not None:
-            registration.handle_timer(now_ms)
-            if registration.keepalive_due(now_ms):
-                self._outbox.append((KEEPALIVE, self.settings.server_address))
-                registration.keepalive_sent(now_ms)
-            self._pump_registration(now_ms)
+            timed_out = transaction.handle_timer(now_ms)
+            if timed_out and transaction.owner is not None:
+                self.context.count("transaction_timeouts")
+                if isinstance(transaction, ClientTransaction):
+                    transaction.owner.on_transaction_timeout(transaction, now_ms)
+        for session in self._sessions():
+            session.handle_timer(now_ms)
         self._reap()
 
     def next_event(self):
-        return self._events.pop(0) if self._events else None
+        events = self.context.events
+        return events.pop(0) if events else None
 
     # -- app interface ------------------------------------------------------------
 
@@ -235,18 +217,16 @@ class Agent:
         when the call table is full of live calls."""
         target_uri = self.target_uri(target)
         settings = self.settings
-        if settings.server_address is not None:
-            address = settings.server_address  # outbound proxy
-        else:
-            address = uri_address(target_uri)
+        context = self.context
+        address = context.request_address(target_uri)
         if ring_timeout_ms is None:
             ring_timeout_ms = settings.ring_timeout_ms
-        call_id = self._new_call_id()
-        call = Call(self, call_id, True, (settings.local_host, rtp_port))
+        call_id = context.new_call_id()
+        call = Call(context, call_id, True, (settings.local_host, rtp_port))
         if settings.server_address is None and settings.peer_media_same_host:
             call.media_host = address[0]
         if not self._add_call(call):
-            self._count("calls_refused")
+            context.count("calls_refused")
             return None
         call.start_outgoing(target_uri, address, ring_timeout_ms, now_ms, display_name, alert_info)
         return call_id
@@ -268,149 +248,42 @@ class Agent:
             return target
         return "sip:%s@%s" % (target, format_hostport(self.settings.domain, None))
 
-    # -- services for Call (the "stack") --------------------------------------------
-
-    def emit(self, event):
-        if len(self._events) >= MAX_EVENTS:
-            self._events.pop(0)
-            self._count("events_dropped")
-        self._events.append(event)
-
-    def send_request(self, request, address, now_ms, owner):
-        """Send in a new client transaction; adds a Via unless it has one (CANCEL)."""
-        if request.headers.get("Via") is None:
-            _prepend_via(request, self._via())
-        transaction = ClientTransaction(request, address, self.timers, now_ms, self._outbox, owner)
-        self._add_transaction(transaction)
-        self._count("requests_out")
-        return transaction
-
-    def send_stateless(self, request, address):
-        """ACK for a 2xx: its own branch, no transaction (§13.2.2.4, §17.1.1.3)."""
-        _prepend_via(request, self._via())
-        wire = request.to_bytes()
-        self._outbox.append((wire, address))
-        return wire
-
-    def send_datagram(self, wire, address):
-        self._outbox.append((wire, address))
-
-    def route_address(self, dialog):
-        return dialog.next_hop()
-
-    def new_tag(self):
-        return _hex(self.random_bytes(6))
-
-    def random_number(self):
-        value = 0
-        for byte in self.random_bytes(4):
-            value = (value << 8) | byte
-        return value & 0x7FFFFFFF
-
-    def local_identity(self, display_name=None):
-        uri = "sip:%s@%s" % (self.settings.user, format_hostport(self.settings.domain, None))
-        name = display_name or self.settings.display_name
-        if name:
-            return '"%s" <%s>' % (name, uri)
-        return "<%s>" % uri
-
-    def contact_value(self):
-        if self.registration is not None:
-            return "<%s>" % self.registration.contact
-        settings = self.settings
-        hostport = format_hostport(settings.local_host, settings.local_port)
-        return "<sip:%s@%s>" % (settings.user, hostport)
-
-    def add_capabilities(self, headers):
-        headers.add("Allow", ALLOW)
-        headers.add("User-Agent", self.settings.user_agent)
-
-    def add_server_header(self, headers):
-        headers.add("Server", self.settings.user_agent)
-
-    def answer_options(self, transaction, now_ms, to_tag):
-        response = make_response(transaction.request, 200, None, to_tag or self.new_tag())
-        response.headers.add("Allow", ALLOW)
-        response.headers.add("Accept", ACCEPT)
-        response.headers.add("Supported", ", ".join(SUPPORTED))
-        self.add_server_header(response.headers)
-        transaction.send_response(response, now_ms)
-
-    def credentials_for(self, transaction, response):
-        """(header, value) answering a 401/407 to INVITE, or None.
-
-        Only a challenge from the configured server (the address we sent the
-        INVITE to) with an allowed realm gets credentials; anything else would
-        leak a digest of our password (DESIGN: credentials go only to the
-        configured registrar realm).
-        """
-        settings = self.settings
-        if settings.server_address is None or transaction.address != settings.server_address:
-            self._count("foreign_challenges")
-            return None
-        if settings.password is None:
-            return None
-        if response.status == 401:
-            challenge_header, answer_header = "WWW-Authenticate", "Authorization"
-        else:
-            challenge_header, answer_header = "Proxy-Authenticate", "Proxy-Authorization"
-        challenge = auth.best_challenge(response.headers.get_all(challenge_header))
-        if challenge is None:
-            return None
-        if settings.realm is not None and challenge.realm != settings.realm:
-            self._count("foreign_challenges")
-            return None
-        request = transaction.request
-        answer = auth.authorization_value(
-            challenge,
-            request.method,
-            request.uri,
-            settings.user,
-            settings.password,
-            1,
-            _hex(self.random_bytes(8)),
-            request.body,
-        )
-        return (answer_header, answer)
-
     # -- receiving -------------------------------------------------------------------
 
     def _receive(self, data, addr, now_ms):
+        context = self.context
         try:
             message = parse_message(data, self.settings.max_message_size)
         except SipParseError as error:
             reply = error_response(error)
             if reply is None:
-                self._count("malformed_dropped")
+                context.count("malformed_dropped")
                 return
-            self._count("malformed_requests")
-            self.add_server_header(reply.headers)
-            self._outbox.append((reply.to_bytes(), self._response_address(reply, addr)))
+            context.count("malformed_requests")
+            context.add_server_header(reply.headers)
+            context.send(reply.to_bytes(), self._response_address(reply, addr))
             return
         if message is None:
-            self._count("keepalives_in")
-        elif isinstance(message, Request):
-            self._count("requests_in")
+            context.count("keepalives_in")
+            return
+        message.source = addr
+        if isinstance(message, Request):
+            context.count("requests_in")
             self._receive_request(message, addr, now_ms)
         else:
-            self._count("responses_in")
-            self._receive_response(message, addr, now_ms)
+            context.count("responses_in")
+            self._receive_response(message, now_ms)
 
-    def _receive_response(self, response, addr, now_ms):
+    def _receive_response(self, response, now_ms):
         number, method = parse_cseq(response.headers.get("CSeq"))
         branch = parse_via(response.headers.get("Via")).branch
         transaction = self.transactions.get(client_key(branch, method))
         if transaction is None:
-            self._count("stray_responses")
+            self.context.count("stray_responses")
             return
         if not transaction.receive_response(response, now_ms) or transaction.owner is None:
             return
-        owner = transaction.owner
-        if owner is self.registration:
-            owner.on_response(response, now_ms, addr)
-            self._pump_registration(now_ms)
-        else:
-            owner.on_response(transaction, response, now_ms)
+        transaction.owner.on_response(transaction, response, now_ms)
         self._reap()
 
     def _receive_request(self, request, addr, now_ms):
@@ -424,17 +297,17 @@ class Agent:
         # RFC 6026 §7.1: an ACK matching an INVITE transaction in the accepted
         # state (RFC 2543 peers, reused branches) belongs to the dialog.
         if existing is not None and not (method == "ACK" and existing.state == ACCEPTED):
-            self._count("retransmissions_in")
+            self.context.count("retransmissions_in")
             existing.receive_request(request, now_ms)
             return
         if method == "ACK":
             call = self._dialog_call(request)
             if call is None:
-                self._count("stray_acks")
+                self.context.count("stray_acks")
             else:
                 call.on_ack(request, now_ms)
             return
-        if not self._make_room():
+        if not self.context.make_room():
             self._reply_unavailable(request, addr)
             return
         if method not in KNOWN_METHODS:
@@ -467,7 +340,8 @@ class Agent:
         if method == "INVITE":
             self._receive_invite(request, addr, now_ms)
         elif method == "OPTIONS":
-            self.answer_options(self._server_transaction(request, addr, now_ms), now_ms, None)
+            transaction = self._server_transaction(request, addr, now_ms)
+            self.context.answer_options(transaction, now_ms, None)
         else:
             self._reply(request, addr, 481, now_ms)  # BYE, INFO outside any dialog
 
@@ -483,17 +357,17 @@ class Agent:
             self._reply(request, addr, 486, now_ms)
             return
         call_id = request.headers.get("Call-ID")
-        call = Call(self, call_id, False, (self.settings.local_host, 0))
+        call = Call(self.context, call_id, False, (self.settings.local_host, 0))
         if self.settings.server_address is None and self.settings.peer_media_same_host:
             call.media_host = addr[0]
         self._add_call(call)  # room: no call is live (486 above), ended ones go
         transaction = self._server_transaction(request, addr, now_ms, call)
         if not call.start_incoming(transaction, request, now_ms):
-            self._count("no_common_media")
+            self.context.count("no_common_media")
             del self.calls[call_id]
             return
         caller = parse_name_addr(request.headers.get("From"))
-        self.emit(
+        self.context.emit(
             {
                 "event": "incoming_call",
                 "call_id": call_id,
@@ -527,7 +401,7 @@ class Agent:
         except SipParseError:
             return None
         if host is None or host.strip("[]").lower() != addr[0].strip("[]").lower():
-            self._count("foreign_from_hosts")
+            self.context.count("foreign_from_hosts")
             return None
         return from_uri
 
@@ -556,17 +430,18 @@ class Agent:
     def _reply_unavailable(self, request, addr):
         """503 with Retry-After (§21.5.4), without a transaction: the
         transaction table is full."""
-        self._count("responses_503")
-        response = make_response(request, 503, None, self.new_tag())
+        self.context.count("responses_503")
+        context = self.context
+        response = make_response(request, 503, None, context.new_tag())
         response.headers.add("Retry-After", str(RETRY_AFTER_S))
-        self.add_server_header(response.headers)
-        self._outbox.append((response.to_bytes(), self._response_address(request, addr)))
+        context.add_server_header(response.headers)
+        context.send(response.to_bytes(), self._response_address(request, addr))
 
     def _reply(self, request, addr, status, now_ms, reason=None, allow=False, unsupported=None):
         """Answer a request we do not take further, in its own server transaction."""
-        self._count("responses_%d" % status)
+        self.context.count("responses_%d" % status)
         transaction = self._server_transaction(request, addr, now_ms)
-        response = make_response(request, status, reason, self.new_tag())
+        response = make_response(request, status, reason, self.context.new_tag())
         if allow or status == 415 or status == 501:
             response.headers.add("Allow", ALLOW)
         if status == 415:
@@ -574,13 +449,16 @@ class Agent:
             response.headers.add("Accept-Encoding", "identity")
         if unsupported:
             response.headers.add("Unsupported", unsupported)
-        self.add_server_header(response.headers)
+        self.context.add_server_header(response.headers)
         transaction.send_response(response, now_ms)
 
     def _server_transaction(self, request, addr, now_ms, owner=None):
         address = self._response_address(request, addr)
-        transaction = ServerTransaction(request, address, self.timers, now_ms, self._outbox, owner)
-        self._add_transaction(transaction)
+        context = self.context
+        transaction = ServerTransaction(
+            request, address, context.timers, now_ms, context.outbox, owner
+        )
+        context.add_transaction(transaction)
         return transaction
 
     def _response_address(self, message, addr):
@@ -605,7 +483,7 @@ class Agent:
             top.params["rport"] = str(addr[1])
         vias[0] = top.to_string()
         request.headers.remove("Via")
-        _prepend_via(request, ", ".join(vias))
+        prepend_via(request, ", ".join(vias))
 
     def _dialog_call(self, request):
         call = self.calls.get(request.headers.get("Call-ID"))
@@ -618,51 +496,6 @@ class Agent:
         return call
 
     # -- bookkeeping ----------------------------------------------------------------
-
-    def _notify_timeout(self, transaction, now_ms):
-        owner = transaction.owner
-        if owner is self.registration:
-            owner.on_transaction_timeout(now_ms)
-            self._pump_registration(now_ms)
-        elif isinstance(transaction, ClientTransaction):
-            owner.on_transaction_timeout(transaction, now_ms)
-
-    def _pump_registration(self, now_ms):
-        registration = self.registration
-        if registration is None:
-            return
-        while True:
-            request = registration.next_request(now_ms)
-            if request is None:
-                break
-            self.send_request(request, registration.server_address, now_ms, registration)
-        while True:
-            event = registration.next_event()
-            if event is None:
-                break
-            self.emit(event)
-
-    def _add_transaction(self, transaction):
-        self._make_room()
-        self.transactions[transaction.key] = transaction
-
-    def _make_room(self):
-        """Room for one more transaction; False when the table is full and
-        a live call or the registration owns every transaction in it."""
-        transactions = self.transactions
-        if len(transactions) < self.settings.max_transactions:
-            return True
-        spare = None
-        for key, transaction in transactions.items():
-            owner = transaction.owner
-            if owner is None or (isinstance(owner, Call) and owner.ended):
-                spare = key
-                break
-        if spare is None:
-            return False
-        del transactions[spare]
-        self._count("transactions_reaped")
-        return True
 
     def _add_call(self, call):
         """Adds call unless max_calls live calls exist; ended ones go first."""
@@ -682,7 +515,7 @@ class Agent:
             owner = transaction.owner
             abandoned = (
                 isinstance(transaction, ClientTransaction)
-                and isinstance(owner, Call)
+                and owner is not None
                 and owner.ended
                 and transaction.state == PROCEEDING
             )
@@ -697,25 +530,13 @@ class Agent:
             raise KeyError("no call %s" % call_id)
         return call
 
-    def _count(self, name):
-        self.stats[name] = (self.stats.get(name, 0) + 1) & STAT_MASK
-
-    def _via(self):
-        settings = self.settings
-        hostport = format_hostport(settings.local_host, settings.local_port)
-        return "SIP/2.0/UDP %s;branch=z9hG4bK%s;rport" % (hostport, _hex(self.random_bytes(8)))
-
-    def _new_call_id(self):
-        return "%s@%s" % (_hex(self.random_bytes(10)), self.settings.local_host)
-
-
-def _prepend_via(request, value):
-    """Put a Via line first: it must precede the other fields (§8.1.1.7)."""
-    headers = Headers()
-    headers.add("Via", value)
-    for name, field in request.headers.items():
-        headers.add(name, field)
-    request.headers = headers
+    def _sessions(self):
+        """Everything that owns transactions and keeps timers: the calls
+        and the registration."""
+        sessions = list(self.calls.values())
+        if self.registration is not None:
+            sessions.append(self.registration)
+        return sessions
 
 
 def _uri_user(uri_text):
@@ -723,8 +544,3 @@ def _uri_user(uri_text):
         return parse_uri(uri_text).user
     except SipParseError:
         return None
-
-
-def _hex(data):
-    digits = "0123456789abcdef"
-    return "".join(digits[byte >> 4] + digits[byte & 15] for byte in data)

@@ -1,83 +1,103 @@
-# Settings of the SIP agent: one object, built by the config layer (or a
-# test) and passed to Agent. Times in integer ms; hosts are addresses the
-# board already resolved (the core does no DNS).
+# Settings of the SIP agent: one object, built from the door's effective
+# config (intercom.config: every default and limit lives there) in this one
+# place, plus the protocol's own limits, which no config names. Times in
+# integer ms; hosts are addresses the board already resolved (the core does
+# no DNS).
+#
+#   from the config            setting
+#   -------------------------- ------------------------------------------
+#   sip.user, password, realm  user, password, realm
+#   sip.server                 server, server_address (host, port 5060)
+#   sip.domain                 domain (else the server host, else local_host)
+#   sip.register, expires      register, expires_s
+#   sip.transport              transport ("udp" | "tcp", intercom.sip.flow)
+#   sip.keepalive              keepalive_ms
+#   sip.trusted                trusted
+#   sip.peer_media_same_host   peer_media_same_host
+#   sip.asserted_identity      asserted_identity
+#   device.name                display_name
+#   call.targets, the targets  targets: every target the door may ring
+#   of each [[button]] and     (peer-to-peer, their hosts may talk to us)
+#   [[schedule]]
+#   call.answer_from           answer_from
+#   call.ring_timeout          ring_timeout_ms: + RING_SLACK_MS, the agent's
+#                              own ring timer is a safety net behind the
+#                              doorbell's
+#   (the longest of those      max_calls: one round of targets ringing, the
+#   target lists)              previous round still cancelling, and a
+#                              resident calling in
+#   audio.codecs               codecs
+#   audio.ptime                ptime: ms of audio per packet, offered and
+#                              answered
+#
+# The limits (keywords): T1/T2/T4, max_message_size (the largest message
+# parsed; a board reads at most this much per datagram), max_transactions,
+# rate_per_s/rate_burst/max_sources (guard.py), user_agent.
 
 from intercom.sip.flow import SIP_PORT
 from intercom.sip.grammar import parse_hostport
 from intercom.sip.timers import SipTimers
 
+RING_SLACK_MS = 5000
+
 
 class AgentSettings:
-    """Everything the agent needs to know, in one object (see config.py).
-
-    server: "host[:port]" of the registrar/proxy (an address the board
-    resolved), or None for peer-to-peer. local_host/local_port: our
-    reachable address for Via/Contact/SDP. realm: when set, the only digest
-    realm we answer. targets/answer_from: URIs or users (peer-to-peer trust).
-    peer_media_same_host: peer-to-peer, SDP must name the peer's own host.
-    asserted_identity: server mode, callers by P-Asserted-Identity.
-    """
-
     def __init__(
         self,
-        user,
+        config,
         local_host,
         local_port,
-        server=None,
-        domain=None,
-        password=None,
-        realm=None,
-        register=True,
-        expires_s=300,
-        display_name=None,
-        trusted=(),
-        targets=(),
-        answer_from=(),
-        codecs=("PCMU", "PCMA"),
-        ptime=20,
-        ring_timeout_ms=30000,
         t1_ms=500,
         t2_ms=4000,
         t4_ms=5000,
         max_message_size=8192,
         max_transactions=64,
-        max_calls=4,
         rate_per_s=20,
         rate_burst=40,
         max_sources=32,
-        keepalive_ms=25000,
         user_agent="intercom",
-        peer_media_same_host=True,
-        asserted_identity=False,
     ):
-        self.user = user
+        sip = config["sip"]
+        call = config["call"]
         self.local_host = local_host
         self.local_port = local_port
-        self.server = server
+        self.user = sip["user"]
+        self.password = sip["password"]
+        self.realm = sip["realm"]
+        self.server = sip["server"]
         self.server_address = None
-        if server:
-            host, port = parse_hostport(server)  # SipParseError for a bad one
+        if self.server:
+            host, port = parse_hostport(self.server)
             self.server_address = (host, port or SIP_PORT)
-        self.domain = domain or (self.server_address[0] if self.server_address else local_host)
-        self.password = password
-        self.realm = realm
-        self.register = register
-        self.expires_s = expires_s
-        self.display_name = display_name
-        self.trusted = tuple(trusted)
+        self.domain = sip["domain"] or (
+            self.server_address[0] if self.server_address else local_host
+        )
+        self.register = sip["register"]
+        self.expires_s = sip["expires"]
+        self.transport = sip["transport"]
+        self.keepalive_ms = sip["keepalive"] * 1000
+        self.trusted = tuple(sip["trusted"])
+        self.peer_media_same_host = sip["peer_media_same_host"]
+        self.asserted_identity = sip["asserted_identity"]
+        self.display_name = config["device"]["name"]
+        lists = [call["targets"]]
+        for table in config["button"] + config["schedule"]:
+            lists.append(table["targets"])
+        targets = []
+        for called in lists:
+            for target in called:
+                if target not in targets:
+                    targets.append(target)
         self.targets = tuple(targets)
-        self.answer_from = tuple(answer_from)
-        self.codecs = tuple(codecs)
-        self.ptime = ptime  # ms of audio per packet, offered and answered (audio.ptime)
-        self.ring_timeout_ms = ring_timeout_ms
+        self.answer_from = tuple(call["answer_from"])
+        self.ring_timeout_ms = call["ring_timeout"] * 1000 + RING_SLACK_MS
+        self.max_calls = 2 * max(len(called) for called in lists) + 1
+        self.codecs = tuple(config["audio"]["codecs"])
+        self.ptime = config["audio"]["ptime"]
         self.timers = SipTimers(t1_ms, t2_ms, t4_ms)
         self.max_message_size = max_message_size
         self.max_transactions = max_transactions
-        self.max_calls = max_calls
         self.rate_per_s = rate_per_s
         self.rate_burst = rate_burst
         self.max_sources = max_sources
-        self.keepalive_ms = keepalive_ms
         self.user_agent = user_agent
-        self.peer_media_same_host = peer_media_same_host
-        self.asserted_identity = asserted_identity

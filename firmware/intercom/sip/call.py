@@ -1,6 +1,9 @@
 # One INVITE session (RFC 3261 §13-15), outgoing or incoming, on top of the
 # transactions and the dialog. The agent routes messages here; this file
-# decides what the call does with them.
+# decides what the call does with them, and acts through its session
+# context (context.py): it owns its transactions as the registration does
+# (on_response(transaction, response, now_ms), on_transaction_timeout(
+# transaction, now_ms)) and answers challenges through credentials.py.
 #
 #   outgoing                event                      action / event            next
 #   ----------------------- -------------------------- ------------------------- ----------
@@ -86,8 +89,8 @@ DTMF_CONTENT_TYPES = ("application/dtmf-relay", "application/dtmf")
 class Call:
     """An INVITE session; build with outgoing_call() or incoming_call()."""
 
-    def __init__(self, stack, call_id, outgoing, local_rtp):
-        self.stack = stack
+    def __init__(self, context, call_id, outgoing, local_rtp):
+        self.context = context
         self.call_id = call_id
         self.outgoing = outgoing
         self.local_rtp = local_rtp
@@ -97,7 +100,7 @@ class Call:
         self.invite_request = None
         self.media = None
         self.target = None
-        self.session_id = stack.random_number()
+        self.session_id = context.random_number()
         self.session_version = 0
         self.local_sdp = None
         self.media_host = None  # set peer-to-peer: the host every c= must name
@@ -128,20 +131,20 @@ class Call:
         self, target_uri, address, ring_timeout_ms, now_ms, display_name=None, alert_info=None
     ):
         self.target = target_uri
-        stack = self.stack
+        context = self.context
         headers = Headers()
         headers.add("Max-Forwards", "70")
-        headers.add("From", "%s;tag=%s" % (stack.local_identity(display_name), stack.new_tag()))
+        headers.add("From", "%s;tag=%s" % (context.local_identity(display_name), context.new_tag()))
         headers.add("To", "<%s>" % target_uri)
         headers.add("Call-ID", self.call_id)
         headers.add("CSeq", "1 INVITE")
-        headers.add("Contact", stack.contact_value())
+        headers.add("Contact", context.contact_value())
         if alert_info:
             headers.add("Alert-Info", alert_info)  # RFC 3261 20.4
-        stack.add_capabilities(headers)
+        context.add_capabilities(headers)
         headers.add("Content-Type", "application/sdp")
         self.invite_request = Request("INVITE", target_uri, headers, self._make_offer())
-        self.invite_transaction = stack.send_request(self.invite_request, address, now_ms, self)
+        self.invite_transaction = context.send_request(self.invite_request, address, now_ms, self)
         if ring_timeout_ms:
             self.ring_timeout_at = ticks_add(now_ms, ring_timeout_ms)
 
@@ -174,10 +177,10 @@ class Call:
         number = self._invite_cseq()
         headers.add("CSeq", "%d CANCEL" % number)
         cancel = Request("CANCEL", invite.uri, headers)
-        self.stack.send_request(cancel, transaction.address, now_ms, self)
+        self.context.send_request(cancel, transaction.address, now_ms, self)
         self.state = CANCELLING
         # No final response 64*T1 after the CANCEL: give up (§9.1).
-        self.give_up_at = ticks_add(now_ms, self.stack.timers.transaction_timeout)
+        self.give_up_at = ticks_add(now_ms, self.context.timers.transaction_timeout)
 
     def _invite_cseq(self):
         return parse_cseq(self._invite().request.headers.get("CSeq"))[0]
@@ -202,7 +205,7 @@ class Call:
             if transaction is self.invite_transaction:
                 self._invite_response(transaction, response, now_ms)
             elif 200 <= response.status < 300 and self.ack_wire is not None:
-                self.stack.send_datagram(self.ack_wire, self.ack_address)
+                self.context.send(self.ack_wire, self.ack_address)
         elif method == "BYE" and response.status >= 200 and self.state == ENDING:
             self._end(now_ms)
 
@@ -226,11 +229,11 @@ class Call:
                     self._send_cancel(now_ms)
                     return
             if status == 180:
-                self.stack.emit({"event": "ringing", "call_id": self.call_id})
+                self.context.emit({"event": "ringing", "call_id": self.call_id})
             elif status == 183 and response.body:
                 media = self._peer_media(media_session.read_answer(response.body, self.local_sdp))
                 if media is not None:
-                    self.stack.emit(
+                    self.context.emit(
                         {"event": "early_media", "call_id": self.call_id, "media": media}
                     )
             return
@@ -256,7 +259,7 @@ class Call:
             if self.dialog is not None and remote_tag != self.dialog.remote_tag:
                 self._refuse_fork(transaction, response, remote_tag, now_ms)
             else:
-                self.stack.send_datagram(self.ack_wire, self.ack_address)
+                self.context.send(self.ack_wire, self.ack_address)
             return
         if (
             self.dialog is None
@@ -264,8 +267,8 @@ class Call:
         ):
             self.dialog = dialog_from_uac(transaction.request, response)
         ack = self.dialog.create_request("ACK", self._invite_cseq())
-        self.ack_address = self.stack.route_address(self.dialog)
-        self.ack_wire = self.stack.send_stateless(ack, self.ack_address)
+        self.ack_address = self.dialog.next_hop()
+        self.ack_wire = self.context.send_stateless(ack, self.ack_address)
         self.ring_timeout_at = None
         media = self._peer_media(media_session.read_answer(response.body, self.local_sdp))
         if self.state in (CANCELLING, ENDED) or self.cancel_wanted or media is None:
@@ -280,28 +283,32 @@ class Call:
         self.media = media
         self.state = CONFIRMED
         self.answered_ms = now_ms
-        self.stack.emit({"event": "answered", "call_id": self.call_id, "media": media})
+        self.context.emit({"event": "answered", "call_id": self.call_id, "media": media})
 
     def _refuse_fork(self, transaction, response, remote_tag, now_ms):
         """ACK a 2xx from another fork, then BYE its dialog (§13.2.2.4);
         the BYE's transaction has no owner: its outcome changes nothing."""
         known = self.forked_acks.get(remote_tag)
         if known is not None:  # a retransmission of that 2xx
-            self.stack.send_datagram(known[0], known[1])
+            self.context.send(known[0], known[1])
             return
         if len(self.forked_acks) >= MAX_REFUSED_FORKS:
             return  # a flood of invented To tags gets no more answers
         fork = dialog_from_uac(transaction.request, response)
-        address = self.stack.route_address(fork)
+        address = fork.next_hop()
         ack = fork.create_request("ACK", self._invite_cseq())
-        ack_wire = self.stack.send_stateless(ack, address)
+        ack_wire = self.context.send_stateless(ack, address)
         self.forked_acks[remote_tag] = (ack_wire, address)
-        self.stack.send_request(fork.create_request("BYE"), address, now_ms, None)
+        self.context.send_request(fork.create_request("BYE"), address, now_ms, None)
 
     def _retry_with_credentials(self, transaction, response, now_ms):
-        authorization = self.stack.credentials_for(transaction, response)
-        if authorization is None:
+        """The INVITE again with credentials (credentials.py decides whether
+        this challenge may be answered): a new transaction, CSeq + 1, same
+        Call-ID and From tag (RFC 3261 22.2)."""
+        credentials = self.context.credentials()
+        if credentials.examine(response) is not None:
             return False
+        credentials.adopt()
         self.authenticated = True
         old = transaction.request
         headers = Headers()
@@ -309,9 +316,9 @@ class Call:
             if name.lower() not in ("via", "cseq", "authorization", "proxy-authorization"):
                 headers.add(name, value)
         headers.add("CSeq", "%d INVITE" % (self._invite_cseq() + 1))
-        headers.add(authorization[0], authorization[1])
+        headers.add(credentials.header, credentials.authorization("INVITE", old.uri, old.body))
         self.invite_request = Request("INVITE", old.uri, headers, old.body)
-        self.invite_transaction = self.stack.send_request(
+        self.invite_transaction = self.context.send_request(
             self.invite_request, transaction.address, now_ms, self
         )
         self.dialog = None
@@ -324,7 +331,6 @@ class Call:
         """Ring for an INVITE; False when its SDP offer has nothing we share.
         An INVITE without SDP (delayed offer, RFC 3261 §13.2.1, RFC 3264
         §4) gets our offer in the 2xx; the answer comes in the ACK."""
-        stack = self.stack
         self.invite_transaction = transaction
         self.invite_request = request
         if not request.body:
@@ -333,7 +339,7 @@ class Call:
         elif not self._answer_offer(transaction, request.body, now_ms):
             self.state = ENDED
             return False
-        self.dialog = dialog_from_uas(request, stack.new_tag())
+        self.dialog = dialog_from_uas(request, self.context.new_tag())
         self._respond(transaction, 180, now_ms)
         return True
 
@@ -381,7 +387,7 @@ class Call:
                 return
         self.state = CONFIRMED
         self.answered_ms = now_ms
-        self.stack.emit({"event": "answered", "call_id": self.call_id, "media": self.media})
+        self.context.emit({"event": "answered", "call_id": self.call_id, "media": self.media})
 
     # -- inside the dialog --------------------------------------------------
 
@@ -401,7 +407,7 @@ class Call:
         elif method == "INFO":
             self._info(transaction, request, now_ms)
         elif method == "OPTIONS":
-            self.stack.answer_options(transaction, now_ms, dialog.local_tag)
+            self.context.answer_options(transaction, now_ms, dialog.local_tag)
         else:
             self._respond(transaction, 405, now_ms)
 
@@ -413,11 +419,11 @@ class Call:
         if not self._answer_offer(transaction, request.body, now_ms):
             return
         self._send_ok(transaction, self.local_sdp, now_ms)
-        self.stack.emit({"event": "media_updated", "call_id": self.call_id, "media": self.media})
+        self.context.emit({"event": "media_updated", "call_id": self.call_id, "media": self.media})
 
     def _make_offer(self):
         """Our SDP offer (kept as local_sdp, the answer is read against it)."""
-        settings = self.stack.settings
+        settings = self.context.settings
         offer = media_session.make_offer(
             settings.codecs, settings.ptime, self.local_rtp, self.session_id, self.session_version
         )
@@ -430,8 +436,8 @@ class Call:
         try:
             answer, media = media_session.make_answer(
                 offer,
-                self.stack.settings.codecs,
-                self.stack.settings.ptime,
+                self.context.settings.codecs,
+                self.context.settings.ptime,
                 self.local_rtp,
                 self.session_id,
                 self.session_version,
@@ -464,7 +470,7 @@ class Call:
             self._respond(transaction, 400, now_ms)
             return
         self._respond(transaction, 200, now_ms)
-        self.stack.emit(
+        self.context.emit(
             {"event": "dtmf", "call_id": self.call_id, "digit": digit, "source": "info"}
         )
 
@@ -489,8 +495,8 @@ class Call:
             self.ok_give_up_at = None
             self._send_bye(now_ms, "no_ack")
         elif is_due(self.ok_retransmit_at, now_ms):
-            self.stack.send_datagram(self.ok_wire, self.ok_address)
-            self.ok_interval = self.stack.timers.next_interval(self.ok_interval, True)
+            self.context.send(self.ok_wire, self.ok_address)
+            self.ok_interval = self.context.timers.next_interval(self.ok_interval, True)
             self.ok_retransmit_at = ticks_add(self.ok_retransmit_at, self.ok_interval)
 
     def on_transaction_timeout(self, transaction, now_ms):
@@ -502,9 +508,9 @@ class Call:
     # -- helpers ----------------------------------------------------------------
 
     def _respond(self, transaction, status, now_ms):
-        to_tag = self.dialog.local_tag if self.dialog is not None else self.stack.new_tag()
+        to_tag = self.dialog.local_tag if self.dialog is not None else self.context.new_tag()
         response = self._response(transaction.request, status, to_tag)
-        self.stack.add_server_header(response.headers)
+        self.context.add_server_header(response.headers)
         transaction.send_response(response, now_ms)
 
     def _response(self, request, status, to_tag):
@@ -515,16 +521,16 @@ class Call:
             if request.method == "INVITE":
                 for value in request.headers.get_all("Record-Route"):
                     response.headers.add("Record-Route", value)
-            response.headers.add("Contact", self.stack.contact_value())
+            response.headers.add("Contact", self.context.contact_value())
         return response
 
     def _send_ok(self, transaction, sdp, now_ms):
         response = self._response(transaction.request, 200, self._dialog().local_tag)
-        self.stack.add_capabilities(response.headers)
+        self.context.add_capabilities(response.headers)
         response.headers.add("Content-Type", "application/sdp")
         response.body = sdp
         transaction.send_response(response, now_ms)
-        timers = self.stack.timers
+        timers = self.context.timers
         self.ok_wire = transaction.last_wire
         self.ok_address = transaction.address
         self.ok_interval = timers.t1
@@ -536,7 +542,7 @@ class Call:
             self.ended_reason = reason
         dialog = self._dialog()
         bye = dialog.create_request("BYE")
-        self.stack.send_request(bye, self.stack.route_address(dialog), now_ms, self)
+        self.context.send_request(bye, dialog.next_hop(), now_ms, self)
         self.state = ENDING
 
     def _fail(self, status, text, reason, now_ms):
@@ -544,7 +550,7 @@ class Call:
         self.give_up_at = None
         self.state = ENDED
         self.reported = True
-        self.stack.emit(
+        self.context.emit(
             {
                 "event": "call_failed",
                 "call_id": self.call_id,
@@ -568,7 +574,7 @@ class Call:
         duration = 0
         if self.answered_ms is not None:
             duration = ticks_diff(now_ms, self.answered_ms)
-        self.stack.emit(
+        self.context.emit(
             {
                 "event": "call_ended",
                 "call_id": self.call_id,

@@ -140,6 +140,7 @@ class Request:
         self.uri = uri
         self.headers = headers if headers is not None else Headers()
         self.body = body
+        self.source = None  # where a received message came from (the agent sets it)
 
     def to_bytes(self):
         return _serialise("%s %s SIP/2.0" % (self.method, self.uri), self.headers, self.body)
@@ -154,6 +155,7 @@ class Response:
         self.reason = reason
         self.headers = headers if headers is not None else Headers()
         self.body = body
+        self.source = None  # where a received message came from (the agent sets it)
 
     def to_bytes(self):
         return _serialise("SIP/2.0 %d %s" % (self.status, self.reason), self.headers, self.body)

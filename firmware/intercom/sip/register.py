@@ -1,6 +1,6 @@
 # Registration with a SIP registrar (RFC 3261 section 10), as one sans-I/O
-# state machine: it builds REGISTER requests, reads their final responses and
-# says when to act next. The agent owns the socket and the transactions.
+# state machine: it sends REGISTER requests through its session context,
+# reads their final responses and says when to act next.
 #
 # States and rules ("attempt" = the REGISTERs that lead to one outcome: the
 # first registration, a refresh, a retry after a failure, or the unregister;
@@ -36,26 +36,24 @@
 #                                                     credentials -> UNREGISTERING
 #   UNREGISTERING  other final, or timeout            "unregistered" -> STOPPED
 #
-# Requests. next_request() hands out each REGISTER once, WITHOUT a Via: the
-# agent sends it in a new non-INVITE client transaction and adds the Via
-# (branch, rport) itself. Request-URI sip:domain (with the server port when
-# the domain is the server host), To/From sip:user@domain, one Call-ID and
-# From tag for the life of the object (RFC 3261 10.2.4), CSeq + 1 per request,
-# Contact <sip:user@host:port>, Expires header, Max-Forwards 70, User-Agent,
-# Allow. Random values come from the random_bytes callable.
+# Requests. The registration sends each REGISTER through its session
+# context (context.py) in a new non-INVITE client transaction that it owns,
+# as a call owns its transactions: the context adds the Via (branch, rport),
+# the transaction's response comes back through on_response(transaction,
+# response, now_ms), its timeout through on_transaction_timeout(transaction,
+# now_ms). Request-URI sip:domain (with the server port when the domain is
+# the server host), To/From sip:user@domain, one Call-ID and From tag for
+# the life of the object (RFC 3261 10.2.4), CSeq + 1 per request, Contact
+# <sip:user@host:port> (the context's public address), Expires header,
+# Max-Forwards 70, Allow, User-Agent. Random values come from the context.
 #
-# Credentials (RFC 3261 22, RFC 7616, RFC 8760) go out only when the
-# challenge came from the configured server address (host and port exactly
-# as given to the constructor, which must be the address the agent sends
-# to, not a DNS name) AND, when a `realm` is configured, its realm equals it.
-# Without a configured realm any realm from the server is accepted (FRITZ!Box
-# uses its host name, Asterisk "asterisk"); on_response() therefore takes
-# the response's source (host, port). Otherwise: nothing is sent,
-# "registration_failed" with reason "foreign realm". The challenge answered
-# is auth.best_challenge's pick (SHA-256 before MD5); the last accepted one
-# is reused for later REGISTERs (nonce-count + 1, new cnonce each time). A
-# stale=true challenge earns one retry per attempt, a plain one only one per
-# attempt, so a wrong password never loops.
+# Credentials: credentials.py, the one digest path (only to the configured
+# server's address, only for the configured realm when one is set; SHA-256
+# before MD5). The challenge adopted is reused for later REGISTERs
+# (nonce-count + 1, new cnonce each time). Per attempt a stale=true
+# challenge earns one retry and a plain one one retry, so a wrong password
+# never loops; a challenge credentials.py refuses fails the attempt with
+# its reason ("foreign realm", "unsupported challenge", "no password").
 #
 # Timing:
 #   refresh    at max(E/2, E - 32 s) after the 200, E = the expiry the server
@@ -67,37 +65,38 @@
 #              min(cap, base * 2**failures) randomised to 50-100 %.
 #              Retry-After on any failure response wins (RFC 3261 20.33),
 #              kept between 1 s and the cap.
-#   keep-alive RFC 5626 4.4.1 double-CRLF ping while registered over UDP,
-#              every 80-100 % of keepalive_ms (default 25 s, under the ~30 s
-#              UDP timeout of common NAT boxes; 0 turns it off); a Flow-Timer
-#              in the 200 replaces keepalive_ms. Servers drop the empty
-#              datagram silently on UDP: it only keeps the NAT mapping open.
-#              Each REGISTER sent counts as a keep-alive.
+#   keep-alive RFC 5626 4.4.1 double-CRLF ping to the server while
+#              registered over UDP, every 80-100 % of keepalive_ms (sip.
+#              keepalive; 0 turns it off), sent from handle_timer(); a
+#              Flow-Timer in the 200 replaces keepalive_ms. Servers drop
+#              the empty datagram silently on UDP: it only keeps the NAT
+#              mapping open. Each REGISTER sent counts as a keep-alive.
 #
 # NAT (RFC 3581): when the 200 (from the server address) carries received/
 # rport in the top Via that differ from our Contact, the Contact is replaced
 # in one REGISTER that also removes the old binding (two Contact values, the
-# old one with ;expires=0), and .contact changes for the agent and dialogs.
+# old one with ;expires=0), and the context's public address changes, so
+# every later Contact (calls, dialogs) names it.
 #
-# Events (next_event()):
+# Events (context.emit, the agent's next_event()):
 #   {"event": "registered", "expires": s, "contact": uri}   (every success,
 #        refreshes included)
 #   {"event": "registration_failed", "reason": text, "status": code or None,
 #        "retry_in_ms": ms}   reason: "forbidden" (403), "authentication
 #        failed" (challenged again), "foreign realm", "unsupported challenge",
-#        "interval too brief" (423), "rejected" (other codes), "timeout"
+#        "no password", "interval too brief" (423), "rejected" (other
+#        codes), "timeout"
 #   {"event": "unregistered", "status": code or None, "reason": text or None}
 
-import binascii
-
 from intercom.compat import ticks_add, ticks_diff
-from intercom.sip import auth
 from intercom.sip.backoff import (
     BACKOFF_BASE_MS,
     BACKOFF_CAP_MS,
     randomised,
     retry_delay_ms,
 )
+from intercom.sip.context import hex_text
+from intercom.sip.credentials import from_server
 from intercom.sip.flow import SIP_PORT
 from intercom.sip.grammar import format_host
 from intercom.sip.message import (
@@ -118,15 +117,12 @@ UNREGISTERING = "unregistering"
 STOPPED = "stopped"
 
 KEEPALIVE = b"\r\n\r\n"  # RFC 5626 section 4.4.1 CRLF ping
-KEEPALIVE_MS = 25000
 KEEPALIVE_LOW_PERCENT = 80  # RFC 5626 section 4.4.1: 80-100 % of the interval
 REFRESH_MARGIN_MS = 32000  # Timer F (64 * T1), RFC 3261 section 17.1.2.2
 MIN_REFRESH_MS = 1000
 MIN_RETRY_AFTER_MS = 1000  # "Retry-After: 0" must not make a tight loop
 MAX_TIMER_MS = 86400000  # one day, well inside ticks_diff's half period
 MAX_FORWARDS = "70"
-USER_AGENT = "intercom"
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
 _MAX_SECONDS = 0xFFFFFFFF  # RFC 3261 section 20.19: delta-seconds
 _ADDRESS_CHARS = "0123456789abcdefABCDEF.:-_"
 
@@ -167,10 +163,6 @@ def _bare_host(host):
     return host.strip("[]").lower()
 
 
-def _hex(data):
-    return binascii.hexlify(data).decode()
-
-
 def _looks_like_address(text):
     if not text or len(text) > 64:
         return False
@@ -181,89 +173,75 @@ def _looks_like_address(text):
 
 
 class Registration:
-    """Keeps user@domain registered at server_host:server_port.
+    """Keeps user@domain registered at the configured server.
 
-    server_host must be the address the agent sends to (an IP literal); the
-    board resolves names first. random_bytes(n) returns n random bytes.
+    context: the session context (context.py); its settings name the server
+    (an address the board resolved: the core does no DNS), the user, the
+    domain, the expiry and the keep-alive interval.
     """
 
-    def __init__(
-        self,
-        server_host,
-        server_port,
-        domain,
-        user,
-        password,
-        expires_s,
-        contact_host,
-        contact_port,
-        random_bytes,
-        keepalive_ms=KEEPALIVE_MS,
-        realm=None,
-        user_agent=USER_AGENT,
-        allow=ALLOW,
-        backoff_base_ms=BACKOFF_BASE_MS,
-        backoff_cap_ms=BACKOFF_CAP_MS,
-    ):
-        if not server_host or not domain or not user or not contact_host:
-            raise ValueError("server_host, domain, user and contact_host are required")
-        if not isinstance(expires_s, int) or expires_s < 1:
+    def __init__(self, context, backoff_base_ms=BACKOFF_BASE_MS, backoff_cap_ms=BACKOFF_CAP_MS):
+        settings = context.settings
+        if settings.server_address is None or not settings.domain or not settings.user:
+            raise ValueError("a registration needs a server, a domain and a user")
+        if not isinstance(settings.expires_s, int) or settings.expires_s < 1:
             raise ValueError("expires_s must be a positive int")
-        if keepalive_ms < 0 or backoff_base_ms < 1 or backoff_cap_ms < backoff_base_ms:
+        if settings.keepalive_ms < 0 or backoff_base_ms < 1 or backoff_cap_ms < backoff_base_ms:
             raise ValueError("bad keep-alive or back-off timing")
-        port = server_port or SIP_PORT
-        self.server_address = (server_host, port)
+        self._context = context
+        self.server_address = settings.server_address
         self.state = IDLE
         self.registered = False
         self.expires_s = None  # what the server granted last
         self.ignored_responses = 0  # stray, late or malformed responses
-        self._user = user
-        self._password = password
-        self._realm = realm
-        self._random_bytes = random_bytes
-        self._user_agent = user_agent
-        self._allow = allow
-        self._keepalive_ms = keepalive_ms
-        self._keepalive_interval_ms = keepalive_ms
+        self._credentials = context.credentials()
+        self._keepalive_ms = settings.keepalive_ms
+        self._keepalive_interval_ms = settings.keepalive_ms
         self._backoff_base_ms = backoff_base_ms
         self._backoff_cap_ms = backoff_cap_ms
-        self._requested_expires = expires_s
-        self._aor = "sip:%s@%s" % (user, format_host(domain))
-        if domain == server_host and port != SIP_PORT:
-            self._request_uri = "sip:%s:%d" % (format_host(domain), port)
+        self._requested_expires = settings.expires_s
+        domain = format_host(settings.domain)
+        self._aor = "sip:%s@%s" % (settings.user, domain)
+        host, port = self.server_address
+        if settings.domain == host and port != SIP_PORT:
+            self._request_uri = "sip:%s:%d" % (domain, port)
         else:
-            self._request_uri = "sip:" + format_host(domain)
-        self._contact_host = contact_host
-        self._contact_port = contact_port
-        self.contact = self._contact_uri(contact_host, contact_port)
+            self._request_uri = "sip:" + domain
         self._old_contact = None  # binding to remove with the next REGISTER
-        self._call_id = _hex(random_bytes(12))
-        self._from_tag = _hex(random_bytes(8))
+        random_bytes = context.random_bytes
+        self._call_id = hex_text(random_bytes(12))
+        self._from_tag = hex_text(random_bytes(8))
         self._cseq = 0
-        self._pending = None  # built, not yet handed to the agent
-        self._in_flight = False
+        self._transaction = None  # the REGISTER in flight
         self._deadline = None  # refresh or retry
         self._keepalive_deadline = None
-        self._events = []
         self._failures = 0
         self._stopping = False
         self._bound = False  # the server may hold a binding of ours
-        self._challenge = None
-        self._auth_header = None
-        self._nonce_count = 0
         self._challenges_in_attempt = 0
         self._stale_retried = False
         self._nat_fixed = False
 
+    @property
+    def contact(self):
+        """Our Contact URI, as the registrar binds it."""
+        return self._context.contact_uri()
+
+    @property
+    def ended(self):
+        """A registration lives as long as the agent: its transactions are
+        never evicted to make room (context.py)."""
+        return False
+
     # -- driver interface -------------------------------------------------
 
     def start(self, now_ms):
-        """Begin registering; the first REGISTER waits in next_request()."""
+        """Begin registering: the first REGISTER goes out now."""
         if self.state not in (IDLE, STOPPED):
             raise RuntimeError("registration already started")
         self._stopping = False
         self._failures = 0
-        self._start_attempt(TRYING)
+        self._start_attempt(TRYING, now_ms)
 
     def stop(self, now_ms):
         """Unregister (Expires: 0) if a binding may exist, then "unregistered"."""
@@ -272,43 +250,33 @@ class Registration:
         self._stopping = True
         self._deadline = None
         self._keepalive_deadline = None
-        if not self._in_flight:
-            self._pending = None
-            self._after_stop_requested()
+        if self._transaction is None:
+            self._after_stop_requested(now_ms)
 
-    def next_request(self, now_ms):
-        """The REGISTER to send now (no Via: the agent adds it), or None."""
-        request = self._pending
-        if request is not None:
-            self._pending = None
-            self._in_flight = True
-            if self._keepalive_deadline is not None:
-                self._arm_keepalive(now_ms)
-        return request
-
-    def on_response(self, response, now_ms, source):
-        """A response to our REGISTER; source is the (host, port) it came from."""
-        if not self._in_flight or not self._is_ours(response):
+    def on_response(self, transaction, response, now_ms):
+        """A response to a REGISTER of ours; response.source is where it
+        came from."""
+        if transaction is not self._transaction or not self._is_ours(response):
             self.ignored_responses += 1
             return
         status = response.status
         if status < 200:
             return
-        self._in_flight = False
+        self._transaction = None
         if self._stopping and self.state == TRYING:
             if status < 300:
                 self._bound = True
             elif status in (401, 407):
-                self._take_challenge(response, source)
-            self._after_stop_requested()
+                self._take_challenge(response)
+            self._after_stop_requested(now_ms)
         elif self.state == UNREGISTERING:
-            self._on_unregister_response(response, source)
+            self._on_unregister_response(response, now_ms)
         elif status < 300:
-            self._on_success(response, now_ms, source)
+            self._on_success(response, now_ms)
         elif status in (401, 407):
-            failure = self._take_challenge(response, source)
+            failure = self._take_challenge(response)
             if failure is None:
-                self._queue_request()
+                self._send_register(now_ms)
             else:
                 self._fail(now_ms, failure, status)
         elif status == 423:
@@ -321,13 +289,13 @@ class Registration:
                 retry_ms = min(self._backoff_cap_ms, max(MIN_RETRY_AFTER_MS, retry_s * 1000))
             self._fail(now_ms, reason, status, retry_ms)
 
-    def on_transaction_timeout(self, now_ms):
-        """The REGISTER's client transaction timed out (Timer F)."""
-        if not self._in_flight:
+    def on_transaction_timeout(self, transaction, now_ms):
+        """A REGISTER's client transaction timed out (Timer F)."""
+        if transaction is not self._transaction:
             return
-        self._in_flight = False
+        self._transaction = None
         if self._stopping and self.state == TRYING:
-            self._after_stop_requested()
+            self._after_stop_requested(now_ms)
         elif self.state == UNREGISTERING:
             self._finish_stop(None, "timeout")
         else:
@@ -342,42 +310,29 @@ class Registration:
         return deadline
 
     def handle_timer(self, now_ms):
-        """Start a refresh or a retry when its deadline has passed.
-
-        Keep-alives are not sent from here: ask keepalive_due() after it.
-        """
-        if self._deadline is None or ticks_diff(now_ms, self._deadline) < 0:
-            return
-        self._deadline = None
-        if self.state in (REGISTERED, BACKOFF):
-            self._start_attempt(TRYING)
-
-    def keepalive_due(self, now_ms):
-        """True when KEEPALIVE should go to server_address now."""
-        deadline = self._keepalive_deadline
-        return deadline is not None and ticks_diff(now_ms, deadline) >= 0
-
-    def keepalive_sent(self, now_ms):
-        """The agent sent KEEPALIVE: schedule the next one."""
-        if self._keepalive_deadline is not None:
+        """Start a refresh or a retry, send the keep-alive, when due (a
+        REGISTER sent counts as the keep-alive)."""
+        deadline = self._deadline
+        if deadline is not None and ticks_diff(now_ms, deadline) >= 0:
+            self._deadline = None
+            if self.state in (REGISTERED, BACKOFF):
+                self._start_attempt(TRYING, now_ms)
+        keepalive = self._keepalive_deadline
+        if keepalive is not None and ticks_diff(now_ms, keepalive) >= 0:
+            self._context.send(KEEPALIVE, self.server_address)
             self._arm_keepalive(now_ms)
-
-    def next_event(self):
-        """The oldest pending event dict, or None."""
-        return self._events.pop(0) if self._events else None
 
     # -- outcomes ---------------------------------------------------------
 
-    def _on_success(self, response, now_ms, source):
+    def _on_success(self, response, now_ms):
         self._bound = True
         self._old_contact = None
-        corrected = self._nat_address(response, source)
+        corrected = self._nat_address(response)
         if corrected is not None and not self._nat_fixed:
             self._nat_fixed = True
             self._old_contact = self.contact
-            self._contact_host, self._contact_port = corrected
-            self.contact = self._contact_uri(corrected[0], corrected[1])
-            self._queue_request()
+            self._context.public_address = corrected
+            self._send_register(now_ms)
             return
         granted = self._granted_expires(response)
         self.expires_s = granted
@@ -391,26 +346,26 @@ class Registration:
         else:
             self._keepalive_interval_ms = self._keepalive_ms
         self._arm_keepalive(now_ms)
-        self._events.append({"event": "registered", "expires": granted, "contact": self.contact})
+        self._context.emit({"event": "registered", "expires": granted, "contact": self.contact})
 
     def _on_interval_too_brief(self, response, now_ms):
         minimum = parse_seconds(response.headers.get("Min-Expires"))
         if minimum is not None and minimum > self._requested_expires:
             self._requested_expires = minimum
-            self._queue_request()
+            self._send_register(now_ms)
         else:
             self._fail(now_ms, "interval too brief", 423)
 
-    def _on_unregister_response(self, response, source):
+    def _on_unregister_response(self, response, now_ms):
         status = response.status
         if status < 300:
             self._finish_stop(status, None)
             return
         failure = "forbidden" if status == 403 else "rejected"
         if status in (401, 407):
-            failure = self._take_challenge(response, source)
+            failure = self._take_challenge(response)
             if failure is None:
-                self._queue_request()
+                self._send_register(now_ms)
                 return
         self._finish_stop(status, failure)
 
@@ -418,13 +373,16 @@ class Registration:
         self._failures += 1
         if retry_in_ms is None:
             retry_in_ms = retry_delay_ms(
-                self._failures, self._random_bytes, self._backoff_base_ms, self._backoff_cap_ms
+                self._failures,
+                self._context.random_bytes,
+                self._backoff_base_ms,
+                self._backoff_cap_ms,
             )
         self.registered = False
         self.state = BACKOFF
         self._deadline = ticks_add(now_ms, retry_in_ms)
         self._keepalive_deadline = None
-        self._events.append(
+        self._context.emit(
             {
                 "event": "registration_failed",
                 "reason": reason,
@@ -433,9 +391,9 @@ class Registration:
             }
         )
 
-    def _after_stop_requested(self):
+    def _after_stop_requested(self, now_ms):
         if self._bound:
-            self._start_attempt(UNREGISTERING)
+            self._start_attempt(UNREGISTERING, now_ms)
         else:
             self._finish_stop(None, None)
 
@@ -447,43 +405,31 @@ class Registration:
         self._old_contact = None
         self._deadline = None
         self._keepalive_deadline = None
-        self._events.append({"event": "unregistered", "status": status, "reason": reason})
+        self._context.emit({"event": "unregistered", "status": status, "reason": reason})
 
     # -- digest authentication --------------------------------------------
 
-    def _take_challenge(self, response, source):
+    def _take_challenge(self, response):
         """Adopt the response's challenge; None, or why no credentials go out."""
-        status = response.status
-        name = "WWW-Authenticate" if status == 401 else "Proxy-Authenticate"
-        challenge = auth.best_challenge(response.headers.get_all(name))
-        if challenge is None:
-            return "unsupported challenge"
-        if not self._from_server(source) or (
-            self._realm is not None and challenge.realm != self._realm
-        ):
-            return "foreign realm"
-        if challenge.stale and not self._stale_retried:
+        credentials = self._credentials
+        failure = credentials.examine(response)
+        if failure is not None:
+            return failure
+        if credentials.offered[0].stale and not self._stale_retried:
             self._stale_retried = True
         elif self._challenges_in_attempt == 0:
             self._challenges_in_attempt = 1
         else:
             return "authentication failed"
-        if self._challenge is None or self._challenge.nonce != challenge.nonce:
-            self._nonce_count = 0  # RFC 7616 3.4: nc counts requests per nonce
-        self._challenge = challenge
-        self._auth_header = "Authorization" if status == 401 else "Proxy-Authorization"
+        credentials.adopt()
         return None
-
-    def _from_server(self, source):
-        if source is None:
-            return False
-        host, port = self.server_address
-        return _bare_host(source[0]) == _bare_host(host) and source[1] == port
 
     # -- reading the 200 --------------------------------------------------
 
     def _granted_expires(self, response):
         """Our Contact's ;expires, else the Expires header, else what we asked."""
+        user = self._context.settings.user
+        host, port = self._context.public_address
         for value in response.headers.get_all("Contact"):
             try:
                 name_addr = parse_name_addr(value)
@@ -491,9 +437,9 @@ class Registration:
             except (SipParseError, ValueError):
                 continue
             if (
-                uri.user == self._user
-                and _bare_host(uri.host) == _bare_host(self._contact_host)
-                and (uri.port or SIP_PORT) == self._contact_port
+                uri.user == user
+                and _bare_host(uri.host) == _bare_host(host)
+                and (uri.port or SIP_PORT) == port
             ):
                 granted = parse_seconds(name_addr.params.get("expires"))
                 if granted is not None:
@@ -501,9 +447,9 @@ class Registration:
         granted = parse_seconds(response.headers.get("Expires"))
         return self._requested_expires if granted is None else granted
 
-    def _nat_address(self, response, source):
+    def _nat_address(self, response):
         """(host, port) the server saw us at (RFC 3581), if not our Contact's."""
-        if not self._from_server(source):
+        if not from_server(self._context.settings, response.source):
             return None
         vias = response.headers.get_all("Via")
         if not vias:
@@ -512,14 +458,15 @@ class Registration:
             via = parse_via(vias[0])
         except (SipParseError, ValueError):
             return None
-        host = via.params.get("received") or self._contact_host
-        port = self._contact_port
+        contact_host, contact_port = self._context.public_address
+        host = via.params.get("received") or contact_host
+        port = contact_port
         rport = parse_seconds(via.params.get("rport"))
         if rport is not None:
             port = rport
         if not _looks_like_address(host) or not 0 < port < 65536:
             return None
-        if _bare_host(host) == _bare_host(self._contact_host) and port == self._contact_port:
+        if _bare_host(host) == _bare_host(contact_host) and port == contact_port:
             return None
         return (_bare_host(host), port)
 
@@ -535,19 +482,17 @@ class Registration:
 
     # -- building requests ------------------------------------------------
 
-    def _start_attempt(self, state):
+    def _start_attempt(self, state, now_ms):
         self.state = state
         self._challenges_in_attempt = 0
         self._stale_retried = False
         self._nat_fixed = False
-        self._queue_request()
+        self._send_register(now_ms)
 
-    def _contact_uri(self, host, port):
-        return "sip:%s@%s:%d" % (self._user, format_host(host), port)
-
-    def _queue_request(self):
+    def _send_register(self, now_ms):
         self._cseq = (self._cseq + 1) & 0x7FFFFFFF  # RFC 3261 8.1.1.5: < 2**31
         expires = 0 if self.state == UNREGISTERING else self._requested_expires
+        context = self._context
         headers = Headers()
         headers.add("Max-Forwards", MAX_FORWARDS)
         headers.add("From", "<%s>;tag=%s" % (self._aor, self._from_tag))
@@ -556,29 +501,21 @@ class Registration:
         headers.add("CSeq", "%d REGISTER" % self._cseq)
         if self._old_contact is not None:
             headers.add("Contact", "<%s>;expires=0" % self._old_contact)
-        headers.add("Contact", "<%s>" % self.contact)
+        headers.add("Contact", context.contact_value())
         headers.add("Expires", str(expires))
-        headers.add("Allow", self._allow)
-        headers.add("User-Agent", self._user_agent)
-        if self._challenge is not None:
-            self._nonce_count += 1
-            headers.add(
-                self._auth_header,
-                auth.authorization_value(
-                    self._challenge,
-                    "REGISTER",
-                    self._request_uri,
-                    self._user,
-                    self._password,
-                    self._nonce_count,
-                    _hex(self._random_bytes(8)),
-                ),
-            )
-        self._pending = Request("REGISTER", self._request_uri, headers)
+        context.add_capabilities(headers)
+        credentials = self._credentials
+        if credentials.ready:
+            answer = credentials.authorization("REGISTER", self._request_uri)
+            headers.add(credentials.header, answer)
+        request = Request("REGISTER", self._request_uri, headers)
+        self._transaction = context.send_request(request, self.server_address, now_ms, self)
+        if self._keepalive_deadline is not None:
+            self._arm_keepalive(now_ms)
 
     def _arm_keepalive(self, now_ms):
         if self._keepalive_interval_ms and not self._stopping:
             delay = randomised(
-                self._keepalive_interval_ms, KEEPALIVE_LOW_PERCENT, self._random_bytes
+                self._keepalive_interval_ms, KEEPALIVE_LOW_PERCENT, self._context.random_bytes
             )
             self._keepalive_deadline = ticks_add(now_ms, delay)

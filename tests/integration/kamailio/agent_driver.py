@@ -19,6 +19,7 @@ import os
 from boards.runtime.loop import Loop
 from boards.runtime.udp import UdpSocket
 from intercom.compat import ticks_diff
+from intercom.config import validate
 from intercom.sip.agent import Agent
 from intercom.sip.agent_settings import AgentSettings
 
@@ -26,19 +27,27 @@ MAX_DATAGRAM = 65535
 RECHECK_MS = 50
 
 
+def driver_settings(port, expires_s=None, targets=("sip:flat1@127.0.0.1",), **sip):
+    """AgentSettings from a door config (intercom.config) with the [sip]
+    keys given (answer_from goes to [call]); expires_s may go below the
+    config's 60 s minimum, to see refreshes within a test."""
+    call = {"targets": list(targets), "answer_from": list(sip.pop("answer_from", ()))}
+    settings = AgentSettings(validate({"sip": sip, "call": call}, "test"), "127.0.0.1", port)
+    if expires_s is not None:
+        settings.expires_s = expires_s
+    return settings
+
+
 class AgentDriver:
     def __init__(self, answer_users=(), reject_status=403, **settings):
-        """settings go to AgentSettings; local_host/local_port come from the socket."""
+        """settings go to driver_settings; local_host/local_port come from the socket."""
         self.loop = Loop()
         self.socket = UdpSocket("127.0.0.1", 0)
         # RTP is not part of these tests: a bound socket swallows what arrives.
         self.rtp_socket = UdpSocket("127.0.0.1", 0, even_port=True)
         self.rtp_port = self.rtp_socket.local_address[1]
         self.port = self.socket.local_address[1]
-        self.agent = Agent(
-            AgentSettings(local_host="127.0.0.1", local_port=self.port, **settings),
-            os.urandom,
-        )
+        self.agent = Agent(driver_settings(self.port, **settings), os.urandom)
         self.answer_users = tuple(answer_users)
         self.reject_status = reject_status
         self.events = []

@@ -1,41 +1,32 @@
 # A minimal stand-in for the agent, used only by the Kamailio tests: it owns
-# a real UDP socket (a boards.runtime.udp.UdpSocket), adds the Via (branch, rport) to
-# each REGISTER the Registration hands out, retransmits it on a plain
-# RFC 3261 section 17.1.2.2 schedule (T1 doubling to T2, give up after
-# Timer F) and feeds the final response back with its source address.
-# The real transaction layer lives in intercom.sip; this stays deliberately
-# small. A clock offset lets a test jump ahead to a refresh deadline.
+# a real UDP socket (a boards.runtime.udp.UdpSocket) and the Registration's
+# session context (intercom.sip.context: the Via with branch and rport, the
+# client transaction with its RFC 3261 section 17.1.2.2 retransmissions and
+# Timer F). It sends what the context has to send, feeds each response to
+# its transaction and then to the Registration (with its source address),
+# and runs the timers. A clock offset lets a test jump ahead to a refresh
+# deadline.
 
-import os
 import select
 import time
 
-from intercom.compat import TICKS_MASK, ticks_add, ticks_diff
-from intercom.sip.message import Headers, Request, SipParseError, parse_message, parse_via
+from intercom.compat import TICKS_MASK, ticks_diff
+from intercom.sip.message import SipParseError, parse_message, parse_via
 from intercom.sip.register import KEEPALIVE
-
-T1_MS = 500
-T2_MS = 4000
-TIMER_F_MS = 64 * T1_MS
+from intercom.sip.timers import earliest
 
 
 class RegistrationDriver:
-    def __init__(self, registration, udp_socket, via_address=None):
+    def __init__(self, registration, context, udp_socket):
         self.registration = registration
+        self.context = context
         self.socket = udp_socket
-        # The Via sent-by; a test may put an address there that is not ours
-        # to make the registrar report received/rport (RFC 3581).
-        self.via_address = via_address or self.socket.local_address
         self.offset_ms = 0
         self.events = []
         self.sent = []  # every REGISTER put on the wire (parsed), retransmissions excluded
         self.responses = []  # every final response handed to the Registration
         self.keepalives = 0
-        self._request_bytes = None
-        self._branch = None
-        self._retransmit_at = None
-        self._interval_ms = T1_MS
-        self._give_up_at = None
+        self._wires = []
 
     def now(self):
         return (int(time.monotonic() * 1000) + self.offset_ms) & TICKS_MASK
@@ -75,44 +66,27 @@ class RegistrationDriver:
     # -- internals ------------------------------------------------------------
 
     def _tick(self, now):
-        registration = self.registration
-        registration.handle_timer(now)
-        if registration.keepalive_due(now):
-            self.socket.sendto(KEEPALIVE, registration.server_address)
-            self.keepalives += 1
-            registration.keepalive_sent(now)
-        if self._request_bytes is not None:
-            if ticks_diff(now, self._give_up_at) >= 0:
-                self._request_bytes = None
-                registration.on_transaction_timeout(now)
-            elif ticks_diff(now, self._retransmit_at) >= 0:
-                self.socket.sendto(self._request_bytes, registration.server_address)
-                self._interval_ms = min(2 * self._interval_ms, T2_MS)
-                self._retransmit_at = ticks_add(now, self._interval_ms)
-        if self._request_bytes is None:
-            request = registration.next_request(now)
-            if request is not None:
-                self._send(request, now)
-        while True:
-            event = registration.next_event()
-            if event is None:
-                break
-            self.events.append(event)
+        for key, transaction in list(self.context.transactions.items()):
+            if transaction.handle_timer(now):
+                self.registration.on_transaction_timeout(transaction, now)
+            if transaction.terminated:
+                del self.context.transactions[key]
+        self.registration.handle_timer(now)
+        self._flush()
 
-    def _send(self, request, now):
-        self._branch = "z9hG4bK" + os.urandom(8).hex()
-        host, port = self.via_address
-        headers = Headers()
-        headers.add("Via", "SIP/2.0/UDP %s:%d;branch=%s;rport" % (host, port, self._branch))
-        for name, value in request.headers.items():
-            headers.add(name, value)
-        wire = Request(request.method, request.uri, headers, request.body).to_bytes()
-        self.sent.append(parse_message(wire))
-        self._request_bytes = wire
-        self._interval_ms = T1_MS
-        self._retransmit_at = ticks_add(now, T1_MS)
-        self._give_up_at = ticks_add(now, TIMER_F_MS)
-        self.socket.sendto(wire, self.registration.server_address)
+    def _flush(self):
+        outbox = self.context.outbox
+        for wire, address in outbox:
+            if wire == KEEPALIVE:
+                self.keepalives += 1
+            elif wire not in self._wires:
+                self._wires.append(wire)
+                self.sent.append(parse_message(wire))
+            self.socket.sendto(wire, address)
+        del outbox[:]
+        events = self.context.events
+        self.events.extend(events)
+        del events[:]
 
     def _receive(self, now):
         try:
@@ -124,17 +98,18 @@ class RegistrationDriver:
             branch = parse_via(response.headers.get("Via")).branch
         except (SipParseError, AttributeError, TypeError):
             return
-        if branch != self._branch or self._request_bytes is None or response.status < 200:
-            return
-        self._request_bytes = None
-        self.responses.append(response)
-        self.registration.on_response(response, now, source)
+        transaction = self.context.transactions.get((branch, "REGISTER"))
+        response.source = source
+        if transaction is not None and transaction.receive_response(response, now):
+            if response.status >= 200:
+                self.responses.append(response)
+            self.registration.on_response(transaction, response, now)
+        self._flush()
 
     def _seconds_to_next_deadline(self, now):
-        deadlines = [self.registration.get_timer()]
-        if self._request_bytes is not None:
-            deadlines += [self._retransmit_at, self._give_up_at]
-        waits = [ticks_diff(deadline, now) for deadline in deadlines if deadline is not None]
-        if not waits:
+        deadline = self.registration.get_timer()
+        for transaction in self.context.transactions.values():
+            deadline = earliest(deadline, transaction.get_timer())
+        if deadline is None:
             return 0.2
-        return max(0, min(waits)) / 1000.0
+        return max(0, ticks_diff(deadline, now)) / 1000.0

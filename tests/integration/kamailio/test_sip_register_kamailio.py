@@ -1,8 +1,9 @@
 # Registration against a real Kamailio 5.6 registrar on 127.0.0.1 (CPython
 # only). Each test starts its own Kamailio (support/kamailio/registrar.cfg: users in
 # an htable, digest with qop=auth and nonce-count checks, bindings in
-# memory), drives intercom.sip.register.Registration over a real UDP socket
-# with sip_register_driver.RegistrationDriver, and reads the bindings back
+# memory), drives intercom.sip.register.Registration (in its session
+# context) over a real UDP socket with sip_register_driver.
+# RegistrationDriver, and reads the bindings back
 # with `kamcmd ul.dump`. Kamailio is installed with apt-get when missing.
 
 import os
@@ -11,6 +12,9 @@ import time
 import pytest
 from boards.runtime.udp import UdpSocket
 from intercom.compat import ticks_diff
+from intercom.config import validate
+from intercom.sip.agent_settings import AgentSettings
+from intercom.sip.context import SessionContext
 from intercom.sip.register import Registration
 from sip_register_driver import RegistrationDriver
 from support.kamailio import REGISTRAR_CONFIG, Kamailio
@@ -38,19 +42,12 @@ def make_driver(kamailio, password=PASSWORD, expires_s=60, contact=None, keepali
     """
     udp_socket = UdpSocket("127.0.0.1", 0)
     host, port = contact or udp_socket.local_address
-    registration = Registration(
-        "127.0.0.1",
-        kamailio.port,
-        "127.0.0.1",
-        "door",
-        password,
-        expires_s,
-        host,
-        port,
-        os.urandom,
-        keepalive_ms=keepalive_ms,
-    )
-    return RegistrationDriver(registration, udp_socket, via_address=contact)
+    sip = {"server": "127.0.0.1:%d" % kamailio.port, "user": "door", "password": password}
+    settings = AgentSettings(validate({"sip": sip, "call": {"targets": ["flat1"]}}), host, port)
+    settings.expires_s = expires_s  # the tests go below the config's 60 s
+    settings.keepalive_ms = keepalive_ms  # and below its 1 s steps
+    context = SessionContext(settings, os.urandom)
+    return RegistrationDriver(Registration(context), context, udp_socket)
 
 
 def test_register_with_the_right_password_then_unregister(kamailio):
