@@ -215,3 +215,51 @@ def test_receive_gives_each_datagram_then_none_when_drained():
     assert receiver.receive(2048) is None
     for sock in (receiver, sender):
         sock.close()
+
+
+def test_a_writer_runs_while_it_is_registered_and_never_after():
+    loop = Loop()
+    sock = UdpSocket("127.0.0.1")  # a UDP socket is writable at once
+    writes = []
+
+    def on_writable(source, events):
+        writes.append(source is sock)
+        if len(writes) == 3:
+            loop.remove_writer(source)
+
+    loop.add_writer(sock, on_writable)
+    fired = []
+    loop.call_later(100, lambda: fired.append(1))
+    assert run_until(loop, lambda: fired)
+    assert writes == [True, True, True]
+    sock.close()
+
+
+def test_reader_and_writer_share_a_socket_and_go_separately():
+    loop = Loop()
+    sock = UdpSocket("127.0.0.1")
+    sender = UdpSocket("127.0.0.1")
+    read = []
+    writable = []
+    loop.add_reader(sock, lambda source, events: read.append(source.recvfrom(64)[0]))
+    loop.add_writer(sock, lambda source, events: writable.append(1))
+    try:
+        loop.add_writer(sock, lambda source, events: None)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a second writer must raise")
+    assert run_until(loop, lambda: writable)
+    loop.remove_writer(sock)
+    del writable[:]
+    sender.sendto(b"still read", sock.local_address)
+    assert run_until(loop, lambda: read)
+    assert read == [b"still read"] and writable == []
+    loop.remove_reader(sock)
+    before = loop.wakeups
+    fired = []
+    loop.call_later(60, lambda: fired.append(1))
+    assert run_until(loop, lambda: fired)
+    assert loop.wakeups - before <= 2  # nothing watched: the loop sleeps to its timer
+    sock.close()
+    sender.close()

@@ -1,4 +1,5 @@
-# The single event loop: one select.poll over readable sources, plus timers.
+# The single event loop: one select.poll over readable and writable sources,
+# plus timers.
 #
 # Rules (the whole contract of this file):
 #   - One thread. Callbacks run inside run_once(), one after another; a
@@ -7,12 +8,18 @@
 #     compat.TICKS_PERIOD); all comparisons go through compat.ticks_diff.
 #   - run_once() sleeps in poll() exactly until the earliest timer is due, or
 #     forever when there is no timer, and never polls in a busy loop.
-#   - Readable sources: an int fd, or any object poll accepts (sockets,
-#     files, MicroPython stream objects), or a wrapper whose `poll_object`
+#   - Sources: an int fd, or any object poll accepts (sockets, files,
+#     MicroPython stream objects), or a wrapper whose `poll_object`
 #     attribute is such an object (MicroPython's poll cannot take plain
-#     Python objects, even ones with fileno()). Their callback receives
-#     (source, events); events includes select.POLLHUP / POLLERR when set,
-#     and a source that keeps reporting those must be removed by its owner.
+#     Python objects, even ones with fileno()). A source may have a reader
+#     (add_reader: POLLIN) and a writer (add_writer: POLLOUT); poll watches
+#     exactly what is asked, so a writer is added only while output waits
+#     (or a connect is in progress) and removed when it is written, and an
+#     idle loop never wakes for writability. Callbacks receive (source,
+#     events); events includes select.POLLHUP / POLLERR when set (the
+#     reader hears of them first; the writer only if the source is still
+#     there afterwards, or has no reader), and a source that keeps reporting
+#     those must be removed by its owner.
 #   - Timers: one-shot (call_later) or periodic (call_every). A periodic
 #     timer keeps its cadence (next = previous deadline + period); when the
 #     loop falls a whole period behind it skips ahead instead of bursting.
@@ -30,7 +37,9 @@ import time
 
 from intercom import compat
 
-_READ_EVENTS = select.POLLIN | select.POLLHUP | select.POLLERR
+_TROUBLE = select.POLLHUP | select.POLLERR
+_READ_EVENTS = select.POLLIN | _TROUBLE
+_WRITE_EVENTS = select.POLLOUT | _TROUBLE
 
 
 class Clock:
@@ -77,27 +86,48 @@ class Loop:
         self._poll_ready = getattr(self._poll, "ipoll", self._poll.poll)
         self._ready = []  # this pass's ready entries: pollable, events, pollable, ...
         self._due = []  # this pass's due timers
-        self._sources = {}  # poll key -> (source, callback)
+        self._sources = {}  # poll key -> [source, reader or None, writer or None]
         self._timers = []  # sorted by deadline; equal deadlines keep insertion order
         self._stopped = False
         self.wakeups = 0  # how many times poll() returned: an idle loop stays low
 
-    # -- readable sources ------------------------------------------------
+    # -- sources ---------------------------------------------------------
 
     def add_reader(self, source, callback):
-        pollable = getattr(source, "poll_object", source)
-        key = compat.poll_key(pollable)
-        if key in self._sources:
-            raise ValueError("source already registered")
-        self._poll.register(pollable, _READ_EVENTS)
-        self._sources[key] = (source, callback)
+        self._watch(source, 1, callback)
 
     def remove_reader(self, source):
+        self._watch(source, 1, None)
+
+    def add_writer(self, source, callback):
+        self._watch(source, 2, callback)
+
+    def remove_writer(self, source):
+        self._watch(source, 2, None)
+
+    def _watch(self, source, slot, callback):
+        """Set (or clear, callback None) the reader (slot 1) or writer (2)."""
         pollable = getattr(source, "poll_object", source)
         key = compat.poll_key(pollable)
-        if key in self._sources:
+        entry = self._sources.get(key)
+        if entry is None:
+            if callback is None:
+                return
+            entry = [source, None, None]
+            self._sources[key] = entry
+        elif callback is not None and entry[slot] is not None:
+            raise ValueError("source already registered")
+        entry[slot] = callback
+        mask = 0
+        if entry[1] is not None:
+            mask |= select.POLLIN
+        if entry[2] is not None:
+            mask |= select.POLLOUT
+        if not mask:
             del self._sources[key]
             self._poll.unregister(pollable)
+        else:
+            self._poll.register(pollable, mask)  # on a registered one: modify
 
     # -- timers ----------------------------------------------------------
 
@@ -145,10 +175,16 @@ class Loop:
             ready.append(entry[0])
             ready.append(entry[1])
         self.wakeups += 1
+        sources = self._sources
         for index in range(0, len(ready), 2):
-            registered = self._sources.get(compat.poll_key(ready[index]))
-            if registered is not None:
-                registered[1](registered[0], ready[index + 1])
+            key = compat.poll_key(ready[index])
+            events = ready[index + 1]
+            registered = sources.get(key)
+            if registered is not None and registered[1] is not None and events & _READ_EVENTS:
+                registered[1](registered[0], events)
+                registered = sources.get(key)  # the reader may have changed it
+            if registered is not None and registered[2] is not None and events & _WRITE_EVENTS:
+                registered[2](registered[0], events)
         ready.clear()  # keeps no source alive after its pass
         self._fire_due_timers(self.clock.now_ms())
 
