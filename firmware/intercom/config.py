@@ -36,10 +36,14 @@
 #                     log, status page); they may be the door code
 #   sip.domain        the sip.server host (without port); None peer-to-peer
 #   sip.register      true when sip.server is set, else false
-#   sip.transport     "udp" (the only transport so far)
+#   sip.transport     "udp" or "tcp": what REGISTER and our calls go over
+#                     (RFC 3261 18; a request too big for UDP goes over TCP
+#                     anyway); the door listens on both at sip.local_port
+#   sip.keepalive     seconds between keep-alives to the server (RFC 5626
+#                     4.4.1 CRLF ping); 0 = off; default 0 on udp, 120 on
+#                     tcp (where a missing pong finds a dead connection)
 #   sip.realm         the digest realm credentials may be sent to; None: any
 #                     realm, but only in answer to challenges from sip.server
-#   sip.keepalive     seconds between NAT keep-alives to the server; 0 = off
 #   sip.peer_media_same_host  peer-to-peer only: the SDP c= address of a
 #                     call must be the peer's own host (where its INVITE came
 #                     from, the host we called); false lets media come from
@@ -173,6 +177,7 @@ from intercom.app.identity import is_user, sip_uri
 from intercom.app.quiet_hours import DAYS, minute_of_day
 from intercom.errors import ConfigError
 from intercom.pins import DEFAULT_PINS, I2S_PINS, INPUTS, OUTPUTS
+from intercom.sip.flow import TCP, TRANSPORTS
 from intercom.sip.grammar import SipParseError, is_ipv4, is_ipv6, parse_hostport
 
 REQUIRED = "required"
@@ -197,6 +202,7 @@ CODE_LENGTH = (4, 16)
 MAX_TARGETS = 8
 MAX_BUTTONS = 8
 MAX_SCHEDULES = 16
+TCP_KEEPALIVE_S = 120  # RFC 5626 4.4.1: 95-120 s on connection-oriented transports
 HTTP_TOKEN_MIN = 16
 # GPIO numbers a board can drive: BCM 0-27 on rpi (and sim), GP0-22 and
 # GP26-28 on pico_w (GP23-25 and GP29 belong to the wireless chip).
@@ -245,9 +251,9 @@ def _sections():
             ("expires", "int", 300, (60, 86400)),
             ("local_port", "int", 5060, (0, 65535)),
             ("trusted", "strings", [], None),
-            ("transport", "choice", "udp", ("udp",)),
+            ("transport", "choice", "udp", TRANSPORTS),
             ("realm", "str", None, (1, 255)),
-            ("keepalive", "int", 0, (0, 3600)),
+            ("keepalive", "int", DERIVED, (0, 3600)),
             ("peer_media_same_host", "bool", True, None),
             ("asserted_identity", "bool", False, None),
         ),
@@ -550,6 +556,8 @@ def _check_sip(problems, sip):
         domain = _host_port(sip["domain"])
         if domain is None or domain[1] is not None:
             problems.add("sip.domain", "'%s' is not a host name (no port)" % sip["domain"])
+    if sip["keepalive"] is None:
+        sip["keepalive"] = TCP_KEEPALIVE_S if sip["transport"] == TCP else 0
     if sip["register"] is None:
         sip["register"] = sip["server"] is not None
     elif sip["register"] and sip["server"] is None:

@@ -8,7 +8,7 @@
 #
 #   started              board, name, sip_port, rtp_port (the ports bound)
 #   registered           server, expires
-#   registration_failed  server, reason
+#   registration_failed  server, reason, retry_in_ms (when the door tries again)
 #   button               state ("pressed" | "released"), button (its [[button]] id;
 #                        1 for [gpio] button); pressed also: repeat (0 for a
 #                        press that may place a call; 1, 2, ... for presses

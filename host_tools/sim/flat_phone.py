@@ -32,6 +32,7 @@ from intercom.config import validate
 from intercom.media.session import MediaSession
 from intercom.sip.agent import Agent
 from intercom.sip.agent_settings import AgentSettings
+from intercom.sip.flow import UDP, flow_address, make_flow
 
 FRAME_MS = 20
 FRAME_BYTES = 320  # 20 ms of 8 kHz 16-bit mono
@@ -130,7 +131,7 @@ class FlatPhone:
             self.capture.add(time.time(), address, sock.local_address, data)
             now_ms = self.loop.clock.now_ms()
             if sock is self.sip:
-                self.agent.receive_datagram(data, address, now_ms)
+                self.agent.receive_datagram(data, make_flow(UDP, address), now_ms)
                 self._pump(now_ms)
             elif self.session is not None and sock is self.rtp:
                 self.session.receive_rtp(data, address, now_ms)
@@ -141,8 +142,8 @@ class FlatPhone:
         """Send what the agent queued and handle its events until both are empty."""
         while True:
             datagrams = self.agent.datagrams_to_send(now_ms)
-            for data, address in datagrams:
-                self._send(self.sip, data, address)
+            for data, flow in datagrams:  # UDP only: the phone's messages are small
+                self._send(self.sip, data, flow_address(flow))
             event = self.agent.next_event()
             if event is None and not datagrams:
                 break

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from intercom.sip.agent import Agent
 from intercom.sip.context import MAX_EVENTS
-from unit.sip_harness import DOOR, FLAT, FLAT_URI, CountingRandom, door_settings, pair
+from unit.sip_harness import DOOR, FLAT, FLAT_URI, CountingRandom, door_settings, pair, udp
 
 SDP = (
     "v=0\r\no=- 1 1 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 192.0.2.20\r\nt=0 0\r\n"
@@ -40,7 +40,7 @@ def test_ten_thousand_invites_keep_live_objects_under_the_caps():
         else:
             host = "198.51.%d.%d" % (index // 250 % 250, index % 250)
         now = index * 2
-        door.receive_datagram(invite("c%d" % index, "b%d" % index, host), (host, 5060), now)
+        door.receive_datagram(invite("c%d" % index, "b%d" % index, host), udp((host, 5060)), now)
         door.datagrams_to_send(now)
         if index % 97 == 0:
             door.handle_timer(now)
@@ -69,7 +69,7 @@ def test_ten_thousand_invites_keep_live_objects_under_the_caps():
 @given(st.binary(max_size=600))
 def test_garbage_never_raises_nor_hits_an_internal_error(data):
     door = Agent(door_settings(), CountingRandom(6))
-    door.receive_datagram(data, FLAT, 0)
+    door.receive_datagram(data, udp(FLAT), 0)
     door.datagrams_to_send(0)
     assert door.stats.get("internal_errors", 0) == 0, door.last_error
 
@@ -109,7 +109,7 @@ def test_plausible_requests_never_hit_an_internal_error(method, lines, body):
         len(body),
         body,
     )
-    door.receive_datagram(text.encode(), FLAT, 0)
+    door.receive_datagram(text.encode(), udp(FLAT), 0)
     door.handle_timer(100000)
     door.datagrams_to_send(100000)
     assert door.stats.get("internal_errors", 0) == 0, door.last_error
@@ -130,7 +130,7 @@ def test_calls_complete_over_a_lossy_reordering_link():
                 held.append((data, source, dest))  # delivered late
                 return True
             if roll < 0.4:
-                network.agents[dest].receive_datagram(data, source, network.now)  # duplicate
+                network.agents[dest].receive_datagram(data, udp(source), network.now)  # duplicate
             return False
 
         network.drop = lossy
@@ -139,7 +139,7 @@ def test_calls_complete_over_a_lossy_reordering_link():
         for step in range(1, 400):
             network.run_until(step * 100)
             for data, source, dest in held:
-                network.agents[dest].receive_datagram(data, source, network.now)
+                network.agents[dest].receive_datagram(data, udp(source), network.now)
             del held[:]
             if not answered and "incoming_call" in network.names(FLAT):
                 flat.answer(call_id, 50000, network.now)

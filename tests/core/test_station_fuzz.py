@@ -184,11 +184,11 @@ def reinvite(pair, edits):
     call = calls[0]
     context = pair.flat.agent.context
     request = call.dialog.create_request("INVITE")
-    request.headers.add("Contact", context.contact_value())
+    request.headers.add("Contact", context.contact_value(call.transport))
     offer = call.local_sdp if call.local_sdp else b"v=0\r\n"
     with_body(request, mutate(offer, edits))
     assert isinstance(request, Request)
-    context.send_request(request, call.dialog.next_hop(), pair.now, None)
+    context.send_request(request, context.dialog_flow(call.dialog, call.transport), pair.now, None)
     pair.route()
 
 

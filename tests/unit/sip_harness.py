@@ -4,6 +4,7 @@
 from intercom.config import validate
 from intercom.sip.agent import Agent
 from intercom.sip.agent_settings import AgentSettings
+from intercom.sip.flow import UDP, flow_address, is_stream, make_flow
 from intercom.sip.message import parse_message
 from intercom.sip.timers import earliest
 
@@ -77,8 +78,15 @@ def flat_settings(**overrides):
     return agent_settings("flat1", FLAT, **options)
 
 
+def udp(address):
+    """The flow of a datagram from (or to) address."""
+    return make_flow(UDP, address)
+
+
 class Network:
-    """Agents by address; every datagram passes filter(data, source, dest)."""
+    """Agents by address; every datagram passes filter(data, source, dest).
+    What goes out on a stream arrives on that transport too (connection 1:
+    no framing here, every message arrives whole)."""
 
     def __init__(self):
         self.now = 0
@@ -98,14 +106,16 @@ class Network:
         while moved:
             moved = False
             for source, agent in self.agents.items():
-                for data, dest in agent.datagrams_to_send(self.now):
+                for data, flow in agent.datagrams_to_send(self.now):
                     moved = True
+                    dest = flow_address(flow)
                     self.wire.append((self.now, source, dest, data))
                     if self.drop is not None and self.drop(data, source, dest):
                         continue
                     target = self.agents.get(dest)
                     if target is not None:
-                        target.receive_datagram(data, source, self.now)
+                        arrival = make_flow(flow[0], source, 1 if is_stream(flow) else 0)
+                        target.receive_datagram(data, arrival, self.now)
             self._collect()
 
     def _collect(self):

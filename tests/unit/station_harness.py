@@ -7,6 +7,7 @@
 from intercom.app.station import Station
 from intercom.compat import ticks_add, ticks_diff
 from intercom.config import validate
+from intercom.sip.flow import is_stream, make_flow
 from intercom.sip.message import parse_message
 
 DOOR_SIP = ("127.0.0.1", 5062)
@@ -131,11 +132,13 @@ class Pair:
                 ("door", self.door, DOOR_SIP, DOOR_RTP),
                 ("flat", self.flat, FLAT_SIP, FLAT_RTP),
             ):
-                for data, address in station.sip_datagrams(self.now):
+                for data, flow in station.sip_datagrams(self.now):
                     moved = True
-                    target = self.station_at(address[1])
+                    target = self.station_at(flow[2])
                     if target is not None:
-                        target.receive_sip(bytes(data), sip_address, self.now)
+                        # arrives on the same transport; a stream is connection 1
+                        source = make_flow(flow[0], sip_address, 1 if is_stream(flow) else 0)
+                        target.receive_sip(bytes(data), source, self.now)
                 for data, address in station.rtp_datagrams():
                     if self.sent_rtp is not None:
                         self.sent_rtp[side].append(bytes(data))
@@ -156,10 +159,10 @@ class Pair:
 
         def rewritten(now_ms):
             out = []
-            for data, address in original(now_ms):
+            for data, flow in original(now_ms):
                 message = parse_message(bytes(data))
                 change(message)
-                out.append((message.to_bytes(), address))
+                out.append((message.to_bytes(), flow))
             return out
 
         station.sip_datagrams = rewritten

@@ -6,7 +6,9 @@
 # media there too; in server mode only the server speaks, and callers may
 # be identified by the server's P-Asserted-Identity (RFC 3325).
 
+from intercom.sip.flow import flow_address
 from intercom.sip.message import parse_message
+from sip_harness import udp
 from station_harness import DOOR_SIP, FLAT_RTP, FLAT_SIP, Pair, door_config
 
 SDP = (
@@ -37,9 +39,9 @@ def invite(source, from_uri, media_host=None, call_id="forged-1", extra=""):
 def responses_to(pair, source, now_ms):
     """Status codes the door sent to source."""
     statuses = []
-    for data, address in pair.door.sip_datagrams(now_ms):
+    for data, flow in pair.door.sip_datagrams(now_ms):
         message = parse_message(bytes(data))
-        if address == source and getattr(message, "status", None):
+        if flow_address(flow) == source and getattr(message, "status", None):
             statuses.append(message.status)
     return statuses
 
@@ -120,14 +122,16 @@ def test_after_the_door_hangs_up_no_digit_counts_and_no_audio_leaves():
 def test_peer_to_peer_a_caller_claiming_another_flats_identity_is_refused():
     pair = Pair(door_cfg=answering_door(trusted=["127.0.0.2"]))
     impostor = ("127.0.0.2", 5070)
-    pair.door.receive_sip(invite(impostor, "sip:flat1@127.0.0.1"), impostor, pair.now)
+    pair.door.receive_sip(invite(impostor, "sip:flat1@127.0.0.1"), udp(impostor), pair.now)
     assert responses_to(pair, impostor, pair.now) == [180, 403]
     pair.collect()
     incoming = pair.first("door", "incoming_call")
     assert incoming["accepted"] is False and pair.door.state == "idle"
     # The real flat, from its own address, is answered.
     flat = ("127.0.0.1", FLAT_SIP[1])
-    pair.door.receive_sip(invite(flat, "sip:flat1@127.0.0.1", call_id="real-1"), flat, pair.now)
+    pair.door.receive_sip(
+        invite(flat, "sip:flat1@127.0.0.1", call_id="real-1"), udp(flat), pair.now
+    )
     assert responses_to(pair, flat, pair.now) == [180, 200]
 
 
@@ -135,7 +139,7 @@ def test_peer_to_peer_media_must_come_from_the_callers_own_host():
     pair = Pair(door_cfg=answering_door())
     flat = ("127.0.0.1", FLAT_SIP[1])
     elsewhere = invite(flat, "sip:flat1@127.0.0.1", media_host="127.0.0.9")
-    pair.door.receive_sip(elsewhere, flat, pair.now)
+    pair.door.receive_sip(elsewhere, udp(flat), pair.now)
     assert responses_to(pair, flat, pair.now) == [488]
     assert pair.door.state == "idle"
 
@@ -144,7 +148,7 @@ def test_peer_to_peer_media_elsewhere_when_the_config_allows_it():
     pair = Pair(door_cfg=answering_door(peer_media_same_host=False))
     flat = ("127.0.0.1", FLAT_SIP[1])
     elsewhere = invite(flat, "sip:flat1@127.0.0.1", media_host="127.0.0.9")
-    pair.door.receive_sip(elsewhere, flat, pair.now)
+    pair.door.receive_sip(elsewhere, udp(flat), pair.now)
     assert responses_to(pair, flat, pair.now) == [180, 200]
 
 
@@ -187,7 +191,7 @@ def test_server_mode_trusts_no_target_or_answer_from_host():
     config["call"]["targets"] = ["sip:flat1@127.0.0.1:%d" % FLAT_SIP[1]]
     pair = Pair(door_cfg=config)
     flat = ("127.0.0.1", FLAT_SIP[1])
-    pair.door.receive_sip(invite(flat, "sip:flat1@example.org"), flat, pair.now)
+    pair.door.receive_sip(invite(flat, "sip:flat1@example.org"), udp(flat), pair.now)
     assert responses_to(pair, flat, pair.now) == []
     assert pair.door.agent.stats["untrusted_dropped"] == 1
 
@@ -196,15 +200,15 @@ def test_server_mode_callers_by_p_asserted_identity():
     pair = Pair(door_cfg=server_door(asserted_identity=True))
     asserted = 'P-Asserted-Identity: "Flat 1" <sip:flat1@example.org>, <tel:+4930123>\r\n'
     spoof = invite(SERVER, "sip:flat1@example.org", call_id="spoof", extra="")
-    pair.door.receive_sip(spoof, SERVER, pair.now)
+    pair.door.receive_sip(spoof, udp(SERVER), pair.now)
     assert responses_to(pair, SERVER, pair.now) == [180, 403]  # From alone is not enough
     real = invite(SERVER, "sip:anyone@example.org", call_id="real", extra=asserted)
-    pair.door.receive_sip(real, SERVER, pair.now)
+    pair.door.receive_sip(real, udp(SERVER), pair.now)
     assert responses_to(pair, SERVER, pair.now) == [180, 200]
     stranger = "P-Asserted-Identity: <sip:mallory@example.org>\r\n"
     pair2 = Pair(door_cfg=server_door(asserted_identity=True))
     other = invite(SERVER, "sip:flat1@example.org", call_id="other", extra=stranger)
-    pair2.door.receive_sip(other, SERVER, pair2.now)
+    pair2.door.receive_sip(other, udp(SERVER), pair2.now)
     assert responses_to(pair2, SERVER, pair2.now) == [180, 403]
 
 
@@ -212,7 +216,7 @@ def test_server_mode_without_the_option_ignores_p_asserted_identity():
     pair = Pair(door_cfg=server_door())
     stranger = "P-Asserted-Identity: <sip:mallory@example.org>\r\n"
     call = invite(SERVER, "sip:flat1@example.org", extra=stranger)
-    pair.door.receive_sip(call, SERVER, pair.now)
+    pair.door.receive_sip(call, udp(SERVER), pair.now)
     assert responses_to(pair, SERVER, pair.now) == [180, 200]
     assert FLAT_RTP  # the flat station is not part of these calls
 

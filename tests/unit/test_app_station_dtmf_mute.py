@@ -68,7 +68,8 @@ def send_info(pair, digit):
         headers.add(name, value)
     headers.add("Content-Type", "application/dtmf-relay")
     info = Request("INFO", request.uri, headers, b"Signal=%s\r\nDuration=140\r\n" % digit.encode())
-    agent.context.send_request(info, call.dialog.next_hop(), pair.now, None)
+    context = agent.context
+    context.send_request(info, context.dialog_flow(call.dialog, call.transport), pair.now, None)
     pair.route()
 
 

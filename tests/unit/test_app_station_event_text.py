@@ -32,7 +32,8 @@ def test_info_digits_are_masked_too():
     info = call.dialog.create_request("INFO")
     info.headers.add("Content-Type", "application/dtmf-relay")
     info.body = b"Signal=7\r\nDuration=160\r\n"
-    pair.flat.agent.context.send_request(info, call.dialog.next_hop(), pair.now, None)
+    context = pair.flat.agent.context
+    context.send_request(info, context.dialog_flow(call.dialog, call.transport), pair.now, None)
     pair.route()
     assert [(e["digit"], e["source"]) for e in dtmf_events(pair)] == [("*", "info")]
 

@@ -68,7 +68,8 @@ def test_an_error_in_the_door_policy_on_an_info_digit_ends_only_that_call():
     info = call.dialog.create_request("INFO")
     info.headers.add("Content-Type", "application/dtmf-relay")
     info.body = b"Signal=5\r\nDuration=160\r\n"
-    pair.flat.agent.context.send_request(info, call.dialog.next_hop(), pair.now, None)
+    context = pair.flat.agent.context
+    context.send_request(info, context.dialog_flow(call.dialog, call.transport), pair.now, None)
     pair.route()  # the INFO reaches the door's agent, its dtmf event the policy
     pair.run(500)
     assert_call_ended_by_the_error(pair)

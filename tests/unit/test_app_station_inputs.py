@@ -8,7 +8,7 @@ from intercom.app.station import Station
 from intercom.config import validate
 from intercom.sip.agent import Agent
 from intercom.sip.message import parse_message
-from sip_harness import agent_settings
+from sip_harness import agent_settings, udp
 from station_harness import (
     DOOR_RTP,
     DOOR_SIP,
@@ -78,10 +78,10 @@ class RingingFlat:
             for data, _ in self.door.sip_datagrams(self.now):
                 moved = True
                 self.sent.append(parse_message(bytes(data)))
-                self.flat.receive_datagram(bytes(data), DOOR_SIP, self.now)
+                self.flat.receive_datagram(bytes(data), udp(DOOR_SIP), self.now)
             for data, _ in self.flat.datagrams_to_send(self.now):
                 moved = True
-                self.door.receive_sip(bytes(data), FLAT_SIP, self.now)
+                self.door.receive_sip(bytes(data), udp(FLAT_SIP), self.now)
             while self.flat.next_event() is not None:
                 moved = True
             event = self.door.next_event()

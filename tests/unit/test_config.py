@@ -272,6 +272,16 @@ def test_sip_rules():
         assert has_problem(problems, "door.toml: sip.server: ", "host"), server
 
 
+def test_sip_transport_and_its_keepalive_default():
+    assert config.validate(with_sections(), "door.toml")["sip"]["keepalive"] == 0
+    tcp = config.validate(with_sections(sip={"transport": "tcp"}), "door.toml")["sip"]
+    assert (tcp["transport"], tcp["keepalive"]) == ("tcp", 120)  # RFC 5626 4.4.1
+    quiet = with_sections(sip={"transport": "tcp", "keepalive": 0})
+    assert config.validate(quiet, "door.toml")["sip"]["keepalive"] == 0
+    problems = problems_of(with_sections(sip={"transport": "tls"}))
+    assert has_problem(problems, "door.toml: sip.transport: ", "'tls'", "udp, tcp")
+
+
 def test_choices():
     problems = problems_of(
         with_sections(

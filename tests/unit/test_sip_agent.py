@@ -2,8 +2,9 @@
 # what is dropped silently, and the counters that prove it.
 
 from intercom.sip.agent import Agent
+from intercom.sip.flow import flow_address
 from intercom.sip.message import make_response, parse_message
-from sip_harness import FLAT, FLAT_URI, CountingRandom, door_settings, pair
+from sip_harness import FLAT, FLAT_URI, CountingRandom, door_settings, pair, udp
 
 SDP_PCMU = (
     "v=0\r\no=- 1 1 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 192.0.2.20\r\nt=0 0\r\n"
@@ -47,8 +48,10 @@ def door_agent(**overrides):
 
 
 def exchange(agent, data, source=FLAT, now_ms=0):
-    agent.receive_datagram(data, source, now_ms)
-    return [(parse_message(wire), dest) for wire, dest in agent.datagrams_to_send(now_ms)]
+    agent.receive_datagram(data, udp(source), now_ms)
+    return [
+        (parse_message(wire), flow_address(flow)) for wire, flow in agent.datagrams_to_send(now_ms)
+    ]
 
 
 def only_response(agent, data, source=FLAT, now_ms=0):
@@ -239,7 +242,7 @@ def test_3xx_is_not_followed():
     request = parse_message(wire)
     moved = make_response(request, 302, None, "flat9")
     moved.headers.add("Contact", "<sip:premium@203.0.113.9>")
-    door.receive_datagram(moved.to_bytes(), FLAT, 100)
+    door.receive_datagram(moved.to_bytes(), udp(FLAT), 100)
     sent = [parse_message(w) for w, _ in door.datagrams_to_send(100)]
     assert [m.method for m in sent] == ["ACK"]
     failed = door.next_event()
@@ -271,7 +274,7 @@ def test_flood_keeps_live_objects_under_the_caps():
             body=SDP_PCMU,
             extra=sdp_type(),
         )
-        door.receive_datagram(invite, FLAT, index)
+        door.receive_datagram(invite, udp(FLAT), index)
         door.datagrams_to_send(index)
         assert len(door.transactions) <= 16
         assert len(door.calls) <= 2
@@ -282,8 +285,8 @@ def test_flood_keeps_live_objects_under_the_caps():
 
 def test_keepalive_ping_gets_a_pong():
     door = door_agent()
-    door.receive_datagram(b"\r\n\r\n", FLAT, 0)
-    assert door.datagrams_to_send(0) == [(b"\r\n", FLAT)]
+    door.receive_datagram(b"\r\n\r\n", udp(FLAT), 0)
+    assert door.datagrams_to_send(0) == [(b"\r\n", udp(FLAT))]
     assert door.stats["keepalives_in"] == 1
 
 

@@ -5,8 +5,9 @@ import binascii
 import hashlib
 
 from intercom.sip.agent import Agent
+from intercom.sip.flow import flow_address
 from intercom.sip.message import make_response, parse_message
-from sip_harness import FLAT, FLAT_URI, CountingRandom, door_settings
+from sip_harness import FLAT, FLAT_URI, CountingRandom, door_settings, udp
 
 SERVER = ("192.0.2.1", 5060)
 CHALLENGE = 'Digest realm="example.org", nonce="abc123", qop="auth", algorithm=MD5'
@@ -28,7 +29,7 @@ def server_door(**overrides):
 def sent(agent, now_ms):
     return [
         (parse_message(wire) if wire.strip() else wire, dest)
-        for wire, dest in agent.datagrams_to_send(now_ms)
+        for wire, dest in [(w, flow_address(f)) for w, f in agent.datagrams_to_send(now_ms)]
     ]
 
 
@@ -74,7 +75,7 @@ def test_registration_goes_out_in_a_transaction_and_answers_the_registrar():
     via = register.headers.get("Via")
     assert via.startswith("SIP/2.0/UDP 192.0.2.5:5060;branch=z9hG4bK") and via.endswith(";rport")
     assert door.get_timer() == 500  # timer E
-    door.receive_datagram(challenge(register, 401, "WWW-Authenticate").to_bytes(), SERVER, 40)
+    door.receive_datagram(challenge(register, 401, "WWW-Authenticate").to_bytes(), udp(SERVER), 40)
     [(second, dest)] = sent(door, 40)
     assert second.method == "REGISTER"
     assert second.headers.get("CSeq").split()[0] == "2"
@@ -82,7 +83,7 @@ def test_registration_goes_out_in_a_transaction_and_answers_the_registrar():
     assert second.headers.get("Via") != via
     ok = make_response(second, 200, None, "srv1")
     ok.headers.add("Contact", register.headers.get("Contact") + ";expires=300")
-    door.receive_datagram(ok.to_bytes(), SERVER, 80)
+    door.receive_datagram(ok.to_bytes(), udp(SERVER), 80)
     assert [item["event"] for item in events(door)] == ["registered"]
     # Keep-alive: a CRLF ping to the server when the registration asks.
     out = []
@@ -90,7 +91,7 @@ def test_registration_goes_out_in_a_transaction_and_answers_the_registrar():
         deadline = door.get_timer()
         door.handle_timer(deadline)
         out = door.datagrams_to_send(deadline)
-    assert out == [(b"\r\n\r\n", SERVER)]
+    assert out == [(b"\r\n\r\n", udp(SERVER))]
     assert 80 + 20000 <= deadline <= 80 + 25000  # RFC 5626: 80-100 % of 25 s
     assert door.transactions == {}
     assert door.stats.get("internal_errors", 0) == 0
@@ -102,7 +103,7 @@ def test_invite_challenge_from_our_proxy_is_answered_once():
     [(invite, dest)] = sent(door, 0)
     assert dest == SERVER
     assert invite.uri == "sip:flat1@example.org"
-    door.receive_datagram(challenge(invite, 407, "Proxy-Authenticate").to_bytes(), SERVER, 30)
+    door.receive_datagram(challenge(invite, 407, "Proxy-Authenticate").to_bytes(), udp(SERVER), 30)
     out = sent(door, 30)
     assert [m.method for m, _ in out] == ["ACK", "INVITE"]
     ack, retry = out[0][0], out[1][0]
@@ -114,7 +115,7 @@ def test_invite_challenge_from_our_proxy_is_answered_once():
     assert digest_is_valid(retry.headers.get("Proxy-Authorization"), "INVITE", "secret")
     assert retry.body == invite.body
     # A second challenge (wrong password) is not answered again.
-    door.receive_datagram(challenge(retry, 407, "Proxy-Authenticate").to_bytes(), SERVER, 60)
+    door.receive_datagram(challenge(retry, 407, "Proxy-Authenticate").to_bytes(), udp(SERVER), 60)
     assert [m.method for m, _ in sent(door, 60)] == ["ACK"]
     failed = events(door)[-1]
     assert failed["event"] == "call_failed" and failed["reason"] == "auth"
@@ -126,7 +127,9 @@ def test_challenge_for_another_realm_gets_no_credentials():
     door.call("flat1", 40000, 0)
     [(invite, _)] = sent(door, 0)
     evil = 'Digest realm="evil.example", nonce="n1", algorithm=MD5'
-    door.receive_datagram(challenge(invite, 407, "Proxy-Authenticate", evil).to_bytes(), SERVER, 30)
+    door.receive_datagram(
+        challenge(invite, 407, "Proxy-Authenticate", evil).to_bytes(), udp(SERVER), 30
+    )
     out = sent(door, 30)
     assert [m.method for m, _ in out] == ["ACK"]
     assert all(b"Authorization" not in m.to_bytes() for m, _ in out)
@@ -139,7 +142,7 @@ def test_challenge_from_a_peer_that_is_not_our_server_gets_no_credentials():
     door.call(FLAT_URI, 40000, 0)
     [(invite, dest)] = sent(door, 0)
     assert dest == FLAT
-    door.receive_datagram(challenge(invite, 401, "WWW-Authenticate").to_bytes(), FLAT, 30)
+    door.receive_datagram(challenge(invite, 401, "WWW-Authenticate").to_bytes(), udp(FLAT), 30)
     out = sent(door, 30)
     assert [m.method for m, _ in out] == ["ACK"]
     assert events(door)[-1]["reason"] == "auth"
@@ -148,7 +151,7 @@ def test_challenge_from_a_peer_that_is_not_our_server_gets_no_credentials():
 
 def test_only_the_server_may_call_in_server_mode():
     door = server_door()
-    door.receive_datagram(b"OPTIONS sip:door@192.0.2.5 SIP/2.0\r\n\r\n", FLAT, 0)
+    door.receive_datagram(b"OPTIONS sip:door@192.0.2.5 SIP/2.0\r\n\r\n", udp(FLAT), 0)
     assert door.datagrams_to_send(0) == []
     assert door.stats["untrusted_dropped"] == 1
 
@@ -160,7 +163,7 @@ def test_contact_follows_the_address_the_registrar_saw():
     ok = make_response(register, 200, None, "srv1")
     via = register.headers.get("Via").replace(";rport", ";rport=40000;received=203.0.113.5")
     ok.headers.set("Via", via)
-    door.receive_datagram(ok.to_bytes(), SERVER, 20)
+    door.receive_datagram(ok.to_bytes(), udp(SERVER), 20)
     [(fixed, _)] = sent(door, 20)
     assert fixed.method == "REGISTER"
     assert "<sip:door@203.0.113.5:40000>" in fixed.headers.get_all("Contact")
@@ -181,7 +184,7 @@ def test_in_dialog_requests_follow_the_record_route():
         b"v=0\r\no=- 1 1 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 192.0.2.20\r\n"
         b"t=0 0\r\nm=audio 50000 RTP/AVP 0\r\n"
     )
-    door.receive_datagram(ok.to_bytes(), SERVER, 40)
+    door.receive_datagram(ok.to_bytes(), udp(SERVER), 40)
     [(ack, dest)] = sent(door, 40)
     assert ack.method == "ACK" and dest == SERVER
     assert ack.uri == "sip:flat1@192.0.2.20:5062"
@@ -198,12 +201,12 @@ def test_stop_unregisters_and_hangs_up():
     door.start(0)
     [(register, _)] = sent(door, 0)
     ok = make_response(register, 200, None, "srv1")
-    door.receive_datagram(ok.to_bytes(), SERVER, 20)
+    door.receive_datagram(ok.to_bytes(), udp(SERVER), 20)
     events(door)
     call_id = door.call("flat1", 40000, 30)
     [(invite, _)] = sent(door, 30)
     ringing = make_response(invite, 180, None, "flat9")
-    door.receive_datagram(ringing.to_bytes(), SERVER, 40)
+    door.receive_datagram(ringing.to_bytes(), udp(SERVER), 40)
     door.stop(50)
     out = sent(door, 50)
     assert [m.method for m, _ in out] == ["CANCEL", "REGISTER"]

@@ -6,7 +6,7 @@
 # ACKed and ended with BYE, like any late 2xx (RFC 3261 9.1, 15).
 
 from intercom.sip.message import make_response, parse_message
-from sip_harness import FLAT, FLAT_URI
+from sip_harness import FLAT, FLAT_URI, udp
 from test_sip_agent import SDP_PCMU, door_agent, exchange, message, sdp_type
 from test_sip_agent_server import SERVER, sent, server_door
 
@@ -36,7 +36,7 @@ def flood_options(agent, source, count, now_ms):
     statuses = []
     for index in range(count):
         probe = message("OPTIONS", call_id="flood-%d" % index, branch="z9hG4bKflood%d" % index)
-        agent.receive_datagram(probe, source, now_ms)
+        agent.receive_datagram(probe, udp(source), now_ms)
         statuses += [parse_message(w).status for w, _ in agent.datagrams_to_send(now_ms)]
     return statuses
 
@@ -50,7 +50,7 @@ def test_a_full_call_table_refuses_the_new_call_and_keeps_the_live_ones():
     assert set(door.calls) == {first, second}
     assert door.stats["calls_refused"] == 1
     # The first flat answers and later hangs up: the door knows the call.
-    door.receive_datagram(ok_with_sdp(invite, "flatA").to_bytes(), FLAT, 100)
+    door.receive_datagram(ok_with_sdp(invite, "flatA").to_bytes(), udp(FLAT), 100)
     assert [m.method for m, _ in sent(door, 100)] == ["ACK"]
     assert [e["event"] for e in drain_events(door)] == ["answered"]
     bye = (
@@ -71,7 +71,7 @@ def test_a_flood_of_requests_never_evicts_a_live_invite_transaction():
     [invite] = invites_sent(door, 0)
     assert flood_options(door, FLAT, 64, 10) == [200] * 64
     assert len(door.transactions) <= 16
-    door.receive_datagram(ok_with_sdp(invite, "flatB").to_bytes(), FLAT, 50)
+    door.receive_datagram(ok_with_sdp(invite, "flatB").to_bytes(), udp(FLAT), 50)
     assert [m.method for m, _ in sent(door, 50)] == ["ACK"]
     answered = drain_events(door)
     assert [(e["event"], e["call_id"]) for e in answered] == [("answered", call_id)]
@@ -84,7 +84,7 @@ def test_a_flood_from_the_server_never_evicts_the_register_transaction():
     assert flood_options(door, SERVER, 64, 10) == [200] * 64
     ok = make_response(register, 200, None, "srv1")
     ok.headers.add("Contact", register.headers.get("Contact") + ";expires=300")
-    door.receive_datagram(ok.to_bytes(), SERVER, 50)
+    door.receive_datagram(ok.to_bytes(), udp(SERVER), 50)
     assert [e["event"] for e in drain_events(door)] == ["registered"]
 
 
@@ -110,14 +110,14 @@ def test_a_2xx_crossing_our_cancel_before_any_1xx_is_acked_and_ended_with_bye():
     [invite] = invites_sent(door, 0)
     door.hangup(call_id, 100)  # no 1xx yet: the CANCEL waits (RFC 3261 9.1)
     assert sent(door, 100) == []
-    door.receive_datagram(ok_with_sdp(invite, "flatC").to_bytes(), FLAT, 150)
+    door.receive_datagram(ok_with_sdp(invite, "flatC").to_bytes(), udp(FLAT), 150)
     out = [m.method for m, _ in sent(door, 150)]
     assert out == ["ACK", "BYE"]
     events = drain_events(door)
     assert [(e["event"], e.get("reason")) for e in events] == [("call_failed", "local_hangup")]
     # The flat answers the BYE: nothing of the call is left.
     [bye_request] = [t.request for t in door.transactions.values() if t.method == "BYE"]
-    door.receive_datagram(make_response(bye_request, 200).to_bytes(), FLAT, 200)
+    door.receive_datagram(make_response(bye_request, 200).to_bytes(), udp(FLAT), 200)
     assert door.calls == {}
     # The next resident's call is not refused as busy.
     ring = message("INVITE", call_id="next", branch="z9hG4bKnext", body=SDP_PCMU, extra=sdp_type())

@@ -1,8 +1,9 @@
 # Two agents (door and flat) in memory on a virtual clock: whole calls,
 # what goes over the wire and which events the apps see.
 
+from intercom.sip.flow import flow_address
 from intercom.sip.message import Headers, Request, make_response, parse_message
-from sip_harness import DOOR, FLAT, FLAT_URI, event, labels, pair
+from sip_harness import DOOR, FLAT, FLAT_URI, event, labels, pair, udp
 
 
 def ring(network, door, flat):
@@ -72,7 +73,7 @@ def test_lost_and_duplicated_invite_rings_once():
     network.run_until(500)
     assert network.names(FLAT) == ["incoming_call"]
     # A duplicate of the INVITE (same branch) is absorbed, answered with 180.
-    flat.receive_datagram(dropped[0], DOOR, 600)
+    flat.receive_datagram(dropped[0], udp(DOOR), 600)
     network.now = 600
     network.pump()
     assert network.names(FLAT) == ["incoming_call"]
@@ -220,7 +221,7 @@ def test_183_with_sdp_reports_early_media():
     wire, dest = door.datagrams_to_send(0)[0]
     invite = parse_message(wire)
     progress = response_with_sdp(invite, 183, "flat9", FLAT_URI, 8, "PCMA")
-    door.receive_datagram(progress, FLAT, 50)
+    door.receive_datagram(progress, udp(FLAT), 50)
     early = door.next_event()
     assert early["event"] == "early_media"
     media = early["media"]
@@ -232,7 +233,7 @@ def test_cancel_without_any_final_response_gives_up_after_64_t1():
     network, door, flat = pair()
     door.call(FLAT_URI, 40000, 0, ring_timeout_ms=10000)
     invite = parse_message(door.datagrams_to_send(0)[0][0])
-    door.receive_datagram(make_response(invite, 100).to_bytes(), FLAT, 20)
+    door.receive_datagram(make_response(invite, 100).to_bytes(), udp(FLAT), 20)
     assert door.get_timer() == 70  # the flat's token bucket is full again
     door.handle_timer(70)
     assert door.get_timer() == 10000  # the ring timeout; timers A/B stopped
@@ -256,7 +257,7 @@ def forked_ok(invite, to_tag, contact):
 
 
 def sent_by_door(door, now):
-    return [(parse_message(wire), dest) for wire, dest in door.datagrams_to_send(now)]
+    return [(parse_message(wire), flow_address(flow)) for wire, flow in door.datagrams_to_send(now)]
 
 
 def test_a_second_forked_2xx_gets_ack_and_bye_and_the_first_call_goes_on():
@@ -264,14 +265,14 @@ def test_a_second_forked_2xx_gets_ack_and_bye_and_the_first_call_goes_on():
     call_id = door.call(FLAT_URI, 40000, 0)
     invite = parse_message(door.datagrams_to_send(0)[0][0])
     second_phone = "sip:flat2@192.0.2.21:5070"
-    door.receive_datagram(forked_ok(invite, "fork1", FLAT_URI), FLAT, 100)
+    door.receive_datagram(forked_ok(invite, "fork1", FLAT_URI), udp(FLAT), 100)
     ((ack, ack_to),) = sent_by_door(door, 100)
     assert ack.method == "ACK" and "tag=fork1" in ack.headers.get("To")
     assert ack_to == FLAT
     assert door.next_event()["event"] == "answered"
 
     # Another phone behind the proxy answered too (§13.2.2.4).
-    door.receive_datagram(forked_ok(invite, "fork2", second_phone), FLAT, 150)
+    door.receive_datagram(forked_ok(invite, "fork2", second_phone), udp(FLAT), 150)
     out = sent_by_door(door, 150)
     assert [message.method for message, _ in out] == ["ACK", "BYE"]
     for message, dest in out:
@@ -283,7 +284,7 @@ def test_a_second_forked_2xx_gets_ack_and_bye_and_the_first_call_goes_on():
     assert door.next_event() is None  # no second answered, no call_ended
 
     # Its 2xx retransmitted: the same ACK again, no second BYE.
-    door.receive_datagram(forked_ok(invite, "fork2", second_phone), FLAT, 650)
+    door.receive_datagram(forked_ok(invite, "fork2", second_phone), udp(FLAT), 650)
     again = sent_by_door(door, 650)
     assert [message.method for message, _ in again] == ["ACK"]
     assert again[0][0].headers.get("Via") == out[0][0].headers.get("Via")
@@ -303,7 +304,7 @@ def delayed_offer_answered(answer_body):
     invite = parse_message(flat.datagrams_to_send(0)[0][0])
     invite.body = b""
     invite.headers.remove("Content-Type")
-    door.receive_datagram(invite.to_bytes(), FLAT, 10)
+    door.receive_datagram(invite.to_bytes(), udp(FLAT), 10)
     incoming = door.next_event()
     assert incoming["event"] == "incoming_call" and incoming["media"] is None
     door.answer(incoming["call_id"], 40000, 20)
@@ -315,7 +316,7 @@ def delayed_offer_answered(answer_body):
     ack.headers.add("CSeq", "1 ACK")
     if answer_body:
         ack.headers.add("Content-Type", "application/sdp")
-    door.receive_datagram(ack.to_bytes(), FLAT, 40)
+    door.receive_datagram(ack.to_bytes(), udp(FLAT), 40)
     after = sent_by_door(door, 40)
     seen = []
     while True:

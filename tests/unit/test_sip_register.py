@@ -12,8 +12,10 @@ from intercom.config import validate
 from intercom.sip.agent_settings import AgentSettings
 from intercom.sip.backoff import randomised, retry_delay_ms
 from intercom.sip.context import SessionContext
+from intercom.sip.flow import UDP, make_flow
+from intercom.sip.framing import PING
 from intercom.sip.message import make_response, parse_message, parse_via
-from intercom.sip.register import KEEPALIVE, Registration, refresh_delay_ms
+from intercom.sip.register import Registration, refresh_delay_ms
 
 SERVER = ("192.0.2.10", 5060)
 ELSEWHERE = ("198.51.100.66", 5060)
@@ -50,9 +52,9 @@ class Agent:
         """Move what the context sent out: REGISTERs (parsed) and keep-alives."""
         outbox = self.context.outbox
         requests = []
-        for wire, address in outbox:
-            assert address == self.registration.server_address, address
-            if wire == KEEPALIVE:
+        for wire, flow in outbox:
+            assert flow == self.registration.flow, flow
+            if wire == PING:
                 self.keepalives += 1
             else:
                 requests.append(parse_message(wire))
@@ -86,7 +88,7 @@ class Agent:
     def deliver(self, request, response, now_ms=0, source=SERVER):
         """What the agent does with a response from source: its transaction
         first, then the transaction's owner."""
-        response.source = source
+        response.source = None if source is None else make_flow(UDP, source)
         transaction = self.transaction(request)
         if transaction.receive_response(response, now_ms):
             self.registration.on_response(transaction, response, now_ms)
@@ -94,7 +96,7 @@ class Agent:
     def hand_over(self, request, response, now_ms=0, source=SERVER):
         """Straight to the registration, past the transaction: what it does
         with responses that are not its own."""
-        response.source = source
+        response.source = make_flow(UDP, source)
         self.registration.on_response(self.transaction(request), response, now_ms)
 
     def time_out(self, request, now_ms):
@@ -645,7 +647,7 @@ def test_keepalives_while_registered():
     assert agent.idle()  # no REGISTER, one keep-alive to the server
     assert agent.keepalives == 1
     assert registration.get_timer() == 41000
-    assert KEEPALIVE == b"\r\n\r\n"
+    assert PING == b"\r\n\r\n"
     registration.stop(50000)
     agent.send(50000)  # the unregister
     registration.handle_timer(100000)

@@ -6,7 +6,7 @@ from intercom.sip.message import Response, make_response, parse_message
 from intercom.sip.server_transaction import ServerTransaction, server_key
 from intercom.sip.timers import SipTimers
 
-PHONE = ("192.0.2.20", 5060)
+PHONE = ("udp", "192.0.2.20", 5060, 0)  # a flow (intercom.sip.flow)
 
 
 def request(method, branch="z9hG4bKaaa1", cseq=1, extra=""):

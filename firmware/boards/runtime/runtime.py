@@ -85,10 +85,20 @@
 # Start (run()): relay off; sip.server, sip.trusted and, peer-to-peer,
 # call.targets are resolved to IPv4 addresses (boards.runtime.addresses; the core
 # does no DNS); local_host is the argument, else our address towards the server
-# or the first target (find_local_host); SIP binds sip.local_port there, RTP
-# an even port with RTCP on the next (audio.rtp_port, 0 = any); the saved
-# door state is read. A failure of any of these is an `error` event, a line
-# on stderr and EXIT_FAILURE, with nothing left open.
+# or the first target (find_local_host); SIP binds sip.local_port there, over
+# UDP and with a TCP listener on the same port (0: a port free for both;
+# boards.runtime.tcp), RTP an even port with RTCP on the next (audio.rtp_port,
+# 0 = any); the saved door state is read. A failure of any of these is an
+# `error` event, a line on stderr and EXIT_FAILURE, with nothing left open.
+# A network stack without TCP (a TCP socket cannot even be made) leaves the
+# door on UDP with an `error` event, unless sip.transport is tcp.
+#
+# SIP flows (intercom.sip.flow): a UDP datagram arrives as ("udp", host,
+# port, 0); a TCP connection's framed items as ("tcp", host, port, id).
+# flush() sends each SIP datagram by its flow's transport (UDP socket, or
+# boards.runtime.tcp.SipStreams: the connection, any to the address, or a
+# new one) and closes the flows the station gives up; the streams report a
+# closed, refused or unframeable connection to station.sip_flow_failed.
 #
 # The driver contract (aioquic style): after every input (a datagram burst,
 # a timer, a command, an audio frame) flush() sends every datagram the
@@ -118,12 +128,14 @@
 # ptime ms, so the flag is seen within one frame. An exception escaping the
 # loop (a bug) still turns the relay off on its way out.
 
+import errno
 import gc
 import os
 import time
 
 from intercom import compat, events
-from intercom.app.station import Station
+from intercom.app.station import MAX_MESSAGE_SIZE, Station
+from intercom.sip.flow import TCP, UDP, flow_address, make_flow
 
 from boards.runtime import state_file
 from boards.runtime.addresses import (
@@ -137,6 +149,7 @@ from boards.runtime.echo_control import open_echo_control
 from boards.runtime.event_log import EventLog, log
 from boards.runtime.loop import Loop
 from boards.runtime.service_loop import ServiceLoop
+from boards.runtime.tcp import SipStreams
 from boards.runtime.udp import UdpSocket
 
 try:
@@ -160,6 +173,7 @@ SIP_RECEIVE_BYTES = 65536 if not compat.IS_MICROPYTHON else 4096
 MEDIA_RECEIVE_BYTES = 2048 if not compat.IS_MICROPYTHON else 1024
 STOP_GRACE_MS = 1000
 LOCAL_TIME_MS = 1000  # quiet hours start within a second of their minute
+SIP_BIND_ATTEMPTS = 16  # sip.local_port 0: ports tried for UDP and TCP at once
 
 
 def wallclock_ms():
@@ -221,6 +235,7 @@ class Runtime:
         self.loop = loop if loop is not None else Loop()
         self.station = None
         self.sockets = []
+        self.sip_streams = None
         self.exit_reason = None
         self._timer = None
         self._timer_deadline = None
@@ -287,13 +302,7 @@ class Runtime:
         if self.local_host is None:
             self.local_host = find_local_host(first_peer(config))
         host = self.local_host
-        try:
-            sip = UdpSocket(host, config["sip"]["local_port"])
-        except OSError as error:
-            raise StartError(
-                "cannot bind SIP on %s port %d: %s" % (host, config["sip"]["local_port"], error)
-            ) from None
-        self.sockets.append(sip)
+        sip = self._bind_sip(host, config["sip"])
         rtp, rtcp = bind_rtp_pair(host, config["audio"]["rtp_port"])
         self.sockets.append(rtp)
         self.sockets.append(rtcp)
@@ -326,6 +335,36 @@ class Runtime:
             if self.services is not None:
                 self.service_loop.call(self.services.attach)
         gc.collect()  # start with the import garbage gone: big receives need room
+
+    def _bind_sip(self, host, sip_config):
+        """The SIP UDP socket, and the TCP listener on its port (see the top)."""
+        port = sip_config["local_port"]
+        for _ in range(SIP_BIND_ATTEMPTS if port == 0 else 1):
+            try:
+                sip = UdpSocket(host, port)
+            except OSError as error:
+                reason = "cannot bind SIP on %s port %d: %s" % (host, port, error)
+                raise StartError(reason) from None
+            streams = SipStreams(self.loop, self, MAX_MESSAGE_SIZE)
+            try:
+                streams.listen(host, sip.local_address[1])
+            except OSError as error:
+                if error.args[0] == errno.EADDRINUSE and port == 0:
+                    sip.close()
+                    continue  # that port is free for UDP only: another one
+                if error.args[0] == errno.EADDRINUSE or sip_config["transport"] == TCP:
+                    sip.close()
+                    raise StartError(
+                        "cannot listen for SIP over TCP on %s port %d: %s"
+                        % (host, sip.local_address[1], error)
+                    ) from None
+                self.board.emit(events.error(self.now_ms(), "SIP over TCP unavailable: %s" % error))
+                log("intercom: SIP over TCP unavailable (%s): UDP only" % error)
+                streams = None
+            self.sockets.append(sip)
+            self.sip_streams = streams
+            return sip
+        raise StartError("no port on %s is free for SIP over both UDP and TCP" % host)
 
     def _install_signal_handlers(self):
         if signal is None:
@@ -370,6 +409,9 @@ class Runtime:
             self.loop.remove_reader(sock)
             sock.close()
         self.sockets = []
+        if self.sip_streams is not None:
+            self.sip_streams.close()
+            self.sip_streams = None
 
     # -- inputs ---------------------------------------------------------------------
 
@@ -391,7 +433,7 @@ class Runtime:
         def deliver(data, address):
             receive = borrowed.get(address) if borrowed else None
             if receive is None:
-                station.receive_sip(data, address, self.now_ms())
+                station.receive_sip(data, make_flow(UDP, address), self.now_ms())
             else:
                 receive(data, self.now_ms())
 
@@ -401,6 +443,19 @@ class Runtime:
         """See the top; peer is an (IPv4 address, port) pair."""
         self._borrowed[peer] = receive
         return lambda data: self._send(self.sip_socket, [(data, peer)])
+
+    # the SIP streams' sink (boards.runtime.tcp.SipStreams)
+
+    def deliver(self, data, flow):
+        self._started().receive_sip(data, flow, self.now_ms())
+        self.flush()
+
+    def failed(self, flow, framing):
+        self._started().sip_flow_failed(flow, self.now_ms(), framing)
+        self.flush()
+
+    def accepts(self, flow):
+        return self._started().accepts_sip_connection(flow, self.now_ms())
 
     def _on_rtcp(self, sock, poll_events):
         station = self._started()
@@ -510,10 +565,23 @@ class Runtime:
         else:
             self._send(self.rtp_socket, station.rtp_datagrams())
 
+    def _send_sip(self, datagrams):
+        streams = self.sip_streams
+        for data, flow in datagrams:
+            if flow[0] == UDP:
+                self._send(self.sip_socket, ((data, flow_address(flow)),))
+            elif streams is not None:
+                streams.send(data, flow)
+            else:  # no TCP here: a failed flow, reported from the loop (like a refusal)
+                self.loop.call_later(0, lambda flow=flow: self.failed(flow, False))
+
     def flush(self):
         station = self._started()
         now = self.now_ms()
-        self._send(self.sip_socket, station.sip_datagrams(now))
+        for flow in station.sip_flows_to_close():  # first: what follows needs a new one
+            if self.sip_streams is not None:
+                self.sip_streams.close_flow(flow)
+        self._send_sip(station.sip_datagrams(now))
         self._send(self.rtp_socket, station.rtp_datagrams())
         self._send(self.rtcp_socket, station.rtcp_datagrams(now, self.board.now_wallclock_ms()))
         self._set_relay(station.relay_on)

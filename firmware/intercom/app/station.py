@@ -12,10 +12,13 @@
 #   set_local_time(local, now_ms)         (weekday 0 = Monday, minute of the
 #                                         day) or None: quiet hours
 #   set_quiet_mode(mode, source, now_ms) -> bool   reset_tamper(source, now_ms) -> bool
-#   receive_sip(data, addr, now_ms)       receive_rtp(data, addr, now_ms)
+#   receive_sip(data, flow, now_ms)       receive_rtp(data, addr, now_ms)
 #   receive_rtcp(data, addr, now_ms, wallclock_ms)
+#   sip_flow_failed(flow, now_ms, framing=False)  accepts_sip_connection(flow, now_ms)
 #   audio_frame(mic_pcm, now_ms) -> speaker PCM: call every ptime ms, always
-#   sip_datagrams(now_ms) / rtp_datagrams() / rtcp_datagrams(now_ms, wallclock_ms)
+#   sip_datagrams(now_ms) -> [(bytes, flow)] / sip_flows_to_close() /
+#   rtp_datagrams() / rtcp_datagrams(now_ms, wallclock_ms)
+#   (SIP flows and what they mean: intercom/sip/flow.py and agent.py)
 #   get_timer() / handle_timer(now_ms, wallclock_ms) / next_event()
 #   .relay_on  .led  .state  .stopped  door_state_to_save(now_ms)  stats(now_ms)
 #   output(name), name in pins.OUTPUTS:   chime (a pulse of chime.pulse_ms on a
@@ -356,14 +359,26 @@ class Station:
             return False
         return opened
 
-    def receive_sip(self, data, addr, now_ms):
+    def receive_sip(self, data, flow, now_ms):
         try:
-            self.agent.receive_datagram(data, addr, now_ms)
+            self.agent.receive_datagram(data, flow, now_ms)
             self._settle(now_ms)
         except MemoryError:
             raise
         except Exception as error:
             self._internal_error("receive_sip", error, now_ms)
+
+    def sip_flow_failed(self, flow, now_ms, framing=False):
+        try:
+            self.agent.flow_failed(flow, now_ms, framing)
+            self._settle(now_ms)
+        except MemoryError:
+            raise
+        except Exception as error:
+            self._internal_error("sip_flow_failed", error, now_ms)
+
+    def accepts_sip_connection(self, flow, now_ms):
+        return self.agent.accepts_connection(flow, now_ms)
 
     def receive_rtp(self, data, addr, now_ms):
         media = self.media
@@ -421,6 +436,9 @@ class Station:
 
     def sip_datagrams(self, now_ms):
         return self.agent.datagrams_to_send(now_ms)
+
+    def sip_flows_to_close(self):
+        return self.agent.flows_to_close()
 
     def rtp_datagrams(self):
         out = self._rtp_out
@@ -592,7 +610,11 @@ class Station:
             self._emit(
                 now_ms,
                 events.REGISTRATION_FAILED,
-                {"server": self.config["sip"]["server"], "reason": event["reason"]},
+                {
+                    "server": self.config["sip"]["server"],
+                    "reason": event["reason"],
+                    "retry_in_ms": event["retry_in_ms"],
+                },
             )
         elif name == "incoming_call":
             identity = event["identity"]
@@ -698,7 +720,7 @@ class Station:
     def _signalling_host(self, call_id):
         """The host the call's SIP peer talks from (where its INVITE came
         from, or where ours went): the only one symmetric RTP may latch to."""
-        return self.agent.calls[call_id].invite_transaction.address[0]
+        return self.agent.calls[call_id].invite_transaction.flow[1]
 
     def _call_media(self):
         """The MediaSession of _media_call_id: set together, so our misuse raises."""

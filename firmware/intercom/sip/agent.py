@@ -5,9 +5,20 @@
 # counters. Calls and the registration own their transactions the same way
 # and never see the agent.
 #
-# Driver contract (aioquic style):
-#   receive_datagram(data, addr, now_ms)   feed every UDP datagram
-#   datagrams_to_send(now_ms)              -> [(bytes, (host, port))], send them all
+# Driver contract (aioquic style), transport-free: flows (flow.py) say
+# where bytes came from and where they go, the board owns the sockets:
+#   receive_datagram(data, flow, now_ms)   feed every UDP datagram, and every
+#                                          item a stream's framer (framing.py)
+#                                          gives: a message, a ping, a pong
+#   datagrams_to_send(now_ms)              -> [(bytes, flow)], send them all (on
+#                                          a stream: the connection the flow
+#                                          names, or any to its address, or
+#                                          a new one)
+#   flows_to_close()                       -> [flow] streams to close (no pong)
+#   flow_failed(flow, now_ms, framing=False)  a stream closed, was reset or
+#                                          refused, or could not be framed
+#   accepts_connection(flow, now_ms)       whether to keep a stream a peer
+#                                          opened (who may talk to us, below)
 #   get_timer()                            -> next deadline (ms ticks) or None
 #   handle_timer(now_ms)                   call when that deadline has passed
 #   next_event()                           -> event dict or None, drain after each call
@@ -56,7 +67,17 @@
 # Who may talk to us: only the configured server and `trusted` hosts (in
 # peer-to-peer mode also the hosts of `targets` and `answer_from` URIs).
 # Anything else is dropped without a reply and counted; each source host has
-# a token bucket (guard.py).
+# a token bucket (guard.py); a stream from anyone else is refused at once
+# (accepts_connection).
+#
+# Transport (RFC 3261 18): requests go over sip.transport, or the URI's
+# transport parameter (context.py, flow.py); responses go on the flow the
+# request came on (18.2.2: on a stream its very connection; on UDP the
+# source port with rport, RFC 3581, else the Via's port). A ping (CRLF
+# CRLF) gets a pong (CRLF) on its flow, a pong goes to the registration
+# (RFC 5626 4.4.1). A failed stream ends the client transactions on it
+# (as a 503, RFC 3261 8.1.3.1; one that left UDP for its size goes back to
+# UDP, 18.1.1) and tells the registration.
 #
 # Who a caller is (incoming_call "identity", what allow lists compare):
 #   server mode                 the From URI: the server vouches for it (it
@@ -94,7 +115,8 @@ from intercom.sip.context import (
     SessionContext,
     prepend_via,
 )
-from intercom.sip.flow import SIP_PORT
+from intercom.sip.flow import SIP_PORT, UDP, flow_address, is_stream, make_flow, same_peer
+from intercom.sip.framing import PING, PONG
 from intercom.sip.grammar import format_hostport
 from intercom.sip.guard import SourceGuard
 from intercom.sip.message import (
@@ -108,7 +130,7 @@ from intercom.sip.message import (
     parse_via,
     unsupported_requirements,
 )
-from intercom.sip.register import KEEPALIVE, Registration
+from intercom.sip.register import Registration
 from intercom.sip.server_transaction import ACCEPTED, ServerTransaction, server_key
 from intercom.sip.timers import earliest
 from intercom.sip.uri import parse_uri
@@ -154,21 +176,24 @@ class Agent:
         if self.registration is not None:
             self.registration.stop(now_ms)
 
-    def receive_datagram(self, data, addr, now_ms):
-        """Feed one datagram from addr; never raises for anything a peer sends."""
+    def receive_datagram(self, data, flow, now_ms):
+        """Feed one datagram (or stream item) from flow; never raises for
+        anything a peer sends."""
         context = self.context
         context.count("datagrams_in")
-        refusal = self.guard.verdict(addr[0], now_ms)
+        refusal = self.guard.verdict(flow[1], now_ms)
         if refusal is not None:
             context.count(refusal)
             return
         if not data.strip(b"\r\n"):
             context.count("keepalives_in")
-            if data == KEEPALIVE:
-                context.send(b"\r\n", addr)  # RFC 5626 §4.4.1 pong
+            if data == PING:
+                context.send(PONG, flow)  # RFC 5626 §4.4.1
+            elif data == PONG and self.registration is not None:
+                self.registration.on_pong(flow, now_ms)
             return
         try:
-            self._receive(data, addr, now_ms)
+            self._receive(data, flow, now_ms)
         except SipParseError:
             context.count("malformed_dropped")
         except MemoryError:
@@ -183,6 +208,37 @@ class Agent:
         datagrams = outbox[:]
         del outbox[:]  # transactions hold this very list
         return datagrams
+
+    def flows_to_close(self):
+        closing = self.context.closing
+        flows = closing[:]
+        del closing[:]
+        return flows
+
+    def flow_failed(self, flow, now_ms, framing=False):
+        """The board lost a stream (see the top); never raises."""
+        context = self.context
+        context.count("framing_errors" if framing else "flows_failed")
+        for transaction in list(self.transactions.values()):
+            if (
+                isinstance(transaction, ClientTransaction)
+                and is_stream(transaction.flow)
+                and same_peer(transaction.flow, flow)
+                and transaction.transport_failed(now_ms)
+                and transaction.owner is not None
+            ):
+                transaction.owner.on_transaction_timeout(transaction, now_ms)
+        if self.registration is not None:
+            self.registration.on_flow_failed(flow, now_ms)
+        self._reap()
+
+    def accepts_connection(self, flow, now_ms):
+        """Whether a stream a peer opened may stay (its host may talk to us)."""
+        refusal = self.guard.verdict(flow[1], now_ms)
+        if refusal is not None:
+            self.context.count(refusal)
+            return False
+        return True
 
     def get_timer(self):
         deadline = self.guard.get_timer()
@@ -218,17 +274,17 @@ class Agent:
         target_uri = self.target_uri(target)
         settings = self.settings
         context = self.context
-        address = context.request_address(target_uri)
+        flow = context.request_flow(target_uri)
         if ring_timeout_ms is None:
             ring_timeout_ms = settings.ring_timeout_ms
         call_id = context.new_call_id()
         call = Call(context, call_id, True, (settings.local_host, rtp_port))
         if settings.server_address is None and settings.peer_media_same_host:
-            call.media_host = address[0]
+            call.media_host = flow[1]
         if not self._add_call(call):
             context.count("calls_refused")
             return None
-        call.start_outgoing(target_uri, address, ring_timeout_ms, now_ms, display_name, alert_info)
+        call.start_outgoing(target_uri, flow, ring_timeout_ms, now_ms, display_name, alert_info)
         return call_id
 
     def answer(self, call_id, rtp_port, now_ms):
@@ -250,7 +306,7 @@ class Agent:
 
     # -- receiving -------------------------------------------------------------------
 
-    def _receive(self, data, addr, now_ms):
+    def _receive(self, data, flow, now_ms):
         context = self.context
         try:
             message = parse_message(data, self.settings.max_message_size)
@@ -261,15 +317,15 @@ class Agent:
                 return
             context.count("malformed_requests")
             context.add_server_header(reply.headers)
-            context.send(reply.to_bytes(), self._response_address(reply, addr))
+            context.send(reply.to_bytes(), self._response_flow(reply, flow))
             return
         if message is None:
             context.count("keepalives_in")
             return
-        message.source = addr
+        message.source = flow
         if isinstance(message, Request):
             context.count("requests_in")
-            self._receive_request(message, addr, now_ms)
+            self._receive_request(message, flow, now_ms)
         else:
             context.count("responses_in")
             self._receive_response(message, now_ms)
@@ -286,12 +342,12 @@ class Agent:
         transaction.owner.on_response(transaction, response, now_ms)
         self._reap()
 
-    def _receive_request(self, request, addr, now_ms):
+    def _receive_request(self, request, flow, now_ms):
         method = request.method
-        self._mark_received(request, addr)
+        self._mark_received(request, flow)
         number, cseq_method = parse_cseq(request.headers.get("CSeq"))
         if cseq_method != method:
-            self._reply(request, addr, 400, now_ms, "CSeq method mismatch")
+            self._reply(request, flow, 400, now_ms, "CSeq method mismatch")
             return
         existing = self.transactions.get(server_key(request))
         # RFC 6026 §7.1: an ACK matching an INVITE transaction in the accepted
@@ -308,60 +364,60 @@ class Agent:
                 call.on_ack(request, now_ms)
             return
         if not self.context.make_room():
-            self._reply_unavailable(request, addr)
+            self._reply_unavailable(request, flow)
             return
         if method not in KNOWN_METHODS:
-            self._reply(request, addr, 501, now_ms)
+            self._reply(request, flow, 501, now_ms)
             return
         if method == "REFER":
-            self._reply(request, addr, 403, now_ms)
+            self._reply(request, flow, 403, now_ms)
             return
         if method not in ALLOWED_METHODS:
-            self._reply(request, addr, 405, now_ms, allow=True)
+            self._reply(request, flow, 405, now_ms, allow=True)
             return
         unsupported = unsupported_requirements(request, SUPPORTED)
         if unsupported:
-            self._reply(request, addr, 420, now_ms, unsupported=", ".join(unsupported))
+            self._reply(request, flow, 420, now_ms, unsupported=", ".join(unsupported))
             return
         if not self._acceptable_body(request):
-            self._reply(request, addr, 415, now_ms)
+            self._reply(request, flow, 415, now_ms)
             return
         if method == "CANCEL":
-            self._receive_cancel(request, addr, now_ms)
+            self._receive_cancel(request, flow, now_ms)
             return
         if parse_name_addr(request.headers.get("To")).tag is not None:
             call = self._dialog_call(request)
             if call is None:
-                self._reply(request, addr, 481, now_ms)
+                self._reply(request, flow, 481, now_ms)
                 return
-            call.on_request(self._server_transaction(request, addr, now_ms, call), request, now_ms)
+            call.on_request(self._server_transaction(request, flow, now_ms, call), request, now_ms)
             self._reap()
             return
         if method == "INVITE":
-            self._receive_invite(request, addr, now_ms)
+            self._receive_invite(request, flow, now_ms)
         elif method == "OPTIONS":
-            transaction = self._server_transaction(request, addr, now_ms)
+            transaction = self._server_transaction(request, flow, now_ms)
             self.context.answer_options(transaction, now_ms, None)
         else:
-            self._reply(request, addr, 481, now_ms)  # BYE, INFO outside any dialog
+            self._reply(request, flow, 481, now_ms)  # BYE, INFO outside any dialog
 
-    def _receive_invite(self, request, addr, now_ms):
+    def _receive_invite(self, request, flow, now_ms):
         if request.headers.get("Contact") is None:
-            self._reply(request, addr, 400, now_ms, "Missing Contact")
+            self._reply(request, flow, 400, now_ms, "Missing Contact")
             return
         busy = False
         for call in self.calls.values():
             if not call.ended:
                 busy = True
         if busy:
-            self._reply(request, addr, 486, now_ms)
+            self._reply(request, flow, 486, now_ms)
             return
         call_id = request.headers.get("Call-ID")
         call = Call(self.context, call_id, False, (self.settings.local_host, 0))
         if self.settings.server_address is None and self.settings.peer_media_same_host:
-            call.media_host = addr[0]
+            call.media_host = flow[1]
         self._add_call(call)  # room: no call is live (486 above), ended ones go
-        transaction = self._server_transaction(request, addr, now_ms, call)
+        transaction = self._server_transaction(request, flow, now_ms, call)
         if not call.start_incoming(transaction, request, now_ms):
             self.context.count("no_common_media")
             del self.calls[call_id]
@@ -373,20 +429,20 @@ class Agent:
                 "call_id": call_id,
                 "from": caller.to_string(),
                 "from_uri": caller.uri,
-                "identity": self._caller_identity(request, caller.uri, addr),
+                "identity": self._caller_identity(request, caller.uri, flow),
                 "user": _uri_user(caller.uri),
-                "source": addr,
+                "source": flow_address(flow),
                 "media": call.media,
             }
         )
 
-    def _caller_identity(self, request, from_uri, addr):
+    def _caller_identity(self, request, from_uri, flow):
         """The URI allow lists compare the caller by, or None (see the top)."""
         settings = self.settings
         if settings.server_address is not None:
             if not settings.asserted_identity:
                 return from_uri
-            if addr[0] != settings.server_address[0]:
+            if flow[1] != settings.server_address[0]:
                 return None
             for value in request.headers.get_all("P-Asserted-Identity"):
                 try:
@@ -400,19 +456,19 @@ class Agent:
             host = parse_uri(from_uri).host
         except SipParseError:
             return None
-        if host is None or host.strip("[]").lower() != addr[0].strip("[]").lower():
+        if host is None or host.strip("[]").lower() != flow[1].strip("[]").lower():
             self.context.count("foreign_from_hosts")
             return None
         return from_uri
 
-    def _receive_cancel(self, request, addr, now_ms):
+    def _receive_cancel(self, request, flow, now_ms):
         """CANCEL matches the INVITE server transaction with its branch (§9.2)."""
         key = server_key(request)
         invite = self.transactions.get(key[:-1] + ("INVITE",))
         if invite is None:
-            self._reply(request, addr, 481, now_ms)
+            self._reply(request, flow, 481, now_ms)
             return
-        self._reply(request, addr, 200, now_ms)
+        self._reply(request, flow, 200, now_ms)
         if invite.owner is not None:
             invite.owner.on_cancel(now_ms)
             self._reap()
@@ -427,7 +483,7 @@ class Agent:
         content_type = request.headers.get("Content-Type") or ""
         return content_type.split(";")[0].strip().lower() == "application/sdp"
 
-    def _reply_unavailable(self, request, addr):
+    def _reply_unavailable(self, request, flow):
         """503 with Retry-After (§21.5.4), without a transaction: the
         transaction table is full."""
         self.context.count("responses_503")
@@ -435,12 +491,12 @@ class Agent:
         response = make_response(request, 503, None, context.new_tag())
         response.headers.add("Retry-After", str(RETRY_AFTER_S))
         context.add_server_header(response.headers)
-        context.send(response.to_bytes(), self._response_address(request, addr))
+        context.send(response.to_bytes(), self._response_flow(request, flow))
 
-    def _reply(self, request, addr, status, now_ms, reason=None, allow=False, unsupported=None):
+    def _reply(self, request, flow, status, now_ms, reason=None, allow=False, unsupported=None):
         """Answer a request we do not take further, in its own server transaction."""
         self.context.count("responses_%d" % status)
-        transaction = self._server_transaction(request, addr, now_ms)
+        transaction = self._server_transaction(request, flow, now_ms)
         response = make_response(request, status, reason, self.context.new_tag())
         if allow or status == 415 or status == 501:
             response.headers.add("Allow", ALLOW)
@@ -452,35 +508,36 @@ class Agent:
         self.context.add_server_header(response.headers)
         transaction.send_response(response, now_ms)
 
-    def _server_transaction(self, request, addr, now_ms, owner=None):
-        address = self._response_address(request, addr)
+    def _server_transaction(self, request, flow, now_ms, owner=None):
         context = self.context
+        response_flow = self._response_flow(request, flow)
         transaction = ServerTransaction(
-            request, address, context.timers, now_ms, context.outbox, owner
+            request, response_flow, context.timers, now_ms, context.outbox, owner
         )
         context.add_transaction(transaction)
         return transaction
 
-    def _response_address(self, message, addr):
-        """Where responses go (§18.2.2, RFC 3581 §4): the source with rport."""
+    def _response_flow(self, message, flow):
+        """Where responses go (§18.2.2, RFC 3581 §4): on a stream its very
+        connection; on UDP the source, its port with rport, else the Via's."""
         value = message.headers.get("Via")
-        if value is None:
-            return addr
+        if value is None or is_stream(flow):
+            return flow
         via = parse_via(value)
         if "rport" in via.params:
-            return addr
-        return (addr[0], via.port or SIP_PORT)
+            return flow
+        return make_flow(UDP, (flow[1], via.port or SIP_PORT))
 
-    def _mark_received(self, request, addr):
+    def _mark_received(self, request, flow):
         """Add received (and rport's value) to the top Via (§18.2.1, RFC 3581)."""
         vias = request.headers.get_all("Via")
         if not vias:
             return
         top = parse_via(vias[0])
-        if top.host != addr[0] or "rport" in top.params:
-            top.params["received"] = addr[0]
+        if top.host != flow[1] or "rport" in top.params:
+            top.params["received"] = flow[1]
         if "rport" in top.params:
-            top.params["rport"] = str(addr[1])
+            top.params["rport"] = str(flow[2])
         vias[0] = top.to_string()
         request.headers.remove("Via")
         prepend_via(request, ", ".join(vias))

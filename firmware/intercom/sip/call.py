@@ -14,6 +14,8 @@
 #                           401/407 from our server    INVITE again, credentials calling
 #                           300-699                    call_failed               ended
 #                           INVITE timeout (B)         call_failed timeout       ended
+#                           INVITE's connection fails  call_failed unavailable   ended
+#                           (§8.1.3.1: as a 503)
 #                           ring timeout, hangup()     CANCEL (after a 1xx,      cancelling
 #                                                      §9.1)
 #   cancelling              487 (or other final)       call_failed               ended
@@ -46,6 +48,10 @@
 # 2xx retransmission (§13.3.1.4): the UAS core resends its 2xx at T1,
 # doubling up to T2, until the ACK arrives, and gives up after 64*T1.
 # A 2xx retransmitted by the peer gets the same ACK again (§13.2.2.4).
+#
+# Transport: a call keeps the transport its INVITE came or went on (flow.py);
+# in-dialog requests and the ACK go to the dialog's next hop over that hop's
+# transport parameter, else over the call's; the Contact names it.
 #
 # Forking (§13.2.2.4, §19.3): behind a forking proxy a second phone can
 # answer before the proxy's CANCEL reaches it; its 2xx carries another To
@@ -104,15 +110,16 @@ class Call:
         self.session_version = 0
         self.local_sdp = None
         self.media_host = None  # set peer-to-peer: the host every c= must name
+        self.transport = None  # the dialog's: its INVITE's flow's (flow.py)
         self.offer_in_ok = False  # incoming INVITE without SDP: we offer in the 2xx
         self.authenticated = False
         self.cancel_wanted = None
         self.ring_timeout_at = None
         self.ack_wire = None
-        self.ack_address = None
-        self.forked_acks = {}  # To tag of a refused fork's 2xx -> (ACK wire, address)
+        self.ack_flow = None
+        self.forked_acks = {}  # To tag of a refused fork's 2xx -> (ACK wire, flow)
         self.ok_wire = None
-        self.ok_address = None
+        self.ok_flow = None
         self.ok_interval = 0
         self.ok_retransmit_at = None
         self.ok_give_up_at = None
@@ -128,9 +135,10 @@ class Call:
     # -- outgoing ---------------------------------------------------------
 
     def start_outgoing(
-        self, target_uri, address, ring_timeout_ms, now_ms, display_name=None, alert_info=None
+        self, target_uri, flow, ring_timeout_ms, now_ms, display_name=None, alert_info=None
     ):
         self.target = target_uri
+        self.transport = flow[0]
         context = self.context
         headers = Headers()
         headers.add("Max-Forwards", "70")
@@ -138,13 +146,13 @@ class Call:
         headers.add("To", "<%s>" % target_uri)
         headers.add("Call-ID", self.call_id)
         headers.add("CSeq", "1 INVITE")
-        headers.add("Contact", context.contact_value())
+        headers.add("Contact", context.contact_value(self.transport))
         if alert_info:
             headers.add("Alert-Info", alert_info)  # RFC 3261 20.4
         context.add_capabilities(headers)
         headers.add("Content-Type", "application/sdp")
         self.invite_request = Request("INVITE", target_uri, headers, self._make_offer())
-        self.invite_transaction = context.send_request(self.invite_request, address, now_ms, self)
+        self.invite_transaction = context.send_request(self.invite_request, flow, now_ms, self)
         if ring_timeout_ms:
             self.ring_timeout_at = ticks_add(now_ms, ring_timeout_ms)
 
@@ -177,7 +185,7 @@ class Call:
         number = self._invite_cseq()
         headers.add("CSeq", "%d CANCEL" % number)
         cancel = Request("CANCEL", invite.uri, headers)
-        self.context.send_request(cancel, transaction.address, now_ms, self)
+        self.context.send_request(cancel, transaction.flow, now_ms, self)
         self.state = CANCELLING
         # No final response 64*T1 after the CANCEL: give up (§9.1).
         self.give_up_at = ticks_add(now_ms, self.context.timers.transaction_timeout)
@@ -205,7 +213,7 @@ class Call:
             if transaction is self.invite_transaction:
                 self._invite_response(transaction, response, now_ms)
             elif 200 <= response.status < 300 and self.ack_wire is not None:
-                self.context.send(self.ack_wire, self.ack_address)
+                self.context.send(self.ack_wire, self.ack_flow)
         elif method == "BYE" and response.status >= 200 and self.state == ENDING:
             self._end(now_ms)
 
@@ -259,7 +267,7 @@ class Call:
             if self.dialog is not None and remote_tag != self.dialog.remote_tag:
                 self._refuse_fork(transaction, response, remote_tag, now_ms)
             else:
-                self.context.send(self.ack_wire, self.ack_address)
+                self.context.send(self.ack_wire, self.ack_flow)
             return
         if (
             self.dialog is None
@@ -267,8 +275,8 @@ class Call:
         ):
             self.dialog = dialog_from_uac(transaction.request, response)
         ack = self.dialog.create_request("ACK", self._invite_cseq())
-        self.ack_address = self.dialog.next_hop()
-        self.ack_wire = self.context.send_stateless(ack, self.ack_address)
+        self.ack_flow = self.context.dialog_flow(self.dialog, self.transport)
+        self.ack_wire = self.context.send_stateless(ack, self.ack_flow)
         self.ring_timeout_at = None
         media = self._peer_media(media_session.read_answer(response.body, self.local_sdp))
         if self.state in (CANCELLING, ENDED) or self.cancel_wanted or media is None:
@@ -295,11 +303,11 @@ class Call:
         if len(self.forked_acks) >= MAX_REFUSED_FORKS:
             return  # a flood of invented To tags gets no more answers
         fork = dialog_from_uac(transaction.request, response)
-        address = fork.next_hop()
+        flow = self.context.dialog_flow(fork, self.transport)
         ack = fork.create_request("ACK", self._invite_cseq())
-        ack_wire = self.context.send_stateless(ack, address)
-        self.forked_acks[remote_tag] = (ack_wire, address)
-        self.context.send_request(fork.create_request("BYE"), address, now_ms, None)
+        ack_wire = self.context.send_stateless(ack, flow)
+        self.forked_acks[remote_tag] = (ack_wire, flow)
+        self.context.send_request(fork.create_request("BYE"), flow, now_ms, None)
 
     def _retry_with_credentials(self, transaction, response, now_ms):
         """The INVITE again with credentials (credentials.py decides whether
@@ -319,7 +327,7 @@ class Call:
         headers.add(credentials.header, credentials.authorization("INVITE", old.uri, old.body))
         self.invite_request = Request("INVITE", old.uri, headers, old.body)
         self.invite_transaction = self.context.send_request(
-            self.invite_request, transaction.address, now_ms, self
+            self.invite_request, transaction.flow, now_ms, self
         )
         self.dialog = None
         self.state = CALLING
@@ -333,6 +341,7 @@ class Call:
         §4) gets our offer in the 2xx; the answer comes in the ACK."""
         self.invite_transaction = transaction
         self.invite_request = request
+        self.transport = transaction.flow[0]
         if not request.body:
             self.offer_in_ok = True
             self._make_offer()
@@ -495,13 +504,16 @@ class Call:
             self.ok_give_up_at = None
             self._send_bye(now_ms, "no_ack")
         elif is_due(self.ok_retransmit_at, now_ms):
-            self.context.send(self.ok_wire, self.ok_address)
+            self.context.send(self.ok_wire, self.ok_flow)
             self.ok_interval = self.context.timers.next_interval(self.ok_interval, True)
             self.ok_retransmit_at = ticks_add(self.ok_retransmit_at, self.ok_interval)
 
     def on_transaction_timeout(self, transaction, now_ms):
         if transaction is self.invite_transaction and self.state in (CALLING, EARLY, CANCELLING):
-            self._fail(408, "Request Timeout", self.cancel_wanted or "timeout", now_ms)
+            if transaction.transport_error:  # §8.1.3.1: a failed connection counts as 503
+                self._fail(503, "Service Unavailable", self.cancel_wanted or "unavailable", now_ms)
+            else:
+                self._fail(408, "Request Timeout", self.cancel_wanted or "timeout", now_ms)
         elif transaction.method == "BYE" and self.state == ENDING:
             self._end(now_ms)
 
@@ -521,7 +533,7 @@ class Call:
             if request.method == "INVITE":
                 for value in request.headers.get_all("Record-Route"):
                     response.headers.add("Record-Route", value)
-            response.headers.add("Contact", self.context.contact_value())
+            response.headers.add("Contact", self.context.contact_value(self.transport))
         return response
 
     def _send_ok(self, transaction, sdp, now_ms):
@@ -532,7 +544,7 @@ class Call:
         transaction.send_response(response, now_ms)
         timers = self.context.timers
         self.ok_wire = transaction.last_wire
-        self.ok_address = transaction.address
+        self.ok_flow = transaction.flow
         self.ok_interval = timers.t1
         self.ok_retransmit_at = ticks_add(now_ms, timers.t1)
         self.ok_give_up_at = ticks_add(now_ms, timers.transaction_timeout)
@@ -542,7 +554,8 @@ class Call:
             self.ended_reason = reason
         dialog = self._dialog()
         bye = dialog.create_request("BYE")
-        self.context.send_request(bye, dialog.next_hop(), now_ms, self)
+        flow = self.context.dialog_flow(dialog, self.transport)
+        self.context.send_request(bye, flow, now_ms, self)
         self.state = ENDING
 
     def _fail(self, status, text, reason, now_ms):

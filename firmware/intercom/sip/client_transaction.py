@@ -5,6 +5,13 @@
 # responses to INVITE itself, and reports a timeout. Its owner (call,
 # registration) sees each response worth passing up.
 #
+# On a stream (TCP) nothing is retransmitted and nothing waits for stray
+# retransmissions: timers A and E do not run, D and K are zero (§17.1.1.2,
+# §17.1.2.2); B and F still time the transaction out. A stream that fails
+# (refused, reset, closed) ends the transaction at once (transport_failed,
+# §17.1.4), except one the request took only for its size (§18.1.1: UDP
+# would not carry it): that one goes out again over UDP (fall_back_to_udp).
+#
 #   state        event               action                          next
 #   ------------ ------------------- ------------------------------- -----------
 #   INVITE (§17.1.1.2, RFC 6026 accepted state)
@@ -31,12 +38,17 @@
 #                200-699             pass up                         completed (K)
 #   completed    any response        absorb                          completed
 #                timer K (T4)                                        terminated
+#   any kind
+#   (not ended)  stream failed       report timeout (transport_error) terminated
+#   calling,     stream failed, size resend over UDP, timers restart calling/trying
+#   trying       switch (§18.1.1)
 #
 # The ACK for a non-2xx response (§17.1.1.3) reuses the INVITE's top Via
 # (same branch), Request-URI, From, Call-ID, Route and CSeq number, takes To
 # (with the tag) from the response and says ACK in CSeq.
 
 from intercom.compat import ticks_add
+from intercom.sip.flow import UDP, flow_address, is_stream, make_flow, via_transport
 from intercom.sip.message import Headers, Request, parse_cseq, parse_via
 from intercom.sip.timers import GAVE_UP, TransactionDeadlines, is_due
 
@@ -49,15 +61,17 @@ TERMINATED = "terminated"
 
 
 class ClientTransaction(TransactionDeadlines):
-    """Sends `request` to `address` now and keeps it alive until it ends.
+    """Sends `request` on `flow` (intercom.sip.flow) now and keeps it alive
+    until it ends.
 
-    Datagrams go to `outbox` (a list of (bytes, address)). `owner` is free
+    Datagrams go to `outbox` (a list of (bytes, flow)). `owner` is free
     for the transaction user to mark whose transaction this is.
+    size_switched: the request left UDP for its size (§18.1.1).
     """
 
-    def __init__(self, request, address, timers, now_ms, outbox, owner=None):
+    def __init__(self, request, flow, timers, now_ms, outbox, owner=None, size_switched=False):
         self.request = request
-        self.address = address
+        self.flow = flow
         self.timers = timers
         self.outbox = outbox
         self.owner = owner
@@ -65,16 +79,22 @@ class ClientTransaction(TransactionDeadlines):
         self.is_invite = request.method == "INVITE"
         self.branch = parse_via(request.headers.get("Via")).branch
         self.key = client_key(self.branch, self.method)
-        self.wire = request.to_bytes()
-        self.state = CALLING if self.is_invite else TRYING
-        self.interval = timers.t1
-        self.retransmit_at = ticks_add(now_ms, timers.t1)
-        self.timeout_at = ticks_add(now_ms, timers.transaction_timeout)
+        self.size_switched = size_switched
         self.end_at = None
         self.ack_wire = None
         self.timed_out = False
+        self.transport_error = False
         self.final_response = None
-        outbox.append((self.wire, address))
+        self._send_first(now_ms)
+
+    def _send_first(self, now_ms):
+        timers = self.timers
+        self.wire = self.request.to_bytes()
+        self.state = CALLING if self.is_invite else TRYING
+        self.interval = timers.t1
+        self.retransmit_at = None if is_stream(self.flow) else ticks_add(now_ms, timers.t1)
+        self.timeout_at = ticks_add(now_ms, timers.transaction_timeout)
+        self.outbox.append((self.wire, self.flow))
 
     @property
     def terminated(self):
@@ -87,7 +107,7 @@ class ClientTransaction(TransactionDeadlines):
             return False
         if self.state == COMPLETED:
             if self.is_invite and status >= 300 and self.ack_wire is not None:
-                self.outbox.append((self.ack_wire, self.address))
+                self.outbox.append((self.ack_wire, self.flow))
             return False
         if self.state == ACCEPTED:
             return 200 <= status < 300
@@ -100,14 +120,15 @@ class ClientTransaction(TransactionDeadlines):
         self.final_response = response
         self.retransmit_at = None
         self.timeout_at = None
+        reliable = is_stream(self.flow)
         if not self.is_invite:
-            self._finish(COMPLETED, self.timers.t4, now_ms)
+            self._finish(COMPLETED, 0 if reliable else self.timers.t4, now_ms)
         elif status < 300:
             self._finish(ACCEPTED, self.timers.transaction_timeout, now_ms)
         else:
             self.ack_wire = self._ack_for(response).to_bytes()
-            self.outbox.append((self.ack_wire, self.address))
-            self._finish(COMPLETED, self.timers.timer_d, now_ms)
+            self.outbox.append((self.ack_wire, self.flow))
+            self._finish(COMPLETED, 0 if reliable else self.timers.timer_d, now_ms)
         return True
 
     def handle_timer(self, now_ms):
@@ -120,13 +141,39 @@ class ClientTransaction(TransactionDeadlines):
             self.timed_out = expired == GAVE_UP
             return self.timed_out
         if is_due(self.retransmit_at, now_ms):
-            self.outbox.append((self.wire, self.address))
+            self.outbox.append((self.wire, self.flow))
             if self.state == PROCEEDING:
                 self.interval = self.timers.t2
             else:
                 self.interval = self.timers.next_interval(self.interval, not self.is_invite)
             self.retransmit_at = ticks_add(self.retransmit_at, self.interval)
         return False
+
+    def transport_failed(self, now_ms):
+        """The stream under us failed (§17.1.4); True when the owner should
+        hear of it (as of a timeout), False when the request went out again
+        over UDP or the transaction had ended anyway."""
+        if self.state in (COMPLETED, ACCEPTED, TERMINATED):
+            return False
+        if self.size_switched and self.state in (CALLING, TRYING):
+            self.size_switched = False
+            self._use_udp()
+            self._send_first(now_ms)
+            return False
+        self.state = TERMINATED
+        self.retransmit_at = self.timeout_at = self.end_at = None
+        self.timed_out = True
+        self.transport_error = True
+        return True
+
+    def _use_udp(self):
+        """§18.1.1: the connection was refused, so UDP after all; the top
+        Via names UDP again (same branch: the same transaction)."""
+        self.flow = make_flow(UDP, flow_address(self.flow))
+        headers = self.request.headers
+        top = parse_via(headers.get("Via"))  # ours: the only Via we send
+        top.transport = via_transport(self.flow)
+        headers.set("Via", top.to_string())
 
     def _finish(self, state, wait_ms, now_ms):
         self.state = state

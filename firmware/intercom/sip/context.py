@@ -3,21 +3,26 @@
 # routes what arrives to the sessions, and the sessions act through this.
 #
 #   ids          new_tag(), new_call_id(), random_number()
-#   who we are   local_identity(display_name) (From), contact_value() (Contact;
+#   who we are   local_identity(display_name) (From), contact_value(
+#                transport) (Contact, with ;transport=tcp on TCP;
 #                public_address is what peers reach us at: the registration
 #                corrects it after a NAT fix, RFC 3581),
 #                add_capabilities(headers) (Allow, User-Agent),
 #                add_server_header(headers)
-#   where to     request_address(uri) for a dialog-creating request (the
-#                server when there is one: our outbound proxy), inside a
-#                dialog dialog.next_hop()
-#   sending      send_request(request, address, now_ms, owner) -> the
-#                client transaction it runs in (our Via added unless it has
-#                one: CANCEL reuses the INVITE's);
-#                send_stateless(request, address) -> its bytes (the ACK of
+#   where to     flows (flow.py): request_flow(uri) for a dialog-creating
+#                request (over sip.transport to the server when there is
+#                one, our outbound proxy; else to the URI), dialog_flow(
+#                dialog, transport) inside a dialog (to its next hop, over
+#                the hop's transport parameter, else the dialog's transport)
+#   sending      send_request(request, flow, now_ms, owner) -> the client
+#                transaction it runs in (our Via added unless it has one:
+#                CANCEL reuses the INVITE's; RFC 3261 18.1.1: a request for
+#                UDP over UDP_SIZE_LIMIT bytes goes over TCP, its Via saying
+#                so); send_stateless(request, flow) -> its bytes (the ACK of
 #                a 2xx, RFC 3261 13.2.2.4: its own branch, no transaction);
-#                send(wire, address) (stored bytes again: a 2xx, an ACK, a
-#                keep-alive)
+#                send(wire, flow) (stored bytes again: a 2xx, an ACK, a
+#                keep-alive); close_flow(flow) (a stream a session gave up
+#                on, RFC 5626 4.4.1: the board closes the connection)
 #   answering    answer_options(transaction, now_ms, to_tag)
 #   credentials  credentials() -> a Credentials (credentials.py) for one owner
 #   reporting    emit(event) (the agent's next_event queue), count(name)
@@ -35,7 +40,15 @@ import binascii
 
 from intercom.sip.client_transaction import ClientTransaction
 from intercom.sip.credentials import Credentials
-from intercom.sip.flow import uri_address
+from intercom.sip.flow import (
+    TCP,
+    UDP,
+    UDP_SIZE_LIMIT,
+    flow_address,
+    make_flow,
+    uri_flow,
+    via_transport,
+)
 from intercom.sip.grammar import format_hostport
 from intercom.sip.message import Headers, make_response
 
@@ -55,7 +68,8 @@ class SessionContext:
         self.public_address = (settings.local_host, settings.local_port)
         self.transactions = {}
         self.stats = {}
-        self.outbox = []  # (bytes, address); transactions hold this very list
+        self.outbox = []  # (bytes, flow); transactions hold this very list
+        self.closing = []  # flows to close
         self.events = []
 
     # -- ids ----------------------------------------------------------------
@@ -84,13 +98,18 @@ class SessionContext:
             return '"%s" <%s>' % (name, uri)
         return "<%s>" % uri
 
-    def contact_uri(self):
-        """Our Contact URI: where peers reach us."""
+    def contact_uri(self, transport):
+        """Our Contact URI for messages over `transport`: where peers reach
+        us (on TCP our listener, RFC 3261 18.1.1: say so, or a peer would
+        answer over UDP)."""
         host, port = self.public_address
-        return "sip:%s@%s" % (self.settings.user, format_hostport(host, port))
+        uri = "sip:%s@%s" % (self.settings.user, format_hostport(host, port))
+        if transport != UDP:
+            uri += ";transport=" + transport
+        return uri
 
-    def contact_value(self):
-        return "<%s>" % self.contact_uri()
+    def contact_value(self, transport):
+        return "<%s>" % self.contact_uri(transport)
 
     def add_capabilities(self, headers):
         headers.add("Allow", ALLOW)
@@ -101,35 +120,54 @@ class SessionContext:
 
     # -- where to ---------------------------------------------------------------
 
-    def request_address(self, uri):
-        """Where a dialog-creating request for uri goes: our server (the
-        outbound proxy) when there is one, else the URI's own host."""
-        server = self.settings.server_address
-        return server if server is not None else uri_address(uri)
+    def request_flow(self, uri):
+        """The flow of a dialog-creating request for uri (see the top)."""
+        settings = self.settings
+        if settings.server_address is not None:
+            return make_flow(settings.transport, settings.server_address)
+        return uri_flow(uri, settings.transport)
+
+    def dialog_flow(self, dialog, transport):
+        return uri_flow(dialog.next_hop(), transport)
 
     # -- sending ----------------------------------------------------------------
 
-    def send_request(self, request, address, now_ms, owner):
+    def send_request(self, request, flow, now_ms, owner):
         """Send in a new client transaction (see the top)."""
+        size_switched = False
         if request.headers.get("Via") is None:
-            prepend_via(request, self.via())
-        transaction = ClientTransaction(request, address, self.timers, now_ms, self.outbox, owner)
+            branch = self.new_branch()
+            prepend_via(request, self.via(flow, branch))
+            if flow[0] == UDP and len(request.to_bytes()) > UDP_SIZE_LIMIT:
+                flow = make_flow(TCP, flow_address(flow))
+                request.headers.set("Via", self.via(flow, branch))
+                size_switched = True
+                self.count("switched_to_tcp")
+        transaction = ClientTransaction(
+            request, flow, self.timers, now_ms, self.outbox, owner, size_switched
+        )
         self.add_transaction(transaction)
         self.count("requests_out")
         return transaction
 
-    def send_stateless(self, request, address):
-        prepend_via(request, self.via())
+    def send_stateless(self, request, flow):
+        prepend_via(request, self.via(flow, self.new_branch()))
         wire = request.to_bytes()
-        self.outbox.append((wire, address))
+        self.outbox.append((wire, flow))
         return wire
 
-    def send(self, wire, address):
-        self.outbox.append((wire, address))
+    def send(self, wire, flow):
+        self.outbox.append((wire, flow))
 
-    def via(self):
+    def close_flow(self, flow):
+        self.closing.append(flow)
+
+    def new_branch(self):
+        return "z9hG4bK" + hex_text(self.random_bytes(8))
+
+    def via(self, flow, branch):
         hostport = format_hostport(self.settings.local_host, self.settings.local_port)
-        return "SIP/2.0/UDP %s;branch=z9hG4bK%s;rport" % (hostport, hex_text(self.random_bytes(8)))
+        return "SIP/2.0/%s %s;branch=%s;rport" % (via_transport(flow), hostport, branch)
 
     # -- answering ----------------------------------------------------------------
 

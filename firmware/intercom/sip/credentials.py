@@ -28,16 +28,18 @@
 import binascii
 
 from intercom.sip import auth
+from intercom.sip.flow import flow_address
 
 FOREIGN_REALM = "foreign realm"
 
 
 def from_server(settings, source):
-    """Whether source ((host, port), or None) is the configured server's."""
+    """Whether source (a flow, or None) comes from the configured server's
+    address."""
     server = settings.server_address
     if server is None or source is None:
         return False
-    host, port = source
+    host, port = flow_address(source)
     return host.strip("[]").lower() == server[0].strip("[]").lower() and port == server[1]
 
 

@@ -10,12 +10,12 @@
 # has `lr` (loose routing), the Request-URI is the remote target and Route the
 # whole route set; a strict first route becomes the Request-URI and the
 # remote target goes last in Route. The next hop is the first Route entry, or
-# the remote target when there is none.
+# the remote target when there is none (next_hop(): the URI; flow.py makes
+# it a flow).
 #
 # Requests received (§12.2.2): a CSeq lower than the last one seen is out of
 # order (the caller answers 500); a re-INVITE's Contact refreshes the target.
 
-from intercom.sip.flow import uri_address
 from intercom.sip.message import Headers, Request, parse_cseq, parse_name_addr
 from intercom.sip.uri import parse_uri
 
@@ -74,10 +74,12 @@ class Dialog:
         return Request(method, request_uri, headers)
 
     def next_hop(self):
-        """(host, port) the next request in this dialog goes to."""
+        """The URI the next request in this dialog goes to (its address and
+        transport: intercom.sip.flow.uri_flow): the first route, else the
+        remote target."""
         if self.route_set:
-            return uri_address(_route_uri(self.route_set[0]))
-        return uri_address(self.remote_target)
+            return _route_uri(self.route_set[0])
+        return self.remote_target
 
     def accept_request(self, request):
         """Check and record the CSeq of a request from the peer (§12.2.2).

@@ -1,15 +1,71 @@
-# Where SIP messages go, without DNS and without sockets (RFC 3261 section
-# 18; RFC 3263 section 4 for numeric hosts: the board resolved names).
+# Flows: how the sans-I/O core names the path a message came on and the
+# path to send one on, without a socket (RFC 3261 section 18; RFC 5626
+# section 3; RFC 3263 section 4 for numeric hosts: the board resolved names).
 #
-#   uri_address(uri)   (host, port) a request for uri goes to: the maddr
-#                      parameter or the host, the port or SIP_PORT
+#   flow = (transport, host, port, connection)     a tuple: small, hashable
+#
+#   transport   UDP or TCP ("udp", "tcp"); TLS will be one more stream
+#               transport (the board wraps the socket, the core is the same)
+#   host, port  the remote address
+#   connection  0 on UDP; on a stream 0 asks the board for any open
+#               connection to that address (it connects when there is none:
+#               connection reuse), > 0 names one connection the board opened
+#               or accepted (its own numbers: messages arrive with them, and
+#               responses go back on them, RFC 3261 section 18.2.2)
+#
+# Streams are reliable: the transactions retransmit nothing on them and wait
+# for no stray retransmissions afterwards (RFC 3261 section 17: timers A, E
+# and G run only on unreliable transports; D, I, J and K are zero on
+# reliable ones).
+#
+# Which transport a request takes (RFC 3261 section 18.1.1, RFC 3263 4.1):
+# the URI's transport parameter when it names one we speak, else the given
+# default (sip.transport for a new request, the dialog's own inside one);
+# a request for UDP larger than UDP_SIZE_LIMIT goes over TCP instead
+# ("larger than 1300 bytes and the path MTU is unknown"), and back to UDP
+# when the peer refuses the connection (context.py, client_transaction.py).
 
+from intercom.sip.grammar import SipParseError
 from intercom.sip.uri import parse_uri
 
+UDP = "udp"
+TCP = "tcp"
+TRANSPORTS = (UDP, TCP)
 SIP_PORT = 5060  # RFC 3261 section 19.1.2: sip: over UDP and TCP
+UDP_SIZE_LIMIT = 1300  # RFC 3261 section 18.1.1
 
 
-def uri_address(uri_text):
-    """(host, port) for a SIP URI; raises SipParseError for a bad one."""
+def make_flow(transport, address, connection=0):
+    return (transport, address[0], address[1], connection)
+
+
+def flow_address(flow):
+    """(host, port) of the peer."""
+    return (flow[1], flow[2])
+
+
+def is_stream(flow):
+    return flow[0] != UDP
+
+
+def same_peer(first, second):
+    """Same transport and remote address, whichever connection carries it."""
+    return first[0] == second[0] and first[1] == second[1] and first[2] == second[2]
+
+
+def via_transport(flow):
+    """The Via sent-protocol's transport token (RFC 3261 section 20.42)."""
+    return flow[0].upper()
+
+
+def uri_flow(uri_text, transport):
+    """The flow a request for uri_text takes: to the maddr parameter or the
+    host, the port or SIP_PORT, over the URI's transport parameter when we
+    speak it, else over `transport`. Raises SipParseError for a bad URI."""
     uri = parse_uri(uri_text)
-    return (uri.params.get("maddr") or uri.host, uri.port or SIP_PORT)
+    if uri.host is None:
+        raise SipParseError(416, "no host in URI")
+    named = (uri.params.get("transport") or "").lower()
+    if named in TRANSPORTS:
+        transport = named
+    return (transport, uri.params.get("maddr") or uri.host, uri.port or SIP_PORT, 0)

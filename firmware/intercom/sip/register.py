@@ -22,8 +22,11 @@
 #                                                     -> BACKOFF (nothing sent)
 #   TRYING         423 with Min-Expires > ours        REGISTER asking Min-Expires
 #                                                     -> TRYING (RFC 3261 10.2.8)
-#   TRYING         other final >= 300, or timeout     "registration_failed", wait
-#                                                     Retry-After or back off -> BACKOFF
+#   TRYING         other final >= 300, timeout, or    "registration_failed", wait
+#                  the connection failed (TCP)        Retry-After or back off -> BACKOFF
+#   REGISTERED     the connection to the server       new attempt at once over a
+#                  failed, or no pong within 10 s     new connection (RFC 5626 4.5)
+#                  (TCP, RFC 5626 4.4.1)              -> TRYING
 #   REGISTERED     refresh deadline                   new attempt, REGISTER -> TRYING
 #   BACKOFF        retry deadline                     new attempt, REGISTER -> TRYING
 #   any started    stop(), nothing in flight          bound: REGISTER Expires 0
@@ -36,15 +39,18 @@
 #                                                     credentials -> UNREGISTERING
 #   UNREGISTERING  other final, or timeout            "unregistered" -> STOPPED
 #
-# Requests. The registration sends each REGISTER through its session
-# context (context.py) in a new non-INVITE client transaction that it owns,
+# Requests. The registration sends each REGISTER to the server over
+# sip.transport (flow.py; on TCP the board keeps one connection to the
+# server and reuses it for everything sent there) through its session
+# context (context.py), in a new non-INVITE client transaction that it owns,
 # as a call owns its transactions: the context adds the Via (branch, rport),
 # the transaction's response comes back through on_response(transaction,
 # response, now_ms), its timeout through on_transaction_timeout(transaction,
 # now_ms). Request-URI sip:domain (with the server port when the domain is
 # the server host), To/From sip:user@domain, one Call-ID and From tag for
 # the life of the object (RFC 3261 10.2.4), CSeq + 1 per request, Contact
-# <sip:user@host:port> (the context's public address), Expires header,
+# <sip:user@host:port> (the context's public address; ;transport=tcp on
+# TCP, so the registrar reaches us at our TCP listener), Expires header,
 # Max-Forwards 70, Allow, User-Agent. Random values come from the context.
 #
 # Credentials: credentials.py, the one digest path (only to the configured
@@ -66,17 +72,20 @@
 #              Retry-After on any failure response wins (RFC 3261 20.33),
 #              kept between 1 s and the cap.
 #   keep-alive RFC 5626 4.4.1 double-CRLF ping to the server while
-#              registered over UDP, every 80-100 % of keepalive_ms (sip.
-#              keepalive; 0 turns it off), sent from handle_timer(); a
-#              Flow-Timer in the 200 replaces keepalive_ms. Servers drop
-#              the empty datagram silently on UDP: it only keeps the NAT
-#              mapping open. Each REGISTER sent counts as a keep-alive.
+#              registered, every 80-100 % of keepalive_ms (sip.keepalive;
+#              0 turns it off), sent from handle_timer(); a Flow-Timer in
+#              the 200 replaces keepalive_ms. Each REGISTER sent counts as
+#              a keep-alive. Over UDP servers drop the empty datagram
+#              silently: it only keeps the NAT mapping open. Over TCP the
+#              server answers a CRLF pong (on_pong()); none within
+#              PONG_WAIT_MS (10 s) means the flow failed: the connection is
+#              closed (context.close_flow) and a new REGISTER goes out.
 #
-# NAT (RFC 3581): when the 200 (from the server address) carries received/
-# rport in the top Via that differ from our Contact, the Contact is replaced
-# in one REGISTER that also removes the old binding (two Contact values, the
-# old one with ;expires=0), and the context's public address changes, so
-# every later Contact (calls, dialogs) names it.
+# NAT (RFC 3581, UDP only): when the 200 (from the server address) carries
+# received/rport in the top Via that differ from our Contact, the Contact is
+# replaced in one REGISTER that also removes the old binding (two Contact
+# values, the old one with ;expires=0), and the context's public address
+# changes, so every later Contact (calls, dialogs) names it.
 #
 # Events (context.emit, the agent's next_event()):
 #   {"event": "registered", "expires": s, "contact": uri}   (every success,
@@ -85,7 +94,7 @@
 #        "retry_in_ms": ms}   reason: "forbidden" (403), "authentication
 #        failed" (challenged again), "foreign realm", "unsupported challenge",
 #        "no password", "interval too brief" (423), "rejected" (other
-#        codes), "timeout"
+#        codes), "timeout", "connection failed" (TCP)
 #   {"event": "unregistered", "status": code or None, "reason": text or None}
 
 from intercom.compat import ticks_add, ticks_diff
@@ -97,7 +106,8 @@ from intercom.sip.backoff import (
 )
 from intercom.sip.context import hex_text
 from intercom.sip.credentials import from_server
-from intercom.sip.flow import SIP_PORT
+from intercom.sip.flow import SIP_PORT, is_stream, make_flow, same_peer
+from intercom.sip.framing import PING
 from intercom.sip.grammar import format_host
 from intercom.sip.message import (
     Headers,
@@ -116,8 +126,8 @@ BACKOFF = "backoff"
 UNREGISTERING = "unregistering"
 STOPPED = "stopped"
 
-KEEPALIVE = b"\r\n\r\n"  # RFC 5626 section 4.4.1 CRLF ping
 KEEPALIVE_LOW_PERCENT = 80  # RFC 5626 section 4.4.1: 80-100 % of the interval
+PONG_WAIT_MS = 10000  # RFC 5626 section 4.4.1: no pong within 10 s, the flow failed
 REFRESH_MARGIN_MS = 32000  # Timer F (64 * T1), RFC 3261 section 17.1.2.2
 MIN_REFRESH_MS = 1000
 MIN_RETRY_AFTER_MS = 1000  # "Retry-After: 0" must not make a tight loop
@@ -190,6 +200,7 @@ class Registration:
             raise ValueError("bad keep-alive or back-off timing")
         self._context = context
         self.server_address = settings.server_address
+        self.flow = make_flow(settings.transport, settings.server_address)
         self.state = IDLE
         self.registered = False
         self.expires_s = None  # what the server granted last
@@ -215,6 +226,7 @@ class Registration:
         self._transaction = None  # the REGISTER in flight
         self._deadline = None  # refresh or retry
         self._keepalive_deadline = None
+        self._pong_deadline = None
         self._failures = 0
         self._stopping = False
         self._bound = False  # the server may hold a binding of ours
@@ -225,7 +237,7 @@ class Registration:
     @property
     def contact(self):
         """Our Contact URI, as the registrar binds it."""
-        return self._context.contact_uri()
+        return self._context.contact_uri(self.flow[0])
 
     @property
     def ended(self):
@@ -250,6 +262,7 @@ class Registration:
         self._stopping = True
         self._deadline = None
         self._keepalive_deadline = None
+        self._pong_deadline = None
         if self._transaction is None:
             self._after_stop_requested(now_ms)
 
@@ -290,23 +303,39 @@ class Registration:
             self._fail(now_ms, reason, status, retry_ms)
 
     def on_transaction_timeout(self, transaction, now_ms):
-        """A REGISTER's client transaction timed out (Timer F)."""
+        """A REGISTER's client transaction timed out (Timer F), or its
+        connection failed (transaction.transport_error)."""
         if transaction is not self._transaction:
             return
         self._transaction = None
+        reason = "connection failed" if transaction.transport_error else "timeout"
         if self._stopping and self.state == TRYING:
             self._after_stop_requested(now_ms)
         elif self.state == UNREGISTERING:
-            self._finish_stop(None, "timeout")
+            self._finish_stop(None, reason)
         else:
-            self._fail(now_ms, "timeout", None)
+            self._fail(now_ms, reason, None)
+
+    def on_pong(self, flow, now_ms):
+        """A CRLF pong arrived on flow (RFC 5626 4.4.1)."""
+        if same_peer(flow, self.flow):
+            self._pong_deadline = None
+
+    def on_flow_failed(self, flow, now_ms):
+        """The board lost a stream to flow's peer (closed, reset, refused).
+        A REGISTER in flight on it hears of it through its transaction."""
+        if not same_peer(flow, self.flow):
+            return
+        self._pong_deadline = None
+        if self.state == REGISTERED and not self._stopping:
+            self._start_attempt(TRYING, now_ms)
 
     def get_timer(self):
-        """Earliest deadline (refresh, retry or keep-alive) in ms, or None."""
-        deadline = self._deadline
-        keepalive = self._keepalive_deadline
-        if deadline is None or (keepalive is not None and ticks_diff(keepalive, deadline) < 0):
-            return keepalive
+        """Earliest deadline (refresh, retry, keep-alive, pong) in ms, or None."""
+        deadline = None
+        for candidate in (self._deadline, self._keepalive_deadline, self._pong_deadline):
+            if candidate is not None and (deadline is None or ticks_diff(candidate, deadline) < 0):
+                deadline = candidate
         return deadline
 
     def handle_timer(self, now_ms):
@@ -317,9 +346,16 @@ class Registration:
             self._deadline = None
             if self.state in (REGISTERED, BACKOFF):
                 self._start_attempt(TRYING, now_ms)
+        pong = self._pong_deadline
+        if pong is not None and ticks_diff(now_ms, pong) >= 0:
+            self._pong_deadline = None
+            self._context.close_flow(self.flow)  # the board closes the connection
+            self.on_flow_failed(self.flow, now_ms)
         keepalive = self._keepalive_deadline
         if keepalive is not None and ticks_diff(now_ms, keepalive) >= 0:
-            self._context.send(KEEPALIVE, self.server_address)
+            self._context.send(PING, self.flow)
+            if is_stream(self.flow) and self._pong_deadline is None:
+                self._pong_deadline = ticks_add(now_ms, PONG_WAIT_MS)
             self._arm_keepalive(now_ms)
 
     # -- outcomes ---------------------------------------------------------
@@ -382,6 +418,7 @@ class Registration:
         self.state = BACKOFF
         self._deadline = ticks_add(now_ms, retry_in_ms)
         self._keepalive_deadline = None
+        self._pong_deadline = None
         self._context.emit(
             {
                 "event": "registration_failed",
@@ -405,6 +442,7 @@ class Registration:
         self._old_contact = None
         self._deadline = None
         self._keepalive_deadline = None
+        self._pong_deadline = None
         self._context.emit({"event": "unregistered", "status": status, "reason": reason})
 
     # -- digest authentication --------------------------------------------
@@ -448,8 +486,10 @@ class Registration:
         return self._requested_expires if granted is None else granted
 
     def _nat_address(self, response):
-        """(host, port) the server saw us at (RFC 3581), if not our Contact's."""
-        if not from_server(self._context.settings, response.source):
+        """(host, port) the server saw us at (RFC 3581), if not our Contact's;
+        never over a stream, whose source port is the connection's, not our
+        listener's."""
+        if is_stream(self.flow) or not from_server(self._context.settings, response.source):
             return None
         vias = response.headers.get_all("Via")
         if not vias:
@@ -501,7 +541,7 @@ class Registration:
         headers.add("CSeq", "%d REGISTER" % self._cseq)
         if self._old_contact is not None:
             headers.add("Contact", "<%s>;expires=0" % self._old_contact)
-        headers.add("Contact", context.contact_value())
+        headers.add("Contact", context.contact_value(self.flow[0]))
         headers.add("Expires", str(expires))
         context.add_capabilities(headers)
         credentials = self._credentials
@@ -509,7 +549,7 @@ class Registration:
             answer = credentials.authorization("REGISTER", self._request_uri)
             headers.add(credentials.header, answer)
         request = Request("REGISTER", self._request_uri, headers)
-        self._transaction = context.send_request(request, self.server_address, now_ms, self)
+        self._transaction = context.send_request(request, self.flow, now_ms, self)
         if self._keepalive_deadline is not None:
             self._arm_keepalive(now_ms)
 

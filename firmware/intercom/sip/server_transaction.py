@@ -3,7 +3,9 @@
 # One object per request we receive. It absorbs retransmitted requests
 # (answering them with the last response we sent, so an INVITE never rings
 # twice), retransmits non-2xx final responses to INVITE until the ACK comes,
-# and tells its owner when that ACK never came.
+# and tells its owner when that ACK never came. Responses go on the flow
+# the request came on (§18.2.2: on a stream, its very connection). On a
+# stream, timer G does not run and I and J are zero (§17.2.1, §17.2.2).
 #
 #   state        event                  action                        next
 #   ------------ ---------------------- ----------------------------- -----------
@@ -32,6 +34,7 @@
 #                timer J (64*T1)                                      terminated
 
 from intercom.compat import ticks_add
+from intercom.sip.flow import is_stream
 from intercom.sip.message import parse_cseq, parse_via
 from intercom.sip.timers import GAVE_UP, TransactionDeadlines, is_due
 
@@ -44,11 +47,11 @@ TERMINATED = "terminated"
 
 
 class ServerTransaction(TransactionDeadlines):
-    """Holds the responses to `request`, sent to `address` via `outbox`."""
+    """Holds the responses to `request`, sent on `flow` via `outbox`."""
 
-    def __init__(self, request, address, timers, now_ms, outbox, owner=None):
+    def __init__(self, request, flow, timers, now_ms, outbox, owner=None):
         self.request = request
-        self.address = address
+        self.flow = flow
         self.timers = timers
         self.outbox = outbox
         self.owner = owner
@@ -82,20 +85,22 @@ class ServerTransaction(TransactionDeadlines):
             raise ValueError("only 2xx retransmissions after a 2xx")
         self.last_response = response
         self.last_wire = response.to_bytes()
-        self.outbox.append((self.last_wire, self.address))
+        self.outbox.append((self.last_wire, self.flow))
         if status < 200:
             if self.state == TRYING:
                 self.state = PROCEEDING
             return
         if self.state == ACCEPTED:
             return
+        reliable = is_stream(self.flow)
         if not self.is_invite:
-            self._finish(COMPLETED, self.timers.transaction_timeout, now_ms)
+            self._finish(COMPLETED, 0 if reliable else self.timers.transaction_timeout, now_ms)
         elif status < 300:
             self._finish(ACCEPTED, self.timers.transaction_timeout, now_ms)
         else:
             self.state = COMPLETED
-            self.retransmit_at = ticks_add(now_ms, self.timers.t1)
+            if not reliable:
+                self.retransmit_at = ticks_add(now_ms, self.timers.t1)
             self.timeout_at = ticks_add(now_ms, self.timers.transaction_timeout)
 
     def receive_request(self, request, now_ms):
@@ -104,10 +109,10 @@ class ServerTransaction(TransactionDeadlines):
             if self.state == COMPLETED:
                 self.retransmit_at = None
                 self.timeout_at = None
-                self._finish(CONFIRMED, self.timers.t4, now_ms)
+                self._finish(CONFIRMED, 0 if is_stream(self.flow) else self.timers.t4, now_ms)
             return
         if self.state in (PROCEEDING, COMPLETED) and self.last_wire is not None:
-            self.outbox.append((self.last_wire, self.address))
+            self.outbox.append((self.last_wire, self.flow))
 
     def handle_timer(self, now_ms):
         """Run what is due; True when the ACK for a non-2xx never came."""
@@ -119,7 +124,7 @@ class ServerTransaction(TransactionDeadlines):
             self.ack_timed_out = expired == GAVE_UP
             return self.ack_timed_out
         if is_due(self.retransmit_at, now_ms):
-            self.outbox.append((self.last_wire, self.address))
+            self.outbox.append((self.last_wire, self.flow))
             self.interval = self.timers.next_interval(self.interval, True)
             self.retransmit_at = ticks_add(self.retransmit_at, self.interval)
         return False

@@ -22,6 +22,7 @@ from intercom.compat import ticks_diff
 from intercom.config import validate
 from intercom.sip.agent import Agent
 from intercom.sip.agent_settings import AgentSettings
+from intercom.sip.flow import UDP, flow_address, make_flow
 
 MAX_DATAGRAM = 65535
 RECHECK_MS = 50
@@ -156,7 +157,7 @@ class AgentDriver:
             except OSError:
                 break
             self.received.append((data, address))
-            self.agent.receive_datagram(data, address, self.now())
+            self.agent.receive_datagram(data, make_flow(UDP, address), self.now())
         self._after_input()
 
     def _swallow_rtp(self, source, events):
@@ -178,7 +179,8 @@ class AgentDriver:
         agent = self.agent
         while True:
             now = self.now()
-            for data, address in agent.datagrams_to_send(now):
+            for data, flow in agent.datagrams_to_send(now):
+                address = flow_address(flow)  # UDP only: these tests' messages are small
                 self.sent.append((data, address))
                 try:
                     self.socket.sendto(data, address)

@@ -11,8 +11,9 @@ import select
 import time
 
 from intercom.compat import TICKS_MASK, ticks_diff
+from intercom.sip.flow import UDP, flow_address, make_flow
+from intercom.sip.framing import PING
 from intercom.sip.message import SipParseError, parse_message, parse_via
-from intercom.sip.register import KEEPALIVE
 from intercom.sip.timers import earliest
 
 
@@ -76,13 +77,13 @@ class RegistrationDriver:
 
     def _flush(self):
         outbox = self.context.outbox
-        for wire, address in outbox:
-            if wire == KEEPALIVE:
+        for wire, flow in outbox:
+            if wire == PING:
                 self.keepalives += 1
             elif wire not in self._wires:
                 self._wires.append(wire)
                 self.sent.append(parse_message(wire))
-            self.socket.sendto(wire, address)
+            self.socket.sendto(wire, flow_address(flow))
         del outbox[:]
         events = self.context.events
         self.events.extend(events)
@@ -99,7 +100,7 @@ class RegistrationDriver:
         except (SipParseError, AttributeError, TypeError):
             return
         transaction = self.context.transactions.get((branch, "REGISTER"))
-        response.source = source
+        response.source = make_flow(UDP, source)
         if transaction is not None and transaction.receive_response(response, now):
             if response.status >= 200:
                 self.responses.append(response)

@@ -1,0 +1,164 @@
+# boards/runtime/tcp.py (SipStreams) with real TCP sockets on 127.0.0.1, on
+# both interpreters: connections opened without blocking and reused,
+# messages framed, answers on the connection a request came on, and every
+# way a connection ends reported to the sink. The sink stands in for the
+# station.
+
+import random
+
+from boards.runtime.loop import Loop
+from boards.runtime.tcp import SipStreams
+from intercom.sip.flow import TCP, make_flow
+from intercom.sip.framing import PING, PONG
+
+MESSAGE = (
+    b"OPTIONS sip:door@127.0.0.1 SIP/2.0\r\n"
+    b"Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bKst1\r\n"
+    b"Call-ID: s1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 4\r\n\r\nbody"
+)
+
+
+class Sink:
+    def __init__(self, trusted=True):
+        self.delivered = []
+        self.failures = []
+        self.trusted = trusted
+
+    def deliver(self, data, flow):
+        self.delivered.append((data, flow))
+
+    def failed(self, flow, framing):
+        self.failures.append((flow, framing))
+
+    def accepts(self, flow):
+        return self.trusted
+
+
+def run_until(loop, done, limit_ms=3000):
+    expired = []
+    guard = loop.call_later(limit_ms, lambda: expired.append(True))
+    while not done() and not expired:
+        loop.run_once()
+    guard.cancel()
+    return done()
+
+
+def listening(loop, sink, max_size=4096):
+    """SipStreams listening on a free port (MicroPython cannot ask which)."""
+    for _ in range(50):
+        streams = SipStreams(loop, sink, max_size)
+        port = random.randint(30000, 59999)
+        try:
+            streams.listen("127.0.0.1", port)
+        except OSError:
+            continue
+        return streams, port
+    raise AssertionError("no free TCP port")
+
+
+def test_a_message_goes_over_a_new_connection_and_the_answer_comes_back_on_it():
+    loop = Loop()
+    server_sink, client_sink = Sink(), Sink()
+    server, port = listening(loop, server_sink)
+    client = SipStreams(loop, client_sink, 4096)
+    client.send(MESSAGE, make_flow(TCP, ("127.0.0.1", port)))
+    assert run_until(loop, lambda: server_sink.delivered)
+    [(data, accepted)] = server_sink.delivered
+    assert data == MESSAGE
+    assert accepted[0] == TCP and accepted[1] == "127.0.0.1" and accepted[3] > 0
+    server.send(PONG, accepted)  # on that very connection
+    assert run_until(loop, lambda: client_sink.delivered)
+    [(data, flow)] = client_sink.delivered
+    assert data == PONG and flow[2] == port and flow[3] > 0
+    # the next message to the address reuses the open connection
+    client.send(PING + MESSAGE, make_flow(TCP, ("127.0.0.1", port)))
+    assert run_until(loop, lambda: len(server_sink.delivered) == 3)
+    assert [flow for _, flow in server_sink.delivered] == [accepted] * 3
+    assert [data for data, _ in server_sink.delivered[1:]] == [PING, MESSAGE]
+    assert client_sink.failures == [] and server_sink.failures == []
+    client.close()
+    server.close()
+
+
+def test_a_big_message_crosses_in_pieces_and_comes_out_whole():
+    loop = Loop()
+    server_sink = Sink()
+    server, port = listening(loop, server_sink, max_size=8192)
+    client = SipStreams(loop, Sink(), 8192)
+    body = b"x" * 3000  # over the 1300 bytes UDP would carry (RFC 3261 18.1.1)
+    big = MESSAGE.replace(b"Content-Length: 4\r\n\r\nbody", b"Content-Length: 3000\r\n\r\n") + body
+    client.send(big, make_flow(TCP, ("127.0.0.1", port)))
+    assert run_until(loop, lambda: server_sink.delivered)
+    assert server_sink.delivered[0][0] == big
+    client.close()
+    server.close()
+
+
+def test_a_refused_connect_is_reported_from_the_loop():
+    loop = Loop()
+    sink = Sink()
+    probe, port = listening(loop, Sink())
+    probe.close()  # nobody listens there any more
+    client = SipStreams(loop, sink, 4096)
+    client.send(MESSAGE, make_flow(TCP, ("127.0.0.1", port)))
+    assert sink.failures == []  # never from inside send()
+    assert run_until(loop, lambda: sink.failures)
+    [(flow, framing)] = sink.failures
+    assert flow[:3] == (TCP, "127.0.0.1", port) and framing is False
+    client.close()
+
+
+def test_a_stream_that_cannot_be_framed_is_closed_and_reported_as_framing():
+    loop = Loop()
+    server_sink, client_sink = Sink(), Sink()
+    server, port = listening(loop, server_sink)
+    client = SipStreams(loop, client_sink, 4096)
+    no_length = MESSAGE.replace(b"Content-Length: 4\r\n", b"")
+    client.send(no_length, make_flow(TCP, ("127.0.0.1", port)))
+    assert run_until(loop, lambda: server_sink.failures)
+    assert server_sink.failures[0][1] is True
+    assert server_sink.delivered == []
+    # the server closed it: the client's side hears the end of the stream
+    assert run_until(loop, lambda: client_sink.failures)
+    assert client_sink.failures[0][1] is False
+    client.close()
+    server.close()
+
+
+def test_a_host_that_may_not_talk_to_us_is_closed_at_once():
+    loop = Loop()
+    server_sink, client_sink = Sink(trusted=False), Sink()
+    server, port = listening(loop, server_sink)
+    client = SipStreams(loop, client_sink, 4096)
+    client.send(MESSAGE, make_flow(TCP, ("127.0.0.1", port)))
+    assert run_until(loop, lambda: client_sink.failures)
+    assert server_sink.delivered == [] and server_sink.failures == []
+    client.close()
+    server.close()
+
+
+def test_close_flow_closes_quietly_and_the_next_send_connects_again():
+    loop = Loop()
+    server_sink, client_sink = Sink(), Sink()
+    server, port = listening(loop, server_sink)
+    client = SipStreams(loop, client_sink, 4096)
+    to_server = make_flow(TCP, ("127.0.0.1", port))
+    client.send(MESSAGE, to_server)
+    assert run_until(loop, lambda: server_sink.delivered)
+    client.close_flow(to_server)
+    assert run_until(loop, lambda: server_sink.failures)  # the server sees it end
+    assert client_sink.failures == []  # we closed it: nothing to report
+    client.send(MESSAGE, to_server)
+    assert run_until(loop, lambda: len(server_sink.delivered) == 2)
+    first, second = [flow for _, flow in server_sink.delivered]
+    assert first[3] != second[3]  # a new connection
+    client.close()
+    server.close()
+
+
+def test_an_answer_for_a_connection_that_is_gone_is_dropped_and_counted():
+    loop = Loop()
+    server, _ = listening(loop, Sink())
+    server.send(PONG, make_flow(TCP, ("127.0.0.1", 40000), 99))
+    assert server.dropped_sends == 1
+    server.close()
