@@ -28,6 +28,7 @@ class Kamailio:
     again after stop() restarts it on the same port."""
 
     LOG_PREFIX = "interop: "  # the lines the config logs for the tests
+    TCP = False  # whether the config listens on TCP too, on the same port
 
     def __init__(self, rundir, config=PROXY_CONFIG, substitutions=None, memory_mb=16):
         self.rundir = pathlib.Path(rundir)
@@ -48,7 +49,7 @@ class Kamailio:
         ensure_installed(["kamailio", "kamcmd"], "kamailio")
         if self.port is not None:  # a restart: whoever uses it knows this port
             return self._start(self.port)
-        return retry_when_taken(lambda: self._start(free_port()))
+        return retry_when_taken(lambda: self._start(free_port(tcp=self.TCP)))
 
     def _start(self, port):
         self.port = port
@@ -118,6 +119,7 @@ class BuildingProxy(Kamailio):
     role)} go into a generated users file, the port and paths by --substdef."""
 
     LOG_PREFIX = "building: "
+    TCP = True
 
     def __init__(self, rundir, users):
         super().__init__(rundir, BUILDING_CONFIG, {}, memory_mb=32)
