@@ -8,6 +8,7 @@ from intercom.sip.flow import TCP, UDP, make_flow
 from intercom.sip.framing import PING, PONG
 from intercom.sip.message import make_response, parse_message, parse_via
 from sip_harness import DOOR, FLAT, FLAT_URI, CountingRandom, door_settings
+from test_sip_agent_server import events
 
 SERVER = ("192.0.2.1", 5060)
 SERVER_TCP = make_flow(TCP, SERVER)  # what the agent asks for: any connection
@@ -37,15 +38,6 @@ def sent(agent, now_ms):
         (parse_message(wire) if wire.strip() else wire, flow)
         for wire, flow in agent.datagrams_to_send(now_ms)
     ]
-
-
-def events(agent):
-    out = []
-    event = agent.next_event()
-    while event is not None:
-        out.append(event)
-        event = agent.next_event()
-    return out
 
 
 def registered_door(**overrides):

@@ -10,6 +10,7 @@ from boards.runtime.loop import Loop
 from boards.runtime.tcp import SipStreams
 from intercom.sip.flow import TCP, make_flow
 from intercom.sip.framing import PING, PONG
+from test_loop import run_until
 
 MESSAGE = (
     b"OPTIONS sip:door@127.0.0.1 SIP/2.0\r\n"
@@ -32,15 +33,6 @@ class Sink:
 
     def accepts(self, flow):
         return self.trusted
-
-
-def run_until(loop, done, limit_ms=3000):
-    expired = []
-    guard = loop.call_later(limit_ms, lambda: expired.append(True))
-    while not done() and not expired:
-        loop.run_once()
-    guard.cancel()
-    return done()
 
 
 def listening(loop, sink, max_size=4096):
