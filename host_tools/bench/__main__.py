@@ -13,9 +13,16 @@ import platform
 import re
 import sys
 
-from host_tools.bench import call, echo, g711, pico, speaker
+from host_tools.bench import call, echo, g711, pico, profile_door, speaker
 
-SECTIONS = {"g711": g711, "speaker": speaker, "call": call, "pico": pico, "echo": echo}
+SECTIONS = {
+    "g711": g711,
+    "speaker": speaker,
+    "call": call,
+    "frame": profile_door,
+    "pico": pico,
+    "echo": echo,
+}
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = ROOT / "bench" / "results.md"
 

@@ -88,6 +88,7 @@ HEAP_MARGIN = 0.25
 EVENT_TIMEOUT_S = 30.0  # a door silent that long is stuck
 RATE = 8000
 DIGIT = "5"  # the RFC 4733 check's digit: one digit is no door code
+AUDIO_START_S = 2.0  # audio may start this late after the call is up
 PACKAGES = {"baresip": "baresip-core", "pulseaudio": "pulseaudio", "gcc": "gcc"}
 PULSE_PLUGIN = "/usr/lib/x86_64-linux-gnu/alsa-lib/libasound_module_pcm_pulse.so"
 ALSA_HEADER = "/usr/include/alsa/asoundlib.h"
@@ -640,9 +641,10 @@ def check_heard(path, talked_s):
 
 
 def check_audio_both_ways(party, talked_s):
-    """A baresip sent and received audio for (nearly) all talked_s seconds."""
+    """A baresip sent and received audio for all talked_s seconds but the
+    first AUDIO_START_S (a door under valgrind starts its media late)."""
     sent, received = party.audio_seconds()
-    if min(sent, received) < talked_s * 0.9:
+    if min(sent, received) <= 0 or min(sent, received) < talked_s - AUDIO_START_S:
         raise RuntimeError(
             "baresip %s: %.1f s of audio sent, %.1f s received in %.1f s of call"
             % (party.uri, sent, received, talked_s)
