@@ -231,20 +231,19 @@ def wrapped(index, function, arguments):
 
 
 class TimedPoll:
-    """The loop's poll object, its poll() timed into POLL (time asleep)."""
+    """The loop's poll object: register() and unregister() as they are, and
+    `wait`, the loop's wait for ready sources (ipoll on MicroPython, poll on
+    CPython, as Loop picks it), timed into POLL (time asleep)."""
 
-    def __init__(self, poll):
+    def __init__(self, poll, wait):
         self._poll = poll
-        self._timed = wrapped(NAMES.index(POLL), poll.poll, 1)
+        self.wait = wrapped(POLL_INDEX, wait, 1)
 
     def register(self, source, events):
         self._poll.register(source, events)
 
     def unregister(self, source):
         self._poll.unregister(source)
-
-    def poll(self, timeout):
-        return self._timed(timeout)
 
 
 class Window:
@@ -366,7 +365,8 @@ def install():
     class TimedLoop(loop.Loop):
         def __init__(self, clock=None):
             super().__init__(clock)
-            self._poll = TimedPoll(self._poll)
+            self._poll = TimedPoll(self._poll, self._poll_ready)
+            self._poll_ready = self._poll.wait
 
     runtime.Loop = TimedLoop  # Runtime() builds its loop from this name
     if gc_callbacks is not None:
