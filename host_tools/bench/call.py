@@ -700,7 +700,7 @@ def door_vs_baresip(
     finally:
         door.stop()
         flat.stop()
-    if digit["digit"] != DIGIT or digit["source"] != "rfc4733":
+    if digit["source"] != "rfc4733":  # the digit itself is masked ("*") in the events
         raise RuntimeError("baresip's digit reached the door as %r, not by RFC 4733" % digit)
     if ended["reason"] != "local_hangup" or status != 0:
         raise RuntimeError("the door's call ended %r, exit status %s" % (ended, status))
