@@ -99,6 +99,10 @@ PHASES = (
     ("jitter buffer put", [("intercom.media.jitter", "JitterBuffer", "put", 5)]),
     ("jitter buffer get", [("intercom.media.jitter", "JitterBuffer", "get", 2)]),
     ("PLC history (Concealer.recover)", [("intercom.media.plc", "Concealer", "recover", 2)]),
+    (
+        "speaker: DTMF mute delay line (DtmfMute.play)",
+        [("intercom.media.dtmf_mute", "DtmfMute", "play", 4)],
+    ),
     ("decode (G.711)", []),
     ("encode (G.711)", []),
     ("RTP header", [("intercom.media.rtp", "RtpSender", "packet", 2)]),

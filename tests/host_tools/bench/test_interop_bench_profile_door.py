@@ -17,7 +17,12 @@ def test_interop_frame_breakdown_covers_both_doors_and_every_view():
         assert report["frames"] == PHASE_FRAMES
         phases = report["phases"]
         assert set(phases) == set(frame_phases.NAMES)
-        for once_a_frame in ("jitter buffer get", "encode (G.711)", "playout (WAV write)"):
+        for once_a_frame in (
+            "jitter buffer get",
+            "encode (G.711)",
+            "playout (WAV write)",
+            "speaker: DTMF mute delay line (DtmfMute.play)",
+        ):
             assert phases[once_a_frame]["calls"] == PHASE_FRAMES, (interpreter, once_a_frame)
         assert phases["receive (recvfrom, until drained)"]["calls"] >= PHASE_FRAMES
         assert cpu_per_frame > 0 and results["plain"][interpreter] > 0
