@@ -86,6 +86,8 @@ HEAP_HIGH_KIB = 1024
 HEAP_STEP_KIB = 16
 HEAP_MARGIN = 0.25
 EVENT_TIMEOUT_S = 30.0  # a door silent that long is stuck
+BARESIP_STARTS = 3  # tries, each on ports free at the time
+BARESIP_START_S = 20.0  # until its ctrl_tcp port answers (a loaded machine is slow)
 RATE = 8000
 DIGIT = "5"  # the RFC 4733 check's digit: one digit is no door code
 AUDIO_START_S = 2.0  # audio may start this late after the call is up
@@ -346,15 +348,27 @@ class Baresip:
     def __init__(self, folder, user, source_wav, player):
         self.folder = folder
         folder.mkdir()
+        self.user = user
+        self.source_wav = source_wav
+        self.player = player
+        self.environment = player.environment(folder)
+        self.port = self.control_port = self.uri = None
+        self.process = None
+        self.control = None
+        self.buffer = b""
+
+    def _configure(self):
+        """A config on ports free now (another test run may take them before
+        baresip binds: start() then tries again)."""
         self.port = free_port()
         self.control_port = free_tcp_port()
-        self.uri = "sip:%s@127.0.0.1:%d" % (user, self.port)
+        self.uri = "sip:%s@127.0.0.1:%d" % (self.user, self.port)
         config = [
             "sip_listen 127.0.0.1:%d" % self.port,
             "net_interface 127.0.0.1",
             "dns_server 127.0.0.1:53",
-            "audio_source aufile,%s" % source_wav,
-            "audio_player %s" % player.spec,
+            "audio_source aufile,%s" % self.source_wav,
+            "audio_player %s" % self.player.spec,
             "audio_alert none,none",
             "statmode_default off",
             "module_path /usr/lib/baresip/modules",
@@ -366,38 +380,39 @@ class Baresip:
             "module account.so",
             "ctrl_tcp_listen 127.0.0.1:%d" % self.control_port,
         ]
-        (folder / "config").write_text("\n".join(config) + "\n")
-        account = "<sip:%s@127.0.0.1>;regint=0;answermode=auto;audio_codecs=PCMU\n" % user
-        (folder / "accounts").write_text(account)
-        self.environment = player.environment(folder)
-        self.process = None
-        self.control = None
-        self.buffer = b""
+        (self.folder / "config").write_text("\n".join(config) + "\n")
+        account = "<sip:%s@127.0.0.1>;regint=0;answermode=auto;audio_codecs=PCMU\n" % self.user
+        (self.folder / "accounts").write_text(account)
 
     def argv(self):
         """baresip's command line."""
         return ["baresip", "-f", str(self.folder)]
 
     def start(self):
-        with open(self.folder / "baresip.log", "wb") as log:
-            self.process = subprocess.Popen(
-                self.argv(),
-                cwd=self.folder,
-                env=self.environment,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                self.control = socket.create_connection(("127.0.0.1", self.control_port), 1)
-                return self
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError("baresip did not start") from None
-                time.sleep(0.05)
+        """Starts baresip and connects to ctrl_tcp; a baresip that exits at
+        once (a port taken meanwhile) is started again on other ports."""
+        for _ in range(BARESIP_STARTS):
+            self._configure()
+            with open(self.folder / "baresip.log", "wb") as log:
+                self.process = subprocess.Popen(
+                    self.argv(),
+                    cwd=self.folder,
+                    env=self.environment,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            deadline = time.monotonic() + BARESIP_START_S
+            while self.process.poll() is None and time.monotonic() < deadline:
+                try:
+                    self.control = socket.create_connection(("127.0.0.1", self.control_port), 1)
+                    return self
+                except OSError:
+                    time.sleep(0.05)
+            stop_process(self.process)
+        log_tail = (self.folder / "baresip.log").read_text(errors="replace")[-1500:]
+        raise RuntimeError("baresip did not start (%d tries): %s" % (BARESIP_STARTS, log_tail))
 
     def command(self, name, params=""):
         body = json.dumps({"command": name, "params": params, "token": name}).encode()
