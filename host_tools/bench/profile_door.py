@@ -9,16 +9,18 @@
 #
 #   phases     frame_phases.py runs in the door and times the functions of
 #              the 20 ms path (exclusive wall time per phase over
-#              PHASE_FRAMES frames once the call has settled); the same
-#              window of a plain door (no instrumentation) in the call before
-#              gives the CPU the instrumentation adds (/proc/PID/stat)
+#              frame_phases.WINDOW_FRAMES frames once the call has settled,
+#              frames another process preempted left out); the same window
+#              of a plain door (no instrumentation) in the call before gives
+#              the CPU the instrumentation adds (/proc/PID/task/*/schedstat)
 #   syscalls   strace -c -f attached to the door and to the baresip it
 #              called for TOOL_S seconds: system calls per frame
 #   callgrind  the door (and the baresip) under valgrind --tool=callgrind,
 #              instrumentation switched on (callgrind_control -i on) for
 #              TOOL_S seconds of the call and dumped: user-space instructions
 #              per frame, repeatable whatever the machine's load; the door
-#              keeps real time under callgrind (about 10 % of a core)
+#              keeps real time under callgrind (about 10 % of a core) unless
+#              the machine is very busy, and then counts the frames it ran
 #
 # Frames: the door's phases count them; callgrind's are the door's sendto
 # calls (one RTP packet per frame, plus an RTCP report every ~5 s); strace's
