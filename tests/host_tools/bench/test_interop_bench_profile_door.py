@@ -4,7 +4,11 @@
 # sees the door's sends and receives, callgrind's dumps give the door's and
 # the baresip's instructions, and the section's tables name every phase.
 
+import pytest
+
 from host_tools.bench import frame_phases, profile_door
+
+pytestmark = pytest.mark.integration  # real baresips answer the profiled calls
 
 PHASE_FRAMES = 100  # two blocks of 50
 TOOL_S = 2
