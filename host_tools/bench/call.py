@@ -475,7 +475,8 @@ class Baresip:
 
 
 class Door:
-    """Our sim door (CPython), peer to peer, calling `target`."""
+    """Our sim door (CPython), peer to peer, calling `target`; it binds any
+    free SIP and RTP port (port 0) and names them in its started event."""
 
     name = DOOR
 
@@ -484,11 +485,11 @@ class Door:
         folder.mkdir()
         config = (
             '[device]\nname = "Bench door"\nboard = "sim"\n'
-            '[sip]\nuser = "door"\nlocal_port = %d\n'
+            '[sip]\nuser = "door"\nlocal_port = 0\n'
             '[call]\ntargets = ["%s"]\nring_timeout = 10\nmax_duration = %d\n'
             '[door]\nstate_file = "state.json"\n'
             '[audio]\ninput = "file:%s"\noutput = "file:heard.wav"\ncodecs = ["PCMU"]\n'
-        ) % (free_port(), target, call_s + 60, source_wav)
+        ) % (target, call_s + 60, source_wav)
         self.config_path = folder / "door.toml"
         self.config_path.write_text(config)
         self.config_path.chmod(0o600)
