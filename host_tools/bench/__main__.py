@@ -4,7 +4,8 @@
 # and writes bench/results.md: one Markdown file, one "## " section per
 # benchmark, each starting with the run it came from. --only replaces its
 # own sections in the file and keeps the others as they were, so one
-# section's figures can be refreshed without running them all.
+# section's figures can be refreshed without running them all. A section
+# that fails keeps its earlier figures; the exit status is then 1.
 
 import argparse
 import datetime
@@ -12,10 +13,18 @@ import pathlib
 import platform
 import re
 import sys
+import traceback
 
-from host_tools.bench import call, echo, g711, pico, speaker
+from host_tools.bench import call, echo, g711, pico, profile_door, speaker
 
-SECTIONS = {"g711": g711, "speaker": speaker, "call": call, "pico": pico, "echo": echo}
+SECTIONS = {
+    "g711": g711,
+    "speaker": speaker,
+    "call": call,
+    "frame": profile_door,
+    "pico": pico,
+    "echo": echo,
+}
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = ROOT / "bench" / "results.md"
 
@@ -67,18 +76,35 @@ def report(old_text, new_sections):
 
 
 def main(argv=None):
+    """Runs the sections and writes the file. A section that fails (a peer
+    that does not start on a busy machine, a tool missing) keeps in the file
+    what an earlier run wrote, its error goes to stderr, the other sections
+    are still run and written, and the exit status is 1."""
     options = parse_arguments(argv)
     names = options.only or list(SECTIONS)
     new_sections = {}
+    failed = []
     for name in names:
         section = SECTIONS[name]
         print("running %s ..." % section.SECTION, file=sys.stderr)
-        new_sections[section.SECTION] = "%s\n\n%s" % (run_line(), section.run(options))
+        try:
+            body = section.run(options)
+        except Exception:  # the section's own failure: the others still run
+            failed.append(name)
+            print(traceback.format_exc(), file=sys.stderr)
+            continue
+        new_sections[section.SECTION] = "%s\n\n%s" % (run_line(), body)
         print("## %s\n\n%s\n" % (section.SECTION, new_sections[section.SECTION]))
     old_text = options.output.read_text() if options.output.is_file() else ""
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(report(old_text, new_sections))
     print("written to %s" % options.output, file=sys.stderr)
+    if failed:
+        print(
+            "failed: %s (their sections keep an earlier run's figures)" % ", ".join(failed),
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -263,3 +263,82 @@ def test_reader_and_writer_share_a_socket_and_go_separately():
     assert loop.wakeups - before <= 2  # nothing watched: the loop sleeps to its timer
     sock.close()
     sender.close()
+
+
+def test_timer_scheduled_by_the_only_due_timer_fires_on_the_next_pass():
+    loop = Loop()
+    order = []
+    loop.call_later(60000, lambda: order.append("much later"))
+
+    def first():
+        order.append("first")
+        loop.call_later(0, lambda: order.append("second"))
+
+    loop.call_later(0, first)
+    loop.run_once()
+    assert order == ["first"]
+    loop.run_once()
+    assert order == ["first", "second"]
+
+
+def test_many_sources_ready_in_one_pass_are_all_served():
+    loop = Loop()
+    sender = UdpSocket("127.0.0.1")
+    receivers = [UdpSocket("127.0.0.1") for _ in range(20)]
+    received = []
+
+    def on_readable(source, events):
+        received.append(source.recvfrom(2048)[0])
+
+    for index, receiver in enumerate(receivers):
+        loop.add_reader(receiver, on_readable)
+        sender.sendto(b"to %d" % index, receiver.local_address)
+    assert run_until(loop, lambda: len(received) == len(receivers))
+    assert sorted(received) == sorted(b"to %d" % index for index in range(len(receivers)))
+    for sock in receivers + [sender]:
+        sock.close()
+
+
+def test_receive_gives_each_datagram_the_address_of_its_sender():
+    receiver = UdpSocket("127.0.0.1")
+    senders = [UdpSocket("127.0.0.1"), UdpSocket("127.0.0.1")]
+    loop = Loop()
+    for round_number in range(3):
+        for index, sender in enumerate(senders):
+            sender.sendto(b"%d from %d" % (round_number, index), receiver.local_address)
+    got = []
+    while len(got) < 6:
+        assert run_until(loop, receiver.waiting, 2000)
+        received = receiver.receive(2048)
+        while received is not None:
+            got.append(received)
+            received = receiver.receive(2048)
+    expected = []
+    for round_number in range(3):
+        for index, sender in enumerate(senders):
+            expected.append((b"%d from %d" % (round_number, index), sender.local_address))
+    assert got == expected
+    for sock in senders + [receiver]:
+        sock.close()
+
+
+def test_receive_names_each_of_more_senders_than_it_remembers():
+    receiver = UdpSocket("127.0.0.1")
+    loop = Loop()
+    got = []
+    expected = []
+    for batch in range(5):
+        senders = [UdpSocket("127.0.0.1") for _ in range(20)]
+        for index, sender in enumerate(senders):
+            sender.sendto(b"%d.%d" % (batch, index), receiver.local_address)
+            expected.append((b"%d.%d" % (batch, index), sender.local_address))
+        while len(got) < len(expected):
+            assert run_until(loop, receiver.waiting, 2000)
+            received = receiver.receive(2048)
+            while received is not None:
+                got.append(received)
+                received = receiver.receive(2048)
+        for sender in senders:
+            sender.close()
+    assert got == expected
+    receiver.close()

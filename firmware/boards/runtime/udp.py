@@ -1,7 +1,10 @@
 # A non-blocking UDP socket that speaks (host, port) tuples on every
 # interpreter. The unix MicroPython port wants resolved sockaddr bytes for
 # sendto(), returns raw sockaddr bytes from recvfrom() and has no
-# getsockname(); this class hides all three.
+# getsockname(); this class hides all three. Both ways it keeps what it
+# worked out per address (resolved sockaddrs, decoded peers; _CACHE_CAP
+# each, then it starts afresh), so a call's steady stream costs no lookup
+# and, on MicroPython, no string or tuple per datagram.
 
 import random
 import select
@@ -14,7 +17,7 @@ from intercom import compat
 _EPHEMERAL_FIRST = 20000
 _EPHEMERAL_LAST = 59998
 _BIND_ATTEMPTS = 64
-_RESOLVED_CAP = 64
+_CACHE_CAP = 64
 
 
 def _resolve(host, port):
@@ -29,7 +32,9 @@ class UdpSocket:
     """
 
     def __init__(self, host, port=0, even_port=False):
-        self._resolved = {}
+        self._resolved = {}  # (host, port) -> what sendto takes
+        self._peers = {}  # what recvfrom gives -> (host, port)
+        self._just_received = False  # the last receive() gave a datagram
         if port == 0 and (even_port or not hasattr(socket.socket, "getsockname")):
             self.sock, port = self._bind_free_port(host, even_port)
         else:
@@ -77,26 +82,40 @@ class UdpSocket:
 
     def receive(self, size):
         """(data, (host, port)) of the next datagram; None when none waits
-        (or the read failed, as after an ICMP error). On MicroPython it asks
-        waiting() first, so finding nothing allocates nothing; on CPython
-        the failing read is the cheaper ask. Raises ValueError for an
-        address family we do not speak."""
-        if compat.IS_MICROPYTHON and not self.waiting():
+        (or the read failed, as after an ICMP error). A read that finds
+        nothing allocates its whole buffer and an OSError on MicroPython, and
+        raises and catches an OSError (its message decoded from the locale)
+        on CPython; so receive asks waiting() first where nothing is the
+        likely answer: always on MicroPython, on CPython right after a
+        datagram (a burst is mostly one datagram: the read after it would
+        find nothing). Raises ValueError for an address family we do not
+        speak."""
+        if (compat.IS_MICROPYTHON or self._just_received) and not self.waiting():
+            self._just_received = False
             return None
         try:
-            return self.recvfrom(size)
+            received = self.recvfrom(size)
         except OSError:  # EAGAIN: nothing more (or a transient ICMP error)
+            self._just_received = False
             return None
+        self._just_received = True
+        return received
 
     def recvfrom(self, size):
         """(data, (host, port)); raises OSError (EAGAIN) when nothing waits."""
         data, raw = self.sock.recvfrom(size)
-        return data, compat.peer_address(raw)
+        peer = self._peers.get(raw)
+        if peer is None:
+            peer = compat.peer_address(raw)
+            if len(self._peers) >= _CACHE_CAP:
+                self._peers.clear()
+            self._peers[raw] = peer
+        return data, peer
 
     def sendto(self, data, address):
         resolved = self._resolved.get(address)
         if resolved is None:
-            if len(self._resolved) >= _RESOLVED_CAP:
+            if len(self._resolved) >= _CACHE_CAP:
                 self._resolved.clear()
             resolved = _resolve(address[0], address[1])
             self._resolved[address] = resolved

@@ -48,3 +48,31 @@ def test_only_adds_a_section_the_file_does_not_have_yet(tmp_path, monkeypatch):
     text = output.read_text()
     assert text.index("## First") < text.index("## Second")
     assert "one" in text and "two" in text
+
+
+def failing_section(title):
+    def run(options):
+        raise RuntimeError("baresip did not start")
+
+    return types.SimpleNamespace(SECTION=title, run=run)
+
+
+def test_a_failing_section_keeps_its_earlier_figures_and_the_others_are_written(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(
+        bench,
+        "SECTIONS",
+        {
+            "first": fake_section("First", "first, run 1"),
+            "second": fake_section("Second", "second, run 1"),
+        },
+    )
+    output = tmp_path / "results.md"
+    assert bench.main(["--output", str(output)]) == 0
+    bench.SECTIONS["first"] = failing_section("First")
+    bench.SECTIONS["second"] = fake_section("Second", "second, run 2")
+    assert bench.main(["--output", str(output)]) == 1
+    text = output.read_text()
+    assert "first, run 1" in text  # what the failed section had, kept
+    assert "second, run 2" in text and "second, run 1" not in text
