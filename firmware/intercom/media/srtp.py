@@ -1,0 +1,427 @@
+# SRTP and SRTCP (RFC 3711) for the two SDES suites of RFC 4568 section
+# 6.2: AES_CM_128_HMAC_SHA1_80 and AES_CM_128_HMAC_SHA1_32. Portable: this
+# is the implementation a MicroPython board runs (AES from cryptolib, HMAC
+# over hashlib.sha1); a CPython board runs libsrtp behind the same
+# interface (boards/runtime/srtp_libsrtp.py), and the tests hold both to
+# the same bytes.
+#
+# Public API
+#
+#   SUITES                      suite name -> SRTP auth tag bytes (SRTCP: 10)
+#   MASTER_BYTES                30: master key (16) || master salt (14)
+#   derive_key(master_cipher, master_salt, label, length) -> bytes   (4.3)
+#   keystream(cipher, iv, length) -> bytes   AES-CM from counter block iv
+#   xor_plain, fill_counters_plain   the byte loops (srtp_viper has the
+#                                    same under MicroPython)
+#   SrtpContext(suite, master, new_aes, buffers=1)
+#       one direction's crypto context (RFC 3711 3.2): a sender's or a
+#       receiver's. new_aes(key16) -> an AES-128 block cipher in ECB mode
+#       with encrypt(source, target) over whole blocks (MicroPython's
+#       cryptolib.aes(key, 1) is one). buffers: how many protect() results
+#       stay valid at once (the packets of one audio frame).
+#     .protect(rtp) -> memoryview          the SRTP packet (valid until
+#                                           `buffers` more protect calls)
+#     .unprotect(srtp) -> memoryview or None   the RTP packet (valid until
+#                                           the next unprotect), None when
+#                                           dropped (counted in .failures)
+#     .protect_rtcp(rtcp) -> bytes         SRTCP, encrypted (E=1)
+#     .unprotect_rtcp(srtcp) -> memoryview or None
+#     .failures   dict reason -> count: "malformed" (too short, a header
+#                 longer than the packet), "auth" (the tag does not match:
+#                 forged, corrupted or under another key), "replay" (an
+#                 index seen before or older than the window)
+#
+# Rules:
+#   - Key derivation (4.3.1) with key_derivation_rate 0 (RFC 4568 6.3.1's
+#     default; lines with another KDR are not accepted by the SDP layer):
+#     labels 0-2 give the SRTP cipher key, auth key and salt, 3-5 SRTCP's,
+#     each the AES-CM keystream of the master key over (salt XOR label << 48)
+#     << 16.
+#   - AES-CM (4.1.1): IV = (salt << 16) XOR (SSRC << 64) XOR (index << 16),
+#     the keystream XORed over the payload (SRTP: after the header, its
+#     CSRCs and extension; SRTCP: after the first 8 octets).
+#   - Authentication (4.2): HMAC-SHA1 over the packet and the ROC (SRTP) or
+#     the packet and E||index (SRTCP), truncated to the suite's tag; checked
+#     before anything else is done with the packet (3.3 step 5), compared
+#     in constant time; a packet that fails changes no state.
+#   - Index (3.3.1, appendix A): the sender counts the ROC up when its
+#     sequence number wraps; the receiver guesses ROC-1, ROC or ROC+1 from
+#     its highest sequence number s_l and moves s_l and the ROC only for
+#     packets that authenticate.
+#   - Replay (3.3.2): per SSRC, a window of REPLAY_WINDOW indices behind the
+#     highest one received; an index seen in the window or older than it is
+#     dropped ("replay"). The receiver keeps MAX_SOURCES SSRCs; a new one
+#     after that takes the place of the least recently seen.
+#   - SRTCP index (3.4): 31 bits counted from 0 by the sender, E set; a
+#     received packet with E clear is authenticated but not decrypted.
+
+import hashlib
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(__value):
+        return __value
+
+
+SUITES = {"AES_CM_128_HMAC_SHA1_80": 10, "AES_CM_128_HMAC_SHA1_32": 4}
+SRTCP_TAG_BYTES = const(10)  # both suites (RFC 4568 6.2.1, 6.2.2)
+KEY_BYTES = const(16)
+SALT_BYTES = const(14)
+MASTER_BYTES = const(30)
+AUTH_KEY_BYTES = const(20)
+REPLAY_WINDOW = const(128)  # libsrtp's; divides 65536
+MAX_SOURCES = const(4)
+MAX_PACKET = const(1500)
+RTP_HEADER = const(12)
+RTCP_HEADER = const(8)
+
+
+def xor_plain(target, offset, source, count):
+    """target[offset + i] ^= source[i] for i < count (srtp_viper's twin)."""
+    for index in range(count):
+        target[offset + index] ^= source[index]
+
+
+def fill_counters_plain(target, iv, blocks):
+    """Counter blocks iv+0, iv+1, ...: iv's last two octets are 0 and a
+    packet has fewer than 2**16 blocks, so only they change."""
+    for block in range(blocks):
+        base = 16 * block
+        target[base : base + 14] = iv[0:14]
+        target[base + 14] = block >> 8
+        target[base + 15] = block & 0xFF
+
+
+try:
+    from intercom.media import srtp_viper
+
+    _xor_into = srtp_viper.xor_into
+    _fill_counters = srtp_viper.fill_counters
+except ImportError:  # CPython, or a port without the viper emitter
+    _xor_into = xor_plain
+    _fill_counters = fill_counters_plain
+
+
+class _Hmac:
+    """HMAC-SHA1 (RFC 2104) with its key's pads computed once."""
+
+    def __init__(self, key):
+        inner = bytearray(64)
+        outer = bytearray(64)
+        for index in range(64):
+            byte = key[index] if index < len(key) else 0
+            inner[index] = byte ^ 0x36
+            outer[index] = byte ^ 0x5C
+        self._inner = bytes(inner)
+        self._outer = bytes(outer)
+
+    def digest(self, data, trailer):
+        hasher = hashlib.sha1(self._inner)
+        hasher.update(data)
+        hasher.update(trailer)
+        outer = hashlib.sha1(self._outer)
+        outer.update(hasher.digest())
+        return outer.digest()
+
+
+class _Keys:
+    """One stream kind's session keys: cipher, salt and HMAC (4.3.1)."""
+
+    def __init__(self, master_cipher, master_salt, first_label, new_aes):
+        cipher_key = derive_key(master_cipher, master_salt, first_label, KEY_BYTES)
+        auth_key = derive_key(master_cipher, master_salt, first_label + 1, AUTH_KEY_BYTES)
+        self.salt = derive_key(master_cipher, master_salt, first_label + 2, SALT_BYTES)
+        self.cipher = new_aes(cipher_key)
+        self.hmac = _Hmac(auth_key)
+
+
+def derive_key(master_cipher, master_salt, label, length):
+    """PRF_n(k_master, x), x = key_id XOR master_salt, key_id = label || r
+    with r = 0 (4.3.1, 4.3.3): the label XORs octet 7 of the salt."""
+    iv = bytearray(16)
+    iv[0:SALT_BYTES] = master_salt
+    iv[7] ^= label
+    return keystream(master_cipher, iv, length)
+
+
+def keystream(cipher, iv, length):
+    """length octets of AES-CM keystream from the counter block iv (4.1.1)."""
+    blocks = (length + 15) // 16
+    counters = bytearray(16 * blocks)
+    out = bytearray(16 * blocks)
+    _fill_counters(counters, iv, blocks)
+    cipher.encrypt(counters, out)
+    return bytes(out[:length])
+
+
+class _Replay:
+    """A receiver's state for one SSRC: ROC, s_l and the replay window."""
+
+    def __init__(self, ssrc_high, ssrc_low):
+        self.ssrc_high = ssrc_high
+        self.ssrc_low = ssrc_low
+        self.started = False
+        self.roc = 0
+        self.highest = 0  # s_l (SRTP) or the highest SRTCP index
+        self.seen = bytearray(REPLAY_WINDOW)
+
+    def check(self, roc, number):
+        """True when (roc, number) is new; number is the sequence number
+        (SRTP, roc the guessed ROC) or the SRTCP index (roc 0)."""
+        if not self.started:
+            return True
+        delta = (roc - self.roc) * 65536 + number - self.highest
+        if delta > 0:
+            return True
+        if delta <= -REPLAY_WINDOW:
+            return False
+        return not self.seen[number % REPLAY_WINDOW]
+
+    def accept(self, roc, number):
+        """Record an authenticated (roc, number)."""
+        seen = self.seen
+        if not self.started:
+            self.started = True
+            self.roc = roc
+            self.highest = number
+            seen[number % REPLAY_WINDOW] = 1
+            return
+        delta = (roc - self.roc) * 65536 + number - self.highest
+        if delta > 0:
+            if delta >= REPLAY_WINDOW:
+                for index in range(REPLAY_WINDOW):
+                    seen[index] = 0
+            else:
+                position = self.highest
+                for _ in range(delta):
+                    position += 1
+                    seen[position % REPLAY_WINDOW] = 0
+            self.roc = roc
+            self.highest = number
+        seen[number % REPLAY_WINDOW] = 1
+
+
+class SrtpContext:
+    def __init__(self, suite, master, new_aes, buffers=1):
+        tag_bytes = SUITES.get(suite)
+        if tag_bytes is None:
+            raise ValueError("unsupported SRTP suite %r" % suite)
+        if len(master) != MASTER_BYTES:
+            raise ValueError("an SRTP master key and salt are %d bytes" % MASTER_BYTES)
+        self.suite = suite
+        self._tag_bytes = tag_bytes
+        self._counters = memoryview(bytearray(MAX_PACKET + 16))
+        self._keystream = memoryview(bytearray(MAX_PACKET + 16))
+        master_cipher = new_aes(bytes(master[:KEY_BYTES]))
+        master_salt = bytes(master[KEY_BYTES:])
+        self._rtp = _Keys(master_cipher, master_salt, 0, new_aes)
+        self._rtcp = _Keys(master_cipher, master_salt, 3, new_aes)
+        self._iv = bytearray(16)  # the counter block: its last two octets stay 0
+        self._roc_bytes = bytearray(4)
+        self._outputs = [memoryview(bytearray(MAX_PACKET + tag_bytes)) for _ in range(buffers)]
+        self._next_output = 0
+        self._input = memoryview(bytearray(MAX_PACKET + SRTCP_TAG_BYTES + 4))
+        self._send_roc = 0
+        self._send_sequence = None
+        self._rtcp_index = 0
+        self._sources = []  # _Replay per SSRC, most recently used first
+        self._rtcp_sources = []
+        self.failures = {"malformed": 0, "auth": 0, "replay": 0}
+
+    # -- SRTP ------------------------------------------------------------
+
+    def protect(self, rtp):
+        length = len(rtp)
+        start = _payload_start(rtp, length)
+        if start < 0 or length + self._tag_bytes > MAX_PACKET:
+            raise ValueError("not an RTP packet we can protect")
+        out = self._outputs[self._next_output]
+        self._next_output = (self._next_output + 1) % len(self._outputs)
+        out[:length] = rtp
+        sequence = (out[2] << 8) | out[3]
+        last = self._send_sequence
+        if last is not None and sequence < last and last - sequence > 0x8000:
+            self._send_roc = (self._send_roc + 1) & 0xFFFFFFFF  # wrapped (3.3.1)
+        self._send_sequence = sequence
+        roc = self._send_roc
+        _rtp_iv(self._iv, self._rtp.salt, out, roc, sequence)
+        self._crypt(self._rtp, out, start, length)
+        self._set_roc(roc)
+        tag = self._rtp.hmac.digest(out[:length], self._roc_bytes)
+        out[length : length + self._tag_bytes] = tag[: self._tag_bytes]
+        return out[: length + self._tag_bytes]
+
+    def unprotect(self, data):
+        length = len(data) - self._tag_bytes
+        if length < RTP_HEADER or length > MAX_PACKET:
+            return self._fail("malformed")
+        out = self._input
+        out[: len(data)] = data
+        start = _payload_start(out, length)
+        if start < 0:
+            return self._fail("malformed")
+        sequence = (out[2] << 8) | out[3]
+        state = self._source(self._sources, out, 8)
+        roc = _guess_roc(state, sequence)
+        if not state.check(roc, sequence):
+            return self._fail("replay")
+        self._set_roc(roc)
+        tag = self._rtp.hmac.digest(out[:length], self._roc_bytes)
+        if not _same(tag, out, length, self._tag_bytes):
+            return self._fail("auth")
+        state.accept(roc, sequence)
+        _rtp_iv(self._iv, self._rtp.salt, out, roc, sequence)
+        self._crypt(self._rtp, out, start, length)
+        return out[:length]
+
+    # -- SRTCP -----------------------------------------------------------
+
+    def protect_rtcp(self, rtcp):
+        length = len(rtcp)
+        if length < RTCP_HEADER or length + 4 + SRTCP_TAG_BYTES > MAX_PACKET:
+            raise ValueError("not an RTCP packet we can protect")
+        out = self._outputs[self._next_output]
+        self._next_output = (self._next_output + 1) % len(self._outputs)
+        out[:length] = rtcp
+        index = self._rtcp_index
+        self._rtcp_index = (index + 1) & 0x7FFFFFFF
+        _rtcp_iv(self._iv, self._rtcp.salt, out, index)
+        self._crypt(self._rtcp, out, RTCP_HEADER, length)
+        out[length] = 0x80 | (index >> 24)  # E=1 (3.4)
+        out[length + 1] = (index >> 16) & 0xFF
+        out[length + 2] = (index >> 8) & 0xFF
+        out[length + 3] = index & 0xFF
+        tag = self._rtcp.hmac.digest(out[: length + 4], b"")
+        out[length + 4 : length + 4 + SRTCP_TAG_BYTES] = tag[:SRTCP_TAG_BYTES]
+        return bytes(out[: length + 4 + SRTCP_TAG_BYTES])
+
+    def unprotect_rtcp(self, data):
+        length = len(data) - 4 - SRTCP_TAG_BYTES
+        if length < RTCP_HEADER or length > MAX_PACKET:
+            return self._fail("malformed")
+        out = self._input
+        out[: len(data)] = data
+        encrypted = out[length] & 0x80
+        index = ((out[length] & 0x7F) << 24) | (out[length + 1] << 16)
+        index |= (out[length + 2] << 8) | out[length + 3]
+        state = self._source(self._rtcp_sources, out, 4)
+        if not state.check(0, index):
+            return self._fail("replay")
+        tag = self._rtcp.hmac.digest(out[: length + 4], b"")
+        if not _same(tag, out, length + 4, SRTCP_TAG_BYTES):
+            return self._fail("auth")
+        state.accept(0, index)
+        if encrypted:
+            _rtcp_iv(self._iv, self._rtcp.salt, out, index)
+            self._crypt(self._rtcp, out, RTCP_HEADER, length)
+        return out[:length]
+
+    # -- helpers ------------------------------------------------------------
+
+    def _fail(self, reason):
+        self.failures[reason] += 1
+        return None
+
+    def _set_roc(self, roc):
+        roc_bytes = self._roc_bytes
+        roc_bytes[0] = roc >> 24
+        roc_bytes[1] = (roc >> 16) & 0xFF
+        roc_bytes[2] = (roc >> 8) & 0xFF
+        roc_bytes[3] = roc & 0xFF
+
+    def _source(self, sources, packet, offset):
+        """The _Replay of the packet's SSRC (at offset), made when new."""
+        high = (packet[offset] << 8) | packet[offset + 1]
+        low = (packet[offset + 2] << 8) | packet[offset + 3]
+        for position in range(len(sources)):
+            state = sources[position]
+            if state.ssrc_high == high and state.ssrc_low == low:
+                if position:
+                    sources.pop(position)
+                    sources.insert(0, state)
+                return state
+        state = _Replay(high, low)
+        if len(sources) >= MAX_SOURCES:
+            sources.pop()
+        sources.insert(0, state)
+        return state
+
+    def _crypt(self, keys, packet, start, end):
+        """XOR the AES-CM keystream from the counter block in self._iv (set
+        by _rtp_iv or _rtcp_iv) over packet[start:end]."""
+        count = end - start
+        if count <= 0:
+            return
+        blocks = (count + 15) // 16
+        _fill_counters(self._counters, self._iv, blocks)
+        keys.cipher.encrypt(self._counters[: 16 * blocks], self._keystream[: 16 * blocks])
+        _xor_into(packet, start, self._keystream, count)
+
+
+def _payload_start(packet, length):
+    """Octets before the payload (header, CSRCs, extension), or -1."""
+    if length < RTP_HEADER or packet[0] >> 6 != 2:
+        return -1
+    start = RTP_HEADER + 4 * (packet[0] & 0x0F)
+    if packet[0] & 0x10:  # extension (RFC 3550 5.3.1)
+        if start + 4 > length:
+            return -1
+        start += 4 + 4 * ((packet[start + 2] << 8) | packet[start + 3])
+    return start if start <= length else -1
+
+
+def _rtp_iv(iv, salt, packet, roc, sequence):
+    """The first counter block of an SRTP packet (4.1.1): the salt XOR the
+    SSRC (octets 4-7) and the 48-bit index ROC || SEQ (octets 8-13)."""
+    iv[0:SALT_BYTES] = salt
+    iv[4] ^= packet[8]
+    iv[5] ^= packet[9]
+    iv[6] ^= packet[10]
+    iv[7] ^= packet[11]
+    iv[8] ^= roc >> 24
+    iv[9] ^= (roc >> 16) & 0xFF
+    iv[10] ^= (roc >> 8) & 0xFF
+    iv[11] ^= roc & 0xFF
+    iv[12] ^= sequence >> 8
+    iv[13] ^= sequence & 0xFF
+
+
+def _rtcp_iv(iv, salt, packet, index):
+    """The first counter block of an SRTCP packet: the sender's SSRC
+    (octets 4-7 of the packet) and the 31-bit SRTCP index (4.1.1, 3.4)."""
+    iv[0:SALT_BYTES] = salt
+    iv[4] ^= packet[4]
+    iv[5] ^= packet[5]
+    iv[6] ^= packet[6]
+    iv[7] ^= packet[7]
+    iv[10] ^= index >> 24
+    iv[11] ^= (index >> 16) & 0xFF
+    iv[12] ^= (index >> 8) & 0xFF
+    iv[13] ^= index & 0xFF
+
+
+def _guess_roc(state, sequence):
+    """RFC 3711 3.3.1 / appendix A: the ROC a received sequence number
+    belongs to, from s_l and the ROC of the highest one (a wrapped guess
+    of -1, before the first ROC, is older than the window: a replay)."""
+    if not state.started:
+        return 0
+    roc = state.roc
+    highest = state.highest
+    if highest < 0x8000:
+        if sequence - highest > 0x8000:
+            return roc - 1
+        return roc
+    if highest - 0x8000 > sequence:
+        return roc + 1
+    return roc
+
+
+def _same(tag, packet, offset, count):
+    """Constant-time comparison of tag[:count] with packet[offset:]."""
+    difference = 0
+    for index in range(count):
+        difference |= tag[index] ^ packet[offset + index]
+    return difference == 0
