@@ -24,6 +24,7 @@ package(
         "errors.py",
         "events.py",
         "pins.py",
+        "sdes.py",
         "sdp.py",
         "tz.py",
         "app/__init__.py",

@@ -83,6 +83,11 @@
 #                     from the host the call's SIP comes from, on another
 #                     port, becomes the call's RTP source, and our RTP and
 #                     RTCP go to it (intercom/media/session.py)
+#   audio.srtp        "off" (default), "optional" or "mandatory": SRTP with
+#                     SDES keys in the SDP (intercom/sdp.py has the rules;
+#                     mandatory refuses calls without it, 488). The keys
+#                     travel in the SIP messages, so anything but off needs
+#                     sip.transport = "tls"
 #   audio.echo        echo control between the mic and the call
 #                     (boards.runtime.echo_control): "aec" (libspeexdsp's
 #                     canceller; CPython boards; half_duplex with a warning
@@ -177,6 +182,7 @@ from intercom.app.identity import is_user, sip_uri
 from intercom.app.quiet_hours import DAYS, minute_of_day
 from intercom.errors import ConfigError
 from intercom.pins import DEFAULT_PINS, I2S_PINS, INPUTS, OUTPUTS
+from intercom.sdes import MODES as SRTP_MODES
 from intercom.sip.flow import TCP, TRANSPORTS
 from intercom.sip.grammar import SipParseError, is_ipv4, is_ipv6, parse_hostport
 
@@ -287,6 +293,7 @@ def _sections():
             ("jitter_min_ms", "int", 40, (0, 1000)),
             ("jitter_max_ms", "int", 200, (20, 2000)),
             ("symmetric_rtp", "bool", False, None),
+            ("srtp", "choice", "off", SRTP_MODES),
             ("echo", "choice", DERIVED, ECHO_MODES),
             ("echo_tail_ms", "int", 160, (20, 500)),
             ("echo_delay_ms", "int", None, (0, 500)),
@@ -864,6 +871,17 @@ def _check_audio(problems, audio):
         problems.add("audio.jitter_min_ms", "%d is above audio.jitter_max_ms (%d)" % (low, high))
 
 
+def _check_srtp(problems, sip, audio):
+    srtp = audio["srtp"]
+    transport = sip["transport"]
+    if srtp not in (None, "off") and transport not in (None, "tls"):
+        problems.add(
+            "audio.srtp",
+            '"%s" puts the SRTP keys in the SDP, which needs sip.transport = "tls" '
+            "(over %s anyone on the network reads them)" % (srtp, transport),
+        )
+
+
 def _check_echo(problems, board, audio, sim):
     if audio["echo"] is None:
         audio["echo"] = ECHO_DEFAULTS.get(board, "off")
@@ -1069,6 +1087,7 @@ def validate(raw, filename="config"):
     config["button"] = _check_buttons(problems, config, raw.get("button"))
     config["schedule"] = _check_schedules(problems, config, raw.get("schedule"))
     _check_audio(problems, config["audio"])
+    _check_srtp(problems, config["sip"], config["audio"])
     board = config["device"]["board"]
     if board is not None:
         _check_gpio(problems, board, config["gpio"], config["button"])

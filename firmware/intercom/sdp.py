@@ -3,8 +3,9 @@
 #
 # Answering an offer (RFC 3264 section 6):
 #   - every m= line of the offer gets one in the answer, in the same order;
-#   - the first "audio" stream over RTP/AVP with a non-zero port and a codec
-#     we support is accepted; every other stream is rejected with port 0
+#   - the first "audio" stream over RTP/AVP (RTP/SAVP too with SRTP, see
+#     below) with a non-zero port and a codec we support is accepted;
+#     every other stream is rejected with port 0
 #     (its formats copied from the offer, section 6);
 #   - the codec is the first one in the OFFER's order that we support
 #     (section 6.1: the offerer's list is its preference), answered with the
@@ -28,8 +29,26 @@
 #     that divides our ptime and fits it (NegotiatedMedia.ptime).
 #   - values no G.711 stream can mean (0, above 10 s, a maxptime under
 #     10 ms) are ignored; a value that is not a number is malformed.
+# SRTP with SDES keys (RFC 3711, RFC 4568; the srtp argument, audio.srtp):
+#   - "off": RTP/AVP only; an a=crypto in an offer is ignored (our answer
+#     has none, so the offerer sends RTP), an RTP/SAVP stream is rejected.
+#   - "optional": we offer RTP/AVP with a=crypto lines (the common
+#     "best effort SRTP" practice, not RFC 5939 capability negotiation: see
+#     the README); we answer SRTP to any RTP/AVP or RTP/SAVP offer with a
+#     usable a=crypto line, plain RTP to an RTP/AVP offer without one.
+#   - "mandatory": we offer RTP/SAVP with a=crypto lines; we answer only
+#     streams with a usable a=crypto line (RTP/AVP or RTP/SAVP): others are
+#     rejected, so a call without SRTP gets 488.
+#   - Our offer has one line per suite of sdes.SUITES, tags 1, 2, ..., each
+#     with its own key. The answer takes the first line of the offer that
+#     sdes.parse_crypto can use (RFC 4568 7.1.2), echoes its tag and suite
+#     with our own fresh key, and keeps the offer's proto. Reading an
+#     answer: its a=crypto must name a tag and suite we offered; without
+#     one the call is plain RTP, or fails (488) when we offered RTP/SAVP.
+#   - NegotiatedMedia.srtp: (suite, our master key, theirs) or None.
 # Malformed SDP raises SdpError with status 400; nothing else is raised.
 
+from intercom.sdes import MODES, format_crypto, parse_crypto
 from intercom.sip.grammar import decode_text, is_digits, is_hostname, is_ipv4, is_ipv6
 
 STATIC_CODECS = {"0": "PCMU", "8": "PCMA"}  # RFC 3551 section 6
@@ -41,6 +60,8 @@ DEFAULT_PTIME = 20
 MAX_RECEIVE_PTIME = 60  # ms: the longest packet we take, our a=maxptime
 PTIME_STEP = 10  # ms: packet times we send are multiples of this
 _LONGEST_PTIME = 10000  # ms: longer values in a peer's SDP are ignored
+PLAIN_PROTO = "RTP/AVP"
+SECURE_PROTO = "RTP/SAVP"
 
 
 class SdpError(Exception):
@@ -56,7 +77,8 @@ class MediaDescription:
     """One m= section. formats: payload types as str; rtpmap: {pt: (encoding,
     clock rate)}; fmtp: {pt: text}; connection: (addrtype, address) or None;
     direction: the a= direction written in this section, or None; ptime and
-    maxptime: whole ms, or None when absent or ignored."""
+    maxptime: whole ms, or None when absent or ignored; crypto: the values
+    of its a=crypto lines (RFC 4568), in order."""
 
     def __init__(self, media, port, proto, formats):
         self.media = media
@@ -69,6 +91,7 @@ class MediaDescription:
         self.ptime = None
         self.maxptime = None
         self.direction = None
+        self.crypto = []
 
     def codec_of(self, payload_type):
         """Upper-case encoding name of a payload type, or None if unknown."""
@@ -105,7 +128,9 @@ class SessionDescription:
 class NegotiatedMedia:
     """What the media layer needs once offer and answer agree."""
 
-    def __init__(self, remote_address, remote_port, payload_type, codec, dtmf, ptime, direction):
+    def __init__(
+        self, remote_address, remote_port, payload_type, codec, dtmf, ptime, direction, srtp=None
+    ):
         self.remote_address = remote_address
         self.remote_port = remote_port
         self.payload_type = payload_type  # int
@@ -113,15 +138,17 @@ class NegotiatedMedia:
         self.dtmf_payload_type = dtmf  # int or None
         self.ptime = ptime  # ms of audio per packet we send
         self.direction = direction  # ours: sendrecv / sendonly / recvonly / inactive
+        self.srtp = srtp  # (suite, our master key, theirs) or None: plain RTP
 
-    def __repr__(self):
-        return "<NegotiatedMedia %s %s:%d pt=%d dtmf=%s %s>" % (
+    def __repr__(self):  # never the keys
+        return "<NegotiatedMedia %s %s:%d pt=%d dtmf=%s %s %s>" % (
             self.codec,
             self.remote_address,
             self.remote_port,
             self.payload_type,
             self.dtmf_payload_type,
             self.direction,
+            "RTP" if self.srtp is None else self.srtp[0],
         )
 
 
@@ -184,6 +211,8 @@ def _parse_attribute(value, session, media):
         media.ptime = _packet_time(argument, "ptime")
     elif name == "maxptime":
         media.maxptime = _packet_time(argument, "maxptime")
+    elif name == "crypto":
+        media.crypto.append(argument)
 
 
 def _packet_time(argument, what):
@@ -267,11 +296,13 @@ def _session_head(session_id, version, address):
     ]
 
 
-def _audio_lines(rtp_port, codecs, payload_types, dtmf_payload_type, ptime, direction):
+def _audio_lines(
+    rtp_port, codecs, payload_types, dtmf_payload_type, ptime, direction, proto, crypto
+):
     formats = [str(pt) for pt in payload_types]
     if dtmf_payload_type is not None:
         formats.append(str(dtmf_payload_type))
-    lines = ["m=audio %d RTP/AVP %s" % (rtp_port, " ".join(formats))]
+    lines = ["m=audio %d %s %s" % (rtp_port, proto, " ".join(formats))]
     for index in range(len(codecs)):
         lines.append("a=rtpmap:%d %s/8000" % (payload_types[index], codecs[index]))
     if dtmf_payload_type is not None:
@@ -280,6 +311,8 @@ def _audio_lines(rtp_port, codecs, payload_types, dtmf_payload_type, ptime, dire
     lines.append("a=ptime:%d" % ptime)
     lines.append("a=maxptime:%d" % MAX_RECEIVE_PTIME)
     lines.append("a=" + direction)
+    for tag, suite, master in crypto:
+        lines.append("a=crypto:" + format_crypto(tag, suite, master))
     return lines
 
 
@@ -296,11 +329,28 @@ def build_offer(
     ptime=DEFAULT_PTIME,
     dtmf_payload_type=101,
     direction="sendrecv",
+    srtp="off",
+    crypto=(),
 ):
-    """Our SDP offer: one audio stream, codecs in the configured order."""
+    """Our SDP offer: one audio stream, codecs in the configured order;
+    crypto: the (tag, suite, master key) lines offered unless srtp is off."""
+    if srtp not in MODES:
+        raise ValueError("srtp mode %r" % srtp)
     payload_types = [CODEC_PAYLOAD_TYPES[codec] for codec in codecs]
+    proto = SECURE_PROTO if srtp == "mandatory" else PLAIN_PROTO
     lines = _session_head(session_id, version, address)
-    lines.extend(_audio_lines(rtp_port, codecs, payload_types, dtmf_payload_type, ptime, direction))
+    lines.extend(
+        _audio_lines(
+            rtp_port,
+            codecs,
+            payload_types,
+            dtmf_payload_type,
+            ptime,
+            direction,
+            proto,
+            () if srtp == "off" else crypto,
+        )
+    )
     return _to_bytes(lines)
 
 
@@ -348,27 +398,40 @@ def answer(
     codecs=("PCMU", "PCMA"),
     ptime=DEFAULT_PTIME,
     direction="sendrecv",
+    srtp="off",
+    master=None,
 ):
     """Answer an offer (SessionDescription or bytes): (answer bytes,
-    NegotiatedMedia). Raises SdpError 488 when no stream is acceptable."""
+    NegotiatedMedia). master: our fresh SRTP master key (30 octets) for an
+    SRTP answer. Raises SdpError 488 when no stream is acceptable."""
+    if srtp not in MODES:
+        raise ValueError("srtp mode %r" % srtp)
     offer = _as_session(offer)
     lines = _session_head(session_id, version, address)
     negotiated = None
     for section in offer.media:
         chosen = None
-        if (
-            negotiated is None
-            and section.media == "audio"
-            and section.proto.upper() == "RTP/AVP"
-            and section.port != 0
-        ):
-            chosen = _pick_codec(section, codecs)
+        keys = None
+        if negotiated is None and section.media == "audio" and section.port != 0:
+            proto = section.proto.upper()
+            keys = None if srtp == "off" else _first_usable_crypto(section)
+            if proto == PLAIN_PROTO and (keys is not None or srtp != "mandatory"):
+                chosen = _pick_codec(section, codecs)
+            elif proto == SECURE_PROTO and keys is not None:
+                chosen = _pick_codec(section, codecs)
         if chosen is None:
             lines.append("m=%s 0 %s %s" % (section.media, section.proto, " ".join(section.formats)))
             continue
         codec = section.codec_of(chosen)
         dtmf = _find_dtmf(section)
         ours = _combine(offer.direction_of(section), direction)
+        crypto = ()
+        srtp_keys = None
+        if keys is not None:
+            if master is None:
+                raise ValueError("an SRTP answer needs our master key")
+            crypto = ((keys[0], keys[1], master),)
+            srtp_keys = (keys[1], master, keys[2])
         lines.extend(
             _audio_lines(
                 rtp_port,
@@ -377,6 +440,8 @@ def answer(
                 None if dtmf is None else int(dtmf),
                 ptime,
                 ours,
+                section.proto,
+                crypto,
             )
         )
         connection = offer.connection_of(section)
@@ -390,10 +455,34 @@ def answer(
             None if dtmf is None else int(dtmf),
             _sending_ptime(ptime, section.maxptime),
             ours,
+            srtp_keys,
         )
     if negotiated is None:
         raise SdpError("no common audio codec", 488)
     return _to_bytes(lines), negotiated
+
+
+def _first_usable_crypto(section):
+    for value in section.crypto:
+        keys = parse_crypto(value)
+        if keys is not None:
+            return keys
+    return None
+
+
+def _answered_crypto(offered, section):
+    """(suite, our master, theirs) from the answer's a=crypto that names a
+    tag and suite we offered, or None."""
+    ours = {}
+    for value in offered.crypto:
+        keys = parse_crypto(value)
+        if keys is not None:
+            ours[keys[0]] = keys
+    for value in section.crypto:
+        keys = parse_crypto(value)
+        if keys is not None and keys[0] in ours and ours[keys[0]][1] == keys[1]:
+            return keys[1], ours[keys[0]][2], keys[2]
+    return None
 
 
 def parse_answer(answer_sdp, offer_sdp):
@@ -420,6 +509,9 @@ def parse_answer(answer_sdp, offer_sdp):
             raise SdpError("answer chose a codec we did not offer", 488)
         if codec not in CODEC_PAYLOAD_TYPES:
             raise SdpError("answer chose a codec we cannot play", 488)
+        srtp = _answered_crypto(offered, section)
+        if srtp is None and offered.proto.upper() == SECURE_PROTO:
+            raise SdpError("no usable a=crypto in the answer", 488)
         dtmf = _find_dtmf(section)
         direction = _combine(theirs.direction_of(section), ours.direction_of(offered))
         connection = theirs.connection_of(section)
@@ -433,5 +525,6 @@ def parse_answer(answer_sdp, offer_sdp):
             None if dtmf is None else int(dtmf),
             _sending_ptime(offered.ptime or DEFAULT_PTIME, section.maxptime),
             direction,
+            srtp,
         )
     raise SdpError("no audio stream in the answer", 488)

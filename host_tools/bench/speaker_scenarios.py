@@ -48,6 +48,7 @@ def media(port, telephone_event_pt):
         "telephone_event_pt": telephone_event_pt,
         "ptime": 20,
         "direction": "sendrecv",
+        "srtp": None,
     }
 
 

@@ -91,14 +91,30 @@ def energy(pcm):
 
 
 class Pair:
-    def __init__(self, door_cfg=None, flat_cfg=None):
+    """srtp: {"door": factory, "flat": factory}, each station's SRTP
+    implementation (the Station's srtp_factory)."""
+
+    def __init__(self, door_cfg=None, flat_cfg=None, srtp=None):
         self.now = 1000
         random_bytes = counter_random()
+        srtp = srtp or {}
         self.door = Station(
-            door_cfg or door_config(), random_bytes, self.now, "127.0.0.1", DOOR_SIP[1], DOOR_RTP
+            door_cfg or door_config(),
+            random_bytes,
+            self.now,
+            "127.0.0.1",
+            DOOR_SIP[1],
+            DOOR_RTP,
+            srtp_factory=srtp.get("door"),
         )
         self.flat = Station(
-            flat_cfg or flat_config(), random_bytes, self.now, "127.0.0.1", FLAT_SIP[1], FLAT_RTP
+            flat_cfg or flat_config(),
+            random_bytes,
+            self.now,
+            "127.0.0.1",
+            FLAT_SIP[1],
+            FLAT_RTP,
+            srtp_factory=srtp.get("flat"),
         )
         self.events = {"door": [], "flat": []}
         self.frame_ms = {

@@ -441,3 +441,12 @@ def test_the_simulated_room_is_for_the_sim_board_only():
     assert config.validate(with_sections())["sim"] is None
     elsewhere = with_sections(device={"board": "rpi"}, sim={"echo_path": True})
     assert has_problem(problems_of(elsewhere), "door.toml: sim: ", "board sim only")
+
+
+def test_srtp_keys_need_sip_over_tls():
+    assert config.validate(with_sections())["audio"]["srtp"] == "off"
+    for mode in ("optional", "mandatory"):
+        problems = problems_of(with_sections(audio={"srtp": mode}))
+        assert has_problem(problems, "door.toml: audio.srtp: ", mode, 'sip.transport = "tls"')
+    problems = problems_of(with_sections(audio={"srtp": "always"}))
+    assert has_problem(problems, "door.toml: audio.srtp: ", "'always'", "mandatory")

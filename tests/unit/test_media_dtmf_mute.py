@@ -43,6 +43,7 @@ def media_towards(address, telephone_event_pt):
         "telephone_event_pt": telephone_event_pt,
         "ptime": 20,
         "direction": "sendrecv",
+        "srtp": None,
     }
 
 

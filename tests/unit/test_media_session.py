@@ -18,6 +18,7 @@ def media_towards(address, telephone_event_pt=101, codec="PCMU"):
         "telephone_event_pt": telephone_event_pt,
         "ptime": 20,
         "direction": "sendrecv",
+        "srtp": None,
     }
 
 

@@ -25,6 +25,7 @@ def media_towards(address):
         "telephone_event_pt": 101,
         "ptime": 20,
         "direction": "sendrecv",
+        "srtp": None,
     }
 
 

@@ -308,6 +308,11 @@ class Runtime:
         self.sockets.append(rtcp)
         self.sip_socket, self.rtp_socket, self.rtcp_socket = sip, rtp, rtcp
         saved = state_file.read_state(config["door"]["state_file"])
+        srtp_factory = None
+        if config["audio"]["srtp"] != "off":
+            from boards.runtime.srtp import srtp_implementation
+
+            srtp_factory = srtp_implementation()
         self.station = Station(
             config,
             os.urandom,
@@ -316,6 +321,7 @@ class Runtime:
             sip.local_address[1],
             rtp.local_address[1],
             saved_door_state=saved,
+            srtp_factory=srtp_factory,
         )
         log(
             "intercom: %s board, SIP %s:%d, RTP %d"

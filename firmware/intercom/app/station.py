@@ -3,6 +3,11 @@
 # way (see /README.md, "Boards", and boards/runtime/runtime.py).
 #
 # Board contract:
+#   Station(config, random_bytes, now_ms, local_host, sip_port, rtp_port,
+#           saved_door_state=None, srtp_factory=None)
+#                                         srtp_factory: the board's SRTP
+#                                         implementation (media/session.py),
+#                                         needed when audio.srtp is not off
 #   start(now_ms) / stop(now_ms)          stop hangs up and unregisters; keep
 #                                         pumping datagrams until .stopped
 #   button(pressed, now_ms, number=1)     a [[button]] by its id (1: [gpio] button)
@@ -174,7 +179,15 @@ def _saved_quiet_mode(saved):
 
 class Station:
     def __init__(
-        self, config, random_bytes, now_ms, local_host, sip_port, rtp_port, saved_door_state=None
+        self,
+        config,
+        random_bytes,
+        now_ms,
+        local_host,
+        sip_port,
+        rtp_port,
+        saved_door_state=None,
+        srtp_factory=None,
     ):
         sip = config["sip"]
         call = config["call"]
@@ -187,6 +200,7 @@ class Station:
         self._frame_bytes = 16 * audio["ptime"]  # 8 samples/ms, 2 bytes each
         self._jitter_bounds = (audio["jitter_min_ms"], audio["jitter_max_ms"])
         self._symmetric_rtp = audio["symmetric_rtp"]
+        self._srtp_factory = srtp_factory
         self._show_digits = config["device"]["show_dtmf_digits"]
         self.agent = Agent(
             AgentSettings(config, local_host, sip_port, max_message_size=MAX_MESSAGE_SIZE),
@@ -713,6 +727,7 @@ class Station:
             jitter_min_ms=self._jitter_bounds[0],
             jitter_max_ms=self._jitter_bounds[1],
             latch_host=self._signalling_host(call_id) if self._symmetric_rtp else None,
+            srtp_factory=self._srtp_factory,
         )
         self._media_call_id = call_id
         self._receiving = answered and media["direction"] in ("sendrecv", "recvonly")

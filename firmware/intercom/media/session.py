@@ -5,11 +5,15 @@
 # Public API
 #
 #   MediaSession(media, random_bytes, now_ms, cname, frame_ms=20,
-#                jitter_min_ms=20, jitter_max_ms=200, latch_host=None)
+#                jitter_min_ms=20, jitter_max_ms=200, latch_host=None,
+#                srtp_factory=None)
 #       frame_ms: the board's audio frame (audio.ptime); media["ptime"], the
 #       packet time we send, divides it (intercom.sdp). latch_host: with
 #       audio.symmetric_rtp, the host the call's SIP peer talks from (see
 #       the rules); None: RTP only from the negotiated address.
+#       srtp_factory(suite, master, outbound, buffers) -> an SRTP context
+#       (intercom.media.srtp.SrtpContext's interface; the board chooses the
+#       implementation): needed when media["srtp"] is set.
 #     receive_rtp(data, addr, now_ms) -> True when it was an RFC 4733 event
 #         (digits or the timer may have changed); any datagram from the RTP
 #         socket, read right before the next play_frame
@@ -74,6 +78,15 @@
 #     costs nothing between key presses.
 #   - direction (ours): sendrecv and sendonly send audio; recvonly and
 #     inactive send nothing (held by the peer or holding).
+#   - SRTP (RFC 3711; media["srtp"] = (suite, our master key, theirs)):
+#     every RTP and RTCP packet we send is protected with our key; every
+#     one we receive is unprotected with theirs before anything reads it,
+#     and one that fails (authentication, replay, malformed) is dropped and
+#     counted (stats srtp_auth_failed, srtp_replayed, srtp_malformed): it
+#     never reaches the RFC 4733 receiver, the jitter buffer, the latch or
+#     RTCP. A re-INVITE that changes a key (update) starts that
+#     direction's context afresh; an unchanged key keeps its ROC and
+#     replay window.
 
 from intercom.compat import ticks_add, ticks_diff
 from intercom.media import g711
@@ -92,6 +105,12 @@ EVENT_TAIL_MS = 40  # muted beyond the jitter delay after an event
 NEAR_EVENT_MS = 500  # the detector runs this long beyond the jitter delay
 MUTE_LOOKAHEAD_SAMPLES = 80  # the speaker's lag behind the detector (10 ms)
 
+_SRTP_STATS = (
+    ("auth", "srtp_auth_failed"),
+    ("replay", "srtp_replayed"),
+    ("malformed", "srtp_malformed"),
+)
+
 _CODECS = {
     "PCMU": (g711.ulaw_encode_into, g711.ulaw_decode_into),
     "PCMA": (g711.alaw_encode_into, g711.alaw_decode_into),
@@ -109,6 +128,7 @@ class MediaSession:
         jitter_min_ms=20,
         jitter_max_ms=200,
         latch_host=None,
+        srtp_factory=None,
     ):
         codec = _CODECS.get(media["codec"])
         if codec is None:
@@ -158,12 +178,41 @@ class MediaSession:
         self._digits = []
         self.last_rtp_ms = now_ms
         self.ended_by_peer = False
+        self._srtp_factory = srtp_factory
+        self._srtp = None  # (suite, our master, theirs) of the contexts below
+        self._srtp_out = None
+        self._srtp_in = None
+        self._srtp_failures = {"malformed": 0, "auth": 0, "replay": 0}  # of replaced contexts
         self.update(media)
 
     def update(self, media):
         self._send_to((media["remote_host"], media["remote_port"]))
         self._sending = media["direction"] in ("sendrecv", "sendonly")
         self._receiver.set_remote(self.rtp_address)
+        self._key(media["srtp"])
+
+    def _key(self, srtp):
+        old = self._srtp
+        if srtp == old:
+            return
+        self._srtp = srtp
+        new_out = srtp is None or old is None or old[0] != srtp[0] or old[1] != srtp[1]
+        new_in = srtp is None or old is None or old[0] != srtp[0] or old[2] != srtp[2]
+        if new_in and self._srtp_in is not None:  # keep what it counted
+            for reason in self._srtp_failures:
+                self._srtp_failures[reason] += self._srtp_in.failures[reason]
+            self._srtp_in = None
+        if new_out:
+            self._srtp_out = None
+        if srtp is None:
+            return
+        factory = self._srtp_factory
+        if factory is None:
+            raise ValueError("SRTP negotiated but the board gave no SRTP implementation")
+        if new_out:
+            self._srtp_out = factory(srtp[0], srtp[1], True, len(self._packets))
+        if new_in:
+            self._srtp_in = factory(srtp[0], srtp[2], False, 1)
 
     def _send_to(self, address):
         self.rtp_address = address
@@ -172,6 +221,10 @@ class MediaSession:
     # -- receiving -----------------------------------------------------------
 
     def receive_rtp(self, data, addr, now_ms):
+        if self._srtp_in is not None:
+            data = self._srtp_in.unprotect(data)
+            if data is None:
+                return False
         receiver = self._receiver
         packet = receiver.receive(data, addr)
         if packet is None:
@@ -191,6 +244,10 @@ class MediaSession:
     def receive_rtcp(self, data, addr, now_ms, wallclock_ms):
         if addr[0] != self.rtcp_address[0]:
             return
+        if self._srtp_in is not None:
+            data = self._srtp_in.unprotect_rtcp(data)
+            if data is None:
+                return
         self._rtcp.receive_datagram(data, now_ms, wallclock_ms)
         if self._rtcp.next_event() is not None:
             self.ended_by_peer = True
@@ -251,7 +308,7 @@ class MediaSession:
                 packet = dtmf_out.next_packet(sender)
             if packet is None:
                 packet = sender.packet(self._encode_into(parts[index], sender.payload))
-            packets[index] = packet
+            packets[index] = packet if self._srtp_out is None else self._srtp_out.protect(packet)
         return packets
 
     def _cut(self, pcm):
@@ -273,7 +330,10 @@ class MediaSession:
     # -- RTCP and timers -------------------------------------------------------
 
     def rtcp_datagrams(self, now_ms, wallclock_ms):
-        return self._rtcp.datagrams_to_send()
+        reports = self._rtcp.datagrams_to_send()
+        if self._srtp_out is None or not reports:
+            return reports
+        return [self._srtp_out.protect_rtcp(report) for report in reports]
 
     def get_timer(self):
         deadline = self._rtcp.get_timer()
@@ -301,4 +361,10 @@ class MediaSession:
         stats["dropped"] = sum(self._receiver.drops.values())
         stats["muted_ms"] = self._mute.muted // 8  # DTMF kept off the speaker
         stats["silent_ms"] = max(0, ticks_diff(now_ms, self.last_rtp_ms))
+        stats["srtp"] = None if self._srtp is None else self._srtp[0]
+        for reason, name in _SRTP_STATS:
+            count = self._srtp_failures[reason]
+            if self._srtp_in is not None:
+                count += self._srtp_in.failures[reason]
+            stats[name] = count & 0xFFFFFFFF
         return stats

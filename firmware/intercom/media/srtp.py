@@ -404,14 +404,15 @@ def _rtcp_iv(iv, salt, packet, index):
 
 def _guess_roc(state, sequence):
     """RFC 3711 3.3.1 / appendix A: the ROC a received sequence number
-    belongs to, from s_l and the ROC of the highest one (a wrapped guess
-    of -1, before the first ROC, is older than the window: a replay)."""
+    belongs to, from s_l and the ROC of the highest one. There is no ROC
+    before 0: while it is 0, a number more than 2**15 ahead of s_l is a
+    jump forward, not the previous cycle (libsrtp guesses the same)."""
     if not state.started:
         return 0
     roc = state.roc
     highest = state.highest
     if highest < 0x8000:
-        if sequence - highest > 0x8000:
+        if sequence - highest > 0x8000 and roc > 0:
             return roc - 1
         return roc
     if highest - 0x8000 > sequence:

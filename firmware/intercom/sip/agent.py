@@ -62,7 +62,8 @@
 #       the datagram was dropped and counted (stats["internal_errors"])
 #   MEDIA = {"remote_host", "remote_port", "payload_type", "codec",
 #            "telephone_event_pt" (None when not offered), "ptime",
-#            "direction" (ours)}                          (media_session.py)
+#            "direction" (ours), "srtp" (None, or the suite and both
+#            master keys: never logged)}                  (media_session.py)
 #
 # Who may talk to us: only the configured server and `trusted` hosts (in
 # peer-to-peer mode also the hosts of `targets` and `answer_from` URIs).

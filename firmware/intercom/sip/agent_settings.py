@@ -29,6 +29,12 @@
 #   audio.codecs               codecs
 #   audio.ptime                ptime: ms of audio per packet, offered and
 #                              answered
+#   audio.srtp                 srtp: the SDES mode of intercom.sdp ("off",
+#                              "optional", "mandatory")
+#   sip.transport == "tls"     secure_signalling: SDES keys cross the
+#                              network in the SDP, so srtp other than "off"
+#                              without it raises ValueError (the config
+#                              check says so first)
 #
 # The limits (keywords): T1/T2/T4, max_message_size (the largest message
 # parsed; a board reads at most this much per datagram), max_transactions,
@@ -101,3 +107,7 @@ class AgentSettings:
         self.rate_burst = rate_burst
         self.max_sources = max_sources
         self.user_agent = user_agent
+        self.srtp = config["audio"]["srtp"]
+        self.secure_signalling = self.transport == "tls"
+        if self.srtp != "off" and not self.secure_signalling:
+            raise ValueError("SRTP keys (audio.srtp %s) need secure signalling" % self.srtp)

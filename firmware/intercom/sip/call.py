@@ -53,12 +53,21 @@
 # in-dialog requests and the ACK go to the dialog's next hop over that hop's
 # transport parameter, else over the call's; the Contact names it.
 #
+# SRTP keys (RFC 4568): with settings.srtp other than "off", the call draws
+# its own master keys once, one per suite of sdes.SUITES, and offers or
+# answers with them (intercom.sdp has the rules); a re-INVITE's answer
+# keeps them (§7.1.4 lets the answerer keep its key), so our SRTP stream
+# goes on unchanged. An offer without SRTP gets 488 from a door whose
+# audio.srtp is mandatory. AgentSettings refuses SDES without secure
+# signalling: the keys would cross the network in clear.
+#
 # Forking (§13.2.2.4, §19.3): behind a forking proxy a second phone can
 # answer before the proxy's CANCEL reaches it; its 2xx carries another To
 # tag, so another dialog. We keep the first dialog, ACK the other 2xx and
 # end its dialog with BYE (§15); a retransmission of it gets its ACK again.
 
 from intercom.compat import ticks_add, ticks_diff
+from intercom.sdes import MASTER_BYTES, SUITES
 from intercom.sdp import SdpError
 from intercom.sip import media_session
 from intercom.sip.dialog import dialog_from_uac, dialog_from_uas
@@ -109,6 +118,7 @@ class Call:
         self.session_id = context.random_number()
         self.session_version = 0
         self.local_sdp = None
+        self.masters = ()  # our SRTP master keys, drawn with the first SDP
         self.media_host = None  # set peer-to-peer: the host every c= must name
         self.transport = None  # the dialog's: its INVITE's flow's (flow.py)
         self.offer_in_ok = False  # incoming INVITE without SDP: we offer in the 2xx
@@ -434,10 +444,25 @@ class Call:
         """Our SDP offer (kept as local_sdp, the answer is read against it)."""
         settings = self.context.settings
         offer = media_session.make_offer(
-            settings.codecs, settings.ptime, self.local_rtp, self.session_id, self.session_version
+            settings.codecs,
+            settings.ptime,
+            self.local_rtp,
+            self.session_id,
+            self.session_version,
+            settings.srtp,
+            self._masters(),
         )
         self.local_sdp = offer
         return offer
+
+    def _masters(self):
+        """Our SRTP master keys (none with audio.srtp off), drawn once."""
+        if self.context.settings.srtp != "off" and not self.masters:
+            masters = []
+            for _ in SUITES:
+                masters.append(self.context.random_bytes(MASTER_BYTES))
+            self.masters = tuple(masters)
+        return self.masters
 
     def _answer_offer(self, transaction, offer, now_ms):
         """Our SDP answer to the peer's offer; on failure respond 400/488
@@ -450,6 +475,8 @@ class Call:
                 self.local_rtp,
                 self.session_id,
                 self.session_version,
+                self.context.settings.srtp,
+                self._masters(),
             )
         except SdpError as error:
             self._respond(transaction, error.status, now_ms)
