@@ -159,3 +159,16 @@ def test_keys_never_show_in_the_negotiated_media_text():
     text = repr(negotiated)
     assert SUITE_80 in text
     assert THEIR_KEY_TEXT not in text and str(THEIRS) not in text and str(ANSWER_KEY) not in text
+
+
+def test_an_offer_of_an_srtp_and_a_plain_stream_gets_one_of_them():
+    # an RTP/SAVP stream and an RTP/AVP one (FreeSWITCH's "optional" style):
+    # SRTP modes take the first, off takes the second; the other is port 0
+    savp = phone_offer("RTP/SAVP", ["1 %s inline:%s" % (SUITE_80, THEIR_KEY_TEXT)])
+    offer = savp + b"m=audio 30002 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+    for mode, taken in (("optional", 0), ("mandatory", 0), ("off", 1)):
+        body, negotiated = answer_to(offer, mode)
+        sections = parse_sdp(body).media
+        assert [section.port != 0 for section in sections] == [taken == 0, taken == 1]
+        assert negotiated.remote_port == 30000 + 2 * taken
+        assert (negotiated.srtp is not None) == (taken == 0)

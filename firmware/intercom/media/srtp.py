@@ -104,6 +104,24 @@ except ImportError:  # CPython, or a port without the viper emitter
     _fill_counters = fill_counters_plain
 
 
+class _Buffer:
+    """A preallocated buffer and memoryviews of its first n octets, made
+    once per n (a call's packets keep one length): no allocation per packet."""
+
+    def __init__(self, size):
+        self.view = memoryview(bytearray(size))
+        self._heads = {}
+
+    def head(self, length):
+        view = self._heads.get(length)
+        if view is None:
+            if len(self._heads) >= 8:
+                self._heads.clear()
+            view = self.view[:length]
+            self._heads[length] = view
+        return view
+
+
 class _Hmac:
     """HMAC-SHA1 (RFC 2104) with its key's pads computed once."""
 
@@ -212,17 +230,17 @@ class SrtpContext:
             raise ValueError("an SRTP master key and salt are %d bytes" % MASTER_BYTES)
         self.suite = suite
         self._tag_bytes = tag_bytes
-        self._counters = memoryview(bytearray(MAX_PACKET + 16))
-        self._keystream = memoryview(bytearray(MAX_PACKET + 16))
+        self._counters = _Buffer(MAX_PACKET + 16)
+        self._keystream = _Buffer(MAX_PACKET + 16)
         master_cipher = new_aes(bytes(master[:KEY_BYTES]))
         master_salt = bytes(master[KEY_BYTES:])
         self._rtp = _Keys(master_cipher, master_salt, 0, new_aes)
         self._rtcp = _Keys(master_cipher, master_salt, 3, new_aes)
         self._iv = bytearray(16)  # the counter block: its last two octets stay 0
         self._roc_bytes = bytearray(4)
-        self._outputs = [memoryview(bytearray(MAX_PACKET + tag_bytes)) for _ in range(buffers)]
+        self._outputs = [_Buffer(MAX_PACKET + 4 + SRTCP_TAG_BYTES) for _ in range(buffers)]
         self._next_output = 0
-        self._input = memoryview(bytearray(MAX_PACKET + SRTCP_TAG_BYTES + 4))
+        self._input = _Buffer(MAX_PACKET + 4 + SRTCP_TAG_BYTES)
         self._send_roc = 0
         self._send_sequence = None
         self._rtcp_index = 0
@@ -237,8 +255,9 @@ class SrtpContext:
         start = _payload_start(rtp, length)
         if start < 0 or length + self._tag_bytes > MAX_PACKET:
             raise ValueError("not an RTP packet we can protect")
-        out = self._outputs[self._next_output]
+        buffer = self._outputs[self._next_output]
         self._next_output = (self._next_output + 1) % len(self._outputs)
+        out = buffer.view
         out[:length] = rtp
         sequence = (out[2] << 8) | out[3]
         last = self._send_sequence
@@ -249,15 +268,16 @@ class SrtpContext:
         _rtp_iv(self._iv, self._rtp.salt, out, roc, sequence)
         self._crypt(self._rtp, out, start, length)
         self._set_roc(roc)
-        tag = self._rtp.hmac.digest(out[:length], self._roc_bytes)
-        out[length : length + self._tag_bytes] = tag[: self._tag_bytes]
-        return out[: length + self._tag_bytes]
+        tag = self._rtp.hmac.digest(buffer.head(length), self._roc_bytes)
+        for index in range(self._tag_bytes):
+            out[length + index] = tag[index]
+        return buffer.head(length + self._tag_bytes)
 
     def unprotect(self, data):
         length = len(data) - self._tag_bytes
         if length < RTP_HEADER or length > MAX_PACKET:
             return self._fail("malformed")
-        out = self._input
+        out = self._input.view
         out[: len(data)] = data
         start = _payload_start(out, length)
         if start < 0:
@@ -268,13 +288,13 @@ class SrtpContext:
         if not state.check(roc, sequence):
             return self._fail("replay")
         self._set_roc(roc)
-        tag = self._rtp.hmac.digest(out[:length], self._roc_bytes)
+        tag = self._rtp.hmac.digest(self._input.head(length), self._roc_bytes)
         if not _same(tag, out, length, self._tag_bytes):
             return self._fail("auth")
         state.accept(roc, sequence)
         _rtp_iv(self._iv, self._rtp.salt, out, roc, sequence)
         self._crypt(self._rtp, out, start, length)
-        return out[:length]
+        return self._input.head(length)
 
     # -- SRTCP -----------------------------------------------------------
 
@@ -282,7 +302,7 @@ class SrtpContext:
         length = len(rtcp)
         if length < RTCP_HEADER or length + 4 + SRTCP_TAG_BYTES > MAX_PACKET:
             raise ValueError("not an RTCP packet we can protect")
-        out = self._outputs[self._next_output]
+        out = self._outputs[self._next_output].view
         self._next_output = (self._next_output + 1) % len(self._outputs)
         out[:length] = rtcp
         index = self._rtcp_index
@@ -301,7 +321,7 @@ class SrtpContext:
         length = len(data) - 4 - SRTCP_TAG_BYTES
         if length < RTCP_HEADER or length > MAX_PACKET:
             return self._fail("malformed")
-        out = self._input
+        out = self._input.view
         out[: len(data)] = data
         encrypted = out[length] & 0x80
         index = ((out[length] & 0x7F) << 24) | (out[length + 1] << 16)
@@ -355,9 +375,9 @@ class SrtpContext:
         if count <= 0:
             return
         blocks = (count + 15) // 16
-        _fill_counters(self._counters, self._iv, blocks)
-        keys.cipher.encrypt(self._counters[: 16 * blocks], self._keystream[: 16 * blocks])
-        _xor_into(packet, start, self._keystream, count)
+        _fill_counters(self._counters.view, self._iv, blocks)
+        keys.cipher.encrypt(self._counters.head(16 * blocks), self._keystream.head(16 * blocks))
+        _xor_into(packet, start, self._keystream.view, count)
 
 
 def _payload_start(packet, length):
