@@ -194,14 +194,32 @@ def test_the_fast_loops_give_the_plain_loops_bytes():
     if srtp._xor_into is srtp.xor_plain:
         return  # CPython: only the plain loops exist
     source = bytes((n * 37 + 11) & 0xFF for n in range(200))
-    plain_target = bytearray(range(256)) + bytearray(64)
-    fast_target = bytearray(plain_target)
-    srtp.xor_plain(plain_target, 5, source, 173)
-    srtp._xor_into(fast_target, 5, source, 173)
-    assert plain_target == fast_target
+    for shift in range(4):  # word loops where aligned, byte loops where not
+        for offset in (0, 1, 5, 12):
+            plain_target = bytearray(range(256)) + bytearray(64)
+            fast_target = bytearray(plain_target)
+            srtp.xor_plain(memoryview(plain_target)[shift:], offset, source[shift:], 173)
+            srtp._xor_into(memoryview(fast_target)[shift:], offset, source[shift:], 173)
+            assert plain_target == fast_target
     iv = bytearray(unhex("F0F1F2F3F4F5F6F7F8F9FAFBFCFD0000"))
-    plain_counters = bytearray(16 * 11)
-    fast_counters = bytearray(16 * 11)
-    srtp.fill_counters_plain(plain_counters, iv, 11)
-    srtp._fill_counters(fast_counters, iv, 11)
-    assert plain_counters == fast_counters
+    salt = unhex("30CBBC08863D8C85D49DB34A9AE1")
+    packet = rtp(0xBEEF, ssrc=0x89ABCDEF)
+    for shift in range(4):
+        plain_counters = bytearray(16 * 12)
+        fast_counters = bytearray(16 * 12)
+        srtp.fill_counters_plain(memoryview(plain_counters)[shift:], iv, 11)
+        srtp._fill_counters(memoryview(fast_counters)[shift:], iv, 11)
+        assert plain_counters == fast_counters
+        plain_roc = bytearray(4)
+        fast_roc = bytearray(4)
+        for roc in (0, 1, 0x12345678):
+            srtp.rtp_counters_plain(
+                memoryview(plain_counters)[shift:], salt, packet, roc, 0xBEEF, 11, plain_roc
+            )
+            srtp._rtp_counters(
+                memoryview(fast_counters)[shift:], salt, packet, roc, 0xBEEF, 11, fast_roc
+            )
+            assert plain_counters == fast_counters and plain_roc == fast_roc
+    for tag, other in ((source[:10], source[:10]), (source[:10], source[1:11])):
+        assert bool(srtp.differs_plain(tag, other, 0, 10)) == bool(srtp._differs(tag, other, 0, 10))
+        assert bool(srtp._differs(tag, b"xx" + other, 2, 10)) == (tag != other)

@@ -11,8 +11,8 @@
 #   MASTER_BYTES                30: master key (16) || master salt (14)
 #   derive_key(master_cipher, master_salt, label, length) -> bytes   (4.3)
 #   keystream(cipher, iv, length) -> bytes   AES-CM from counter block iv
-#   xor_plain, fill_counters_plain   the byte loops (srtp_viper has the
-#                                    same under MicroPython)
+#   xor_plain, fill_counters_plain, rtp_counters_plain, differs_plain
+#       the byte loops (srtp_viper has the same under MicroPython)
 #   SrtpContext(suite, master, new_aes, buffers=1)
 #       one direction's crypto context (RFC 3711 3.2): a sender's or a
 #       receiver's. new_aes(key16) -> an AES-128 block cipher in ECB mode
@@ -94,14 +94,43 @@ def fill_counters_plain(target, iv, blocks):
         target[base + 15] = block & 0xFF
 
 
+def rtp_counters_plain(target, salt, packet, roc, sequence, blocks, roc_bytes):
+    """The counter blocks of an SRTP packet (4.1.1): the salt XOR the SSRC
+    (octets 8-11 of the packet) XOR the 48-bit index ROC || SEQ; and the
+    ROC as 4 octets for the authentication tag (4.2)."""
+    iv = bytearray(16)
+    iv[0:SALT_BYTES] = salt
+    for index in range(4):
+        iv[4 + index] ^= packet[8 + index]
+        shift = 24 - 8 * index
+        iv[8 + index] ^= (roc >> shift) & 0xFF
+        roc_bytes[index] = (roc >> shift) & 0xFF
+    iv[12] ^= sequence >> 8
+    iv[13] ^= sequence & 0xFF
+    fill_counters_plain(target, iv, blocks)
+
+
+def differs_plain(tag, packet, offset, count):
+    """Non-zero when tag[:count] differs from packet[offset:]: every octet
+    is compared whatever the others hold (constant time)."""
+    difference = 0
+    for index in range(count):
+        difference |= tag[index] ^ packet[offset + index]
+    return difference
+
+
 try:
     from intercom.media import srtp_viper
 
     _xor_into = srtp_viper.xor_into
     _fill_counters = srtp_viper.fill_counters
+    _rtp_counters = srtp_viper.rtp_counters
+    _differs = srtp_viper.differs
 except ImportError:  # CPython, or a port without the viper emitter
     _xor_into = xor_plain
     _fill_counters = fill_counters_plain
+    _rtp_counters = rtp_counters_plain
+    _differs = differs_plain
 
 
 class _Buffer:
@@ -236,11 +265,12 @@ class SrtpContext:
         master_salt = bytes(master[KEY_BYTES:])
         self._rtp = _Keys(master_cipher, master_salt, 0, new_aes)
         self._rtcp = _Keys(master_cipher, master_salt, 3, new_aes)
-        self._iv = bytearray(16)  # the counter block: its last two octets stay 0
+        self._iv = bytearray(16)  # SRTCP's first counter block: its last two octets stay 0
         self._roc_bytes = bytearray(4)
-        self._outputs = [_Buffer(MAX_PACKET + 4 + SRTCP_TAG_BYTES) for _ in range(buffers)]
+        # room for a whole SHA-1 digest after the longest packet
+        self._outputs = [_Buffer(MAX_PACKET + 24) for _ in range(buffers)]
         self._next_output = 0
-        self._input = _Buffer(MAX_PACKET + 4 + SRTCP_TAG_BYTES)
+        self._input = _Buffer(MAX_PACKET + 24)
         self._send_roc = 0
         self._send_sequence = None
         self._rtcp_index = 0
@@ -264,14 +294,10 @@ class SrtpContext:
         if last is not None and sequence < last and last - sequence > 0x8000:
             self._send_roc = (self._send_roc + 1) & 0xFFFFFFFF  # wrapped (3.3.1)
         self._send_sequence = sequence
-        roc = self._send_roc
-        _rtp_iv(self._iv, self._rtp.salt, out, roc, sequence)
-        self._crypt(self._rtp, out, start, length)
-        self._set_roc(roc)
-        tag = self._rtp.hmac.digest(buffer.head(length), self._roc_bytes)
-        for index in range(self._tag_bytes):
-            out[length + index] = tag[index]
-        return buffer.head(length + self._tag_bytes)
+        blocks = self._rtp_counters(out, start, length, self._send_roc, sequence)
+        self._apply(self._rtp.cipher, out, start, length, blocks)
+        out[length : length + 20] = self._rtp.hmac.digest(buffer.head(length), self._roc_bytes)
+        return buffer.head(length + self._tag_bytes)  # the tag truncated (4.2)
 
     def unprotect(self, data):
         length = len(data) - self._tag_bytes
@@ -287,13 +313,12 @@ class SrtpContext:
         roc = _guess_roc(state, sequence)
         if not state.check(roc, sequence):
             return self._fail("replay")
-        self._set_roc(roc)
+        blocks = self._rtp_counters(out, start, length, roc, sequence)
         tag = self._rtp.hmac.digest(self._input.head(length), self._roc_bytes)
-        if not _same(tag, out, length, self._tag_bytes):
+        if _differs(tag, out, length, self._tag_bytes):
             return self._fail("auth")
         state.accept(roc, sequence)
-        _rtp_iv(self._iv, self._rtp.salt, out, roc, sequence)
-        self._crypt(self._rtp, out, start, length)
+        self._apply(self._rtp.cipher, out, start, length, blocks)
         return self._input.head(length)
 
     # -- SRTCP -----------------------------------------------------------
@@ -307,14 +332,12 @@ class SrtpContext:
         out[:length] = rtcp
         index = self._rtcp_index
         self._rtcp_index = (index + 1) & 0x7FFFFFFF
-        _rtcp_iv(self._iv, self._rtcp.salt, out, index)
-        self._crypt(self._rtcp, out, RTCP_HEADER, length)
+        self._crypt_rtcp(out, length, index)
         out[length] = 0x80 | (index >> 24)  # E=1 (3.4)
         out[length + 1] = (index >> 16) & 0xFF
         out[length + 2] = (index >> 8) & 0xFF
         out[length + 3] = index & 0xFF
-        tag = self._rtcp.hmac.digest(out[: length + 4], b"")
-        out[length + 4 : length + 4 + SRTCP_TAG_BYTES] = tag[:SRTCP_TAG_BYTES]
+        out[length + 4 : length + 24] = self._rtcp.hmac.digest(out[: length + 4], b"")
         return bytes(out[: length + 4 + SRTCP_TAG_BYTES])
 
     def unprotect_rtcp(self, data):
@@ -330,12 +353,11 @@ class SrtpContext:
         if not state.check(0, index):
             return self._fail("replay")
         tag = self._rtcp.hmac.digest(out[: length + 4], b"")
-        if not _same(tag, out, length + 4, SRTCP_TAG_BYTES):
+        if _differs(tag, out, length + 4, SRTCP_TAG_BYTES):
             return self._fail("auth")
         state.accept(0, index)
         if encrypted:
-            _rtcp_iv(self._iv, self._rtcp.salt, out, index)
-            self._crypt(self._rtcp, out, RTCP_HEADER, length)
+            self._crypt_rtcp(out, length, index)
         return out[:length]
 
     # -- helpers ------------------------------------------------------------
@@ -343,13 +365,6 @@ class SrtpContext:
     def _fail(self, reason):
         self.failures[reason] += 1
         return None
-
-    def _set_roc(self, roc):
-        roc_bytes = self._roc_bytes
-        roc_bytes[0] = roc >> 24
-        roc_bytes[1] = (roc >> 16) & 0xFF
-        roc_bytes[2] = (roc >> 8) & 0xFF
-        roc_bytes[3] = roc & 0xFF
 
     def _source(self, sources, packet, offset):
         """The _Replay of the packet's SSRC (at offset), made when new."""
@@ -368,16 +383,32 @@ class SrtpContext:
         sources.insert(0, state)
         return state
 
-    def _crypt(self, keys, packet, start, end):
-        """XOR the AES-CM keystream from the counter block in self._iv (set
-        by _rtp_iv or _rtcp_iv) over packet[start:end]."""
-        count = end - start
-        if count <= 0:
-            return
-        blocks = (count + 15) // 16
-        _fill_counters(self._counters.view, self._iv, blocks)
-        keys.cipher.encrypt(self._counters.head(16 * blocks), self._keystream.head(16 * blocks))
-        _xor_into(packet, start, self._keystream.view, count)
+    def _rtp_counters(self, packet, start, end, roc, sequence):
+        """The counter blocks for packet[start:end] of an SRTP packet
+        (4.1.1) and the ROC octets the tag covers (4.2): how many blocks."""
+        blocks = (end - start + 15) // 16
+        salt = self._rtp.salt
+        _rtp_counters(self._counters.view, salt, packet, roc, sequence, blocks, self._roc_bytes)
+        return blocks
+
+    def _crypt_rtcp(self, packet, end, index):
+        """XOR the SRTCP keystream over packet[8:end] (4.1.1, 3.4): the
+        sender's SSRC is octets 4-7 of the packet, the index 31 bits."""
+        iv = self._iv
+        iv[0:SALT_BYTES] = self._rtcp.salt
+        for position in range(4):
+            iv[4 + position] ^= packet[4 + position]
+            iv[10 + position] ^= (index >> (24 - 8 * position)) & 0xFF
+        blocks = (end - RTCP_HEADER + 15) // 16
+        _fill_counters(self._counters.view, iv, blocks)
+        self._apply(self._rtcp.cipher, packet, RTCP_HEADER, end, blocks)
+
+    def _apply(self, cipher, packet, start, end, blocks):
+        """XOR the keystream of the counter blocks over packet[start:end]."""
+        if blocks:
+            keystream = self._keystream.head(16 * blocks)
+            cipher.encrypt(self._counters.head(16 * blocks), keystream)
+            _xor_into(packet, start, keystream, end - start)
 
 
 def _payload_start(packet, length):
@@ -390,36 +421,6 @@ def _payload_start(packet, length):
             return -1
         start += 4 + 4 * ((packet[start + 2] << 8) | packet[start + 3])
     return start if start <= length else -1
-
-
-def _rtp_iv(iv, salt, packet, roc, sequence):
-    """The first counter block of an SRTP packet (4.1.1): the salt XOR the
-    SSRC (octets 4-7) and the 48-bit index ROC || SEQ (octets 8-13)."""
-    iv[0:SALT_BYTES] = salt
-    iv[4] ^= packet[8]
-    iv[5] ^= packet[9]
-    iv[6] ^= packet[10]
-    iv[7] ^= packet[11]
-    iv[8] ^= roc >> 24
-    iv[9] ^= (roc >> 16) & 0xFF
-    iv[10] ^= (roc >> 8) & 0xFF
-    iv[11] ^= roc & 0xFF
-    iv[12] ^= sequence >> 8
-    iv[13] ^= sequence & 0xFF
-
-
-def _rtcp_iv(iv, salt, packet, index):
-    """The first counter block of an SRTCP packet: the sender's SSRC
-    (octets 4-7 of the packet) and the 31-bit SRTCP index (4.1.1, 3.4)."""
-    iv[0:SALT_BYTES] = salt
-    iv[4] ^= packet[4]
-    iv[5] ^= packet[5]
-    iv[6] ^= packet[6]
-    iv[7] ^= packet[7]
-    iv[10] ^= index >> 24
-    iv[11] ^= (index >> 16) & 0xFF
-    iv[12] ^= (index >> 8) & 0xFF
-    iv[13] ^= index & 0xFF
 
 
 def _guess_roc(state, sequence):
@@ -438,11 +439,3 @@ def _guess_roc(state, sequence):
     if highest - 0x8000 > sequence:
         return roc + 1
     return roc
-
-
-def _same(tag, packet, offset, count):
-    """Constant-time comparison of tag[:count] with packet[offset:]."""
-    difference = 0
-    for index in range(count):
-        difference |= tag[index] ^ packet[offset + index]
-    return difference == 0
