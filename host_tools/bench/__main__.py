@@ -15,7 +15,7 @@ import re
 import sys
 import traceback
 
-from host_tools.bench import call, echo, g711, pico, profile_door, speaker
+from host_tools.bench import call, echo, g711, pico, profile_door, speaker, srtp
 
 SECTIONS = {
     "g711": g711,
@@ -24,6 +24,7 @@ SECTIONS = {
     "frame": profile_door,
     "pico": pico,
     "echo": echo,
+    "srtp": srtp,
 }
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = ROOT / "bench" / "results.md"
