@@ -36,12 +36,27 @@
 #                     log, status page); they may be the door code
 #   sip.domain        the sip.server host (without port); None peer-to-peer
 #   sip.register      true when sip.server is set, else false
-#   sip.transport     "udp" or "tcp": what REGISTER and our calls go over
-#                     (RFC 3261 18; a request too big for UDP goes over TCP
-#                     anyway); the door listens on both at sip.local_port
+#   sip.transport     "udp", "tcp" or "tls": what REGISTER and our calls go
+#                     over (RFC 3261 18; a request too big for UDP goes over
+#                     TCP anyway); the door listens on UDP and on TCP (on
+#                     TLS instead with "tls") at sip.local_port; sip.server
+#                     without a port: 5061 over TLS
+#   sip.tls_ca        tls: a PEM file of the CAs the server's certificate
+#                     must chain to (else the system's trust store); the
+#                     certificate must name the server's host
+#   sip.tls_fingerprint  tls: the server certificate's SHA-256 fingerprint
+#                     (64 hex digits, colons allowed): exactly that
+#                     certificate is trusted, and no CA (a PBX's self-signed
+#                     one)
+#   sip.tls_cert, sip.tls_key  tls: our certificate and key (PEM files):
+#                     shown to a server that asks for a client certificate,
+#                     and by our TLS listener (without them peers cannot
+#                     open TLS connections to the door: a PBX then reaches
+#                     it over the registration's own connection)
 #   sip.keepalive     seconds between keep-alives to the server (RFC 5626
 #                     4.4.1 CRLF ping); 0 = off; default 0 on udp, 120 on
-#                     tcp (where a missing pong finds a dead connection)
+#                     tcp and tls (where a missing pong finds a dead
+#                     connection)
 #   sip.realm         the digest realm credentials may be sent to; None: any
 #                     realm, but only in answer to challenges from sip.server
 #   sip.peer_media_same_host  peer-to-peer only: the SDP c= address of a
@@ -183,7 +198,7 @@ from intercom.app.quiet_hours import DAYS, minute_of_day
 from intercom.errors import ConfigError
 from intercom.pins import DEFAULT_PINS, I2S_PINS, INPUTS, OUTPUTS
 from intercom.sdes import MODES as SRTP_MODES
-from intercom.sip.flow import TCP, TRANSPORTS
+from intercom.sip.flow import TLS, TRANSPORTS, UDP
 from intercom.sip.grammar import SipParseError, is_ipv4, is_ipv6, parse_hostport
 
 REQUIRED = "required"
@@ -208,6 +223,7 @@ CODE_LENGTH = (4, 16)
 MAX_TARGETS = 8
 MAX_BUTTONS = 8
 MAX_SCHEDULES = 16
+TLS_KEYS = ("tls_ca", "tls_fingerprint", "tls_cert", "tls_key")
 TCP_KEEPALIVE_S = 120  # RFC 5626 4.4.1: 95-120 s on connection-oriented transports
 HTTP_TOKEN_MIN = 16
 # GPIO numbers a board can drive: BCM 0-27 on rpi (and sim), GP0-22 and
@@ -262,6 +278,10 @@ def _sections():
             ("keepalive", "int", DERIVED, (0, 3600)),
             ("peer_media_same_host", "bool", True, None),
             ("asserted_identity", "bool", False, None),
+            ("tls_ca", "str", None, (1, 4096)),
+            ("tls_fingerprint", "str", None, (1, 128)),
+            ("tls_cert", "str", None, (1, 4096)),
+            ("tls_key", "str", None, (1, 4096)),
         ),
         "call": (
             ("targets", "strings", DERIVED, None),
@@ -564,7 +584,7 @@ def _check_sip(problems, sip):
         if domain is None or domain[1] is not None:
             problems.add("sip.domain", "'%s' is not a host name (no port)" % sip["domain"])
     if sip["keepalive"] is None:
-        sip["keepalive"] = TCP_KEEPALIVE_S if sip["transport"] == TCP else 0
+        sip["keepalive"] = 0 if sip["transport"] == UDP else TCP_KEEPALIVE_S
     if sip["register"] is None:
         sip["register"] = sip["server"] is not None
     elif sip["register"] and sip["server"] is None:
@@ -579,6 +599,24 @@ def _check_sip(problems, sip):
         hostport = _host_port(host)
         if hostport is None or hostport[1] is not None:
             problems.add("sip.trusted[%d]" % index, "'%s' is not a host (no port)" % host)
+    _check_sip_tls(problems, sip)
+
+
+def _check_sip_tls(problems, sip):
+    given = [key for key in TLS_KEYS if sip[key] is not None]
+    if given and sip["transport"] != TLS:
+        problems.add("sip." + given[0], 'needs sip.transport = "tls"')
+    _check_tls_pair(problems, "sip", sip)
+    pin = sip["tls_fingerprint"]
+    if pin is not None:
+        digits = pin.replace(":", "").lower()
+        if len(digits) != 64 or any(digit not in "0123456789abcdef" for digit in digits):
+            problems.add(
+                "sip.tls_fingerprint",
+                "'%s' is not a SHA-256 fingerprint (64 hex digits, colons allowed)" % pin,
+            )
+        else:
+            sip["tls_fingerprint"] = digits
 
 
 def _check_party(problems, key, entry, has_domain, allow_parameters):
@@ -871,14 +909,22 @@ def _check_audio(problems, audio):
         problems.add("audio.jitter_min_ms", "%d is above audio.jitter_max_ms (%d)" % (low, high))
 
 
-def _check_srtp(problems, sip, audio):
+def _check_srtp(problems, config):
+    sip, audio = config["sip"], config["audio"]
     srtp = audio["srtp"]
     transport = sip["transport"]
-    if srtp not in (None, "off") and transport not in (None, "tls"):
+    if srtp not in (None, "off") and transport not in (None, TLS):
         problems.add(
             "audio.srtp",
             '"%s" puts the SRTP keys in the SDP, which needs sip.transport = "tls" '
             "(over %s anyone on the network reads them)" % (srtp, transport),
+        )
+    if transport == TLS and config["device"]["board"] == "pico_w":
+        problems.add(
+            "sip.transport",
+            '"tls" needs CPython (board rpi or sim): on board pico_w a TLS session '
+            "(mbedTLS's 16 KiB receive and 4 KiB send buffers and its handshake, from "
+            "the MicroPython heap) does not fit beside a call, so neither does SRTP",
         )
 
 
@@ -1087,7 +1133,7 @@ def validate(raw, filename="config"):
     config["button"] = _check_buttons(problems, config, raw.get("button"))
     config["schedule"] = _check_schedules(problems, config, raw.get("schedule"))
     _check_audio(problems, config["audio"])
-    _check_srtp(problems, config["sip"], config["audio"])
+    _check_srtp(problems, config)
     board = config["device"]["board"]
     if board is not None:
         _check_gpio(problems, board, config["gpio"], config["button"])

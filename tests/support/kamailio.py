@@ -1,7 +1,10 @@
 # Kamailio 5.6 as the tests run it (PEERS.md): in the foreground (-DD -E),
 # one UDP worker, its own run folder, the config's !NAME! placeholders
 # filled with --substdef, on a free 127.0.0.1 port (a new one when it was
-# taken before Kamailio bound it), stopped by its PID.
+# taken before Kamailio bound it), stopped by its PID. With tls=KamailioTls
+# (proxy.cfg only) it also listens for SIP over TLS (PEERS.md "TLS and
+# SRTP") on tls_port, with the certificate and the client-certificate rule
+# the test gives.
 
 import pathlib
 import subprocess
@@ -19,7 +22,49 @@ REGISTRAR_CONFIG = KAMAILIO_CONFIGS / "registrar.cfg"
 # The building proxy we ship (deploy/kamailio).
 BUILDING_CONFIG = ROOT / "deploy" / "kamailio" / "building.cfg"
 DOOR_PASSWORD = "door-secret-42"
+# Debian kamailio-tls-modules
+TLS_MODULE = pathlib.Path("/usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so")
 FLAT_PASSWORD = "flat-secret-17"
+
+
+class KamailioTls:
+    """What Kamailio's TLS listener presents and asks: its certificate and
+    key (PEM files); with client_ca, a client must show a certificate that
+    this CA signed (require_certificate), else none is asked for. Kamailio
+    connecting to a TLS contact (a call to a door registered over TLS)
+    checks that one's certificate against peer_ca when given."""
+
+    def __init__(self, certificate, key, client_ca=None, peer_ca=None):
+        self.certificate = certificate
+        self.key = key
+        self.client_ca = client_ca
+        self.peer_ca = peer_ca
+
+    def config_text(self):
+        server = [
+            "[server:default]",
+            "method = TLSv1.2+",
+            "private_key = %s" % self.key,
+            "certificate = %s" % self.certificate,
+        ]
+        if self.client_ca is None:
+            server += ["verify_certificate = no", "require_certificate = no"]
+        else:
+            server += [
+                "verify_certificate = yes",
+                "require_certificate = yes",
+                "ca_list = %s" % self.client_ca,
+            ]
+        client = ["[client:default]", "method = TLSv1.2+"]
+        if self.peer_ca is None:
+            client += ["verify_certificate = no", "require_certificate = no"]
+        else:
+            client += [
+                "verify_certificate = yes",
+                "require_certificate = yes",
+                "ca_list = %s" % self.peer_ca,
+            ]
+        return "\n".join(server + [""] + client) + "\n"
 
 
 class Kamailio:
@@ -30,10 +75,12 @@ class Kamailio:
     LOG_PREFIX = "interop: "  # the lines the config logs for the tests
     TCP = False  # whether the config listens on TCP too, on the same port
 
-    def __init__(self, rundir, config=PROXY_CONFIG, substitutions=None, memory_mb=16):
+    def __init__(self, rundir, config=PROXY_CONFIG, substitutions=None, memory_mb=16, tls=None):
         self.rundir = pathlib.Path(rundir)
         self.config = config
         self.memory_mb = memory_mb
+        self.tls = tls
+        self.tls_port = None
         if substitutions is None:
             substitutions = {"DOOR_PASSWORD": DOOR_PASSWORD, "FLAT_PASSWORD": FLAT_PASSWORD}
         self.substitutions = substitutions
@@ -47,13 +94,25 @@ class Kamailio:
 
     def start(self):
         ensure_installed(["kamailio", "kamcmd"], "kamailio")
+        if self.tls is not None:
+            ensure_installed([str(TLS_MODULE)], "kamailio-tls-modules")
         if self.port is not None:  # a restart: whoever uses it knows this port
-            return self._start(self.port)
-        return retry_when_taken(lambda: self._start(free_port(tcp=self.TCP)))
+            return self._start(self.port, self.tls_port)
+        return retry_when_taken(lambda: self._start(free_port(tcp=self.TCP), self._free_tls_port()))
 
-    def _start(self, port):
+    def _free_tls_port(self):
+        return None if self.tls is None else free_port(tcp=True)
+
+    def _start(self, port, tls_port):
         self.port = port
+        self.tls_port = tls_port
         command = ["kamailio", "-DD", "-E", "-f", self.config, "-m", self.memory_mb, "-M", 4]
+        if self.tls is not None:
+            tls_config = self.rundir / "tls.cfg"
+            tls_config.write_text(self.tls.config_text())
+            command += ["-A", "WITH_TLS"]
+            command += ["--substdef=!TLS_PORT!%d!" % tls_port]
+            command += ["--substdef=!TLS_CONFIG!%s!" % tls_config]
         # One UDP worker (overrides the config's `children`): with several,
         # two messages the door sends back to back (ACK and BYE, 180 and
         # 403, the 487 after the proxy's 200 for a CANCEL) can be relayed

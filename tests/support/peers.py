@@ -7,9 +7,15 @@ import shutil
 import subprocess
 
 
+def _present(binary):
+    """A program on PATH, or a file by its absolute path (a module)."""
+    return os.path.isabs(binary) and os.path.exists(binary) or shutil.which(binary)
+
+
 def ensure_installed(binaries, package):
-    """apt-get install `package` unless every binary is on PATH."""
-    if all(shutil.which(binary) for binary in binaries):
+    """apt-get install `package` unless every binary is on PATH (or, given
+    by an absolute path, exists)."""
+    if all(_present(binary) for binary in binaries):
         return
     as_root = [] if os.geteuid() == 0 else ["sudo", "-n"]
     install = as_root + ["apt-get", "install", "-y", "--no-install-recommends"]
@@ -19,7 +25,7 @@ def ensure_installed(binaries, package):
     if done.returncode != 0:
         subprocess.run(as_root + ["apt-get", "update"], env=environment, capture_output=True)
         done = subprocess.run(install, env=environment, capture_output=True, text=True)
-    missing = [binary for binary in binaries if not shutil.which(binary)]
+    missing = [binary for binary in binaries if not _present(binary)]
     if missing:
         raise RuntimeError(
             "%s missing and `apt-get install %s` failed (exit %d):\n%s"

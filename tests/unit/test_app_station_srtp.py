@@ -4,25 +4,28 @@
 # the code nor replay it. On CPython the door runs libsrtp (its board's
 # implementation) and the flat the portable context, so every call here is
 # also a cross-check of the two; under MicroPython both run the portable
-# one. audio.srtp needs SIP over TLS (config check); these stations talk
-# SIP in memory, so the test marks their signalling secure itself.
+# one. audio.srtp needs SIP over TLS: both stations say sip.transport =
+# "tls", and the in-memory network carries their messages as TLS flows.
 
 import struct
 
 from intercom.media.g711 import ulaw_encode
 from srtp_support import board_srtp, portable
-from station_harness import FLAT_RTP, Pair, door_config
+from station_harness import FLAT_RTP, Pair, door_config, flat_config
 
 CODE = "1234"
 
 
+def over_tls(config, mode):
+    config["sip"]["transport"] = "tls"
+    config["audio"]["srtp"] = mode
+    return config
+
+
 def secure_pair(door_mode, flat_mode, door_cfg=None, flat_cfg=None):
-    pair = Pair(door_cfg, flat_cfg, srtp={"door": board_srtp(), "flat": portable})
-    for station, mode in ((pair.door, door_mode), (pair.flat, flat_mode)):
-        settings = station.agent.settings
-        settings.secure_signalling = True  # the test's seam: as if SIP ran over TLS
-        settings.srtp = mode
-    return pair
+    door_cfg = over_tls(door_cfg or door_config(), door_mode)
+    flat_cfg = over_tls(flat_cfg or flat_config(), flat_mode)
+    return Pair(door_cfg, flat_cfg, srtp={"door": board_srtp(), "flat": portable})
 
 
 def door_answering(**door):
@@ -183,3 +186,31 @@ def test_the_stream_survives_the_sequence_numbers_wrap():
     assert pair.door.relay_on is True
     stats = pair.door.stats(pair.now)["media"]
     assert (stats["srtp_auth_failed"], stats["srtp_replayed"]) == (0, 0)
+
+
+def door_sip_bodies(pair):
+    bodies = []
+
+    def keep(message):
+        bodies.append(bytes(message.body or b""))
+
+    pair.rewrite_sip("door", keep)
+    return bodies
+
+
+def test_keys_never_cross_sip_over_udp():
+    # the flat (or an attacker's phone) offers SRTP keys over plain UDP to a
+    # door configured for TLS: the door never answers with a key there
+    for door_mode, answered in (("mandatory", False), ("optional", True)):
+        door_cfg = over_tls(door_answering(), door_mode)
+        pair = Pair(door_cfg, flat_config(), srtp={"door": board_srtp(), "flat": portable})
+        flat = pair.flat.agent.settings
+        flat.srtp, flat.secure_transports = "optional", ("udp",)  # it sends keys over UDP
+        bodies = door_sip_bodies(pair)
+        pair.press(pair.flat, 1000)
+        assert all(b"a=crypto" not in body and b"RTP/SAVP" not in body for body in bodies)
+        if answered:
+            assert pair.door.state == "talking"
+            assert pair.door.stats(pair.now)["media"]["srtp"] is None
+        else:
+            assert pair.first("door", "answered") is None and pair.door.media is None

@@ -278,8 +278,8 @@ def test_sip_transport_and_its_keepalive_default():
     assert (tcp["transport"], tcp["keepalive"]) == ("tcp", 120)  # RFC 5626 4.4.1
     quiet = with_sections(sip={"transport": "tcp", "keepalive": 0})
     assert config.validate(quiet, "door.toml")["sip"]["keepalive"] == 0
-    problems = problems_of(with_sections(sip={"transport": "tls"}))
-    assert has_problem(problems, "door.toml: sip.transport: ", "'tls'", "udp, tcp")
+    problems = problems_of(with_sections(sip={"transport": "sctp"}))
+    assert has_problem(problems, "door.toml: sip.transport: ", "'sctp'", "udp, tcp, tls")
 
 
 def test_choices():
@@ -450,3 +450,25 @@ def test_srtp_keys_need_sip_over_tls():
         assert has_problem(problems, "door.toml: audio.srtp: ", mode, 'sip.transport = "tls"')
     problems = problems_of(with_sections(audio={"srtp": "always"}))
     assert has_problem(problems, "door.toml: audio.srtp: ", "'always'", "mandatory")
+
+
+def test_sip_over_tls_and_its_certificate_settings():
+    pin = "AB:" * 31 + "CD"
+    secure = with_sections(
+        sip={"transport": "tls", "tls_ca": "/etc/intercom/ca.pem", "tls_fingerprint": pin},
+        audio={"srtp": "mandatory"},
+    )
+    effective = config.validate(secure)
+    assert effective["sip"]["tls_fingerprint"] == "ab" * 31 + "cd"
+    assert effective["sip"]["keepalive"] == 120  # a stream: pings find a dead connection
+    assert effective["audio"]["srtp"] == "mandatory"
+    plain = problems_of(with_sections(sip={"tls_ca": "/etc/intercom/ca.pem"}))
+    assert has_problem(plain, "door.toml: sip.tls_ca: ", 'sip.transport = "tls"')
+    short = problems_of(with_sections(sip={"transport": "tls", "tls_fingerprint": "AB:CD"}))
+    assert has_problem(short, "door.toml: sip.tls_fingerprint: ", "'AB:CD'", "64 hex digits")
+    odd = problems_of(with_sections(sip={"transport": "tls", "tls_fingerprint": "g" * 64}))
+    assert has_problem(odd, "door.toml: sip.tls_fingerprint: ", "SHA-256")
+    half = problems_of(with_sections(sip={"transport": "tls", "tls_cert": "/door.pem"}))
+    assert has_problem(half, "door.toml: sip.tls_key: ", "both tls_cert and tls_key")
+    pico = problems_of(with_sections(device={"board": "pico_w"}, sip={"transport": "tls"}))
+    assert has_problem(pico, "door.toml: sip.transport: ", "pico_w", "heap")

@@ -28,7 +28,8 @@ class Sink:
     def deliver(self, data, flow):
         self.delivered.append((data, flow))
 
-    def failed(self, flow, framing):
+    def failed(self, flow, framing, reason=None):
+        assert reason is None  # only TLS has reasons
         self.failures.append((flow, framing))
 
     def accepts(self, flow):

@@ -92,13 +92,22 @@
 # `error` event, a line on stderr and EXIT_FAILURE, with nothing left open.
 # A network stack without TCP (a TCP socket cannot even be made) leaves the
 # door on UDP with an `error` event, unless sip.transport is tcp.
+# With sip.transport = "tls" (CPython: boards.runtime.sip_tls) the stream
+# listener speaks TLS instead of TCP, and only with sip.tls_cert/tls_key
+# (without them no listener: peers reach the door over the connections it
+# opens); the certificate files are read at start (a bad one is a
+# StartError naming the key), and the connections to sip.server check its
+# certificate against the name sip.server gives, not the address it
+# resolved to.
 #
 # SIP flows (intercom.sip.flow): a UDP datagram arrives as ("udp", host,
-# port, 0); a TCP connection's framed items as ("tcp", host, port, id).
+# port, 0); a TCP connection's framed items as ("tcp", host, port, id), a
+# TLS one's as ("tls", host, port, id).
 # flush() sends each SIP datagram by its flow's transport (UDP socket, or
 # boards.runtime.tcp.SipStreams: the connection, any to the address, or a
 # new one) and closes the flows the station gives up; the streams report a
-# closed, refused or unframeable connection to station.sip_flow_failed.
+# closed, refused or unframeable connection to station.sip_flow_failed (a
+# TLS failure with its reason).
 #
 # The driver contract (aioquic style): after every input (a datagram burst,
 # a timer, a command, an audio frame) flush() sends every datagram the
@@ -135,7 +144,8 @@ import time
 
 from intercom import compat, events
 from intercom.app.station import MAX_MESSAGE_SIZE, Station
-from intercom.sip.flow import TCP, UDP, flow_address, make_flow
+from intercom.sip.flow import TLS, UDP, flow_address, make_flow
+from intercom.sip.grammar import parse_hostport
 
 from boards.runtime import state_file
 from boards.runtime.addresses import (
@@ -302,7 +312,7 @@ class Runtime:
         if self.local_host is None:
             self.local_host = find_local_host(first_peer(config))
         host = self.local_host
-        sip = self._bind_sip(host, config["sip"])
+        sip = self._bind_sip(host, config["sip"], _tls_names(self.config, config))
         rtp, rtcp = bind_rtp_pair(host, config["audio"]["rtp_port"])
         self.sockets.append(rtp)
         self.sockets.append(rtcp)
@@ -342,23 +352,32 @@ class Runtime:
                 self.service_loop.call(self.services.attach)
         gc.collect()  # start with the import garbage gone: big receives need room
 
-    def _bind_sip(self, host, sip_config):
-        """The SIP UDP socket, and the TCP listener on its port (see the top)."""
+    def _bind_sip(self, host, sip_config, tls_names):
+        """The SIP UDP socket, and the TCP (or TLS) listener on its port
+        (see the top)."""
         port = sip_config["local_port"]
+        tls = _sip_tls(sip_config, tls_names) if sip_config["transport"] == TLS else None
         for _ in range(SIP_BIND_ATTEMPTS if port == 0 else 1):
             try:
                 sip = UdpSocket(host, port)
             except OSError as error:
                 reason = "cannot bind SIP on %s port %d: %s" % (host, port, error)
                 raise StartError(reason) from None
-            streams = SipStreams(self.loop, self, MAX_MESSAGE_SIZE)
+            if tls is not None:
+                streams = SipStreams(self.loop, self, MAX_MESSAGE_SIZE, TLS, tls)
+                if sip_config["tls_cert"] is None:
+                    self.sockets.append(sip)
+                    self.sip_streams = streams
+                    return sip
+            else:
+                streams = SipStreams(self.loop, self, MAX_MESSAGE_SIZE)
             try:
                 streams.listen(host, sip.local_address[1])
             except OSError as error:
                 if error.args[0] == errno.EADDRINUSE and port == 0:
                     sip.close()
                     continue  # that port is free for UDP only: another one
-                if error.args[0] == errno.EADDRINUSE or sip_config["transport"] == TCP:
+                if error.args[0] == errno.EADDRINUSE or sip_config["transport"] != UDP:
                     sip.close()
                     raise StartError(
                         "cannot listen for SIP over TCP on %s port %d: %s"
@@ -456,8 +475,8 @@ class Runtime:
         self._started().receive_sip(data, flow, self.now_ms())
         self.flush()
 
-    def failed(self, flow, framing):
-        self._started().sip_flow_failed(flow, self.now_ms(), framing)
+    def failed(self, flow, framing, reason=None):
+        self._started().sip_flow_failed(flow, self.now_ms(), framing, reason)
         self.flush()
 
     def accepts(self, flow):
@@ -576,9 +595,9 @@ class Runtime:
         for data, flow in datagrams:
             if flow[0] == UDP:
                 self._send(self.sip_socket, ((data, flow_address(flow)),))
-            elif streams is not None:
+            elif streams is not None and flow[0] == streams.transport:
                 streams.send(data, flow)
-            else:  # no TCP here: a failed flow, reported from the loop (like a refusal)
+            else:  # no TCP (or TLS) here: a failed flow, reported from the loop
                 self.loop.call_later(0, lambda flow=flow: self.failed(flow, False))
 
     def flush(self):
@@ -643,3 +662,37 @@ class Runtime:
         self._timer_deadline = deadline
         if deadline is not None:
             self._timer = self.loop.call_later(compat.ticks_diff(deadline, now), self._on_timer)
+
+
+def _tls_names(config, resolved):
+    """{address: name} for TLS: sip.server's resolved address -> the name
+    its certificate must carry (the configured host)."""
+    server = config["sip"]["server"]
+    if not server:
+        return {}
+    return {parse_hostport(resolved["sip"]["server"])[0]: parse_hostport(server)[0]}
+
+
+def _sip_tls(sip_config, names):
+    """The TLS of sip.transport = "tls" (CPython), or StartError."""
+    try:
+        from boards.runtime.sip_tls import SipTls
+    except ImportError:
+        raise StartError('sip.transport = "tls" needs CPython (its ssl module)') from None
+    for key in ("tls_ca", "tls_cert", "tls_key"):
+        path = sip_config[key]
+        if path is not None:
+            try:
+                open(path, "rb").close()
+            except OSError as error:
+                raise StartError("sip.%s: cannot read %s: %s" % (key, path, error)) from None
+    try:
+        return SipTls(
+            sip_config["tls_ca"],
+            sip_config["tls_fingerprint"],
+            sip_config["tls_cert"],
+            sip_config["tls_key"],
+            names,
+        )
+    except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
+        raise StartError("sip.tls_ca, tls_cert or tls_key: not usable: %s" % error) from None

@@ -34,9 +34,18 @@
 #   close_flow(flow)                      close every connection to its peer
 #                                         (the core gave up on it: no pong)
 #
-# TLS (a later transport) wraps the socket of a connection: the handshake
-# steps in the same readable/writable callbacks before the first byte of
-# SIP is framed; the flows say "tls"; everything else here stays.
+# TLS (transport "tls", tls: boards.runtime.sip_tls.SipTls, CPython): the
+# same connections, each with a TlsSession between the socket and the
+# framer: what the socket reads is fed to the session, whose plaintext is
+# framed; SIP is written to the session, whose ciphertext is what the
+# socket writes. The handshake runs in the same callbacks: ours starts
+# when the connect is done, a peer's when we accept (closed at once when
+# we have no certificate to present); SIP sent before it ends waits in the
+# session. A handshake not done within CONNECT_TIMEOUT_MS (from the connect
+# or the accept) closes the connection; a TLS failure closes it and reports
+# its reason: sink.failed(flow, False, reason), reason one of sip_tls's
+# tls_* (a bad certificate, a wrong name, an expired one, not the pinned
+# one); otherwise the reason is None.
 
 import errno
 import select
@@ -66,20 +75,24 @@ class _Connection:
         self.flow = flow
         self.state = state
         self.framer = StreamFramer(max_message_size)
-        self.output = bytearray()
+        self.tls = None  # a TlsSession on a TLS stream
+        self.output = bytearray()  # bytes for the socket (TLS: ciphertext)
         self.active_ms = now_ms
         self.connect_timer = None
         self.watching_output = False  # a writer registered with the loop
 
 
 class SipStreams:
-    """The SIP streams of one runtime. sink: deliver(data, flow),
-    failed(flow, framing), accepts(flow) -> bool (the station's)."""
+    """The SIP streams of one runtime, over `transport` (TCP, or TLS with
+    tls). sink: deliver(data, flow), failed(flow, framing, reason=None),
+    accepts(flow) -> bool (the station's)."""
 
-    def __init__(self, loop, sink, max_message_size):
+    def __init__(self, loop, sink, max_message_size, transport=TCP, tls=None):
         self._loop = loop
         self._sink = sink
         self._max_message_size = max_message_size
+        self.transport = transport
+        self._tls = tls
         self._listener = None
         self._connections = {}  # connection id -> _Connection
         self._next_id = 1
@@ -113,12 +126,23 @@ class SipStreams:
             except ValueError:  # an address family we do not speak
                 sock.close()
                 continue
-            flow = make_flow(TCP, address, self._new_id())
+            flow = make_flow(self.transport, address, self._new_id())
+            session = None
+            if self._tls is not None:
+                session = self._tls.server()
+                if session is None:  # no certificate of ours to present
+                    sock.close()
+                    continue
             if not self._sink.accepts(flow):
                 sock.close()
                 continue
             sock.setblocking(False)
-            self._add(sock, flow, _OPEN)
+            connection = self._add(sock, flow, _OPEN)
+            if session is not None:
+                connection.tls = session
+                connection.connect_timer = self._loop.call_later(
+                    CONNECT_TIMEOUT_MS, lambda connection=connection: self._close(connection, True)
+                )
 
     # -- sending ---------------------------------------------------------------
 
@@ -127,7 +151,11 @@ class SipStreams:
         if connection is None:
             self.dropped_sends = (self.dropped_sends + 1) & 0xFFFFFFFF
             return
-        connection.output.extend(data)
+        if connection.tls is None:
+            connection.output.extend(data)
+        else:
+            connection.tls.write(data)
+            connection.output.extend(connection.tls.take_output())
         if len(connection.output) > MAX_OUTPUT:
             self._close(connection, True)
             return
@@ -165,7 +193,10 @@ class SipStreams:
             self._loop.call_later(0, lambda: self._sink.failed(flow, False))
             return None
         sock.setblocking(False)
-        connection = self._add(sock, make_flow(TCP, (flow[1], flow[2]), self._new_id()), None)
+        new_flow = make_flow(self.transport, (flow[1], flow[2]), self._new_id())
+        connection = self._add(sock, new_flow, None)
+        if self._tls is not None:
+            connection.tls = self._tls.client(flow[1])  # its hello waits for the connect
         try:
             sock.connect(socket.getaddrinfo(flow[1], flow[2], 0, socket.SOCK_STREAM)[0][-1])
         except OSError as error:
@@ -199,6 +230,10 @@ class SipStreams:
             self._close(connection, True)
             return
         connection.active_ms = self._loop.clock.now_ms()
+        if connection.tls is not None:
+            data = self._through_tls(connection, data)
+            if not data:
+                return
         try:
             items = connection.framer.feed(data)
         except FramingError:
@@ -206,6 +241,23 @@ class SipStreams:
             return
         for item in items:
             self._sink.deliver(item, connection.flow)
+
+    def _through_tls(self, connection, data):
+        """The plaintext in data (b"" while the handshake runs); what the
+        session has to send is written; None when TLS failed (closed)."""
+        session = connection.tls
+        plain = session.feed(data)
+        if plain is None:
+            self._close(connection, True, reason=session.failure)
+            return None
+        if session.established and connection.connect_timer is not None:
+            connection.connect_timer.cancel()
+            connection.connect_timer = None
+        output = session.take_output()
+        if output:
+            connection.output.extend(output)
+            self._write(connection)
+        return plain
 
     def _writable(self, sock, poll_events):
         connection = self._by_socket(sock)
@@ -216,8 +268,8 @@ class SipStreams:
                 self._close(connection, True)
                 return
             connection.state = _OPEN
-            if connection.connect_timer is not None:
-                connection.connect_timer.cancel()
+            if connection.tls is None and connection.connect_timer is not None:
+                connection.connect_timer.cancel()  # (TLS: it runs on to the handshake's end)
                 connection.connect_timer = None
             self._loop.add_reader(sock, self._readable)
         self._write(connection)
@@ -278,7 +330,7 @@ class SipStreams:
                 return connection
         return None
 
-    def _close(self, connection, report, framing=False):
+    def _close(self, connection, report, framing=False, reason=None):
         if self._connections.get(connection.flow[3]) is not connection:
             return  # closed already
         del self._connections[connection.flow[3]]
@@ -292,7 +344,11 @@ class SipStreams:
             self._idle_timer.cancel()
             self._idle_timer = None
         if report:
-            self._sink.failed(connection.flow, framing)
+            tls = connection.tls
+            if reason is None and tls is not None and connection.state == _OPEN:
+                if not tls.established and tls.failure is None:
+                    reason = "tls_handshake"  # closed or timed out amid the handshake
+            self._sink.failed(connection.flow, framing, reason)
 
     def _close_idle(self):
         now = self._loop.clock.now_ms()

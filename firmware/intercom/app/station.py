@@ -19,7 +19,9 @@
 #   set_quiet_mode(mode, source, now_ms) -> bool   reset_tamper(source, now_ms) -> bool
 #   receive_sip(data, flow, now_ms)       receive_rtp(data, addr, now_ms)
 #   receive_rtcp(data, addr, now_ms, wallclock_ms)
-#   sip_flow_failed(flow, now_ms, framing=False)  accepts_sip_connection(flow, now_ms)
+#   sip_flow_failed(flow, now_ms, framing=False, reason=None)   (reason: a TLS
+#                                         failure, boards/runtime/sip_tls.py)
+#   accepts_sip_connection(flow, now_ms)
 #   audio_frame(mic_pcm, now_ms) -> speaker PCM: call every ptime ms, always
 #   sip_datagrams(now_ms) -> [(bytes, flow)] / sip_flows_to_close() /
 #   rtp_datagrams() / rtcp_datagrams(now_ms, wallclock_ms)
@@ -382,9 +384,9 @@ class Station:
         except Exception as error:
             self._internal_error("receive_sip", error, now_ms)
 
-    def sip_flow_failed(self, flow, now_ms, framing=False):
+    def sip_flow_failed(self, flow, now_ms, framing=False, reason=None):
         try:
-            self.agent.flow_failed(flow, now_ms, framing)
+            self.agent.flow_failed(flow, now_ms, framing, reason)
             self._settle(now_ms)
         except MemoryError:
             raise

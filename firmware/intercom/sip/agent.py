@@ -15,8 +15,10 @@
 #                                          names, or any to its address, or
 #                                          a new one)
 #   flows_to_close()                       -> [flow] streams to close (no pong)
-#   flow_failed(flow, now_ms, framing=False)  a stream closed, was reset or
-#                                          refused, or could not be framed
+#   flow_failed(flow, now_ms, framing=False, reason=None)  a stream closed,
+#                                          was reset or refused, or could not
+#                                          be framed; reason: the board's
+#                                          (a TLS failure: "tls_expired", ...)
 #   accepts_connection(flow, now_ms)       whether to keep a stream a peer
 #                                          opened (who may talk to us, below)
 #   get_timer()                            -> next deadline (ms ticks) or None
@@ -216,7 +218,7 @@ class Agent:
         del closing[:]
         return flows
 
-    def flow_failed(self, flow, now_ms, framing=False):
+    def flow_failed(self, flow, now_ms, framing=False, reason=None):
         """The board lost a stream (see the top); never raises."""
         context = self.context
         context.count("framing_errors" if framing else "flows_failed")
@@ -225,7 +227,7 @@ class Agent:
                 isinstance(transaction, ClientTransaction)
                 and is_stream(transaction.flow)
                 and same_peer(transaction.flow, flow)
-                and transaction.transport_failed(now_ms)
+                and transaction.transport_failed(now_ms, reason)
                 and transaction.owner is not None
             ):
                 transaction.owner.on_transaction_timeout(transaction, now_ms)

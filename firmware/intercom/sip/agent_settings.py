@@ -7,10 +7,12 @@
 #   from the config            setting
 #   -------------------------- ------------------------------------------
 #   sip.user, password, realm  user, password, realm
-#   sip.server                 server, server_address (host, port 5060)
+#   sip.server                 server, server_address (host, port 5060;
+#                              5061 over TLS)
 #   sip.domain                 domain (else the server host, else local_host)
 #   sip.register, expires      register, expires_s
-#   sip.transport              transport ("udp" | "tcp", intercom.sip.flow)
+#   sip.transport              transport ("udp" | "tcp" | "tls",
+#                              intercom.sip.flow)
 #   sip.keepalive              keepalive_ms
 #   sip.trusted                trusted
 #   sip.peer_media_same_host   peer_media_same_host
@@ -31,16 +33,17 @@
 #                              answered
 #   audio.srtp                 srtp: the SDES mode of intercom.sdp ("off",
 #                              "optional", "mandatory")
-#   sip.transport == "tls"     secure_signalling: SDES keys cross the
-#                              network in the SDP, so srtp other than "off"
-#                              without it raises ValueError (the config
-#                              check says so first)
+#   (sip.transport "tls")      SDES keys cross the network in the SDP,
+#                              so srtp other than "off" without TLS raises
+#                              ValueError (the config check says so first);
+#                              secure_transports: the flows' transports a
+#                              call may carry keys over (TLS only)
 #
 # The limits (keywords): T1/T2/T4, max_message_size (the largest message
 # parsed; a board reads at most this much per datagram), max_transactions,
 # rate_per_s/rate_burst/max_sources (guard.py), user_agent.
 
-from intercom.sip.flow import SIP_PORT
+from intercom.sip.flow import TLS, default_port
 from intercom.sip.grammar import parse_hostport
 from intercom.sip.timers import SipTimers
 
@@ -74,7 +77,7 @@ class AgentSettings:
         self.server_address = None
         if self.server:
             host, port = parse_hostport(self.server)
-            self.server_address = (host, port or SIP_PORT)
+            self.server_address = (host, port or default_port(sip["transport"]))
         self.domain = sip["domain"] or (
             self.server_address[0] if self.server_address else local_host
         )
@@ -108,6 +111,6 @@ class AgentSettings:
         self.max_sources = max_sources
         self.user_agent = user_agent
         self.srtp = config["audio"]["srtp"]
-        self.secure_signalling = self.transport == "tls"
-        if self.srtp != "off" and not self.secure_signalling:
-            raise ValueError("SRTP keys (audio.srtp %s) need secure signalling" % self.srtp)
+        if self.srtp != "off" and self.transport != TLS:
+            raise ValueError("SRTP keys (audio.srtp %s) need SIP over TLS" % self.srtp)
+        self.secure_transports = (TLS,)

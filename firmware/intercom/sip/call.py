@@ -58,8 +58,11 @@
 # answers with them (intercom.sdp has the rules); a re-INVITE's answer
 # keeps them (§7.1.4 lets the answerer keep its key), so our SRTP stream
 # goes on unchanged. An offer without SRTP gets 488 from a door whose
-# audio.srtp is mandatory. AgentSettings refuses SDES without secure
-# signalling: the keys would cross the network in clear.
+# audio.srtp is mandatory. Keys only cross a transport of
+# settings.secure_transports (TLS): a call over UDP or TCP (a forged
+# INVITE over UDP, a target URI with ;transport=udp) carries none: with
+# mandatory its INVITE gets 488, and our offer is RTP/SAVP without a key,
+# which no answer can satisfy; with optional it is plain RTP.
 #
 # Forking (§13.2.2.4, §19.3): behind a forking proxy a second phone can
 # answer before the proxy's CANCEL reaches it; its 2xx carries another To
@@ -443,30 +446,37 @@ class Call:
     def _make_offer(self):
         """Our SDP offer (kept as local_sdp, the answer is read against it)."""
         settings = self.context.settings
+        mode, masters = self._srtp()
         offer = media_session.make_offer(
-            settings.codecs,
-            settings.ptime,
-            self.local_rtp,
-            self.session_id,
-            self.session_version,
-            settings.srtp,
-            self._masters(),
-        )
+            settings.codecs, settings.ptime, self.local_rtp, self.session_id,
+            self.session_version, mode, masters,
+        )  # fmt: skip
         self.local_sdp = offer
         return offer
 
-    def _masters(self):
-        """Our SRTP master keys (none with audio.srtp off), drawn once."""
-        if self.context.settings.srtp != "off" and not self.masters:
+    def _srtp(self):
+        """(SDES mode, our master keys) for this call: audio.srtp and keys
+        drawn once over a secure transport; no keys over any other (see the
+        top: "mandatory" without keys refuses, "optional" is "off")."""
+        settings = self.context.settings
+        if settings.srtp == "off":
+            return "off", ()
+        if self.transport not in settings.secure_transports:
+            return ("mandatory", ()) if settings.srtp == "mandatory" else ("off", ())
+        if not self.masters:
             masters = []
             for _ in SUITES:
                 masters.append(self.context.random_bytes(MASTER_BYTES))
             self.masters = tuple(masters)
-        return self.masters
+        return settings.srtp, self.masters
 
     def _answer_offer(self, transaction, offer, now_ms):
         """Our SDP answer to the peer's offer; on failure respond 400/488
         (488 too for media at another host than the peer's, see media_host)."""
+        mode, masters = self._srtp()
+        if mode != "off" and not masters:  # mandatory, over a transport keys may not cross
+            self._respond(transaction, 488, now_ms)
+            return False
         try:
             answer, media = media_session.make_answer(
                 offer,
@@ -475,8 +485,8 @@ class Call:
                 self.local_rtp,
                 self.session_id,
                 self.session_version,
-                self.context.settings.srtp,
-                self._masters(),
+                mode,
+                masters,
             )
         except SdpError as error:
             self._respond(transaction, error.status, now_ms)

@@ -39,7 +39,9 @@
 #   completed    any response        absorb                          completed
 #                timer K (T4)                                        terminated
 #   any kind
-#   (not ended)  stream failed       report timeout (transport_error) terminated
+#   (not ended)  stream failed       report timeout (transport_error, terminated
+#                                    transport_reason: the board's, as
+#                                    "tls_expired", else "connection failed")
 #   calling,     stream failed, size resend over UDP, timers restart calling/trying
 #   trying       switch (§18.1.1)
 #
@@ -84,6 +86,7 @@ class ClientTransaction(TransactionDeadlines):
         self.ack_wire = None
         self.timed_out = False
         self.transport_error = False
+        self.transport_reason = None
         self.final_response = None
         self._send_first(now_ms)
 
@@ -149,7 +152,7 @@ class ClientTransaction(TransactionDeadlines):
             self.retransmit_at = ticks_add(self.retransmit_at, self.interval)
         return False
 
-    def transport_failed(self, now_ms):
+    def transport_failed(self, now_ms, reason=None):
         """The stream under us failed (§17.1.4); True when the owner should
         hear of it (as of a timeout), False when the request went out again
         over UDP or the transaction had ended anyway."""
@@ -164,6 +167,7 @@ class ClientTransaction(TransactionDeadlines):
         self.retransmit_at = self.timeout_at = self.end_at = None
         self.timed_out = True
         self.transport_error = True
+        self.transport_reason = reason or "connection failed"
         return True
 
     def _use_udp(self):

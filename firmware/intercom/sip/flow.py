@@ -4,8 +4,9 @@
 #
 #   flow = (transport, host, port, connection)     a tuple: small, hashable
 #
-#   transport   UDP or TCP ("udp", "tcp"); TLS will be one more stream
-#               transport (the board wraps the socket, the core is the same)
+#   transport   UDP, TCP or TLS ("udp", "tcp", "tls"); TLS is a stream
+#               like TCP (the board wraps the socket in TLS, the core is
+#               the same), the only one SDES keys may cross (sdp.py)
 #   host, port  the remote address
 #   connection  0 on UDP; on a stream 0 asks the board for any open
 #               connection to that address (it connects when there is none:
@@ -19,8 +20,10 @@
 # reliable ones).
 #
 # Which transport a request takes (RFC 3261 section 18.1.1, RFC 3263 4.1):
-# the URI's transport parameter when it names one we speak, else the given
-# default (sip.transport for a new request, the dialog's own inside one);
+# TLS for a sips: URI (RFC 3261 19.1, 26.2.2: TLS on every hop, port 5061
+# by default), else the URI's transport parameter when it names one we
+# speak, else the given default (sip.transport for a new request, the
+# dialog's own inside one); a TLS default port is 5061 (SIPS_PORT);
 # a request for UDP larger than UDP_SIZE_LIMIT goes over TCP instead
 # ("larger than 1300 bytes and the path MTU is unknown"), and back to UDP
 # when the peer refuses the connection (context.py, client_transaction.py).
@@ -30,8 +33,10 @@ from intercom.sip.uri import parse_uri
 
 UDP = "udp"
 TCP = "tcp"
-TRANSPORTS = (UDP, TCP)
+TLS = "tls"
+TRANSPORTS = (UDP, TCP, TLS)
 SIP_PORT = 5060  # RFC 3261 section 19.1.2: sip: over UDP and TCP
+SIPS_PORT = 5061  # and over TLS
 UDP_SIZE_LIMIT = 1300  # RFC 3261 section 18.1.1
 
 
@@ -58,14 +63,23 @@ def via_transport(flow):
     return flow[0].upper()
 
 
+def default_port(transport):
+    """The port of a URI or server without one (RFC 3261 19.1.2)."""
+    return SIPS_PORT if transport == TLS else SIP_PORT
+
+
 def uri_flow(uri_text, transport):
     """The flow a request for uri_text takes: to the maddr parameter or the
-    host, the port or SIP_PORT, over the URI's transport parameter when we
-    speak it, else over `transport`. Raises SipParseError for a bad URI."""
+    host, over TLS for sips:, else the URI's transport parameter when we
+    speak it, else `transport`; the port or the transport's default.
+    Raises SipParseError for a bad URI."""
     uri = parse_uri(uri_text)
     if uri.host is None:
         raise SipParseError(416, "no host in URI")
     named = (uri.params.get("transport") or "").lower()
-    if named in TRANSPORTS:
+    if uri.scheme == "sips":
+        transport = TLS
+    elif named in TRANSPORTS:
         transport = named
-    return (transport, uri.params.get("maddr") or uri.host, uri.port or SIP_PORT, 0)
+    port = uri.port or default_port(transport)
+    return (transport, uri.params.get("maddr") or uri.host, port, 0)

@@ -94,7 +94,10 @@
 #        "retry_in_ms": ms}   reason: "forbidden" (403), "authentication
 #        failed" (challenged again), "foreign realm", "unsupported challenge",
 #        "no password", "interval too brief" (423), "rejected" (other
-#        codes), "timeout", "connection failed" (TCP)
+#        codes), "timeout", "connection failed" (TCP, TLS), a TLS failure
+#        the board names: "tls_untrusted", "tls_hostname", "tls_expired",
+#        "tls_certificate", "tls_fingerprint", "tls_handshake"
+#        (boards/runtime/sip_tls.py)
 #   {"event": "unregistered", "status": code or None, "reason": text or None}
 
 from intercom.compat import ticks_add, ticks_diff
@@ -304,11 +307,11 @@ class Registration:
 
     def on_transaction_timeout(self, transaction, now_ms):
         """A REGISTER's client transaction timed out (Timer F), or its
-        connection failed (transaction.transport_error)."""
+        connection failed (transaction.transport_error: its reason)."""
         if transaction is not self._transaction:
             return
         self._transaction = None
-        reason = "connection failed" if transaction.transport_error else "timeout"
+        reason = transaction.transport_reason if transaction.transport_error else "timeout"
         if self._stopping and self.state == TRYING:
             self._after_stop_requested(now_ms)
         elif self.state == UNREGISTERING:
