@@ -55,6 +55,26 @@ def voice_like(seconds, seed=11):
     return (6000 * signal * envelope).astype("<i2")
 
 
+def steady_tone(seconds, frequency, level=8000):
+    """A pure tone (use a multiple of 50 Hz: a whole number of periods in
+    each 20 ms packet, the bin tone_share measures)."""
+    times = numpy.arange(int(seconds * RATE)) / RATE
+    return (level * numpy.sin(2 * numpy.pi * frequency * times)).astype("<i2")
+
+
+def tone_share(samples, frequency):
+    """The share of the samples' energy at frequency (one DFT bin, the
+    Goertzel measure): 1.0 for that pure tone, about 2/len for noise, 0.0
+    for silence."""
+    samples = numpy.asarray(samples, dtype=float)
+    energy = float(numpy.sum(samples * samples))
+    if energy == 0.0:
+        return 0.0
+    phase = 2 * numpy.pi * frequency * numpy.arange(len(samples)) / RATE
+    bin_power = abs(numpy.sum(samples * numpy.exp(-1j * phase))) ** 2
+    return 2.0 * bin_power / (len(samples) * energy)
+
+
 def noise_syllables(seconds, seed):
     """Band-limited noise in 200 ms syllables with 50 ms gaps: a signal whose
     autocorrelation has one sharp peak, so the lag found is unambiguous."""

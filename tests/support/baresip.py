@@ -2,7 +2,10 @@
 # a config folder of its own, answers automatically, plays a long WAV
 # (baresip hangs up when its source ends), records each call's audio with
 # sndfile, takes commands on ctrl_tcp; on free 127.0.0.1 ports (new ones
-# when one was taken before baresip bound it), stopped by its PID.
+# when one was taken before baresip bound it), stopped by its PID. With
+# ca_file it talks SIP over TLS to the proxy's proxy_port (checking its
+# certificate against ca_file) and, with mediaenc (PEERS.md "TLS and
+# SRTP": "srtp" or "srtp-mand"), SRTP through its srtp module.
 
 import json
 import pathlib
@@ -20,8 +23,10 @@ READY_LINE = "baresip is ready."
 class Baresip:
     """recording("dec") is what it heard, recording("enc") what it sent."""
 
-    def __init__(self, folder, user, password, proxy_port, source_wav):
+    def __init__(self, folder, user, password, proxy_port, source_wav, ca_file=None, mediaenc=None):
         self.folder = pathlib.Path(folder)
+        self.ca_file = ca_file
+        self.mediaenc = mediaenc
         self.folder.mkdir(parents=True, exist_ok=True)
         self.user = user
         self.password = password
@@ -61,13 +66,22 @@ class Baresip:
             "ctrl_tcp_listen 127.0.0.1:%d" % self.control_port,
             "snd_path %s" % self.recordings,
         ]
+        transport = ""
+        if self.ca_file is not None:
+            config.append("sip_cafile %s" % self.ca_file)
+            transport = ";transport=tls"
+        if self.mediaenc is not None:  # loaded before account.so reads the accounts
+            config.insert(config.index("module account.so"), "module srtp.so")
         (self.folder / "config").write_text("\n".join(config) + "\n")
-        account = (
-            '<sip:%s@127.0.0.1>;auth_pass=%s;answermode=auto;regint=600;outbound="sip:127.0.0.1:%d"'
+        account = "<sip:%s@127.0.0.1%s>;auth_pass=%s;answermode=auto;regint=600" % (
+            self.user,
+            transport,
+            self.password,
         )
-        (self.folder / "accounts").write_text(
-            account % (self.user, self.password, self.proxy_port) + "\n"
-        )
+        account += ';outbound="sip:127.0.0.1:%d%s"' % (self.proxy_port, transport)
+        if self.mediaenc is not None:
+            account += ";mediaenc=" + self.mediaenc
+        (self.folder / "accounts").write_text(account + "\n")
 
     def start(self):
         ensure_installed(["baresip"], "baresip-core")

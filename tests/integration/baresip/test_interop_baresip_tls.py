@@ -1,0 +1,136 @@
+# A secure door (sip.transport = "tls", audio.srtp = "mandatory") and
+# baresip with its srtp module (mediaenc=srtp-mand), both registered over
+# TLS with Kamailio's tls module (a CA and certificate the test makes):
+# the door calls baresip and baresip calls the door; each hears the
+# other's tone, baresip's RFC 4733 keypad code (inside SRTP) opens the
+# door. tshark captures the call on lo (the proxy's TLS port and the
+# door's RTP ports only) and finds no SIP it can read and no RTP whose
+# payload decodes as G.711 to the tone that was sent (PEERS.md "TLS and
+# SRTP": the tone's share of the energy: 0.9999 measured in a clear call,
+# below 0.05 required here).
+
+import time
+
+import numpy
+import pytest
+from support.audio import read_wav, steady_tone, tone_share, ulaw_expand, write_wav
+from support.baresip import Baresip
+from support.capture import Capture
+from support.certificates import Authority
+from support.door import DOOR_CODE, start_registered_door
+from support.kamailio import DOOR_PASSWORD, FLAT_PASSWORD, Kamailio, KamailioTls
+
+pytestmark = pytest.mark.integration
+
+DOOR_TONE = 700  # Hz, what the door's microphone hears
+FLAT_TONE = 1100  # Hz, what baresip sends
+
+
+def secure_call(tmp_path, owned, door_settings):
+    """(proxy, baresip, door, capture): all registered over TLS, the capture
+    running."""
+    authority = Authority(tmp_path / "ca")
+    certificate, key = authority.issue("proxy", addresses=["127.0.0.1"])
+    folder = tmp_path / "kamailio"
+    folder.mkdir()
+    proxy = owned(Kamailio(folder, tls=KamailioTls(certificate, key))).start()
+    door_folder = tmp_path / "door"
+    door_folder.mkdir()
+    write_wav(door_folder / "visitor.wav", steady_tone(30, DOOR_TONE))
+    settings = {
+        "sip": {"transport": "tls", "tls_ca": str(authority.certificate)},
+        "audio": {"input": "file:visitor.wav", "srtp": "mandatory"},
+    }
+    settings.update(door_settings)
+    door = start_registered_door(
+        owned, door_folder, "Door", "door", DOOR_PASSWORD, proxy.tls_port, ["flat1"], **settings
+    )
+    ports = "tcp port %d or udp port %d or udp port %d" % (
+        proxy.tls_port,
+        door.rtp_port,
+        door.rtp_port + 1,
+    )
+    capture = owned(Capture(tmp_path, "host 127.0.0.1 and (%s)" % ports)).start()
+    flat_source = write_wav(tmp_path / "flat_tone.wav", steady_tone(60, FLAT_TONE))
+    flat = Baresip(
+        tmp_path / "baresip",
+        "flat1",
+        FLAT_PASSWORD,
+        proxy.tls_port,
+        flat_source,
+        ca_file=authority.certificate,
+        mediaenc="srtp-mand",
+    )
+    owned(flat).start()
+    bound = proxy.wait_registered(["door", "flat1"])
+    assert all(contact.endswith(";transport=tls") for contact in bound["door"] + bound["flat1"])
+    return proxy, flat, door, capture
+
+
+def heard_share(samples, tone):
+    """The median share of the tone in the loud 20 ms blocks of samples (a
+    block may straddle a gap the jitter buffer concealed)."""
+    blocks = [samples[index : index + 160] for index in range(0, len(samples) - 159, 160)]
+    loud = [block for block in blocks if numpy.abs(block).max() > 1000]
+    assert len(loud) > 100, len(loud)  # seconds of it
+    return numpy.median([tone_share(block, tone) for block in loud])
+
+
+def check_audio_and_wire(tmp_path, flat, door, capture):
+    door.send("quit")  # its WAV is complete once it stopped
+    assert door.wait() == 0, door.stderr()
+    capture.stop()
+    # each side decrypted the other's tone
+    assert heard_share(flat.recording("dec"), DOOR_TONE) > 0.9
+    assert heard_share(read_wav(tmp_path / "door" / "heard.wav"), FLAT_TONE) > 0.9
+    # the wire: no SIP a dissector or a reader finds, no G.711 in the RTP
+    wire = capture.path.read_bytes()
+    assert capture.dissected("tls") > 0  # the signalling was there, as TLS
+    assert capture.dissected("sip") == 0
+    assert b"SIP/2.0" not in wire and b"a=crypto" not in wire
+    shares = {DOOR_TONE: [], FLAT_TONE: []}
+    for source, _, payload in capture.udp_payloads():
+        if len(payload) != 12 + 160 + 10:  # a 20 ms PCMU packet and its SRTP tag
+            continue
+        tone = DOOR_TONE if source == door.rtp_port else FLAT_TONE
+        shares[tone].append(tone_share(ulaw_expand(payload[12:172]), tone))
+    for tone, values in shares.items():
+        assert len(values) > 100, (tone, len(values))  # seconds of RTP each way
+        assert numpy.mean(values) < 0.05, (tone, numpy.mean(values))  # clear: ~1.0
+
+
+def test_the_door_calls_baresip_over_tls_and_srtp_and_its_code_opens(tmp_path, owned):
+    settings = {"door": {"hangup_after_open": 1}, "device": {"show_dtmf_digits": True}}
+    proxy, flat, door, capture = secure_call(tmp_path, owned, settings)
+    door.send("press")
+    door.send("release")
+    answered = door.wait_for("answered", timeout=10, target="flat1")
+    flat.wait_event("CALL_ESTABLISHED")
+    time.sleep(3.0)
+    for digit in DOOR_CODE:
+        flat.command("sndcode", digit)
+        time.sleep(0.25)
+    door.wait_for("door_opened", timeout=5)
+    dtmf = [event for event in door.seen if event["event"] == "dtmf"]
+    assert [event["digit"] for event in dtmf] == list(DOOR_CODE), door.seen
+    assert [event["source"] for event in dtmf] == ["rfc4733"] * 4
+    ended = door.wait_for("call_ended", timeout=5)
+    assert ended["reason"] == "door_opened", (answered, ended)
+    flat.wait_event("CALL_CLOSED")
+    check_audio_and_wire(tmp_path, flat, door, capture)
+    assert any(line.startswith("tls INVITE sip:flat1@") for line in proxy.log_lines())
+
+
+def test_baresip_calls_the_door_over_tls_and_srtp(tmp_path, owned):
+    settings = {"call": {"answer_from": ["flat1"]}}
+    _, flat, door, capture = secure_call(tmp_path, owned, settings)
+    flat.command("dial", "sip:door@127.0.0.1;transport=tls")
+    incoming = door.wait_for("incoming_call", timeout=10)
+    assert incoming["accepted"] is True, incoming
+    flat.wait_event("CALL_ESTABLISHED")
+    time.sleep(3.0)
+    flat.command("hangup")
+    ended = door.wait_for("call_ended", timeout=5)
+    assert ended["reason"] == "remote_hangup", ended
+    flat.wait_event("CALL_CLOSED")
+    check_audio_and_wire(tmp_path, flat, door, capture)
