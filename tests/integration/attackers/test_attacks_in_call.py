@@ -14,10 +14,17 @@
 # flat's own host, after the flat's stream began: neither lets it in (this
 # test first failed on an earlier latch-any-time rule, when the injected
 # code opened the door).
+#
+# With SRTP (audio.srtp, issue 20) the source check is not all: an attacker
+# who forges the flat's own address and port (a raw socket, as on a LAN)
+# passes it, and the injected packets, without the key, fail SRTP's
+# authentication: nothing played, nothing counted (the secure call of
+# support.secure_call: the door and baresip over TLS through Kamailio).
 
 import json
 import socket
 import struct
+import subprocess
 import time
 
 import numpy
@@ -25,8 +32,11 @@ import pytest
 from intercom.media.g711 import ulaw_encode
 from support.audio import read_wav, voice_like, write_wav
 from support.config import door_sections
-from support.door import start_door
+from support.door import DOOR_CODE, start_door
 from support.flat_phone import Flat
+from support.secure_call import secure_call
+
+from host_tools.pcap import udp_packet
 
 pytestmark = pytest.mark.integration
 
@@ -39,26 +49,56 @@ def rtp(payload_type, sequence, timestamp, ssrc, payload, marker=False):
     return struct.pack("!BBHII", 0x80, first & 0xFF, sequence, timestamp, ssrc) + payload
 
 
-def inject(door_rtp, event_pt, stream):
-    """From a port the door never negotiated: 2 s of loud tone, then the code,
-    continuing the flat's stream (ssrc, sequence, timestamp) as an attacker
-    who sees it would, so the door's jitter buffer takes the packets."""
-    attacker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    attacker.bind(("127.0.0.1", 0))
+class UdpSender:
+    """An attacker's UDP socket on a port of its own."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+
+    def sendto(self, payload, destination):
+        self.sock.sendto(payload, destination)
+
+    def close(self):
+        self.sock.close()
+
+
+class ForgedSender:
+    """An attacker that forges the source address and port (a raw socket:
+    IPv4 and UDP headers of its own making)."""
+
+    def __init__(self, source):
+        self.source = source
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+
+    def sendto(self, payload, destination):
+        self.sock.sendto(udp_packet(self.source, destination, payload), destination)
+
+    def close(self):
+        self.sock.close()
+
+
+def inject(door_rtp, event_pt, stream, attacker=None, tag=b"", code=CODE):
+    """From a port the door never negotiated (or the attacker given): 2 s of
+    loud tone, then the code, continuing the flat's stream (ssrc, sequence,
+    timestamp) as an attacker who sees it would, so the door's jitter
+    buffer takes the packets; tag: appended to each (an SRTP tag it
+    cannot compute)."""
+    attacker = attacker or UdpSender()
     times = numpy.arange(160) / 8000.0
     ssrc, sequence, timestamp = stream
     sequence, timestamp = (sequence + 5) & 0xFFFF, (timestamp + 800) & 0xFFFFFFFF
     for frame in range(100):
         wave = 30000 * numpy.sin(2 * numpy.pi * INJECTED_HZ * (times + frame * 0.02))
         payload = ulaw_encode(wave.astype("<i2").tobytes())
-        attacker.sendto(rtp(0, sequence, timestamp, ssrc, payload), door_rtp)
+        attacker.sendto(rtp(0, sequence, timestamp, ssrc, payload) + tag, door_rtp)
         sequence, timestamp = (sequence + 1) & 0xFFFF, (timestamp + 160) & 0xFFFFFFFF
         time.sleep(0.02)
-    for digit in CODE:
+    for digit in code:
         for step in range(6):
             end = 0x80 if step >= 3 else 0
             event = struct.pack("!BBH", int(digit), end | 10, 160 * (step + 1))
-            packet = rtp(event_pt, sequence, timestamp, ssrc, event, step == 0)
+            packet = rtp(event_pt, sequence, timestamp, ssrc, event, step == 0) + tag
             attacker.sendto(packet, door_rtp)
             sequence = (sequence + 1) & 0xFFFF
             time.sleep(0.02)
@@ -115,16 +155,72 @@ def test_rtp_injected_from_another_port_is_neither_played_nor_counted(
     finish(door)
     counted = [e for e in door.seen if e["event"] in ("dtmf", "door_opened", "code_rejected")]
     heard = read_wav(tmp_path / "door_heard.wav")
-    spectrum = numpy.abs(numpy.fft.rfft(heard)) ** 2
-    frequencies = numpy.fft.rfftfreq(len(heard), 1 / 8000.0)
-    band = (frequencies > INJECTED_HZ - 50) & (frequencies < INJECTED_HZ + 50)
-    share = spectrum[band].sum() / spectrum.sum()
+    share = injected_share(heard)
     print(
         "injection: door events %r; %.5f of the energy near %d Hz" % (counted, share, INJECTED_HZ)
     )
     assert counted == []
     assert share < 0.01  # the injected tone alone would be most of the energy
     assert numpy.sqrt((heard**2).mean()) > 300  # the flat's voice was played
+
+
+def injected_share(heard):
+    """The share of the energy near INJECTED_HZ in what the door played."""
+    spectrum = numpy.abs(numpy.fft.rfft(heard)) ** 2
+    frequencies = numpy.fft.rfftfreq(len(heard), 1 / 8000.0)
+    band = (frequencies > INJECTED_HZ - 50) & (frequencies < INJECTED_HZ + 50)
+    return spectrum[band].sum() / spectrum.sum()
+
+
+def sniff_stream(door_rtp):
+    """(source port, ssrc, sequence, timestamp) of one packet the door
+    receives: what an attacker reads off the wire (SRTP leaves the RTP
+    header in clear)."""
+    result = subprocess.run(
+        ["tshark", "-i", "lo", "-c", "1", "-f", "udp dst port %d" % door_rtp, "-T", "fields"]
+        + ["-e", "udp.srcport", "-e", "udp.payload"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    port, payload = result.stdout.split()
+    ssrc_sequence_timestamp = struct.unpack("!HII", bytes.fromhex(payload)[2:12])
+    sequence, timestamp, ssrc = ssrc_sequence_timestamp
+    return int(port), ssrc, sequence, timestamp
+
+
+@pytest.mark.parametrize("tag", [b"", b"\x5a" * 10])
+def test_srtp_keeps_out_an_injection_that_forges_the_flats_address(tmp_path, owned, tag):
+    settings = {"device": {"show_dtmf_digits": True}}
+    _, flat, door, capture = secure_call(tmp_path, owned, settings)
+    door.send("press")
+    door.send("release")
+    door.wait_for("answered", timeout=10, target="flat1")
+    flat.wait_event("CALL_ESTABLISHED")
+    time.sleep(1.0)
+    flat_port, ssrc, sequence, timestamp = sniff_stream(door.rtp_port)
+    attacker = ForgedSender(("127.0.0.1", flat_port))
+    # the digits go as the flat's telephone-event type (baresip's: 101)
+    stream = (ssrc, sequence, timestamp)
+    inject(("127.0.0.1", door.rtp_port), 101, stream, attacker, tag, DOOR_CODE)
+    time.sleep(1.0)
+    finish(door)
+    capture.stop()
+    counted = [e for e in door.seen if e["event"] in ("dtmf", "door_opened", "code_rejected")]
+    assert counted == []
+    heard = read_wav(tmp_path / "door" / "heard.wav")
+    assert injected_share(heard) < 0.01  # the injected tone alone would be most of it
+    assert numpy.sqrt((heard**2).mean()) > 300  # the flat's tone was played
+    forged = [
+        payload
+        for source, destination, payload in capture.udp_payloads()
+        if (source, destination) == (flat_port, door.rtp_port)
+        and payload[8:12] == struct.pack("!I", ssrc)
+        and len(payload) in (12 + 160 + len(tag), 12 + 4 + len(tag))
+        and payload.endswith(tag)
+    ]
+    # every forged packet was on the wire, from the flat's own port
+    assert len(forged) >= 100 + 6 * 4, len(forged)
 
 
 def test_a_dtmf_brute_force_ends_in_a_lockout_that_refuses_the_right_code(tmp_path, owned):

@@ -13,58 +13,11 @@ import time
 
 import numpy
 import pytest
-from support.audio import read_wav, steady_tone, tone_share, ulaw_expand, write_wav
-from support.baresip import Baresip
-from support.capture import Capture
-from support.certificates import Authority
-from support.door import DOOR_CODE, start_registered_door
-from support.kamailio import DOOR_PASSWORD, FLAT_PASSWORD, Kamailio, KamailioTls
+from support.audio import read_wav, tone_share, ulaw_expand
+from support.door import DOOR_CODE
+from support.secure_call import DOOR_TONE, FLAT_TONE, secure_call
 
 pytestmark = pytest.mark.integration
-
-DOOR_TONE = 700  # Hz, what the door's microphone hears
-FLAT_TONE = 1100  # Hz, what baresip sends
-
-
-def secure_call(tmp_path, owned, door_settings):
-    """(proxy, baresip, door, capture): all registered over TLS, the capture
-    running."""
-    authority = Authority(tmp_path / "ca")
-    certificate, key = authority.issue("proxy", addresses=["127.0.0.1"])
-    folder = tmp_path / "kamailio"
-    folder.mkdir()
-    proxy = owned(Kamailio(folder, tls=KamailioTls(certificate, key))).start()
-    door_folder = tmp_path / "door"
-    door_folder.mkdir()
-    write_wav(door_folder / "visitor.wav", steady_tone(30, DOOR_TONE))
-    settings = {
-        "sip": {"transport": "tls", "tls_ca": str(authority.certificate)},
-        "audio": {"input": "file:visitor.wav", "srtp": "mandatory"},
-    }
-    settings.update(door_settings)
-    door = start_registered_door(
-        owned, door_folder, "Door", "door", DOOR_PASSWORD, proxy.tls_port, ["flat1"], **settings
-    )
-    ports = "tcp port %d or udp port %d or udp port %d" % (
-        proxy.tls_port,
-        door.rtp_port,
-        door.rtp_port + 1,
-    )
-    capture = owned(Capture(tmp_path, "host 127.0.0.1 and (%s)" % ports)).start()
-    flat_source = write_wav(tmp_path / "flat_tone.wav", steady_tone(60, FLAT_TONE))
-    flat = Baresip(
-        tmp_path / "baresip",
-        "flat1",
-        FLAT_PASSWORD,
-        proxy.tls_port,
-        flat_source,
-        ca_file=authority.certificate,
-        mediaenc="srtp-mand",
-    )
-    owned(flat).start()
-    bound = proxy.wait_registered(["door", "flat1"])
-    assert all(contact.endswith(";transport=tls") for contact in bound["door"] + bound["flat1"])
-    return proxy, flat, door, capture
 
 
 def heard_share(samples, tone):
