@@ -84,7 +84,7 @@
 #                     port, becomes the call's RTP source, and our RTP and
 #                     RTCP go to it (intercom/media/session.py)
 #   audio.echo        echo control between the mic and the call
-#                     (boards.runtime.echo_control): "aec" (libspeexdsp's
+#                     (boards.audio.echo_control): "aec" (libspeexdsp's
 #                     canceller; CPython boards; half_duplex with a warning
 #                     where it is not installed), "half_duplex", "off";
 #                     default per board: rpi aec, pico_w half_duplex, sim off
