@@ -83,6 +83,8 @@ package(
     "boards",
     files=(
         "__init__.py",
+        "audio/__init__.py",
+        "audio/echo_control.py",
         "cli/__init__.py",
         "cli/config_file.py",
         "pico_w/__init__.py",
@@ -91,7 +93,6 @@ package(
         "runtime/__init__.py",
         "runtime/addresses.py",
         "runtime/debounce.py",
-        "runtime/echo_control.py",
         "runtime/event_log.py",
         "runtime/led.py",
         "runtime/loop.py",

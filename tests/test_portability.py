@@ -1,10 +1,10 @@
 # The portable core stays sans-I/O and importable under MicroPython.
 
-import ast
 import os
 import subprocess
 
 import pytest
+from support.imports import imported_modules
 from support.paths import FIRMWARE, MICROPYTHON, ROOT, STAND_INS
 
 from host_tools.firmware_manifest import pico_modules
@@ -42,13 +42,8 @@ def core_modules():
 
 
 def imported_roots(path):
-    tree = ast.parse(path.read_text(), filename=str(path))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield node.lineno, alias.name.split(".")[0]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            yield node.lineno, node.module.split(".")[0]
+    for line, module in imported_modules(path):
+        yield line, module.split(".")[0]
 
 
 def test_core_imports_nothing_that_does_io():

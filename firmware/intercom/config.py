@@ -104,7 +104,7 @@
 #                     travel in the SIP messages, so anything but off needs
 #                     sip.transport = "tls"
 #   audio.echo        echo control between the mic and the call
-#                     (boards.runtime.echo_control): "aec" (libspeexdsp's
+#                     (boards.audio.echo_control): "aec" (libspeexdsp's
 #                     canceller; CPython boards; half_duplex with a warning
 #                     where it is not installed), "half_duplex", "off";
 #                     default per board: rpi aec, pico_w half_duplex, sim off
@@ -476,47 +476,15 @@ def _type_name(value):
 
 def _check_value(problems, key, kind, value, limits):
     """The value when it has the right kind and range, else None (reported)."""
+    if kind in ("ints", "strings"):
+        return _check_list(problems, key, kind, value, limits)
     if kind == "bool":
         if isinstance(value, bool):
             return value
         problems.add(key, "must be true or false, not %s" % _type_name(value))
         return None
     if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            problems.add(key, "must be a whole number, not %s" % _type_name(value))
-            return None
-        if value < limits[0] or value > limits[1]:
-            problems.add(key, "%d is out of range %d-%d" % (value, limits[0], limits[1]))
-            return None
-        return value
-    if kind == "ints":
-        if not isinstance(value, list):
-            problems.add(key, "must be a list of whole numbers, not %s" % _type_name(value))
-            return None
-        good = True
-        for index, item in enumerate(value):
-            if isinstance(item, bool) or not isinstance(item, int):
-                problems.add(
-                    "%s[%d]" % (key, index), "must be a whole number, not %s" % _type_name(item)
-                )
-                good = False
-            elif item < limits[0] or item > limits[1]:
-                problems.add(
-                    "%s[%d]" % (key, index),
-                    "%d is out of range %d-%d" % (item, limits[0], limits[1]),
-                )
-                good = False
-        return list(value) if good else None
-    if kind == "strings":
-        if not isinstance(value, list):
-            problems.add(key, "must be a list of strings, not %s" % _type_name(value))
-            return None
-        good = True
-        for index, item in enumerate(value):
-            if not isinstance(item, str):
-                problems.add("%s[%d]" % (key, index), "must be a string, not %s" % _type_name(item))
-                good = False
-        return list(value) if good else None
+        return value if _int_in_range(problems, key, value, limits) else None
     if not isinstance(value, str):
         problems.add(key, "must be a string, not %s" % _type_name(value))
         return None
@@ -529,6 +497,34 @@ def _check_value(problems, key, kind, value, limits):
         problems.add(key, "must be %d to %d characters long" % (limits[0], limits[1]))
         return None
     return value
+
+
+def _int_in_range(problems, key, value, limits):
+    if isinstance(value, bool) or not isinstance(value, int):
+        problems.add(key, "must be a whole number, not %s" % _type_name(value))
+        return False
+    if value < limits[0] or value > limits[1]:
+        problems.add(key, "%d is out of range %d-%d" % (value, limits[0], limits[1]))
+        return False
+    return True
+
+
+def _check_list(problems, key, kind, value, limits):
+    """ints: whole numbers within limits; strings: strings. A copy of the
+    list when every item is good, else None (each bad item reported)."""
+    if not isinstance(value, list):
+        what = "whole numbers" if kind == "ints" else "strings"
+        problems.add(key, "must be a list of %s, not %s" % (what, _type_name(value)))
+        return None
+    good = True
+    for index, item in enumerate(value):
+        where = "%s[%d]" % (key, index)
+        if kind == "ints":
+            good = _int_in_range(problems, where, item, limits) and good
+        elif not isinstance(item, str):
+            problems.add(where, "must be a string, not %s" % _type_name(item))
+            good = False
+    return list(value) if good else None
 
 
 def _check_table(problems, prefix, table, rows):
@@ -742,6 +738,54 @@ def _header_value_ok(text, ascii_only):
     return True
 
 
+def _check_button_targets(problems, prefix, button, config):
+    """A button's targets: its FRITZ!Box bell, its own list (True: the
+    caller checks its entries), or call.targets."""
+    bell = button["bell"]
+    if bell is not None:
+        if not _is_bell(bell):
+            problems.add(
+                prefix + ".bell",
+                "'%s' is not a FRITZ!Box bell number (like 11, 12 or **9)" % bell,
+            )
+        if button["targets"] not in (None, [bell]):
+            problems.add(prefix + ".bell", "give targets or bell, not both")
+        if config["sip"]["server"] is None:
+            problems.add(prefix + ".bell", "needs sip.server (the FRITZ!Box)")
+        button["targets"] = [bell]
+    elif button["targets"] is None:
+        button["targets"] = list(config["call"]["targets"] or [])
+    elif not button["targets"]:
+        problems.add(prefix + ".targets", "needs at least one target")
+    elif len(button["targets"]) > MAX_TARGETS:
+        problems.add(prefix + ".targets", "at most %d targets" % MAX_TARGETS)
+    else:
+        return True
+    return False
+
+
+def _check_button_headers(problems, prefix, button):
+    """What a button puts into our INVITE: its own label (the From's display
+    name) and its Alert-Info."""
+    label = button["label"]
+    if label is not None and (not _header_value_ok(label, False) or '"' in label or "\\" in label):
+        problems.add(
+            prefix + ".label",
+            "no control characters, '\"' or '\\' (it is the caller's display name)",
+        )
+    alert_info = button["alert_info"]
+    if alert_info is not None and (
+        not alert_info.startswith("<")
+        or ">" not in alert_info
+        or not _header_value_ok(alert_info, True)
+    ):
+        problems.add(
+            prefix + ".alert_info",
+            "'%s' is not an Alert-Info value like <http://127.0.0.1/Bellcore-dr2> "
+            "(RFC 3261 20.4)" % alert_info,
+        )
+
+
 def _check_buttons(problems, config, raw):
     """[[button]]: every entry filled from [call], [door] and the device;
     without [[button]], button 1 is [gpio] button calling call.targets."""
@@ -764,51 +808,14 @@ def _check_buttons(problems, config, raw):
             if number in seen:
                 problems.add(prefix + ".id", "%d is already another button's id" % number)
             seen.append(number)
-        bell = button["bell"]
         own = []  # the lists this entry gives itself (the others were checked as [call]/[door])
-        if bell is not None:
-            if not _is_bell(bell):
-                problems.add(
-                    prefix + ".bell",
-                    "'%s' is not a FRITZ!Box bell number (like 11, 12 or **9)" % bell,
-                )
-            if button["targets"] not in (None, [bell]):
-                problems.add(prefix + ".bell", "give targets or bell, not both")
-            if config["sip"]["server"] is None:
-                problems.add(prefix + ".bell", "needs sip.server (the FRITZ!Box)")
-            button["targets"] = [bell]
-        elif button["targets"] is None:
-            button["targets"] = list(call["targets"] or [])
-        elif not button["targets"]:
-            problems.add(prefix + ".targets", "needs at least one target")
-        elif len(button["targets"]) > MAX_TARGETS:
-            problems.add(prefix + ".targets", "at most %d targets" % MAX_TARGETS)
-        else:
+        if _check_button_targets(problems, prefix, button, config):
             own.append(("targets", True))
         if button["mode"] is None:
             button["mode"] = call["mode"]
+        _check_button_headers(problems, prefix, button)
         if button["label"] is None:
             button["label"] = device["name"]
-        elif (
-            not _header_value_ok(button["label"], False)
-            or '"' in button["label"]
-            or ("\\" in button["label"])
-        ):
-            problems.add(
-                prefix + ".label",
-                "no control characters, '\"' or '\\' (it is the caller's display name)",
-            )
-        alert_info = button["alert_info"]
-        if alert_info is not None and (
-            not alert_info.startswith("<")
-            or ">" not in alert_info
-            or not _header_value_ok(alert_info, True)
-        ):
-            problems.add(
-                prefix + ".alert_info",
-                "'%s' is not an Alert-Info value like <http://127.0.0.1/Bellcore-dr2> "
-                "(RFC 3261 20.4)" % alert_info,
-            )
         if button["code"] is None:
             button["code"] = door["code"]
         else:
@@ -839,33 +846,38 @@ def _check_schedules(problems, config, raw):
     entries = []
     for index, table in enumerate(raw):
         prefix = "schedule[%d]" % index
-        entry = _check_table(problems, prefix, table, SCHEDULE_KEYS)
-        if entry["days"] is None:
-            entry["days"] = list(DAYS)
-        for item, day in enumerate(entry["days"]):
-            if day not in DAYS:
-                problems.add(
-                    "%s.days[%d]" % (prefix, item),
-                    "'%s' is not one of: %s" % (day, ", ".join(DAYS)),
-                )
-        for key in ("start", "end"):
-            text = entry[key]
-            if text is not None and minute_of_day(text) is None:
-                problems.add(prefix + "." + key, "'%s' is not a time HH:MM (00:00-24:00)" % text)
-        if entry["start"] is not None and entry["start"] == entry["end"]:
-            problems.add(prefix + ".end", "equals start; 00:00 to 24:00 is a whole day")
-        if entry["buttons"] is None:
-            entry["buttons"] = list(ids)
-        for item, number in enumerate(entry["buttons"]):
-            if number not in ids:
-                problems.add("%s.buttons[%d]" % (prefix, item), "no [[button]] has id %d" % number)
-        if len(entry["targets"] or ()) > MAX_TARGETS:
-            problems.add(prefix + ".targets", "at most %d targets" % MAX_TARGETS)
-        for item, target in enumerate(entry["targets"] or ()):
-            where = "%s.targets[%d]" % (prefix, item)
-            _check_party(problems, where, target, has_domain, True)
-        entries.append(entry)
+        entries.append(_check_schedule(problems, prefix, table, ids, has_domain))
     return entries
+
+
+def _check_schedule(problems, prefix, table, ids, has_domain):
+    """One [[schedule]] entry, filled."""
+    entry = _check_table(problems, prefix, table, SCHEDULE_KEYS)
+    if entry["days"] is None:
+        entry["days"] = list(DAYS)
+    for item, day in enumerate(entry["days"]):
+        if day not in DAYS:
+            problems.add(
+                "%s.days[%d]" % (prefix, item),
+                "'%s' is not one of: %s" % (day, ", ".join(DAYS)),
+            )
+    for key in ("start", "end"):
+        text = entry[key]
+        if text is not None and minute_of_day(text) is None:
+            problems.add(prefix + "." + key, "'%s' is not a time HH:MM (00:00-24:00)" % text)
+    if entry["start"] is not None and entry["start"] == entry["end"]:
+        problems.add(prefix + ".end", "equals start; 00:00 to 24:00 is a whole day")
+    if entry["buttons"] is None:
+        entry["buttons"] = list(ids)
+    for item, number in enumerate(entry["buttons"]):
+        if number not in ids:
+            problems.add("%s.buttons[%d]" % (prefix, item), "no [[button]] has id %d" % number)
+    if len(entry["targets"] or ()) > MAX_TARGETS:
+        problems.add(prefix + ".targets", "at most %d targets" % MAX_TARGETS)
+    for item, target in enumerate(entry["targets"] or ()):
+        where = "%s.targets[%d]" % (prefix, item)
+        _check_party(problems, where, target, has_domain, True)
+    return entry
 
 
 def _check_time(problems, config):
@@ -948,10 +960,23 @@ def _check_echo(problems, board, audio, sim):
 
 def _check_gpio(problems, board, gpio, buttons):
     defaults = DEFAULT_PINS["rpi" if board == "sim" else board]
-    reserved = {}
-    for device, pins in I2S_PINS.get(board, {}).items():
-        for signal, pin in pins.items():
-            reserved[pin] = "the I2S %s %s pin" % (device, signal)
+    _fill_button_one(problems, gpio, buttons, defaults)
+    pins = []  # (key, pin): button 1, relay and led first, as before [[button]]
+    others = _fill_button_pins(problems, gpio, buttons, defaults, pins)
+    for role in ("relay", "led"):
+        if gpio[role] is None:
+            gpio[role] = defaults[role]
+        pins.append(("gpio." + role, gpio[role]))
+    pins += others
+    for role in INPUTS + OUTPUTS:
+        if gpio[role] is not None:
+            pins.append(("gpio." + role, gpio[role]))
+    _check_pins_apart(problems, board, pins)
+
+
+def _fill_button_one(problems, gpio, buttons, defaults):
+    """gpio.button is button 1's pin: the board's default, or [[button]] id
+    1's pin when only that names it; both given must agree."""
     first = None
     for index, button in enumerate(buttons):
         if button["id"] == 1:
@@ -966,7 +991,11 @@ def _check_gpio(problems, board, gpio, buttons):
         gpio["button"] = defaults["button"]
         if first is not None and first["pin"] is not None:
             gpio["button"] = first["pin"]
-    pins = []  # (key, pin): button 1, relay and led first, as before [[button]]
+
+
+def _fill_button_pins(problems, gpio, buttons, defaults, pins):
+    """Every button's pin (the pin map's for buttons 2 and 3 when not
+    given): button 1 goes into pins, the others are returned as (key, pin)."""
     others = []
     for index, button in enumerate(buttons):
         key = "button[%d].pin" % index
@@ -982,14 +1011,16 @@ def _check_gpio(problems, board, gpio, buttons):
                 pins.append(("gpio.button", button["pin"]))
             else:
                 others.append((key, button["pin"]))
-    for role in ("relay", "led"):
-        if gpio[role] is None:
-            gpio[role] = defaults[role]
-        pins.append(("gpio." + role, gpio[role]))
-    pins += others
-    for role in INPUTS + OUTPUTS:
-        if gpio[role] is not None:
-            pins.append(("gpio." + role, gpio[role]))
+    return others
+
+
+def _check_pins_apart(problems, board, pins):
+    """Each pin exists on the board, serves one role, and is not one the
+    board's I2S audio takes."""
+    reserved = {}
+    for device, device_pins in I2S_PINS.get(board, {}).items():
+        for signal, pin in device_pins.items():
+            reserved[pin] = "the I2S %s %s pin" % (device, signal)
     used = {}
     for key, pin in pins:
         if pin not in VALID_PINS[board]:

@@ -68,6 +68,7 @@ from intercom import compat, events
 from intercom.pins import I2S_PINS, INPUTS, OUTPUTS
 from intercom.sip.grammar import parse_hostport
 
+from boards.audio.echo_control import open_echo_control
 from boards.pico_w.audio import PicoAudio
 from boards.runtime.addresses import StartError, resolve_host
 from boards.runtime.debounce import Debouncer
@@ -393,7 +394,12 @@ def run(config, log_mode="json", exit_after_call=False, local_host=None):
             local_host = wifi.address()
         board = PicoBoard(config, log_mode, outputs, watchdog, wifi)
         runtime = Runtime(
-            config, board, local_host, exit_after_call, services_factory=build_services
+            config,
+            board,
+            local_host,
+            exit_after_call,
+            services_factory=build_services,
+            echo_factory=open_echo_control,
         )
         status = runtime.run()
         if runtime.exit_reason != "interrupt":

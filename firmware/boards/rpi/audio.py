@@ -24,7 +24,7 @@
 # buffer holds (buffer_size - avail(), as ALSA reports it): a speaker frame
 # written at a tick is heard that long later, and one capture period after
 # the tick's mic frame started (the rpi board's audio_path_delay_ms,
-# boards.runtime.echo_control). A device that plays at once (ALSA's null)
+# boards.audio.echo_control). A device that plays at once (ALSA's null)
 # holds nothing.
 #
 # Devices without a clock: ALSA's `null` plugin (and `file` over it, used

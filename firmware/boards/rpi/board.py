@@ -24,7 +24,7 @@
 #           PCM paces the audio tick (boards.rpi.audio.DevicePacedAudio).
 #           Otherwise (file:, tone, silence, null on either side) the
 #           runtime's timer paces it and each side opens as on the sim board.
-#   echo    audio.echo (default aec: libspeexdsp, boards.runtime.echo_control);
+#   echo    audio.echo (default aec: libspeexdsp, boards.audio.echo_control);
 #           the echo starts one period plus the playback queue measured at
 #           the start after a speaker frame's tick (audio_path_delay_ms)
 #   LED     boards.runtime.led.LedBlinker patterns on loop timers
@@ -36,6 +36,7 @@ import atexit
 from intercom.pins import INPUTS, OUTPUTS
 
 from boards.audio import audio_files
+from boards.audio.echo_control import open_echo_control
 from boards.audio.endpoints import open_input, open_output
 from boards.rpi.gpio_input import GpioInput
 from boards.rpi.systemd import SystemdNotifier
@@ -274,7 +275,12 @@ def run(
             log("intercom: %s" % error)
             return 1
         runtime = Runtime(
-            config, board, local_host, exit_after_call, services_factory=build_services
+            config,
+            board,
+            local_host,
+            exit_after_call,
+            services_factory=build_services,
+            echo_factory=open_echo_control,
         )
         _install_hangup_handler(runtime)
         return runtime.run()

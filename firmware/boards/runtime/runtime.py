@@ -61,7 +61,9 @@
 # which guards their callbacks; attach/on_event/close are guarded the same
 # way: an error in service code is an `error` event, never the door's end.
 #
-# Echo control (boards.runtime.echo_control, audio.echo): built after
+# Echo control hook: Runtime(..., echo_factory=open) where open(config,
+# path_delay_ms, log) returns the stage audio.echo asks for or None (the
+# boards pass boards.audio.echo_control.open_echo_control); built after
 # board.attach; exchange_audio passes the mic frame through its process()
 # before the Station and hands it the Station's speaker frame (played()),
 # the one the board plays; closed before board.close().
@@ -155,7 +157,6 @@ from boards.runtime.addresses import (
     first_peer,
     resolved_config,
 )
-from boards.runtime.echo_control import open_echo_control
 from boards.runtime.event_log import EventLog, log
 from boards.runtime.loop import Loop
 from boards.runtime.service_loop import ServiceLoop
@@ -237,6 +238,7 @@ class Runtime:
         exit_after_call=False,
         loop=None,
         services_factory=None,
+        echo_factory=None,
     ):
         self.config = config
         self.board = board
@@ -265,6 +267,7 @@ class Runtime:
         self.services = None
         self.service_loop = ServiceLoop(self.loop, self._service_failed)
         self._service_failures_reported = []
+        self.echo_factory = echo_factory
         self.echo = None
         frame_bytes = 16 * config["audio"]["ptime"]
         self._mic = bytearray(frame_bytes)
@@ -344,8 +347,10 @@ class Runtime:
         if self.config["schedule"]:
             self.loop.call_every(LOCAL_TIME_MS, self._tell_local_time)
         self.board.attach(self)
-        ptime = self.config["audio"]["ptime"]
-        self.echo = open_echo_control(self.config, self.board.audio_path_delay_ms(ptime), log)
+        if self.echo_factory is not None:
+            ptime = self.config["audio"]["ptime"]
+            delay_ms = self.board.audio_path_delay_ms(ptime)
+            self.echo = self.echo_factory(self.config, delay_ms, log)
         if self.services_factory is not None:
             self.services = self.services_factory(self, log)
             if self.services is not None:

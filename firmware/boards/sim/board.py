@@ -45,6 +45,7 @@ from intercom import events
 from intercom.pins import OUTPUTS
 
 from boards.audio import audio_files
+from boards.audio.echo_control import open_echo_control
 from boards.audio.endpoints import open_input, open_output
 from boards.runtime.event_log import log
 from boards.runtime.loop import Clock
@@ -314,5 +315,10 @@ def run(config, log_mode="json", exit_after_call=False, local_host=None):
         log("intercom: %s" % error)
         return EXIT_FAILURE
     return Runtime(
-        config, board, local_host, exit_after_call, services_factory=build_services
+        config,
+        board,
+        local_host,
+        exit_after_call,
+        services_factory=build_services,
+        echo_factory=open_echo_control,
     ).run()

@@ -9,10 +9,10 @@
 #                               buffer, valid until the next call)
 #   hd.played(speaker_pcm)      the frame the speaker plays this tick
 #   hd.close()                  nothing to release (the runtime's echo stage
-#                               interface, boards.runtime.echo_control)
+#                               interface, boards.audio.echo_control)
 #
 # delay_ms: where the echo of a played frame starts, counted from the tick
-# that played it (the board's audio path, boards.runtime.echo_control);
+# that played it (the board's audio path, boards.audio.echo_control);
 # tail_ms: how long the echo lasts after that (distance, housing, room).
 #
 # Per frame (16-bit little-endian PCM, ptime_ms):

@@ -9,10 +9,9 @@ bench/results.md has the figures (`make bench`)."""
 
 import numpy
 import pytest
-from boards.audio import echo_speex
+from boards.audio import echo_control, echo_speex
 from boards.audio.echo_canceller import EchoCanceller
 from boards.audio.echo_path import EchoPath
-from boards.runtime import echo_control
 from intercom import config
 from intercom.media.half_duplex import HalfDuplex
 
