@@ -130,8 +130,20 @@ def test_timer_cancelled_by_a_timer_due_in_the_same_pass_never_fires():
     assert fired == ["done"]
 
 
+class SteppedClock:
+    """A clock the test sets: the loop's timers fire when it says so, however
+    busy the machine is."""
+
+    def __init__(self, now_ms=1000):
+        self.now = now_ms
+
+    def now_ms(self):
+        return self.now
+
+
 def test_periodic_timer_keeps_its_cadence_and_can_cancel_itself():
-    loop = Loop()
+    clock = SteppedClock()
+    loop = Loop(clock)
     deadlines = []
     box = []
 
@@ -142,14 +154,30 @@ def test_periodic_timer_keeps_its_cadence_and_can_cancel_itself():
 
     box.append(loop.call_every(15, tick))
     first_deadline = box[0].deadline_ms
-    assert run_until(loop, lambda: len(deadlines) == 4)
+    while len(deadlines) < 4:
+        clock.now = box[0].deadline_ms  # each pass 0-3 ms late
+        clock.now = compat.ticks_add(clock.now, len(deadlines))
+        loop.run_once()
     # Each deadline is the previous one plus the period: no drift.
     expected = [compat.ticks_add(first_deadline, 15 * n) for n in range(1, 5)]
     assert deadlines == expected
-    fired_after_cancel = []
-    loop.call_later(50, lambda: fired_after_cancel.append(1))
-    assert run_until(loop, lambda: fired_after_cancel)
-    assert len(deadlines) == 4
+    later = []
+    clock.now = loop.call_later(100, lambda: later.append(1)).deadline_ms
+    loop.run_once()
+    assert later == [1] and len(deadlines) == 4  # the cancelled timer stayed quiet
+
+
+def test_periodic_timer_a_whole_period_late_skips_ahead_instead_of_bursting():
+    clock = SteppedClock()
+    loop = Loop(clock)
+    fired = []
+    timer = loop.call_every(15, lambda: fired.append(clock.now))
+    clock.now = compat.ticks_add(timer.deadline_ms, 40)  # the loop was busy: 55 ms
+    loop.run_once()
+    assert fired == [1055]
+    assert timer.deadline_ms == 1070  # now + period, not three catch-up calls
+    loop.run_once()
+    assert fired == [1055]
 
 
 def test_idle_loop_with_a_100ms_timer_wakes_about_ten_times_a_second():
