@@ -94,7 +94,8 @@
 #        "retry_in_ms": ms}   reason: "forbidden" (403), "authentication
 #        failed" (challenged again), "foreign realm", "unsupported challenge",
 #        "no password", "interval too brief" (423), "rejected" (other
-#        codes), "timeout", "connection failed" (TCP)
+#        codes), "no_response" (Timer F, no final response: a registrar
+#        that is not there or never answers), "connection failed" (TCP)
 #   {"event": "unregistered", "status": code or None, "reason": text or None}
 
 from intercom.compat import ticks_add, ticks_diff
@@ -308,7 +309,7 @@ class Registration:
         if transaction is not self._transaction:
             return
         self._transaction = None
-        reason = "connection failed" if transaction.transport_error else "timeout"
+        reason = "connection failed" if transaction.transport_error else "no_response"
         if self._stopping and self.state == TRYING:
             self._after_stop_requested(now_ms)
         elif self.state == UNREGISTERING:
