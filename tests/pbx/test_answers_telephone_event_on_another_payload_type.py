@@ -3,6 +3,7 @@
 # send digits without ever setting the End bit, every packet with
 # duration 0. The FRITZ!Fon's "open door" key sends the code the box is
 # configured with (the door's code): the door opens; a wrong code does not.
+# The same digits in a call from the FRITZ!Fon to the door open it too.
 
 import pytest
 from intercom.sdp import parse_sdp
@@ -39,3 +40,25 @@ def test_a_wrong_code_on_that_payload_type_is_refused(tmp_path, owned):
     door, _ = _call_with_digits(tmp_path, owned, "9999")
     door.wait_for("code_rejected", timeout=10)
     assert "door_opened" not in door.names()
+
+
+def test_the_fritzfon_calls_the_door_and_opens_with_the_same_digits(tmp_path, owned):
+    # The other direction: the box offers telephone-event on 100, the door
+    # answers on it, the FRITZ!Fon's key sends the code, no End bits.
+    media = owned(FlatRtp(noise_syllables(2, 4), dtmf_payload_type=100, zero_durations=True))
+    box = owned(FritzBox(media=media)).start()
+    door = fritzbox_door(
+        owned,
+        tmp_path / "door",
+        box,
+        call={"answer_from": ["**610"]},
+        door={"open_from": ["**610"], "hangup_after_open": 1},
+    )
+    call_id = box.call_door("**610", sdp_dtmf_pt=100)
+    answer = parse_sdp(box.acknowledge(call_id).body).media[0]
+    assert answer.rtpmap.get("100", ("",))[0].lower() == "telephone-event"
+    door.wait_for("incoming_call", accepted=True)
+    media.start(("127.0.0.1", door.rtp_port))
+    media.dtmf(DOOR_CODE)
+    opened = door.wait_for("door_opened", timeout=10)
+    assert opened["caller"] == "**610@fritz.box"

@@ -292,7 +292,9 @@ class FritzBox:
         if call_id in self.dialogs:
             dialog = self.dialogs[call_id]
             if parse_name_addr(request.headers.get("To")).tag == dialog.local_tag:
-                return self._reply(request, source, 200, body=self._sdp())  # re-INVITE
+                return self._reply(  # a re-INVITE
+                    request, source, 200, body=self._sdp(self.answer_dtmf_pt)
+                )
             return None  # a retransmission: the answer to the first one stands
         authorization = request.headers.get("Authorization")
         if authorization is None:
@@ -338,15 +340,16 @@ class FritzBox:
             200,
             to_tag=dialog.local_tag,
             extra=[self._contact()],
-            body=self._sdp(),
+            body=self._sdp(self.answer_dtmf_pt),
         )
 
     def _contact(self):
         return ("Contact", "<sip:%s@127.0.0.1:%d>" % (self.user, self.port))
 
-    def _sdp(self):
+    def _sdp(self, dtmf_pt):
+        """Our SDP: PCMU, PCMA and telephone-event on dtmf_pt (None: none)."""
         port = self.media.port if self.media is not None else 4000
-        formats = "0 8" + ("" if self.answer_dtmf_pt is None else " %d" % self.answer_dtmf_pt)
+        formats = "0 8" + ("" if dtmf_pt is None else " %d" % dtmf_pt)
         lines = [
             "v=0",
             "o=- 1 1 IN IP4 %s" % self.sdp_host,
@@ -357,9 +360,9 @@ class FritzBox:
             "a=rtpmap:0 PCMU/8000",
             "a=rtpmap:8 PCMA/8000",
         ]
-        if self.answer_dtmf_pt is not None:
-            lines.append("a=rtpmap:%d telephone-event/8000" % self.answer_dtmf_pt)
-            lines.append("a=fmtp:%d 0-15" % self.answer_dtmf_pt)
+        if dtmf_pt is not None:
+            lines.append("a=rtpmap:%d telephone-event/8000" % dtmf_pt)
+            lines.append("a=fmtp:%d 0-15" % dtmf_pt)
         lines += ["a=ptime:20", "a=sendrecv"]
         return ("\r\n".join(lines) + "\r\n").encode()
 
@@ -402,10 +405,7 @@ class FritzBox:
         headers.add("Contact", "<sip:%s@127.0.0.1:%d>" % (caller, self.port))
         headers.add("Max-Forwards", "70")
         headers.add("Content-Type", "application/sdp")
-        saved = self.answer_dtmf_pt
-        self.answer_dtmf_pt = sdp_dtmf_pt
-        invite = Request("INVITE", self.contact, headers, self._sdp())
-        self.answer_dtmf_pt = saved
+        invite = Request("INVITE", self.contact, headers, self._sdp(sdp_dtmf_pt))
         dialog = Dialog(invite, call_id[:8], door, outgoing=True)
         dialog.remote_target = self.contact
         self.dialogs[call_id] = dialog
