@@ -2,17 +2,21 @@
 #
 # `owned`: what a test starts (doors, peers, flat phones, relays) is
 # registered with it and stopped at teardown, the last started first, also
-# when the test fails.
+# when the test fails. `opensips_build` and `building_proxy`: the building
+# proxy we ship on Kamailio and on OpenSIPS (tests/integration/kamailio,
+# tests/pbx).
 #
 # Every test under tests/integration/ carries the `integration` marker
 # (slow: real peers, attackers, a damaged network), so that
 # `pytest -m "not integration"` (make test-fast) leaves all of them out;
 # tests elsewhere that start a third-party peer carry it too.
 
+import functools
 import pathlib
 
 import pytest
-from support.opensips import OpensipsMissing, built_opensips
+from support.kamailio import BuildingProxy
+from support.opensips import OpensipsBuildingProxy, OpensipsMissing, built_opensips
 from support.processes import Owned
 
 INTEGRATION = pathlib.Path(__file__).resolve().parent / "integration"
@@ -34,6 +38,17 @@ def opensips_build(tmp_path_factory):
         return built_opensips(tmp_path_factory.mktemp("opensips-build"))
     except OpensipsMissing as error:
         pytest.fail(str(error))
+
+
+@pytest.fixture(params=["kamailio", "opensips"])
+def building_proxy(request):
+    """building_proxy(rundir, users) -> the building proxy we ship (not
+    started), on Kamailio (deploy/kamailio) or on OpenSIPS (deploy/opensips):
+    a test using it runs on both. Same logged decisions, bindings() and
+    wait_registered()."""
+    if request.param == "kamailio":
+        return BuildingProxy
+    return functools.partial(OpensipsBuildingProxy, request.getfixturevalue("opensips_build"))
 
 
 def pytest_collection_modifyitems(config, items):

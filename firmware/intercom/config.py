@@ -70,7 +70,9 @@
 #   call.targets      at least one, at most MAX_TARGETS (8: each is a SIP
 #                     call of its own, all of them at once in parallel mode);
 #                     required unless every [[button]] names its own targets
-#                     or bell: then every flat the buttons call
+#                     or bell: then every flat the buttons call. A bare
+#                     number may hold '#' (a FRITZ!Box's **610#): it goes
+#                     out as %23
 #   call.cooldown     seconds after a call (or an incoming call) ends in
 #                     which a press places no call (a `button` repeat); 0 = none
 #   door.code         None: DTMF never opens; 4-16 of 0-9 A-D (a-d are
@@ -615,17 +617,20 @@ def _check_sip_tls(problems, sip):
             sip["tls_fingerprint"] = digits
 
 
-def _check_party(problems, key, entry, has_domain, allow_parameters):
-    """One target or allow-list entry: a SIP user or a sip:/sips: URI."""
+def _check_party(problems, key, entry, has_domain, target):
+    """One target or allow-list entry: a SIP user or a sip:/sips: URI. A
+    target (call, [[button]] or [[schedule]] targets) may carry URI
+    parameters, and a bare number may hold '#' (the end-of-dialling key of
+    a FRITZ!Box, **610#), which goes out as %23 (RFC 3261 25.1)."""
     lowered = entry.lower()
     if lowered.startswith("sip:") or lowered.startswith("sips:"):
         parsed = sip_uri(entry)
         if parsed is None:
             problems.add(key, "'%s' is not a valid SIP URI (sip:user@host[:port])" % entry)
-        elif (parsed.params or parsed.headers) and not allow_parameters:
+        elif (parsed.params or parsed.headers) and not target:
             problems.add(key, "'%s': no URI parameters here, only sip:user@host" % entry)
         return
-    if not is_user(entry):
+    if not is_user(entry.replace("#", "%23") if target else entry):
         problems.add(
             key, "'%s' is neither a SIP URI (sip:user@host) nor a user name (like flat1)" % entry
         )
@@ -660,13 +665,13 @@ def _check_call_and_door(problems, config, raw_buttons):
                     "'%s': without sip.server the caller's host must be an IP address "
                     "(the door compares it with where the call comes from)" % entry,
                 )
-    for key, entries, allow_parameters in (
+    for key, entries, target in (
         ("call.targets", call["targets"], True),
         ("call.answer_from", call["answer_from"], False),
         ("door.open_from", door["open_from"], False),
     ):
         for index, entry in enumerate(entries or ()):
-            _check_party(problems, "%s[%d]" % (key, index), entry, has_domain, allow_parameters)
+            _check_party(problems, "%s[%d]" % (key, index), entry, has_domain, target)
     if door["open_from"] is None:
         door["open_from"] = list(call["targets"] or [])
     lockout, longest = door["lockout"], door["lockout_max"]
@@ -824,10 +829,10 @@ def _check_buttons(problems, config, raw):
             button["open_from"] = list(door["open_from"] or [])
         else:
             own.append(("open_from", False))
-        for key, allow_parameters in own:
+        for key, target in own:
             for item, entry in enumerate(button[key]):
                 where = "%s.%s[%d]" % (prefix, key, item)
-                _check_party(problems, where, entry, has_domain, allow_parameters)
+                _check_party(problems, where, entry, has_domain, target)
         buttons.append(button)
     return buttons
 

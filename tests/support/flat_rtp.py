@@ -22,9 +22,10 @@ GAP_MS = 100
 class FlatRtp:
     """`send_samples` (int16) as PCMU from .port to the door, in packets of
     ptime_ms, once start(door) named its address; `digits` queued by dtmf()
-    go out as telephone-events of `dtmf_payload_type`."""
+    go out as telephone-events of `dtmf_payload_type` (with duration 0 in
+    every packet when zero_durations, as some FRITZ!Box firmware sends)."""
 
-    def __init__(self, send_samples, dtmf_payload_type=None, ptime_ms=20):
+    def __init__(self, send_samples, dtmf_payload_type=None, ptime_ms=20, zero_durations=False):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.1)
@@ -33,6 +34,7 @@ class FlatRtp:
         self.ulaw = ulaw_compress(send_samples)
         self.dtmf_payload_type = dtmf_payload_type
         self.ptime_ms = ptime_ms
+        self.zero_durations = zero_durations  # every event packet says duration 0
         self.pending_digits = []
         self.received = []  # (payload type, payload) in arrival order
         self.timestamps = []  # the RTP timestamp of each, in the same order
@@ -93,7 +95,8 @@ class FlatRtp:
                 # RFC 4733 2.3: event, E=0 R=0 volume 10, duration so far;
                 # DIGIT_MS of packets, then audio again: no End packets.
                 digit_packets += 1
-                payload = struct.pack("!BBH", digit, 10, digit_packets * packet)
+                duration = 0 if self.zero_durations else digit_packets * packet
+                payload = struct.pack("!BBH", digit, 10, duration)
                 self._packet(
                     self.dtmf_payload_type, digit_packets == 1, sequence, digit_timestamp, payload
                 )

@@ -134,6 +134,11 @@ class Kamailio:
         command = ["kamcmd", "-s", "unix:%s/ctl" % self.rundir] + list(arguments)
         return subprocess.run(command, capture_output=True, text=True, timeout=10)
 
+    def tcp_source_ports(self):
+        """Source ports of the TCP connections Kamailio holds (kamcmd core.tcp_list)."""
+        listing = self.kamcmd("core.tcp_list").stdout
+        return [int(line.split(":")[1]) for line in listing.splitlines() if "src_port:" in line]
+
     def bindings(self):
         """{user: [contact URI, ...]} from `kamcmd ul.dump`."""
         result = self.kamcmd("ul.dump")

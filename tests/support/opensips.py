@@ -92,7 +92,7 @@ class Opensips:
         command = [self.build.binary, "-F", "-f", self.config, "-p", " ".join(preprocessor)]
         command += ["-m", 32, "-M", 8, "-w", self.rundir]
         self.peer = PeerProcess("opensips", self.log_path).launch(command)
-        self.peer.wait_started(self._answers_mi, timeout_s=20.0)
+        self.peer.wait_started(self._ready, timeout_s=20.0)
         return self
 
     def stop(self):
@@ -117,12 +117,19 @@ class Opensips:
         assert "result" in answer, answer
         return answer["result"]
 
-    def _answers_mi(self):
+    def _ready(self):
+        """The MI socket answers and TCP accepts (its listener starts last)."""
         try:
             self.mi("version")
+            socket.create_connection(self.address, timeout=1.0).close()
         except (OSError, ValueError):
             return False
         return True
+
+    def tcp_source_ports(self):
+        """Source ports of the TCP connections OpenSIPS holds (MI list_tcp_conns)."""
+        connections = self.mi("list_tcp_conns").get("Connections", [])
+        return [int(connection["Remote"].rsplit(":", 1)[1]) for connection in connections]
 
     def bindings(self):
         """{user: [contact URI, ...]} from the MI command ul_dump."""

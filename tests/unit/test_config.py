@@ -240,6 +240,14 @@ def test_bare_users_need_a_domain():
     assert problems_of({"sip": {"domain": "example.org"}, "call": {"targets": ["flat1"]}}) == []
 
 
+def test_a_bare_target_may_end_dialling_with_a_hash():
+    # FRITZ!Box internal numbers like **610# ('#' goes out as %23).
+    fritz = {"sip": {"server": "192.0.2.1"}, "call": {"targets": ["**610#", "**9", "11"]}}
+    assert problems_of(fritz) == []
+    broken = {"sip": {"server": "192.0.2.1"}, "call": {"targets": ["**6 10"]}}
+    assert has_problem(problems_of(broken), "door.toml: call.targets[0]: ", "user name")
+
+
 def test_door_code_rules():
     assert has_problem(problems_of(with_sections(door={"code": "12#4"})), "door.toml: door.code: ")
     assert has_problem(problems_of(with_sections(door={"code": "123"})), "door.toml: door.code: ")

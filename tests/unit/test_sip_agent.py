@@ -300,3 +300,31 @@ def test_oversized_request_gets_513():
     huge_header = message("OPTIONS", branch="z9hG4bKh", extra="Subject: %s\r\n" % ("x" * 700))
     assert exchange(door, huge_header) == []  # not even the headers fit: dropped
     assert door.stats["malformed_dropped"] == 1
+
+
+def test_internal_numbers_go_to_the_domain_and_a_hash_is_percent_encoded():
+    # A FRITZ!Box's internal numbers as targets: **9 (every phone), **610,
+    # 11, and **610# ('#' ends dialling on the box). RFC 3261 25.1: '#' is
+    # not a user character, so it goes out as %23; "%23" given already is
+    # not escaped twice.
+    door = door_agent(
+        server="192.0.2.1",
+        domain="fritz.box",
+        register=False,
+        targets=("**9", "**610#", "**611%23", "11"),
+    )
+    uris = []
+    for target in ("**9", "**610#", "**611%23", "11"):
+        door.call(target, 40000, 0)
+        [(invite, dest)] = [
+            (parse_message(wire), flow_address(flow)) for wire, flow in door.datagrams_to_send(0)
+        ]
+        assert dest == ("192.0.2.1", 5060)
+        assert invite.headers.get("To") == "<%s>" % invite.uri
+        uris.append(invite.uri)
+    assert uris == [
+        "sip:**9@fritz.box",
+        "sip:**610%23@fritz.box",
+        "sip:**611%23@fritz.box",
+        "sip:11@fritz.box",
+    ]

@@ -295,6 +295,24 @@ def test_a_second_forked_2xx_gets_ack_and_bye_and_the_first_call_goes_on():
     assert len(bye) == 1 and "tag=fork1" in bye[0].headers.get("To")
 
 
+def test_the_2xx_contact_is_the_remote_target_after_a_180_without_one():
+    # A PBX's 180 (a FRITZ!Box's, relayed) made the early dialog with no
+    # Contact, so its remote target is the Request-URI (a name the core
+    # cannot send to). The 2xx's Contact replaces it (RFC 3261 12.2.1.2,
+    # 13.2.2.4): the ACK and the BYE go there.
+    network, door, flat = pair()
+    call_id = door.call(FLAT_URI, 40000, 0)
+    invite = parse_message(door.datagrams_to_send(0)[0][0])
+    door.receive_datagram(make_response(invite, 180, None, "pbx1").to_bytes(), udp(FLAT), 50)
+    phone = "sip:flat1@192.0.2.21:5070"
+    door.receive_datagram(forked_ok(invite, "pbx1", phone), udp(FLAT), 100)
+    ((ack, ack_to),) = sent_by_door(door, 100)
+    assert (ack.method, ack.uri, ack_to) == ("ACK", phone, ("192.0.2.21", 5070))
+    door.hangup(call_id, 2000)
+    [(bye, bye_to)] = sent_by_door(door, 2000)
+    assert (bye.method, bye.uri, bye_to) == ("BYE", phone, ("192.0.2.21", 5070))
+
+
 def delayed_offer_answered(answer_body):
     """The flat calls the door with an INVITE without SDP (delayed offer);
     the door answers; the flat ACKs with answer_body. Returns (door, the

@@ -85,7 +85,7 @@ def test_register_goes_over_tcp_says_so_and_is_never_retransmitted():
     assert run_to(door, 31999) == []
     run_to(door, 32000)
     failed = events(door)[0]
-    assert (failed["event"], failed["reason"]) == ("registration_failed", "timeout")
+    assert (failed["event"], failed["reason"]) == ("registration_failed", "no_response")
 
 
 def test_the_200_over_tcp_registers_and_its_rport_is_no_nat_fix():

@@ -517,12 +517,14 @@ def test_backoff_constants_are_configurable():
     assert waits == [200, 250, 250]
 
 
-def test_timeout_is_a_failure_with_no_status():
+def test_a_registrar_that_never_answers_is_no_response():
+    # Distinct from a refusal ("forbidden", 403) and from 423 handling: the
+    # REGISTER's transaction timed out (Timer F) without any response.
     registration, agent = make()
     registration.start(0)
     agent.time_out(agent.send(0), 32000)
     event = agent.events()[0]
-    assert event["reason"] == "timeout"
+    assert event["reason"] == "no_response"
     assert event["status"] is None
     assert 30000 <= event["retry_in_ms"] <= 60000
     assert registration.get_timer() == 32000 + event["retry_in_ms"]
@@ -628,7 +630,7 @@ def test_unregister_timeout_still_ends():
     agent.events()
     registration.stop(0)
     agent.time_out(agent.send(0), 32000)
-    assert agent.events() == [{"event": "unregistered", "status": None, "reason": "timeout"}]
+    assert agent.events() == [{"event": "unregistered", "status": None, "reason": "no_response"}]
     registration.start(40000)  # a stopped registration may start again
     assert agent.send(40000).headers.get("Expires") == "300"
 

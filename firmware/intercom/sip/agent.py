@@ -303,9 +303,12 @@ class Agent:
             call.hangup(now_ms)
 
     def target_uri(self, target):
+        """A sip:/sips: URI as given; a bare user or number at sip.domain,
+        a '#' in it percent-encoded (RFC 3261 25.1; a FRITZ!Box's **610#)."""
         if ":" in target and target.split(":", 1)[0].lower() in ("sip", "sips"):
             return target
-        return "sip:%s@%s" % (target, format_hostport(self.settings.domain, None))
+        user = target.replace("#", "%23")
+        return "sip:%s@%s" % (user, format_hostport(self.settings.domain, None))
 
     # -- receiving -------------------------------------------------------------------
 

@@ -8,7 +8,9 @@
 #   outgoing                event                      action / event            next
 #   ----------------------- -------------------------- ------------------------- ----------
 #   calling, early          1xx                        ringing / early_media     early
-#                           2xx                        ACK, answered             confirmed
+#                           2xx                        ACK, answered (its        confirmed
+#                                                      Contact and Record-Route
+#                                                      are the dialog's, §13.2.2.4)
 #   calling, hangup() done  2xx (no 1xx came, so the   ACK, BYE, call_failed     ending
 #   (CANCEL waits for a 1xx) CANCEL never left)
 #                           401/407 from our server    INVITE again, credentials calling
@@ -287,6 +289,8 @@ class Call:
             or self.dialog.remote_tag != parse_name_addr(response.headers.get("To")).tag
         ):
             self.dialog = dialog_from_uac(transaction.request, response)
+        else:
+            self.dialog.confirm(response)
         ack = self.dialog.create_request("ACK", self._invite_cseq())
         self.ack_flow = self.context.dialog_flow(self.dialog, self.transport)
         self.ack_wire = self.context.send_stateless(ack, self.ack_flow)

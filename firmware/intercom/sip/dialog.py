@@ -2,7 +2,10 @@
 #
 #   created by          route set                       remote target
 #   UAC (§12.1.2)       2xx/1xx Record-Route, reversed  Contact of the response
+#                                                       (none: the Request-URI)
 #   UAS (§12.1.1)       request Record-Route, in order  Contact of the request
+#   2xx confirming an   the 2xx's Record-Route,         Contact of the 2xx
+#   early dialog        reversed (§13.2.2.4)            (§12.2.1.2), if any
 #
 # Requests inside the dialog (§12.2.1.1): To carries the remote tag, From the
 # local tag, CSeq counts up by one per request (not for ACK/CANCEL, which reuse
@@ -72,6 +75,17 @@ class Dialog:
         headers.add("Call-ID", self.call_id)
         headers.add("CSeq", "%d %s" % (cseq_number, method))
         return Request(method, request_uri, headers)
+
+    def confirm(self, response):
+        """The 2xx that confirms this early dialog (§13.2.2.4): the route
+        set is recomputed from it, and its Contact is the remote target
+        (§12.2.1.2): a PBX's 180 may have had none, or another one."""
+        routes = response.headers.get_all("Record-Route")
+        routes.reverse()
+        self.route_set = routes
+        contact = response.headers.get("Contact")
+        if contact:
+            self.remote_target = parse_name_addr(contact).uri
 
     def next_hop(self):
         """The URI the next request in this dialog goes to (its address and

@@ -94,10 +94,11 @@
 #        "retry_in_ms": ms}   reason: "forbidden" (403), "authentication
 #        failed" (challenged again), "foreign realm", "unsupported challenge",
 #        "no password", "interval too brief" (423), "rejected" (other
-#        codes), "timeout", "connection failed" (TCP, TLS), a TLS failure
-#        the board names: "tls_untrusted", "tls_hostname", "tls_expired",
-#        "tls_certificate", "tls_fingerprint", "tls_handshake"
-#        (boards/runtime/sip_tls.py)
+#        codes), "no_response" (Timer F, no final response: a registrar
+#        that is not there or never answers), "connection failed" (TCP,
+#        TLS), a TLS failure the board names: "tls_untrusted",
+#        "tls_hostname", "tls_expired", "tls_certificate",
+#        "tls_fingerprint", "tls_handshake" (boards/runtime/sip_tls.py)
 #   {"event": "unregistered", "status": code or None, "reason": text or None}
 
 from intercom.compat import ticks_add, ticks_diff
@@ -311,7 +312,7 @@ class Registration:
         if transaction is not self._transaction:
             return
         self._transaction = None
-        reason = transaction.transport_reason if transaction.transport_error else "timeout"
+        reason = transaction.transport_reason if transaction.transport_error else "no_response"
         if self._stopping and self.state == TRYING:
             self._after_stop_requested(now_ms)
         elif self.state == UNREGISTERING:

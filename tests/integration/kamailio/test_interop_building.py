@@ -1,13 +1,12 @@
 # The committed building proxies, deploy/kamailio/building.cfg on Kamailio
 # and deploy/opensips/building.cfg on OpenSIPS (each test runs on both:
-# the `building_proxy` fixture), with two sim doors and four flats
+# tests/conftest.py's `building_proxy`), with two sim doors and four flats
 # registered: flat1 is baresip (a real third-party UA), flat2-flat4 are
 # SIPp. Door 1 rings flat1 and flat2 in parallel,
 # baresip answers first and flat2 gets the CANCEL; door 2 calls flat3 while
 # door 1 still talks. Then the proxy's rules: doors call flats only, no
 # unauthenticated calls, no relaying to other domains, floods are dropped.
 
-import functools
 import hashlib
 import shutil
 import socket
@@ -19,9 +18,8 @@ import pytest
 from support.audio import noise_syllables, write_wav
 from support.baresip import Baresip
 from support.door import start_registered_door
-from support.kamailio import BUILDING_CONFIG, BuildingProxy
+from support.kamailio import BUILDING_CONFIG
 from support.opensips import BUILDING_CONFIG as OPENSIPS_BUILDING_CONFIG
-from support.opensips import OpensipsBuildingProxy
 from support.sipp import Sipp
 
 pytestmark = pytest.mark.integration
@@ -31,16 +29,6 @@ PASSWORDS = {
     for index, name in enumerate(("door1", "door2", "flat1", "flat2", "flat3", "flat4"))
 }
 USERS = {name: (password, name[:4]) for name, password in PASSWORDS.items()}
-
-
-@pytest.fixture(params=["kamailio", "opensips"])
-def building_proxy(request):
-    """building_proxy(rundir, users) -> the building proxy (not started)
-    on Kamailio or on OpenSIPS: the same logged decisions, bindings() and
-    wait_registered()."""
-    if request.param == "kamailio":
-        return BuildingProxy
-    return functools.partial(OpensipsBuildingProxy, request.getfixturevalue("opensips_build"))
 
 
 def register_sipp(owned, tmp_path, proxy, user):
