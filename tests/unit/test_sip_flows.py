@@ -319,3 +319,21 @@ def test_a_sips_target_is_called_over_tls():
     assert flow == make_flow(TLS, ("192.0.2.20", 5061))
     assert b"Via: SIP/2.0/TLS " in wire
     assert b"Contact: <sip:door@192.0.2.5:5060;transport=tls>" in wire
+
+
+def test_a_door_over_tls_drops_sip_that_comes_in_clear():
+    door = tcp_door(transport="tls", keepalive=0)
+    door.start(0)
+    sent(door, 0)
+    invite = (
+        b"INVITE sip:door@192.0.2.5 SIP/2.0\r\n"
+        b"Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-forged\r\n"
+        b"From: <sip:flat1@example.org>;tag=x\r\nTo: <sip:door@example.org>\r\n"
+        b"Call-ID: forged@192.0.2.1\r\nCSeq: 1 INVITE\r\n"
+        b"Contact: <sip:flat1@192.0.2.1>\r\nContent-Type: application/sdp\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(SDP)
+    ) + SDP
+    for flow in (make_flow(UDP, SERVER), make_flow(TCP, SERVER, 4)):  # the server's own address
+        door.receive_datagram(invite, flow, 100)
+    assert sent(door, 100) == [] and events(door) == []
+    assert door.stats["plain_sip_dropped"] == 2
