@@ -85,3 +85,12 @@ def test_an_unreadable_ca_file_stops_the_door_at_start_naming_the_key(tmp_path, 
     assert "sip.tls_ca: cannot read %s" % missing in error["reason"], error
     assert door.wait() != 0
     assert "registered" not in door.names()
+
+
+def test_without_a_certificate_of_its_own_the_door_listens_for_no_stream(tmp_path, owned):
+    door = start_peer_door(
+        owned, tmp_path / "door", ["sip:flat1@127.0.0.1"], sip={"transport": "tls"}
+    )
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        refused = probe.connect_ex(("127.0.0.1", door.sip_port))
+    assert refused != 0  # no listener: peers reach it over the connections it opens
