@@ -939,9 +939,9 @@ def _check_srtp(problems, config):
     if transport == TLS and config["device"]["board"] == "pico_w":
         problems.add(
             "sip.transport",
-            '"tls" needs CPython (board rpi or sim): on board pico_w a TLS session '
-            "(mbedTLS's 16 KiB receive and 4 KiB send buffers and its handshake, from "
-            "the MicroPython heap) does not fit beside a call, so neither does SRTP",
+            '"tls" needs CPython (board rpi or sim): SIP over TLS is not built for '
+            "board pico_w (a TLS session alone takes some 26 KiB of the heap a call "
+            'needs, README "SIP over TLS"), so SRTP is not available there either',
         )
 
 

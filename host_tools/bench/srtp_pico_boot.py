@@ -3,8 +3,10 @@
 # mark (its USB output would be lost: the host opens the port about 10
 # emulated seconds after reset), the frozen main.py finds no config.json
 # and MicroPython reboots softly; the second boot runs the SRTP timings with
-# the frozen intercom.media.srtp (viper, then the plain loops), prints them
-# and idles until the runner is stopped.
+# the frozen intercom.media.srtp (viper, then the plain loops) and measures
+# the heap of one TLS client session (tls_heap_micropython, the RTC set so
+# that its certificate is valid), prints them and idles until the runner is
+# stopped.
 
 import os
 import time
@@ -19,6 +21,14 @@ else:
 
     srtp_micropython.main(50, False)
     srtp_micropython.main(50, True)
+    import json
+
+    import machine
+    import tls_heap_micropython
+
+    with open("rtc_date.json") as source:  # today, written by the bench
+        machine.RTC().datetime(tuple(json.load(source)))
+    tls_heap_micropython.main()
     print("srtp bench done")
     while True:
         time.sleep_ms(1000)

@@ -198,15 +198,30 @@ def door_sip_bodies(pair):
     return bodies
 
 
+def udp_caller_and_tls_door(door_mode):
+    """A door set up for TLS and a flat (or an attacker's phone) that calls
+    it over plain UDP offering SRTP keys; (pair, what the door sends)."""
+    door_cfg = over_tls(door_answering(), door_mode)
+    pair = Pair(door_cfg, flat_config(), srtp={"door": board_srtp(), "flat": portable})
+    flat = pair.flat.agent.settings
+    flat.srtp, flat.secure_transports = "optional", ("udp",)  # it sends keys over UDP
+    return pair, door_sip_bodies(pair)
+
+
+def test_a_door_set_up_for_tls_takes_no_sip_in_clear():
+    pair, bodies = udp_caller_and_tls_door("mandatory")
+    pair.press(pair.flat, 1000)
+    assert bodies == []  # not even a 488: nothing over UDP
+    assert pair.first("door", "incoming_call") is None and pair.door.state == "idle"
+    assert pair.door.agent.stats["plain_sip_dropped"] >= 1
+
+
 def test_keys_never_cross_sip_over_udp():
-    # the flat (or an attacker's phone) offers SRTP keys over plain UDP to a
-    # door configured for TLS: the door never answers with a key there
+    # behind the transport check above, each call checks it too: a door
+    # that read SIP over UDP (the test's seam) still never answers with a key
     for door_mode, answered in (("mandatory", False), ("optional", True)):
-        door_cfg = over_tls(door_answering(), door_mode)
-        pair = Pair(door_cfg, flat_config(), srtp={"door": board_srtp(), "flat": portable})
-        flat = pair.flat.agent.settings
-        flat.srtp, flat.secure_transports = "optional", ("udp",)  # it sends keys over UDP
-        bodies = door_sip_bodies(pair)
+        pair, bodies = udp_caller_and_tls_door(door_mode)
+        pair.door.agent.settings.accepted_transports = ("udp", "tls")
         pair.press(pair.flat, 1000)
         assert all(b"a=crypto" not in body and b"RTP/SAVP" not in body for body in bodies)
         if answered:

@@ -4,7 +4,7 @@
 # on. Runs under pytest and the MicroPython runner.
 
 from intercom.sip.agent import Agent
-from intercom.sip.flow import TCP, UDP, make_flow
+from intercom.sip.flow import TCP, TLS, UDP, make_flow
 from intercom.sip.framing import PING, PONG
 from intercom.sip.message import make_response, parse_message, parse_via
 from sip_harness import DOOR, FLAT, FLAT_URI, CountingRandom, door_settings
@@ -286,3 +286,54 @@ def test_a_uri_transport_parameter_picks_tcp_for_a_peer_to_peer_call():
     [(wire, flow)] = door.datagrams_to_send(0)
     assert flow == make_flow(TCP, FLAT)
     assert b"Contact: <sip:door@192.0.2.5:5060;transport=tcp>" in wire
+
+
+def test_register_over_tls_goes_to_port_5061_and_says_tls():
+    door = tcp_door(transport="tls", keepalive=0)
+    door.start(0)
+    [(register, flow)] = sent(door, 0)
+    assert flow == make_flow(TLS, (SERVER[0], 5061))  # RFC 3261 19.1.2: sips default
+    assert parse_via(register.headers.get("Via")).transport == "TLS"
+    assert register.headers.get("Contact").endswith(";transport=tls>")
+
+
+def test_a_tls_failure_names_its_reason_in_registration_failed():
+    door = tcp_door(transport="tls", keepalive=0)
+    door.start(0)
+    sent(door, 0)
+    door.flow_failed(make_flow(TLS, (SERVER[0], 5061), 3), 10, False, "tls_expired")
+    [failed] = events(door)
+    assert (failed["event"], failed["reason"], failed["status"]) == (
+        "registration_failed",
+        "tls_expired",
+        None,
+    )
+    assert failed["retry_in_ms"] >= 30000  # the RFC 5626 4.5 back-off, as for TCP
+
+
+def test_a_sips_target_is_called_over_tls():
+    target = "sips:flat1@192.0.2.20"
+    door = Agent(door_settings(targets=(target,), transport="tls"), CountingRandom(6))
+    door.call(target, 40000, 0)
+    [(wire, flow)] = door.datagrams_to_send(0)
+    assert flow == make_flow(TLS, ("192.0.2.20", 5061))
+    assert b"Via: SIP/2.0/TLS " in wire
+    assert b"Contact: <sip:door@192.0.2.5:5060;transport=tls>" in wire
+
+
+def test_a_door_over_tls_drops_sip_that_comes_in_clear():
+    door = tcp_door(transport="tls", keepalive=0)
+    door.start(0)
+    sent(door, 0)
+    invite = (
+        b"INVITE sip:door@192.0.2.5 SIP/2.0\r\n"
+        b"Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-forged\r\n"
+        b"From: <sip:flat1@example.org>;tag=x\r\nTo: <sip:door@example.org>\r\n"
+        b"Call-ID: forged@192.0.2.1\r\nCSeq: 1 INVITE\r\n"
+        b"Contact: <sip:flat1@192.0.2.1>\r\nContent-Type: application/sdp\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(SDP)
+    ) + SDP
+    for flow in (make_flow(UDP, SERVER), make_flow(TCP, SERVER, 4)):  # the server's own address
+        door.receive_datagram(invite, flow, 100)
+    assert sent(door, 100) == [] and events(door) == []
+    assert door.stats["plain_sip_dropped"] == 2

@@ -10,7 +10,11 @@
 #            from an ephemeral port, retransmitted on timer E (T1 = 500 ms,
 #            doubling, section 17.1.2.2) until --timeout; the round trip and
 #            the response status, or "no answer". A 5xx/6xx is a problem,
-#            any other response shows a live SIP server
+#            any other response shows a live SIP server. With sip.transport
+#            = "tls" the OPTIONS goes over TLS (port 5061 unless given),
+#            with the door's own certificate checks (boards.runtime.sip_tls):
+#            a failed check is reported by its registration_failed reason
+#            (tls_expired, ...) with what to fix
 #   audio    rpi/sim: audio.input and audio.output opened as the boards open
 #            them (file:, tone, silence, null, else an ALSA PCM at 8000 Hz
 #            mono), then closed; no pyalsaaudio is reported as "no ALSA".
@@ -28,7 +32,7 @@ import time
 from intercom.app.identity import sip_uri
 from intercom.errors import ConfigError
 from intercom.pins import I2S_PINS, INPUTS, OUTPUTS
-from intercom.sip.flow import SIP_PORT
+from intercom.sip.flow import TLS, default_port
 from intercom.sip.grammar import parse_hostport
 
 from boards.audio import alsa_audio, audio_files, echo_speex
@@ -41,6 +45,18 @@ T1_S = 0.5
 SIP_FIX = (
     "check that the SIP server runs and listens on UDP at this host:port, and that no "
     "firewall drops it (sip.server, or the host of each call.targets entry)"
+)
+TLS_FIXES = {
+    "tls_untrusted": "give sip.tls_ca the CA that signed the server's certificate, or pin "
+    "that certificate with sip.tls_fingerprint",
+    "tls_hostname": "write in sip.server the name the server's certificate carries",
+    "tls_expired": "renew the server's certificate (or set the door's clock right)",
+    "tls_fingerprint": "sip.tls_fingerprint must be the SHA-256 fingerprint of the server's "
+    "certificate (openssl x509 -noout -fingerprint -sha256)",
+}
+TLS_FIX = (
+    "check the server's TLS settings and its log (a client certificate it wants: "
+    "sip.tls_cert and sip.tls_key)"
 )
 
 
@@ -64,18 +80,19 @@ class Report:
 def sip_peers(config):
     """[(what, host, port)] the door talks to: the server, else each target."""
     server = config["sip"]["server"]
+    port_default = default_port(config["sip"]["transport"])
     if server:
         host, port = parse_hostport(server)  # the config check accepted it
-        return [("sip.server", host, port or SIP_PORT)]
+        return [("sip.server", host, port or port_default)]
     peers = []
     for index, target in enumerate(config["call"]["targets"]):
         parsed = sip_uri(target)
         if parsed is not None:  # a bare user is reached through the server only
-            peers.append(("call.targets[%d]" % index, parsed.host, parsed.port or SIP_PORT))
+            peers.append(("call.targets[%d]" % index, parsed.host, parsed.port or port_default))
     return peers
 
 
-def options_request(config, address, local):
+def options_request(config, address, local, transport="UDP"):
     """An OPTIONS request to address from local, and its Call-ID."""
     tag = "%08x" % random.getrandbits(32)
     call_id = "%016x@doctor" % random.getrandbits(64)
@@ -83,7 +100,7 @@ def options_request(config, address, local):
     domain = config["sip"]["domain"] or address[0]
     lines = [
         "OPTIONS sip:%s:%d SIP/2.0" % address,
-        "Via: SIP/2.0/UDP %s:%d;branch=z9hG4bK%s;rport" % (local[0], local[1], tag),
+        "Via: SIP/2.0/%s %s:%d;branch=z9hG4bK%s;rport" % (transport, local[0], local[1], tag),
         "Max-Forwards: 70",
         "From: <sip:%s@%s>;tag=%s" % (user, domain, tag),
         "To: <sip:%s:%d>" % address,
@@ -144,6 +161,59 @@ def options_ping(config, host, port, timeout_s):
         sock.close()
 
 
+def tls_options(config, host, name, port, timeout_s):
+    """OPTIONS over TLS to host:port, the certificate checked for name as
+    the door checks it: ("ok", code, reason, round_trip_ms, TLS version)
+    or ("fail", what, fix)."""
+    from boards.runtime.sip_tls import SipTls
+
+    sip = config["sip"]
+    try:
+        tls = SipTls(sip["tls_ca"], sip["tls_fingerprint"], sip["tls_cert"], sip["tls_key"])
+    except (OSError, ValueError) as error:
+        return "fail", "sip.tls_ca, tls_cert or tls_key: %s" % error, "check those files"
+    tls.names[host] = name
+    started = time.monotonic()
+    deadline = started + timeout_s
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout_s)
+    except OSError as error:
+        return "fail", "cannot connect over TCP: %s" % error, SIP_FIX.replace("UDP", "TLS")
+    try:
+        session = tls.client(host)
+        request, call_id = options_request(config, (host, port), sock.getsockname(), "TLS")
+        session.write(request)  # sent once the handshake is done
+        received = b""
+        while True:
+            output = session.take_output()
+            if output:
+                sock.sendall(output)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "fail", "no answer in %g s" % timeout_s, SIP_FIX.replace("UDP", "TLS")
+            sock.settimeout(left)
+            try:
+                data = sock.recv(65535)
+            except TimeoutError:
+                continue
+            except OSError as error:
+                return "fail", "connection lost: %s" % error, TLS_FIX
+            plain = session.feed(data) if data else None
+            if plain is None:
+                reason = session.failure or "closed"
+                if not session.established and reason == "closed":
+                    reason = "tls_handshake"
+                detail = "%s (%s)" % (reason, session.detail) if session.detail else reason
+                return "fail", detail, TLS_FIXES.get(reason, TLS_FIX)
+            received += plain
+            status = _status_of(received, call_id)
+            if status is not None and status[0] >= 200:
+                elapsed = (time.monotonic() - started) * 1000
+                return "ok", status[0], status[1], elapsed, session.version()
+    finally:
+        sock.close()
+
+
 def check_sip(report, config, timeout_s):
     peers = sip_peers(config)
     if not peers:
@@ -157,8 +227,17 @@ def check_sip(report, config, timeout_s):
         except StartError as error:
             report.fail(topic, str(error), "check the name, DNS and the network")
             continue
-        answer = options_ping(config, host, port, timeout_s)
         shown = "OPTIONS sip:%s:%d" % (name, port) + ("" if host == name else " (%s)" % host)
+        if config["sip"]["transport"] == TLS:
+            answer = tls_options(config, host, name, port, timeout_s)
+            if answer[0] == "fail":
+                report.fail(topic, "%s over TLS: %s" % (shown, answer[1]), answer[2])
+                continue
+            _, code, reason, elapsed, version = answer
+            shown = "%s over %s, certificate checked" % (shown, version)
+            answer = (code, reason, elapsed)
+        else:
+            answer = options_ping(config, host, port, timeout_s)
         if answer is None:
             report.fail(topic, "%s: no answer in %g s" % (shown, timeout_s), SIP_FIX)
         elif answer[0] >= 500:

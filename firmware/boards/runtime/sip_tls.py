@@ -24,6 +24,7 @@
 #     .write(plaintext)             queued until the handshake is done
 #     .take_output() -> bytes       ciphertext for the socket
 #     .established                  the handshake is done (and checked)
+#     .version()                    the TLS version agreed ("TLSv1.3")
 #
 # Rules:
 #   - TLS 1.2 or later, both ways.
@@ -160,6 +161,9 @@ class TlsSession:
 
     def take_output(self):
         return self._outgoing.read()
+
+    def version(self):
+        return self._connection.version()
 
     def _step(self):
         """Move the handshake on; at its end check the pin and send what

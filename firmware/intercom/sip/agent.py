@@ -78,7 +78,10 @@
 # request came on (18.2.2: on a stream its very connection; on UDP the
 # source port with rport, RFC 3581, else the Via's port). A ping (CRLF
 # CRLF) gets a pong (CRLF) on its flow, a pong goes to the registration
-# (RFC 5626 4.4.1). A failed stream ends the client transactions on it
+# (RFC 5626 4.4.1). A door with sip.transport "tls" reads SIP from TLS
+# flows only: a message or keep-alive over UDP or TCP is dropped and counted
+# (plain_sip_dropped), so nobody reaches it in clear by forging the
+# server's address. A failed stream ends the client transactions on it
 # (as a 503, RFC 3261 8.1.3.1; one that left UDP for its size goes back to
 # UDP, 18.1.1) and tells the registration.
 #
@@ -187,6 +190,9 @@ class Agent:
         refusal = self.guard.verdict(flow[1], now_ms)
         if refusal is not None:
             context.count(refusal)
+            return
+        if flow[0] not in self.settings.accepted_transports:
+            context.count("plain_sip_dropped")
             return
         if not data.strip(b"\r\n"):
             context.count("keepalives_in")

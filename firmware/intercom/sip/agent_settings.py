@@ -37,13 +37,16 @@
 #                              so srtp other than "off" without TLS raises
 #                              ValueError (the config check says so first);
 #                              secure_transports: the flows' transports a
-#                              call may carry keys over (TLS only)
+#                              call may carry keys over (TLS only);
+#                              accepted_transports: what SIP is read from
+#                              (TLS only when sip.transport is "tls": a
+#                              door set up for TLS takes no SIP in clear)
 #
 # The limits (keywords): T1/T2/T4, max_message_size (the largest message
 # parsed; a board reads at most this much per datagram), max_transactions,
 # rate_per_s/rate_burst/max_sources (guard.py), user_agent.
 
-from intercom.sip.flow import TLS, default_port
+from intercom.sip.flow import TLS, TRANSPORTS, default_port
 from intercom.sip.grammar import parse_hostport
 from intercom.sip.timers import SipTimers
 
@@ -114,3 +117,4 @@ class AgentSettings:
         if self.srtp != "off" and self.transport != TLS:
             raise ValueError("SRTP keys (audio.srtp %s) need SIP over TLS" % self.srtp)
         self.secure_transports = (TLS,)
+        self.accepted_transports = (TLS,) if self.transport == TLS else TRANSPORTS

@@ -7,11 +7,15 @@ colliding pins lists every problem; exit 0 only when all is good."""
 import os
 import pathlib
 import re
+import socket
+import ssl
 import subprocess
 import sys
+import threading
 
 import pytest
 from support.alsa import write_alsa_config
+from support.certificates import Authority
 from support.config import write_config
 from support.ports import free_port
 from support.sipp import Sipp
@@ -130,3 +134,60 @@ def test_host_flash_doctor_says_when_the_echo_canceller_is_missing(tmp_path):
     result = doctor(tmp_path, config, "--timeout", "0.2", pythonpath=[str(blocker)])
     assert "FAIL  audio.echo: aec, but libspeexdsp.so.1 is not installed" in result.stdout
     assert "apt-get install libspeexdsp1" in result.stdout
+
+
+class TlsOptionsServer:
+    """A SIP server over TLS in a thread: answers one OPTIONS with 200 OK
+    (the request's own Via, Call-ID and CSeq) with the certificate given."""
+
+    def __init__(self, certificate, key):
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(certificate, key)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(20)
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        try:
+            connection, _ = self.listener.accept()
+            with self.context.wrap_socket(connection, server_side=True) as tls:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    request += tls.recv(4096)
+                keep = [
+                    line
+                    for line in request.split(b"\r\n")
+                    if line[:4] in (b"Via:", b"Call", b"CSeq")
+                ]
+                tls.sendall(
+                    b"SIP/2.0 200 OK\r\n" + b"\r\n".join(keep) + b"\r\nContent-Length: 0\r\n\r\n"
+                )
+        except (OSError, ssl.SSLError):  # the door gave up on our certificate
+            pass
+
+    def stop(self):
+        self.listener.close()
+        self.thread.join(20)
+
+
+def test_host_flash_doctor_over_tls_checks_the_certificate_as_the_door_does(tmp_path, owned):
+    authority = Authority(tmp_path / "ca")
+    server = owned(TlsOptionsServer(*authority.issue("pbx", addresses=["127.0.0.1"])))
+    sip = {"server": "127.0.0.1:%d" % server.port, "transport": "tls"}
+    sip["tls_ca"] = str(authority.certificate)
+    config = doctor_config(tmp_path, sip, audio_output="null")
+    out = doctor(tmp_path, config, "--timeout", "5").stdout
+    shown = "OPTIONS sip:127.0.0.1:%d over TLSv1" % server.port
+    assert re.search(r"ok    sip sip.server: %s\.\d, certificate checked -> 200 OK" % shown, out), (
+        out
+    )
+    expired = owned(TlsOptionsServer(*authority.issue_expired("old", addresses=["127.0.0.1"])))
+    sip["server"] = "127.0.0.1:%d" % expired.port
+    config = doctor_config(tmp_path, sip, audio_output="null")
+    out = doctor(tmp_path, config, "--timeout", "5").stdout
+    assert (
+        "FAIL  sip sip.server: OPTIONS sip:127.0.0.1:%d over TLS: tls_expired" % expired.port in out
+    ), out
+    assert "fix: renew the server's certificate" in out

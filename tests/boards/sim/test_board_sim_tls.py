@@ -9,7 +9,8 @@ import ssl
 import time
 
 from support.certificates import Authority
-from support.door import start_peer_door
+from support.config import door_sections
+from support.door import start_door, start_peer_door
 
 OPTIONS = (
     b"OPTIONS sip:door@127.0.0.1 SIP/2.0\r\n"
@@ -73,3 +74,23 @@ def test_a_peer_that_never_finishes_the_handshake_is_dropped(tmp_path, owned):
         closed = read_until_closed_or(silent, b"never", 20)
         waited = time.monotonic() - started
     assert closed == b"" and waited < 20  # closed by the door, not our timeout
+
+
+def test_an_unreadable_ca_file_stops_the_door_at_start_naming_the_key(tmp_path, owned):
+    missing = tmp_path / "none.pem"
+    sip = {"transport": "tls", "server": "127.0.0.1:5061", "tls_ca": str(missing)}
+    sections = door_sections(["flat1"], sip=sip, audio={"input": "silence", "output": "null"})
+    door = start_door(owned, tmp_path, sections, wait=None)
+    error = door.wait_for("error", timeout=20)
+    assert "sip.tls_ca: cannot read %s" % missing in error["reason"], error
+    assert door.wait() != 0
+    assert "registered" not in door.names()
+
+
+def test_without_a_certificate_of_its_own_the_door_listens_for_no_stream(tmp_path, owned):
+    door = start_peer_door(
+        owned, tmp_path / "door", ["sip:flat1@127.0.0.1"], sip={"transport": "tls"}
+    )
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        refused = probe.connect_ex(("127.0.0.1", door.sip_port))
+    assert refused != 0  # no listener: peers reach it over the connections it opens
