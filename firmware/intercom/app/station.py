@@ -423,14 +423,22 @@ class Station:
         if media is None:
             return self._silence
         if self.doorbell.state == TALKING:
-            for packet in media.send_frame(mic_pcm, now_ms):
-                self._rtp_out.append((packet, media.rtp_address))
+            self._send_audio(media, mic_pcm, now_ms)
         speaker = media.play_frame(now_ms)
         self._take_digits(media, now_ms)
         if self._receiving and ticks_diff(now_ms, media.last_rtp_ms) > RTP_TIMEOUT_MS:
             self.doorbell.hangup_requested(now_ms, "rtp_timeout")
             self._settle(now_ms)
         return speaker
+
+    def _send_audio(self, media, mic_pcm, now_ms):
+        # Apart from _exchange_frame: MicroPython allocates a call's frame
+        # from the heap at every call when it exceeds 11 words.
+        packets = media.send_frame(mic_pcm, now_ms)
+        index = 0
+        while index < len(packets):
+            self._rtp_out.append((packets[index], media.rtp_address))
+            index += 1
 
     # -- outputs -------------------------------------------------------------------
 

@@ -95,8 +95,10 @@ class Concealer:
         self.losing = False
 
     def recover(self, frame):
-        if not self.losing:
-            return
+        if self.losing:  # apart: MicroPython allocates a large frame at every call
+            self._merge(frame)
+
+    def _merge(self, frame):
         self.losing = False
         period = self._period
         phase = self._phase
