@@ -42,6 +42,13 @@ _READ_EVENTS = select.POLLIN | _TROUBLE
 _WRITE_EVENTS = select.POLLOUT | _TROUBLE
 
 
+def _copy_ready(entries, ready):
+    """poll's (pollable, events, ...) entries into ready: pollable, events, ..."""
+    for entry in entries:
+        ready.append(entry[0])
+        ready.append(entry[1])
+
+
 class Clock:
     """Monotonic milliseconds on the compat ticks scale.
 
@@ -171,7 +178,7 @@ class Loop:
         # may register or remove sources, which ipoll's iteration must not see.
         ready = self._ready
         ready.clear()  # after a callback that raised
-        self._collect_ready(self.next_timeout_ms(self.clock.now_ms()))
+        _copy_ready(self._poll_ready(self.next_timeout_ms(self.clock.now_ms())), ready)
         self.wakeups += 1
         if ready:
             self._dispatch(ready)
@@ -180,12 +187,6 @@ class Loop:
     # run_once's parts are small functions: MicroPython keeps a call's frame
     # on the C stack only up to 11 words (locals, value stack, 3 per try);
     # a larger one is allocated from the heap at every call.
-
-    def _collect_ready(self, timeout_ms):
-        append = self._ready.append
-        for entry in self._poll_ready(timeout_ms):
-            append(entry[0])
-            append(entry[1])
 
     def _dispatch(self, ready):
         index = 0
