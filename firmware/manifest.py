@@ -52,6 +52,7 @@ package(
         "media/rtp.py",
         "media/session.py",
         "media/tones.py",
+        "media/tones_viper.py",
         "sip/__init__.py",
         "sip/agent.py",
         "sip/agent_settings.py",
