@@ -76,7 +76,14 @@ class Concealer:
         phase = self._phase
         elapsed = self._elapsed
         for index in range(self.frame_samples):
-            value = (period[phase] * _gain(elapsed)) >> 14
+            # _gain(elapsed), inline: a call per sample costs more than the rest
+            if elapsed < FULL_LEVEL_SAMPLES:
+                value = period[phase]
+            elif elapsed < FULL_LEVEL_SAMPLES + FADE_SAMPLES:
+                gain = 16384 - ((elapsed - FULL_LEVEL_SAMPLES) * 16384) // FADE_SAMPLES
+                value = (period[phase] * gain) >> 14
+            else:
+                value = 0
             out[2 * index] = value & 0xFF
             out[2 * index + 1] = (value >> 8) & 0xFF
             phase += 1
@@ -124,11 +131,11 @@ class Concealer:
             self._newer[:] = previous
         else:
             self._newer[:] = memoryview(previous)[self._tail :]
-        history = self._history
-        self.pitch = estimate_pitch(history, self._history_samples)
+        values = _samples(self._history, self._history_samples)
+        self.pitch = _pitch(values, self._history_samples)
         start = self._history_samples - self.pitch
         for index in range(self.pitch):
-            self._period[index] = sample(history, start + index)
+            self._period[index] = values[start + index]
 
 
 def sample(pcm, index):
@@ -147,35 +154,50 @@ def _gain(elapsed):
     return 16384 - (faded * 16384) // FADE_SAMPLES
 
 
+def _samples(pcm, count):
+    """The first count samples of pcm as an array('h') (a new one: the
+    first frame of a loss allocates, see the top)."""
+    values = array("h", bytes(2 * count))
+    for index in range(count):
+        values[index] = sample(pcm, index)
+    return values
+
+
 def estimate_pitch(history, length):
-    """Lag in MIN_PITCH..MAX_PITCH that best repeats the end of history."""
+    """Lag in MIN_PITCH..MAX_PITCH that best repeats the end of history
+    (PCM, length samples)."""
+    return _pitch(_samples(history, length), length)
+
+
+def _pitch(values, length):
+    """estimate_pitch on the samples as ints (values, an array('h'))."""
     end = length
     window_start = end - CORRELATION_WINDOW
     best_lag = MIN_PITCH
     best_score_num = -1
     best_score_den = 1
     for lag in range(MIN_PITCH, MAX_PITCH + 1, 2):
-        num, den = _score(history, window_start, end, lag, 2)
+        num, den = _score(values, window_start, end, lag, 2)
         if num * best_score_den > best_score_num * den:
             best_lag, best_score_num, best_score_den = lag, num, den
     coarse = best_lag
     best_score_num = -1
     for lag in (coarse - 1, coarse, coarse + 1):
         if MIN_PITCH <= lag <= MAX_PITCH:
-            num, den = _score(history, window_start, end, lag, 1)
+            num, den = _score(values, window_start, end, lag, 1)
             if num * best_score_den > best_score_num * den:
                 best_lag, best_score_num, best_score_den = lag, num, den
     return best_lag
 
 
-def _score(history, start, end, lag, step):
+def _score(values, start, end, lag, step):
     # Normalised correlation, kept as the fraction corr*|corr| / energy
     # (the sign kept so that anti-correlated lags lose).
     correlation = 0
     energy = 1
     for index in range(start, end, step):
-        earlier = sample(history, index - lag) >> 2
-        correlation += (sample(history, index) >> 2) * earlier
+        earlier = values[index - lag] >> 2
+        correlation += (values[index] >> 2) * earlier
         energy += earlier * earlier
     magnitude = correlation if correlation >= 0 else -correlation
     return correlation * magnitude, energy
