@@ -599,7 +599,7 @@ class Runtime:
     # -- outputs ----------------------------------------------------------------------
 
     def _send(self, sock, datagrams):
-        """datagrams: a list of (data, (host, port))."""
+        """datagrams: a list or tuple of (data, (host, port))."""
         index = 0
         while index < len(datagrams):
             _send_datagram(sock, datagrams[index])

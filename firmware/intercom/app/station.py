@@ -18,7 +18,8 @@
 #   audio_frame(mic_pcm, now_ms) -> speaker PCM: call every ptime ms, always
 #   sip_datagrams(now_ms) -> [(bytes, flow)] / sip_flows_to_close() /
 #   rtp_datagrams() / rtcp_datagrams(now_ms, wallclock_ms)
-#   (SIP flows and what they mean: intercom/sip/flow.py and agent.py)
+#   (SIP flows and what they mean: intercom/sip/flow.py and agent.py;
+#   rtp_datagrams() and rtcp_datagrams() give sequences of (bytes, (host, port)))
 #   get_timer() / handle_timer(now_ms, wallclock_ms) / next_event()
 #   .relay_on  .led  .state  .stopped  door_state_to_save(now_ms)  stats(now_ms)
 #   output(name), name in pins.OUTPUTS:   chime (a pulse of chime.pulse_ms on a
@@ -450,6 +451,8 @@ class Station:
 
     def rtp_datagrams(self):
         out = self._rtp_out
+        if not out:
+            return ()  # no new list every frame while nobody talks
         self._rtp_out = []
         return out
 
