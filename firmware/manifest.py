@@ -47,6 +47,7 @@ package(
         "media/half_duplex_viper.py",
         "media/jitter.py",
         "media/plc.py",
+        "media/plc_viper.py",
         "media/reception.py",
         "media/rtcp.py",
         "media/rtp.py",

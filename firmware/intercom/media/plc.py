@@ -39,6 +39,15 @@
 
 from array import array
 
+from intercom.compat import IS_MICROPYTHON
+
+plc_loops = None  # intercom.media.plc_viper where the port has viper
+if IS_MICROPYTHON:
+    try:
+        from intercom.media import plc_viper as plc_loops
+    except ImportError:  # a port built without the viper emitter
+        pass
+
 MIN_PITCH = 40
 MAX_PITCH = 120
 CORRELATION_WINDOW = 40
@@ -49,7 +58,10 @@ HISTORY_SAMPLES = MAX_PITCH + CORRELATION_WINDOW
 
 
 class Concealer:
-    def __init__(self, frame_samples=160):
+    """See the top. fast: the viper loop where the port has one (.path
+    "viper"), else the plain loop (.path "plain"); the same samples."""
+
+    def __init__(self, frame_samples=160, fast=True):
         if 2 * frame_samples < HISTORY_SAMPLES:
             raise ValueError("frame shorter than half the pitch search history")
         self.frame_samples = frame_samples
@@ -67,10 +79,18 @@ class Concealer:
         self._older = history[: 2 * frame_samples] if two else None
         self._newer = history[2 * frame_samples :] if two else history
         self._tail = 2 * (frame_samples - HISTORY_SAMPLES)  # of a frame, when one suffices
+        self.path = "plain"
+        self._loop = None
+        if fast and plc_loops is not None:
+            self.path = "viper"
+            self._loop = plc_loops.conceal
+        self._state = array("i", bytes(12))  # the viper loop's pitch, phase, elapsed
 
     def conceal(self, out, previous, older):
         if not self.losing:
             self._start(previous, older)
+        if self._loop is not None:
+            return self._conceal_viper(out)
         pitch = self.pitch
         period = self._period
         phase = self._phase
@@ -93,6 +113,22 @@ class Concealer:
         self._phase = phase
         self._elapsed = elapsed
         if elapsed >= FULL_LEVEL_SAMPLES + FADE_SAMPLES:
+            self.losing = False  # faded out: the talk spurt is over
+            return False
+        return True
+
+    def _conceal_viper(self, out):
+        loop = self._loop
+        if loop is None:
+            return False
+        state = self._state
+        state[0] = self.pitch
+        state[1] = self._phase
+        state[2] = self._elapsed
+        loop(out, self.frame_samples, self._period, state)
+        self._phase = state[1]
+        self._elapsed = state[2]
+        if state[2] >= FULL_LEVEL_SAMPLES + FADE_SAMPLES:
             self.losing = False  # faded out: the talk spurt is over
             return False
         return True
