@@ -89,8 +89,11 @@ class Concealer:
     def conceal(self, out, previous, older):
         if not self.losing:
             self._start(previous, older)
-        if self._loop is not None:
+        if self._loop is not None:  # apart: MicroPython allocates a large frame at every call
             return self._conceal_viper(out)
+        return self._conceal_plain(out)
+
+    def _conceal_plain(self, out):
         pitch = self.pitch
         period = self._period
         phase = self._phase
