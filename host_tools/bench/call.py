@@ -543,7 +543,10 @@ class Door:
                 except ValueError:
                     raise RuntimeError(
                         "door wrote %r on stdout, not a JSON event: %s"
-                        % (line[:300], self.stderr_path.read_text(errors="replace")[-2000:])
+                        % (
+                            (line + b"\n" + self.unread)[:2000],
+                            self.stderr_path.read_text(errors="replace")[-2000:],
+                        )
                     ) from None
                 self.events.append(event)
                 if event["event"] == name:

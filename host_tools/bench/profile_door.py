@@ -49,7 +49,9 @@ SETTLE_S = 3  # after the answer, before any tool looks
 TOOL_S = 10  # strace and callgrind windows
 REPORT_TIMEOUT_S = 120
 PHASES_SCRIPT = pathlib.Path(frame_phases.__file__).resolve()
-MP_HEAP_KIB = 448  # the call benchmark's MicroPython heap of its last run
+# The call benchmark's MicroPython heap of its last run (since SIP over TCP
+# the instrumented door no longer starts in 448 KiB).
+MP_HEAP_KIB = 512
 TOP_FUNCTIONS = 8
 # (row, CPython functions, MicroPython functions, inclusive?): instructions
 # per frame of C entry points; inclusive rows count what they call as well
