@@ -538,7 +538,16 @@ class Door:
                 line, self.unread = self.unread.split(b"\n", 1)
                 if not line.strip():
                     continue
-                event = json.loads(line)
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    raise RuntimeError(
+                        "door wrote %r on stdout, not a JSON event: %s"
+                        % (
+                            (line + b"\n" + self.unread)[:2000],
+                            self.stderr_path.read_text(errors="replace")[-2000:],
+                        )
+                    ) from None
                 self.events.append(event)
                 if event["event"] == name:
                     return event

@@ -24,6 +24,7 @@ class CallgrindProfile:
         self.exclusive = {}  # name -> Ir in the function itself
         self.calls_out = {}  # name -> Ir of the calls it makes (inclusive)
         self.called = {}  # name -> times called
+        self.edges = {}  # (caller, callee) -> times called
         self.total = 0
 
     def inclusive(self, name):
@@ -64,6 +65,8 @@ def read_profile(path):
                 if pending_calls is not None:
                     profile.calls_out[function] = profile.calls_out.get(function, 0) + cost
                     profile.called[callee] = profile.called.get(callee, 0) + pending_calls
+                    edge = (function, callee)
+                    profile.edges[edge] = profile.edges.get(edge, 0) + pending_calls
                     pending_calls = None
                 else:
                     profile.exclusive[function] = profile.exclusive.get(function, 0) + cost

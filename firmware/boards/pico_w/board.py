@@ -235,6 +235,19 @@ class WifiLink:
         return None
 
 
+def _poll_input(runtime, entry, now):
+    """One (kind, argument, switch) of PicoBoard.inputs polled: a debounced
+    change goes to the runtime. Apart from poll_inputs, whose frame would
+    pass 11 words: MicroPython allocates such a frame at every call."""
+    accepted = entry[2].poll(now)
+    if accepted is None:
+        return
+    if entry[0] == "button":
+        runtime.button(accepted, entry[1])
+    else:
+        runtime.input(entry[1], accepted)
+
+
 class PicoBoard(BoardBase):
     name = BOARD
     drives_audio = True
@@ -274,16 +287,12 @@ class PicoBoard(BoardBase):
         wifi = self.wifi
         self._now_ms = runtime.now_ms
 
-        def poll_inputs():
+        def poll_inputs():  # every BUTTON_POLL_MS: small (see _poll_input)
             now = runtime.now_ms()
-            for kind, argument, switch in inputs:
-                accepted = switch.poll(now)
-                if accepted is None:
-                    continue
-                if kind == "button":
-                    runtime.button(accepted, argument)
-                else:
-                    runtime.input(argument, accepted)
+            index = 0
+            while index < len(inputs):
+                _poll_input(runtime, inputs[index], now)
+                index += 1
 
         loop.call_every(BUTTON_POLL_MS, poll_inputs)
         for kind, argument, switch in inputs:

@@ -42,6 +42,13 @@ _READ_EVENTS = select.POLLIN | _TROUBLE
 _WRITE_EVENTS = select.POLLOUT | _TROUBLE
 
 
+def _copy_ready(entries, ready):
+    """poll's (pollable, events, ...) entries into ready: pollable, events, ..."""
+    for entry in entries:
+        ready.append(entry[0])
+        ready.append(entry[1])
+
+
 class Clock:
     """Monotonic milliseconds on the compat ticks scale.
 
@@ -171,22 +178,30 @@ class Loop:
         # may register or remove sources, which ipoll's iteration must not see.
         ready = self._ready
         ready.clear()  # after a callback that raised
-        for entry in self._poll_ready(self.next_timeout_ms(self.clock.now_ms())):
-            ready.append(entry[0])
-            ready.append(entry[1])
+        _copy_ready(self._poll_ready(self.next_timeout_ms(self.clock.now_ms())), ready)
         self.wakeups += 1
-        sources = self._sources
-        for index in range(0, len(ready), 2):
-            key = compat.poll_key(ready[index])
-            events = ready[index + 1]
-            registered = sources.get(key)
-            if registered is not None and registered[1] is not None and events & _READ_EVENTS:
-                registered[1](registered[0], events)
-                registered = sources.get(key)  # the reader may have changed it
-            if registered is not None and registered[2] is not None and events & _WRITE_EVENTS:
-                registered[2](registered[0], events)
-        ready.clear()  # keeps no source alive after its pass
+        if ready:
+            self._dispatch(ready)
         self._fire_due_timers(self.clock.now_ms())
+
+    # run_once's parts are small functions: MicroPython keeps a call's frame
+    # on the C stack only up to 11 words (locals, value stack, 3 per try);
+    # a larger one is allocated from the heap at every call.
+
+    def _dispatch(self, ready):
+        index = 0
+        while index < len(ready):
+            self._dispatch_entry(compat.poll_key(ready[index]), ready[index + 1])
+            index += 2
+        ready.clear()  # keeps no source alive after its pass
+
+    def _dispatch_entry(self, key, events):
+        registered = self._sources.get(key)
+        if registered is not None and registered[1] is not None and events & _READ_EVENTS:
+            registered[1](registered[0], events)
+            registered = self._sources.get(key)  # the reader may have changed it
+        if registered is not None and registered[2] is not None and events & _WRITE_EVENTS:
+            registered[2](registered[0], events)
 
     def _fire_due_timers(self, now_ms):
         timers = self._timers
@@ -196,19 +211,24 @@ class Loop:
         due.clear()
         while timers and compat.ticks_diff(timers[0].deadline_ms, now_ms) <= 0:
             due.append(timers.pop(0))
-        for timer in due:
-            if timer.cancelled:
-                continue
-            if timer.period_ms:
-                next_deadline = compat.ticks_add(timer.deadline_ms, timer.period_ms)
-                if compat.ticks_diff(next_deadline, now_ms) <= 0:
-                    next_deadline = compat.ticks_add(now_ms, timer.period_ms)
-                timer.deadline_ms = next_deadline
-                self._insert_timer(timer)
-            else:
-                timer.cancelled = True
-            timer.callback()
+        index = 0
+        while index < len(due):
+            timer = due[index]
+            index += 1
+            if not timer.cancelled:
+                self._fire(timer, now_ms)
         due.clear()  # keeps no timer (nor what its callback holds) alive
+
+    def _fire(self, timer, now_ms):
+        if timer.period_ms:
+            next_deadline = compat.ticks_add(timer.deadline_ms, timer.period_ms)
+            if compat.ticks_diff(next_deadline, now_ms) <= 0:
+                next_deadline = compat.ticks_add(now_ms, timer.period_ms)
+            timer.deadline_ms = next_deadline
+            self._insert_timer(timer)
+        else:
+            timer.cancelled = True
+        timer.callback()
 
     def run(self):
         """Run until stop() is called."""

@@ -226,6 +226,50 @@ class BoardBase:
         pass
 
 
+# -- one datagram in or out ---------------------------------------------------------------
+#
+# The 20 ms path's functions stay small: MicroPython keeps a call's frame on
+# the C stack only up to 11 words (arguments, locals, value stack and 3 per
+# try block) and allocates a larger one from the heap at every call, some
+# 10-25k cycles on a Pico W. Each try therefore sits in a function of its own.
+
+_FOREIGN = ("", ("", 0))  # what _receive_datagram gives for a datagram it skips
+
+
+def _receive_datagram(sock, size):
+    """sock.receive(size): (data, (host, port)), None when drained, or
+    _FOREIGN for a datagram from an address family we do not speak."""
+    try:
+        return sock.receive(size)
+    except ValueError:
+        return _FOREIGN
+
+
+def _send_datagram(sock, datagram):
+    """Sends one (data, (host, port)); a failure is logged, not raised.
+    (`except ... as` alone takes 6 words of the frame: the reason is read
+    by _send_again, only after a send failed.)"""
+    try:
+        sock.sendto(datagram[0], datagram[1])
+        return
+    except OSError:  # unreachable peer, full buffer, an ICMP error pending
+        pass
+    _send_again(sock, datagram)
+
+
+def _send_again(sock, datagram):
+    """A send that failed, tried once more: the log says why it failed
+    again, or that it went out on the second try (a pending ICMP error, a
+    full buffer that drained); UDP may lose it either way."""
+    address = datagram[1]
+    try:
+        sock.sendto(datagram[0], address)
+    except OSError as error:
+        log("intercom: send to %s:%d failed: %s" % (address[0], address[1], error))
+        return
+    log("intercom: send to %s:%d failed once, sent on the second try" % address)
+
+
 # -- the runtime ----------------------------------------------------------------------
 
 
@@ -447,13 +491,11 @@ class Runtime:
 
     def _receive(self, sock, size, deliver):
         for _ in range(RECEIVE_BURST):
-            try:
-                received = sock.receive(size)
-            except ValueError:  # an address family we do not speak
-                continue
+            received = _receive_datagram(sock, size)
             if received is None:  # drained
                 break
-            deliver(received[0], received[1])
+            if received is not _FOREIGN:
+                deliver(received[0], received[1])
         self.flush()
 
     def _on_sip(self, sock, poll_events):
@@ -555,15 +597,7 @@ class Runtime:
         mic PCM in, speaker PCM out (valid until the next call)."""
         station = self._started()
         now = self.now_ms()
-        rtp = self.rtp_socket
-        for _ in range(RECEIVE_BURST):
-            try:
-                received = rtp.receive(MEDIA_RECEIVE_BYTES)
-            except ValueError:  # an address family we do not speak
-                continue
-            if received is None:  # nothing more arrived
-                break
-            station.receive_rtp(received[0], received[1], now)
+        self._read_rtp(station, now)
         echo = self.echo
         if echo is not None:
             mic_pcm = echo.process(mic_pcm)
@@ -572,6 +606,19 @@ class Runtime:
             echo.played(speaker)
         self._flush_media()
         return speaker
+
+    def _read_rtp(self, station, now):
+        """The RTP that arrived since the last frame, up to RECEIVE_BURST
+        datagrams, into the station."""
+        rtp = self.rtp_socket
+        left = RECEIVE_BURST
+        while left:
+            left -= 1
+            received = _receive_datagram(rtp, MEDIA_RECEIVE_BYTES)
+            if received is None:  # nothing more arrived
+                return
+            if received is not _FOREIGN:
+                station.receive_rtp(received[0], received[1], now)
 
     def _on_timer(self):
         self._timer = None
@@ -582,11 +629,11 @@ class Runtime:
     # -- outputs ----------------------------------------------------------------------
 
     def _send(self, sock, datagrams):
-        for data, address in datagrams:
-            try:
-                sock.sendto(data, address)
-            except OSError as error:  # unreachable peer, full buffer: UDP may lose it
-                log("intercom: send to %s:%d failed: %s" % (address[0], address[1], error))
+        """datagrams: a list or tuple of (data, (host, port))."""
+        index = 0
+        while index < len(datagrams):
+            _send_datagram(sock, datagrams[index])
+            index += 1
 
     def _flush_media(self):
         station = self._started()

@@ -25,7 +25,8 @@
 #   audio_frame(mic_pcm, now_ms) -> speaker PCM: call every ptime ms, always
 #   sip_datagrams(now_ms) -> [(bytes, flow)] / sip_flows_to_close() /
 #   rtp_datagrams() / rtcp_datagrams(now_ms, wallclock_ms)
-#   (SIP flows and what they mean: intercom/sip/flow.py and agent.py)
+#   (SIP flows and what they mean: intercom/sip/flow.py and agent.py;
+#   rtp_datagrams() and rtcp_datagrams() give sequences of (bytes, (host, port)))
 #   get_timer() / handle_timer(now_ms, wallclock_ms) / next_event()
 #   .relay_on  .led  .state  .stopped  door_state_to_save(now_ms)  stats(now_ms)
 #   output(name), name in pins.OUTPUTS:   chime (a pulse of chime.pulse_ms on a
@@ -439,14 +440,22 @@ class Station:
         if media is None:
             return self._silence
         if self.doorbell.state == TALKING:
-            for packet in media.send_frame(mic_pcm, now_ms):
-                self._rtp_out.append((packet, media.rtp_address))
+            self._send_audio(media, mic_pcm, now_ms)
         speaker = media.play_frame(now_ms)
         self._take_digits(media, now_ms)
         if self._receiving and ticks_diff(now_ms, media.last_rtp_ms) > RTP_TIMEOUT_MS:
             self.doorbell.hangup_requested(now_ms, "rtp_timeout")
             self._settle(now_ms)
         return speaker
+
+    def _send_audio(self, media, mic_pcm, now_ms):
+        # Apart from _exchange_frame: MicroPython allocates a call's frame
+        # from the heap at every call when it exceeds 11 words.
+        packets = media.send_frame(mic_pcm, now_ms)
+        index = 0
+        while index < len(packets):
+            self._rtp_out.append((packets[index], media.rtp_address))
+            index += 1
 
     # -- outputs -------------------------------------------------------------------
 
@@ -458,6 +467,8 @@ class Station:
 
     def rtp_datagrams(self):
         out = self._rtp_out
+        if not out:
+            return ()  # no new list every frame while nobody talks
         self._rtp_out = []
         return out
 

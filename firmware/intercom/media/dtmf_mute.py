@@ -73,6 +73,11 @@ class DtmfMute:
     def play(self, pcm, detect, mute_frame):
         if not (detect or mute_frame or self._line is not None or self._mute_end > _NONE):
             return pcm  # nothing to do: the frame path between key presses
+        # Apart: MicroPython allocates a call's frame from the heap at every
+        # call when it exceeds 11 words, whichever way the call returns.
+        return self._play(pcm, detect, mute_frame)
+
+    def _play(self, pcm, detect, mute_frame):
         frame = self._frame
         if self._mute_end > _NONE:
             self._mute_start = max(self._mute_start - frame, _NONE)

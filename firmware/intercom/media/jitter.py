@@ -251,29 +251,42 @@ class JitterBuffer:
     def _mark_blocks(self, start, end):
         """Set the bits of blocks [start, end) (relative to the play
         position); True when every one of them was held already."""
-        per_frame = self._blocks_per_frame
-        filled = self._filled
         held = True
-        relative = start // per_frame
-        sub = start - relative * per_frame
-        position = start
-        while position < end:
-            take = per_frame - sub
-            if take > end - position:
-                take = end - position
-            bits = ((1 << take) - 1) << sub
-            slot = (self._play_slot + relative) % self._slots
-            frame_ts = (self._play_ts + relative * self._frame) & 0xFFFF
-            if self._stored_ts[slot] != frame_ts:
-                filled[slot] = 0
-                self._stored_ts[slot] = frame_ts
-            if filled[slot] & bits != bits:
+        while start < end:
+            taken = self._mark_frame(start, end)
+            if taken < 0:  # some were not held
                 held = False
-                filled[slot] |= bits
-            position += take
-            relative += 1
-            sub = 0
+                taken = -taken
+            start += taken
         return held
+
+    def _mark_frame(self, start, end):
+        """Sets the bits of the blocks from start to end or to the end of
+        start's frame, whichever comes first: how many, negated when some of
+        them were not held yet."""
+        relative = start // self._blocks_per_frame
+        sub = start - relative * self._blocks_per_frame
+        take = self._blocks_per_frame - sub
+        if take > end - start:
+            take = end - start
+        if self._set_bits(relative, ((1 << take) - 1) << sub):
+            return -take
+        return take
+
+    def _set_bits(self, relative, bits):
+        """Sets bits in the slot of the frame relative to the play position
+        (emptied first when it held another frame); True when some of them
+        were not set yet."""
+        slot = (self._play_slot + relative) % self._slots
+        frame_ts = (self._play_ts + relative * self._frame) & 0xFFFF
+        filled = self._filled
+        if self._stored_ts[slot] != frame_ts:
+            filled[slot] = 0
+            self._stored_ts[slot] = frame_ts
+        if filled[slot] & bits == bits:
+            return False
+        filled[slot] |= bits
+        return True
 
     def _anchor(self, timestamp, transit):
         self._started = True
@@ -337,35 +350,54 @@ class JitterBuffer:
         if not self._started:
             self._silence(out)
             return out
+        self._play_at(out, self._units(now_ms))
+        return out
+
+    # get()'s parts are small functions: MicroPython keeps a call's frame on
+    # the C stack only up to 11 words (arguments, locals, value stack) and
+    # allocates a larger one from the heap at every call.
+
+    def _play_at(self, out, now_units):
         target = self._target()
         self.target_ms = target // self._units_per_ms
-        delay = _signed16(self._units(now_ms) - self._play_ts - self._base())
+        delay = _signed16(now_units - self._play_ts - self._base())
         ring = self._slots * self._frame
         if delay < -ring or delay > target + ring:
-            # The board stalled (or its clock jumped): move the play
-            # position to the target in one step, emptying the ring.
-            behind = (delay - target) // self._frame
-            self._play_ts = (self._play_ts + behind * self._frame) & 0xFFFF
-            delay -= behind * self._frame
-            for slot in range(self._slots):
-                self._filled[slot] = 0
+            delay = self._jump(delay, target)
         if delay < target:
             self._fill(out)
             self.delay_ms = (delay if delay > 0 else 0) // self._units_per_ms
-            return out
+            return
+        delay = self._skip_quiet(out, delay, target)
+        self.delay_ms = delay // self._units_per_ms
+        self._play(out)
+        self._advance()
+
+    def _jump(self, delay, target):
+        """The board stalled (or its clock jumped): the play position moves
+        to the target in one step, emptying the ring; the new delay."""
+        behind = (delay - target) // self._frame
+        self._play_ts = (self._play_ts + behind * self._frame) & 0xFFFF
+        for slot in range(self._slots):
+            self._filled[slot] = 0
+        return delay - behind * self._frame
+
+    def _skip_quiet(self, out, delay, target):
+        """Skips frames while the delay exceeds the target by one (quiet
+        ones, or any beyond FORCED_SKIP_FRAMES or the maximum); the delay
+        left."""
         skips = 0
         while delay - self._frame >= target and skips < self._slots:
-            forced = delay >= target + FORCED_SKIP_FRAMES * self._frame or delay > self._max_delay
-            if not forced and not self._skippable(out):
+            if not self._forced(delay, target) and not self._skippable(out):
                 break
             self._advance()
             self._count("skipped")
             delay -= self._frame
             skips += 1
-        self.delay_ms = delay // self._units_per_ms
-        self._play(out)
-        self._advance()
-        return out
+        return delay
+
+    def _forced(self, delay, target):
+        return delay >= target + FORCED_SKIP_FRAMES * self._frame or delay > self._max_delay
 
     def _skippable(self, out):
         slot = self._play_slot

@@ -39,6 +39,15 @@
 
 from array import array
 
+from intercom.compat import IS_MICROPYTHON
+
+plc_loops = None  # intercom.media.plc_viper where the port has viper
+if IS_MICROPYTHON:
+    try:
+        from intercom.media import plc_viper as plc_loops
+    except ImportError:  # a port built without the viper emitter
+        pass
+
 MIN_PITCH = 40
 MAX_PITCH = 120
 CORRELATION_WINDOW = 40
@@ -49,7 +58,10 @@ HISTORY_SAMPLES = MAX_PITCH + CORRELATION_WINDOW
 
 
 class Concealer:
-    def __init__(self, frame_samples=160):
+    """See the top. fast: the viper loop where the port has one (.path
+    "viper"), else the plain loop (.path "plain"); the same samples."""
+
+    def __init__(self, frame_samples=160, fast=True):
         if 2 * frame_samples < HISTORY_SAMPLES:
             raise ValueError("frame shorter than half the pitch search history")
         self.frame_samples = frame_samples
@@ -67,16 +79,34 @@ class Concealer:
         self._older = history[: 2 * frame_samples] if two else None
         self._newer = history[2 * frame_samples :] if two else history
         self._tail = 2 * (frame_samples - HISTORY_SAMPLES)  # of a frame, when one suffices
+        self.path = "plain"
+        self._loop = None
+        if fast and plc_loops is not None:
+            self.path = "viper"
+            self._loop = plc_loops.conceal
+        self._state = array("i", bytes(12))  # the viper loop's pitch, phase, elapsed
 
     def conceal(self, out, previous, older):
         if not self.losing:
             self._start(previous, older)
+        if self._loop is not None:  # apart: MicroPython allocates a large frame at every call
+            return self._conceal_viper(out)
+        return self._conceal_plain(out)
+
+    def _conceal_plain(self, out):
         pitch = self.pitch
         period = self._period
         phase = self._phase
         elapsed = self._elapsed
         for index in range(self.frame_samples):
-            value = (period[phase] * _gain(elapsed)) >> 14
+            # _gain(elapsed), inline: a call per sample costs more than the rest
+            if elapsed < FULL_LEVEL_SAMPLES:
+                value = period[phase]
+            elif elapsed < FULL_LEVEL_SAMPLES + FADE_SAMPLES:
+                gain = 16384 - ((elapsed - FULL_LEVEL_SAMPLES) * 16384) // FADE_SAMPLES
+                value = (period[phase] * gain) >> 14
+            else:
+                value = 0
             out[2 * index] = value & 0xFF
             out[2 * index + 1] = (value >> 8) & 0xFF
             phase += 1
@@ -90,13 +120,31 @@ class Concealer:
             return False
         return True
 
+    def _conceal_viper(self, out):
+        loop = self._loop
+        if loop is None:
+            return False
+        state = self._state
+        state[0] = self.pitch
+        state[1] = self._phase
+        state[2] = self._elapsed
+        loop(out, self.frame_samples, self._period, state)
+        self._phase = state[1]
+        self._elapsed = state[2]
+        if state[2] >= FULL_LEVEL_SAMPLES + FADE_SAMPLES:
+            self.losing = False  # faded out: the talk spurt is over
+            return False
+        return True
+
     def stop(self):
         """Forget the current loss (silence follows, nothing to blend)."""
         self.losing = False
 
     def recover(self, frame):
-        if not self.losing:
-            return
+        if self.losing:  # apart: MicroPython allocates a large frame at every call
+            self._merge(frame)
+
+    def _merge(self, frame):
         self.losing = False
         period = self._period
         phase = self._phase
@@ -122,11 +170,11 @@ class Concealer:
             self._newer[:] = previous
         else:
             self._newer[:] = memoryview(previous)[self._tail :]
-        history = self._history
-        self.pitch = estimate_pitch(history, self._history_samples)
+        values = _samples(self._history, self._history_samples)
+        self.pitch = _pitch(values, self._history_samples)
         start = self._history_samples - self.pitch
         for index in range(self.pitch):
-            self._period[index] = sample(history, start + index)
+            self._period[index] = values[start + index]
 
 
 def sample(pcm, index):
@@ -145,35 +193,50 @@ def _gain(elapsed):
     return 16384 - (faded * 16384) // FADE_SAMPLES
 
 
+def _samples(pcm, count):
+    """The first count samples of pcm as an array('h') (a new one: the
+    first frame of a loss allocates, see the top)."""
+    values = array("h", bytes(2 * count))
+    for index in range(count):
+        values[index] = sample(pcm, index)
+    return values
+
+
 def estimate_pitch(history, length):
-    """Lag in MIN_PITCH..MAX_PITCH that best repeats the end of history."""
+    """Lag in MIN_PITCH..MAX_PITCH that best repeats the end of history
+    (PCM, length samples)."""
+    return _pitch(_samples(history, length), length)
+
+
+def _pitch(values, length):
+    """estimate_pitch on the samples as ints (values, an array('h'))."""
     end = length
     window_start = end - CORRELATION_WINDOW
     best_lag = MIN_PITCH
     best_score_num = -1
     best_score_den = 1
     for lag in range(MIN_PITCH, MAX_PITCH + 1, 2):
-        num, den = _score(history, window_start, end, lag, 2)
+        num, den = _score(values, window_start, end, lag, 2)
         if num * best_score_den > best_score_num * den:
             best_lag, best_score_num, best_score_den = lag, num, den
     coarse = best_lag
     best_score_num = -1
     for lag in (coarse - 1, coarse, coarse + 1):
         if MIN_PITCH <= lag <= MAX_PITCH:
-            num, den = _score(history, window_start, end, lag, 1)
+            num, den = _score(values, window_start, end, lag, 1)
             if num * best_score_den > best_score_num * den:
                 best_lag, best_score_num, best_score_den = lag, num, den
     return best_lag
 
 
-def _score(history, start, end, lag, step):
+def _score(values, start, end, lag, step):
     # Normalised correlation, kept as the fraction corr*|corr| / energy
     # (the sign kept so that anti-correlated lags lose).
     correlation = 0
     energy = 1
     for index in range(start, end, step):
-        earlier = sample(history, index - lag) >> 2
-        correlation += (sample(history, index) >> 2) * earlier
+        earlier = values[index - lag] >> 2
+        correlation += (values[index] >> 2) * earlier
         energy += earlier * earlier
     magnitude = correlation if correlation >= 0 else -correlation
     return correlation * magnitude, energy

@@ -184,6 +184,36 @@ class RtpSender:
         return packet
 
 
+def _unpadded_end(data, length):
+    """Where the payload ends before the padding (RFC 3550 5.1: its last
+    octet counts it), or -1 when that count is 0 or beyond the payload."""
+    padding = data[length - 1]
+    if padding == 0 or padding > length - HEADER_SIZE:
+        return -1
+    return length - padding
+
+
+def _after_extension(data, start, end):
+    """Where the payload starts after the header extension at start (RFC
+    3550 5.3.1), or -1 when it does not fit before end."""
+    if start + 4 > end:
+        return -1
+    start += 4 + 4 * ((data[start + 2] << 8) | data[start + 3])
+    if start > end:
+        return -1
+    return start
+
+
+def _read_numbers(packet, data):
+    """Sequence number, and timestamp and SSRC in the 16-bit halves
+    RtpPacket keeps."""
+    packet.sequence = (data[2] << 8) | data[3]
+    packet.timestamp_high = (data[4] << 8) | data[5]
+    packet.timestamp_low = (data[6] << 8) | data[7]
+    packet.ssrc_high = (data[8] << 8) | data[9]
+    packet.ssrc_low = (data[10] << 8) | data[11]
+
+
 class RtpPacket:
     def __init__(self):
         self.marker = False
@@ -300,6 +330,8 @@ class RtpReceiver:
 
     def _parse(self, data, length):
         # Validity checks of RFC 3550 appendix A.1 that apply per packet.
+        # (In parts: MicroPython keeps a call's frame on the C stack only up
+        # to 11 words, and allocates a larger one at every call.)
         if length < HEADER_SIZE:
             return "short"
         first = data[0]
@@ -307,35 +339,31 @@ class RtpReceiver:
             return "version"
         end = length
         if first & 0x20:
-            padding = data[length - 1]
-            if padding == 0 or padding > length - HEADER_SIZE:
+            end = _unpadded_end(data, length)
+            if end < 0:
                 return "padding"
-            end -= padding
-        csrc_count = first & 0x0F
-        start = HEADER_SIZE + 4 * csrc_count
+        start = HEADER_SIZE + 4 * (first & 0x0F)
         if start > end:
             return "csrc"
         if first & 0x10:
-            if start + 4 > end:
-                return "extension"
-            start += 4 + 4 * ((data[start + 2] << 8) | data[start + 3])
-            if start > end:
+            start = _after_extension(data, start, end)
+            if start < 0:
                 return "extension"
         if start == end:
             return "empty"
-        second = data[1]
-        payload_type = second & 0x7F
+        return self._accept(data, start, end)
+
+    def _accept(self, data, start, end):
+        """None once the packet's header fields and payload are in
+        self._packet, or "payload_type"."""
+        payload_type = data[1] & 0x7F
         if not self._payload_types[payload_type]:
             return "payload_type"
         packet = self._packet
-        packet.marker = second >= 0x80
+        packet.marker = data[1] >= 0x80
         packet.payload_type = payload_type
-        packet.sequence = (data[2] << 8) | data[3]
-        packet.timestamp_high = (data[4] << 8) | data[5]
-        packet.timestamp_low = (data[6] << 8) | data[7]
-        packet.ssrc_high = (data[8] << 8) | data[9]
-        packet.ssrc_low = (data[10] << 8) | data[11]
-        packet.csrc_count = csrc_count
+        packet.csrc_count = data[0] & 0x0F
+        _read_numbers(packet, data)
         packet.payload = self._payload_view(data, start, end)
         return None
 

@@ -237,9 +237,16 @@ class MediaSession:
             self._event_end_ms = now_ms
             self._collect_events()
             return True
+        self._receive_audio(packet, now_ms)
+        return False
+
+    # The frame path's functions stay within 11 words of frame (arguments,
+    # locals, value stack): MicroPython allocates a larger frame from the
+    # heap at every call, whichever way the call returns.
+
+    def _receive_audio(self, packet, now_ms):
         self._rtcp.rtp_received(packet, now_ms)
         self._jitter.put(packet.timestamp_low, packet.payload, self._playout_ms, packet.marker)
-        return False
 
     def receive_rtcp(self, data, addr, now_ms, wallclock_ms):
         if addr[0] != self.rtcp_address[0]:
@@ -258,6 +265,9 @@ class MediaSession:
         in_progress = self._dtmf_in.in_progress
         if self._event_end_ms is None and not (in_progress or self._detecting):
             return self._mute.play(pcm, False, False)  # between key presses
+        return self._play_near_event(pcm, now_ms, in_progress)
+
+    def _play_near_event(self, pcm, now_ms, in_progress):
         since = None if self._event_end_ms is None else ticks_diff(now_ms, self._event_end_ms)
         delay_ms = self._jitter.delay_ms
         mute_frame = in_progress or (since is not None and since < delay_ms + EVENT_TAIL_MS)
@@ -270,12 +280,15 @@ class MediaSession:
             self._inband.reset()  # audio it last saw is long gone
         self._detecting = detect
         speaker = self._mute.play(pcm, detect, mute_frame)
+        self._collect_inband(always_detect)
+        return speaker
+
+    def _collect_inband(self, report):
         digit = self._inband.next_digit()
         while digit is not None:
-            if always_detect:  # else RFC 4733 or INFO reports the key
+            if report:  # else RFC 4733 or INFO reports the key
                 self._digits.append((digit, "inband"))
             digit = self._inband.next_digit()
-        return speaker
 
     def info_digit(self, now_ms):
         self._event_end_ms = ticks_add(now_ms, INFO_EVENT_MS)
@@ -292,24 +305,37 @@ class MediaSession:
     # -- sending -------------------------------------------------------------
 
     def send_frame(self, pcm, now_ms):
-        sender = self._sender
         packets = self._packets
         if not self._sending:
-            for _ in packets:
-                sender.skip_frame()
+            self._skip_frame()
             return ()
         if pcm is not self._mic:
             self._cut(pcm)
-        parts = self._mic_parts
-        dtmf_out = self._dtmf_out
-        for index in range(len(packets)):
-            packet = None
-            if dtmf_out is not None and dtmf_out.active:
-                packet = dtmf_out.next_packet(sender)
-            if packet is None:
-                packet = sender.packet(self._encode_into(parts[index], sender.payload))
-            packets[index] = packet if self._srtp_out is None else self._srtp_out.protect(packet)
+        index = 0
+        while index < len(packets):
+            packets[index] = self._next_packet(self._mic_parts[index])
+            index += 1
         return packets
+
+    def _next_packet(self, pcm):
+        """An RFC 4733 event's packet while we send one, else pcm's."""
+        sender = self._sender
+        dtmf_out = self._dtmf_out
+        if dtmf_out is not None and dtmf_out.active:
+            packet = dtmf_out.next_packet(sender)
+            if packet is not None:
+                return self._protected(packet)
+        return self._protected(sender.packet(self._encode_into(pcm, sender.payload)))
+
+    def _protected(self, packet):
+        """packet as it goes out: SRTP-protected when the call negotiated SRTP."""
+        if self._srtp_out is None:
+            return packet
+        return self._srtp_out.protect(packet)
+
+    def _skip_frame(self):
+        for _ in self._packets:
+            self._sender.skip_frame()
 
     def _cut(self, pcm):
         """The frame's PCM cut into packets: views kept while the board

@@ -26,6 +26,15 @@
 
 from array import array
 
+from intercom.compat import IS_MICROPYTHON
+
+tone_loops = None  # intercom.media.tones_viper where the port has viper
+if IS_MICROPYTHON:
+    try:
+        from intercom.media import tones_viper as tone_loops
+    except ImportError:  # a port built without the viper emitter
+        pass
+
 SAMPLE_RATE = 8000
 SAMPLES_PER_MS = 8
 FRAME_SAMPLES = 160  # 20 ms
@@ -74,9 +83,11 @@ class ToneGenerator:
     cadence: sequence of (duration_ms, frequencies) with frequencies a tuple
     of ints in Hz, () for silence. repeat: loop forever, else play once.
     amplitude: peak of the summed frequencies (each gets an equal share).
+    fast: the viper loop where the port has one (.path "viper"), else the
+    plain loop (.path "plain"); both give the same samples.
     """
 
-    def __init__(self, cadence, repeat, amplitude=DEFAULT_AMPLITUDE):
+    def __init__(self, cadence, repeat, amplitude=DEFAULT_AMPLITUDE, fast=True):
         if not 0 <= amplitude <= 32767:
             raise ValueError("tone amplitude %r outside 0..32767" % (amplitude,))
         if not cadence:
@@ -97,6 +108,14 @@ class ToneGenerator:
         self.position = 0
         self.phases = [0] * len(self.steps[0][1])
         self.finished = False
+        self.path = "plain"
+        self._loop = None
+        if fast and tone_loops is not None:
+            self.path = "viper"
+            self._loop = tone_loops.synthesise
+        # the viper loop's state: position, length, n, n phases, n increments
+        most = max(len(step[1]) for step in self.steps)
+        self._state = array("i", bytes(4 * (3 + 2 * most)))
 
     def read_into(self, buffer):
         """Write the next samples into buffer; returns the bytes written.
@@ -122,6 +141,9 @@ class ToneGenerator:
         return written << 1
 
     def synthesise(self, buffer, start, count, length, increments, table):
+        if self._loop is not None:
+            self._synthesise_viper(buffer, start, count, length, increments, table)
+            return
         phases = self.phases
         position = self.position
         offset = start << 1
@@ -137,6 +159,23 @@ class ToneGenerator:
             buffer[offset + 1] = (value >> 8) & 0xFF
             offset += 2
             position += 1
+
+    def _synthesise_viper(self, buffer, start, count, length, increments, table):
+        loop = self._loop
+        if loop is None:
+            return
+        state = self._state
+        phases = self.phases
+        frequencies = len(increments)
+        state[0] = self.position
+        state[1] = length
+        state[2] = frequencies
+        for index in range(frequencies):
+            state[3 + index] = phases[index]
+            state[3 + frequencies + index] = increments[index]
+        loop(buffer, start << 1, count, state, table)
+        for index in range(frequencies):
+            phases[index] = state[3 + index]
 
     def advance(self):
         self.position = 0

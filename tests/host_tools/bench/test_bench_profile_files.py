@@ -59,6 +59,7 @@ def test_callgrind_file_gives_own_and_inclusive_instructions_and_call_counts(tmp
     assert profile.exclusive == {"main": 8, "helper": 30, "leaf": 10}
     assert [profile.inclusive(name) for name in ("main", "helper", "leaf")] == [48, 40, 10]
     assert profile.called == {"helper": 2, "leaf": 1}
+    assert profile.edges == {("main", "helper"): 2, ("helper", "leaf"): 1}
     assert profile.top_exclusive(2) == [(30, "helper"), (10, "leaf")]
     assert profile.inclusive("absent") == 0
 
