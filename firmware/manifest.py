@@ -75,6 +75,7 @@ package(
         "sip/message.py",
         "sip/register.py",
         "sip/server_transaction.py",
+        "sip/session_timer.py",
         "sip/timers.py",
         "sip/uri.py",
     ),

@@ -57,6 +57,11 @@
 #                     4.4.1 CRLF ping); 0 = off; default 0 on udp, 120 on
 #                     tcp and tls (where a missing pong finds a dead
 #                     connection)
+#   sip.session_expires  the session interval our calls ask for (RFC 4028
+#                     session timers: the call is refreshed by UPDATE or
+#                     re-INVITE, and ended with BYE when no refresh comes);
+#                     0 = not asked for (a peer's still honoured); else at
+#                     least 90
 #   sip.realm         the digest realm credentials may be sent to; None: any
 #                     realm, but only in answer to challenges from sip.server
 #   sip.peer_media_same_host  peer-to-peer only: the SDP c= address of a
@@ -202,6 +207,7 @@ from intercom.pins import DEFAULT_PINS, I2S_PINS, INPUTS, OUTPUTS
 from intercom.sdes import MODES as SRTP_MODES
 from intercom.sip.flow import TLS, TRANSPORTS, UDP
 from intercom.sip.grammar import SipParseError, is_ipv4, is_ipv6, parse_hostport
+from intercom.sip.session_timer import MIN_SE_S
 
 REQUIRED = "required"
 DERIVED = "derived"
@@ -284,6 +290,7 @@ def _sections():
             ("tls_fingerprint", "str", None, (1, 128)),
             ("tls_cert", "str", None, (1, 4096)),
             ("tls_key", "str", None, (1, 4096)),
+            ("session_expires", "int", 1800, (0, 86400)),
         ),
         "call": (
             ("targets", "strings", DERIVED, None),
@@ -583,6 +590,11 @@ def _check_sip(problems, sip):
             problems.add("sip.domain", "'%s' is not a host name (no port)" % sip["domain"])
     if sip["keepalive"] is None:
         sip["keepalive"] = 0 if sip["transport"] == UDP else TCP_KEEPALIVE_S
+    if 0 < sip["session_expires"] < MIN_SE_S:
+        problems.add(
+            "sip.session_expires",
+            "0 (off) or at least %d seconds (RFC 4028 Min-SE)" % MIN_SE_S,
+        )
     if sip["register"] is None:
         sip["register"] = sip["server"] is not None
     elif sip["register"] and sip["server"] is None:

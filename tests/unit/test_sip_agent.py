@@ -87,9 +87,12 @@ def test_options_lists_what_we_allow_accept_and_support():
         "CANCEL",
         "OPTIONS",
         "INFO",
+        "UPDATE",
     ]
     assert "application/sdp" in response.headers.get_all("Accept")
-    assert "Supported" in response.headers
+    # exactly the extensions we implement: session timers (RFC 4028), no
+    # 100rel, no replaces
+    assert response.headers.get_all("Supported") == ["timer"]
     assert response.headers.get("To").startswith("<sip:door@192.0.2.5>;tag=")
 
 
@@ -106,6 +109,16 @@ def test_unknown_extension_in_require_gets_420_with_unsupported():
     response = only_response(door_agent(), message("OPTIONS", extra="Require: 100rel, foo\r\n"))
     assert response.status == 420
     assert response.headers.get_all("Unsupported") == ["100rel", "foo"]
+
+
+def test_a_require_we_implement_is_accepted_and_only_the_others_get_420():
+    door = door_agent()
+    assert only_response(door, message("OPTIONS", extra="Require: timer\r\n")).status == 200
+    refused = only_response(
+        door, message("OPTIONS", branch="z9hG4bKreq2", extra="Require: timer, replaces\r\n")
+    )
+    assert refused.status == 420
+    assert refused.headers.get_all("Unsupported") == ["replaces"]
 
 
 def test_unreadable_body_gets_415():

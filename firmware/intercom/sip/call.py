@@ -14,6 +14,7 @@
 #   calling, hangup() done  2xx (no 1xx came, so the   ACK, BYE, call_failed     ending
 #   (CANCEL waits for a 1xx) CANCEL never left)
 #                           401/407 from our server    INVITE again, credentials calling
+#                           422 with Min-SE (once)     INVITE again, that SE     calling
 #                           300-699                    call_failed               ended
 #                           INVITE timeout (B)         call_failed timeout       ended
 #                           INVITE's connection fails  call_failed unavailable   ended
@@ -28,8 +29,25 @@
 #   after our first ACK     2xx, another To tag (fork) ACK it, BYE its dialog   unchanged
 #   confirmed               BYE from peer              200, call_ended remote    ended
 #                           hangup()                   BYE                       ending
-#                           re-INVITE                  200 with our SDP          confirmed
+#                           re-INVITE                  200 with our SDP,         confirmed
+#                                                      media_updated
+#                           UPDATE with SDP / without  200 with our SDP,         confirmed
+#                                                      media_updated / 200
 #                           INFO dtmf                  200, dtmf                 confirmed
+#                           refresh due (we refresh)   UPDATE if the peer allows confirmed
+#                                                      it, else re-INVITE + SDP
+#                           2xx to our refresh         (re-INVITE: ACK; moved    confirmed
+#                                                      media: media_updated)
+#                           our refresh: 408, 481, no  BYE session_expired       ending
+#                           answer
+#                           expiry (the peer refreshes BYE session_expired       ending
+#                           and did not)
+#   (any with a dialog)     re-INVITE/UPDATE with a    422 with Min-SE           unchanged
+#                           Session-Expires too small
+#                           UPDATE with SDP, offered   500 + Retry-After         offered
+#                           (INVITE not answered yet)
+#                           UPDATE with SDP while our  491                       unchanged
+#                           offer or refresh is open
 #   ending                  BYE final / timeout        call_ended                ended
 #
 #   incoming                event                      action / event            next
@@ -37,6 +55,7 @@
 #   (INVITE)                SDP we cannot use, or c=   400/488                   ended
 #                           another host than the
 #                           source (peer-to-peer)
+#                           Session-Expires too small  422 with Min-SE           ended
 #   offered                 (created)                  180, incoming_call        offered
 #                           answer()                   200 + SDP, retransmit     accepted
 #                           reject(code)               code, call_ended          ended
@@ -66,6 +85,9 @@
 # mandatory its INVITE gets 488, and our offer is RTP/SAVP without a key,
 # which no answer can satisfy; with optional it is plain RTP.
 #
+# Session timers (RFC 4028): session_timer.py keeps the interval, who
+# refreshes and what is due; the call sends the refreshes and the BYE.
+#
 # Forking (§13.2.2.4, §19.3): behind a forking proxy a second phone can
 # answer before the proxy's CANCEL reaches it; its 2xx carries another To
 # tag, so another dialog. We keep the first dialog, ACK the other 2xx and
@@ -77,6 +99,7 @@ from intercom.sdp import SdpError
 from intercom.sip import media_session
 from intercom.sip.dialog import dialog_from_uac, dialog_from_uas
 from intercom.sip.message import Headers, Request, make_response, parse_cseq, parse_name_addr
+from intercom.sip.session_timer import EXPIRE, MIN_SE_S, REFRESH, SessionTimer, has_option
 from intercom.sip.timers import earliest, is_due
 
 CALLING = "calling"
@@ -142,6 +165,10 @@ class Call:
         self.reported = False
         self.give_up_at = None
         self.answered_ms = None
+        self.timer = SessionTimer(context.settings.session_expires_s)  # RFC 4028
+        self.peer_allows_update = False  # its Allow (INVITE or 2xx) names UPDATE
+        self.refresh_transaction = None  # our last re-INVITE or UPDATE (a refresh)
+        self.refreshing = False  # ...and it has no final response yet
 
     @property
     def ended(self):
@@ -165,6 +192,7 @@ class Call:
         if alert_info:
             headers.add("Alert-Info", alert_info)  # RFC 3261 20.4
         context.add_capabilities(headers)
+        self.timer.add_offer(headers)
         headers.add("Content-Type", "application/sdp")
         self.invite_request = Request("INVITE", target_uri, headers, self._make_offer())
         self.invite_transaction = context.send_request(self.invite_request, flow, now_ms, self)
@@ -224,7 +252,9 @@ class Call:
 
     def on_response(self, transaction, response, now_ms):
         method = transaction.method
-        if method == "INVITE":
+        if transaction is self.refresh_transaction:
+            self._refresh_response(transaction, response, now_ms)
+        elif method == "INVITE":
             if transaction is self.invite_transaction:
                 self._invite_response(transaction, response, now_ms)
             elif 200 <= response.status < 300 and self.ack_wire is not None:
@@ -267,6 +297,9 @@ class Call:
                 return
             self._fail(status, response.reason, "auth", now_ms)
             return
+        if status == 422 and self.state in (CALLING, EARLY) and self.timer.on_too_small(response):
+            self._invite_again(transaction, now_ms)  # RFC 4028 7.4: a larger interval
+            return
         if self.state == CANCELLING:
             self._fail(status, response.reason, self.cancel_wanted, now_ms)
             return
@@ -308,6 +341,8 @@ class Call:
         self.media = media
         self.state = CONFIRMED
         self.answered_ms = now_ms
+        self.peer_allows_update = allows_update(response)
+        self.timer.on_success(response, now_ms)
         self.context.emit({"event": "answered", "call_id": self.call_id, "media": media})
 
     def _refuse_fork(self, transaction, response, remote_tag, now_ms):
@@ -336,19 +371,32 @@ class Call:
         credentials.adopt()
         self.authenticated = True
         old = transaction.request
+        value = credentials.authorization("INVITE", old.uri, old.body)
+        self._invite_again(transaction, now_ms, (credentials.header, value))
+        return True
+
+    def _invite_again(self, transaction, now_ms, authorization=None):
+        """The INVITE again in a new transaction: CSeq + 1, same Call-ID and
+        From tag (RFC 3261 22.2, RFC 4028 7.4), with new credentials or the
+        session interval a 422 asked for."""
+        old = transaction.request
+        dropped = ("via", "cseq", "session-expires", "min-se")
+        if authorization is not None:
+            dropped += ("authorization", "proxy-authorization")
         headers = Headers()
         for name, value in old.headers.items():
-            if name.lower() not in ("via", "cseq", "authorization", "proxy-authorization"):
+            if name.lower() not in dropped:
                 headers.add(name, value)
         headers.add("CSeq", "%d INVITE" % (self._invite_cseq() + 1))
-        headers.add(credentials.header, credentials.authorization("INVITE", old.uri, old.body))
+        self.timer.add_offer(headers)
+        if authorization is not None:
+            headers.add(authorization[0], authorization[1])
         self.invite_request = Request("INVITE", old.uri, headers, old.body)
         self.invite_transaction = self.context.send_request(
             self.invite_request, transaction.flow, now_ms, self
         )
         self.dialog = None
         self.state = CALLING
-        return True
 
     # -- incoming ---------------------------------------------------------
 
@@ -359,6 +407,12 @@ class Call:
         self.invite_transaction = transaction
         self.invite_request = request
         self.transport = transaction.flow[0]
+        self.peer_allows_update = allows_update(request)
+        refusal = self.timer.on_request(request)
+        if refusal is not None:
+            self._refuse_interval(transaction, refusal, now_ms)
+            self.state = ENDED
+            return False
         if not request.body:
             self.offer_in_ok = True
             self._make_offer()
@@ -430,6 +484,8 @@ class Call:
                 self._end(now_ms, "remote_hangup")
         elif method == "INVITE":
             self._reinvite(transaction, request, now_ms)
+        elif method == "UPDATE":
+            self._update(transaction, request, now_ms)
         elif method == "INFO":
             self._info(transaction, request, now_ms)
         elif method == "OPTIONS":
@@ -438,14 +494,99 @@ class Call:
             self._respond(transaction, 405, now_ms)
 
     def _reinvite(self, transaction, request, now_ms):
-        if self.state != CONFIRMED or self.ok_wire is not None:
+        if self.state != CONFIRMED or self.ok_wire is not None or self.refreshing:
             self._respond(transaction, 491, now_ms)  # request pending (§14.2)
+            return
+        refusal = self.timer.on_request(request)
+        if refusal is not None:
+            self._refuse_interval(transaction, refusal, now_ms)
             return
         self.session_version += 1
         if not self._answer_offer(transaction, request.body, now_ms):
             return
         self._send_ok(transaction, self.local_sdp, now_ms)
         self.context.emit({"event": "media_updated", "call_id": self.call_id, "media": self.media})
+
+    def _update(self, transaction, request, now_ms):
+        """UPDATE (RFC 3311 5.2): a new offer or a session refresh, in an
+        early or confirmed dialog, answered at once with a 2xx."""
+        if request.body:
+            if self.state == OFFERED:
+                # the INVITE's offer is not answered yet: try again later
+                self._respond(transaction, 500, now_ms, ("Retry-After", "1"))
+                return
+            if (self.ok_wire is not None and self.offer_in_ok) or self.refreshing:
+                self._respond(transaction, 491, now_ms)  # our offer waits for its answer
+                return
+        refusal = self.timer.on_request(request)
+        if refusal is not None:
+            self._refuse_interval(transaction, refusal, now_ms)
+            return
+        sdp = None
+        if request.body:
+            self.session_version += 1
+            if not self._answer_offer(transaction, request.body, now_ms):
+                return
+            sdp = self.local_sdp
+        self._send_2xx(transaction, sdp, now_ms)
+        if sdp is not None:
+            self.context.emit(
+                {"event": "media_updated", "call_id": self.call_id, "media": self.media}
+            )
+
+    def _refuse_interval(self, transaction, status, now_ms):
+        """A Session-Expires below our minimum: 422 with Min-SE (RFC 4028 9)."""
+        extra = ("Min-SE", "%d" % MIN_SE_S) if status == 422 else None
+        self._respond(transaction, status, now_ms, extra)
+
+    # -- session refreshes (RFC 4028, session_timer.py) --------------------------
+
+    def _refresh(self, now_ms):
+        """Refresh the session: UPDATE without SDP when the peer allows it
+        (RFC 4028 9: it needs no offer), else a re-INVITE with our SDP."""
+        if self.state != CONFIRMED or self.refreshing:
+            return
+        dialog = self._dialog()
+        method = "UPDATE" if self.peer_allows_update else "INVITE"
+        request = dialog.create_request(method)
+        headers = request.headers
+        headers.add("Contact", self.context.contact_value(self.transport))
+        self.context.add_capabilities(headers)
+        self.timer.add_offer(headers, True)
+        if method == "INVITE":
+            headers.add("Content-Type", "application/sdp")
+            request.body = self.local_sdp or b""
+        flow = self.context.dialog_flow(dialog, self.transport)
+        self.refresh_transaction = self.context.send_request(request, flow, now_ms, self)
+        self.refreshing = True
+
+    def _refresh_response(self, transaction, response, now_ms):
+        status = response.status
+        if status < 200:
+            return
+        self.refreshing = False
+        if transaction.method == "INVITE" and status < 300:
+            dialog = self._dialog()
+            number = parse_cseq(transaction.request.headers.get("CSeq"))[0]
+            ack = dialog.create_request("ACK", number)
+            self.context.send_stateless(ack, self.context.dialog_flow(dialog, self.transport))
+        if self.state != CONFIRMED:
+            return
+        if status < 300:
+            self.timer.on_success(response, now_ms)
+            if transaction.method == "INVITE":
+                self._refresh_answered(response)
+        elif status in (408, 481):
+            self._send_bye(now_ms, "session_expired")  # RFC 4028 10: the session is gone
+        else:
+            self.timer.on_refresh_failed(status, now_ms)
+
+    def _refresh_answered(self, response):
+        """The answer to our re-INVITE's SDP: the peer's media may have moved."""
+        media = self._peer_media(media_session.read_answer(response.body, self.local_sdp))
+        if media is not None and media != self.media:
+            self.media = media
+            self.context.emit({"event": "media_updated", "call_id": self.call_id, "media": media})
 
     def _make_offer(self):
         """Our SDP offer (kept as local_sdp, the answer is read against it)."""
@@ -528,9 +669,15 @@ class Call:
 
     def get_timer(self):
         deadline = earliest(self.ring_timeout_at, self.ok_retransmit_at)
+        deadline = earliest(deadline, self.timer.get_timer())
         return earliest(earliest(deadline, self.ok_give_up_at), self.give_up_at)
 
     def handle_timer(self, now_ms):
+        due = self.timer.handle_timer(now_ms)
+        if due == REFRESH:
+            self._refresh(now_ms)
+        elif due == EXPIRE and self.state == CONFIRMED:
+            self._send_bye(now_ms, "session_expired")  # RFC 4028 10
         if is_due(self.give_up_at, now_ms):
             self.give_up_at = None
             if self.state == CANCELLING:
@@ -557,12 +704,18 @@ class Call:
                 self._fail(408, "Request Timeout", self.cancel_wanted or "timeout", now_ms)
         elif transaction.method == "BYE" and self.state == ENDING:
             self._end(now_ms)
+        elif transaction is self.refresh_transaction and self.state == CONFIRMED:
+            self.refreshing = False
+            self._send_bye(now_ms, "session_expired")  # our refresh went unanswered (§10)
 
     # -- helpers ----------------------------------------------------------------
 
-    def _respond(self, transaction, status, now_ms):
+    def _respond(self, transaction, status, now_ms, extra=None):
+        """A response without a body; extra: one (name, value) field more."""
         to_tag = self.dialog.local_tag if self.dialog is not None else self.context.new_tag()
         response = self._response(transaction.request, status, to_tag)
+        if extra is not None:
+            response.headers.add(extra[0], extra[1])
         self.context.add_server_header(response.headers)
         transaction.send_response(response, now_ms)
 
@@ -577,12 +730,19 @@ class Call:
             response.headers.add("Contact", self.context.contact_value(self.transport))
         return response
 
-    def _send_ok(self, transaction, sdp, now_ms):
+    def _send_2xx(self, transaction, sdp, now_ms):
+        """200 to an INVITE or UPDATE: our capabilities, the session
+        interval agreed (RFC 4028), the SDP when there is one."""
         response = self._response(transaction.request, 200, self._dialog().local_tag)
         self.context.add_capabilities(response.headers)
-        response.headers.add("Content-Type", "application/sdp")
-        response.body = sdp
+        self.timer.add_answer(response.headers, now_ms)
+        if sdp is not None:
+            response.headers.add("Content-Type", "application/sdp")
+            response.body = sdp
         transaction.send_response(response, now_ms)
+
+    def _send_ok(self, transaction, sdp, now_ms):
+        self._send_2xx(transaction, sdp, now_ms)
         timers = self.context.timers
         self.ok_wire = transaction.last_wire
         self.ok_flow = transaction.flow
@@ -622,6 +782,7 @@ class Call:
         self.ring_timeout_at = None
         self.ok_retransmit_at = None
         self.ok_give_up_at = None
+        self.timer.stop()
         if self.reported:
             return
         self.reported = True
@@ -636,6 +797,11 @@ class Call:
                 "duration_ms": duration,
             }
         )
+
+
+def allows_update(message):
+    """Whether a message's Allow names UPDATE (RFC 3311: refresh with it)."""
+    return has_option(message.headers.get_all("Allow"), "update")
 
 
 def dtmf_digit(body, content_type):
