@@ -74,6 +74,7 @@ package(
         "sip/media_session.py",
         "sip/message.py",
         "sip/register.py",
+        "sip/reliable.py",
         "sip/server_transaction.py",
         "sip/session_timer.py",
         "sip/timers.py",

@@ -62,7 +62,8 @@
 #       an answered call ended, or an incoming one before it was answered.
 #       REASON: local_hangup, remote_hangup, no_ack (our 2xx never ACKed,
 #       §13.3.1.4), cancelled (caller's CANCEL), rejected (reject()),
-#       session_expired (RFC 4028: no refresh came, or ours failed).
+#       session_expired (RFC 4028: no refresh came, or ours failed),
+#       no_prack (our reliable 180 never PRACKed, RFC 3262: 504).
 #   {"event": "internal_error", "reason": text}   a bug of ours met a datagram;
 #       the datagram was dropped and counted (stats["internal_errors"])
 #   MEDIA = {"remote_host", "remote_port", "payload_type", "codec",

@@ -8,6 +8,9 @@
 #   outgoing                event                      action / event            next
 #   ----------------------- -------------------------- ------------------------- ----------
 #   calling, early          1xx                        ringing / early_media     early
+#                           reliable 18x (100rel), the PRACK (RFC 3262), then    early
+#                           next RSeq or the first     ringing / early_media
+#                           reliable 18x again         nothing                   early
 #                           2xx                        ACK, answered (its        confirmed
 #                                                      Contact and Record-Route
 #                                                      are the dialog's, §13.2.2.4)
@@ -57,6 +60,11 @@
 #                           source (peer-to-peer)
 #                           Session-Expires too small  422 with Min-SE           ended
 #   offered                 (created)                  180, incoming_call        offered
+#                           (INVITE requires 100rel)   180 reliably until its
+#                                                      PRACK (reliable.py)
+#                           PRACK naming our 180       200                       offered
+#                           PRACK naming nothing       481                       offered
+#                           no PRACK in 64*T1          504, call_ended no_prack  ended
 #                           answer()                   200 + SDP, retransmit     accepted
 #                           reject(code)               code, call_ended          ended
 #                           CANCEL                     200, 487, call_ended      ended
@@ -99,6 +107,16 @@ from intercom.sdp import SdpError
 from intercom.sip import media_session
 from intercom.sip.dialog import dialog_from_uac, dialog_from_uas
 from intercom.sip.message import Headers, Request, make_response, parse_cseq, parse_name_addr
+from intercom.sip.reliable import (
+    DONE,
+    GIVE_UP,
+    RETRANSMIT,
+    ReliableRinging,
+    new_rseq,
+    prack_request,
+    rseq_of,
+    wants_reliable,
+)
 from intercom.sip.session_timer import EXPIRE, MIN_SE_S, REFRESH, SessionTimer, has_option
 from intercom.sip.timers import earliest, is_due
 
@@ -169,6 +187,8 @@ class Call:
         self.peer_allows_update = False  # its Allow (INVITE or 2xx) names UPDATE
         self.refresh_transaction = None  # our last re-INVITE or UPDATE (a refresh)
         self.refreshing = False  # ...and it has no final response yet
+        self.ringing = None  # our reliable 180 (RFC 3262, reliable.py)
+        self.last_rseq = None  # the RSeq of the peer's last reliable 18x we PRACKed
 
     @property
     def ended(self):
@@ -281,6 +301,8 @@ class Call:
                 if self.cancel_wanted:
                     self._send_cancel(now_ms)
                     return
+            if status > 100 and not self._acknowledge_reliable(transaction, response, now_ms):
+                return  # a reliable 18x again: reported when it first came
             if status == 180:
                 self.context.emit({"event": "ringing", "call_id": self.call_id})
             elif status == 183 and response.body:
@@ -308,6 +330,24 @@ class Call:
         else:
             reason = FAILURE_REASONS.get(status, "error")
         self._fail(status, response.reason, reason, now_ms)
+
+    def _acknowledge_reliable(self, transaction, response, now_ms):
+        """PRACK a reliable 18x in its early dialog (RFC 3262 4): the next
+        RSeq, or the first; False for a retransmission or one out of order
+        (no PRACK, no event)."""
+        rseq = rseq_of(response)
+        if rseq is None:
+            return True
+        dialog = self.dialog
+        if dialog is None or dialog.remote_tag != parse_name_addr(response.headers.get("To")).tag:
+            return False  # another fork's early dialog: not ours to acknowledge
+        if self.last_rseq is not None and rseq != self.last_rseq + 1:
+            return False
+        self.last_rseq = rseq
+        number = parse_cseq(transaction.request.headers.get("CSeq"))[0]
+        flow = self.context.dialog_flow(dialog, self.transport)
+        self.context.send_request(prack_request(dialog, rseq, number), flow, now_ms, self)
+        return True
 
     def _invite_accepted(self, transaction, response, now_ms):
         if self.ack_wire is not None:
@@ -396,6 +436,7 @@ class Call:
             self.invite_request, transaction.flow, now_ms, self
         )
         self.dialog = None
+        self.last_rseq = None
         self.state = CALLING
 
     # -- incoming ---------------------------------------------------------
@@ -420,8 +461,22 @@ class Call:
             self.state = ENDED
             return False
         self.dialog = dialog_from_uas(request, self.context.new_tag())
-        self._respond(transaction, 180, now_ms)
+        if wants_reliable(request):
+            self._ring_reliably(transaction, now_ms)
+        else:
+            self._respond(transaction, 180, now_ms)
         return True
+
+    def _ring_reliably(self, transaction, now_ms):
+        """180 with Require: 100rel and an RSeq, sent until its PRACK (RFC 3262 3)."""
+        context = self.context
+        ringing = ReliableRinging(new_rseq(context.random_number()), context.timers)
+        response = self._response(transaction.request, 180, self._dialog().local_tag)
+        ringing.add_fields(response.headers)
+        context.add_server_header(response.headers)
+        transaction.send_response(response, now_ms)
+        ringing.sent(transaction.last_wire, transaction.flow, now_ms)
+        self.ringing = ringing
 
     def answer(self, local_rtp, now_ms):
         if self.state != OFFERED:
@@ -436,6 +491,8 @@ class Call:
                 self._make_offer()
             else:
                 self._answer_offer(self.invite_transaction, request.body, now_ms)
+        if self.ringing is not None:
+            self.ringing.finish()  # a final response ends the 180's retransmissions
         self._send_ok(self.invite_transaction, self.local_sdp, now_ms)
         self.state = ACCEPTED
 
@@ -486,6 +543,8 @@ class Call:
             self._reinvite(transaction, request, now_ms)
         elif method == "UPDATE":
             self._update(transaction, request, now_ms)
+        elif method == "PRACK":
+            self._prack(transaction, request, now_ms)
         elif method == "INFO":
             self._info(transaction, request, now_ms)
         elif method == "OPTIONS":
@@ -533,6 +592,20 @@ class Call:
             self.context.emit(
                 {"event": "media_updated", "call_id": self.call_id, "media": self.media}
             )
+
+    def _prack(self, transaction, request, now_ms):
+        """PRACK of our reliable 180: 200, its retransmissions stop; one that
+        names nothing we sent gets 481 (RFC 3262 3)."""
+        ringing = self.ringing
+        if (
+            ringing is None
+            or ringing.state == DONE
+            or not ringing.matches(request.headers.get("RAck"), self._invite_cseq())
+        ):
+            self._respond(transaction, 481, now_ms)
+            return
+        ringing.acknowledge()
+        self._respond(transaction, 200, now_ms)
 
     def _refuse_interval(self, transaction, status, now_ms):
         """A Session-Expires below our minimum: 422 with Min-SE (RFC 4028 9)."""
@@ -670,9 +743,18 @@ class Call:
     def get_timer(self):
         deadline = earliest(self.ring_timeout_at, self.ok_retransmit_at)
         deadline = earliest(deadline, self.timer.get_timer())
+        if self.ringing is not None:
+            deadline = earliest(deadline, self.ringing.get_timer())
         return earliest(earliest(deadline, self.ok_give_up_at), self.give_up_at)
 
     def handle_timer(self, now_ms):
+        ringing = self.ringing
+        if ringing is not None:
+            due = ringing.handle_timer(now_ms)
+            if due == RETRANSMIT:
+                self.context.send(ringing.wire, ringing.flow)
+            elif due == GIVE_UP and self.state == OFFERED:
+                self.reject(504, now_ms, "no_prack")  # RFC 3262 3: a 5xx
         due = self.timer.handle_timer(now_ms)
         if due == REFRESH:
             self._refresh(now_ms)
@@ -783,6 +865,8 @@ class Call:
         self.ok_retransmit_at = None
         self.ok_give_up_at = None
         self.timer.stop()
+        if self.ringing is not None:
+            self.ringing.finish()
         if self.reported:
             return
         self.reported = True

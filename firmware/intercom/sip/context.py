@@ -53,10 +53,11 @@ from intercom.sip.grammar import format_hostport
 from intercom.sip.message import Headers, make_response
 
 # Exactly what we implement: the methods a dialog of ours answers (UPDATE:
-# RFC 3311) and the option tags (timer: RFC 4028 session timers).
-ALLOWED_METHODS = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "UPDATE")
+# RFC 3311, PRACK: RFC 3262) and the option tags (100rel: reliable
+# provisional responses, timer: RFC 4028 session timers).
+ALLOWED_METHODS = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "UPDATE", "PRACK")
 ALLOW = ", ".join(ALLOWED_METHODS)
-SUPPORTED = ("timer",)
+SUPPORTED = ("100rel", "timer")
 ACCEPT = "application/sdp, application/dtmf-relay, application/dtmf"
 MAX_EVENTS = 256
 STAT_MASK = 0xFFFFFFFF
