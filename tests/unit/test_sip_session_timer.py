@@ -280,3 +280,43 @@ def test_update_outside_any_dialog_is_481():
     flat.context.send_request(request, udp(DOOR), network.now, None)
     network.pump()
     assert last_response(network, DOOR, "UPDATE").status == 481
+
+
+def test_the_peers_refresh_by_reinvite_moves_the_expiry_and_gets_the_interval_back():
+    door = Agent(door_settings(), CountingRandom(1))
+    invite = phone_invite("Supported: timer\r\nSession-Expires: 120;refresher=uac\r\n")
+    door.receive_datagram(invite, udp(FLAT), 0)
+    door.next_event()
+    door.datagrams_to_send(0)
+    door.answer("phone-call-1", 40000, 0)
+    [(wire, _)] = door.datagrams_to_send(0)
+    ok = parse_message(wire)
+    assert ok.headers.get("Session-Expires") == "120;refresher=uac"
+    assert ok.headers.get("Require") == "timer"
+    to = ok.headers.get("To")
+    ack = phone_invite("").replace(b"INVITE sip:", b"ACK sip:", 1)
+    ack = ack.replace(b"CSeq: 10 INVITE", b"CSeq: 10 ACK").replace(
+        b"To: <sip:door@192.0.2.5>", b"To: " + to.encode()
+    )
+    ack = ack.replace(b"z9hG4bKphone1", b"z9hG4bKphoneack")
+    door.receive_datagram(ack, udp(FLAT), 100)
+    assert door.next_event()["event"] == "answered"
+    timer = door.calls["phone-call-1"].timer
+    assert timer.get_timer() == 88000  # 120 s less min(32 s, 40 s): then BYE
+    refresh = phone_invite("Supported: timer\r\nSession-Expires: 120;refresher=uac\r\n")
+    refresh = refresh.replace(b"To: <sip:door@192.0.2.5>", b"To: " + to.encode())
+    refresh = refresh.replace(b"CSeq: 10 INVITE", b"CSeq: 11 INVITE").replace(
+        b"z9hG4bKphone1", b"z9hG4bKphone2"
+    )
+    door.receive_datagram(refresh, udp(FLAT), 60000)
+    [(wire, _)] = door.datagrams_to_send(60000)
+    answer = parse_message(wire)
+    assert (answer.status, answer.headers.get("Session-Expires")) == (200, "120;refresher=uac")
+    assert timer.get_timer() == 148000  # counted again from the refresh
+    reack = ack.replace(b"CSeq: 10 ACK", b"CSeq: 11 ACK").replace(b"phoneack", b"phoneack2")
+    door.receive_datagram(reack, udp(FLAT), 60100)
+    door.handle_timer(100000)
+    assert [parse_message(w).method for w, _ in door.datagrams_to_send(100000)] == []
+    door.handle_timer(148000)
+    sent_now = [parse_message(w) for w, _ in door.datagrams_to_send(148000)]
+    assert [getattr(m, "method", None) for m in sent_now] == ["BYE"]
