@@ -121,6 +121,17 @@ def test_a_require_we_implement_is_accepted_and_only_the_others_get_420():
     )
     assert refused.status == 420
     assert refused.headers.get_all("Unsupported") == ["replaces"]
+    invite = message(
+        "INVITE",
+        call_id="hand-req",
+        branch="z9hG4bKreq3",
+        extra="Require: 100rel, timer, norefersub\r\n" + sdp_type(),
+        body=SDP_PCMU,
+    )
+    refused = only_response(door, invite)
+    assert refused.status == 420
+    assert refused.headers.get_all("Unsupported") == ["norefersub"]
+    assert door.next_event() is None  # nothing rang
 
 
 def test_unreadable_body_gets_415():
