@@ -57,6 +57,11 @@
 #                     4.4.1 CRLF ping); 0 = off; default 0 on udp, 120 on
 #                     tcp and tls (where a missing pong finds a dead
 #                     connection)
+#   sip.session_expires  the session interval our calls ask for (RFC 4028
+#                     session timers: the call is refreshed by UPDATE or
+#                     re-INVITE, and ended with BYE when no refresh comes);
+#                     0 = not asked for (a peer's still honoured); else at
+#                     least 90
 #   sip.realm         the digest realm credentials may be sent to; None: any
 #                     realm, but only in answer to challenges from sip.server
 #   sip.peer_media_same_host  peer-to-peer only: the SDP c= address of a
@@ -142,6 +147,9 @@
 #                     chime.pulse_ms how long the chime output pulses;
 #                     chime.on_repeat: both again for a press during a call
 #                     (never in quiet hours)
+#   call.alert_info   an Alert-Info header value for our INVITEs (RFC 3261
+#                     20.4, a URI in <> like <http://127.0.0.1/Bellcore-dr2>:
+#                     phones or a PBX ring with another tone); None: none
 #   time.zone         a POSIX TZ string (intercom.tz, like
 #                     "CET-1CEST,M3.5.0,M10.5.0/3"): the local time of
 #                     [[schedule]]; None: the system's zone (CPython, the
@@ -154,8 +162,7 @@
 #                     and Home Assistant's name; device.name), targets
 #                     (call.targets) or bell (a FRITZ!Box bell number like 11,
 #                     12 or **9, dialled at sip.server), mode (call.mode),
-#                     alert_info (an Alert-Info header value, RFC 3261 20.4,
-#                     like <http://127.0.0.1/Bellcore-dr2>), code and
+#                     alert_info (call.alert_info), code and
 #                     open_from (door.code and door.open_from: give each
 #                     button its own so one flat cannot open with another's
 #                     code). Without [[button]], button 1 is gpio.button
@@ -202,6 +209,7 @@ from intercom.pins import DEFAULT_PINS, I2S_PINS, INPUTS, OUTPUTS
 from intercom.sdes import MODES as SRTP_MODES
 from intercom.sip.flow import TLS, TRANSPORTS, UDP
 from intercom.sip.grammar import SipParseError, is_ipv4, is_ipv6, parse_hostport
+from intercom.sip.session_timer import MIN_SE_S
 
 REQUIRED = "required"
 DERIVED = "derived"
@@ -284,6 +292,7 @@ def _sections():
             ("tls_fingerprint", "str", None, (1, 128)),
             ("tls_cert", "str", None, (1, 4096)),
             ("tls_key", "str", None, (1, 4096)),
+            ("session_expires", "int", 1800, (0, 86400)),
         ),
         "call": (
             ("targets", "strings", DERIVED, None),
@@ -292,6 +301,7 @@ def _sections():
             ("max_duration", "int", 120, (10, 3600)),
             ("answer_from", "strings", [], None),
             ("cooldown", "int", 0, (0, 600)),
+            ("alert_info", "str", None, (1, 255)),
         ),
         "door": (
             ("code", "secret", None, (0, 64)),
@@ -389,7 +399,7 @@ BUTTON_KEYS = (
     ("targets", "strings", DERIVED, None),
     ("mode", "choice", DERIVED, CALL_MODES),
     ("bell", "str", None, (1, 8)),
-    ("alert_info", "str", None, (1, 255)),
+    ("alert_info", "str", DERIVED, (1, 255)),
     ("code", "secret", DERIVED, (0, 64)),
     ("open_from", "strings", DERIVED, None),
 )
@@ -583,6 +593,11 @@ def _check_sip(problems, sip):
             problems.add("sip.domain", "'%s' is not a host name (no port)" % sip["domain"])
     if sip["keepalive"] is None:
         sip["keepalive"] = 0 if sip["transport"] == UDP else TCP_KEEPALIVE_S
+    if 0 < sip["session_expires"] < MIN_SE_S:
+        problems.add(
+            "sip.session_expires",
+            "0 (off) or at least %d seconds (RFC 4028 Min-SE)" % MIN_SE_S,
+        )
     if sip["register"] is None:
         sip["register"] = sip["server"] is not None
     elif sip["register"] and sip["server"] is None:
@@ -646,6 +661,8 @@ def _check_call_and_door(problems, config, raw_buttons):
     has_domain = config["sip"]["domain"] is not None
     call = config["call"]
     door = config["door"]
+    if call["alert_info"] is not None:
+        _check_alert_info(problems, "call.alert_info", call["alert_info"])
     if call["targets"] is None:
         _derive_targets(problems, call, raw_buttons)
     elif not call["targets"]:
@@ -778,14 +795,19 @@ def _check_button_headers(problems, prefix, button):
             prefix + ".label",
             "no control characters, '\"' or '\\' (it is the caller's display name)",
         )
-    alert_info = button["alert_info"]
-    if alert_info is not None and (
+    if button["alert_info"] is not None:
+        _check_alert_info(problems, prefix + ".alert_info", button["alert_info"])
+
+
+def _check_alert_info(problems, key, alert_info):
+    """An Alert-Info value: a URI in <> on one line (RFC 3261 20.4)."""
+    if (
         not alert_info.startswith("<")
         or ">" not in alert_info
         or not _header_value_ok(alert_info, True)
     ):
         problems.add(
-            prefix + ".alert_info",
+            key,
             "'%s' is not an Alert-Info value like <http://127.0.0.1/Bellcore-dr2> "
             "(RFC 3261 20.4)" % alert_info,
         )
@@ -819,6 +841,8 @@ def _check_buttons(problems, config, raw):
         if button["mode"] is None:
             button["mode"] = call["mode"]
         _check_button_headers(problems, prefix, button)
+        if button["alert_info"] is None:
+            button["alert_info"] = call["alert_info"]
         if button["label"] is None:
             button["label"] = device["name"]
         if button["code"] is None:

@@ -40,6 +40,7 @@ CONFIG_KEYS = {
     "transport": "sip",
     "peer_media_same_host": "sip",
     "asserted_identity": "sip",
+    "session_expires": "sip",
     "targets": "call",
     "answer_from": "call",
     "ring_timeout": "call",

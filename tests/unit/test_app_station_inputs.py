@@ -122,6 +122,24 @@ def test_a_second_button_calls_its_flat_as_itself_with_its_alert_info():
     assert first.headers.get("Alert-Info") is None
 
 
+def test_call_alert_info_is_off_by_default_and_else_on_every_button_without_its_own():
+    rig = RingingFlat(door_config())
+    rig.door.button(True, rig.now)
+    rig.route()
+    assert rig.requests("INVITE")[0].headers.get("Alert-Info") is None
+    rig = RingingFlat(
+        door_config(TWO_FLATS, call={"alert_info": "<http://127.0.0.1/Bellcore-dr4>"})
+    )
+    rig.door.button(True, rig.now, 1)
+    rig.route()
+    assert rig.requests("INVITE")[0].headers.get("Alert-Info") == "<http://127.0.0.1/Bellcore-dr4>"
+    rig.door.hangup(rig.now)
+    rig.route()
+    rig.door.button(True, rig.now, 2)
+    rig.route()
+    assert rig.requests("INVITE")[-1].headers.get("Alert-Info") == RING  # its own
+
+
 def test_a_button_without_a_label_calls_as_the_device():
     rig = RingingFlat(door_config())
     rig.door.button(True, rig.now)

@@ -290,6 +290,14 @@ def test_sip_transport_and_its_keepalive_default():
     assert has_problem(problems, "door.toml: sip.transport: ", "'sctp'", "udp, tcp, tls")
 
 
+def test_sip_session_expires_is_off_or_at_least_min_se():
+    assert config.validate(with_sections(), "door.toml")["sip"]["session_expires"] == 1800
+    off = with_sections(sip={"session_expires": 0})
+    assert config.validate(off, "door.toml")["sip"]["session_expires"] == 0
+    problems = problems_of(with_sections(sip={"session_expires": 60}))
+    assert has_problem(problems, "door.toml: sip.session_expires: ", "at least 90")
+
+
 def test_choices():
     problems = problems_of(
         with_sections(

@@ -97,6 +97,14 @@ def test_labels_may_be_any_name_but_not_break_the_from_header():
     alert = with_sections(button=[{"id": 1, "alert_info": "<http://x/ä>"}])
     assert has_problem(problems_of(alert), "door.toml: button[0].alert_info: ")
 
+    for bad in ("http://127.0.0.1/ring", "<http://127.0.0.1/a>\r\nX-Evil: 1"):
+        problems = problems_of(with_sections(call={"alert_info": bad}))
+        assert has_problem(problems, "door.toml: call.alert_info: ", "RFC 3261 20.4"), bad
+    ring = "<http://127.0.0.1/Bellcore-dr2>"
+    effective = config.validate(with_sections(call={"alert_info": ring}))
+    assert [button["alert_info"] for button in effective["button"]] == [ring]
+    assert config.validate(with_sections())["call"]["alert_info"] is None
+
 
 def test_a_bell_number_needs_the_fritzbox_as_server():
     problems = problems_of(

@@ -83,3 +83,59 @@ def test_packets_from_another_source_are_not_played():
     _, loudest, _ = exchange(a, b, 20, 0, loud, source=("127.0.0.1", 40000))
     assert loudest == 0
     assert b.stats(400)["dropped"] >= 1
+
+
+def rtp_packet(ssrc, sequence, timestamp, payload, payload_type=0, marker=False):
+    header = bytearray(12)
+    header[0] = 0x80
+    header[1] = (0x80 if marker else 0) | payload_type
+    header[2:4] = bytes(((sequence >> 8) & 0xFF, sequence & 0xFF))
+    for index in range(4):
+        header[4 + index] = (timestamp >> (24 - 8 * index)) & 0xFF
+        header[8 + index] = (ssrc >> (24 - 8 * index)) & 0xFF
+    return bytes(header) + payload
+
+
+LOUD_ULAW = bytes([0x80] * 160)  # u-law 0x80: the largest positive sample
+
+
+def test_a_new_ssrc_starts_the_jitter_buffer_again():
+    # a PBX that now relays the phone sends another stream from the same
+    # address: 100 ms behind the old one's timeline, it would be late for
+    # ten packets without a fresh start
+    session = MediaSession(media_towards(B), Lcg(5).random_bytes, 0, "s@x")
+    now = 0
+    for index in range(20):
+        now += 20
+        session.receive_rtp(rtp_packet(1111, index, 160 * index, bytes(160)), B, now)
+        session.play_frame(now)
+    heard = 0
+    for index in range(10):
+        now += 20
+        packet = rtp_packet(2222, 500 + index, 160 * (20 - 5 + index), LOUD_ULAW)
+        session.receive_rtp(packet, B, now)
+        frame = session.play_frame(now)
+        for position in range(1, len(frame), 2):  # high bytes of the samples
+            heard = max(heard, frame[position] if frame[position] < 0x80 else 0)
+    assert session.stats(now)["late"] == 0
+    assert heard > 0x70  # the new stream's loud samples reach the speaker
+
+
+def test_an_update_with_another_codec_switches_both_ways_at_once():
+    a, b = pair()
+    tone = frames_of(tone_function([(1000, amplitude(-10))]), 25)
+    _, loudest, now = exchange(a, b, 25, 0, tone)
+    assert loudest > 3000
+    # a re-INVITE/UPDATE agrees on PCMA with telephone-event 96
+    a.update(media_towards(B, 96, "PCMA"))
+    b.update(media_towards(A, 96, "PCMA"))
+    [packet] = a.send_frame(bytes(320), now + 20)
+    assert packet[1] & 0x7F == 8  # PCMA from the next frame on
+    _, loudest, now = exchange(a, b, 25, now + 20, tone)
+    assert loudest > 3000  # decoded as A-law: the tone, not noise
+    a.send_digits("7")
+    digits, _, now = exchange(a, b, 30, now)
+    assert digits == [("7", "rfc4733")]
+    # the old payload type is refused now
+    b.receive_rtp(rtp_packet(1, 1, 1, LOUD_ULAW, payload_type=0), A, now)
+    assert b.stats(now)["dropped"] >= 1

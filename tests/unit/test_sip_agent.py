@@ -87,9 +87,13 @@ def test_options_lists_what_we_allow_accept_and_support():
         "CANCEL",
         "OPTIONS",
         "INFO",
+        "UPDATE",
+        "PRACK",
     ]
     assert "application/sdp" in response.headers.get_all("Accept")
-    assert "Supported" in response.headers
+    # exactly the extensions we implement: reliable provisional responses
+    # (RFC 3262) and session timers (RFC 4028); no replaces, no norefersub
+    assert response.headers.get_all("Supported") == ["100rel", "timer"]
     assert response.headers.get("To").startswith("<sip:door@192.0.2.5>;tag=")
 
 
@@ -103,9 +107,31 @@ def test_refer_is_refused_and_unknown_methods_are_not_implemented():
 
 
 def test_unknown_extension_in_require_gets_420_with_unsupported():
-    response = only_response(door_agent(), message("OPTIONS", extra="Require: 100rel, foo\r\n"))
+    response = only_response(door_agent(), message("OPTIONS", extra="Require: replaces, foo\r\n"))
     assert response.status == 420
-    assert response.headers.get_all("Unsupported") == ["100rel", "foo"]
+    assert response.headers.get_all("Unsupported") == ["replaces", "foo"]
+
+
+def test_a_require_we_implement_is_accepted_and_only_the_others_get_420():
+    door = door_agent()
+    accepted = message("OPTIONS", extra="Require: timer, 100rel\r\n")
+    assert only_response(door, accepted).status == 200
+    refused = only_response(
+        door, message("OPTIONS", branch="z9hG4bKreq2", extra="Require: timer, replaces\r\n")
+    )
+    assert refused.status == 420
+    assert refused.headers.get_all("Unsupported") == ["replaces"]
+    invite = message(
+        "INVITE",
+        call_id="hand-req",
+        branch="z9hG4bKreq3",
+        extra="Require: 100rel, timer, norefersub\r\n" + sdp_type(),
+        body=SDP_PCMU,
+    )
+    refused = only_response(door, invite)
+    assert refused.status == 420
+    assert refused.headers.get_all("Unsupported") == ["norefersub"]
+    assert door.next_event() is None  # nothing rang
 
 
 def test_unreadable_body_gets_415():

@@ -22,6 +22,9 @@
 #         receive buffer.
 #     .get(now_ms) -> bytearray: the frame to play now, 16-bit little-endian
 #         PCM. It belongs to the buffer: read it before the next get().
+#     .restart(decoder=None)  a new stream (another SSRC, another codec):
+#         what it holds is dropped, the next packet starts it again
+#         (with decoder from then on when given)
 #     .counters  dict: played, concealed, silent, skipped, late, duplicate,
 #                overflow, malformed, resynced
 #     .delay_ms  playout delay of the last frame played (ms after the
@@ -179,6 +182,11 @@ class JitterBuffer:
         self._play_ts = 0
         self._play_slot = 0
         self._reset_windows(0)
+
+    def restart(self, decoder=None):
+        if decoder is not None:
+            self._decoder = decoder
+        self._started = False  # the next put() anchors on its packet
 
     # --- arrivals ---------------------------------------------------------------
 

@@ -267,6 +267,14 @@ class RtpReceiver:
         self._packet_payload = self._packet.payload
         self.set_remote(remote)
 
+    def accept(self, payload_types):
+        """Take these payload types from now on (a re-INVITE's new codec)."""
+        accepted = self._payload_types
+        for index in range(128):
+            accepted[index] = 0
+        for payload_type in payload_types:
+            accepted[payload_type] = 1
+
     def set_remote(self, addr):
         self.remote = addr
         self._negotiated = addr

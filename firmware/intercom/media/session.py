@@ -31,7 +31,8 @@
 #     next_dtmf() -> (digit, source) or None   source "rfc4733" or "inband"
 #     rtcp_datagrams(now_ms, wallclock_ms) -> [bytes] for .rtcp_address
 #     get_timer() / handle_timer(now_ms, wallclock_ms)
-#     update(media)                    a re-INVITE changed address/direction
+#     update(media)                    a re-INVITE or UPDATE moved the media:
+#                                      address, direction, codec (one of ours)
 #     stats(now_ms) -> dict
 #     .rtp_address .rtcp_address .last_rtp_ms .ended_by_peer (RTCP BYE seen)
 #
@@ -53,7 +54,12 @@
 #     by the samples the packet before carried; we take packets of any
 #     whole number of 10 ms blocks up to sdp.MAX_RECEIVE_PTIME, which the
 #     jitter buffer re-frames into our frames. The packet time is fixed for
-#     the session (a re-INVITE changes address and direction only).
+#     the session (a re-INVITE or UPDATE changes address, direction and
+#     codec: our packets go to the new address from the next frame, with
+#     the new payload type; the jitter buffer starts again on a new codec).
+#   - A new SSRC among the audio packets (the peer, or the PBX that now
+#     relays it, started another stream) starts the jitter buffer again on
+#     its first packet: the old stream's timeline means nothing for it.
 #   - The jitter buffer runs on the playout clock: it advances frame_ms per
 #     play_frame, and a packet is stamped with the frame that will first
 #     play it (boards read RTP right before each frame). Arrivals measured
@@ -141,6 +147,7 @@ class MediaSession:
                 "packet time %r ms does not divide the %d ms frame" % (packet_ms, frame_ms)
             )
         self._encode_into, decode_into = codec
+        self._codec = media["codec"]
         self._frame_ms = frame_ms
         self._playout_ms = now_ms
         self._audio_type = media["payload_type"]
@@ -165,6 +172,8 @@ class MediaSession:
             max_delay_ms=jitter_max_ms,
             max_packet_ms=MAX_RECEIVE_PTIME,
         )
+        self._ssrc_high = None  # the audio stream's SSRC, in two halves (small ints)
+        self._ssrc_low = None
         self._rtcp = RtcpSession(self._sender, cname, random_bytes, now_ms)
         self._dtmf_in = DtmfReceiver(payload_types[1:])
         self._dtmf_out = DtmfSender(self._event_type) if self._event_type is not None else None
@@ -189,6 +198,12 @@ class MediaSession:
         self._send_to((media["remote_host"], media["remote_port"]))
         self._sending = media["direction"] in ("sendrecv", "sendonly")
         self._receiver.set_remote(self.rtp_address)
+        if (
+            media["codec"] != self._codec
+            or media["payload_type"] != self._audio_type
+            or media["telephone_event_pt"] != self._event_type
+        ):
+            self._use_codec(media)
         self._key(media["srtp"])
 
     def _key(self, srtp):
@@ -213,6 +228,24 @@ class MediaSession:
             self._srtp_out = factory(srtp[0], srtp[1], True, len(self._packets))
         if new_in:
             self._srtp_in = factory(srtp[0], srtp[2], False, 1)
+
+    def _use_codec(self, media):
+        """Another codec or payload types from a re-INVITE or UPDATE."""
+        codec = _CODECS.get(media["codec"])
+        if codec is None:
+            raise ValueError("unsupported codec %r" % media["codec"])
+        self._encode_into, decode_into = codec
+        self._codec = media["codec"]
+        self._jitter.restart(decode_into)
+        self._audio_type = media["payload_type"]
+        self._sender.payload_type = self._audio_type
+        self._event_type = media["telephone_event_pt"]
+        payload_types = [self._audio_type]
+        if self._event_type is not None:
+            payload_types.append(self._event_type)
+        self._receiver.accept(payload_types)
+        self._dtmf_in = DtmfReceiver(payload_types[1:])
+        self._dtmf_out = DtmfSender(self._event_type) if self._event_type is not None else None
 
     def _send_to(self, address):
         self.rtp_address = address
@@ -245,8 +278,17 @@ class MediaSession:
     # heap at every call, whichever way the call returns.
 
     def _receive_audio(self, packet, now_ms):
+        if packet.ssrc_low != self._ssrc_low or packet.ssrc_high != self._ssrc_high:
+            self._follow_stream(packet)
         self._rtcp.rtp_received(packet, now_ms)
         self._jitter.put(packet.timestamp_low, packet.payload, self._playout_ms, packet.marker)
+
+    def _follow_stream(self, packet):
+        """Another SSRC: a new stream with its own timeline (RFC 3550 8.2)."""
+        if self._ssrc_low is not None:
+            self._jitter.restart()
+        self._ssrc_high = packet.ssrc_high
+        self._ssrc_low = packet.ssrc_low
 
     def receive_rtcp(self, data, addr, now_ms, wallclock_ms):
         if addr[0] != self.rtcp_address[0]:

@@ -48,7 +48,9 @@
 #   {"event": "early_media", "call_id", "media": MEDIA}             183 with SDP
 #   {"event": "answered", "call_id", "media": MEDIA}   outgoing: 2xx ACKed;
 #                                                      incoming: our 2xx ACKed
-#   {"event": "media_updated", "call_id", "media": MEDIA}           re-INVITE (hold)
+#   {"event": "media_updated", "call_id", "media": MEDIA}   a re-INVITE or UPDATE
+#                                    with SDP (hold, a new address), or the
+#                                    answer to our refresh re-INVITE moved it
 #   {"event": "dtmf", "call_id", "digit": "0-9*#A-D", "source": "info"}
 #   {"event": "call_failed", "call_id", "target": uri, "status": code,
 #    "reason": REASON, "text": reason phrase}   an outgoing call never answered
@@ -59,7 +61,9 @@
 #   {"event": "call_ended", "call_id", "reason": REASON, "duration_ms": ms}
 #       an answered call ended, or an incoming one before it was answered.
 #       REASON: local_hangup, remote_hangup, no_ack (our 2xx never ACKed,
-#       §13.3.1.4), cancelled (caller's CANCEL), rejected (reject()).
+#       §13.3.1.4), cancelled (caller's CANCEL), rejected (reject()),
+#       session_expired (RFC 4028: no refresh came, or ours failed),
+#       no_prack (our reliable 180 never PRACKed, RFC 3262: 504).
 #   {"event": "internal_error", "reason": text}   a bug of ours met a datagram;
 #       the datagram was dropped and counted (stats["internal_errors"])
 #   MEDIA = {"remote_host", "remote_port", "payload_type", "codec",
@@ -431,7 +435,8 @@ class Agent:
         self._add_call(call)  # room: no call is live (486 above), ended ones go
         transaction = self._server_transaction(request, flow, now_ms, call)
         if not call.start_incoming(transaction, request, now_ms):
-            self.context.count("no_common_media")
+            refused = call.timer.answer is None and request.headers.get("Session-Expires")
+            self.context.count("session_interval_refused" if refused else "no_common_media")
             del self.calls[call_id]
             return
         caller = parse_name_addr(request.headers.get("From"))

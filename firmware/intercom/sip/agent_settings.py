@@ -17,6 +17,7 @@
 #   sip.trusted                trusted
 #   sip.peer_media_same_host   peer_media_same_host
 #   sip.asserted_identity      asserted_identity
+#   sip.session_expires        session_expires_s (RFC 4028; 0: not asked for)
 #   device.name                display_name
 #   call.targets, the targets  targets: every target the door may ring
 #   of each [[button]] and     (peer-to-peer, their hosts may talk to us)
@@ -91,6 +92,7 @@ class AgentSettings:
         self.trusted = tuple(sip["trusted"])
         self.peer_media_same_host = sip["peer_media_same_host"]
         self.asserted_identity = sip["asserted_identity"]
+        self.session_expires_s = sip["session_expires"]
         self.display_name = config["device"]["name"]
         lists = [call["targets"]]
         for table in config["button"] + config["schedule"]:

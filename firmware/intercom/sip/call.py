@@ -8,12 +8,16 @@
 #   outgoing                event                      action / event            next
 #   ----------------------- -------------------------- ------------------------- ----------
 #   calling, early          1xx                        ringing / early_media     early
+#                           reliable 18x (100rel), the PRACK (RFC 3262), then    early
+#                           next RSeq or the first     ringing / early_media
+#                           reliable 18x again         nothing                   early
 #                           2xx                        ACK, answered (its        confirmed
 #                                                      Contact and Record-Route
 #                                                      are the dialog's, §13.2.2.4)
 #   calling, hangup() done  2xx (no 1xx came, so the   ACK, BYE, call_failed     ending
 #   (CANCEL waits for a 1xx) CANCEL never left)
 #                           401/407 from our server    INVITE again, credentials calling
+#                           422 with Min-SE (once)     INVITE again, that SE     calling
 #                           300-699                    call_failed               ended
 #                           INVITE timeout (B)         call_failed timeout       ended
 #                           INVITE's connection fails  call_failed unavailable   ended
@@ -28,8 +32,25 @@
 #   after our first ACK     2xx, another To tag (fork) ACK it, BYE its dialog   unchanged
 #   confirmed               BYE from peer              200, call_ended remote    ended
 #                           hangup()                   BYE                       ending
-#                           re-INVITE                  200 with our SDP          confirmed
+#                           re-INVITE                  200 with our SDP,         confirmed
+#                                                      media_updated
+#                           UPDATE with SDP / without  200 with our SDP,         confirmed
+#                                                      media_updated / 200
 #                           INFO dtmf                  200, dtmf                 confirmed
+#                           refresh due (we refresh)   UPDATE if the peer allows confirmed
+#                                                      it, else re-INVITE + SDP
+#                           2xx to our refresh         (re-INVITE: ACK; moved    confirmed
+#                                                      media: media_updated)
+#                           our refresh: 408, 481, no  BYE session_expired       ending
+#                           answer
+#                           expiry (the peer refreshes BYE session_expired       ending
+#                           and did not)
+#   (any with a dialog)     re-INVITE/UPDATE with a    422 with Min-SE           unchanged
+#                           Session-Expires too small
+#                           UPDATE with SDP, offered   500 + Retry-After         offered
+#                           (INVITE not answered yet)
+#                           UPDATE with SDP while our  491                       unchanged
+#                           offer or refresh is open
 #   ending                  BYE final / timeout        call_ended                ended
 #
 #   incoming                event                      action / event            next
@@ -37,7 +58,13 @@
 #   (INVITE)                SDP we cannot use, or c=   400/488                   ended
 #                           another host than the
 #                           source (peer-to-peer)
+#                           Session-Expires too small  422 with Min-SE           ended
 #   offered                 (created)                  180, incoming_call        offered
+#                           (INVITE requires 100rel)   180 reliably until its
+#                                                      PRACK (reliable.py)
+#                           PRACK naming our 180       200                       offered
+#                           PRACK naming nothing       481                       offered
+#                           no PRACK in 64*T1          504, call_ended no_prack  ended
 #                           answer()                   200 + SDP, retransmit     accepted
 #                           reject(code)               code, call_ended          ended
 #                           CANCEL                     200, 487, call_ended      ended
@@ -66,6 +93,9 @@
 # mandatory its INVITE gets 488, and our offer is RTP/SAVP without a key,
 # which no answer can satisfy; with optional it is plain RTP.
 #
+# Session timers (RFC 4028): session_timer.py keeps the interval, who
+# refreshes and what is due; the call sends the refreshes and the BYE.
+#
 # Forking (§13.2.2.4, §19.3): behind a forking proxy a second phone can
 # answer before the proxy's CANCEL reaches it; its 2xx carries another To
 # tag, so another dialog. We keep the first dialog, ACK the other 2xx and
@@ -77,6 +107,17 @@ from intercom.sdp import SdpError
 from intercom.sip import media_session
 from intercom.sip.dialog import dialog_from_uac, dialog_from_uas
 from intercom.sip.message import Headers, Request, make_response, parse_cseq, parse_name_addr
+from intercom.sip.reliable import (
+    DONE,
+    GIVE_UP,
+    RETRANSMIT,
+    ReliableRinging,
+    new_rseq,
+    prack_request,
+    rseq_of,
+    wants_reliable,
+)
+from intercom.sip.session_timer import EXPIRE, MIN_SE_S, REFRESH, SessionTimer, has_option
 from intercom.sip.timers import earliest, is_due
 
 CALLING = "calling"
@@ -142,6 +183,12 @@ class Call:
         self.reported = False
         self.give_up_at = None
         self.answered_ms = None
+        self.timer = SessionTimer(context.settings.session_expires_s)  # RFC 4028
+        self.peer_allows_update = False  # its Allow (INVITE or 2xx) names UPDATE
+        self.refresh_transaction = None  # our last re-INVITE or UPDATE (a refresh)
+        self.refreshing = False  # ...and it has no final response yet
+        self.ringing = None  # our reliable 180 (RFC 3262, reliable.py)
+        self.last_rseq = None  # the RSeq of the peer's last reliable 18x we PRACKed
 
     @property
     def ended(self):
@@ -165,6 +212,7 @@ class Call:
         if alert_info:
             headers.add("Alert-Info", alert_info)  # RFC 3261 20.4
         context.add_capabilities(headers)
+        self.timer.add_offer(headers)
         headers.add("Content-Type", "application/sdp")
         self.invite_request = Request("INVITE", target_uri, headers, self._make_offer())
         self.invite_transaction = context.send_request(self.invite_request, flow, now_ms, self)
@@ -224,7 +272,9 @@ class Call:
 
     def on_response(self, transaction, response, now_ms):
         method = transaction.method
-        if method == "INVITE":
+        if transaction is self.refresh_transaction:
+            self._refresh_response(transaction, response, now_ms)
+        elif method == "INVITE":
             if transaction is self.invite_transaction:
                 self._invite_response(transaction, response, now_ms)
             elif 200 <= response.status < 300 and self.ack_wire is not None:
@@ -251,6 +301,8 @@ class Call:
                 if self.cancel_wanted:
                     self._send_cancel(now_ms)
                     return
+            if status > 100 and not self._acknowledge_reliable(transaction, response, now_ms):
+                return  # a reliable 18x again: reported when it first came
             if status == 180:
                 self.context.emit({"event": "ringing", "call_id": self.call_id})
             elif status == 183 and response.body:
@@ -267,6 +319,9 @@ class Call:
                 return
             self._fail(status, response.reason, "auth", now_ms)
             return
+        if status == 422 and self.state in (CALLING, EARLY) and self.timer.on_too_small(response):
+            self._invite_again(transaction, now_ms)  # RFC 4028 7.4: a larger interval
+            return
         if self.state == CANCELLING:
             self._fail(status, response.reason, self.cancel_wanted, now_ms)
             return
@@ -275,6 +330,24 @@ class Call:
         else:
             reason = FAILURE_REASONS.get(status, "error")
         self._fail(status, response.reason, reason, now_ms)
+
+    def _acknowledge_reliable(self, transaction, response, now_ms):
+        """PRACK a reliable 18x in its early dialog (RFC 3262 4): the next
+        RSeq, or the first; False for a retransmission or one out of order
+        (no PRACK, no event)."""
+        rseq = rseq_of(response)
+        if rseq is None:
+            return True
+        dialog = self.dialog
+        if dialog is None or dialog.remote_tag != parse_name_addr(response.headers.get("To")).tag:
+            return False  # another fork's early dialog: not ours to acknowledge
+        if self.last_rseq is not None and rseq != self.last_rseq + 1:
+            return False
+        self.last_rseq = rseq
+        number = parse_cseq(transaction.request.headers.get("CSeq"))[0]
+        flow = self.context.dialog_flow(dialog, self.transport)
+        self.context.send_request(prack_request(dialog, rseq, number), flow, now_ms, self)
+        return True
 
     def _invite_accepted(self, transaction, response, now_ms):
         if self.ack_wire is not None:
@@ -308,6 +381,8 @@ class Call:
         self.media = media
         self.state = CONFIRMED
         self.answered_ms = now_ms
+        self.peer_allows_update = allows_update(response)
+        self.timer.on_success(response, now_ms)
         self.context.emit({"event": "answered", "call_id": self.call_id, "media": media})
 
     def _refuse_fork(self, transaction, response, remote_tag, now_ms):
@@ -336,19 +411,33 @@ class Call:
         credentials.adopt()
         self.authenticated = True
         old = transaction.request
+        value = credentials.authorization("INVITE", old.uri, old.body)
+        self._invite_again(transaction, now_ms, (credentials.header, value))
+        return True
+
+    def _invite_again(self, transaction, now_ms, authorization=None):
+        """The INVITE again in a new transaction: CSeq + 1, same Call-ID and
+        From tag (RFC 3261 22.2, RFC 4028 7.4), with new credentials or the
+        session interval a 422 asked for."""
+        old = transaction.request
+        dropped = ("via", "cseq", "session-expires", "min-se")
+        if authorization is not None:
+            dropped += ("authorization", "proxy-authorization")
         headers = Headers()
         for name, value in old.headers.items():
-            if name.lower() not in ("via", "cseq", "authorization", "proxy-authorization"):
+            if name.lower() not in dropped:
                 headers.add(name, value)
         headers.add("CSeq", "%d INVITE" % (self._invite_cseq() + 1))
-        headers.add(credentials.header, credentials.authorization("INVITE", old.uri, old.body))
+        self.timer.add_offer(headers)
+        if authorization is not None:
+            headers.add(authorization[0], authorization[1])
         self.invite_request = Request("INVITE", old.uri, headers, old.body)
         self.invite_transaction = self.context.send_request(
             self.invite_request, transaction.flow, now_ms, self
         )
         self.dialog = None
+        self.last_rseq = None
         self.state = CALLING
-        return True
 
     # -- incoming ---------------------------------------------------------
 
@@ -359,6 +448,12 @@ class Call:
         self.invite_transaction = transaction
         self.invite_request = request
         self.transport = transaction.flow[0]
+        self.peer_allows_update = allows_update(request)
+        refusal = self.timer.on_request(request)
+        if refusal is not None:
+            self._refuse_interval(transaction, refusal, now_ms)
+            self.state = ENDED
+            return False
         if not request.body:
             self.offer_in_ok = True
             self._make_offer()
@@ -366,8 +461,22 @@ class Call:
             self.state = ENDED
             return False
         self.dialog = dialog_from_uas(request, self.context.new_tag())
-        self._respond(transaction, 180, now_ms)
+        if wants_reliable(request):
+            self._ring_reliably(transaction, now_ms)
+        else:
+            self._respond(transaction, 180, now_ms)
         return True
+
+    def _ring_reliably(self, transaction, now_ms):
+        """180 with Require: 100rel and an RSeq, sent until its PRACK (RFC 3262 3)."""
+        context = self.context
+        ringing = ReliableRinging(new_rseq(context.random_number()), context.timers)
+        response = self._response(transaction.request, 180, self._dialog().local_tag)
+        ringing.add_fields(response.headers)
+        context.add_server_header(response.headers)
+        transaction.send_response(response, now_ms)
+        ringing.sent(transaction.last_wire, transaction.flow, now_ms)
+        self.ringing = ringing
 
     def answer(self, local_rtp, now_ms):
         if self.state != OFFERED:
@@ -382,6 +491,8 @@ class Call:
                 self._make_offer()
             else:
                 self._answer_offer(self.invite_transaction, request.body, now_ms)
+        if self.ringing is not None:
+            self.ringing.finish()  # a final response ends the 180's retransmissions
         self._send_ok(self.invite_transaction, self.local_sdp, now_ms)
         self.state = ACCEPTED
 
@@ -430,6 +541,10 @@ class Call:
                 self._end(now_ms, "remote_hangup")
         elif method == "INVITE":
             self._reinvite(transaction, request, now_ms)
+        elif method == "UPDATE":
+            self._update(transaction, request, now_ms)
+        elif method == "PRACK":
+            self._prack(transaction, request, now_ms)
         elif method == "INFO":
             self._info(transaction, request, now_ms)
         elif method == "OPTIONS":
@@ -438,14 +553,113 @@ class Call:
             self._respond(transaction, 405, now_ms)
 
     def _reinvite(self, transaction, request, now_ms):
-        if self.state != CONFIRMED or self.ok_wire is not None:
+        if self.state != CONFIRMED or self.ok_wire is not None or self.refreshing:
             self._respond(transaction, 491, now_ms)  # request pending (§14.2)
+            return
+        refusal = self.timer.on_request(request)
+        if refusal is not None:
+            self._refuse_interval(transaction, refusal, now_ms)
             return
         self.session_version += 1
         if not self._answer_offer(transaction, request.body, now_ms):
             return
         self._send_ok(transaction, self.local_sdp, now_ms)
         self.context.emit({"event": "media_updated", "call_id": self.call_id, "media": self.media})
+
+    def _update(self, transaction, request, now_ms):
+        """UPDATE (RFC 3311 5.2): a new offer or a session refresh, in an
+        early or confirmed dialog, answered at once with a 2xx."""
+        if request.body:
+            if self.state == OFFERED:
+                # the INVITE's offer is not answered yet: try again later
+                self._respond(transaction, 500, now_ms, ("Retry-After", "1"))
+                return
+            if (self.ok_wire is not None and self.offer_in_ok) or self.refreshing:
+                self._respond(transaction, 491, now_ms)  # our offer waits for its answer
+                return
+        refusal = self.timer.on_request(request)
+        if refusal is not None:
+            self._refuse_interval(transaction, refusal, now_ms)
+            return
+        sdp = None
+        if request.body:
+            self.session_version += 1
+            if not self._answer_offer(transaction, request.body, now_ms):
+                return
+            sdp = self.local_sdp
+        self._send_2xx(transaction, sdp, now_ms)
+        if sdp is not None:
+            self.context.emit(
+                {"event": "media_updated", "call_id": self.call_id, "media": self.media}
+            )
+
+    def _prack(self, transaction, request, now_ms):
+        """PRACK of our reliable 180: 200, its retransmissions stop; one that
+        names nothing we sent gets 481 (RFC 3262 3)."""
+        ringing = self.ringing
+        if (
+            ringing is None
+            or ringing.state == DONE
+            or not ringing.matches(request.headers.get("RAck"), self._invite_cseq())
+        ):
+            self._respond(transaction, 481, now_ms)
+            return
+        ringing.acknowledge()
+        self._respond(transaction, 200, now_ms)
+
+    def _refuse_interval(self, transaction, status, now_ms):
+        """A Session-Expires below our minimum: 422 with Min-SE (RFC 4028 9)."""
+        extra = ("Min-SE", "%d" % MIN_SE_S) if status == 422 else None
+        self._respond(transaction, status, now_ms, extra)
+
+    # -- session refreshes (RFC 4028, session_timer.py) --------------------------
+
+    def _refresh(self, now_ms):
+        """Refresh the session: UPDATE without SDP when the peer allows it
+        (RFC 4028 9: it needs no offer), else a re-INVITE with our SDP."""
+        if self.state != CONFIRMED or self.refreshing:
+            return
+        dialog = self._dialog()
+        method = "UPDATE" if self.peer_allows_update else "INVITE"
+        request = dialog.create_request(method)
+        headers = request.headers
+        headers.add("Contact", self.context.contact_value(self.transport))
+        self.context.add_capabilities(headers)
+        self.timer.add_offer(headers, True)
+        if method == "INVITE":
+            headers.add("Content-Type", "application/sdp")
+            request.body = self.local_sdp or b""
+        flow = self.context.dialog_flow(dialog, self.transport)
+        self.refresh_transaction = self.context.send_request(request, flow, now_ms, self)
+        self.refreshing = True
+
+    def _refresh_response(self, transaction, response, now_ms):
+        status = response.status
+        if status < 200:
+            return
+        self.refreshing = False
+        if transaction.method == "INVITE" and status < 300:
+            dialog = self._dialog()
+            number = parse_cseq(transaction.request.headers.get("CSeq"))[0]
+            ack = dialog.create_request("ACK", number)
+            self.context.send_stateless(ack, self.context.dialog_flow(dialog, self.transport))
+        if self.state != CONFIRMED:
+            return
+        if status < 300:
+            self.timer.on_success(response, now_ms)
+            if transaction.method == "INVITE":
+                self._refresh_answered(response)
+        elif status in (408, 481):
+            self._send_bye(now_ms, "session_expired")  # RFC 4028 10: the session is gone
+        else:
+            self.timer.on_refresh_failed(status, now_ms)
+
+    def _refresh_answered(self, response):
+        """The answer to our re-INVITE's SDP: the peer's media may have moved."""
+        media = self._peer_media(media_session.read_answer(response.body, self.local_sdp))
+        if media is not None and media != self.media:
+            self.media = media
+            self.context.emit({"event": "media_updated", "call_id": self.call_id, "media": media})
 
     def _make_offer(self):
         """Our SDP offer (kept as local_sdp, the answer is read against it)."""
@@ -528,9 +742,24 @@ class Call:
 
     def get_timer(self):
         deadline = earliest(self.ring_timeout_at, self.ok_retransmit_at)
+        deadline = earliest(deadline, self.timer.get_timer())
+        if self.ringing is not None:
+            deadline = earliest(deadline, self.ringing.get_timer())
         return earliest(earliest(deadline, self.ok_give_up_at), self.give_up_at)
 
     def handle_timer(self, now_ms):
+        ringing = self.ringing
+        if ringing is not None:
+            due = ringing.handle_timer(now_ms)
+            if due == RETRANSMIT:
+                self.context.send(ringing.wire, ringing.flow)
+            elif due == GIVE_UP and self.state == OFFERED:
+                self.reject(504, now_ms, "no_prack")  # RFC 3262 3: a 5xx
+        due = self.timer.handle_timer(now_ms)
+        if due == REFRESH:
+            self._refresh(now_ms)
+        elif due == EXPIRE and self.state == CONFIRMED:
+            self._send_bye(now_ms, "session_expired")  # RFC 4028 10
         if is_due(self.give_up_at, now_ms):
             self.give_up_at = None
             if self.state == CANCELLING:
@@ -557,12 +786,18 @@ class Call:
                 self._fail(408, "Request Timeout", self.cancel_wanted or "timeout", now_ms)
         elif transaction.method == "BYE" and self.state == ENDING:
             self._end(now_ms)
+        elif transaction is self.refresh_transaction and self.state == CONFIRMED:
+            self.refreshing = False
+            self._send_bye(now_ms, "session_expired")  # our refresh went unanswered (§10)
 
     # -- helpers ----------------------------------------------------------------
 
-    def _respond(self, transaction, status, now_ms):
+    def _respond(self, transaction, status, now_ms, extra=None):
+        """A response without a body; extra: one (name, value) field more."""
         to_tag = self.dialog.local_tag if self.dialog is not None else self.context.new_tag()
         response = self._response(transaction.request, status, to_tag)
+        if extra is not None:
+            response.headers.add(extra[0], extra[1])
         self.context.add_server_header(response.headers)
         transaction.send_response(response, now_ms)
 
@@ -577,12 +812,19 @@ class Call:
             response.headers.add("Contact", self.context.contact_value(self.transport))
         return response
 
-    def _send_ok(self, transaction, sdp, now_ms):
+    def _send_2xx(self, transaction, sdp, now_ms):
+        """200 to an INVITE or UPDATE: our capabilities, the session
+        interval agreed (RFC 4028), the SDP when there is one."""
         response = self._response(transaction.request, 200, self._dialog().local_tag)
         self.context.add_capabilities(response.headers)
-        response.headers.add("Content-Type", "application/sdp")
-        response.body = sdp
+        self.timer.add_answer(response.headers, now_ms)
+        if sdp is not None:
+            response.headers.add("Content-Type", "application/sdp")
+            response.body = sdp
         transaction.send_response(response, now_ms)
+
+    def _send_ok(self, transaction, sdp, now_ms):
+        self._send_2xx(transaction, sdp, now_ms)
         timers = self.context.timers
         self.ok_wire = transaction.last_wire
         self.ok_flow = transaction.flow
@@ -622,6 +864,9 @@ class Call:
         self.ring_timeout_at = None
         self.ok_retransmit_at = None
         self.ok_give_up_at = None
+        self.timer.stop()
+        if self.ringing is not None:
+            self.ringing.finish()
         if self.reported:
             return
         self.reported = True
@@ -636,6 +881,11 @@ class Call:
                 "duration_ms": duration,
             }
         )
+
+
+def allows_update(message):
+    """Whether a message's Allow names UPDATE (RFC 3311: refresh with it)."""
+    return has_option(message.headers.get_all("Allow"), "update")
 
 
 def dtmf_digit(body, content_type):

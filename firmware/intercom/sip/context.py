@@ -7,7 +7,7 @@
 #                transport) (Contact, with ;transport=tcp on TCP;
 #                public_address is what peers reach us at: the registration
 #                corrects it after a NAT fix, RFC 3581),
-#                add_capabilities(headers) (Allow, User-Agent),
+#                add_capabilities(headers) (Allow, Supported, User-Agent),
 #                add_server_header(headers)
 #   where to     flows (flow.py): request_flow(uri) for a dialog-creating
 #                request (over sip.transport to the server when there is
@@ -52,9 +52,12 @@ from intercom.sip.flow import (
 from intercom.sip.grammar import format_hostport
 from intercom.sip.message import Headers, make_response
 
-ALLOWED_METHODS = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO")
+# Exactly what we implement: the methods a dialog of ours answers (UPDATE:
+# RFC 3311, PRACK: RFC 3262) and the option tags (100rel: reliable
+# provisional responses, timer: RFC 4028 session timers).
+ALLOWED_METHODS = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "UPDATE", "PRACK")
 ALLOW = ", ".join(ALLOWED_METHODS)
-SUPPORTED = ()  # option tags we implement (none: no 100rel, timer, replaces)
+SUPPORTED = ("100rel", "timer")
 ACCEPT = "application/sdp, application/dtmf-relay, application/dtmf"
 MAX_EVENTS = 256
 STAT_MASK = 0xFFFFFFFF
@@ -113,6 +116,7 @@ class SessionContext:
 
     def add_capabilities(self, headers):
         headers.add("Allow", ALLOW)
+        headers.add("Supported", ", ".join(SUPPORTED))
         headers.add("User-Agent", self.settings.user_agent)
 
     def add_server_header(self, headers):

@@ -17,7 +17,8 @@
 # it a flow).
 #
 # Requests received (§12.2.2): a CSeq lower than the last one seen is out of
-# order (the caller answers 500); a re-INVITE's Contact refreshes the target.
+# order (the caller answers 500); a re-INVITE's or UPDATE's Contact refreshes
+# the target (RFC 3311 5.2).
 
 from intercom.sip.message import Headers, Request, parse_cseq, parse_name_addr
 from intercom.sip.uri import parse_uri
@@ -106,7 +107,7 @@ class Dialog:
         if self.remote_seq is not None and number <= self.remote_seq:
             return False
         self.remote_seq = number
-        if method == "INVITE":
+        if method in ("INVITE", "UPDATE"):  # RFC 3311 5.2: UPDATE's Contact too
             contact = request.headers.get("Contact")
             if contact:
                 self.remote_target = parse_name_addr(contact).uri

@@ -7,13 +7,17 @@
 # one breaks or stops answering; a 3 KB INVITE reaches a door over TCP,
 # and a UDP door sends its own 3 KB INVITE over TCP (18.1.1).
 # The door reaches the proxy through SipRelay (support/sip_relay.py), which
-# shows what crossed each connection and can break it.
+# shows what crossed each connection and can break it. A call with session
+# timers (RFC 4028) is refreshed by the door's UPDATE through the proxy,
+# over the door's connection.
 
 import pathlib
 
 import pytest
 from intercom.sip.framing import PING, PONG
+from support.audio import noise_syllables
 from support.door import start_registered_door
+from support.flat_rtp import FlatRtp
 from support.sip_relay import SipRelay
 from support.sipp import Sipp
 from support.wait import wait_until
@@ -228,3 +232,38 @@ def test_a_udp_door_sends_its_3kb_invite_over_tcp(owned, tmp_path, building_prox
         assert len(invite) > 3000
         assert header(invite, "Via").startswith("SIP/2.0/TCP ")
     assert not any(data.startswith(b"INVITE ") for way, data in relay.datagrams)
+
+
+def test_the_door_refreshes_a_session_through_the_proxy_over_tcp(owned, tmp_path, building_proxy):
+    proxy, relay = proxy_and_relay(owned, tmp_path, building_proxy)
+    register = as_flat1(owned, tmp_path, "register_flat1", "flat_register.xml", proxy)
+    assert register.wait() == 0, register.report()
+    flat_rtp = owned(FlatRtp(noise_syllables(4, 3)))  # the call needs RTP to go on
+    flat = Sipp(
+        tmp_path,
+        "flat1",
+        SCENARIOS / "flat_has_the_door_refresh_by_update.xml",
+        port=register.port,
+        fill={"MEDIA_PORT": flat_rtp.port},
+        timeout_s=90,
+    )
+    owned(flat).start()
+    door = tcp_door(owned, tmp_path, relay)
+    door.send("press")
+    door.send("release")
+    door.wait_for("answered", timeout=15)
+    flat_rtp.start(("127.0.0.1", door.rtp_port))
+    # RFC 4028 10: the door refreshes at half the 90 s interval
+    wait_until(lambda: [m for m in flat.messages() if m.method == "UPDATE"], 70.0, "the refresh")
+    door.send("hangup")
+    assert flat.wait() == 0, flat.report()
+    assert door.wait_for("call_ended", timeout=10)["reason"] == "local_hangup"
+    # The UPDATE followed the route set (the proxy's Record-Route names it
+    # with ;transport=tcp), over a connection of the door's own, like the BYE.
+    [update_from] = in_dialog_sources(proxy, "UPDATE")
+    [bye_from] = in_dialog_sources(proxy, "BYE")
+    assert update_from == bye_from != door.sip_port
+    assert update_from in proxy.tcp_source_ports()
+    [update] = [m for m in flat.messages() if m.method == "UPDATE"]
+    assert update.header("Session-Expires") == "90;refresher=uac"
+    assert update.header("Content-Length") == "0"

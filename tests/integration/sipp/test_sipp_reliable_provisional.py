@@ -1,0 +1,69 @@
+# Reliable provisional responses (RFC 3262, 100rel) on the wire, SIPp as
+# the phone or PBX, a sim door peer-to-peer on 127.0.0.1:
+#   - a phone that requires 100rel calls the door: the door's 180 is
+#     reliable, the phone's PRACK gets 200, the door answers;
+#   - a flat's phone answers the door with a reliable 183 carrying its SDP:
+#     the door PRACKs it once, has early media, and the call is answered.
+
+import pathlib
+
+import pytest
+from support.audio import noise_syllables
+from support.door import start_peer_door
+from support.flat_rtp import FlatRtp
+from support.sipp import Sipp
+
+pytestmark = pytest.mark.integration
+SCENARIOS = pathlib.Path(__file__).resolve().parent / "scenarios"
+FLAT1 = "sip:flat1@127.0.0.1"
+
+
+def test_a_phone_that_requires_100rel_gets_a_reliable_180_and_the_call(tmp_path, owned):
+    door = start_peer_door(
+        owned, tmp_path / "door", [FLAT1], call={"answer_from": [FLAT1], "ring_timeout": 5}
+    )
+    phone = owned(
+        Sipp(
+            tmp_path,
+            "phone",
+            SCENARIOS / "phone_requires_100rel.xml",
+            remote=("127.0.0.1", door.sip_port),
+            options=["-mi", "127.0.0.1"],
+            fill={"PAUSE_MS": 500},
+        )
+    )
+    phone.start()
+    assert door.wait_for("incoming_call", timeout=10)["accepted"] is True
+    assert phone.wait() == 0, phone.report()  # Require: 100rel and RSeq held
+    assert door.wait_for("call_ended", timeout=10)["reason"] == "remote_hangup"
+    received = [m for m in phone.messages() if m.direction == "received"]
+    prack_ok = [m for m in received if m.status == 200 and "PRACK" in m.header("CSeq")]
+    assert len(prack_ok) == 1
+    rings = [m for m in received if m.status == 180]
+    assert rings and all(m.header("RSeq") == rings[0].header("RSeq") for m in rings)
+
+
+def test_the_door_pracks_a_flats_reliable_183_and_hears_its_early_media(tmp_path, owned):
+    flat_rtp = owned(FlatRtp(noise_syllables(4, 3)))
+    flat = owned(
+        Sipp(
+            tmp_path,
+            "flat",
+            SCENARIOS / "flat_sends_reliable_183.xml",
+            options=["-mi", "127.0.0.1"],
+            fill={"MEDIA_PORT": flat_rtp.port},
+        )
+    )
+    flat.start()
+    target = "sip:flat@127.0.0.1:%d" % flat.port
+    door = start_peer_door(owned, tmp_path / "door", [target], call={"ring_timeout": 10})
+    flat_rtp.start(("127.0.0.1", door.rtp_port))
+    door.send("press")
+    door.send("release")
+    door.wait_for("answered", timeout=10)
+    door.send("hangup")
+    assert flat.wait() == 0, flat.report()  # the PRACK's RAck named RSeq 4711
+    assert door.wait_for("call_ended", timeout=10)["reason"] == "local_hangup"
+    pracks = [m for m in flat.messages() if m.method == "PRACK"]
+    assert len(pracks) == 1
+    assert pracks[0].header("RAck") == "4711 1 INVITE"
