@@ -76,6 +76,7 @@ package(
         "sip/register.py",
         "sip/server_transaction.py",
         "sip/timers.py",
+        "sip/transfer.py",
         "sip/uri.py",
     ),
 )

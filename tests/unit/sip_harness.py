@@ -42,6 +42,7 @@ CONFIG_KEYS = {
     "asserted_identity": "sip",
     "targets": "call",
     "answer_from": "call",
+    "transfer_to": "call",
     "ring_timeout": "call",
     "codecs": "audio",
 }

@@ -87,13 +87,14 @@ def test_options_lists_what_we_allow_accept_and_support():
         "CANCEL",
         "OPTIONS",
         "INFO",
+        "REFER",
     ]
     assert "application/sdp" in response.headers.get_all("Accept")
-    assert "Supported" in response.headers
+    assert response.headers.get_all("Supported") == ["replaces"]
     assert response.headers.get("To").startswith("<sip:door@192.0.2.5>;tag=")
 
 
-def test_refer_is_refused_and_unknown_methods_are_not_implemented():
+def test_refer_outside_a_call_is_refused_and_unknown_methods_are_not_implemented():
     door = door_agent()
     assert only_response(door, message("REFER")).status == 403
     assert only_response(door, message("FROB", branch="z9hG4bKfrob")).status == 501

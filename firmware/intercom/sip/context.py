@@ -52,9 +52,9 @@ from intercom.sip.flow import (
 from intercom.sip.grammar import format_hostport
 from intercom.sip.message import Headers, make_response
 
-ALLOWED_METHODS = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO")
+ALLOWED_METHODS = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "REFER")
 ALLOW = ", ".join(ALLOWED_METHODS)
-SUPPORTED = ()  # option tags we implement (none: no 100rel, timer, replaces)
+SUPPORTED = ("replaces",)  # option tags we implement (RFC 3891 6.2; no 100rel, timer)
 ACCEPT = "application/sdp, application/dtmf-relay, application/dtmf"
 MAX_EVENTS = 256
 STAT_MASK = 0xFFFFFFFF
