@@ -19,9 +19,11 @@ SCENARIOS = pathlib.Path(__file__).resolve().parent / "scenarios"
 
 
 def uas(owned, tmp_path, name, scenario, **fill):
-    peer = owned(
-        Sipp(tmp_path, name, SCENARIOS / scenario, options=["-mi", "127.0.0.1"], fill=fill)
-    )
+    """A started SIPp UAS of scenario (this folder's scenarios/, else
+    support/scenarios/: the transfer scenarios the Pico's test shares)."""
+    if (SCENARIOS / scenario).exists():
+        scenario = SCENARIOS / scenario
+    peer = owned(Sipp(tmp_path, name, scenario, options=["-mi", "127.0.0.1"], fill=fill))
     return peer.start()
 
 
