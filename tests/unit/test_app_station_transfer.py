@@ -210,3 +210,18 @@ def test_an_invite_with_replaces_from_a_stranger_is_refused_and_the_call_goes_on
     pair.flat.media.send_digits("1234")
     pair.run(1500)
     assert pair.door.relay_on is True
+
+
+def test_the_door_dials_its_own_entry_never_the_uri_the_phone_wrote():
+    pair = talking_trio()
+    spy_door(pair)
+    # flat 2's identity, but another port and a maddr that would send the
+    # INVITE elsewhere (and a method the door must not use)
+    flat1_refers(pair, "<sip:flat2@127.0.0.1:5999;maddr=198.51.100.9;method=BYE>")
+    pair.run(600)
+    invites = wire_of(pair, b"INVITE sip:")
+    assert len(invites) == 1
+    assert invites[0].startswith(("INVITE %s SIP/2.0\r\n" % FLAT2_URI).encode())
+    transferred = door_events(pair, "transferred")
+    assert transferred and transferred[0]["target"] == FLAT2_URI
+    assert pair.flat2.state == "talking"

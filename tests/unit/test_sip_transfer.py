@@ -63,7 +63,7 @@ def asked_transfer(refer_to="<%s>" % FLAT2_URI, extra=""):
 
 def accepted_transfer(refer_to="<%s>" % FLAT2_URI):
     door, to_tag, requested = asked_transfer(refer_to)
-    new_call_id = door.accept_transfer("hand-1", 40002, 110)
+    new_call_id = door.accept_transfer("hand-1", FLAT2_URI, 40002, 110)
     out = sent(door, 110)
     assert [label(m) for m, _ in out] == [202, "NOTIFY", "INVITE"]
     return door, to_tag, new_call_id, out
@@ -155,7 +155,7 @@ def test_an_attended_transfer_carries_replaces_into_the_new_invite():
     replaces = "abc%40192.0.2.21%3Bto-tag%3Dt2%3Bfrom-tag%3Df1"
     door, to_tag, requested = asked_transfer("<%s?Replaces=%s>" % (FLAT2_URI, replaces))
     assert requested["attended"] is True and requested["target"] == FLAT2_URI
-    door.accept_transfer("hand-1", 40002, 110)
+    door.accept_transfer("hand-1", FLAT2_URI, 40002, 110)
     invite = [m for m, _ in sent(door, 110) if label(m) == "INVITE"][0]
     assert invite.uri == FLAT2_URI
     assert invite.headers.get("Replaces") == "abc@192.0.2.21;to-tag=t2;from-tag=f1"

@@ -67,7 +67,8 @@
 #   transfer_requested          a REFER from the party the doorbell talks
 #                               with: accepted when its target is in
 #                               call.transfer_to (agent.accept_transfer: the
-#                               door calls it), else refused (403; 603 when
+#                               door calls that entry of transfer_to, never
+#                               the URI the peer wrote), else refused (403; 603 when
 #                               the doorbell does not talk on that call)
 #   answered (a transfer's      doorbell.transferred: the new call talks,
 #   new call)                   media moves to it, policy.call_answered(the
@@ -229,7 +230,10 @@ class Station:
             random_bytes,
         )
         answer_from = allowed_identities(call["answer_from"], home_hosts(sip))
-        self._transfer_to = allowed_identities(call["transfer_to"], home_hosts(sip))
+        self._transfer_to = {}  # identity -> the call.transfer_to entry the door dials
+        for entry in call["transfer_to"]:
+            for identity in allowed_identities([entry], home_hosts(sip)):
+                self._transfer_to.setdefault(identity, entry)
         self._may_replace = answer_from + [
             identity for identity in self._transfer_to if identity not in answer_from
         ]
@@ -729,12 +733,15 @@ class Station:
             reason = "target_not_allowed"  # never an arbitrary URI: toll fraud
             self.agent.refuse_transfer(call_id, 403, now_ms)
         else:
-            new_call_id = self.agent.accept_transfer(call_id, self.rtp_port, now_ms)
+            # the door dials its own entry, never the peer's URI (its
+            # parameters, maddr, port: where the INVITE would go)
+            dialled = self.agent.target_uri(self._transfer_to[parse_identity(target)])
+            new_call_id = self.agent.accept_transfer(call_id, dialled, self.rtp_port, now_ms)
             if new_call_id is None:
                 reason = "no_room"
             else:
-                self._transfers[new_call_id] = [call_id, target, event["attended"], False]
-                self.dialled[new_call_id] = target
+                self._transfers[new_call_id] = [call_id, dialled, event["attended"], False]
+                self.dialled[new_call_id] = dialled
         fields = {"target": target, "attended": event["attended"], "accepted": reason is None}
         if reason is not None:
             fields["reason"] = reason

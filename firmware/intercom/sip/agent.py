@@ -32,7 +32,8 @@
 # door button), answer(call_id, rtp_port, now_ms),
 # reject(call_id, status, now_ms), hangup(call_id, now_ms, reason=
 # "local_hangup"),
-# accept_transfer(call_id, rtp_port, now_ms) -> the new call's id (None: no
+# accept_transfer(call_id, target, rtp_port, now_ms) -> the new call's id,
+# placed to target (the app's URI for the Refer-To's party) (None: no
 # room, the final NOTIFY says 503), refuse_transfer(call_id, status, now_ms).
 #
 # Events (every dict has "event"; calls carry "call_id", the SIP Call-ID):
@@ -336,16 +337,17 @@ class Agent:
         if call is not None:
             call.hangup(now_ms, reason)
 
-    def accept_transfer(self, call_id, rtp_port, now_ms):
+    def accept_transfer(self, call_id, target, rtp_port, now_ms):
         """Take the REFER of call_id's transfer_requested (transfer.py): 202,
-        NOTIFY 100, and the new call's id; None when there is no room for
+        NOTIFY 100, and the id of the new call to target (the app's own URI
+        for the party the Refer-To names); None when there is no room for
         it (its NOTIFY says 503)."""
         transfer = self._call(call_id).transfer
         transfer.accept(now_ms)
         extra = [("Referred-By", transfer.referred_by)]
         if transfer.replaces is not None:
             extra.append(("Replaces", transfer.replaces))
-        new_call_id = self.call(transfer.target, rtp_port, now_ms, extra_headers=extra)
+        new_call_id = self.call(target, rtp_port, now_ms, extra_headers=extra)
         if new_call_id is None:
             transfer.on_outcome(503, now_ms)
             return None
