@@ -225,3 +225,20 @@ def test_the_door_dials_its_own_entry_never_the_uri_the_phone_wrote():
     transferred = door_events(pair, "transferred")
     assert transferred and transferred[0]["target"] == FLAT2_URI
     assert pair.flat2.state == "talking"
+
+
+def test_when_flat_1_left_and_flat_2_declines_the_visitors_call_ends():
+    pair = talking_trio(flat2_answers=False)
+    flat_agent = pair.flat.agent
+    (call,) = [call for call in flat_agent.calls.values() if not call.ended]
+    request = call.dialog_request("REFER")
+    request.headers.add("Refer-To", "<%s>" % FLAT2_URI)
+    call.send_in_dialog(request, pair.now)
+    pair.flat.hangup(pair.now)  # its BYE leaves right behind the REFER
+    pair.route()
+    pair.run(600)
+    assert door_events(pair, "transfer_requested")[0]["accepted"] is True
+    assert door_events(pair, "transfer_failed")[0]["reason"] == "declined"
+    ended = door_events(pair, "call_ended")
+    assert len(ended) == 1 and ended[0]["reason"] == "remote_hangup"
+    assert pair.door.state == "idle" and pair.door.media is None

@@ -68,8 +68,9 @@
 #                               with: accepted when its target is in
 #                               call.transfer_to (agent.accept_transfer: the
 #                               door calls that entry of transfer_to, never
-#                               the URI the peer wrote), else refused (403; 603 when
-#                               the doorbell does not talk on that call)
+#                               the URI the peer wrote), else refused (403;
+#                               603 when the doorbell does not talk on that
+#                               call)
 #   answered (a transfer's      doorbell.transferred: the new call talks,
 #   new call)                   media moves to it, policy.call_answered(the
 #                               target, the button's rules as before)
