@@ -242,3 +242,18 @@ def test_when_flat_1_left_and_flat_2_declines_the_visitors_call_ends():
     ended = door_events(pair, "call_ended")
     assert len(ended) == 1 and ended[0]["reason"] == "remote_hangup"
     assert pair.door.state == "idle" and pair.door.media is None
+
+
+def test_a_resident_who_called_the_door_transfers_it_too():
+    config = door_config([FLAT2_URI], [FLAT2_URI])
+    config["call"]["answer_from"] = ["sip:flat1@127.0.0.1"]
+    pair = Pair(door_cfg=config, flat2_cfg=flat_config(True, "flat2", FLAT2_SIP[1]))
+    pair.press(pair.flat, 600)  # flat 1 calls the door, which answers
+    assert pair.first("door", "incoming_call")["accepted"] is True
+    flat1_refers(pair, "<%s>" % FLAT2_URI)
+    pair.run(600)
+    assert door_events(pair, "transferred")[0]["target"] == FLAT2_URI
+    assert pair.flat2.state == "talking" and pair.flat.state == "idle"
+    pair.flat2.media.send_digits("1234")
+    pair.run(1500)
+    assert door_events(pair, "door_opened")[0]["caller"] == "flat2@127.0.0.1"
