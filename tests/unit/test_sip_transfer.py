@@ -281,6 +281,12 @@ def test_read_refer_and_read_replaces():
     assert (target, replaces) == ("sip:flat2@example.org;user=phone", None)
     assert referred_by == "<sip:flat1@192.0.2.20>"
     assert read_refer(request("sip:flat2@example.org"))[0] == "sip:flat2@example.org"
+    referred = parse_message(
+        refer("t", "<sip:a@b>", extra='Referred-By: "Flat 1" <sip:f1@b?X=y>;cid="1@b"\r\n')
+    )
+    assert read_refer(referred)[2] == "<sip:f1@b>"
+    garbage = parse_message(refer("t", "<sip:a@b>", extra="Referred-By: <http://x>\r\n"))
+    assert read_refer(garbage)[2] == "<sip:flat1@192.0.2.20>"  # the From
     assert read_replaces("id@host;to-tag=a;from-tag=b") == ("id@host", "a", "b", False)
     assert read_replaces("id;from-tag=b;to-tag=a;early-only") == ("id", "a", "b", True)
     assert read_replaces("id;to-tag=a") is None

@@ -33,7 +33,8 @@
 # 3515 2.4.6), Content-Type: message/sipfrag;version=2.0 (RFC 3420), the
 # new call's status line as the body. The new INVITE carries the Replaces
 # of an attended transfer (RFC 3891 4) and Referred-By (RFC 3892) naming
-# the referrer.
+# the referrer: the REFER's Referred-By URI when it has a SIP one, else its
+# From (only the URI: nothing else a peer wrote goes into our INVITE).
 
 from intercom.sip.grammar import SipParseError, new_params, parse_params
 from intercom.sip.message import parse_cseq, parse_name_addr, reason_phrase
@@ -117,12 +118,23 @@ def read_refer(request):
         if read_replaces(replaces) is None:
             return 400
     uri.headers = new_params()
-    target = uri.to_string()
-    referred_by = request.headers.get("Referred-By")
-    if referred_by is None:
-        referred_by = parse_name_addr(request.headers.get("From")).uri
-        referred_by = "<%s>" % referred_by
-    return target, replaces, referred_by
+    return uri.to_string(), replaces, "<%s>" % _referrer(request)
+
+
+def _referrer(request):
+    """The URI our INVITE's Referred-By names (RFC 3892): the REFER's own
+    Referred-By when it is a SIP URI (its parameters and any other text
+    stay out of our INVITE), else the REFER's From."""
+    value = request.headers.get("Referred-By")
+    if value is not None:
+        try:
+            uri = parse_uri(parse_name_addr(value).uri)
+        except SipParseError:
+            uri = None
+        if uri is not None and uri.scheme in ("sip", "sips"):
+            uri.headers = new_params()
+            return uri.to_string()
+    return parse_name_addr(request.headers.get("From")).uri
 
 
 def read_replaces(value):
