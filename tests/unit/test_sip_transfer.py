@@ -287,6 +287,8 @@ def test_read_refer_and_read_replaces():
     assert read_refer(referred)[2] == "<sip:f1@b>"
     garbage = parse_message(refer("t", "<sip:a@b>", extra="Referred-By: <http://x>\r\n"))
     assert read_refer(garbage)[2] == "<sip:flat1@192.0.2.20>"  # the From
+    attended = request("<sip:a@b?Replaces=id%3Bfrom-tag%3Db%3Bx%3Dy%3Bto-tag%3Da>")
+    assert read_refer(attended)[1] == "id;to-tag=a;from-tag=b"
     assert read_replaces("id@host;to-tag=a;from-tag=b") == ("id@host", "a", "b", False)
     assert read_replaces("id;from-tag=b;to-tag=a;early-only") == ("id", "a", "b", True)
     assert read_replaces("id;to-tag=a") is None

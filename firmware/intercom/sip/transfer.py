@@ -114,9 +114,12 @@ def read_refer(request):
     for name in uri.headers:
         if name.lower() != "replaces" or replaces is not None:
             return 403
-        replaces = uri.headers[name]
-        if read_replaces(replaces) is None:
+        read = read_replaces(uri.headers[name])
+        if read is None:
             return 400
+        replaces = "%s;to-tag=%s;from-tag=%s" % read[:3]  # rebuilt: nothing else goes on
+        if read[3]:
+            replaces += ";early-only"
     uri.headers = new_params()
     return uri.to_string(), replaces, "<%s>" % _referrer(request)
 
