@@ -15,8 +15,8 @@ FLAT2_URI = "sip:flat2@192.0.2.21"
 SDP_FLAT2 = SDP_PCMU.replace("192.0.2.20", "192.0.2.21")
 
 
-def transfer_door():
-    settings = door_settings(transfer_to=("sip:flat1@192.0.2.20", FLAT2_URI))
+def transfer_door(max_calls=4):
+    settings = door_settings(transfer_to=("sip:flat1@192.0.2.20", FLAT2_URI), max_calls=max_calls)
     return Agent(settings, CountingRandom(5))
 
 
@@ -159,6 +159,19 @@ def test_an_attended_transfer_carries_replaces_into_the_new_invite():
     invite = [m for m, _ in sent(door, 110) if label(m) == "INVITE"][0]
     assert invite.uri == FLAT2_URI
     assert invite.headers.get("Replaces") == "abc@192.0.2.21;to-tag=t2;from-tag=f1"
+
+
+def test_no_room_for_the_new_call_is_notified_as_503_and_the_call_goes_on():
+    door = transfer_door(max_calls=1)
+    to_tag = answered_incoming_call(door)
+    assert exchange(door, refer(to_tag, "<%s>" % FLAT2_URI), now_ms=100) == []
+    events(door)
+    assert door.accept_transfer("hand-1", FLAT2_URI, 40002, 110) is None
+    out = sent(door, 110)
+    assert [label(m) for m, _ in out] == [202, "NOTIFY", "NOTIFY"]
+    assert sipfrag(out[2][0]) == "SIP/2.0 503 Service Unavailable\r\n"
+    assert out[2][0].headers.get("Subscription-State").startswith("terminated")
+    assert list(door.calls) == ["hand-1"] and door.calls["hand-1"].state == "confirmed"
 
 
 def test_the_app_refusing_gets_its_status_and_nothing_else_happens():

@@ -11,8 +11,9 @@
 #              sip:/sips: URI, or a Replaces
 #              that is not call-id;to-tag;from-tag
 #              embedded headers other than one   403 (read_refer)                   -
-#              Replaces (RFC 3515 2.1: we never
-#              put a peer's headers in our INVITE)
+#              Replaces (RFC 3515 2.1 lets a
+#              Refer-To carry any header field;
+#              the door takes Replaces alone)
 #              the call is not confirmed, or     403 (call.py)                      -
 #              comes from another host than the
 #              call's signalling peer
@@ -23,6 +24,8 @@
 #              the app accepts (accept)          202, NOTIFY sipfrag "100 Trying"   trying
 #                                                (Subscription-State active,
 #                                                RFC 3515 2.4.5)
+#              ... and there is no room for the  NOTIFY "503", terminated           done
+#              new call (the agent's table)
 #   trying     the new call is answered          NOTIFY "200 OK", terminated        done
 #              the new call failed (status)      NOTIFY that status, terminated     done
 #              either, the old call has ended    (no NOTIFY: no dialog to send it)  done
@@ -32,7 +35,8 @@
 # NOTIFYs go in the old dialog: Event: refer;id=<the REFER's CSeq> (RFC
 # 3515 2.4.6), Content-Type: message/sipfrag;version=2.0 (RFC 3420), the
 # new call's status line as the body. The new INVITE carries the Replaces
-# of an attended transfer (RFC 3891 4) and Referred-By (RFC 3892) naming
+# of an attended transfer (RFC 3891 4; rebuilt from its call-id and tags)
+# and Referred-By (RFC 3892) naming
 # the referrer: the REFER's Referred-By URI when it has a SIP one, else its
 # From (only the URI: nothing else a peer wrote goes into our INVITE).
 
@@ -59,7 +63,6 @@ class Transfer:
         self.referred_by = referred_by
         self.refer_id = parse_cseq(transaction.request.headers.get("CSeq"))[0]
         self.state = ASKED
-        self.status = None  # the new call's final status
 
     def accept(self, now_ms):
         """202, then NOTIFY 100 Trying: the door calls the target now."""
@@ -77,7 +80,6 @@ class Transfer:
         """The new call's final status: 200 when it was answered."""
         if self.state != TRYING:
             return
-        self.status = status
         self.state = DONE
         if not self.call.ended:
             self._notify(status, "terminated;reason=noresource", now_ms)
