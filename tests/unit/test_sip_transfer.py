@@ -5,6 +5,7 @@
 # test accepts or refuses by the agent's methods.
 
 from intercom.sip.agent import Agent
+from intercom.sip.flow import TCP, make_flow
 from intercom.sip.message import Request, make_response, parse_message
 from intercom.sip.transfer import read_refer, read_replaces
 from sip_harness import FLAT, CountingRandom, door_settings, udp
@@ -306,3 +307,28 @@ def test_read_refer_and_read_replaces():
     assert read_replaces("id;from-tag=b;to-tag=a;early-only") == ("id", "a", "b", True)
     assert read_replaces("id;to-tag=a") is None
     assert read_replaces(";to-tag=a;from-tag=b") is None
+
+
+def test_a_transfer_over_tcp_answers_on_the_connection_and_notifies_over_tcp():
+    door = transfer_door()
+    connection = make_flow(TCP, FLAT, 7)
+    invite = message("INVITE", body=SDP_PCMU, extra="Content-Type: application/sdp\r\n")
+    door.receive_datagram(invite.replace(b"SIP/2.0/UDP", b"SIP/2.0/TCP"), connection, 0)
+    door.next_event()
+    door.answer("hand-1", 40000, 10)
+    ok = [(m, flow) for m, flow in sent(door, 10) if label(m) == 200][0]
+    assert ok[1] == connection
+    to_tag = ok[0].headers.get("To").split("tag=")[1]
+    ack = message("ACK", branch="z9hG4bKack", to_tag=to_tag).replace(b"/UDP", b"/TCP")
+    door.receive_datagram(ack, connection, 20)
+    assert door.next_event()["event"] == "answered"
+    data = refer(to_tag, "<%s>" % FLAT2_URI).replace(b"SIP/2.0/UDP", b"SIP/2.0/TCP")
+    door.receive_datagram(data, connection, 100)
+    assert door.next_event()["event"] == "transfer_requested"
+    door.accept_transfer("hand-1", FLAT2_URI, 40002, 110)
+    out = sent(door, 110)
+    accepted = [flow for m, flow in out if label(m) == 202]
+    notify = [(m, flow) for m, flow in out if label(m) == "NOTIFY"]
+    assert accepted == [connection]  # RFC 3261 18.2.2: on the REFER's connection
+    assert notify[0][1][0] == TCP and notify[0][1][1] == FLAT[0]  # the dialog's transport
+    assert notify[0][0].headers.get("Via").startswith("SIP/2.0/TCP")
