@@ -80,6 +80,7 @@ package(
         "sip/server_transaction.py",
         "sip/session_timer.py",
         "sip/timers.py",
+        "sip/transfer.py",
         "sip/uri.py",
     ),
 )

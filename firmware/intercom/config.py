@@ -83,6 +83,12 @@
 #   door.code         None: DTMF never opens; 4-16 of 0-9 A-D (a-d are
 #                     upper-cased); '*' and '#' end an entry, so they cannot
 #                     be part of it (intercom.app.door, entry grammar)
+#   call.transfer_to  whom the party in a call may transfer the door to (a
+#                     REFER, RFC 3515: the door calls that party itself, so
+#                     never an arbitrary URI: toll fraud) and who may take
+#                     the call over by an INVITE with Replaces (RFC 3891);
+#                     entries as in answer_from; defaults to call.targets;
+#                     [] refuses every transfer
 #   door.open_from    defaults to call.targets (the residents the door calls)
 #   door.lockout_max  seconds: lockouts double from door.lockout up to this,
 #                     and a wrong code counts toward a lockout this long
@@ -302,6 +308,7 @@ def _sections():
             ("answer_from", "strings", [], None),
             ("cooldown", "int", 0, (0, 600)),
             ("alert_info", "str", None, (1, 255)),
+            ("transfer_to", "strings", DERIVED, None),
         ),
         "door": (
             ("code", "secret", None, (0, 64)),
@@ -685,12 +692,15 @@ def _check_call_and_door(problems, config, raw_buttons):
     for key, entries, target in (
         ("call.targets", call["targets"], True),
         ("call.answer_from", call["answer_from"], False),
+        ("call.transfer_to", call["transfer_to"], False),
         ("door.open_from", door["open_from"], False),
     ):
         for index, entry in enumerate(entries or ()):
             _check_party(problems, "%s[%d]" % (key, index), entry, has_domain, target)
     if door["open_from"] is None:
         door["open_from"] = list(call["targets"] or [])
+    if call["transfer_to"] is None:
+        call["transfer_to"] = list(call["targets"] or [])
     lockout, longest = door["lockout"], door["lockout_max"]
     if lockout is not None and longest is not None and longest < lockout:
         problems.add("door.lockout_max", "%d is below door.lockout (%d)" % (longest, lockout))

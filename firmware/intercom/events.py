@@ -40,6 +40,15 @@
 #   code_rejected        reason (see intercom.app.door), attempts
 #   lockout              duration_ms, attempts
 #   error                reason
+#   transfer_requested   target (the Refer-To URI), attended (it carried
+#                        Replaces), accepted; refused also: reason
+#                        ("target_not_allowed" | "not_talking" | "no_room")
+#   transferred          target (the party the door now talks to), attended:
+#                        the door's call moved to it (its REFER's new call
+#                        answered, or an INVITE with Replaces took it over,
+#                        RFC 3891); the door policy now judges that party
+#   transfer_failed      target, reason (busy, declined, no_answer, ... as in
+#                        call_ended): the door stays in the call it had
 #
 # Only the fields the contract names are filled by the helpers below; the
 # rest go in through make_event's fields dict.
@@ -78,6 +87,9 @@ EXIT_BUTTON = "exit_button"
 TAMPER = "tamper"
 TAMPER_RESET = "tamper_reset"
 QUIET_HOURS = "quiet_hours"
+TRANSFER_REQUESTED = "transfer_requested"
+TRANSFERRED = "transferred"
+TRANSFER_FAILED = "transfer_failed"
 
 EVENT_NAMES = (
     STARTED,
@@ -102,6 +114,9 @@ EVENT_NAMES = (
     TAMPER,
     TAMPER_RESET,
     QUIET_HOURS,
+    TRANSFER_REQUESTED,
+    TRANSFERRED,
+    TRANSFER_FAILED,
 )
 
 DTMF_SOURCES = ("rfc4733", "info", "inband")

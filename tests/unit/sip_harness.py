@@ -43,6 +43,7 @@ CONFIG_KEYS = {
     "session_expires": "sip",
     "targets": "call",
     "answer_from": "call",
+    "transfer_to": "call",
     "ring_timeout": "call",
     "codecs": "audio",
 }

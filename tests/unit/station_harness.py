@@ -14,6 +14,8 @@ DOOR_SIP = ("127.0.0.1", 5062)
 DOOR_RTP = 20000
 FLAT_SIP = ("127.0.0.1", 5064)
 FLAT_RTP = 30000
+FLAT2_SIP = ("127.0.0.1", 5066)
+FLAT2_RTP = 30010
 FRAME_MS = 20
 
 
@@ -49,11 +51,11 @@ def door_config(show_dtmf_digits=False, **door):
     )
 
 
-def flat_config(answer=True):
+def flat_config(answer=True, user="flat1", port=FLAT_SIP[1]):
     return validate(
         {
             "device": {"name": "Flat 1", "board": "sim"},
-            "sip": {"user": "flat1", "local_port": FLAT_SIP[1]},
+            "sip": {"user": user, "local_port": port},
             "call": {
                 "targets": ["sip:door@127.0.0.1:%d" % DOOR_SIP[1]],
                 "answer_from": ["sip:door@127.0.0.1"] if answer else [],
@@ -92,9 +94,10 @@ def energy(pcm):
 
 class Pair:
     """srtp: {"door": factory, "flat": factory}, each station's SRTP
-    implementation (the Station's srtp_factory)."""
+    implementation (the Station's srtp_factory); with flat2_cfg a third
+    station, flat 2 (a phone the door may be transferred to)."""
 
-    def __init__(self, door_cfg=None, flat_cfg=None, srtp=None):
+    def __init__(self, door_cfg=None, flat_cfg=None, srtp=None, flat2_cfg=None):
         self.now = 1000
         random_bytes = counter_random()
         srtp = srtp or {}
@@ -116,22 +119,33 @@ class Pair:
             FLAT_RTP,
             srtp_factory=srtp.get("flat"),
         )
-        self.events = {"door": [], "flat": []}
-        self.frame_ms = {
-            "door": self.door.config["audio"]["ptime"],
-            "flat": self.flat.config["audio"]["ptime"],
-        }
+        self.sides = [
+            ("door", self.door, DOOR_SIP, DOOR_RTP),
+            ("flat", self.flat, FLAT_SIP, FLAT_RTP),
+        ]
+        self.flat2 = None
+        if flat2_cfg is not None:
+            self.flat2 = Station(
+                flat2_cfg, random_bytes, self.now, "127.0.0.1", FLAT2_SIP[1], FLAT2_RTP
+            )
+            self.sides.append(("flat2", self.flat2, FLAT2_SIP, FLAT2_RTP))
+        self.events = {}
+        self.frame_ms = {}
+        for side, station, _, _ in self.sides:
+            self.events[side] = []
+            self.frame_ms[side] = station.config["audio"]["ptime"]
         self.door_mic = tone_frame(16 * self.frame_ms["door"])
         self.flat_mic = bytearray(16 * self.frame_ms["flat"])
         self.flat_heard = []
+        self.flat2_heard = []
         self.door_heard = []
         # Once record() ran: what each speaker played, frame by frame, and
         # every RTP datagram each side sent (bytes).
         self.played = None
         self.sent_rtp = None
-        self._since_frame = {"door": None, "flat": None}
-        self.door.start(self.now)
-        self.flat.start(self.now)
+        self._since_frame = {side: None for side in self.frame_ms}
+        for _, station, _, _ in self.sides:
+            station.start(self.now)
         self.route()
 
     def press(self, station, run_ms):
@@ -144,10 +158,7 @@ class Pair:
         moved = True
         while moved:
             moved = False
-            for side, station, sip_address, rtp_port in (
-                ("door", self.door, DOOR_SIP, DOOR_RTP),
-                ("flat", self.flat, FLAT_SIP, FLAT_RTP),
-            ):
+            for side, station, sip_address, rtp_port in self.sides:
                 for data, flow in station.sip_datagrams(self.now):
                     moved = True
                     target = self.station_at(flow[2])
@@ -156,7 +167,7 @@ class Pair:
                         source = make_flow(flow[0], sip_address, 1 if is_stream(flow) else 0)
                         target.receive_sip(bytes(data), source, self.now)
                 for data, address in station.rtp_datagrams():
-                    if self.sent_rtp is not None:
+                    if self.sent_rtp is not None and side in self.sent_rtp:
                         self.sent_rtp[side].append(bytes(data))
                     target = self.station_at(address[1])
                     if target is not None:
@@ -189,10 +200,12 @@ class Pair:
             return self.door
         if port in (FLAT_SIP[1], FLAT_RTP, FLAT_RTP + 1):
             return self.flat
+        if port in (FLAT2_SIP[1], FLAT2_RTP, FLAT2_RTP + 1):
+            return self.flat2
         return None
 
     def collect(self):
-        for name, station in (("door", self.door), ("flat", self.flat)):
+        for name, station, _, _ in self.sides:
             event = station.next_event()
             while event is not None:
                 self.events[name].append(event)
@@ -208,7 +221,7 @@ class Pair:
         end = ticks_add(self.now, duration_ms)
         while ticks_diff(end, self.now) > 0:
             self.now = ticks_add(self.now, step)
-            for station in (self.door, self.flat):
+            for _, station, _, _ in self.sides:
                 deadline = station.get_timer()
                 while deadline is not None and ticks_diff(deadline, self.now) <= 0:
                     station.handle_timer(self.now, 0)
@@ -224,6 +237,9 @@ class Pair:
                 self.flat_heard.append(energy(heard))
                 if self.played is not None:
                     self.played["flat"].append(bytes(heard))
+            if self.flat2 is not None and self._frame_is_due("flat2", step):
+                heard = self.flat2.audio_frame(self.flat_mic, self.now)
+                self.flat2_heard.append(energy(heard))
             self.route()
 
     def _frame_is_due(self, side, step):

@@ -488,3 +488,15 @@ def test_sip_over_tls_and_its_certificate_settings():
     assert has_problem(half, "door.toml: sip.tls_key: ", "both tls_cert and tls_key")
     pico = problems_of(with_sections(device={"board": "pico_w"}, sip={"transport": "tls"}))
     assert has_problem(pico, "door.toml: sip.transport: ", "pico_w", "heap")
+
+
+def test_transfer_to_defaults_to_the_targets_and_is_checked_like_an_allow_list():
+    effective = config.validate(with_sections(call={"targets": ["flat1", "flat2"]}), "door.toml")
+    assert effective["call"]["transfer_to"] == ["flat1", "flat2"]
+    none = config.validate(with_sections(call={"transfer_to": []}), "door.toml")
+    assert none["call"]["transfer_to"] == []
+    problems = problems_of(with_sections(call={"transfer_to": ["sip:x@h;user=phone", "http://x"]}))
+    assert has_problem(problems, "door.toml: call.transfer_to[0]: ", "no URI parameters")
+    assert has_problem(problems, "door.toml: call.transfer_to[1]: ", "neither")
+    typed = problems_of(with_sections(call={"transfer_to": ["flat1", 7]}))
+    assert has_problem(typed, "door.toml: call.transfer_to[1]: ", "must be a string")

@@ -89,15 +89,16 @@ def test_options_lists_what_we_allow_accept_and_support():
         "INFO",
         "UPDATE",
         "PRACK",
+        "REFER",
     ]
     assert "application/sdp" in response.headers.get_all("Accept")
     # exactly the extensions we implement: reliable provisional responses
-    # (RFC 3262) and session timers (RFC 4028); no replaces, no norefersub
-    assert response.headers.get_all("Supported") == ["100rel", "timer"]
+    # (RFC 3262), Replaces (RFC 3891) and session timers (RFC 4028); no norefersub
+    assert response.headers.get_all("Supported") == ["100rel", "replaces", "timer"]
     assert response.headers.get("To").startswith("<sip:door@192.0.2.5>;tag=")
 
 
-def test_refer_is_refused_and_unknown_methods_are_not_implemented():
+def test_refer_outside_a_call_is_refused_and_unknown_methods_are_not_implemented():
     door = door_agent()
     assert only_response(door, message("REFER")).status == 403
     assert only_response(door, message("FROB", branch="z9hG4bKfrob")).status == 501
@@ -107,9 +108,9 @@ def test_refer_is_refused_and_unknown_methods_are_not_implemented():
 
 
 def test_unknown_extension_in_require_gets_420_with_unsupported():
-    response = only_response(door_agent(), message("OPTIONS", extra="Require: replaces, foo\r\n"))
+    response = only_response(door_agent(), message("OPTIONS", extra="Require: norefersub, foo\r\n"))
     assert response.status == 420
-    assert response.headers.get_all("Unsupported") == ["replaces", "foo"]
+    assert response.headers.get_all("Unsupported") == ["norefersub", "foo"]
 
 
 def test_a_require_we_implement_is_accepted_and_only_the_others_get_420():
@@ -117,10 +118,10 @@ def test_a_require_we_implement_is_accepted_and_only_the_others_get_420():
     accepted = message("OPTIONS", extra="Require: timer, 100rel\r\n")
     assert only_response(door, accepted).status == 200
     refused = only_response(
-        door, message("OPTIONS", branch="z9hG4bKreq2", extra="Require: timer, replaces\r\n")
+        door, message("OPTIONS", branch="z9hG4bKreq2", extra="Require: timer, norefersub\r\n")
     )
     assert refused.status == 420
-    assert refused.headers.get_all("Unsupported") == ["replaces"]
+    assert refused.headers.get_all("Unsupported") == ["norefersub"]
     invite = message(
         "INVITE",
         call_id="hand-req",

@@ -67,7 +67,7 @@ def test_the_caller_asks_for_timers_and_the_callee_agrees_in_its_2xx():
     invite = sent_requests(network, DOOR, "INVITE")[0][1]
     assert invite.headers.get("Session-Expires") == "1800"
     assert invite.headers.get("Min-SE") == "90"
-    assert invite.headers.get_all("Supported") == ["100rel", "timer"]
+    assert invite.headers.get_all("Supported") == ["100rel", "replaces", "timer"]
     assert "UPDATE" in invite.headers.get_all("Allow")
     ok = last_response(network, FLAT, "INVITE")
     assert ok.status == 200

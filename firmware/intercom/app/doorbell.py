@@ -52,6 +52,9 @@
 #            policy after opening or
 #            wrong codes, an error)        hang up, call_ended(reason given)    ending
 #            remote ended                  call_ended(remote_hangup)            idle
+#            transferred(new call)         the new call is the talking one (a   talking
+#                                          transfer's party answered; timers go
+#                                          on: max_duration is the visitor's)
 #   ending   remote ended / ending timer   (the BYE is done or gave up)         idle
 #            button                        `button` repeat n, counted           ending
 #
@@ -196,6 +199,11 @@ class Doorbell:
         self.button_id = None
         self._start_talking(call_id, now_ms)
         return True
+
+    def transferred(self, call_id):
+        """The talking call moved to call_id (a transfer, see the top)."""
+        if self.state == TALKING:
+            self.talking_call_id = call_id
 
     def owns(self, call_id):
         """Whether call_id is a call of the current attempt (ringing or talking)."""

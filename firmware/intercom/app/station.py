@@ -65,6 +65,25 @@
 #   dtmf (SIP INFO)             media.info_digit (mutes the speaker),
 #                               policy.receive_digit (the policy's call only)
 #   media_updated               media.update (hold / unhold)
+#   transfer_requested          a REFER from the party the doorbell talks
+#                               with: accepted when its target is in
+#                               call.transfer_to (agent.accept_transfer: the
+#                               door calls that entry of transfer_to, never
+#                               the URI the peer wrote), else refused (403;
+#                               603 when the doorbell does not talk on that
+#                               call)
+#   answered (a transfer's      doorbell.transferred: the new call talks,
+#   new call)                   media moves to it, policy.call_answered(the
+#                               target, the button's rules as before)
+#   call_failed (a transfer's   transfer_failed; the old call goes on (when
+#   new call)                   its party hung up meanwhile, it ends now)
+#   call_ended (the old call,   no doorbell change while its transfer rings
+#   its transfer ringing)       (media stops)
+#   incoming_call with          (RFC 3891) answered when the doorbell talks
+#   replaces                    on the replaced call and the caller is in
+#                               call.answer_from or call.transfer_to, else
+#                               403; answered (ACKed): BYE to the replaced
+#                               call, then as a transfer's answered above
 #   internal_error              an `error` event (a bug of ours, counted)
 #   button(pressed)             quiet_hours.targets(button): the button's own
 #                               targets, or in quiet hours others or none;
@@ -83,6 +102,9 @@
 #   policy hangup_due           doorbell.hangup_requested(its reason: door_opened,
 #                               or wrong_codes after door.hangup_after_wrong)
 #   no RTP for RTP_TIMEOUT_MS   doorbell.hangup_requested(reason rtp_timeout)
+#
+# A transfer's new call lives as long as the doorbell talks on the call it
+# replaces: when the doorbell leaves that call, the new one is hung up.
 #
 # Media and the policy's call live only as long as the doorbell's call:
 # after every input (_settle) the media session is dropped unless it
@@ -210,6 +232,13 @@ class Station:
             random_bytes,
         )
         answer_from = allowed_identities(call["answer_from"], home_hosts(sip))
+        self._transfer_to = {}  # identity -> the call.transfer_to entry the door dials
+        for entry in call["transfer_to"]:
+            for identity in allowed_identities([entry], home_hosts(sip)):
+                self._transfer_to.setdefault(identity, entry)
+        self._may_replace = answer_from + [
+            identity for identity in self._transfer_to if identity not in answer_from
+        ]
         self.doorbell = Doorbell(
             call,
             _Phone(self),
@@ -230,6 +259,8 @@ class Station:
         self._chime_tone = config["chime"]["tone"]
         self.dialled = {}  # call id -> URI we dialled (the caller identity on answer)
         self._awaiting_ack = {}  # incoming call id -> caller identity, until `answered`
+        # a transfer's new call id -> [old call id, target, attended, old ended]
+        self._transfers = {}
         self.media = None
         self._media_call_id = None
         self._policy_call_id = None
@@ -643,6 +674,8 @@ class Station:
                     "retry_in_ms": event["retry_in_ms"],
                 },
             )
+        elif name == "incoming_call" and event.get("replaces") is not None:
+            self._incoming_replaces(event, now_ms)
         elif name == "incoming_call":
             identity = event["identity"]
             self.doorbell.on_incoming(call_id, event["from_uri"], identity, now_ms)
@@ -655,7 +688,9 @@ class Station:
                 self._start_media(call_id, event["media"], now_ms, False)
                 self.doorbell.tone = None
         elif name == "answered":
-            if call_id in self._awaiting_ack:
+            if call_id in self._transfers:
+                self._transfer_answered(call_id, event["media"], now_ms)
+            elif call_id in self._awaiting_ack:
                 identity = self._awaiting_ack.pop(call_id)
                 if self.doorbell.state == TALKING and self.doorbell.talking_call_id == call_id:
                     self._start_media(call_id, event["media"], now_ms, True)
@@ -673,10 +708,15 @@ class Station:
                 self.agent.hangup(call_id, now_ms)  # another flat answered first)
         elif name == "call_failed":
             reason = _FAILURE_REASONS.get(event["reason"], event["reason"])
+            if call_id in self._transfers:
+                self._transfer_failed(call_id, reason, now_ms)
             self.doorbell.on_failed(call_id, reason, now_ms)
             self.dialled.pop(call_id, None)
+        elif name == "transfer_requested":
+            self._transfer_requested(call_id, event, now_ms)
         elif name == "call_ended":
-            self.doorbell.on_remote_ended(call_id, now_ms)
+            if not self._transfer_pending(call_id, now_ms):
+                self.doorbell.on_remote_ended(call_id, now_ms)
             self.dialled.pop(call_id, None)
             self._awaiting_ack.pop(call_id, None)
         elif name == "dtmf":
@@ -691,6 +731,84 @@ class Station:
             if call_id == self._media_call_id:
                 self._call_media().update(event["media"])
                 self._receiving = event["media"]["direction"] in ("sendrecv", "recvonly")
+
+    # -- transfers (RFC 3515, RFC 3891) -------------------------------------------
+
+    def _transfer_requested(self, call_id, event, now_ms):
+        target = event["target"]
+        doorbell = self.doorbell
+        reason = None
+        if doorbell.state != TALKING or doorbell.talking_call_id != call_id:
+            reason = "not_talking"
+            self.agent.refuse_transfer(call_id, 603, now_ms)
+        elif parse_identity(target) not in self._transfer_to:
+            reason = "target_not_allowed"  # never an arbitrary URI: toll fraud
+            self.agent.refuse_transfer(call_id, 403, now_ms)
+        else:
+            # the door dials its own entry, never the peer's URI (its
+            # parameters, maddr, port: where the INVITE would go)
+            dialled = self.agent.target_uri(self._transfer_to[parse_identity(target)])
+            new_call_id = self.agent.accept_transfer(call_id, dialled, self.rtp_port, now_ms)
+            if new_call_id is None:
+                reason = "no_room"
+            else:
+                self._transfers[new_call_id] = [call_id, dialled, event["attended"], False]
+                self.dialled[new_call_id] = dialled
+        fields = {"target": target, "attended": event["attended"], "accepted": reason is None}
+        if reason is not None:
+            fields["reason"] = reason
+        self._emit(now_ms, events.TRANSFER_REQUESTED, fields)
+
+    def _incoming_replaces(self, event, now_ms):
+        """An INVITE with Replaces for a call of ours (RFC 3891 3)."""
+        call_id = event["call_id"]
+        replaced = event["replaces"]
+        doorbell = self.doorbell
+        identity = event["identity"]
+        accepted = (
+            doorbell.state == TALKING
+            and doorbell.talking_call_id == replaced
+            and parse_identity(identity) in self._may_replace
+        )
+        self._emit(
+            now_ms,
+            events.INCOMING_CALL,
+            {"from": event["from_uri"], "accepted": accepted, "replaces": True},
+        )
+        if not accepted:
+            self.agent.reject(call_id, 403, now_ms)
+            return
+        self._transfers[call_id] = [replaced, identity, True, False]
+        self.agent.answer(call_id, self.rtp_port, now_ms)
+
+    def _transfer_answered(self, call_id, media, now_ms):
+        old, target, attended, _ = self._transfers.pop(call_id)
+        doorbell = self.doorbell
+        if doorbell.state != TALKING or doorbell.talking_call_id != old:
+            self.agent.hangup(call_id, now_ms)  # the doorbell left that call meanwhile
+            return
+        doorbell.transferred(call_id)
+        self.agent.hangup(old, now_ms, "transferred")  # RFC 3891 3, RFC 5589 6
+        self._start_media(call_id, media, now_ms, True)
+        self._answer_policy(call_id, target, now_ms, doorbell.button_id)
+        self._emit(now_ms, events.TRANSFERRED, {"target": target, "attended": attended})
+
+    def _transfer_failed(self, call_id, reason, now_ms):
+        old, target, _, old_ended = self._transfers.pop(call_id)
+        self._emit(now_ms, events.TRANSFER_FAILED, {"target": target, "reason": reason})
+        if old_ended:
+            self.doorbell.on_remote_ended(old, now_ms)
+
+    def _transfer_pending(self, call_id, now_ms):
+        """Whether call_id ended while its transfer rings (the transferor
+        hung up first, RFC 5589 6): the doorbell waits for the new call."""
+        for transfer in self._transfers.values():
+            if transfer[0] == call_id:
+                transfer[3] = True
+                if self._media_call_id == call_id:
+                    self._stop_media(now_ms)
+                return True
+        return False
 
     def _policy_event(self, event, now_ms):
         name = event["event"]
@@ -727,6 +845,10 @@ class Station:
         if self._policy_call_id is not None and self._policy_call_id != talking:
             self._policy_call_id = None
             self.policy.call_ended(now_ms)
+        for new_call_id in list(self._transfers):
+            if self._transfers[new_call_id][0] != talking:
+                del self._transfers[new_call_id]
+                self.agent.hangup(new_call_id, now_ms)
 
     def _start_media(self, call_id, media, now_ms, answered):
         if self.media is not None:

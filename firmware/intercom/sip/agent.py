@@ -30,7 +30,11 @@
 # (display_name: the From's, instead of the settings'; alert_info: an
 # Alert-Info header value, RFC 3261 20.4, so phones ring differently per
 # door button), answer(call_id, rtp_port, now_ms),
-# reject(call_id, status, now_ms), hangup(call_id, now_ms).
+# reject(call_id, status, now_ms), hangup(call_id, now_ms, reason=
+# "local_hangup"),
+# accept_transfer(call_id, target, rtp_port, now_ms) -> the new call's id,
+# placed to target (the app's URI for the Refer-To's party) (None: no
+# room, the final NOTIFY says 503), refuse_transfer(call_id, status, now_ms).
 #
 # Events (every dict has "event"; calls carry "call_id", the SIP Call-ID):
 #   {"event": "registered", "expires": s, "contact": uri}            (register.py)
@@ -40,7 +44,8 @@
 #   {"event": "incoming_call", "call_id", "from": name-addr text, "from_uri":
 #    uri, "identity": uri or None (who the caller is, see below), "user": user
 #    part or None, "source": (host, port), "media": MEDIA, or None for an
-#    INVITE without SDP: then MEDIA comes with "answered"}
+#    INVITE without SDP: then MEDIA comes with "answered", "replaces": the
+#    call id this INVITE's Replaces names (RFC 3891), else None}
 #       -> the app calls answer() or reject(); the agent already sent 180.
 #       The app gets no media and no digits before "answered" (the ACK
 #       that matches our To tag, which a forged INVITE never sees).
@@ -63,7 +68,17 @@
 #       REASON: local_hangup, remote_hangup, no_ack (our 2xx never ACKed,
 #       §13.3.1.4), cancelled (caller's CANCEL), rejected (reject()),
 #       session_expired (RFC 4028: no refresh came, or ours failed),
-#       no_prack (our reliable 180 never PRACKed, RFC 3262: 504).
+#       no_prack (our reliable 180 never PRACKed, RFC 3262: 504),
+#       transferred (the new party of a transfer answered; or our call was
+#       replaced by an INVITE with Replaces).
+#   {"event": "transfer_requested", "call_id", "target": the Refer-To URI
+#    without embedded headers, "attended": bool (it carried Replaces)}
+#       a REFER from the party in the call (transfer.py) -> the app calls
+#       accept_transfer() (202, NOTIFY 100, the door calls the target with
+#       the Replaces and Referred-By: a call like any other, "answered" or
+#       "call_failed"; NOTIFY of its outcome; the app hangs the old call
+#       up, reason transferred, once the new one is answered) or
+#       refuse_transfer() (403, 603, ...).
 #   {"event": "internal_error", "reason": text}   a bug of ours met a datagram;
 #       the datagram was dropped and counted (stats["internal_errors"])
 #   MEDIA = {"remote_host", "remote_port", "payload_type", "codec",
@@ -103,6 +118,16 @@
 # INVITE's source, or the host we called; else 488, or ACK and BYE
 # (bad_sdp) for an answer.
 #
+# Transfer (RFC 3515, RFC 3891; transfer.py and call.py): REFER is taken
+# only inside a call's dialog, from the host the call's signalling comes
+# from (403 otherwise; 481 for a dialog we do not have; 403 for a REFER
+# outside any dialog: it could make the door call anyone). An INVITE with
+# Replaces (RFC 3891 3) must name a confirmed call of ours (to-tag: our
+# tag, from-tag: the peer's), else 481 (486 for early-only); it is then
+# offered like any incoming call, with "replaces", and the app decides
+# (the caller's identity, as always) and, once it is answered and ACKed,
+# hangs the replaced call up (reason transferred).
+#
 # Tables (memory stays bounded whatever arrives; a flood never ends a call):
 #   calls         at most max_calls live (not ended) calls; call() returns
 #                 None when full (calls_refused); an INVITE while any call
@@ -115,7 +140,7 @@
 #                 21.5.4) and our own requests (BYE, CANCEL, a refresh) still
 #                 go out: their number is bounded by the live calls
 
-from intercom.sip.call import Call
+from intercom.sip.call import CONFIRMED, Call
 from intercom.sip.client_transaction import PROCEEDING, ClientTransaction, client_key
 from intercom.sip.context import (
     ACCEPT,
@@ -143,6 +168,7 @@ from intercom.sip.message import (
 from intercom.sip.register import Registration
 from intercom.sip.server_transaction import ACCEPTED, ServerTransaction, server_key
 from intercom.sip.timers import earliest
+from intercom.sip.transfer import read_replaces
 from intercom.sip.uri import parse_uri
 
 KNOWN_METHODS = ALLOWED_METHODS + (
@@ -280,7 +306,14 @@ class Agent:
     # -- app interface ------------------------------------------------------------
 
     def call(
-        self, target, rtp_port, now_ms, ring_timeout_ms=None, display_name=None, alert_info=None
+        self,
+        target,
+        rtp_port,
+        now_ms,
+        ring_timeout_ms=None,
+        display_name=None,
+        alert_info=None,
+        extra_headers=(),
     ):
         """Call a user ("flat1") or a SIP URI; returns the call id, or None
         when the call table is full of live calls."""
@@ -297,7 +330,9 @@ class Agent:
         if not self._add_call(call):
             context.count("calls_refused")
             return None
-        call.start_outgoing(target_uri, flow, ring_timeout_ms, now_ms, display_name, alert_info)
+        call.start_outgoing(
+            target_uri, flow, ring_timeout_ms, now_ms, display_name, alert_info, extra_headers
+        )
         return call_id
 
     def answer(self, call_id, rtp_port, now_ms):
@@ -306,11 +341,31 @@ class Agent:
     def reject(self, call_id, status, now_ms):
         self._call(call_id).reject(status, now_ms)
 
-    def hangup(self, call_id, now_ms):
+    def hangup(self, call_id, now_ms, reason="local_hangup"):
         """CANCEL before the answer, BYE after; unknown or ended ids are ignored."""
         call = self.calls.get(call_id)
         if call is not None:
-            call.hangup(now_ms)
+            call.hangup(now_ms, reason)
+
+    def accept_transfer(self, call_id, target, rtp_port, now_ms):
+        """Take the REFER of call_id's transfer_requested (transfer.py): 202,
+        NOTIFY 100, and the id of the new call to target (the app's own URI
+        for the party the Refer-To names); None when there is no room for
+        it (its NOTIFY says 503)."""
+        transfer = self._call(call_id).transfer
+        transfer.accept(now_ms)
+        extra = [("Referred-By", transfer.referred_by)]
+        if transfer.replaces is not None:
+            extra.append(("Replaces", transfer.replaces))
+        new_call_id = self.call(target, rtp_port, now_ms, extra_headers=extra)
+        if new_call_id is None:
+            transfer.on_outcome(503, now_ms)
+            return None
+        self.calls[new_call_id].transfer_of = transfer
+        return new_call_id
+
+    def refuse_transfer(self, call_id, status, now_ms):
+        self._call(call_id).transfer.refuse(status, now_ms)
 
     def target_uri(self, target):
         """A sip:/sips: URI as given; a bare user or number at sip.domain,
@@ -385,9 +440,6 @@ class Agent:
         if method not in KNOWN_METHODS:
             self._reply(request, flow, 501, now_ms)
             return
-        if method == "REFER":
-            self._reply(request, flow, 403, now_ms)
-            return
         if method not in ALLOWED_METHODS:
             self._reply(request, flow, 405, now_ms, allow=True)
             return
@@ -411,6 +463,8 @@ class Agent:
             return
         if method == "INVITE":
             self._receive_invite(request, flow, now_ms)
+        elif method == "REFER":
+            self._reply(request, flow, 403, now_ms)  # outside a call: never (top)
         elif method == "OPTIONS":
             transaction = self._server_transaction(request, flow, now_ms)
             self.context.answer_options(transaction, now_ms, None)
@@ -421,9 +475,16 @@ class Agent:
         if request.headers.get("Contact") is None:
             self._reply(request, flow, 400, now_ms, "Missing Contact")
             return
+        replaced = None
+        if request.headers.get("Replaces") is not None:
+            replaced = self._replaced_call(request)
+            if not isinstance(replaced, Call):
+                self.context.count("replaces_refused")
+                self._reply(request, flow, replaced, now_ms)
+                return
         busy = False
         for call in self.calls.values():
-            if not call.ended:
+            if not call.ended and call is not replaced:
                 busy = True
         if busy:
             self._reply(request, flow, 486, now_ms)
@@ -432,7 +493,7 @@ class Agent:
         call = Call(self.context, call_id, False, (self.settings.local_host, 0))
         if self.settings.server_address is None and self.settings.peer_media_same_host:
             call.media_host = flow[1]
-        self._add_call(call)  # room: no call is live (486 above), ended ones go
+        self._add_call(call)  # room: no other call is live (486 above), ended ones go
         transaction = self._server_transaction(request, flow, now_ms, call)
         if not call.start_incoming(transaction, request, now_ms):
             refused = call.timer.answer is None and request.headers.get("Session-Expires")
@@ -450,8 +511,26 @@ class Agent:
                 "user": _uri_user(caller.uri),
                 "source": flow_address(flow),
                 "media": call.media,
+                "replaces": replaced.call_id if replaced is not None else None,
             }
         )
+
+    def _replaced_call(self, request):
+        """The confirmed call an INVITE's Replaces names, or the status to
+        refuse it with (RFC 3891 3)."""
+        values = request.headers.get_all("Replaces")
+        replaces = read_replaces(values[0]) if len(values) == 1 else None
+        if replaces is None:
+            return 400
+        call_id, to_tag, from_tag, early_only = replaces
+        call = self.calls.get(call_id)
+        if call is None or call.state != CONFIRMED or call.dialog is None:
+            return 481
+        if call.dialog.local_tag != to_tag or call.dialog.remote_tag != from_tag:
+            return 481
+        if early_only:
+            return 486
+        return call
 
     def _caller_identity(self, request, from_uri, flow):
         """The URI allow lists compare the caller by, or None (see the top)."""

@@ -22,6 +22,8 @@
 #   call.targets, the targets  targets: every target the door may ring
 #   of each [[button]] and     (peer-to-peer, their hosts may talk to us)
 #   [[schedule]]
+#   call.transfer_to           targets too (peer-to-peer, the hosts a
+#                              transfer may ring talk to us)
 #   call.answer_from           answer_from
 #   call.ring_timeout          ring_timeout_ms: + RING_SLACK_MS, the agent's
 #                              own ring timer is a safety net behind the
@@ -102,10 +104,13 @@ class AgentSettings:
             for target in called:
                 if target not in targets:
                     targets.append(target)
+        self.max_calls = 2 * max(len(called) for called in lists) + 1
+        for target in call["transfer_to"]:
+            if target not in targets:
+                targets.append(target)
         self.targets = tuple(targets)
         self.answer_from = tuple(call["answer_from"])
         self.ring_timeout_ms = call["ring_timeout"] * 1000 + RING_SLACK_MS
-        self.max_calls = 2 * max(len(called) for called in lists) + 1
         self.codecs = tuple(config["audio"]["codecs"])
         self.ptime = config["audio"]["ptime"]
         self.timers = SipTimers(t1_ms, t2_ms, t4_ms)

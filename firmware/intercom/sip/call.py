@@ -51,6 +51,8 @@
 #                           (INVITE not answered yet)
 #                           UPDATE with SDP while our  491                       unchanged
 #                           offer or refresh is open
+#                           REFER (transfer.py)        202 and NOTIFYs, or 4xx/  confirmed
+#                                                      6xx; transfer_requested
 #   ending                  BYE final / timeout        call_ended                ended
 #
 #   incoming                event                      action / event            next
@@ -96,6 +98,13 @@
 # Session timers (RFC 4028): session_timer.py keeps the interval, who
 # refreshes and what is due; the call sends the refreshes and the BYE.
 #
+# Transfer (RFC 3515, transfer.py): a REFER in the dialog becomes the call's
+# Transfer (one at a time: another gets 491) and a transfer_requested event;
+# the app accepts or refuses it through the agent. The call sends the
+# transfer's NOTIFYs. A call the door places for a transfer (transfer_of)
+# tells that transfer its final status: 200 when answered, else the
+# failure's.
+#
 # Forking (§13.2.2.4, §19.3): behind a forking proxy a second phone can
 # answer before the proxy's CANCEL reaches it; its 2xx carries another To
 # tag, so another dialog. We keep the first dialog, ACK the other 2xx and
@@ -119,6 +128,7 @@ from intercom.sip.reliable import (
 )
 from intercom.sip.session_timer import EXPIRE, MIN_SE_S, REFRESH, SessionTimer, has_option
 from intercom.sip.timers import earliest, is_due
+from intercom.sip.transfer import ASKED, TRYING, Transfer, read_refer
 
 CALLING = "calling"
 EARLY = "early"
@@ -189,6 +199,8 @@ class Call:
         self.refreshing = False  # ...and it has no final response yet
         self.ringing = None  # our reliable 180 (RFC 3262, reliable.py)
         self.last_rseq = None  # the RSeq of the peer's last reliable 18x we PRACKed
+        self.transfer = None  # the Transfer a REFER in this call asked for
+        self.transfer_of = None  # the Transfer this call was placed for
 
     @property
     def ended(self):
@@ -197,8 +209,17 @@ class Call:
     # -- outgoing ---------------------------------------------------------
 
     def start_outgoing(
-        self, target_uri, flow, ring_timeout_ms, now_ms, display_name=None, alert_info=None
+        self,
+        target_uri,
+        flow,
+        ring_timeout_ms,
+        now_ms,
+        display_name=None,
+        alert_info=None,
+        extra_headers=(),
     ):
+        """extra_headers: (name, value) pairs more, such as a transfer's
+        Replaces and Referred-By."""
         self.target = target_uri
         self.transport = flow[0]
         context = self.context
@@ -211,6 +232,8 @@ class Call:
         headers.add("Contact", context.contact_value(self.transport))
         if alert_info:
             headers.add("Alert-Info", alert_info)  # RFC 3261 20.4
+        for name, value in extra_headers:
+            headers.add(name, value)
         context.add_capabilities(headers)
         self.timer.add_offer(headers)
         headers.add("Content-Type", "application/sdp")
@@ -384,6 +407,8 @@ class Call:
         self.peer_allows_update = allows_update(response)
         self.timer.on_success(response, now_ms)
         self.context.emit({"event": "answered", "call_id": self.call_id, "media": media})
+        if self.transfer_of is not None:
+            self.transfer_of.on_outcome(200, now_ms)
 
     def _refuse_fork(self, transaction, response, remote_tag, now_ms):
         """ACK a 2xx from another fork, then BYE its dialog (§13.2.2.4);
@@ -549,6 +574,8 @@ class Call:
             self._info(transaction, request, now_ms)
         elif method == "OPTIONS":
             self.context.answer_options(transaction, now_ms, dialog.local_tag)
+        elif method == "REFER":
+            self._refer(transaction, request, now_ms)
         else:
             self._respond(transaction, 405, now_ms)
 
@@ -660,6 +687,49 @@ class Call:
         if media is not None and media != self.media:
             self.media = media
             self.context.emit({"event": "media_updated", "call_id": self.call_id, "media": media})
+
+    def _refer(self, transaction, request, now_ms):
+        """A REFER from the party in the call (transfer.py's table)."""
+        context = self.context
+        peer_host = self._invite().flow[1]
+        if self.state != CONFIRMED or transaction.flow[1] != peer_host:
+            context.count("refers_refused")
+            self._respond(transaction, 403, now_ms)
+            return
+        if self.transfer is not None and self.transfer.state in (ASKED, TRYING):
+            context.count("refers_refused")
+            self._respond(transaction, 491, now_ms)
+            return
+        refer = read_refer(request)
+        if isinstance(refer, int):
+            context.count("refers_refused")
+            self._respond(transaction, refer, now_ms)
+            return
+        target, replaces, referred_by = refer
+        self.transfer = Transfer(self, transaction, target, replaces, referred_by)
+        context.emit(
+            {
+                "event": "transfer_requested",
+                "call_id": self.call_id,
+                "target": target,
+                "attended": replaces is not None,
+            }
+        )
+
+    def respond_refer(self, transaction, status, now_ms):
+        """The final response to a REFER (transfer.py; a 202 has our Contact)."""
+        self._respond(transaction, status, now_ms)
+
+    def dialog_request(self, method):
+        """A new request in this call's dialog, with our Contact."""
+        request = self._dialog().create_request(method)
+        request.headers.add("Contact", self.context.contact_value(self.transport))
+        return request
+
+    def send_in_dialog(self, request, now_ms):
+        """Send a dialog_request() to the dialog's next hop; the call owns it."""
+        flow = self.context.dialog_flow(self._dialog(), self.transport)
+        self.context.send_request(request, flow, now_ms, self)
 
     def _make_offer(self):
         """Our SDP offer (kept as local_sdp, the answer is read against it)."""
@@ -846,6 +916,8 @@ class Call:
         self.give_up_at = None
         self.state = ENDED
         self.reported = True
+        if self.transfer_of is not None:  # a 2xx we gave up on is no success
+            self.transfer_of.on_outcome(status if status >= 300 else 500, now_ms)
         self.context.emit(
             {
                 "event": "call_failed",

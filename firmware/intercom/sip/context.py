@@ -53,11 +53,12 @@ from intercom.sip.grammar import format_hostport
 from intercom.sip.message import Headers, make_response
 
 # Exactly what we implement: the methods a dialog of ours answers (UPDATE:
-# RFC 3311, PRACK: RFC 3262) and the option tags (100rel: reliable
-# provisional responses, timer: RFC 4028 session timers).
-ALLOWED_METHODS = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "UPDATE", "PRACK")
+# RFC 3311, PRACK: RFC 3262, REFER: RFC 3515) and the option tags (100rel:
+# reliable provisional responses, timer: RFC 4028 session timers, replaces:
+# RFC 3891 6.2).
+ALLOWED_METHODS = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "UPDATE", "PRACK", "REFER")
 ALLOW = ", ".join(ALLOWED_METHODS)
-SUPPORTED = ("100rel", "timer")
+SUPPORTED = ("100rel", "replaces", "timer")
 ACCEPT = "application/sdp, application/dtmf-relay, application/dtmf"
 MAX_EVENTS = 256
 STAT_MASK = 0xFFFFFFFF
