@@ -6,7 +6,8 @@
 # a remote open (MQTT/HTTP, authenticated) is not blocked by a DTMF lockout.
 
 from intercom.app.door import DUPLICATE_WINDOW_MS, expected_guess_seconds
-from test_door import answered, dial, drain, make_config, names, rejection_reasons
+from machine_events import drain, event_names
+from test_door import answered, dial, make_config, rejection_reasons
 
 DAY_S = 86400
 
@@ -24,7 +25,7 @@ def test_a_key_sent_as_rfc4733_and_info_counts_once():
         policy.receive_digit(key, "rfc4733", 1000 + 400 * index)
         policy.receive_digit(key, "info", 1000 + 400 * index + 60)
     assert policy.relay_on
-    assert names(policy) == ["door_opened"]
+    assert event_names(policy) == ["door_opened"]
     assert policy.duplicate_digits == 4
 
 
@@ -142,7 +143,7 @@ def test_lockout_level_and_failures_survive_a_restart():
 def test_a_version_1_state_is_still_read():
     old = {"version": 1, "lockout_remaining_ms": 5000, "failures_remaining_ms": [1000]}
     policy = answered(now_ms=0, saved_state=old, max_attempts=3, lockout=60)
-    assert "error" not in names(policy)
+    assert "error" not in event_names(policy)
     assert policy.is_locked() and policy.get_timer() == 1000
     assert policy.persistent_state(0)["version"] == 3
 
@@ -156,7 +157,7 @@ def test_a_version_2_state_is_still_read_without_a_tamper_alarm():
         "step_back_remaining_ms": 1000,
     }
     policy = answered(now_ms=0, saved_state=old, max_attempts=3, lockout=60)
-    assert "error" not in names(policy)
+    assert "error" not in event_names(policy)
     assert policy.get_timer() == 1000 and not policy.tamper_alarm
 
 
