@@ -7,6 +7,7 @@ import struct
 import threading
 import time
 
+from support.datagrams import datagrams_while_running
 from support.sipp import Sipp
 
 FLAT_TIMEOUT_S = 40
@@ -33,11 +34,7 @@ class FlatMedia:
         self.sender.start()
 
     def _receive(self):
-        while self.running:
-            try:
-                data, address = self.sock.recvfrom(2048)
-            except TimeoutError:
-                continue
+        for data, address in datagrams_while_running(self):
             if len(data) >= 12 and data[0] >> 6 == 2 and data[1] & 0x7F == 0:
                 self.door = address
                 self.packets.append((struct.unpack("!H", data[2:4])[0], data[12:]))

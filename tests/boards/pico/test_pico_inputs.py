@@ -9,6 +9,7 @@ import struct
 import threading
 import time
 
+from support.datagrams import datagrams_while_running
 from support.pico import RELAY, control, pin_writes, start_pico_door, write_pico_config
 from support.ports import free_port
 
@@ -31,11 +32,7 @@ class NtpServer:
         self.thread.start()
 
     def _serve(self):
-        while self.running:
-            try:
-                data, client = self.sock.recvfrom(512)
-            except TimeoutError:
-                continue
+        for data, client in datagrams_while_running(self, 512):
             self.clients.append(client)
             now = time.time() + NTP_TO_UNIX_S
             seconds, fraction = int(now), int((now % 1) * (1 << 32))
