@@ -78,6 +78,14 @@ def door_sections(targets=(), name="Door", user="door", board="sim", **sections)
     return merge_sections(merged, sections)
 
 
+def service_door_sections(**sections):
+    """A sim door for the tests of its services (MQTT, ...): user doora,
+    calls nobody (the discard port), no audio in or out; sections merged in
+    (merge_sections)."""
+    audio = {"input": "silence", "output": "null"}
+    return door_sections(["sip:nobody@127.0.0.1:9"], user="doora", audio=audio, **sections)
+
+
 def sim_sections(name, user, targets, answer_from=(), audio_input="silence", **sections):
     """A sim door (door_sections) answering calls from answer_from, its
     mic `audio_input`, its speaker writing USER_heard.wav."""

@@ -9,6 +9,7 @@ import time
 import numpy
 import pytest
 from support.audio import read_wav
+from support.config import service_door_sections
 from support.door import start_door, start_pair
 from support.mosquitto import Mosquitto, Subscriber
 from support.ports import free_port
@@ -108,14 +109,7 @@ def test_a_call_over_mqtt_with_auth_survives_a_broker_restart(tmp_path, owned):
 def test_a_door_started_before_its_broker_connects_when_it_comes(tmp_path, owned):
     # The door is told the broker's port before the broker runs.
     broker = owned(Mosquitto(tmp_path, port=free_port(tcp=True)))
-    sections = {
-        "device": {"name": "Door", "board": "sim"},
-        "sip": {"user": "doora", "local_port": 0},
-        "call": {"targets": ["sip:nobody@127.0.0.1:9"]},
-        "audio": {"input": "silence", "output": "null"},
-        "door": {"state_file": "door_state.json"},
-        "mqtt": {"host": "127.0.0.1", "port": broker.port},
-    }
+    sections = service_door_sections(mqtt={"host": "127.0.0.1", "port": broker.port})
     door = start_door(owned, tmp_path, sections)
     time.sleep(1.5)  # refused at least once: the door keeps running meanwhile
     door.send("press")
