@@ -19,11 +19,17 @@ def lockout_durations(policy):
 # -- one key, two sources --------------------------------------------------------
 
 
+def dial_from_two_sources(policy, code, first, second, lag_ms, step_ms=400):
+    """Each key of code from source first and lag_ms later from source
+    second, a key every step_ms from 1 s on."""
+    for index, key in enumerate(code):
+        policy.receive_digit(key, first, 1000 + step_ms * index)
+        policy.receive_digit(key, second, 1000 + step_ms * index + lag_ms)
+
+
 def test_a_key_sent_as_rfc4733_and_info_counts_once():
     policy = answered()
-    for index, key in enumerate("4711"):
-        policy.receive_digit(key, "rfc4733", 1000 + 400 * index)
-        policy.receive_digit(key, "info", 1000 + 400 * index + 60)
+    dial_from_two_sources(policy, "4711", "rfc4733", "info", 60)
     assert policy.relay_on
     assert event_names(policy) == ["door_opened"]
     assert policy.duplicate_digits == 4
@@ -31,9 +37,7 @@ def test_a_key_sent_as_rfc4733_and_info_counts_once():
 
 def test_a_key_sent_as_info_and_left_in_the_audio_counts_once():
     policy = answered()
-    for index, key in enumerate("4711"):
-        policy.receive_digit(key, "info", 1000 + 400 * index)
-        policy.receive_digit(key, "inband", 1000 + 400 * index + 120)
+    dial_from_two_sources(policy, "4711", "info", "inband", 120)
     assert policy.relay_on
 
 
@@ -41,12 +45,8 @@ def test_a_key_typed_twice_counts_twice_from_one_or_two_sources():
     policy = answered(code="1123")
     dial(policy, "1123", 1000)  # every key from one source, the "1 1" at once
     assert policy.relay_on
-    both = answered(code="1123")
-    moment = 1000
-    for key in "1123":  # every press reported twice, RFC 4733 then INFO
-        both.receive_digit(key, "rfc4733", moment)
-        both.receive_digit(key, "info", moment + 50)
-        moment += 200
+    both = answered(code="1123")  # every press reported twice, RFC 4733 then INFO
+    dial_from_two_sources(both, "1123", "rfc4733", "info", 50, step_ms=200)
     assert both.relay_on and both.duplicate_digits == 4
 
 
