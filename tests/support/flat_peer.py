@@ -2,12 +2,11 @@
 # does the signalling, FlatMedia is the RTP endpoint its SDP answer names
 # (bound first, on any free port: SIPp is told that port).
 
-import socket
 import struct
 import threading
 import time
 
-from support.datagrams import datagrams_while_running
+from support.datagrams import datagrams_while_running, local_udp_socket
 from support.sipp import Sipp
 
 FLAT_TIMEOUT_S = 40
@@ -20,9 +19,7 @@ class FlatMedia:
     20 ms packet per 20 ms."""
 
     def __init__(self, ulaw):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
+        self.sock = local_udp_socket(0.2)
         self.port = self.sock.getsockname()[1]
         self.ulaw = ulaw
         self.packets = []

@@ -5,7 +5,6 @@
 
 import json
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import time
 import pytest
 from support.audio import dominant_frequency, loud_frames, read_wav, syllable_tone, write_wav
 from support.config import sim_sections, write_config
+from support.datagrams import local_udp_socket
 from support.door import start_door
 from support.paths import FIRMWARE, MICROPYTHON
 from support.ports import free_port
@@ -149,9 +149,7 @@ class Registrar:
     """A UDP registrar that says 200 OK to every REGISTER and keeps them."""
 
     def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
+        self.sock = local_udp_socket(0.2)
         self.port = self.sock.getsockname()[1]
         self.requests = []
 
@@ -222,8 +220,7 @@ def run_intercom(arguments, folder=None, stdin_text=None):
 
 
 def test_a_bad_config_lists_every_problem_and_opens_nothing(tmp_path):
-    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    holder.bind(("127.0.0.1", 0))
+    holder = local_udp_socket()
     port = holder.getsockname()[1]
     sections = sim_sections("Door", "doora", [], sip={"local_port": port})
     sections["audio"]["ptime"] = 33
