@@ -22,15 +22,18 @@ def responses_sent(door):
 
 
 def call_through_proxy(kamailio, sipp, door, scenario, caller):
+    """caller, with its digest, calls the door through Kamailio with
+    scenario, which SIPp passed: (SIPp, Kamailio's log mark from before)."""
+    mark = kamailio.log_mark()
     credentials = ["-au", caller, "-ap", FLAT_PASSWORD]
-    return call_door(sipp, door, scenario, caller, kamailio.address, credentials)
+    peer = call_door(sipp, door, scenario, caller, kamailio.address, credentials)
+    assert peer.wait() == 0, peer.report()
+    return peer, mark
 
 
 def test_allowed_caller_is_answered_through_the_proxy(kamailio, registered_door, sipp):
     door = registered_door(answer_from=["flat1"], answer_users=["flat1"])
-    mark = kamailio.log_mark()
-    caller = call_through_proxy(kamailio, sipp, door, "flat_calls_door.xml", "flat1")
-    assert caller.wait() == 0, caller.report()
+    caller, mark = call_through_proxy(kamailio, sipp, door, "flat_calls_door.xml", "flat1")
 
     incoming = door.find("incoming_call")
     assert incoming["user"] == "flat1"
@@ -74,9 +77,7 @@ def test_allowed_caller_is_answered_through_the_proxy(kamailio, registered_door,
 
 def test_caller_not_allowed_is_refused_through_the_proxy(kamailio, registered_door, sipp):
     door = registered_door(answer_from=["flat1"], answer_users=["flat1"])
-    mark = kamailio.log_mark()
-    caller = call_through_proxy(kamailio, sipp, door, "flat_calls_door_refused.xml", "flat2")
-    assert caller.wait() == 0, caller.report()
+    caller, mark = call_through_proxy(kamailio, sipp, door, "flat_calls_door_refused.xml", "flat2")
 
     incoming = door.find("incoming_call")
     assert incoming["user"] == "flat2"
@@ -102,9 +103,9 @@ def test_caller_not_allowed_is_refused_through_the_proxy(kamailio, registered_do
 
 def test_caller_gives_up_while_the_door_rings(kamailio, registered_door, sipp):
     door = registered_door(answer_users=[], reject_status=None)  # nobody decides
-    mark = kamailio.log_mark()
-    caller = call_through_proxy(kamailio, sipp, door, "flat_calls_door_then_cancels.xml", "flat1")
-    assert caller.wait() == 0, caller.report()
+    caller, mark = call_through_proxy(
+        kamailio, sipp, door, "flat_calls_door_then_cancels.xml", "flat1"
+    )
 
     incoming = door.find("incoming_call")
     ended = door.find("call_ended", call_id=incoming["call_id"])
