@@ -14,6 +14,8 @@ import socket
 import subprocess
 import time
 
+from host_tools.kamailio_users import write_users_file
+
 CONFIG = pathlib.Path(__file__).resolve().parents[2] / "deploy" / "kamailio" / "building.cfg"
 DOMAIN = "building.test"
 START_TIMEOUT_S = 15
@@ -33,16 +35,6 @@ class Kamailio:
         self.log_path = self.rundir / "kamailio.log"
         self.process = None
 
-    def _users_file(self):
-        lines = ["event_route[htable:mod-init] {"]
-        for name, (password, role) in self.users.items():
-            lines.append('    $sht(users=>%s) = "%s";' % (name, password))
-            lines.append('    $sht(roles=>%s) = "%s";' % (name, role))
-        lines.append("}")
-        path = self.rundir / "users.cfg"
-        path.write_text("\n".join(lines) + "\n")
-        return path
-
     def kamcmd(self, *arguments):
         return subprocess.run(
             ["kamcmd", "-s", "unix:%s/ctl" % self.rundir, *arguments],
@@ -56,7 +48,7 @@ class Kamailio:
             "SIP_PORT": self.port,
             "SIP_DOMAIN": DOMAIN,
             "RUNDIR": self.rundir,
-            "USERS_FILE": self._users_file(),
+            "USERS_FILE": write_users_file(self.rundir, self.users),
             "PIKE_SECONDS": 2,
             "PIKE_REQS": 1000,
         }

@@ -100,7 +100,72 @@ Interactive door simulation. Type a command and press Enter:
 DOOR_COMMANDS = ("press", "release", "sensor", "exit", "tamper")
 
 
-class Scenario:
+class DoorDriver:
+    """What both simulations (Scenario with its virtual flat phone,
+    server.ServerScenario against a real PBX) do with the door process they
+    drive: run the loop until something happens or the door exits, press
+    its button, ask it to quit (once), stop it, keep its events in
+    events.jsonl."""
+
+    def __init__(self, artifacts, out, interactive):
+        self.artifacts = Path(artifacts)
+        self.out = out  # where the summary (and the ladder) are printed
+        self.interactive = interactive
+        self.loop = Loop()
+        self.door = None
+        self.exit_status = None
+        self.problem = None
+        self._events_file = None
+        self._quit_sent = False
+
+    def _run_steps(self, steps):
+        """steps() with events.jsonl open and the loop woken every WAKE_MS;
+        a ScenarioError or Ctrl-C becomes the problem; shut down after."""
+        self._events_file = open(self.artifacts / "events.jsonl", "w")
+        wake = self.loop.call_every(WAKE_MS, lambda: None)
+        try:
+            steps()
+        except ScenarioError as error:
+            self.problem = str(error)
+        except KeyboardInterrupt:
+            self.problem = "interrupted (Ctrl-C)"
+        finally:
+            wake.cancel()
+            self._shut_down()
+
+    def _run_until(self, condition, timeout_s, what):
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while not condition():
+            if self.door.stdout_closed:
+                raise ScenarioError("the door exited while waiting for %s (see door.log)" % what)
+            if deadline is not None and time.monotonic() > deadline:
+                raise ScenarioError("no %s within %.0f s" % (what, timeout_s))
+            self.loop.run_once()
+
+    def _press(self):
+        self.door.send("press")
+        self.loop.call_later(PRESS_MS, lambda: self.door.send("release"))
+
+    def _quit(self):
+        if not self._quit_sent:
+            self._quit_sent = True
+            self.door.send("quit")
+
+    def _shut_down(self):
+        if self.door is not None:
+            self._quit()
+            self.exit_status = self.door.wait(DOOR_EXIT_TIMEOUT_S)
+            if self.exit_status is None:
+                self.door.kill()
+            self.door.close()
+        self._events_file.close()
+
+    def _write_event(self, event):
+        self._events_file.write(json.dumps(event, sort_keys=True) + "\n")
+        self._events_file.flush()
+
+
+class Scenario(DoorDriver):
     """One run of the scenario; run() returns the exit status.
 
     audio "file" feeds the door's mic from the visitor WAV and records its
@@ -110,21 +175,13 @@ class Scenario:
     """
 
     def __init__(self, artifacts, out, audio="file", interactive=False, echo=None):
-        self.artifacts = Path(artifacts)
-        self.out = out  # where the ladder and summary are printed
+        super().__init__(artifacts, out, interactive)
         self.audio = audio
-        self.interactive = interactive
         self.echo = echo  # audio.echo with the simulated room on (echo_scenario.py)
-        self._quit_sent = False
-        self.loop = Loop()
         self.capture = PcapWriter()
         self.flat_events = []  # (wall time, event)
         self.press_wall = None
-        self.door = None
         self.flat = None
-        self.exit_status = None
-        self.problem = None
-        self._events_file = None
 
     # -- running -------------------------------------------------------------------
 
@@ -132,18 +189,12 @@ class Scenario:
         self.artifacts.mkdir(parents=True, exist_ok=True)
         visitor = wav_io.read_pcm(VISITOR_WAV)
         reply = wav_io.read_pcm(REPLY_WAV)
-        self._events_file = open(self.artifacts / "events.jsonl", "w")
-        wake = self.loop.call_every(WAKE_MS, lambda: None)
-        try:
+
+        def start_and_drive():
             self._start(reply)
             self._drive()
-        except ScenarioError as error:
-            self.problem = str(error)
-        except KeyboardInterrupt:
-            self.problem = "interrupted (Ctrl-C)"
-        finally:
-            wake.cancel()
-            self._shut_down()
+
+        self._run_steps(start_and_drive)
         return self._finish(visitor, reply)
 
     def flat_reply(self, reply):
@@ -197,14 +248,12 @@ class Scenario:
         self._run_until(lambda: door.first("started"), DOOR_START_TIMEOUT_S, "door started")
         self._press()
         self._run_until(lambda: door.first("call_ended"), CALL_TIMEOUT_S, "call_ended")
-        self._quit_sent = True
-        door.send("quit")
+        self._quit()
         self._run_until(lambda: door.stdout_closed, DOOR_EXIT_TIMEOUT_S, "door exit")
 
     def _press(self):
         self.press_wall = self.press_wall or time.time()
-        self.door.send("press")
-        self.loop.call_later(PRESS_MS, lambda: self.door.send("release"))
+        super()._press()
 
     def _drive_interactive(self):
         print(INTERACTIVE_HELP, file=self.out, flush=True)
@@ -232,39 +281,19 @@ class Scenario:
             if not self.flat.hangup():
                 print("sim: the flat phone has no call", file=self.out, flush=True)
         elif command == "q":
-            if not self._quit_sent:
-                self._quit_sent = True
-                self.door.send("quit")
+            self._quit()
         elif command.split()[0] in DOOR_COMMANDS:
             self.door.send(" ".join(command.split()))
         else:
             print(INTERACTIVE_HELP, file=self.out, flush=True)
 
-    def _run_until(self, condition, timeout_s, what):
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while not condition():
-            if self.door.stdout_closed:
-                raise ScenarioError("the door exited while waiting for %s (see door.log)" % what)
-            if deadline is not None and time.monotonic() > deadline:
-                raise ScenarioError("no %s within %.0f s" % (what, timeout_s))
-            self.loop.run_once()
-
     def _shut_down(self):
-        if self.door is not None:
-            if not self._quit_sent:
-                self._quit_sent = True
-                self.door.send("quit")
-            self.exit_status = self.door.wait(DOOR_EXIT_TIMEOUT_S)
-            if self.exit_status is None:
-                self.door.kill()
-            self.door.close()
+        super()._shut_down()
         if self.flat is not None:
             self.flat.close()
-        self._events_file.close()
 
     def _on_door_event(self, arrival, event):
-        self._events_file.write(json.dumps(event, sort_keys=True) + "\n")
-        self._events_file.flush()
+        self._write_event(event)
         if self.interactive:
             self._show("door", event)
 

@@ -13,12 +13,8 @@ Checks: the door registered; every started call ended; the door exited 0.
 The events go to events.jsonl, the summary to summary.txt.
 """
 
-import json
 import os
 import time
-from pathlib import Path
-
-from boards.runtime.loop import Loop
 
 from host_tools.sim import report, scenario
 from host_tools.sim.door_config import audio_specs, door_config, write_config
@@ -28,7 +24,6 @@ REGISTER_TIMEOUT_S = 15.0
 RING_TIMEOUT_S = 30
 MAX_CALL_S = 60
 CALL_TIMEOUT_S = RING_TIMEOUT_S + MAX_CALL_S + 15
-DOOR_EXIT_TIMEOUT_S = 5.0
 SERVER_HELP = """\
 Door registered. Type a command and press Enter:
   (empty line)  press the door button (the door calls the targets)
@@ -36,23 +31,15 @@ Door registered. Type a command and press Enter:
 """
 
 
-class ServerScenario:
+class ServerScenario(scenario.DoorDriver):
     def __init__(self, artifacts, out, server, user, password, targets, code, audio, interactive):
-        self.artifacts = Path(artifacts)
-        self.out = out
+        super().__init__(artifacts, out, interactive)
         self.server = server
         self.user = user
         self.password = password
         self.targets = list(targets)
         self.code = code
         self.audio = audio
-        self.interactive = interactive
-        self.loop = Loop()
-        self.door = None
-        self.problem = None
-        self.exit_status = None
-        self._events_file = None
-        self._quit_sent = False
 
     def config(self):
         return door_config(
@@ -72,25 +59,14 @@ class ServerScenario:
         self.artifacts.mkdir(parents=True, exist_ok=True)
         config_path = self.artifacts / "door.toml"
         write_config(config_path, self.config())
-        self._events_file = open(self.artifacts / "events.jsonl", "w")
-        wake = self.loop.call_every(scenario.WAKE_MS, lambda: None)
-        self.door = DoorProcess(self.loop, config_path, self.artifacts / "door.log", self._on_event)
-        try:
+
+        def start_and_drive():
+            self.door = DoorProcess(
+                self.loop, config_path, self.artifacts / "door.log", self._on_event
+            )
             self._drive()
-        except scenario.ScenarioError as error:
-            self.problem = str(error)
-        except KeyboardInterrupt:
-            self.problem = "interrupted (Ctrl-C)"
-        finally:
-            wake.cancel()
-            if not self._quit_sent:
-                self._quit_sent = True
-                self.door.send("quit")
-            self.exit_status = self.door.wait(DOOR_EXIT_TIMEOUT_S)
-            if self.exit_status is None:
-                self.door.kill()
-            self.door.close()
-            self._events_file.close()
+
+        self._run_steps(start_and_drive)
         return self._finish()
 
     def _drive(self):
@@ -102,21 +78,18 @@ class ServerScenario:
         )
         failed = door.first("registration_failed")
         if failed is not None and not door.first("registered"):
-            self._quit_sent = True
-            door.send("quit")
-            self._run_until(lambda: door.stdout_closed, DOOR_EXIT_TIMEOUT_S, "door exit")
+            self._quit()
+            self._run_until(lambda: door.stdout_closed, scenario.DOOR_EXIT_TIMEOUT_S, "door exit")
             raise scenario.ScenarioError("registration failed: %s" % failed.get("reason"))
         if self.interactive:
             print(SERVER_HELP, file=self.out, flush=True)
             self.loop.add_reader(scenario.STDIN, self._on_stdin)
             self._run_until(lambda: door.stdout_closed, None, "door exit")
             return
-        door.send("press")
-        self.loop.call_later(scenario.PRESS_MS, lambda: door.send("release"))
+        self._press()
         self._run_until(lambda: door.first("call_ended"), CALL_TIMEOUT_S, "call_ended")
-        self._quit_sent = True
-        door.send("quit")
-        self._run_until(lambda: door.stdout_closed, DOOR_EXIT_TIMEOUT_S, "door exit")
+        self._quit()
+        self._run_until(lambda: door.stdout_closed, scenario.DOOR_EXIT_TIMEOUT_S, "door exit")
 
     def _on_stdin(self, source, poll_events):
         data = os.read(scenario.STDIN, 4096)
@@ -126,26 +99,12 @@ class ServerScenario:
         for line in data.decode(errors="replace").splitlines():
             command = line.strip().lower()
             if command == "":
-                self.door.send("press")
-                self.loop.call_later(scenario.PRESS_MS, lambda: self.door.send("release"))
-            elif command == "q" and not self._quit_sent:
-                self._quit_sent = True
-                self.door.send("quit")
-
-    def _run_until(self, condition, timeout_s, what):
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while not condition():
-            if self.door.stdout_closed:
-                raise scenario.ScenarioError(
-                    "the door exited while waiting for %s (see door.log)" % what
-                )
-            if deadline is not None and time.monotonic() > deadline:
-                raise scenario.ScenarioError("no %s within %.0f s" % (what, timeout_s))
-            self.loop.run_once()
+                self._press()
+            elif command == "q":
+                self._quit()
 
     def _on_event(self, arrival, event):
-        self._events_file.write(json.dumps(event, sort_keys=True) + "\n")
-        self._events_file.flush()
+        self._write_event(event)
         fields = " ".join(
             "%s=%s" % (key, event[key]) for key in sorted(event) if key not in ("event", "ts_ms")
         )

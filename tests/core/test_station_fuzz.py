@@ -122,6 +122,15 @@ def answer_to(offer):
     return body
 
 
+def start_rewritten_call(pair, door_change, flat_change, caller):
+    """pair with each side's outgoing SIP rewritten by its change and the
+    caller's button pressed at 1 s."""
+    rewrite(pair.door, door_change)
+    rewrite(pair.flat, flat_change)
+    pair.press(caller, 1000)
+    return pair
+
+
 def door_calls_flat(kind, edits):
     pair = Pair()
     door_offer = []
@@ -141,10 +150,7 @@ def door_calls_flat(kind, edits):
             return with_body(message, mutate(message.body, edits))
         return message
 
-    rewrite(pair.door, door_change)
-    rewrite(pair.flat, flat_change)
-    pair.press(pair.door, 1000)
-    return pair
+    return start_rewritten_call(pair, door_change, flat_change, pair.door)
 
 
 def flat_calls_door(kind, edits):
@@ -170,10 +176,7 @@ def flat_calls_door(kind, edits):
             return with_body(message, mutate(answer_to(door_offer[-1]), edits))
         return message
 
-    rewrite(pair.door, door_change)
-    rewrite(pair.flat, flat_change)
-    pair.press(pair.flat, 1000)
-    return pair
+    return start_rewritten_call(pair, door_change, flat_change, pair.flat)
 
 
 def reinvite(pair, edits):

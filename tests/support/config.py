@@ -1,25 +1,17 @@
 # The one door config writer: sections ({"sip": {"user": "door", ...}, ...})
-# written as TOML (0600, as the loader wants for files holding secrets),
-# and converted by our own `intercom config to-json` into the config.json a
-# MicroPython board reads. door_sections() gives the sections every test
-# door starts from.
+# written as TOML (each value as `intercom config check` writes it:
+# boards.cli.config_text; the file 0600, as the loader wants for files
+# holding secrets), and converted by our own `intercom config to-json` into
+# the config.json a MicroPython board reads. door_sections() gives the
+# sections every test door starts from.
 
-import json
 import os
 import subprocess
 import sys
 
+from boards.cli.config_text import format_value
+
 from support.paths import FIRMWARE
-
-
-def toml_value(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    return "[" + ", ".join(toml_value(item) for item in value) + "]"
 
 
 def write_config(path, sections, webhooks=()):
@@ -32,7 +24,7 @@ def write_config(path, sections, webhooks=()):
         entries = tables if isinstance(tables, list) else [tables]
         for table in entries:
             lines.append(("[[%s]]" if isinstance(tables, list) else "[%s]") % section)
-            lines += ["%s = %s" % (key, toml_value(value)) for key, value in table.items()]
+            lines += ["%s = %s" % (key, format_value(value)) for key, value in table.items()]
     path.write_text("\n".join(lines) + "\n")
     path.chmod(0o600)
     return path
@@ -76,6 +68,14 @@ def door_sections(targets=(), name="Door", user="door", board="sim", **sections)
         "door": {"state_file": "%s_state.json" % user},
     }
     return merge_sections(merged, sections)
+
+
+def service_door_sections(**sections):
+    """A sim door for the tests of its services (MQTT, ...): user doora,
+    calls nobody (the discard port), no audio in or out; sections merged in
+    (merge_sections)."""
+    audio = {"input": "silence", "output": "null"}
+    return door_sections(["sip:nobody@127.0.0.1:9"], user="doora", audio=audio, **sections)
 
 
 def sim_sections(name, user, targets, answer_from=(), audio_input="silence", **sections):

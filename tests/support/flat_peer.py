@@ -2,11 +2,11 @@
 # does the signalling, FlatMedia is the RTP endpoint its SDP answer names
 # (bound first, on any free port: SIPp is told that port).
 
-import socket
 import struct
 import threading
 import time
 
+from support.datagrams import datagrams_while_running, local_udp_socket
 from support.sipp import Sipp
 
 FLAT_TIMEOUT_S = 40
@@ -19,9 +19,7 @@ class FlatMedia:
     20 ms packet per 20 ms."""
 
     def __init__(self, ulaw):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
+        self.sock = local_udp_socket(0.2)
         self.port = self.sock.getsockname()[1]
         self.ulaw = ulaw
         self.packets = []
@@ -33,11 +31,7 @@ class FlatMedia:
         self.sender.start()
 
     def _receive(self):
-        while self.running:
-            try:
-                data, address = self.sock.recvfrom(2048)
-            except TimeoutError:
-                continue
+        for data, address in datagrams_while_running(self):
             if len(data) >= 12 and data[0] >> 6 == 2 and data[1] & 0x7F == 0:
                 self.door = address
                 self.packets.append((struct.unpack("!H", data[2:4])[0], data[12:]))

@@ -13,6 +13,7 @@ import threading
 import time
 
 from support.audio import ulaw_compress
+from support.datagrams import datagrams_while_running
 
 SSRC = 0x0BADCAFE
 DIGIT_MS = 120
@@ -57,11 +58,7 @@ class FlatRtp:
         self.pending_digits.extend(digits)
 
     def _receive(self):
-        while self.running:
-            try:
-                data, address = self.sock.recvfrom(2048)
-            except TimeoutError:
-                continue
+        for data, address in datagrams_while_running(self):
             if len(data) >= 12 and data[0] >> 6 == 2:
                 self.sources.add(address)
                 self.received.append((data[1] & 0x7F, data[12:]))

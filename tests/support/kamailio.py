@@ -8,12 +8,13 @@
 
 import pathlib
 import subprocess
-import time
 
+from host_tools.kamailio_users import write_users_file
 from support.paths import KAMAILIO_CONFIGS, ROOT
 from support.peers import ensure_installed
 from support.ports import free_port, retry_when_taken
 from support.processes import PeerProcess
+from support.sip_proxy import SipProxy
 
 # Registrar + proxy, users door/flat1/flat2 (tests/integration/kamailio).
 PROXY_CONFIG = KAMAILIO_CONFIGS / "proxy.cfg"
@@ -67,7 +68,7 @@ class KamailioTls:
         return "\n".join(server + [""] + client) + "\n"
 
 
-class Kamailio:
+class Kamailio(SipProxy):
     """One Kamailio logging to rundir/kamailio.log; `config`'s !SIP_PORT!
     and !RUNDIR! (and the names in `substitutions`) filled in. start()
     again after stop() restarts it on the same port."""
@@ -87,10 +88,6 @@ class Kamailio:
         self.port = None
         self.log_path = self.rundir / "kamailio.log"
         self.peer = None
-
-    @property
-    def address(self):
-        return ("127.0.0.1", self.port)
 
     def start(self):
         ensure_installed(["kamailio", "kamcmd"], "kamailio")
@@ -126,10 +123,6 @@ class Kamailio:
         self.peer.wait_started(lambda: self.kamcmd("core.version").returncode == 0)
         return self
 
-    def stop(self):
-        if self.peer is not None:
-            self.peer.stop()
-
     def kamcmd(self, *arguments):
         command = ["kamcmd", "-s", "unix:%s/ctl" % self.rundir] + list(arguments)
         return subprocess.run(command, capture_output=True, text=True, timeout=10)
@@ -154,29 +147,6 @@ class Kamailio:
                 found[user].append(value.strip())
         return found
 
-    def wait_registered(self, users, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            bound = self.bindings()
-            if all(bound.get(user) for user in users):
-                return bound
-            time.sleep(0.1)
-        raise AssertionError("not all of %r registered: %r\n%s" % (users, bound, self.log()))
-
-    def log(self):
-        return self.log_path.read_text("utf-8", "replace")[-6000:]
-
-    def log_mark(self):
-        return self.log_path.stat().st_size
-
-    def log_lines(self, since=0):
-        """The config's own LOG_PREFIX lines logged after `since` (a log_mark)."""
-        with open(self.log_path, "rb") as log:
-            log.seek(since)
-            text = log.read().decode("utf-8", "replace")
-        prefix = self.LOG_PREFIX
-        return [line.split(prefix, 1)[1] for line in text.splitlines() if prefix in line]
-
 
 class BuildingProxy(Kamailio):
     """Kamailio with deploy/kamailio/building.cfg; users {name: (password,
@@ -189,16 +159,6 @@ class BuildingProxy(Kamailio):
         super().__init__(rundir, BUILDING_CONFIG, {}, memory_mb=32)
         self.users = dict(users)
 
-    def write_users(self):
-        lines = ["event_route[htable:mod-init] {"]
-        for name, (password, role) in self.users.items():
-            lines.append('    $sht(users=>%s) = "%s";' % (name, password))
-            lines.append('    $sht(roles=>%s) = "%s";' % (name, role))
-        lines.append("}")
-        path = self.rundir / "users.cfg"
-        path.write_text("\n".join(lines) + "\n")
-        return path
-
     def start(self):
-        self.substitutions["USERS_FILE"] = self.write_users()
+        self.substitutions["USERS_FILE"] = write_users_file(self.rundir, self.users)
         return super().start()

@@ -13,12 +13,12 @@ import os
 import pathlib
 import shutil
 import socket
-import time
 
 from host_tools.opensips.build import build_opensips
 from support.paths import ROOT
 from support.ports import free_port, retry_when_taken
 from support.processes import PeerProcess
+from support.sip_proxy import SipProxy
 
 BUILDING_CONFIG = ROOT / "deploy" / "opensips" / "building.cfg"
 BUILD_WORK = ROOT / "build" / "opensips"
@@ -41,7 +41,7 @@ def built_opensips(log_folder):
         return build_opensips(BUILD_WORK, archive, log=log)
 
 
-class Opensips:
+class Opensips(SipProxy):
     """One OpenSIPS running `config` with its @NAME@ placeholders filled:
     SIP_ADDR, SIP_PORT, SIP_DOMAIN, RUNDIR, MPATH and WORKERS by us, the
     others from `substitutions`."""
@@ -56,10 +56,6 @@ class Opensips:
         self.port = None
         self.log_path = self.rundir / "opensips.log"
         self.peer = None
-
-    @property
-    def address(self):
-        return ("127.0.0.1", self.port)
 
     def start(self):
         if self.port is not None:
@@ -94,10 +90,6 @@ class Opensips:
         self.peer = PeerProcess("opensips", self.log_path).launch(command)
         self.peer.wait_started(self._ready, timeout_s=20.0)
         return self
-
-    def stop(self):
-        if self.peer is not None:
-            self.peer.stop()
 
     def mi(self, method, params=None):
         """One JSON-RPC call over the mi_datagram socket: its result."""
@@ -139,26 +131,6 @@ class Opensips:
                 contacts = [contact["Contact"] for contact in record.get("Contacts", [])]
                 found[record["AOR"]] = contacts
         return found
-
-    def wait_registered(self, users, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            bound = self.bindings()
-            if all(bound.get(user) for user in users):
-                return bound
-            time.sleep(0.1)
-        raise AssertionError("not all of %r registered: %r\n%s" % (users, bound, self.log()))
-
-    def log(self):
-        return self.log_path.read_text("utf-8", "replace")[-6000:]
-
-    def log_lines(self, since=0):
-        """The config's own LOG_PREFIX lines logged after `since` (a byte offset)."""
-        with open(self.log_path, "rb") as log:
-            log.seek(since)
-            text = log.read().decode("utf-8", "replace")
-        prefix = self.LOG_PREFIX
-        return [line.split(prefix, 1)[1] for line in text.splitlines() if prefix in line]
 
 
 class OpensipsBuildingProxy(Opensips):

@@ -4,26 +4,7 @@
 # pytest and under the MicroPython runner.
 
 from intercom.app.door_contact import FORCED_GRACE_MS, DoorContact
-
-
-def drain(contact):
-    out = []
-    event = contact.next_event()
-    while event is not None:
-        out.append(event)
-        event = contact.next_event()
-    return out
-
-
-def names(contact):
-    return [event["event"] for event in drain(contact)]
-
-
-def run_to(contact, now_ms):
-    deadline = contact.get_timer()
-    while deadline is not None and deadline <= now_ms:
-        contact.handle_timer(deadline)
-        deadline = contact.get_timer()
+from machine_events import drain, event_names, run_timers
 
 
 def test_the_first_report_is_the_state_at_boot_without_an_event():
@@ -55,11 +36,11 @@ def test_a_door_opened_while_the_relay_is_on_or_just_after_is_not_forced():
     contact.relay_changed(False, 3100)
     assert contact.report(True, 3100 + FORCED_GRACE_MS - 1) is True
     contact.report(False, 6000)
-    assert "door_forced" not in names(contact)
-    run_to(contact, 6000)  # the grace ended by its own timer
+    assert "door_forced" not in event_names(contact)
+    run_timers(contact, 6000)  # the grace ended by its own timer
     assert contact.get_timer() is None
     contact.report(True, 7000)
-    assert names(contact) == ["door_contact", "door_forced"]
+    assert event_names(contact) == ["door_contact", "door_forced"]
 
 
 def test_open_too_long_is_reported_once_per_opening_and_not_after_closing():
@@ -69,16 +50,16 @@ def test_open_too_long_is_reported_once_per_opening_and_not_after_closing():
     contact.report(True, 1000)
     drain(contact)
     assert contact.get_timer() == 61000
-    run_to(contact, 60999)
+    run_timers(contact, 60999)
     assert drain(contact) == []
-    run_to(contact, 200000)
+    run_timers(contact, 200000)
     assert drain(contact) == [{"ts_ms": 61000, "event": "door_open_too_long", "open_ms": 60000}]
     assert contact.get_timer() is None
     contact.report(False, 210000)
     contact.report(True, 220000)
     contact.report(False, 250000)
-    run_to(contact, 400000)
-    assert "door_open_too_long" not in names(contact)
+    run_timers(contact, 400000)
+    assert "door_open_too_long" not in event_names(contact)
 
 
 def test_a_late_timer_reports_how_long_the_door_really_was_open():

@@ -4,6 +4,7 @@
 # runner.
 
 from intercom.app.quiet_hours import QuietHours, minute_of_day
+from machine_events import drain
 
 MON, TUE, FRI, SAT, SUN = 0, 1, 4, 5, 6
 NIGHTS = {"days": ["fri", "sat"], "start": "22:00", "end": "07:00", "targets": ["flat1"]}
@@ -14,15 +15,6 @@ def entry(buttons=(1,), **fields):
     result["buttons"] = list(buttons)
     result.update(fields)
     return result
-
-
-def drain(quiet):
-    out = []
-    event = quiet.next_event()
-    while event is not None:
-        out.append(event)
-        event = quiet.next_event()
-    return out
 
 
 def at(quiet, weekday, hhmm):

@@ -5,6 +5,7 @@
 from intercom import config
 from intercom.app.door import ENTRY_TIMEOUT_MS, DoorPolicy, constant_time_equal
 from intercom.compat import TICKS_PERIOD, ticks_add
+from machine_events import drain, event_names
 
 RESIDENT = "sip:flat1@example.org"
 
@@ -19,19 +20,6 @@ def make_config(**door):
             "door": section,
         }
     )
-
-
-def drain(policy):
-    out = []
-    event = policy.next_event()
-    while event is not None:
-        out.append(event)
-        event = policy.next_event()
-    return out
-
-
-def names(policy):
-    return [event["event"] for event in drain(policy)]
 
 
 def dial(policy, keys, now_ms, source="rfc4733"):
@@ -91,7 +79,7 @@ def test_digits_from_mixed_sources_make_one_entry():
 def test_code_followed_by_hash_opens_once():
     policy = answered()
     dial(policy, "4711#", 1000)
-    assert names(policy) == ["door_opened"]
+    assert event_names(policy) == ["door_opened"]
     assert policy.relay_on
 
 
@@ -120,7 +108,7 @@ def test_relay_turns_off_by_its_own_timer_after_hang_up():
     assert policy.relay_on
     policy.handle_timer(3000)
     assert not policy.relay_on
-    assert names(policy) == ["door_opened", "door_closed"]
+    assert event_names(policy) == ["door_opened", "door_closed"]
 
 
 def test_relay_pulse_across_the_ticks_wrap():
@@ -419,7 +407,7 @@ def test_failures_persist_and_count_after_a_restart():
     restarted = answered(now_ms=5, saved_state=state, max_attempts=3, lockout=300)
     dial(restarted, "2222", 10)
     assert restarted.is_locked()
-    assert names(restarted) == ["code_rejected", "lockout"]
+    assert event_names(restarted) == ["code_rejected", "lockout"]
 
 
 def test_lockout_survives_a_restart_for_the_remaining_time():
@@ -453,7 +441,7 @@ def test_saved_state_is_clamped_and_garbage_is_reported():
     assert policy.get_timer() == 600000  # no lockout lasts longer than lockout_max
     for state in ("junk", {"version": 99}, {"version": 1, "lockout_remaining_ms": True}):
         policy = answered(now_ms=0, saved_state=state)
-        assert "error" in names(policy)
+        assert "error" in event_names(policy)
         dial(policy, "4711", 0)
         assert policy.relay_on
 
@@ -524,7 +512,7 @@ def test_remote_open_pulses_the_relay_without_a_call_and_says_who():
     policy.handle_timer(2999)
     assert policy.relay_on
     policy.handle_timer(3000)
-    assert not policy.relay_on and names(policy) == ["door_closed"]
+    assert not policy.relay_on and event_names(policy) == ["door_closed"]
     assert policy.hangup_due is None
 
 

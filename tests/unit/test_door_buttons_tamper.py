@@ -5,7 +5,8 @@
 
 from intercom import config
 from intercom.app.door import DoorPolicy
-from test_door import dial, drain, names, rejection_reasons
+from machine_events import drain, event_names
+from test_door import dial, rejection_reasons
 
 FLAT1 = "sip:flat1@example.org"
 FLAT2 = "sip:flat2@example.org"
@@ -107,7 +108,7 @@ def test_the_exit_button_opens_without_a_call_or_a_code():
         }
     ]
     policy.handle_timer(3500)
-    assert not policy.relay_on and names(policy) == ["door_closed"]
+    assert not policy.relay_on and event_names(policy) == ["door_closed"]
 
 
 def test_a_tamper_alarm_refuses_every_dtmf_entry_until_reset():

@@ -6,7 +6,8 @@
 # a remote open (MQTT/HTTP, authenticated) is not blocked by a DTMF lockout.
 
 from intercom.app.door import DUPLICATE_WINDOW_MS, expected_guess_seconds
-from test_door import answered, dial, drain, make_config, names, rejection_reasons
+from machine_events import drain, event_names
+from test_door import answered, dial, make_config, rejection_reasons
 
 DAY_S = 86400
 
@@ -18,21 +19,25 @@ def lockout_durations(policy):
 # -- one key, two sources --------------------------------------------------------
 
 
+def dial_from_two_sources(policy, code, first, second, lag_ms, step_ms=400):
+    """Each key of code from source first and lag_ms later from source
+    second, a key every step_ms from 1 s on."""
+    for index, key in enumerate(code):
+        policy.receive_digit(key, first, 1000 + step_ms * index)
+        policy.receive_digit(key, second, 1000 + step_ms * index + lag_ms)
+
+
 def test_a_key_sent_as_rfc4733_and_info_counts_once():
     policy = answered()
-    for index, key in enumerate("4711"):
-        policy.receive_digit(key, "rfc4733", 1000 + 400 * index)
-        policy.receive_digit(key, "info", 1000 + 400 * index + 60)
+    dial_from_two_sources(policy, "4711", "rfc4733", "info", 60)
     assert policy.relay_on
-    assert names(policy) == ["door_opened"]
+    assert event_names(policy) == ["door_opened"]
     assert policy.duplicate_digits == 4
 
 
 def test_a_key_sent_as_info_and_left_in_the_audio_counts_once():
     policy = answered()
-    for index, key in enumerate("4711"):
-        policy.receive_digit(key, "info", 1000 + 400 * index)
-        policy.receive_digit(key, "inband", 1000 + 400 * index + 120)
+    dial_from_two_sources(policy, "4711", "info", "inband", 120)
     assert policy.relay_on
 
 
@@ -40,12 +45,8 @@ def test_a_key_typed_twice_counts_twice_from_one_or_two_sources():
     policy = answered(code="1123")
     dial(policy, "1123", 1000)  # every key from one source, the "1 1" at once
     assert policy.relay_on
-    both = answered(code="1123")
-    moment = 1000
-    for key in "1123":  # every press reported twice, RFC 4733 then INFO
-        both.receive_digit(key, "rfc4733", moment)
-        both.receive_digit(key, "info", moment + 50)
-        moment += 200
+    both = answered(code="1123")  # every press reported twice, RFC 4733 then INFO
+    dial_from_two_sources(both, "1123", "rfc4733", "info", 50, step_ms=200)
     assert both.relay_on and both.duplicate_digits == 4
 
 
@@ -142,7 +143,7 @@ def test_lockout_level_and_failures_survive_a_restart():
 def test_a_version_1_state_is_still_read():
     old = {"version": 1, "lockout_remaining_ms": 5000, "failures_remaining_ms": [1000]}
     policy = answered(now_ms=0, saved_state=old, max_attempts=3, lockout=60)
-    assert "error" not in names(policy)
+    assert "error" not in event_names(policy)
     assert policy.is_locked() and policy.get_timer() == 1000
     assert policy.persistent_state(0)["version"] == 3
 
@@ -156,7 +157,7 @@ def test_a_version_2_state_is_still_read_without_a_tamper_alarm():
         "step_back_remaining_ms": 1000,
     }
     policy = answered(now_ms=0, saved_state=old, max_attempts=3, lockout=60)
-    assert "error" not in names(policy)
+    assert "error" not in event_names(policy)
     assert policy.get_timer() == 1000 and not policy.tamper_alarm
 
 

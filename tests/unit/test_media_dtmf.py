@@ -5,6 +5,7 @@ import struct
 
 from intercom.media.dtmf import DtmfReceiver, DtmfSender, digit_from_info
 from intercom.media.rtp import RtpReceiver, RtpSender
+from machine_events import drain
 from media_signals import fixed_bytes
 
 REMOTE = ("127.0.0.1", 40000)
@@ -43,15 +44,6 @@ def receive_all(datagrams, payload_types=(101,), now_step=20):
             dtmf.receive(packet, now)
         now += now_step
     return dtmf, now
-
-
-def events(receiver):
-    out = []
-    event = receiver.next_event()
-    while event is not None:
-        out.append(event)
-        event = receiver.next_event()
-    return out
 
 
 def test_sender_packets_for_one_digit():
@@ -106,7 +98,7 @@ def test_round_trip_gives_one_event_per_digit():
     dtmf = DtmfSender(101)
     dtmf.send("1234#", duration_ms=120)
     receiver, _ = receive_all(tick_all(dtmf, rtp, 60))
-    assert events(receiver) == [("1", 120), ("2", 120), ("3", 120), ("4", 120), ("#", 120)]
+    assert drain(receiver) == [("1", 120), ("2", 120), ("3", 120), ("4", 120), ("#", 120)]
 
 
 def test_each_queued_digit_keeps_its_duration():
@@ -115,7 +107,7 @@ def test_each_queued_digit_keeps_its_duration():
     dtmf.send("1", duration_ms=60)
     dtmf.send("2", duration_ms=200)
     receiver, _ = receive_all(tick_all(dtmf, rtp, 30))
-    assert events(receiver) == [("1", 60), ("2", 200)]
+    assert drain(receiver) == [("1", 60), ("2", 200)]
 
 
 def test_dynamic_payload_type_114_and_others_dropped():
@@ -128,7 +120,7 @@ def test_dynamic_payload_type_114_and_others_dropped():
         if data is not None:
             receiver.receive(rtp_receiver.receive(data, REMOTE), 0)
     receiver.receive(rtp_receiver.receive(event_packet(3, True, 800, 9, 9), REMOTE), 0)
-    assert events(receiver) == [("7", 100)]
+    assert drain(receiver) == [("7", 100)]
     assert receiver.drops["payload_type"] == 1
 
 
@@ -143,12 +135,12 @@ def test_repeated_end_packets_and_sequence_numbers_give_one_digit():
         event_packet(9, True, 480, 1000, 3),
     ]
     receiver, _ = receive_all(datagrams)
-    assert events(receiver) == [("9", 60)]
+    assert drain(receiver) == [("9", 60)]
 
 
 def test_lost_start_packets_still_give_the_digit():
     receiver, _ = receive_all([event_packet(11, True, 800, 5000, 8)] * 3)
-    assert events(receiver) == [("#", 100)]
+    assert drain(receiver) == [("#", 100)]
 
 
 def test_missing_end_bit_ends_on_the_next_event_timestamp():
@@ -163,13 +155,13 @@ def test_missing_end_bit_ends_on_the_next_event_timestamp():
                 event_packet(digit, False, 160 * step, timestamp, sequence, marker=step == 1)
             )
     receiver, now = receive_all(datagrams)
-    assert events(receiver) == [("1", 80), ("1", 80)]
+    assert drain(receiver) == [("1", 80), ("1", 80)]
     deadline = receiver.get_timer()
     assert deadline == now - 20 + 250
     receiver.poll(deadline - 1)
     assert receiver.next_event() is None
     receiver.poll(deadline)
-    assert events(receiver) == [("2", 80)]
+    assert drain(receiver) == [("2", 80)]
     assert receiver.get_timer() is None
 
 
@@ -182,7 +174,7 @@ def test_stale_short_and_unknown_packets_are_dropped():
         event_packet(6, True, 800, 40000, 5),
     ]
     receiver, _ = receive_all(datagrams)
-    assert events(receiver) == [("4", 100), ("6", 100)]
+    assert drain(receiver) == [("4", 100), ("6", 100)]
     assert receiver.drops == {"payload_type": 0, "short": 1, "unknown_event": 1, "stale": 1}
 
 
@@ -192,7 +184,7 @@ def test_timestamp_wrap_is_a_new_event_not_a_stale_one():
         event_packet(2, True, 800, 0x00000200, 2),
     ]
     receiver, _ = receive_all(datagrams)
-    assert events(receiver) == [("1", 100), ("2", 100)]
+    assert drain(receiver) == [("1", 100), ("2", 100)]
 
 
 def test_info_dtmf_relay_bodies():

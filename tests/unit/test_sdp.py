@@ -1,6 +1,7 @@
 # SDP parse/build (RFC 4566) and offer/answer (RFC 3264).
 
 from intercom.sdp import SdpError, answer, build_offer, parse_answer, parse_sdp
+from test_sip_torture import MULT_IP_SDP
 
 # A typical desk phone offer: G.722 first, then G.711, DTMF on 101.
 PHONE_OFFER = (
@@ -187,19 +188,7 @@ def test_other_streams_are_rejected_with_port_zero():
 
 
 def test_media_level_connection_and_ipv6():
-    # RFC 5118 section 4.8 body: IPv4 at the audio level, IPv6 for video.
-    offer = (
-        b"v=0\r\n"
-        b"o=bob 280744730 28977631 IN IP4 host.example.com\r\n"
-        b"s=\r\n"
-        b"t=0 0\r\n"
-        b"m=audio 22334 RTP/AVP 0\r\n"
-        b"c=IN IP4 192.0.2.1\r\n"
-        b"m=video 6024 RTP/AVP 107\r\n"
-        b"c=IN IP6 2001:db8::1\r\n"
-        b"a=rtpmap:107 H263-1998/90000\r\n"
-    )
-    session = parse_sdp(offer)
+    session = parse_sdp(MULT_IP_SDP)
     assert session.connection is None
     assert [session.connection_of(m) for m in session.media] == [
         ("IP4", "192.0.2.1"),

@@ -5,15 +5,7 @@
 from boards.runtime.loop import Loop
 from boards.runtime.service_loop import ServiceLoop
 from boards.runtime.udp import UdpSocket
-
-
-def run_until(loop, done, limit_ms=2000):
-    expired = []
-    guard = loop.call_later(limit_ms, lambda: expired.append(True))
-    while not done() and not expired:
-        loop.run_once()
-    guard.cancel()
-    return done()
+from test_loop import run_until
 
 
 def make():

@@ -6,18 +6,10 @@
 # ACKed and ended with BYE, like any late 2xx (RFC 3261 9.1, 15).
 
 from intercom.sip.message import make_response, parse_message
+from machine_events import drain
 from sip_harness import FLAT, FLAT_URI, udp
 from test_sip_agent import SDP_PCMU, door_agent, exchange, message, sdp_type
 from test_sip_agent_server import SERVER, sent, server_door
-
-
-def drain_events(agent):
-    out = []
-    event = agent.next_event()
-    while event is not None:
-        out.append(event)
-        event = agent.next_event()
-    return out
 
 
 def ok_with_sdp(invite, to_tag):
@@ -52,7 +44,7 @@ def test_a_full_call_table_refuses_the_new_call_and_keeps_the_live_ones():
     # The first flat answers and later hangs up: the door knows the call.
     door.receive_datagram(ok_with_sdp(invite, "flatA").to_bytes(), udp(FLAT), 100)
     assert [m.method for m, _ in sent(door, 100)] == ["ACK"]
-    assert [e["event"] for e in drain_events(door)] == ["answered"]
+    assert [e["event"] for e in drain(door)] == ["answered"]
     bye = (
         "BYE sip:door@192.0.2.5 SIP/2.0\r\n"
         "Via: SIP/2.0/UDP 192.0.2.20:5062;branch=z9hG4bKbyeA\r\n"
@@ -62,7 +54,7 @@ def test_a_full_call_table_refuses_the_new_call_and_keeps_the_live_ones():
     ).encode()
     replies = exchange(door, bye, FLAT, 200)
     assert [reply.status for reply, _ in replies] == [200]
-    assert drain_events(door)[0]["reason"] == "remote_hangup"
+    assert drain(door)[0]["reason"] == "remote_hangup"
 
 
 def test_a_flood_of_requests_never_evicts_a_live_invite_transaction():
@@ -73,7 +65,7 @@ def test_a_flood_of_requests_never_evicts_a_live_invite_transaction():
     assert len(door.transactions) <= 16
     door.receive_datagram(ok_with_sdp(invite, "flatB").to_bytes(), udp(FLAT), 50)
     assert [m.method for m, _ in sent(door, 50)] == ["ACK"]
-    answered = drain_events(door)
+    answered = drain(door)
     assert [(e["event"], e["call_id"]) for e in answered] == [("answered", call_id)]
 
 
@@ -85,7 +77,7 @@ def test_a_flood_from_the_server_never_evicts_the_register_transaction():
     ok = make_response(register, 200, None, "srv1")
     ok.headers.add("Contact", register.headers.get("Contact") + ";expires=300")
     door.receive_datagram(ok.to_bytes(), udp(SERVER), 50)
-    assert [e["event"] for e in drain_events(door)] == ["registered"]
+    assert [e["event"] for e in drain(door)] == ["registered"]
 
 
 def test_a_table_full_of_live_transactions_answers_503():
@@ -113,7 +105,7 @@ def test_a_2xx_crossing_our_cancel_before_any_1xx_is_acked_and_ended_with_bye():
     door.receive_datagram(ok_with_sdp(invite, "flatC").to_bytes(), udp(FLAT), 150)
     out = [m.method for m, _ in sent(door, 150)]
     assert out == ["ACK", "BYE"]
-    events = drain_events(door)
+    events = drain(door)
     assert [(e["event"], e.get("reason")) for e in events] == [("call_failed", "local_hangup")]
     # The flat answers the BYE: nothing of the call is left.
     [bye_request] = [t.request for t in door.transactions.values() if t.method == "BYE"]

@@ -23,16 +23,21 @@ from intercom.sip.message import (
 )
 from intercom.sip.uri import parse_uri
 
-SDP_150_192_0_2_1 = (
-    b"v=0\r\n"
-    b"o=mhandley 29739 7272939 IN IP4 192.0.2.1\r\n"
-    b"s=-\r\n"
-    b"c=IN IP4 192.0.2.1\r\n"
-    b"t=0 0\r\n"
-    b"m=audio 49217 RTP/AVP 0 12\r\n"
-    b"m=video 3227 RTP/AVP 31\r\n"
-    b"a=rtpmap:31 LPC\r\n"
-)
+
+def handley_sdp(origin, connection=None, start_time=b"0"):
+    """The SDP body most RFC 4475 messages carry: one audio and one
+    video stream, origin (and, unless told otherwise, connection) at the
+    given IPv4 address."""
+    return (
+        b"v=0\r\n"
+        b"o=mhandley 29739 7272939 IN IP4 " + origin + b"\r\n"
+        b"s=-\r\n"
+        b"c=IN IP4 " + (connection or origin) + b"\r\n"
+        b"t=" + start_time + b" 0\r\n"
+        b"m=audio 49217 RTP/AVP 0 12\r\n"
+        b"m=video 3227 RTP/AVP 31\r\n"
+        b"a=rtpmap:31 LPC\r\n"
+    )
 
 
 def refused(data):
@@ -80,15 +85,7 @@ WSINV = (
     b'm:"Quoted string \\"\\"" <sip:jdrosen@example.com> ; newparam =\r\n'
     b"      newvalue ;\r\n"
     b"  secondparam ; q = 0.33\r\n"
-    b"\r\n"
-    b"v=0\r\n"
-    b"o=mhandley 29739 7272939 IN IP4 192.0.2.3\r\n"
-    b"s=-\r\n"
-    b"c=IN IP4 192.0.2.4\r\n"
-    b"t=0 0\r\n"
-    b"m=audio 49217 RTP/AVP 0 12\r\n"
-    b"m=video 3227 RTP/AVP 31\r\n"
-    b"a=rtpmap:31 LPC\r\n"
+    b"\r\n" + handley_sdp(b"192.0.2.3", connection=b"192.0.2.4")
 )
 
 
@@ -181,7 +178,7 @@ ESC01 = (
     b"Contact:\r\n"
     b"  <sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31>\r\n"
     b"Content-Length: 150\r\n"
-    b"\r\n" + SDP_150_192_0_2_1
+    b"\r\n" + handley_sdp(b"192.0.2.1")
 )
 
 
@@ -311,7 +308,7 @@ def longreq_message():
         b"Contact: <sip:" + caller + b"@host5.example.net>\r\n"
         b"Content-Type: application/sdp\r\n"
         b"l: 150\r\n"
-        b"\r\n" + SDP_150_192_0_2_1
+        b"\r\n" + handley_sdp(b"192.0.2.1")
     )
 
 
@@ -496,15 +493,7 @@ UNREASON = (
     b"Content-Length: 154\r\n"
     b"Content-Type: application/sdp\r\n"
     b"Contact: <sip:user@host198.example.com>\r\n"
-    b"\r\n"
-    b"v=0\r\n"
-    b"o=mhandley 29739 7272939 IN IP4 192.0.2.198\r\n"
-    b"s=-\r\n"
-    b"c=IN IP4 192.0.2.198\r\n"
-    b"t=0 0\r\n"
-    b"m=audio 49217 RTP/AVP 0 12\r\n"
-    b"m=video 3227 RTP/AVP 31\r\n"
-    b"a=rtpmap:31 LPC\r\n"
+    b"\r\n" + handley_sdp(b"192.0.2.198")
 )
 
 
@@ -554,15 +543,7 @@ def test_badinv01():
         b'Contact: "Joe" <sip:joe@example.org>;;;;\r\n'
         b"Content-Length: 152\r\n"
         b"Content-Type: application/sdp\r\n"
-        b"\r\n"
-        b"v=0\r\n"
-        b"o=mhandley 29739 7272939 IN IP4 192.0.2.15\r\n"
-        b"s=-\r\n"
-        b"c=IN IP4 192.0.2.15\r\n"
-        b"t=0 0\r\n"
-        b"m=audio 49217 RTP/AVP 0 12\r\n"
-        b"m=video 3227 RTP/AVP 31\r\n"
-        b"a=rtpmap:31 LPC\r\n"
+        b"\r\n" + handley_sdp(b"192.0.2.15")
     )
     assert error.status == 400
     assert answer_line(error).startswith(b"SIP/2.0 400 ")
@@ -580,15 +561,7 @@ def test_clerr():
         b"Via: SIP/2.0/UDP host5.example.com;branch=z9hG4bK-39234-23523\r\n"
         b"Content-Type: application/sdp\r\n"
         b"Content-Length: 9999\r\n"
-        b"\r\n"
-        b"v=0\r\n"
-        b"o=mhandley 29739 7272939 IN IP4 192.0.2.155\r\n"
-        b"s=-\r\n"
-        b"c=IN IP4 192.0.2.155\r\n"
-        b"t=0 0\r\n"
-        b"m=audio 49217 RTP/AVP 0 12\r\n"
-        b"m=video 3227 RTP/AVP 31\r\n"
-        b"a=rtpmap:31 LPC\r\n"
+        b"\r\n" + handley_sdp(b"192.0.2.155")
     )
     assert error.status == 400
     response = error_response(error)
@@ -608,15 +581,7 @@ def test_ncl():
         b"Contact: <sip:caller@example53.example.net>\r\n"
         b"Content-Type: application/sdp\r\n"
         b"Content-Length: -999\r\n"
-        b"\r\n"
-        b"v=0\r\n"
-        b"o=mhandley 29739 7272939 IN IP4 192.0.2.53\r\n"
-        b"s=-\r\n"
-        b"c=IN IP4 192.0.2.53\r\n"
-        b"t=0 0\r\n"
-        b"m=audio 49217 RTP/AVP 0 12\r\n"
-        b"m=video 3227 RTP/AVP 31\r\n"
-        b"a=rtpmap:31 LPC\r\n"
+        b"\r\n" + handley_sdp(b"192.0.2.53")
     )
     assert error.status == 400 and answer_line(error).startswith(b"SIP/2.0 400 ")
 
@@ -666,15 +631,7 @@ def test_quotbal():
         b"Via: SIP/2.0/UDP 192.0.2.59:5050;branch=z9hG4bKkdjuw39234\r\n"
         b"Content-Type: application/sdp\r\n"
         b"Content-Length: 152\r\n"
-        b"\r\n"
-        b"v=0\r\n"
-        b"o=mhandley 29739 7272939 IN IP4 192.0.2.15\r\n"
-        b"s=-\r\n"
-        b"c=IN IP4 192.0.2.15\r\n"
-        b"t=0 0\r\n"
-        b"m=audio 49217 RTP/AVP 0 12\r\n"
-        b"m=video 3227 RTP/AVP 31\r\n"
-        b"a=rtpmap:31 LPC\r\n"
+        b"\r\n" + handley_sdp(b"192.0.2.15")
     )
     assert error.status == 400
     # The answer goes back to the Via, port 5050, with the To copied as sent.
@@ -695,15 +652,7 @@ def test_ltgtruri():
         b"Contact: <sip:caller@host5.example.net>\r\n"
         b"Content-Type: application/sdp\r\n"
         b"Content-Length: 159\r\n"
-        b"\r\n"
-        b"v=0\r\n"
-        b"o=mhandley 29739 7272939 IN IP4 192.0.2.5\r\n"
-        b"s=-\r\n"
-        b"c=IN IP4 192.0.2.5\r\n"
-        b"t=3149328700 0\r\n"
-        b"m=audio 49217 RTP/AVP 0 12\r\n"
-        b"m=video 3227 RTP/AVP 31\r\n"
-        b"a=rtpmap:31 LPC\r\n"
+        b"\r\n" + handley_sdp(b"192.0.2.5", start_time=b"3149328700")
     )
     assert error.status == 400 and answer_line(error).startswith(b"SIP/2.0 400 ")
 
@@ -720,15 +669,7 @@ def test_lwsruri():
         b"Contact: <sip:caller@host1.example.net>\r\n"
         b"Content-Type: application/sdp\r\n"
         b"Content-Length: 159\r\n"
-        b"\r\n"
-        b"v=0\r\n"
-        b"o=mhandley 29739 7272939 IN IP4 192.0.2.1\r\n"
-        b"s=-\r\n"
-        b"c=IN IP4 192.0.2.1\r\n"
-        b"t=3149328700 0\r\n"
-        b"m=audio 49217 RTP/AVP 0 12\r\n"
-        b"m=video 3227 RTP/AVP 31\r\n"
-        b"a=rtpmap:31 LPC\r\n"
+        b"\r\n" + handley_sdp(b"192.0.2.1", start_time=b"3149328700")
     )
     assert error.status == 400 and answer_line(error).startswith(b"SIP/2.0 400 ")
 
@@ -745,7 +686,7 @@ def test_lwsstart():
         b"Contact: <sip:caller@host1.example.net>\r\n"
         b"Content-Type: application/sdp\r\n"
         b"Content-Length: 150\r\n"
-        b"\r\n" + SDP_150_192_0_2_1
+        b"\r\n" + handley_sdp(b"192.0.2.1")
     )
     assert error.status == 400 and answer_line(error).startswith(b"SIP/2.0 400 ")
 
@@ -778,7 +719,7 @@ def test_escruri():
         b"Via: SIP/2.0/UDP host-of-the-hour.example.com;branch=z9hG4bKkdjuw\r\n"
         b"Content-Type: application/sdp\r\n"
         b"Content-Length: 150\r\n"
-        b"\r\n" + SDP_150_192_0_2_1
+        b"\r\n" + handley_sdp(b"192.0.2.1")
     )
     assert error.status == 400
 
@@ -796,15 +737,7 @@ def test_baddate():
         b"Contact: <sip:caller@host5.example.net>\r\n"
         b"Content-Type: application/sdp\r\n"
         b"Content-Length: 150\r\n"
-        b"\r\n"
-        b"v=0\r\n"
-        b"o=mhandley 29739 7272939 IN IP4 192.0.2.5\r\n"
-        b"s=-\r\n"
-        b"c=IN IP4 192.0.2.5\r\n"
-        b"t=0 0\r\n"
-        b"m=audio 49217 RTP/AVP 0 12\r\n"
-        b"m=video 3227 RTP/AVP 31\r\n"
-        b"a=rtpmap:31 LPC\r\n"
+        b"\r\n" + handley_sdp(b"192.0.2.5")
     )
     assert error.status == 400
 
@@ -956,15 +889,7 @@ def test_insuf():
         b"Via: SIP/2.0/UDP 192.0.2.95;branch=z9hG4bKkdj.insuf\r\n"
         b"Content-Type: application/sdp\r\n"
         b"l: 152\r\n"
-        b"\r\n"
-        b"v=0\r\n"
-        b"o=mhandley 29739 7272939 IN IP4 192.0.2.95\r\n"
-        b"s=-\r\n"
-        b"c=IN IP4 192.0.2.95\r\n"
-        b"t=0 0\r\n"
-        b"m=audio 49217 RTP/AVP 0 12\r\n"
-        b"m=video 3227 RTP/AVP 31\r\n"
-        b"a=rtpmap:31 LPC\r\n"
+        b"\r\n" + handley_sdp(b"192.0.2.95")
     )
     assert error.status == 400
     response = error_response(error)
@@ -1098,15 +1023,7 @@ def test_multi01():
         b"l: 154\r\n"
         b"Contact: <sip:caller@host36.example.net>\r\n"
         b"Max-Forwards: 5\r\n"
-        b"\r\n"
-        b"v=0\r\n"
-        b"o=mhandley 29739 7272939 IN IP4 192.0.2.25\r\n"
-        b"s=-\r\n"
-        b"c=IN IP4 192.0.2.25\r\n"
-        b"t=0 0\r\n"
-        b"m=audio 49217 RTP/AVP 0 12\r\n"
-        b"m=video 3227 RTP/AVP 31\r\n"
-        b"a=rtpmap:31 LPC\r\n"
+        b"\r\n" + handley_sdp(b"192.0.2.25")
     )
     assert error.status == 400
 
@@ -1141,15 +1058,7 @@ def test_bcast():
         b"Content-Length: 154\r\n"
         b"Content-Type: application/sdp\r\n"
         b"Contact: <sip:user@host28.example.com>\r\n"
-        b"\r\n"
-        b"v=0\r\n"
-        b"o=mhandley 29739 7272939 IN IP4 192.0.2.198\r\n"
-        b"s=-\r\n"
-        b"c=IN IP4 192.0.2.198\r\n"
-        b"t=0 0\r\n"
-        b"m=audio 49217 RTP/AVP 0 12\r\n"
-        b"m=video 3227 RTP/AVP 31\r\n"
-        b"a=rtpmap:31 LPC\r\n"
+        b"\r\n" + handley_sdp(b"192.0.2.198")
     )
     # Well formed. A UAC discards a response carrying more than one Via
     # (RFC 3261 section 8.1.3.3): the transaction layer sees two here.
@@ -1241,15 +1150,7 @@ def test_sdp01():
         b"Via: SIP/2.0/UDP 192.0.2.15;branch=z9hG4bKkdjuw\r\n"
         b"Content-Length: 150\r\n"
         b"Content-Type: application/sdp\r\n"
-        b"\r\n"
-        b"v=0\r\n"
-        b"o=mhandley 29739 7272939 IN IP4 192.0.2.5\r\n"
-        b"s=-\r\n"
-        b"c=IN IP4 192.0.2.5\r\n"
-        b"t=0 0\r\n"
-        b"m=audio 49217 RTP/AVP 0 12\r\n"
-        b"m=video 3227 RTP/AVP 31\r\n"
-        b"a=rtpmap:31 LPC\r\n"
+        b"\r\n" + handley_sdp(b"192.0.2.5")
     )
     # Whether to answer 406 is the UA's call; it reads Accept from here.
     assert request.headers.get_all("Accept") == ["text/nobodyKnowsThis"]
@@ -1421,6 +1322,20 @@ def test_mult_ip_in_header():
     assert vias[2].params["received"] == "192.0.2.200"
 
 
+# RFC 5118 section 4.8's body: IPv4 at the audio level, IPv6 for video.
+MULT_IP_SDP = (
+    b"v=0\r\n"
+    b"o=bob 280744730 28977631 IN IP4 host.example.com\r\n"
+    b"s=\r\n"
+    b"t=0 0\r\n"
+    b"m=audio 22334 RTP/AVP 0\r\n"
+    b"c=IN IP4 192.0.2.1\r\n"
+    b"m=video 6024 RTP/AVP 107\r\n"
+    b"c=IN IP6 2001:db8::1\r\n"
+    b"a=rtpmap:107 H263-1998/90000\r\n"
+)
+
+
 def test_mult_ip_in_sdp():
     request = parse_message(
         b"INVITE sip:user@[2001:db8::10] SIP/2.0\r\n"
@@ -1433,16 +1348,7 @@ def test_mult_ip_in_sdp():
         b"CSeq: 8912 INVITE\r\n"
         b"Content-Type: application/sdp\r\n"
         b"Content-Length: 189\r\n"
-        b"\r\n"
-        b"v=0\r\n"
-        b"o=bob 280744730 28977631 IN IP4 host.example.com\r\n"
-        b"s=\r\n"
-        b"t=0 0\r\n"
-        b"m=audio 22334 RTP/AVP 0\r\n"
-        b"c=IN IP4 192.0.2.1\r\n"
-        b"m=video 6024 RTP/AVP 107\r\n"
-        b"c=IN IP6 2001:db8::1\r\n"
-        b"a=rtpmap:107 H263-1998/90000\r\n"
+        b"\r\n" + MULT_IP_SDP
     )
     session = parse_sdp(request.body)
     assert [session.connection_of(media) for media in session.media] == [

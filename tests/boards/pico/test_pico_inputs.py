@@ -4,11 +4,11 @@ the call-state and chime outputs, and quiet hours from the time a small
 NTP server on 127.0.0.1 gives the door's SNTP client, which asks over the
 SIP socket (lwIP has no sixth UDP socket on a Pico W)."""
 
-import socket
 import struct
 import threading
 import time
 
+from support.datagrams import datagrams_while_running, local_udp_socket
 from support.pico import RELAY, control, pin_writes, start_pico_door, write_pico_config
 from support.ports import free_port
 
@@ -21,9 +21,7 @@ class NtpServer:
     """Answers every NTP request with the system time (stratum 2)."""
 
     def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
+        self.sock = local_udp_socket(0.2)
         self.port = self.sock.getsockname()[1]
         self.clients = []
         self.running = True
@@ -31,11 +29,7 @@ class NtpServer:
         self.thread.start()
 
     def _serve(self):
-        while self.running:
-            try:
-                data, client = self.sock.recvfrom(512)
-            except TimeoutError:
-                continue
+        for data, client in datagrams_while_running(self, 512):
             self.clients.append(client)
             now = time.time() + NTP_TO_UNIX_S
             seconds, fraction = int(now), int((now % 1) * (1 << 32))

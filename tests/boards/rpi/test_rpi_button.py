@@ -52,12 +52,14 @@ def settle(loop, changes, count, quiet_s=0.15):
     run_for(loop, quiet_s)
 
 
-def in_background(action):
+def settle_while(action, loop, changes, count):
     """Run the button action on another thread while the loop keeps running
-    (as on a Pi: the loop is waiting in poll() while a finger presses)."""
+    (as on a Pi: the loop is waiting in poll() while a finger presses) and
+    settles on `count` changes; the action has ended when it returns."""
     thread = threading.Thread(target=action)
     thread.start()
-    return thread
+    settle(loop, changes, count)
+    thread.join()
 
 
 def states(changes):
@@ -76,13 +78,13 @@ def test_the_first_edge_acts_at_once_not_after_the_debounce_time():
 
 def test_contact_chatter_gives_one_press_and_one_release():
     loop, button, changes = make_button(debounce_ms=30)
-    thread = in_background(lambda: GPIO.sim_bounce(BUTTON, pressed=True, edges=7, spacing_ms=2))
-    settle(loop, changes, 1)
-    thread.join()
+    settle_while(
+        lambda: GPIO.sim_bounce(BUTTON, pressed=True, edges=7, spacing_ms=2), loop, changes, 1
+    )
     assert states(changes) == [True]
-    thread = in_background(lambda: GPIO.sim_bounce(BUTTON, pressed=False, edges=5, spacing_ms=3))
-    settle(loop, changes, 2)
-    thread.join()
+    settle_while(
+        lambda: GPIO.sim_bounce(BUTTON, pressed=False, edges=5, spacing_ms=3), loop, changes, 2
+    )
     assert states(changes) == [True, False]
     button.close()
 
@@ -98,9 +100,7 @@ def test_a_release_inside_the_window_is_not_lost():
         time.sleep(0.005)
         GPIO.sim_release(BUTTON)
 
-    thread = in_background(tap)
-    settle(loop, changes, 2)
-    thread.join()
+    settle_while(tap, loop, changes, 2)
     assert states(changes) == [True, False]
     assert changes[1][1] - changes[0][1] >= 0.055  # never two changes within 60 ms
     button.close()
@@ -115,9 +115,7 @@ def test_a_bouncy_short_press_inside_the_window_is_one_press_and_one_release():
         time.sleep(0.025)
         GPIO.sim_bounce(BUTTON, pressed=False, edges=3, spacing_ms=1)
 
-    thread = in_background(short_press)
-    settle(loop, changes, 2)
-    thread.join()
+    settle_while(short_press, loop, changes, 2)
     assert states(changes) == [True, False]
     button.close()
 

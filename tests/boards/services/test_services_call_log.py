@@ -5,6 +5,7 @@ import json
 
 from boards.services.call_log import LIMIT, CallLog, path_next_to
 from status_api import http_json
+from support.config import service_door_sections
 from support.door import http_listen, start_door
 from support.ports import retry_when_taken
 
@@ -41,14 +42,8 @@ def test_the_log_lives_next_to_the_door_state_file():
 
 def test_a_restarted_door_shows_the_events_of_its_previous_run(tmp_path, owned):
     def sections():
-        return {
-            "device": {"name": "Door", "board": "sim"},
-            "sip": {"user": "doora", "local_port": 0},
-            "call": {"targets": ["sip:nobody@127.0.0.1:9"]},
-            "audio": {"input": "silence", "output": "null"},
-            "door": {"state_file": "state/door_state.json"},
-            "http": http_listen(),
-        }
+        state = {"state_file": "state/door_state.json"}
+        return service_door_sections(door=state, http=http_listen())
 
     (tmp_path / "state").mkdir()
     door = retry_when_taken(lambda: start_door(owned, tmp_path, sections(), status_page=True))

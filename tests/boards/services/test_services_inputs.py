@@ -14,14 +14,20 @@ from test_services_http import CHROMIUM, chromium
 TOKEN = "0123456789abcdef-test-token"
 
 
-def test_the_api_switches_quiet_hours_and_resets_the_tamper_alarm_with_the_token(tmp_path, owned):
-    flat, sections, flat_a = two_button_door(owned, tmp_path)
+def start_door_with_page(owned, tmp_path):
+    """(door, flat A's target, the status page's port): the two-button door
+    (support.door.two_button_door) with its status page and API (TOKEN)."""
+    _, sections, flat_a = two_button_door(owned, tmp_path)
     door = retry_when_taken(
         lambda: start_door(
             owned, tmp_path, dict(sections, http=http_listen(token=TOKEN)), status_page=True
         )
     )
-    port = door.http_port()
+    return door, flat_a, door.http_port()
+
+
+def test_the_api_switches_quiet_hours_and_resets_the_tamper_alarm_with_the_token(tmp_path, owned):
+    door, flat_a, port = start_door_with_page(owned, tmp_path)
     right = {"Authorization": "Bearer " + TOKEN}
     wrong = {"Authorization": "Bearer " + TOKEN[:-1] + "X"}
     status = http_json(port, "/api/status")
@@ -62,13 +68,7 @@ def test_the_api_switches_quiet_hours_and_resets_the_tamper_alarm_with_the_token
 @pytest.mark.integration  # headless Chromium as the page's client
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed")
 def test_chromium_shows_the_button_quiet_hours_door_and_tamper_states(tmp_path, owned):
-    flat, sections, flat_a = two_button_door(owned, tmp_path)
-    door = retry_when_taken(
-        lambda: start_door(
-            owned, tmp_path, dict(sections, http=http_listen(token=TOKEN)), status_page=True
-        )
-    )
-    port = door.http_port()
+    door, flat_a, port = start_door_with_page(owned, tmp_path)
     url = "http://127.0.0.1:%d/" % port
     dom = chromium(url, tmp_path, "--dump-dom")
     assert '<td id="quiet">off (schedule)</td>' in dom

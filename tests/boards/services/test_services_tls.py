@@ -9,19 +9,13 @@ import ssl
 
 import pytest
 from support.certificates import Authority
-from support.config import door_sections
+from support.config import service_door_sections
 from support.door import http_listen, start_door
 from support.ports import retry_when_taken
 from support.wait import wait_until
 from webhook_receiver import FastReceiver
 
 TOKEN = "0123456789abcdef-test-token"
-
-
-def tls_door(**sections):
-    """A sim door that calls nobody, with these sections."""
-    audio = {"input": "silence", "output": "null"}
-    return door_sections(["sip:nobody@127.0.0.1:9"], user="doora", audio=audio, **sections)
 
 
 def https_get(port, path, authority, headers=None, method="GET"):
@@ -40,7 +34,9 @@ def test_the_status_page_and_api_over_https(tmp_path, owned):
     certificate, key = authority.issue("door-page", addresses=["127.0.0.1"])
     page = {"token": TOKEN, "tls_cert": str(certificate), "tls_key": str(key)}
     door = retry_when_taken(
-        lambda: start_door(owned, tmp_path, tls_door(http=http_listen(**page)), status_page=True)
+        lambda: start_door(
+            owned, tmp_path, service_door_sections(http=http_listen(**page)), status_page=True
+        )
     )
     port = door.http_port()
 
@@ -79,7 +75,7 @@ def test_an_https_webhook_is_delivered_only_to_a_verified_receiver(tmp_path, own
         {"url": url, "events": ["button"], "tls_ca": str(authority.certificate)},
         {"url": url + "-untrusted", "events": ["button"]},  # the system's trust store
     ]
-    door = start_door(owned, tmp_path, tls_door(), webhooks=webhooks)
+    door = start_door(owned, tmp_path, service_door_sections(), webhooks=webhooks)
     door.send("press")
     door.send("release")
     wait_until(lambda: len(receiver.bodies) == 2, 10, "two webhook posts")

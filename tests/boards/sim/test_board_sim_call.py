@@ -5,7 +5,6 @@
 
 import json
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import time
 import pytest
 from support.audio import dominant_frequency, loud_frames, read_wav, syllable_tone, write_wav
 from support.config import sim_sections, write_config
+from support.datagrams import local_udp_socket
 from support.door import start_door
 from support.paths import FIRMWARE, MICROPYTHON
 from support.ports import free_port
@@ -149,9 +149,7 @@ class Registrar:
     """A UDP registrar that says 200 OK to every REGISTER and keeps them."""
 
     def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
+        self.sock = local_udp_socket(0.2)
         self.port = self.sock.getsockname()[1]
         self.requests = []
 
@@ -207,22 +205,28 @@ def test_sigterm_unregisters_before_exit(tmp_path, owned):
     assert expires_zero(registrar.requests[-1]), registrar.requests[-1]
 
 
+def run_intercom(arguments, folder=None, stdin_text=None):
+    """`python -m intercom ARGUMENTS` in folder with only the firmware on
+    PYTHONPATH, stdin_text its input: the finished process, output as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "intercom"] + arguments,
+        cwd=folder,
+        env={"PYTHONPATH": str(FIRMWARE)},
+        input=stdin_text,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+
+
 def test_a_bad_config_lists_every_problem_and_opens_nothing(tmp_path):
-    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    holder.bind(("127.0.0.1", 0))
+    holder = local_udp_socket()
     port = holder.getsockname()[1]
     sections = sim_sections("Door", "doora", [], sip={"local_port": port})
     sections["audio"]["ptime"] = 33
     write_config(tmp_path / "door.toml", sections)
     try:
-        result = subprocess.run(
-            [sys.executable, "-m", "intercom", "run", "-c", "door.toml", "--log", "json"],
-            cwd=tmp_path,
-            env={"PYTHONPATH": str(FIRMWARE)},
-            capture_output=True,
-            text=True,
-            timeout=20,
-        )
+        result = run_intercom(["run", "-c", "door.toml", "--log", "json"], tmp_path)
     finally:
         holder.close()
     assert result.returncode == 2
@@ -234,13 +238,7 @@ def test_a_bad_config_lists_every_problem_and_opens_nothing(tmp_path):
 
 
 def test_the_run_command_documents_its_options():
-    result = subprocess.run(
-        [sys.executable, "-m", "intercom", "run", "--help"],
-        env={"PYTHONPATH": str(FIRMWARE)},
-        capture_output=True,
-        text=True,
-        timeout=20,
-    )
+    result = run_intercom(["run", "--help"])
     assert result.returncode == 0
     for option in ("--board", "--log", "--exit-after-call", "-c"):
         assert option in result.stdout
@@ -293,14 +291,8 @@ def test_text_logs_go_to_stderr_and_leave_stdout_empty(tmp_path):
         tmp_path / "door.toml",
         sim_sections("Door", "doora", ["sip:flat@127.0.0.1:%d" % free_port()]),
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "intercom", "run", "-c", "door.toml", "--log", "text"],
-        cwd=tmp_path,
-        env={"PYTHONPATH": str(FIRMWARE)},
-        input="press\nquit\n",
-        capture_output=True,
-        text=True,
-        timeout=20,
+    result = run_intercom(
+        ["run", "-c", "door.toml", "--log", "text"], tmp_path, stdin_text="press\nquit\n"
     )
     assert result.returncode == 0
     assert result.stdout == ""
@@ -313,22 +305,9 @@ def test_a_missing_input_file_is_an_error_event_and_exit_1(tmp_path):
     sections = sim_sections("Door", "doora", ["sip:flat@127.0.0.1:5070"])
     sections["audio"]["input"] = "file:nobody.wav"
     write_config(tmp_path / "door.toml", sections)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "intercom",
-            "run",
-            "-c",
-            str(tmp_path / "door.toml"),
-            "--log",
-            "json",
-        ],
-        cwd=tmp_path.parent,  # file: paths are relative to the config's folder
-        env={"PYTHONPATH": str(FIRMWARE)},
-        capture_output=True,
-        text=True,
-        timeout=20,
+    # file: paths are relative to the config's folder, not to the working one
+    result = run_intercom(
+        ["run", "-c", str(tmp_path / "door.toml"), "--log", "json"], tmp_path.parent
     )
     assert result.returncode == 1
     lines = result.stdout.splitlines()

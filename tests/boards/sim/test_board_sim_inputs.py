@@ -6,12 +6,12 @@
 # opens locally, the tamper switch, the chime and call-state outputs, the
 # help text; quiet hours ring nobody.
 
-import socket
 import time
 
 import pytest
 from intercom.sip.message import parse_message
 from support.config import sim_sections
+from support.datagrams import local_udp_socket
 from support.door import start_door
 from support.paths import MICROPYTHON
 
@@ -22,8 +22,7 @@ class SilentFlat:
     """A UDP socket on 127.0.0.1 that keeps the SIP requests sent to it."""
 
     def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock = local_udp_socket()
         self.port = self.sock.getsockname()[1]
 
     def requests(self, method, timeout=10.0):

@@ -4,9 +4,9 @@
 # answers 400 (RFC 3261 18.3), then goes on answering. The CPython door
 # takes the same datagram whole.
 
-import socket
 
 from support.config import sim_sections
+from support.datagrams import local_udp_socket
 from support.door import start_door
 from support.ports import free_port
 
@@ -45,8 +45,7 @@ def exchange(owned, folder, micropython, body_bytes):
     sections = sim_sections("Door A", "doora", ["sip:flatx@127.0.0.1:%d" % free_port()])
     door = start_door(owned, folder, sections, micropython=micropython)
     port = door.sip_port
-    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    client.bind(("127.0.0.1", 0))
+    client = local_udp_socket()
     client_port = client.getsockname()[1]
     try:
         big = reply_to(

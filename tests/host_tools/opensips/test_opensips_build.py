@@ -1,23 +1,13 @@
 # host_tools/opensips: what it refuses before building anything, and the
 # tests' OpenSIPS that fails (never skips) without OPENSIPS_ARCHIVE.
 
-import tarfile
 
 import pytest
+from support.archives import source_archive
 from support.opensips import OpensipsMissing, built_opensips
 
 from host_tools.opensips.build import build_opensips, tree_name
 from host_tools.source_archive import SourceError
-
-
-def _archive(tmp_path, top):
-    folder = tmp_path / "content" / top
-    folder.mkdir(parents=True)
-    (folder / "Makefile").write_text("app:\n\tfalse\n")
-    archive = tmp_path / ("%s.tar.gz" % top)
-    with tarfile.open(archive, "w:gz") as tar:
-        tar.add(folder, arcname=top)
-    return archive
 
 
 def test_a_missing_archive_names_the_variable(tmp_path):
@@ -26,13 +16,13 @@ def test_a_missing_archive_names_the_variable(tmp_path):
 
 
 def test_an_archive_of_another_version_is_refused(tmp_path):
-    archive = _archive(tmp_path, "opensips-3.5.0")
+    archive = source_archive(tmp_path, "opensips-3.5.0", "Makefile", "app:\n\tfalse\n")
     with pytest.raises(SourceError, match=tree_name()):
         build_opensips(tmp_path / "work", archive)
 
 
 def test_an_archive_whose_listed_checksum_differs_is_refused(tmp_path):
-    archive = _archive(tmp_path, tree_name())
+    archive = source_archive(tmp_path, tree_name(), "Makefile", "app:\n\tfalse\n")
     (tmp_path / "SHA256SUMS").write_text("%s  %s\n" % ("0" * 64, archive.name))
     with pytest.raises(SourceError, match="sha256"):
         build_opensips(tmp_path / "work", archive)

@@ -3,9 +3,9 @@ format's documented fields, github.com/microsoft/uf2 README), the frozen
 manifest wrapper, the flash region and the archive checks."""
 
 import struct
-import tarfile
 
 import pytest
+from support.archives import source_archive
 
 from host_tools.firmware_manifest import MANIFEST
 from host_tools.pico_firmware import source
@@ -77,31 +77,21 @@ def test_a_missing_archive_names_the_variable(tmp_path):
         source.source_tree(tmp_path / "work", tmp_path / "absent.tar.gz")
 
 
-def _archive(tmp_path, top):
-    folder = tmp_path / "content" / top
-    folder.mkdir(parents=True)
-    (folder / "README.md").write_text("x")
-    archive = tmp_path / ("%s.tar.gz" % top)
-    with tarfile.open(archive, "w:gz") as tar:
-        tar.add(folder, arcname=top)
-    return archive
-
-
 def test_an_archive_of_another_version_is_refused(tmp_path):
-    archive = _archive(tmp_path, "micropython-1.27.0")
+    archive = source_archive(tmp_path, "micropython-1.27.0", "README.md", "x")
     with pytest.raises(SourceError, match="micropython-1.28.0"):
         source.source_tree(tmp_path / "work", archive)
 
 
 def test_an_archive_whose_listed_checksum_differs_is_refused(tmp_path):
-    archive = _archive(tmp_path, source.tree_name())
+    archive = source_archive(tmp_path, source.tree_name(), "README.md", "x")
     (tmp_path / "SHA256SUMS").write_text("%s  %s\n" % ("0" * 64, archive.name))
     with pytest.raises(SourceError, match="sha256"):
         source.source_tree(tmp_path / "work", archive)
 
 
 def test_an_archive_is_unpacked_once(tmp_path):
-    archive = _archive(tmp_path, source.tree_name())
+    archive = source_archive(tmp_path, source.tree_name(), "README.md", "x")
     root = source.source_tree(tmp_path / "work", archive)
     assert (root / "README.md").read_text() == "x"
     (root / "README.md").write_text("kept")

@@ -2,6 +2,7 @@
 registrar (--server: Kamailio on 127.0.0.1 with support/kamailio/registrar.cfg,
 which registers with digest auth and answers every other request 405)."""
 
+import contextlib
 import os
 import select
 import subprocess
@@ -60,10 +61,24 @@ def send(process, text):
     process.stdin.flush()
 
 
-def test_interactive_enter_rings_o_opens_q_quits(tmp_path):
-    process = start_sim(["--interactive", "--artifacts", str(tmp_path / "out")])
-    lines = Lines(process)
+@contextlib.contextmanager
+def interactive_sim(artifacts):
+    """The sim by hand (--interactive, its artifacts in artifacts): yields
+    (process, its stdout's Lines); after the block, q must end it with a
+    passing result; the sim and its door are stopped whatever happens."""
+    process = start_sim(["--interactive", "--artifacts", str(artifacts)])
     try:
+        lines = Lines(process)
+        yield process, lines
+        send(process, "q\n")
+        lines.wait_for("RESULT: PASS")
+        assert process.wait(timeout=10) == 0
+    finally:
+        stop_group(process)
+
+
+def test_interactive_enter_rings_o_opens_q_quits(tmp_path):
+    with interactive_sim(tmp_path / "out") as (process, lines):
         lines.wait_for("Interactive door simulation")
         lines.wait_for("door  started")
         send(process, "\n")
@@ -76,19 +91,12 @@ def test_interactive_enter_rings_o_opens_q_quits(tmp_path):
         assert "reason=door_opened" in lines.wait_for("door  call_ended")
         send(process, "h\n")
         lines.wait_for("sim: the flat phone has no call")
-        send(process, "q\n")
-        lines.wait_for("RESULT: PASS")
-        assert process.wait(timeout=10) == 0
-    finally:
-        stop_group(process)
     assert (tmp_path / "out" / "call.pcap").stat().st_size > 0
     assert (tmp_path / "out" / "summary.txt").read_text().count("[ok]") == 1  # door exit 0
 
 
 def test_interactive_buttons_door_contact_exit_and_tamper(tmp_path):
-    process = start_sim(["--interactive", "--artifacts", str(tmp_path / "out")])
-    lines = Lines(process)
-    try:
+    with interactive_sim(tmp_path / "out") as (process, lines):
         lines.wait_for("press N       press door button N")
         lines.wait_for("door  started")
         send(process, "press 2\n")
@@ -109,11 +117,6 @@ def test_interactive_buttons_door_contact_exit_and_tamper(tmp_path):
         lines.wait_for("door  tamper blocks_open=False state=triggered")
         send(process, "dance\n")
         lines.wait_for("tamper        the tamper switch triggers")  # the help again
-        send(process, "q\n")
-        lines.wait_for("RESULT: PASS")
-        assert process.wait(timeout=10) == 0
-    finally:
-        stop_group(process)
     config = (tmp_path / "out" / "door.toml").read_text()
     assert config.count("[[button]]") == 3 and 'label = "Flat 2"' in config
 

@@ -59,6 +59,17 @@ def register_flat(sipp, kamailio):
 
 
 @pytest.fixture
+def registered_flat(register_flat, sipp):
+    """registered_flat(name, scenario) -> a started Sipp: flat1 registered
+    with Kamailio (register_flat), scenario's UAS on its contact's port."""
+
+    def start(name, scenario):
+        return sipp(name, scenario, port=register_flat("flat1"))
+
+    return start
+
+
+@pytest.fixture
 def door_factory():
     """door(**settings) -> AgentDriver on a free port, closed after the test."""
     doors = []

@@ -61,7 +61,7 @@ class RegistrationDriver:
         assert self.run_until(arrived, timeout_s), "no %r event; events: %r" % (name, self.events)
         return [event for event in self.events[seen:] if event["event"] == name][0]
 
-    def close(self):
+    def stop(self):
         self.socket.close()
 
     # -- internals ------------------------------------------------------------

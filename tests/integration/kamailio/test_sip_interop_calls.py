@@ -12,9 +12,8 @@ def requests_sent(door, method):
     return [text for text in door.sent_text() if text.startswith(method + " ")]
 
 
-def test_call_answered_then_hung_up_by_the_door(kamailio, registered_door, register_flat, sipp):
-    port = register_flat("flat1")
-    flat = sipp("flat_answers", "flat_answers.xml", port=port)
+def test_call_answered_then_hung_up_by_the_door(kamailio, registered_door, registered_flat):
+    flat = registered_flat("flat_answers", "flat_answers.xml")
     door = registered_door()
     mark = kamailio.log_mark()
 
@@ -40,9 +39,9 @@ def test_call_answered_then_hung_up_by_the_door(kamailio, registered_door, regis
     log = kamailio.log_lines(mark)
     assert sum(line.endswith("challenged") and "INVITE" in line for line in log) == 1
     assert any("user=door auth=1" in line for line in log), log
-    assert "INVITE relayed to sip:flat1@127.0.0.1:%d" % port in log
-    assert "reply 200 OK for INVITE from 127.0.0.1:%d" % port in log
-    assert "reply 200 OK for BYE from 127.0.0.1:%d" % port in log
+    assert "INVITE relayed to sip:flat1@127.0.0.1:%d" % flat.port in log
+    assert "reply 200 OK for INVITE from 127.0.0.1:%d" % flat.port in log
+    assert "reply 200 OK for BYE from 127.0.0.1:%d" % flat.port in log
 
     # What the flat saw: INVITE without our credentials (the proxy consumed
     # them), 180, 200, ACK, then our BYE through the proxy, answered 200.
@@ -62,9 +61,8 @@ def test_call_answered_then_hung_up_by_the_door(kamailio, registered_door, regis
     assert bye.header("Call-ID") == call_id
 
 
-def test_ring_timeout_cancels_the_call(kamailio, registered_door, register_flat, sipp):
-    port = register_flat("flat1")
-    flat = sipp("flat_never_answers", "flat_never_answers.xml", port=port)
+def test_ring_timeout_cancels_the_call(kamailio, registered_door, registered_flat):
+    flat = registered_flat("flat_never_answers", "flat_never_answers.xml")
     door = registered_door()
     mark = kamailio.log_mark()
 
@@ -80,7 +78,7 @@ def test_ring_timeout_cancels_the_call(kamailio, registered_door, register_flat,
     assert len(acks) == 2  # for the 407 and for the 487, each hop by hop
     log = kamailio.log_lines(mark)
     assert "CANCEL sip:flat1@127.0.0.1 from 127.0.0.1:%d" % door.port in log
-    assert "reply 487 Request Terminated for INVITE from 127.0.0.1:%d" % port in log
+    assert "reply 487 Request Terminated for INVITE from 127.0.0.1:%d" % flat.port in log
 
     flow = [step for step in flat.flow() if step != ("received", 100)]
     assert flow == [
@@ -93,9 +91,8 @@ def test_ring_timeout_cancels_the_call(kamailio, registered_door, register_flat,
     ]
 
 
-def test_flat_sends_dtmf_and_hangs_up(kamailio, registered_door, register_flat, sipp):
-    port = register_flat("flat1")
-    flat = sipp("flat_dtmf", "flat_answers_sends_dtmf_hangs_up.xml", port=port)
+def test_flat_sends_dtmf_and_hangs_up(kamailio, registered_door, registered_flat):
+    flat = registered_flat("flat_dtmf", "flat_answers_sends_dtmf_hangs_up.xml")
     door = registered_door()
     mark = kamailio.log_mark()
 
@@ -140,9 +137,8 @@ def test_call_to_an_unregistered_flat_fails_not_found(kamailio, registered_door)
     assert "INVITE sip:flat2@127.0.0.1 not registered" in kamailio.log_lines(mark)
 
 
-def test_flat_puts_the_door_on_hold(kamailio, registered_door, register_flat, sipp):
-    port = register_flat("flat1")
-    flat = sipp("flat_hold", "flat_answers_holds_hangs_up.xml", port=port)
+def test_flat_puts_the_door_on_hold(kamailio, registered_door, registered_flat):
+    flat = registered_flat("flat_hold", "flat_answers_holds_hangs_up.xml")
     door = registered_door()
 
     call_id = door.call("flat1")

@@ -22,15 +22,18 @@ def responses_sent(door):
 
 
 def call_through_proxy(kamailio, sipp, door, scenario, caller):
+    """caller, with its digest, calls the door through Kamailio with
+    scenario, which SIPp passed: (SIPp, Kamailio's log mark from before)."""
+    mark = kamailio.log_mark()
     credentials = ["-au", caller, "-ap", FLAT_PASSWORD]
-    return call_door(sipp, door, scenario, caller, kamailio.address, credentials)
+    peer = call_door(sipp, door, scenario, caller, kamailio.address, credentials)
+    assert peer.wait() == 0, peer.report()
+    return peer, mark
 
 
 def test_allowed_caller_is_answered_through_the_proxy(kamailio, registered_door, sipp):
     door = registered_door(answer_from=["flat1"], answer_users=["flat1"])
-    mark = kamailio.log_mark()
-    caller = call_through_proxy(kamailio, sipp, door, "flat_calls_door.xml", "flat1")
-    assert caller.wait() == 0, caller.report()
+    caller, mark = call_through_proxy(kamailio, sipp, door, "flat_calls_door.xml", "flat1")
 
     incoming = door.find("incoming_call")
     assert incoming["user"] == "flat1"
@@ -74,9 +77,7 @@ def test_allowed_caller_is_answered_through_the_proxy(kamailio, registered_door,
 
 def test_caller_not_allowed_is_refused_through_the_proxy(kamailio, registered_door, sipp):
     door = registered_door(answer_from=["flat1"], answer_users=["flat1"])
-    mark = kamailio.log_mark()
-    caller = call_through_proxy(kamailio, sipp, door, "flat_calls_door_refused.xml", "flat2")
-    assert caller.wait() == 0, caller.report()
+    caller, mark = call_through_proxy(kamailio, sipp, door, "flat_calls_door_refused.xml", "flat2")
 
     incoming = door.find("incoming_call")
     assert incoming["user"] == "flat2"
@@ -102,9 +103,9 @@ def test_caller_not_allowed_is_refused_through_the_proxy(kamailio, registered_do
 
 def test_caller_gives_up_while_the_door_rings(kamailio, registered_door, sipp):
     door = registered_door(answer_users=[], reject_status=None)  # nobody decides
-    mark = kamailio.log_mark()
-    caller = call_through_proxy(kamailio, sipp, door, "flat_calls_door_then_cancels.xml", "flat1")
-    assert caller.wait() == 0, caller.report()
+    caller, mark = call_through_proxy(
+        kamailio, sipp, door, "flat_calls_door_then_cancels.xml", "flat1"
+    )
 
     incoming = door.find("incoming_call")
     ended = door.find("call_ended", call_id=incoming["call_id"])
@@ -124,10 +125,15 @@ def test_caller_gives_up_while_the_door_rings(kamailio, registered_door, sipp):
     assert "reply 487 Request Terminated for INVITE from 127.0.0.1:%d" % door.port in log
 
 
-def direct_door(door_factory):
-    """A door without a server that answers flat1 calling from 127.0.0.1."""
+def call_door_directly(door_factory, sipp, scenario):
+    """flat1 calls, from 127.0.0.1 and with scenario, a door without a
+    server that answers it; SIPp and the door saw the whole call. The door."""
     door = door_factory(user="door", answer_from=["sip:flat1@127.0.0.1"], answer_users=["flat1"])
     door.start()
+    remote = ("127.0.0.1", door.port)
+    caller = call_door(sipp, door, scenario, "flat1", remote)
+    assert caller.wait() == 0, caller.report()
+    check_direct_call(door, caller)
     return door
 
 
@@ -155,27 +161,16 @@ def check_direct_call(door, caller):
 
 
 def test_allowed_caller_is_answered_peer_to_peer(door_factory, sipp):
-    door = direct_door(door_factory)
-    remote = ("127.0.0.1", door.port)
-    caller = call_door(sipp, door, "flat_calls_door_direct.xml", "flat1", remote)
-    assert caller.wait() == 0, caller.report()
-    check_direct_call(door, caller)
+    call_door_directly(door_factory, sipp, "flat_calls_door_direct.xml")
 
 
 def test_ack_from_an_rfc2543_caller_reaches_the_call(door_factory, sipp):
-    door = direct_door(door_factory)
-    remote = ("127.0.0.1", door.port)
-    caller = call_door(sipp, door, "rfc2543_phone_calls_door.xml", "flat1", remote)
-    assert caller.wait() == 0, caller.report()
-    check_direct_call(door, caller)
+    call_door_directly(door_factory, sipp, "rfc2543_phone_calls_door.xml")
 
 
 def test_a_delayed_offer_gets_our_offer_in_the_200_and_the_answer_from_the_ack(door_factory, sipp):
-    door = direct_door(door_factory)
-    remote = ("127.0.0.1", door.port)
-    caller = call_door(sipp, door, "flat_calls_door_delayed_offer.xml", "flat1", remote)
-    assert caller.wait() == 0, caller.report()  # SIPp checked the offer in the 200
-    check_direct_call(door, caller)
+    # SIPp checked the offer in the 200.
+    door = call_door_directly(door_factory, sipp, "flat_calls_door_delayed_offer.xml")
     assert door.find("incoming_call")["media"] is None
     media = door.find("answered")["media"]  # from the ACK's answer
     assert (media["remote_host"], media["codec"]) == ("127.0.0.1", "PCMU")

@@ -47,13 +47,12 @@ def test_peer_to_peer_challenge_from_a_foreign_realm_gets_no_credentials(
 
 
 def test_second_challenge_relayed_by_the_proxy_gets_no_credentials(
-    kamailio, registered_door, register_flat, sipp
+    kamailio, registered_door, registered_flat
 ):
     # Kamailio challenges the door (realm 127.0.0.1, answered once); the
     # flat behind it then challenges with realm "rogue.example", which
     # Kamailio relays from the server address the door trusts.
-    port = register_flat("flat1")
-    rogue = sipp("rogue", "rogue_challenges_407.xml", port=port)
+    rogue = registered_flat("rogue", "rogue_challenges_407.xml")
     door = registered_door()
     mark = kamailio.log_mark()
     call_id = door.call("flat1")
@@ -74,7 +73,9 @@ def test_second_challenge_relayed_by_the_proxy_gets_no_credentials(
         "127.0.0.1"
     ]
     log = kamailio.log_lines(mark)
-    assert "reply 407 Proxy Authentication Required for INVITE from 127.0.0.1:%d" % port in log
+    assert (
+        "reply 407 Proxy Authentication Required for INVITE from 127.0.0.1:%d" % rogue.port in log
+    )
     assert sum(line.startswith("INVITE sip:flat1@127.0.0.1 from") for line in log) == 2
 
 

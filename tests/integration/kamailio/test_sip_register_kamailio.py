@@ -35,8 +35,9 @@ def kamailio(tmp_path, owned):
     return owned(Kamailio(tmp_path, REGISTRAR_CONFIG, substitutions)).start()
 
 
-def make_driver(kamailio, password=PASSWORD, expires_s=60, contact=None, keepalive_ms=0):
-    """A Registration for door@127.0.0.1 on its own socket, inside a driver.
+def make_driver(owned, kamailio, password=PASSWORD, expires_s=60, contact=None, keepalive_ms=0):
+    """A Registration for door@127.0.0.1 on its own socket, inside a driver
+    that owned stops (closing the socket) after the test.
 
     `contact` replaces the socket's address in the Contact and the Via.
     """
@@ -47,113 +48,98 @@ def make_driver(kamailio, password=PASSWORD, expires_s=60, contact=None, keepali
     settings.expires_s = expires_s  # the tests go below the config's 60 s
     settings.keepalive_ms = keepalive_ms  # and below its 1 s steps
     context = SessionContext(settings, os.urandom)
-    return RegistrationDriver(Registration(context), context, udp_socket)
+    return owned(RegistrationDriver(Registration(context), context, udp_socket))
 
 
-def test_register_with_the_right_password_then_unregister(kamailio):
-    driver = make_driver(kamailio)
-    try:
-        registration = driver.registration
-        registration.start(driver.now())
-        registered = driver.wait_for_event("registered")
-        contact = "sip:door@127.0.0.1:%d" % driver.socket.local_address[1]
-        assert registered == {"event": "registered", "expires": 60, "contact": contact}
-        assert [response.status for response in driver.responses] == [401, 200]
-        assert driver.sent[0].headers.get("Authorization") is None
-        assert "qop=auth" in driver.sent[1].headers.get("Authorization")
-        assert all_contacts(kamailio) == [contact]
+def test_register_with_the_right_password_then_unregister(kamailio, owned):
+    driver = make_driver(owned, kamailio)
+    registration = driver.registration
+    registration.start(driver.now())
+    registered = driver.wait_for_event("registered")
+    contact = "sip:door@127.0.0.1:%d" % driver.socket.local_address[1]
+    assert registered == {"event": "registered", "expires": 60, "contact": contact}
+    assert [response.status for response in driver.responses] == [401, 200]
+    assert driver.sent[0].headers.get("Authorization") is None
+    assert "qop=auth" in driver.sent[1].headers.get("Authorization")
+    assert all_contacts(kamailio) == [contact]
 
-        registration.stop(driver.now())
-        unregistered = driver.wait_for_event("unregistered")
-        assert unregistered["status"] == 200
-        assert driver.sent[-1].headers.get("Expires") == "0"
-        assert all_contacts(kamailio) == []
-    finally:
-        driver.close()
+    registration.stop(driver.now())
+    unregistered = driver.wait_for_event("unregistered")
+    assert unregistered["status"] == 200
+    assert driver.sent[-1].headers.get("Expires") == "0"
+    assert all_contacts(kamailio) == []
 
 
-def test_wrong_password_is_forbidden(kamailio):
-    driver = make_driver(kamailio, password="not-the-password")
-    try:
-        driver.registration.start(driver.now())
-        failed = driver.wait_for_event("registration_failed")
-        assert failed["reason"] == "forbidden"
-        assert failed["status"] == 403
-        assert 30000 <= failed["retry_in_ms"] <= 60000
-        assert [response.status for response in driver.responses] == [401, 403]
-        assert len(driver.sent) == 2  # no third try before the back-off ends
-        assert all_contacts(kamailio) == []
-    finally:
-        driver.close()
+def test_wrong_password_is_forbidden(kamailio, owned):
+    driver = make_driver(owned, kamailio, password="not-the-password")
+    driver.registration.start(driver.now())
+    failed = driver.wait_for_event("registration_failed")
+    assert failed["reason"] == "forbidden"
+    assert failed["status"] == 403
+    assert 30000 <= failed["retry_in_ms"] <= 60000
+    assert [response.status for response in driver.responses] == [401, 403]
+    assert len(driver.sent) == 2  # no third try before the back-off ends
+    assert all_contacts(kamailio) == []
 
 
-def test_refresh_before_expiry_and_after_the_nonce_went_stale(kamailio):
-    driver = make_driver(kamailio, expires_s=60)
-    try:
-        registration = driver.registration
-        registration.start(driver.now())
-        driver.wait_for_event("registered")
-        # refresh at max(60 s / 2, 60 s - 32 s) = 30 s after the 200
-        assert 29000 <= ticks_diff(registration.get_timer(), driver.now()) <= 30000
-        driver.advance(30000)
-        driver.wait_for_event("registered")
-        refresh = driver.sent[-1]
-        assert refresh.headers.get("CSeq") == "3 REGISTER"
-        assert refresh.headers.get("Call-ID") == driver.sent[0].headers.get("Call-ID")
-        assert "nc=00000002" in refresh.headers.get("Authorization")
-        assert driver.responses[-1].status == 200  # Kamailio checks nonce-counts
+def test_refresh_before_expiry_and_after_the_nonce_went_stale(kamailio, owned):
+    driver = make_driver(owned, kamailio, expires_s=60)
+    registration = driver.registration
+    registration.start(driver.now())
+    driver.wait_for_event("registered")
+    # refresh at max(60 s / 2, 60 s - 32 s) = 30 s after the 200
+    assert 29000 <= ticks_diff(registration.get_timer(), driver.now()) <= 30000
+    driver.advance(30000)
+    driver.wait_for_event("registered")
+    refresh = driver.sent[-1]
+    assert refresh.headers.get("CSeq") == "3 REGISTER"
+    assert refresh.headers.get("Call-ID") == driver.sent[0].headers.get("Call-ID")
+    assert "nc=00000002" in refresh.headers.get("Authorization")
+    assert driver.responses[-1].status == 200  # Kamailio checks nonce-counts
 
-        # Once Kamailio's nonce expired, the cached one earns stale=true and
-        # exactly one retry with the new nonce.
-        time.sleep(NONCE_EXPIRE_S + 1)
-        driver.advance(30000)
-        driver.wait_for_event("registered")
-        statuses = [response.status for response in driver.responses]
-        assert statuses == [401, 200, 200, 401, 200]
-        assert "stale=true" in driver.responses[3].headers.get("WWW-Authenticate").lower()
-        assert "nc=00000001" in driver.sent[-1].headers.get("Authorization")
-        contact = "sip:door@127.0.0.1:%d" % driver.socket.local_address[1]
-        assert all_contacts(kamailio) == [contact]
-        registration.stop(driver.now())
-        driver.wait_for_event("unregistered")
-    finally:
-        driver.close()
+    # Once Kamailio's nonce expired, the cached one earns stale=true and
+    # exactly one retry with the new nonce.
+    time.sleep(NONCE_EXPIRE_S + 1)
+    driver.advance(30000)
+    driver.wait_for_event("registered")
+    statuses = [response.status for response in driver.responses]
+    assert statuses == [401, 200, 200, 401, 200]
+    assert "stale=true" in driver.responses[3].headers.get("WWW-Authenticate").lower()
+    assert "nc=00000001" in driver.sent[-1].headers.get("Authorization")
+    contact = "sip:door@127.0.0.1:%d" % driver.socket.local_address[1]
+    assert all_contacts(kamailio) == [contact]
+    registration.stop(driver.now())
+    driver.wait_for_event("unregistered")
 
 
-def test_nat_contact_is_corrected_from_received_and_rport(kamailio):
+def test_nat_contact_is_corrected_from_received_and_rport(kamailio, owned):
     # The Via and Contact claim 192.0.2.1:5999 (TEST-NET, as a phone behind
     # NAT would claim its private address); Kamailio answers with received
     # and rport, and the Registration re-registers its real address.
-    driver = make_driver(kamailio, contact=("192.0.2.1", 5999))
-    try:
-        registration = driver.registration
-        registration.start(driver.now())
-        registered = driver.wait_for_event("registered")
-        real = "sip:door@127.0.0.1:%d" % driver.socket.local_address[1]
-        assert registered["contact"] == real
-        assert registration.contact == real
-        assert driver.sent[-1].headers.get_all("Contact") == [
-            "<sip:door@192.0.2.1:5999>;expires=0",
-            "<%s>" % real,
-        ]
-        assert all_contacts(kamailio) == [real]
-        registration.stop(driver.now())
-        driver.wait_for_event("unregistered")
-        assert all_contacts(kamailio) == []
-    finally:
-        driver.close()
+    driver = make_driver(owned, kamailio, contact=("192.0.2.1", 5999))
+    registration = driver.registration
+    registration.start(driver.now())
+    registered = driver.wait_for_event("registered")
+    real = "sip:door@127.0.0.1:%d" % driver.socket.local_address[1]
+    assert registered["contact"] == real
+    assert registration.contact == real
+    assert driver.sent[-1].headers.get_all("Contact") == [
+        "<sip:door@192.0.2.1:5999>;expires=0",
+        "<%s>" % real,
+    ]
+    assert all_contacts(kamailio) == [real]
+    registration.stop(driver.now())
+    driver.wait_for_event("unregistered")
+    assert all_contacts(kamailio) == []
 
 
-def test_keepalives_do_not_disturb_the_registrar(kamailio):
-    driver = make_driver(kamailio, keepalive_ms=200)
-    try:
-        registration = driver.registration
-        registration.start(driver.now())
-        driver.wait_for_event("registered")
-        driver.run_until(lambda: driver.keepalives >= 3, timeout_s=5)
-        assert driver.keepalives >= 3
-        registration.stop(driver.now())
-        assert driver.wait_for_event("unregistered")["status"] == 200
-        assert all_contacts(kamailio) == []
-    finally:
-        driver.close()
+def test_keepalives_do_not_disturb_the_registrar(kamailio, owned):
+    driver = make_driver(owned, kamailio, keepalive_ms=200)
+    registration = driver.registration
+    registration.start(driver.now())
+    driver.wait_for_event("registered")
+    driver.run_until(lambda: driver.keepalives >= 3, timeout_s=5)
+    assert driver.keepalives >= 3
+    registration.stop(driver.now())
+    assert driver.wait_for_event("unregistered")["status"] == 200
+    assert all_contacts(kamailio) == []

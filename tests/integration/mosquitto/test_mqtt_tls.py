@@ -8,18 +8,12 @@ import json
 
 import pytest
 from support.certificates import Authority
-from support.config import door_sections
+from support.config import service_door_sections
 from support.door import start_door
 from support.mosquitto import Mosquitto, Subscriber
 
 pytestmark = pytest.mark.integration
 PREFIX = "intercom/door"
-
-
-def tls_door(**sections):
-    """A sim door that calls nobody, with these sections."""
-    audio = {"input": "silence", "output": "null"}
-    return door_sections(["sip:nobody@127.0.0.1:9"], user="doora", audio=audio, **sections)
 
 
 def tls_broker(tmp_path, authority, require_certificate=False):
@@ -40,7 +34,7 @@ def test_mqtt_over_tls_with_a_client_certificate(tmp_path, owned):
     mqtt = {"host": "127.0.0.1", "port": broker.port, "tls": True}
     mqtt.update(tls_ca=str(authority.certificate), tls_cert=str(door_cert))
     mqtt["tls_key"] = str(door_key)
-    door = start_door(owned, tmp_path, tls_door(mqtt=mqtt))
+    door = start_door(owned, tmp_path, service_door_sections(mqtt=mqtt))
 
     subscriber.wait_for(PREFIX + "/availability", "online", timeout=15)
     subscriber.wait_for(PREFIX + "/state/call", "idle")
@@ -77,7 +71,7 @@ def test_mqtt_tls_refuses_a_broker_it_cannot_trust_and_the_door_keeps_ringing(
     if case != "no client certificate":
         door_cert, door_key = authority.issue("door", client=True)
         mqtt.update(tls_cert=str(door_cert), tls_key=str(door_key))
-    door = start_door(owned, tmp_path, tls_door(mqtt=mqtt))
+    door = start_door(owned, tmp_path, service_door_sections(mqtt=mqtt))
     problem = door.wait_for("error", service="mqtt", timeout=15)
     assert expected in problem["reason"], problem
     door.send("press")

@@ -9,6 +9,7 @@ import time
 import numpy
 import pytest
 from support.audio import read_wav
+from support.config import service_door_sections
 from support.door import start_door, start_pair
 from support.mosquitto import Mosquitto, Subscriber
 from support.ports import free_port
@@ -38,13 +39,21 @@ def longest_quiet_run(loud):
     return int(gaps.max()) if len(gaps) else 0
 
 
-def test_a_call_over_mqtt_with_auth_survives_a_broker_restart(tmp_path, owned):
+def broker_with_home_assistant(owned, tmp_path):
+    """(broker, subscriber, the door's MQTT section): Mosquitto with users
+    door and ha, Home Assistant (ha) subscribed to discovery and the door's
+    topics, the door logging in as door."""
     broker = owned(Mosquitto(tmp_path, users={"door": "door-secret", "ha": "ha-secret"})).start()
     subscriber = owned(
         Subscriber(broker.port, ["homeassistant/#", PREFIX + "/#"], "ha", "ha-secret")
     )
     mqtt_section = {"host": "127.0.0.1", "port": broker.port, "user": "door"}
     mqtt_section["password"] = "door-secret"
+    return broker, subscriber, mqtt_section
+
+
+def test_a_call_over_mqtt_with_auth_survives_a_broker_restart(tmp_path, owned):
+    broker, subscriber, mqtt_section = broker_with_home_assistant(owned, tmp_path)
     door, flat, flat_target = start_pair(owned, tmp_path, mqtt=mqtt_section)
 
     subscriber.wait_for(PREFIX + "/availability", "online")
@@ -108,14 +117,7 @@ def test_a_call_over_mqtt_with_auth_survives_a_broker_restart(tmp_path, owned):
 def test_a_door_started_before_its_broker_connects_when_it_comes(tmp_path, owned):
     # The door is told the broker's port before the broker runs.
     broker = owned(Mosquitto(tmp_path, port=free_port(tcp=True)))
-    sections = {
-        "device": {"name": "Door", "board": "sim"},
-        "sip": {"user": "doora", "local_port": 0},
-        "call": {"targets": ["sip:nobody@127.0.0.1:9"]},
-        "audio": {"input": "silence", "output": "null"},
-        "door": {"state_file": "door_state.json"},
-        "mqtt": {"host": "127.0.0.1", "port": broker.port},
-    }
+    sections = service_door_sections(mqtt={"host": "127.0.0.1", "port": broker.port})
     door = start_door(owned, tmp_path, sections)
     time.sleep(1.5)  # refused at least once: the door keeps running meanwhile
     door.send("press")
@@ -147,12 +149,7 @@ def test_wrong_mqtt_credentials_are_refused_and_the_door_keeps_ringing(tmp_path,
 
 
 def test_mqtt_open_only_with_allow_open_and_through_the_door_policy(tmp_path, owned):
-    broker = owned(Mosquitto(tmp_path, users={"door": "door-secret", "ha": "ha-secret"})).start()
-    subscriber = owned(
-        Subscriber(broker.port, ["homeassistant/#", PREFIX + "/#"], "ha", "ha-secret")
-    )
-    mqtt_section = {"host": "127.0.0.1", "port": broker.port, "user": "door"}
-    mqtt_section["password"] = "door-secret"
+    _, subscriber, mqtt_section = broker_with_home_assistant(owned, tmp_path)
     open_button = "homeassistant/button/intercom_door/open_door/config"
 
     # allow_open off: no open button, and the command topic does nothing.

@@ -8,6 +8,7 @@
 # with an error event, and still obeys a live command.
 
 import pytest
+from support.config import service_door_sections
 from support.door import start_door
 from support.mosquitto import Mosquitto, Subscriber, publish_retained
 
@@ -19,17 +20,9 @@ INTERPRETERS = ("cpython", "micropython")
 
 
 def door_sections(broker_port, **mqtt):
-    sections = {
-        "device": {"name": "Door", "board": "sim"},
-        "sip": {"user": "doora", "local_port": 0},
-        "call": {"targets": ["sip:nobody@127.0.0.1:9"]},
-        "audio": {"input": "silence", "output": "null"},
-        "door": {"state_file": "door_state.json"},
-        "mqtt": {"host": "127.0.0.1", "port": broker_port, "user": "door"},
-    }
-    sections["mqtt"]["password"] = "door-secret"
-    sections["mqtt"].update(mqtt)
-    return sections
+    """A door that logs in to the broker as user door, with these MQTT settings."""
+    login = {"host": "127.0.0.1", "port": broker_port, "user": "door", "password": "door-secret"}
+    return service_door_sections(mqtt=dict(login, **mqtt))
 
 
 def start(owned, interpreter, folder, sections):

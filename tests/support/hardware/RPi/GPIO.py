@@ -227,17 +227,27 @@ def gpio_function(channel, /):
         return _state.directions.get(_to_bcm(channel), IN)
 
 
-def add_event_detect(channel, edge, callback=None, bouncetime=_DEFAULT):
+def _check_edge(edge, bouncetime):
     if edge not in (RISING, FALLING, BOTH):
         raise ValueError("The edge must be set to RISING, FALLING or BOTH")
     if bouncetime <= 0 and bouncetime != _DEFAULT:
         raise ValueError("Bouncetime must be greater than 0")
+
+
+def _input_bcm(channel):
+    """channel's BCM number, once setup() made it an input (under the lock)."""
+    bcm = _to_bcm(channel)
+    if _state.directions.get(bcm) != IN:
+        raise RuntimeError("You must setup() the GPIO channel as an input first")
+    return bcm
+
+
+def add_event_detect(channel, edge, callback=None, bouncetime=_DEFAULT):
+    _check_edge(edge, bouncetime)
     if callback is not None and not callable(callback):
         raise TypeError("Parameter must be callable")
     with _state.lock:
-        bcm = _to_bcm(channel)
-        if _state.directions.get(bcm) != IN:
-            raise RuntimeError("You must setup() the GPIO channel as an input first")
+        bcm = _input_bcm(channel)
         if bcm in _state.detections:
             raise RuntimeError("Conflicting edge detection already enabled for this GPIO channel")
         detection = _Detection(edge, None if bouncetime == _DEFAULT else bouncetime)
@@ -265,9 +275,7 @@ def add_event_callback(channel, callback):
     if not callable(callback):
         raise TypeError("Parameter must be callable")
     with _state.lock:
-        bcm = _to_bcm(channel)
-        if _state.directions.get(bcm) != IN:
-            raise RuntimeError("You must setup() the GPIO channel as an input first")
+        bcm = _input_bcm(channel)
         detection = _state.detections.get(bcm)
         if detection is None:
             raise RuntimeError(
@@ -277,14 +285,9 @@ def add_event_callback(channel, callback):
 
 
 def wait_for_edge(channel, edge, bouncetime=_DEFAULT, timeout=-1):
-    if edge not in (RISING, FALLING, BOTH):
-        raise ValueError("The edge must be set to RISING, FALLING or BOTH")
-    if bouncetime <= 0 and bouncetime != _DEFAULT:
-        raise ValueError("Bouncetime must be greater than 0")
+    _check_edge(edge, bouncetime)
     with _state.lock:
-        bcm = _to_bcm(channel)
-        if _state.directions.get(bcm) != IN:
-            raise RuntimeError("You must setup() the GPIO channel as an input first")
+        bcm = _input_bcm(channel)
         if bcm in _state.detections:
             raise RuntimeError(
                 "Conflicting edge detection events already exist for this GPIO channel"
