@@ -91,11 +91,17 @@ def energy(pcm):
 
 
 class Pair:
-    def __init__(self, door_cfg=None, flat_cfg=None):
+    def __init__(self, door_cfg=None, flat_cfg=None, door_messages=None):
         self.now = 1000
         random_bytes = counter_random()
         self.door = Station(
-            door_cfg or door_config(), random_bytes, self.now, "127.0.0.1", DOOR_SIP[1], DOOR_RTP
+            door_cfg or door_config(),
+            random_bytes,
+            self.now,
+            "127.0.0.1",
+            DOOR_SIP[1],
+            DOOR_RTP,
+            messages=door_messages,
         )
         self.flat = Station(
             flat_cfg or flat_config(), random_bytes, self.now, "127.0.0.1", FLAT_SIP[1], FLAT_RTP
