@@ -262,12 +262,10 @@ class Station:
         self._events = []
         self._rtp_out = []
         self._silence = bytearray(self._frame_bytes)
-        self._tone_buffer = bytearray(self._frame_bytes)
+        self._tone_buffer = bytearray(self._frame_bytes)  # also the notice's and the voicemail's
         self._tone_name = None
         self._tone = None
         self._notice = None  # the listen notice of an incoming call (tones.listen_notice)
-        self._notice_buffer = bytearray(self._frame_bytes)
-        self._voicemail_buffer = bytearray(self._frame_bytes)
         self._stopping = False
         self.stopped = False
         self._needs_flush = True
@@ -474,15 +472,15 @@ class Station:
         if notice.silent_for(samples):
             notice.skip(samples)
             return speaker
-        notice.read_into(self._notice_buffer)
-        return self._notice_buffer
+        notice.read_into(self._tone_buffer)  # a doorbell tone after it writes over it
+        return self._tone_buffer
 
     def _voicemail_frame(self, mic_pcm, now_ms):
         voicemail = self.voicemail
-        if not voicemail.frame(mic_pcm, self._voicemail_buffer, now_ms):
+        if not voicemail.frame(mic_pcm, self._tone_buffer, now_ms):
             speaker = self._silence
         else:
-            speaker = self._voicemail_buffer
+            speaker = self._tone_buffer
         if voicemail.has_events:
             self._settle(now_ms)  # out with them (a message recorded, an error)
         return speaker
