@@ -496,7 +496,7 @@ class Station:
         self._take_digits(media, now_ms)
         timeout = self._media_timeout_ms
         if self._receiving and timeout and ticks_diff(now_ms, media.last_rtp_ms) > timeout:
-            self.doorbell.hangup_requested(now_ms, events.RTP_TIMEOUT, None)
+            self.doorbell.hangup_requested(now_ms, events.RTP_TIMEOUT)
             self._settle(now_ms)
         return speaker
 
