@@ -62,10 +62,15 @@ def _rows(pairs):
 
 
 def _details(entry):
+    """The entry's fields as key=value; a call's media summary is the Last
+    calls table's, here only its verdict."""
     fields = []
     for key in sorted(entry):
+        value = entry[key]
+        if key == "media" and isinstance(value, dict):
+            value = value.get("audio")
         if key not in ("event", "ts_ms", "time_ms"):
-            fields.append("%s=%s" % (key, entry[key]))
+            fields.append("%s=%s" % (key, value))
     return " ".join(fields)
 
 

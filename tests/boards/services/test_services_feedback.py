@@ -93,6 +93,8 @@ def test_a_resident_listening_in_then_the_call_in_the_last_calls(tmp_path, runni
     assert "<td>ok</td>" in cells and "<td>PCMU 20 ms</td>" in cells
     assert "sdp (127.0.0.1:" in cells  # the phone's audio came from its SDP's address
     assert '<td id="listen_in">no</td>' in dom
+    log = dom.split("Last calls and door events", 1)[1]
+    assert "media=ok" in log and "'codec'" not in log  # the summary is in Last calls
     door.send("quit")
     assert door.wait() == 0
 
