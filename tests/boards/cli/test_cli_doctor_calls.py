@@ -11,6 +11,10 @@ from boards.cli import doctor
 from boards.cli.config_file import load_config
 from boards.services.call_log import CallLog, path_next_to
 from intercom import events
+from support.config import door_sections, write_config
+from support.ports import free_port
+
+TARGET = "sip:flat1@127.0.0.1:%d" % free_port()  # nobody answers there
 
 
 def media(**changes):
@@ -33,20 +37,16 @@ def media(**changes):
     return summary
 
 
-def write_config(folder, extra=""):
-    path = folder / "door.toml"
-    path.write_text(
-        '[device]\nboard = "sim"\n[call]\ntargets = ["sip:flat1@127.0.0.1:5999"]\n'
-        '[door]\nstate_file = "door_state.json"\n[audio]\ninput = "tone"\noutput = "null"\n' + extra
-    )
-    path.chmod(0o600)
-    return path
+def doctor_config(folder, **sections):
+    """folder/door.toml of a sim door whose one target nobody answers."""
+    merged = door_sections([TARGET], audio={"input": "tone", "output": "null"}, **sections)
+    return write_config(folder / "door.toml", merged)
 
 
 def last_call_lines(folder, *ended):
-    config = load_config(str(write_config(folder)))
+    config = load_config(str(doctor_config(folder)))
     log = CallLog(path_next_to(config["door"]["state_file"]))
-    log.add(events.call_started(1, "sip:flat1@127.0.0.1:5999"), 1765000000000)
+    log.add(events.call_started(1, TARGET), 1765000000000)
     for event in ended:
         log.add(event, 1765000060000)
     log.save()
@@ -127,7 +127,7 @@ def test_a_refusal_its_code_and_no_audio_at_all(tmp_path):
 
 
 def test_no_call_yet_and_the_pico_w_which_keeps_no_log(tmp_path):
-    config = load_config(str(write_config(tmp_path)))
+    config = load_config(str(doctor_config(tmp_path)))
     lines = []
     doctor.check_last_call(doctor.Report(lines.append), config)
     log = path_next_to(config["door"]["state_file"])
@@ -137,9 +137,9 @@ def test_no_call_yet_and_the_pico_w_which_keeps_no_log(tmp_path):
 def test_the_prompt_check(tmp_path):
     lines = []
     report = doctor.Report(lines.append)
-    doctor.check_prompt(report, load_config(str(write_config(tmp_path))))
+    doctor.check_prompt(report, load_config(str(doctor_config(tmp_path))))
     assert report.problems == 0 and "no_answer.wav plays" in lines[0]
-    path = write_config(tmp_path, '[voicemail]\nprompt = "missing.wav"\n')
+    path = doctor_config(tmp_path, voicemail={"prompt": "missing.wav"})
     lines = []
     report = doctor.Report(lines.append)
     doctor.check_prompt(report, load_config(str(path)))

@@ -6,55 +6,31 @@
 
 import json
 import time
-import wave
 
 import numpy
 import pytest
-from services_helpers import (
-    Door,
-    door_config,
-    free_port,
-    free_tcp_port,
-    http_json,
-    start_door,
-    wait_until,
-    write_toml,
-)
+from status_api import http_json
+from support.audio import write_wav
+from support.config import sim_sections
+from support.door import http_listen, start_door
+from support.ports import retry_when_taken
+from support.wait import wait_until
 from test_services_http import CHROMIUM, chromium
 
-
-@pytest.fixture
-def running():
-    started = []
-    yield started
-    for door in started:
-        door.kill()
+# headless Chromium as the page's client
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed"),
+]
 
 
-def start_flat(folder, running, flat_port, door_port, answers):
-    sections = door_config(
-        "Flat X",
-        "flatx",
-        flat_port,
-        ["sip:doora@127.0.0.1:%d" % door_port],
-        answer_from=["sip:doora@127.0.0.1"] if answers else [],
+def start_http_door(owned, folder, targets, **extra):
+    """A sim door (user doora) calling targets, with a status page."""
+    sections = sim_sections("Door", "doora", targets, **extra)
+    door = retry_when_taken(
+        lambda: start_door(owned, folder, dict(sections, http=http_listen()), status_page=True)
     )
-    write_toml(folder / "flat.toml", sections)
-    flat = Door(folder, "flat.toml")
-    running.append(flat)
-    flat.wait_for("started")
-    return flat
-
-
-def start_http_door(folder, running, door_port, flat_port, **extra):
-    http_port = free_tcp_port()
-    sections = door_config(
-        "Door", "doora", door_port, ["sip:flatx@127.0.0.1:%d" % flat_port], **extra
-    )
-    sections["http"] = {"listen": "127.0.0.1:%d" % http_port}
-    door = start_door(folder, sections)
-    running.append(door)
-    return door, http_port
+    return door, door.http_port()
 
 
 def status_when(port, check, what):
@@ -65,13 +41,17 @@ def status_when(port, check, what):
     )
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed")
-def test_a_resident_listening_in_then_the_call_in_the_last_calls(tmp_path, running):
-    door_port, flat_port = free_port(), free_port()
+def test_a_resident_listening_in_then_the_call_in_the_last_calls(tmp_path, owned):
     door, port = start_http_door(
-        tmp_path, running, door_port, flat_port, call={"answer_from": ["sip:flatx@127.0.0.1"]}
+        owned, tmp_path, ["sip:flatx@127.0.0.1"], answer_from=["sip:flatx@127.0.0.1"]
     )
-    flat = start_flat(tmp_path, running, flat_port, door_port, answers=True)
+    flat_sections = sim_sections(
+        "Flat X",
+        "flatx",
+        ["sip:doora@127.0.0.1:%d" % door.sip_port],
+        answer_from=["sip:doora@127.0.0.1"],
+    )
+    flat = start_door(owned, tmp_path, flat_sections, name="flat")
     assert http_json(port, "/api/status")["listen_in"] is False
     flat.send("press")
     assert door.wait_for("incoming_call")["accepted"] is True
@@ -101,23 +81,21 @@ def test_a_resident_listening_in_then_the_call_in_the_last_calls(tmp_path, runni
 
 def write_prompt(path):
     times = numpy.arange(4000) / 8000
-    samples = (9000 * numpy.sin(2 * numpy.pi * 700 * times)).astype("<i2")
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(samples.tobytes())
+    write_wav(path, (9000 * numpy.sin(2 * numpy.pi * 700 * times)).astype("<i2"))
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed")
-def test_the_voicemail_states_the_refused_call_and_the_message(tmp_path, running):
-    door_port, flat_port = free_port(), free_port()
+def test_the_voicemail_states_the_refused_call_and_the_message(tmp_path, owned):
     write_prompt(tmp_path / "prompt.wav")
-    voicemail = {"prompt": "prompt.wav", "record": True, "max_seconds": 5}
+    # answer_from empty: the flat refuses with 403
+    flat_sections = sim_sections("Flat X", "flatx", ["sip:doora@127.0.0.1"])
+    flat = start_door(owned, tmp_path, flat_sections, name="flat")
     door, port = start_http_door(
-        tmp_path, running, door_port, flat_port, voicemail=voicemail, audio={"input": "tone"}
+        owned,
+        tmp_path,
+        ["sip:flatx@127.0.0.1:%d" % flat.sip_port],
+        audio_input="tone",
+        voicemail={"prompt": "prompt.wav", "record": True, "max_seconds": 5},
     )
-    start_flat(tmp_path, running, flat_port, door_port, answers=False)
     assert http_json(port, "/api/messages") == {"messages": []}
     door.send("press")
     ended = door.wait_for("call_ended")

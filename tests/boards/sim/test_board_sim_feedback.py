@@ -8,32 +8,16 @@
 # sample.
 
 import time
-import wave
 
 import numpy
 import pytest
-from board_sim_door import (
-    MICROPYTHON,
-    Door,
-    door_config,
-    free_port,
-    read_wav,
-    start_micropython_door,
-    write_toml,
-    write_visitor_wav,
-)
 from intercom.media import tones
+from support.audio import RATE, read_wav, syllable_tone, write_wav
+from support.config import sim_sections
+from support.door import start_door
+from support.paths import MICROPYTHON
 
-RATE = 8000
 NOTICE_S = 2
-
-
-@pytest.fixture
-def doors():
-    started = []
-    yield started
-    for door in started:
-        door.kill()
 
 
 def write_prompt(path, seconds=0.7):
@@ -42,11 +26,7 @@ def write_prompt(path, seconds=0.7):
     times = numpy.arange(count) / RATE
     sweep = 300 * times + (2100 / (2 * seconds)) * times**2
     samples = (12000 * numpy.sin(2 * numpy.pi * sweep)).astype("<i2")
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(RATE)
-        out.writeframes(samples.tobytes())
+    write_wav(path, samples)
     return samples.astype(float)
 
 
@@ -62,20 +42,16 @@ def occurrences(haystack, needle):
     return found
 
 
-def refusing_pair(folder, doors, micropython):
-    door_port, flat_port = free_port(), free_port()
-    write_visitor_wav(folder / "visitor.wav", seconds=3.0)
+def refusing_pair(owned, folder, micropython):
+    write_wav(folder / "visitor.wav", syllable_tone(seconds=3.0))
     prompt = write_prompt(folder / "nobody_home.wav")
-    flat = door_config("Flat X", "flatx", flat_port, ["sip:doora@127.0.0.1:%d" % door_port])
-    write_toml(folder / "flat.toml", flat)  # answer_from empty: it refuses with 403
-    flat_door = Door(folder, "flat.toml")
-    doors.append(flat_door)
-    flat_door.wait_for("started")
-    sections = door_config(
+    # answer_from empty: the flat refuses with 403
+    flat_sections = sim_sections("Flat X", "flatx", ["sip:doora@127.0.0.1"])
+    flat = start_door(owned, folder, flat_sections, name="flat")
+    sections = sim_sections(
         "Door A",
         "doora",
-        door_port,
-        ["sip:flatx@127.0.0.1:%d" % flat_port],
+        ["sip:flatx@127.0.0.1:%d" % flat.sip_port],
         audio_input="file:visitor.wav",
         voicemail={
             "prompt": "nobody_home.wav",
@@ -84,14 +60,8 @@ def refusing_pair(folder, doors, micropython):
             "folder": "messages",
         },
     )
-    if micropython:
-        door = start_micropython_door(folder, sections)
-    else:
-        write_toml(folder / "door.toml", sections)
-        door = Door(folder, "door.toml")
-    doors.append(door)
-    door.wait_for("started", timeout=20)
-    return door, flat_door, prompt
+    door = start_door(owned, folder, sections, micropython=micropython)
+    return door, flat, prompt
 
 
 @pytest.mark.parametrize(
@@ -100,14 +70,16 @@ def refusing_pair(folder, doors, micropython):
         False,
         pytest.param(
             True,
-            marks=pytest.mark.skipif(not MICROPYTHON.exists(), reason="no MicroPython unix port"),
+            marks=pytest.mark.skipif(
+                not MICROPYTHON.exists(), reason="the MicroPython unix port is not installed"
+            ),
         ),
     ],
 )
 def test_nobody_answers_the_prompt_plays_and_the_visitor_leaves_a_message(
-    tmp_path, doors, micropython
+    tmp_path, owned, micropython
 ):
-    door, flat, prompt = refusing_pair(tmp_path, doors, micropython)
+    door, flat, prompt = refusing_pair(owned, tmp_path, micropython)
     door.send("press")
     door.send("release")
     ended = door.wait_for("call_ended", timeout=15)
@@ -146,27 +118,17 @@ def speaker_so_far(path):
     return numpy.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(float)
 
 
-def test_a_resident_listening_in_hears_the_door_beep_every_interval(tmp_path, doors):
-    door_port, flat_port = free_port(), free_port()
-    door_sections = door_config(
+def test_a_resident_listening_in_hears_the_door_beep_every_interval(tmp_path, owned):
+    door_sections = sim_sections(
         "Door A",
         "doora",
-        door_port,
-        ["sip:flatx@127.0.0.1:%d" % flat_port],
+        ["sip:flatx@127.0.0.1"],
         answer_from=["sip:flatx@127.0.0.1"],
+        call={"notice_interval": NOTICE_S},
     )
-    door_sections["call"]["notice_interval"] = NOTICE_S
-    write_toml(tmp_path / "door.toml", door_sections)
-    door = Door(tmp_path, "door.toml")
-    doors.append(door)
-    flat_sections = door_config(
-        "Flat X", "flatx", flat_port, ["sip:doora@127.0.0.1:%d" % door_port]
-    )
-    write_toml(tmp_path / "flat.toml", flat_sections)
-    flat = Door(tmp_path, "flat.toml")
-    doors.append(flat)
-    door.wait_for("started")
-    flat.wait_for("started")
+    door = start_door(owned, tmp_path, door_sections)
+    flat_sections = sim_sections("Flat X", "flatx", ["sip:doora@127.0.0.1:%d" % door.sip_port])
+    flat = start_door(owned, tmp_path, flat_sections, name="flat")
     flat.send("press")
     flat.send("release")
     assert door.wait_for("incoming_call")["accepted"] is True
