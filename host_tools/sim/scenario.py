@@ -253,8 +253,10 @@ class Scenario:
             self.flat.let_next_ring()
             print("sim: the next ring goes unanswered; press Enter to ring", file=self.out)
         elif command == "l":
-            door_uri = "sip:door@%s:%d" % (HOST, self.door_port)
-            if not self.flat.call(door_uri):
+            started = self.door.first("started")
+            if started is None:
+                print("sim: the door has not started yet", file=self.out, flush=True)
+            elif not self.flat.call("sip:door@%s:%d" % (HOST, started["sip_port"])):
                 print("sim: the flat phone is in a call already", file=self.out, flush=True)
         elif command == "o":
             if not self.flat.send_code():
