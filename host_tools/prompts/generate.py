@@ -4,8 +4,9 @@ Nobody's voice is recorded: espeak-ng (Debian package espeak-ng) speaks the
 texts below, sox (Debian package sox) makes each an 8000 Hz mono 16-bit PCM
 WAV (the door's format, intercom.media.wav) band-limited to the telephone
 band (200-3400 Hz), peaking at -3 dBFS, with 200 ms of silence before and
-after. The repository holds this generator, never the WAVs: `make prompts`
-(a prerequisite of make setup, sim, test, bench and flash) writes them into
+after; sox -R seeds its dither, so every build writes the same bytes. The
+repository holds this generator, never the WAVs: `make prompts` (a
+prerequisite of make setup, sim, test, bench and flash) writes them into
 firmware/boards/audio/prompts/, where the sim and rpi boards find them
 (boards.audio.messages.default_prompt_folder) and make flash takes the
 Pico W's from.
@@ -41,6 +42,8 @@ PROMPTS = {
 VOICES = {"en": "en-gb", "de": "de"}
 WORDS_PER_MINUTE = 150
 TOOLS = (("espeak-ng", "espeak-ng"), ("sox", "sox"))  # (command, Debian package)
+# -R: repeatable (the dither seeded); the door's format; the telephone band.
+SOX_FORMAT = ("-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer")
 SOX_EFFECTS = ("highpass", "200", "lowpass", "3400", "norm", "-3", "pad", "0.2", "0.2")
 
 
@@ -67,10 +70,7 @@ def synthesise(text, voice, target):
         spoken = os.path.join(work, "spoken.wav")
         _run(["espeak-ng", "-v", voice, "-s", str(WORDS_PER_MINUTE), "-w", spoken, text])
         converted = os.path.join(work, "door.wav")
-        _run(
-            ["sox", spoken, "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", converted]
-            + list(SOX_EFFECTS)
-        )
+        _run(["sox", "-R", spoken, *SOX_FORMAT, converted, *SOX_EFFECTS])
         shutil.move(converted, target)
 
 

@@ -39,6 +39,16 @@ def test_the_prompts_are_speech_the_door_can_play(tmp_path, language):
     assert 1.0 < lengths["no_answer.wav"] < lengths["no_answer_message.wav"] < 9.0
 
 
+def test_the_same_build_writes_the_same_bytes(tmp_path):
+    """The prompts go into the Pi's wheel and onto the Pico's flash: two
+    builds give the same files (sox's dither is seeded, -R), so a rebuilt
+    wheel or make flash sees nothing changed."""
+    first = generate.generate(tmp_path / "first")
+    second = generate.generate(tmp_path / "second")
+    for one, other in zip(first, second, strict=True):
+        assert one.read_bytes() == other.read_bytes(), one.name
+
+
 def test_without_the_tools_the_error_names_the_packages(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(generate.PromptError, match="apt-get install espeak-ng sox"):
