@@ -450,8 +450,9 @@ class Station:
     def audio_frame(self, mic_pcm, now_ms):
         try:
             speaker = self._exchange_frame(mic_pcm, now_ms)
-            if self._notice is not None:
-                speaker = self._play_notice(speaker)
+            notice = self._notice
+            if notice is not None:
+                speaker = self._play_notice(notice, speaker)
             if self.voicemail.active:
                 speaker = self._voicemail_frame(mic_pcm, now_ms)
         except MemoryError:
@@ -465,9 +466,8 @@ class Station:
             speaker = self._tone_buffer
         return speaker
 
-    def _play_notice(self, speaker):
+    def _play_notice(self, notice, speaker):
         """The listen notice's next frame over the resident's audio."""
-        notice = self._notice
         samples = self._frame_bytes >> 1
         if notice.silent_for(samples):
             notice.skip(samples)

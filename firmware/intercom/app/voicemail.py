@@ -79,8 +79,9 @@ class Voicemail:
         self.state = PROMPT
 
     def stop(self, now_ms):
-        if self.state == RECORDING:
-            self._close_message(now_ms)
+        writer = self._writer
+        if writer is not None:
+            self._close_message(writer, now_ms)
         self._close_source()
         self.state = IDLE
 
@@ -88,13 +89,15 @@ class Voicemail:
         """One audio frame: mic_pcm is what the door's mic heard; speaker
         (the frame's size) gets what the speaker plays. Returns whether it
         wrote speaker samples (else the speaker plays silence)."""
-        if self.state == RECORDING:
-            self._write(mic_pcm, now_ms)
+        writer = self._writer
+        if writer is not None:  # recording
+            self._write(writer, mic_pcm, now_ms)
             return False
-        if self.state == IDLE:
+        source = self._source
+        if source is None:  # idle
             return False
         try:
-            written = self._source.read_into(speaker)
+            written = source.read_into(speaker)
         except OSError as error:
             self._fail(now_ms, "voicemail prompt: %s" % error)
             return False
@@ -126,24 +129,23 @@ class Voicemail:
         self._recorded = 0
         self.state = RECORDING
 
-    def _write(self, pcm, now_ms):
+    def _write(self, writer, pcm, now_ms):
         room = self._max_samples - self._recorded
         samples = len(pcm) >> 1
         if samples > room:
             samples = room
             pcm = memoryview(pcm)[: room << 1]
         try:
-            self._writer.write(pcm)
+            writer.write(pcm)
         except OSError as error:
             self._fail(now_ms, "voicemail message: %s" % error)
             return
         self._recorded += samples
         if self._recorded >= self._max_samples:
-            self._close_message(now_ms)
+            self._close_message(writer, now_ms)
             self.state = IDLE
 
-    def _close_message(self, now_ms):
-        writer = self._writer
+    def _close_message(self, writer, now_ms):
         self._writer = None
         try:
             path = writer.close()
@@ -156,9 +158,10 @@ class Voicemail:
     def _close_source(self):
         source = self._source
         self._source = None
-        if source is not None and hasattr(source, "close"):
+        close = getattr(source, "close", None)  # a tone has nothing to close
+        if close is not None:
             try:
-                source.close()
+                close()
             except OSError:
                 pass  # a prompt that cannot even close has nothing more to give
 
