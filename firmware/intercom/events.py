@@ -18,7 +18,11 @@
 #   call_started         target, button (the id of the button that placed it)
 #   ringing              target
 #   answered             target
-#   call_ended           reason, duration_ms
+#   call_ended           reason (CALL_END_REASONS below), duration_ms (0 when
+#                        never answered), detail (per reason below, or None),
+#                        sip_code (the final response of a refused call, or
+#                        None), media (MEDIA SUMMARY below, or None when the
+#                        call never had media)
 #   incoming_call        from, accepted
 #   dtmf                 digit (MASKED_DIGIT unless shown), source ("rfc4733" |
 #                        "info" | "inband")
@@ -49,6 +53,63 @@
 #                        RFC 3891); the door policy now judges that party
 #   transfer_failed      target, reason (busy, declined, no_answer, ... as in
 #                        call_ended): the door stays in the call it had
+#   message_recorded     path, duration_ms: a visitor's message after nobody
+#                        answered (intercom.app.voicemail), a WAV on the door
+#
+# call_ended reasons, a closed set (CALL_END_REASONS):
+#   remote_hangup   the phone hung up (BYE)
+#   local_hangup    the door hung up an answered call: detail "hangup" (the
+#                   hangup command), "shutdown" (the door stopping),
+#                   "wrong_codes" (door.hangup_after_wrong)
+#   no_answer       nobody answered within call.ring_timeout (every target)
+#   refused         every target refused: sip_code is the final response
+#                   (one busy flat names the attempt before the others);
+#                   detail "busy" (486, 600), "declined" (403, 603),
+#                   "not_found" (404, 604), "unavailable" (480), "redirect"
+#                   (3xx, never followed), "auth" (a challenge the door
+#                   cannot answer), "rejected" (any other 4xx-6xx)
+#   cancelled       ended before it was answered: the door's hangup command
+#                   or its stop while ringing (detail "hangup" /
+#                   "shutdown"), the caller's CANCEL of a call to the door
+#                   (detail "remote")
+#   rtp_timeout     the media timeout: no RTP for call.media_timeout s while
+#                   both sides send (never on hold)
+#   max_duration    call.max_duration reached
+#   door_opened     the door opened (door.hangup_after_open after the code,
+#                   or the door opening while the phones ring)
+#   error           the call could not be placed or went wrong: detail
+#                   "not_registered", "no_room" (the SIP call table is
+#                   full), "bad_sdp" (the answer's SDP is unusable),
+#                   "no_ack" (the caller never confirmed the door's answer),
+#                   "internal_error" (a bug of ours; an `error` event says
+#                   which)
+#
+# MEDIA SUMMARY (intercom.media.session.MediaSession.summary), one call's
+# audio as the door saw it:
+#   codec            "PCMU" | "PCMA"
+#   ptime            ms of audio per packet the door sent
+#   telephone_event  whether the phone offered RFC 4733 telephone-event
+#   dtmf             the first DTMF method seen: "rfc4733" | "info" |
+#                    "inband" | "none"
+#   packets_sent     RTP packets the door sent
+#   packets_received RTP packets the door took from the phone
+#   sdp_address      "host:port" the phone's SDP named for its audio
+#   rx_from          where the phone's audio came from: "sdp" (that
+#                    address), "latched" (symmetric RTP: the phone's host,
+#                    another port), "elsewhere" (only from another address,
+#                    dropped), "none"
+#   stray_address    "host:port" of the first RTP dropped as coming from an
+#                    address the SDP did not name, or None; stray_packets
+#                    how many were dropped so
+#   phone_reports    RTCP reports received from the phone; phone_heard_us
+#                    whether one of them counted the door's packets
+#   audio            the verdict, one word:
+#                    no_rx    the door took no audio from the phone (none
+#                             came, or only from elsewhere)
+#                    no_tx    the door sent no audio (on hold throughout)
+#                    one_way  both sent, but the phone's RTCP reports say
+#                             none of the door's packets reached it
+#                    ok       audio both ways
 #
 # Only the fields the contract names are filled by the helpers below; the
 # rest go in through make_event's fields dict.
@@ -90,6 +151,7 @@ QUIET_HOURS = "quiet_hours"
 TRANSFER_REQUESTED = "transfer_requested"
 TRANSFERRED = "transferred"
 TRANSFER_FAILED = "transfer_failed"
+MESSAGE_RECORDED = "message_recorded"
 
 EVENT_NAMES = (
     STARTED,
@@ -117,7 +179,29 @@ EVENT_NAMES = (
     TRANSFER_REQUESTED,
     TRANSFERRED,
     TRANSFER_FAILED,
+    MESSAGE_RECORDED,
 )
+
+REMOTE_HANGUP = "remote_hangup"
+LOCAL_HANGUP = "local_hangup"
+NO_ANSWER = "no_answer"
+REFUSED = "refused"
+CANCELLED = "cancelled"
+RTP_TIMEOUT = "rtp_timeout"
+MAX_DURATION = "max_duration"
+CALL_FAILED = "error"
+CALL_END_REASONS = (
+    REMOTE_HANGUP,
+    LOCAL_HANGUP,
+    NO_ANSWER,
+    REFUSED,
+    CANCELLED,
+    RTP_TIMEOUT,
+    MAX_DURATION,
+    DOOR_OPENED,
+    CALL_FAILED,
+)
+AUDIO_VERDICTS = ("ok", "no_rx", "no_tx", "one_way")
 
 DTMF_SOURCES = ("rfc4733", "info", "inband")
 MAX_TEXT = 200
@@ -148,8 +232,22 @@ def call_started(now_ms, target):
     return make_event(now_ms, CALL_STARTED, {"target": target})
 
 
-def call_ended(now_ms, reason, duration_ms):
-    return make_event(now_ms, CALL_ENDED, {"reason": reason, "duration_ms": duration_ms})
+def call_ended(now_ms, reason, duration_ms, detail=None, sip_code=None, media=None):
+    """A call_ended event; a reason outside CALL_END_REASONS is our misuse."""
+    if reason not in CALL_END_REASONS:
+        raise ValueError("unknown call_ended reason %r" % (reason,))
+    fields = {
+        "reason": reason,
+        "duration_ms": duration_ms,
+        "detail": detail,
+        "sip_code": sip_code,
+        "media": media,
+    }
+    return make_event(now_ms, CALL_ENDED, fields)
+
+
+def message_recorded(now_ms, path, duration_ms):
+    return make_event(now_ms, MESSAGE_RECORDED, {"path": path, "duration_ms": duration_ms})
 
 
 def incoming_call(now_ms, caller, accepted):

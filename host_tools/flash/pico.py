@@ -8,8 +8,18 @@
 #   3. compile the Pico's modules with mpy-cross for --arch (firmware_build)
 #   4. copy only files whose sha256 differs (progress per file), delete
 #      stale modules under intercom/ and boards/ (a stale .py would shadow
-#      its new .mpy: MicroPython imports .py first), verify every sha256
+#      its new .mpy: MicroPython imports .py first) and stale prompts,
+#      verify every sha256
 #   5. soft reset (main.py runs) and print the serial output for --watch s
+#
+# The voicemail's prompt goes along as a file in prompts/ (the pico_w
+# board's PROMPT_FOLDER; the board cannot be imported here: machine), in
+# every way of flashing below: the default one (`make prompts` made it;
+# missing: exit 1) as prompts/no_answer.wav, an owner's WAV
+# (voicemail.prompt) as prompts/<its name>, which config.json then names;
+# "tone": no file. Each is read here (8000 Hz mono 16-bit PCM, else exit
+# 1) and written again with the plain 44-byte header the board's
+# FlashPrompt skips without parsing.
 #
 # A board whose MicroPython has a ROMFS partition (1.25+ built with
 # MICROPY_HW_ROMFS_BYTES; the stock RPI_PICO_W build has none) gets the
@@ -24,8 +34,8 @@
 # partition: files, as without one.
 #
 # A board running our own firmware (make firmware: the door frozen in, the
-# probe imports intercom from ".frozen" alone) gets only config.json: the
-# modules and main.py are in its flash already. Copies of intercom/, boards/
+# probe imports intercom from ".frozen" alone) gets only config.json and
+# the prompt: the modules and main.py are in its flash already. Copies of intercom/, boards/
 # and main.py on its filesystem are removed (the current folder comes
 # before .frozen on sys.path, so they would shadow the frozen modules).
 #
@@ -39,8 +49,10 @@ import subprocess
 import sys
 import tempfile
 
+from boards.audio.messages import DEFAULT_PROMPT, default_prompt_folder
 from boards.cli import config_file
 from intercom.errors import ConfigError
+from intercom.media.wav import WavError, WavReader, WavWriter
 
 from host_tools.flash.firmware_build import (
     ARCHES,
@@ -56,13 +68,53 @@ EXIT_FAILURE = 1
 EXIT_CONFIG = 2
 MINIMUM_VERSION = (1, 27)
 FIRMWARE_FOLDERS = ("intercom/", "boards/")
+PICO_PROMPT_FOLDER = "prompts"  # boards.pico_w.board.PROMPT_FOLDER
+MANAGED_FOLDERS = FIRMWARE_FOLDERS + (PICO_PROMPT_FOLDER + "/",)  # stale files there go
 
 
-def config_json(path):
-    """The config.json text `intercom config to-json PATH` prints."""
+def board_config(path, build_folder):
+    """(config.json text, [BuildFile] of the prompt written into
+    build_folder; None: no prompt files made). BuildError when the prompt
+    file is missing or not 8000 Hz mono 16-bit PCM WAV."""
     effective = config_file.load_config(path, resolve_paths=False)
     effective["sip"]["password_file"] = None
-    return json.dumps(effective, indent=2) + "\n"
+    prompt = effective["voicemail"]["prompt"]
+    files = []
+    if prompt != "tone":
+        if prompt == "default":
+            local = pathlib.Path(default_prompt_folder()) / DEFAULT_PROMPT
+            if not local.exists():
+                raise BuildError("the default prompt %s is missing: run make prompts" % local)
+        else:
+            local = pathlib.Path(config_file.resolve_path(path, prompt))
+        on_board = "%s/%s" % (PICO_PROMPT_FOLDER, local.name)
+        if prompt != "default":
+            effective["voicemail"]["prompt"] = on_board
+        if build_folder is not None:
+            plain = pathlib.Path(build_folder) / PICO_PROMPT_FOLDER / local.name
+            plain_wav(local, plain)
+            files.append(BuildFile(on_board, plain))
+    return json.dumps(effective, indent=2) + "\n", files
+
+
+def plain_wav(source, target):
+    """source's PCM in a WAV with the plain 44-byte header, at target."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(source, "rb") as stream:
+            reader = WavReader(stream, "voicemail.prompt %s" % source)
+            with open(target, "wb") as out:
+                writer = WavWriter(out, str(target))
+                chunk = bytearray(4096)
+                count = reader.read_into(chunk)
+                while count:
+                    writer.write(memoryview(chunk)[:count])
+                    count = reader.read_into(chunk)
+                writer.close()
+    except OSError as error:
+        raise BuildError("voicemail.prompt: cannot read %s: %s" % (source, error)) from None
+    except WavError as error:
+        raise BuildError(str(error)) from None
 
 
 class Flasher:
@@ -108,7 +160,7 @@ class Flasher:
         changed = [file for file in files if on_board.get(file.board_path, ("",))[0] != file.sha256]
         planned = {file.board_path for file in files}
         stale = sorted(
-            path for path in on_board if path.startswith(FIRMWARE_FOLDERS) and path not in planned
+            path for path in on_board if path.startswith(MANAGED_FOLDERS) and path not in planned
         )
         self.check_space(found, changed)
         if not changed and not stale:
@@ -174,31 +226,51 @@ class Flasher:
         self.out("verified: the ROMFS image is in the partition")
         return True
 
-    def flash_config_only(self, text, found, build_folder):
-        """config.json alone, for a board with the door frozen in."""
+    def flash_config_only(self, text, found, build_folder, prompts=()):
+        """config.json and the prompt alone, for a board with the door frozen in."""
         path = pathlib.Path(build_folder) / "config.json"
         path.write_text(text)
-        config = BuildFile("config.json", path)
-        shadowing = sorted(
-            p for p in found["files"] if p.startswith(FIRMWARE_FOLDERS) or p == "main.py"
+        wanted = [BuildFile("config.json", path)] + list(prompts)
+        on_board = found["files"]
+        changed = [f for f in wanted if on_board.get(f.board_path, ("",))[0] != f.sha256]
+        kept = {f.board_path for f in wanted}
+        shadowing = sorted(p for p in on_board if p.startswith(FIRMWARE_FOLDERS) or p == "main.py")
+        stale = sorted(
+            p for p in on_board if p.startswith(PICO_PROMPT_FOLDER + "/") and p not in kept
         )
-        if found["files"].get("config.json", ("",))[0] == config.sha256 and not shadowing:
+        if not changed and not shadowing and not stale:
             self.out("unchanged: the door is frozen into the firmware and config.json matches")
             return
-        self.out("the door is frozen into the board's firmware: copying config.json only")
-        self.board.copy(
-            [config], lambda file: self.out("  [1/1] config.json (%d bytes)" % file.size)
+        self.out(
+            "the door is frozen into the board's firmware: copying %s only"
+            % " and ".join(f.board_path for f in wanted)
         )
+        if changed:
+            if [file for file in changed if file in prompts]:
+                self.board.make_folders([PICO_PROMPT_FOLDER])
+            copied = []
+
+            def progress(file):
+                copied.append(file)
+                self.out(
+                    "  [%d/%d] %s (%d bytes)"
+                    % (len(copied), len(changed), file.board_path, file.size)
+                )
+
+            self.board.copy(changed, progress)
         if shadowing:
             self.out("removing %d files that would shadow the frozen modules" % len(shadowing))
         self.board.remove_trees([folder.rstrip("/") for folder in FIRMWARE_FOLDERS])
-        self.board.remove([p for p in shadowing if p == "main.py"])
+        self.board.remove([p for p in shadowing if p == "main.py"] + stale)
         left = self.board.probe()["files"]
-        if left.get("config.json", ("",))[0] != config.sha256:
-            raise BoardError("verify failed, sha256 of config.json differs on the board")
-        if [p for p in left if p != "config.json"]:
+        for file in wanted:
+            if left.get(file.board_path, ("",))[0] != file.sha256:
+                raise BoardError(
+                    "verify failed, sha256 of %s differs on the board" % file.board_path
+                )
+        if [p for p in left if p not in kept]:
             raise BoardError("verify failed, still on the board: %s" % " ".join(sorted(left)))
-        self.out("verified: config.json")
+        self.out("verified: %s" % " and ".join(f.board_path for f in wanted))
 
     @staticmethod
     def _with_parents(folders):
@@ -226,13 +298,21 @@ def build_romfs_image(build_folder, modules):
 
 
 def run(arguments, out=print, err=print):
+    with tempfile.TemporaryDirectory(prefix="intercom-flash-") as build:
+        return flash_from(arguments, build, out, err)
+
+
+def flash_from(arguments, build, out, err):
     try:
-        text = config_json(arguments.config)
+        text, prompts = board_config(arguments.config, build)
     except ConfigError as error:
         for problem in error.problems:
             err(problem)
         err("flash: %d problem(s) in the config, nothing copied" % len(error.problems))
         return EXIT_CONFIG
+    except BuildError as error:
+        err("flash: %s; nothing copied" % error)
+        return EXIT_FAILURE
     board_name = json.loads(text)["device"]["board"]
     if board_name != "pico_w":
         err(
@@ -243,18 +323,17 @@ def run(arguments, out=print, err=print):
     flasher = Flasher(arguments.port, arguments.arch, out)
     try:
         found = flasher.board.probe()
-        with tempfile.TemporaryDirectory(prefix="intercom-flash-") as build:
-            if found.get("frozen"):
-                flasher.flash_config_only(text, found, build)
-            else:
-                flasher.check_board(found)
-                files = compile_firmware(build, arguments.arch, text)
-                out(
-                    "built %d files for %s (%d bytes)"
-                    % (len(files), arguments.arch, sum(f.size for f in files))
-                )
-                if not (found["romfs"][0] and flasher.flash_romfs(files, found, build)):
-                    flasher.flash(files, found)
+        if found.get("frozen"):
+            flasher.flash_config_only(text, found, build, prompts)
+        else:
+            flasher.check_board(found)
+            files = compile_firmware(build, arguments.arch, text) + prompts
+            out(
+                "built %d files for %s (%d bytes)"
+                % (len(files), arguments.arch, sum(f.size for f in files))
+            )
+            if not (found["romfs"][0] and flasher.flash_romfs(files, found, build)):
+                flasher.flash(files, found)
         if not arguments.no_reset:
             out("soft reset; serial output for %g s:" % arguments.watch)
             flasher.board.soft_reset_and_watch(arguments.watch, lambda line: out("  | " + line))

@@ -4,7 +4,7 @@
 # files, the running interpreter and a unix port behind a pty survive.
 #
 #   probe()          version, mpy format, free bytes, {path: (sha256, size)}
-#                    of the firmware files on the board, its ROMFS
+#                    of the firmware files (and the prompts) on the board, its ROMFS
 #                    partition ([size, sha256 of the image in it]; [0, ""]
 #                    without one) and whether the door is frozen into its
 #                    firmware (make firmware), in one exec
@@ -57,7 +57,7 @@ def _sha256(path):
             digest.update(block)
     return binascii.hexlify(digest.digest()).decode()
 _files = {}
-for _path in _walk("intercom") + _walk("boards") + ["main.py", "config.json"]:
+for _path in _walk("intercom") + _walk("boards") + _walk("prompts") + ["main.py", "config.json"]:
     try:
         _files[_path] = [_sha256(_path), os.stat(_path)[6]]
     except OSError:

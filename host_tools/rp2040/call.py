@@ -4,10 +4,11 @@
 
 The door is the frozen firmware, unmodified: its main.py and modules run
 from flash (firmware.elf beside firmware_bin names its symbols). The test's
-littlefs image holds config.json and the test code (image_files: boot.py
-and the network stand-in, which carries UDP over UART1 to the runner,
-relayed to 127.0.0.1). The door registers at Kamailio (the shipped
-deploy/kamailio/building.cfg), stays idle for IDLE_MS, the button is pressed on the
+littlefs image holds config.json, the voicemail's default prompt (as make
+flash puts it there) and the test code (image_files: boot.py and the network
+stand-in, which carries UDP over UART1 to the runner, relayed to 127.0.0.1).
+The door registers at Kamailio (the shipped deploy/kamailio/building.cfg),
+stays idle for IDLE_MS, the button is pressed on the
 emulated GPIO, the door calls flat1 through Kamailio, the sim's virtual
 flat phone (host_tools.sim.flat_phone) answers and RTP flows both ways; the
 flat sends a wrong code (refused: the relay stays low), then the right
@@ -44,9 +45,11 @@ import subprocess
 import sys
 import time
 
+from boards.audio.messages import DEFAULT_PROMPT, default_prompt_folder
 from boards.runtime.loop import Loop
 from intercom.compat import TICKS_MASK
 
+from host_tools.flash.pico import PICO_PROMPT_FOLDER, plain_wav
 from host_tools.rp2040.emulator import EmulatedPico
 from host_tools.rp2040.kamailio import DOMAIN, Kamailio, free_udp_port
 from host_tools.rp2040.littlefs_image import build_image
@@ -231,6 +234,9 @@ class EmulatedCall:
         files = dict(self.image_files)
         sip_port = free_udp_port()
         files["config.json"] = config_json(self.folder, door_toml(sip_port, self.kamailio.port))
+        prompt = pathlib.Path(self.folder) / DEFAULT_PROMPT  # as make flash puts it on a Pico
+        plain_wav(pathlib.Path(default_prompt_folder()) / DEFAULT_PROMPT, prompt)
+        files["%s/%s" % (PICO_PROMPT_FOLDER, DEFAULT_PROMPT)] = prompt.read_bytes()
         image = build_image(files, self.folder / "littlefs.img")
         symbols = FirmwareSymbols(self.firmware_bin.with_suffix(".elf"))
         self.pico = EmulatedPico(

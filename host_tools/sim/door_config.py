@@ -28,7 +28,7 @@ import os
 from boards.cli.config_text import format_value
 
 AUDIO_MODES = ("file", "alsa")
-SECTION_ORDER = ("device", "sip", "call", "door", "audio", "sim", "button")
+SECTION_ORDER = ("device", "sip", "call", "door", "audio", "voicemail", "sim", "button")
 SIM_BUTTONS = (
     (1, "Flat 1", None),
     (2, "Flat 2", "<http://127.0.0.1/Bellcore-dr2>"),
@@ -64,8 +64,13 @@ def door_config(
     ring_timeout_s=30,
     max_duration_s=60,
     echo=None,
+    voicemail=None,
+    notice_interval_s=None,
 ):
     """The config as a dict of TOML tables (see intercom.config for the keys).
+
+    voicemail: the [voicemail] table, or None for the firmware's defaults;
+    notice_interval_s: call.notice_interval, or None for its default.
 
     audio: (input spec, output spec), see audio_specs().
     trusted_caller: the identity ("sip:flat1@127.0.0.1") allowed to open the
@@ -116,6 +121,10 @@ def door_config(
             "output": audio_output,
         },
     }
+    if notice_interval_s is not None:
+        call["notice_interval"] = notice_interval_s
+    if voicemail is not None:
+        config["voicemail"] = dict(voicemail)
     if echo is not None:
         config["audio"]["echo"] = echo
         config["sim"] = {"echo_path": True}

@@ -7,13 +7,17 @@ as the door, playing the other role. It is not a second door: no doorbell,
 no relay, no config file.
 
 What it does with an incoming call (answer, code and hangup can also be
-triggered by hand: auto_answer / auto_code False):
+triggered by hand: auto_answer / auto_code False; let_next_ring() leaves
+the next call ringing unanswered, as when nobody is home):
 
     INVITE from a trusted host -> the agent rings (180) -> answer() after
     answer_after_ms -> 200 OK, media starts: every 20 ms a frame is sent
     (the reply WAV from reply_after_ms on, silence otherwise) and a frame
     is played into `heard` -> send_code() code_after_reply_ms after the
     reply ended (RFC 4733 events) -> the door hangs up (or hangup()).
+
+call(uri) calls the door (a resident listening in): media starts when the
+door answers; hangup() ends it.
 
 Every datagram it sends or receives goes to `capture.add(time_s, source,
 destination, payload)` (a host_tools.pcap.PcapWriter) with the real
@@ -102,6 +106,7 @@ class FlatPhone:
         self.call_id = None
         self.last_stats = None
         self._pending_call = None  # (call_id, media) rung but not answered yet
+        self._let_ring = False  # the next incoming call is not answered
         self._sip_timer = None
         self._answer_timer = None
         self._audio_timer = None
@@ -180,8 +185,14 @@ class FlatPhone:
                 self.agent.reject(event["call_id"], 486, now_ms)  # busy
                 return
             self._pending_call = (event["call_id"], event["media"])
-            if self.auto_answer:
+            if self._let_ring:
+                self._let_ring = False
+            elif self.auto_answer:
                 self._answer_timer = self.loop.call_later(self.answer_after_ms, self.answer)
+        elif name == "answered" and event["call_id"] == self.call_id and self.session is None:
+            self._start_media(event["media"], now_ms)  # our call to the door
+        elif name == "call_failed" and event["call_id"] == self.call_id:
+            self.call_id = None
         elif name == "call_ended" and event["call_id"] in (self.call_id, self._pending_id()):
             self._stop_media(now_ms)
             self._pending_call = None
@@ -205,6 +216,19 @@ class FlatPhone:
         self._start_media(media, now_ms)
         self._pump(now_ms)
         return True
+
+    def let_next_ring(self):
+        """The next incoming call rings until the caller gives up."""
+        self._let_ring = True
+
+    def call(self, uri):
+        """Call uri (the door); False while in a call."""
+        if self.call_id is not None or self._pending_call is not None:
+            return False
+        now_ms = self.loop.clock.now_ms()
+        self.call_id = self.agent.call(uri, self.rtp.local_address[1], now_ms)
+        self._pump(now_ms)
+        return self.call_id is not None
 
     def hangup(self):
         """BYE (or 486 while ringing); False when there is no call."""

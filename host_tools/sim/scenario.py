@@ -60,6 +60,11 @@ CALL_TIMEOUT_S = 25.0
 DOOR_EXIT_TIMEOUT_S = 5.0
 STDIN = 0
 FLAT_EVENTS_HIDDEN = ("media_started", "media_stopped", "reply_ended")
+# --interactive: how long the door lets the flat ring before its prompt,
+# the voicemail it records, and its listen notice.
+INTERACTIVE_RING_TIMEOUT_S = 10
+INTERACTIVE_NOTICE_S = 5
+INTERACTIVE_MESSAGE_S = 20
 DOOR_LOG_TAIL = 10  # lines of the door's stderr shown when the run fails
 WAKE_MS = 50  # the scenario's loop wakes at least this often to check its conditions
 
@@ -92,10 +97,17 @@ Interactive door simulation. Type a command and press Enter:
                 door_forced when the relay is idle); sensor close: it closes
   exit          the exit button inside: the relay opens without a call
   tamper        the tamper switch triggers; tamper off: it closes again
+  n             nobody home: the next ring goes unanswered (the door gives up
+                after %d s, plays its prompt and records the visitor's
+                message into messages/)
+  l             the flat phone calls the door to listen in (the door answers
+                and beeps its notice every %d s)
   o             the flat phone sends the door code (RFC 4733)
   h             the flat phone hangs up
   q             quit (the door stops and the report is written)
-"""
+Each call_ended shows its reason and audio verdict; `intercom doctor -c
+door.toml` in the artifacts folder explains the last call.
+""" % (INTERACTIVE_RING_TIMEOUT_S, INTERACTIVE_NOTICE_S)
 # Commands passed on to the door's stdin as they are (boards/sim/board.py).
 DOOR_COMMANDS = ("press", "release", "sensor", "exit", "tamper")
 
@@ -233,12 +245,24 @@ class Scenario(DoorDriver):
             pulse_s=DOOR_PULSE_S,
             hangup_after_open_s=HANGUP_AFTER_OPEN_S,
             echo=self.echo,
+            **self._interactive_options(),
         )
         config_path = self.artifacts / "door.toml"
         write_config(config_path, config)
         self.door = DoorProcess(
             self.loop, config_path, self.artifacts / "door.log", self._on_door_event
         )
+
+    def _interactive_options(self):
+        """Interactive runs: a shorter ring, messages and a quicker notice."""
+        if not self.interactive:
+            return {}
+        messages = str((self.artifacts / "messages").resolve())
+        return {
+            "ring_timeout_s": INTERACTIVE_RING_TIMEOUT_S,
+            "voicemail": {"record": True, "max_seconds": INTERACTIVE_MESSAGE_S, "folder": messages},
+            "notice_interval_s": INTERACTIVE_NOTICE_S,
+        }
 
     def _drive(self):
         if self.interactive:
@@ -274,6 +298,15 @@ class Scenario(DoorDriver):
     def _command(self, command):
         if command == "":
             self._press()
+        elif command == "n":
+            self.flat.let_next_ring()
+            print("sim: the next ring goes unanswered; press Enter to ring", file=self.out)
+        elif command == "l":
+            started = self.door.first("started")
+            if started is None:
+                print("sim: the door has not started yet", file=self.out, flush=True)
+            elif not self.flat.call("sip:door@%s:%d" % (HOST, started["sip_port"])):
+                print("sim: the flat phone is in a call already", file=self.out, flush=True)
         elif command == "o":
             if not self.flat.send_code():
                 print("sim: the flat phone is not in a call", file=self.out, flush=True)
@@ -308,6 +341,16 @@ class Scenario(DoorDriver):
             for key in sorted(event)
             if key not in ("event", "ts_ms", "call_id", "media", "stats")
         )
+        media = event.get("media")
+        if event["event"] == "call_ended" and who == "door" and media:
+            fields += " audio=%s (%s %d ms, %d sent, %d received, dtmf %s)" % (
+                media["audio"],
+                media["codec"],
+                media["ptime"],
+                media["packets_sent"],
+                media["packets_received"],
+                media["dtmf"],
+            )
         print(
             "%s  %-5s %s %s" % (time.strftime("%H:%M:%S"), who, event["event"], fields),
             file=self.out,

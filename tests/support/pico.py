@@ -1,16 +1,19 @@
 # The Pico W board under the MicroPython unix port: a folder acting as the
-# board's filesystem (config.json, and for the .mpy runs the compiled
-# firmware), the machine/network stand-ins (support/micropython) first on
-# MICROPYPATH, and the stand-ins' hooks (pin control/log, I2S mic/amp
-# files, WDT log) in that folder. start_pico_door() runs main.py there as a
-# support.door.Door.
+# board's filesystem (config.json, the voicemail's default prompt as make
+# flash writes it, and for the .mpy runs the compiled firmware), the
+# machine/network stand-ins (support/micropython) first on MICROPYPATH, and
+# the stand-ins' hooks (pin control/log, I2S mic/amp files, WDT log) in that
+# folder. start_pico_door() runs main.py there as a support.door.Door.
 
 import os
 import pathlib
 import shutil
 import subprocess
 
+from boards.audio.messages import DEFAULT_PROMPT, default_prompt_folder
+
 from host_tools.flash.firmware_build import pico_sources
+from host_tools.flash.pico import PICO_PROMPT_FOLDER, plain_wav
 from support.config import door_sections, merge_sections, write_config, write_config_json
 from support.door import launch_door
 from support.paths import FIRMWARE, MICROPYTHON, MPREMOTE, MPY_CROSS, ROOT, STAND_INS
@@ -144,6 +147,9 @@ def start_pico_door(
     mp_romfs_boot.py mounts it and runs main.py; the firmware folder is not
     on MICROPYPATH, the heap sampler's is). Waits for `wait` unless None."""
     shutil.copy(FIRMWARE / "main.py", folder / "main.py")
+    prompt = folder / PICO_PROMPT_FOLDER / DEFAULT_PROMPT
+    if not prompt.exists():  # the default prompt, as make flash puts it there
+        plain_wav(pathlib.Path(default_prompt_folder()) / DEFAULT_PROMPT, prompt)
     if romfs_image is not None:
         search_path = "%s:%s" % (STAND_INS, HEAP_SAMPLER_FOLDER)
         entry = [ROMFS_BOOT]

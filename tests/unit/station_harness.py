@@ -95,9 +95,10 @@ def energy(pcm):
 class Pair:
     """srtp: {"door": factory, "flat": factory}, each station's SRTP
     implementation (the Station's srtp_factory); with flat2_cfg a third
-    station, flat 2 (a phone the door may be transferred to)."""
+    station, flat 2 (a phone the door may be transferred to); door_messages:
+    the door's message store (boards.audio.messages)."""
 
-    def __init__(self, door_cfg=None, flat_cfg=None, srtp=None, flat2_cfg=None):
+    def __init__(self, door_cfg=None, flat_cfg=None, srtp=None, flat2_cfg=None, door_messages=None):
         self.now = 1000
         random_bytes = counter_random()
         srtp = srtp or {}
@@ -109,6 +110,7 @@ class Pair:
             DOOR_SIP[1],
             DOOR_RTP,
             srtp_factory=srtp.get("door"),
+            messages=door_messages,
         )
         self.flat = Station(
             flat_cfg or flat_config(),

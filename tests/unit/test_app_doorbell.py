@@ -118,26 +118,58 @@ def test_busy_first_target_moves_to_the_next():
     assert names(bell)[-1] == "answered"
 
 
-def test_ring_timeout_cancels_and_tries_the_next_then_gives_up_with_an_error_tone():
+def ended(reason, duration_ms=0, detail=None, sip_code=None):
+    return {
+        "event": "call_ended",
+        "reason": reason,
+        "duration_ms": duration_ms,
+        "detail": detail,
+        "sip_code": sip_code,
+    }
+
+
+def test_ring_timeout_cancels_and_tries_the_next_then_gives_up_for_the_prompt():
     bell, phone = make(ring_timeout=20)
     press(bell, 0)
     bell.on_ringing("c1", 100)
     advance(bell, 20000)
     assert phone.actions[1:] == [("hangup", "c1", 20000), ("call", "flat2", "c2", 20000)]
+    assert not bell.nobody_answered
     advance(bell, 40000)
     assert phone.actions[-1] == ("hangup", "c2", 40000)
-    assert bell.state == IDLE and bell.tone == "error"
-    assert events(bell)[-1] == {"event": "call_ended", "reason": "no_answer", "duration_ms": 0}
-    advance(bell, 40000 + TONE_MS)
-    assert bell.tone is None and bell.get_timer() is None
+    # nobody answered: the station plays the prompt (intercom.app.voicemail)
+    assert bell.state == IDLE and bell.tone is None and bell.nobody_answered
+    assert events(bell)[-1] == ended("no_answer")
+    assert bell.get_timer() is None
 
 
 def test_busy_wins_over_no_answer_when_every_target_failed():
     bell, phone = make()
     press(bell, 0)
-    bell.on_failed("c1", "busy", 10)
-    bell.on_failed("c2", "not_found", 20)
-    assert events(bell)[-1]["reason"] == "busy"
+    bell.on_failed("c1", "not_found", 10, 404)
+    bell.on_failed("c2", "busy", 20, 486)
+    assert events(bell)[-1] == ended("refused", detail="busy", sip_code=486)
+    assert bell.nobody_answered and bell.tone is None
+
+
+def test_a_refusal_the_phone_has_no_word_for_is_rejected_with_its_code():
+    bell, phone = make(targets=("flat1",))
+    press(bell, 0)
+    bell.on_failed("c1", "error", 10, 500)
+    assert events(bell)[-1] == ended("refused", detail="rejected", sip_code=500)
+
+
+def test_no_answer_wins_over_unavailable_and_a_bad_answer_is_an_error():
+    bell, phone = make(mode="parallel")
+    press(bell, 0)
+    bell.on_failed("c1", "unavailable", 10, 480)
+    advance(bell, 30000)
+    assert events(bell)[-1] == ended("no_answer")
+    bell, phone = make(targets=("flat1",))
+    press(bell, 0)
+    bell.on_failed("c1", "bad_sdp", 10, 200)
+    assert events(bell)[-1] == ended("error", detail="bad_sdp")
+    assert bell.tone == "error" and not bell.nobody_answered
 
 
 def test_parallel_rings_everyone_and_the_first_answer_wins():
@@ -178,7 +210,8 @@ def test_not_registered_gives_an_error_tone_and_no_call():
     bell.set_registered(False)
     press(bell, 0)
     assert phone.actions == [] and bell.tone == "error" and bell.state == IDLE
-    assert events(bell)[-1] == {"event": "call_ended", "reason": "not_registered", "duration_ms": 0}
+    assert events(bell)[-1] == ended("error", detail="not_registered")
+    assert not bell.nobody_answered
 
 
 def test_max_duration_warns_ten_seconds_before_and_hangs_up():
@@ -192,11 +225,7 @@ def test_max_duration_warns_ten_seconds_before_and_hangs_up():
     advance(bell, 61000)
     assert phone.actions[-1] == ("hangup", "c1", 61000)
     assert bell.state == ENDING
-    assert events(bell)[-1] == {
-        "event": "call_ended",
-        "reason": "max_duration",
-        "duration_ms": 60000,
-    }
+    assert events(bell)[-1] == ended("max_duration", 60000)
     bell.on_remote_ended("c1", 61100)
     assert bell.state == IDLE and events(bell) == []
 
@@ -207,11 +236,14 @@ def test_remote_hangup_reports_the_talk_duration():
     bell.on_answered("c1", 2000)
     bell.on_remote_ended("c1", 9500)
     assert bell.state == IDLE
-    assert events(bell)[-1] == {
-        "event": "call_ended",
-        "reason": "remote_hangup",
-        "duration_ms": 7500,
-    }
+    assert events(bell)[-1] == ended("remote_hangup", 7500)
+
+
+def test_the_station_names_how_the_remote_ended():
+    bell, phone = make()
+    bell.on_incoming("in1", "sip:flat1@example.org", "sip:flat1@example.org", 100)
+    bell.on_remote_ended("in1", 150, "cancelled", "remote")
+    assert events(bell)[-1] == ended("cancelled", 50, "remote")
 
 
 def test_door_opened_confirms_and_a_hangup_with_a_reason_ends_the_call():
@@ -224,7 +256,15 @@ def test_door_opened_confirms_and_a_hangup_with_a_reason_ends_the_call():
     assert bell.tone is None
     bell.hangup_requested(8000, "door_opened")
     assert phone.actions[-1] == ("hangup", "c1", 8000)
-    assert events(bell)[-1] == {"event": "call_ended", "reason": "door_opened", "duration_ms": 7000}
+    assert events(bell)[-1] == ended("door_opened", 7000)
+
+
+def test_a_hangup_command_while_talking_is_a_local_hangup():
+    bell, phone = make()
+    press(bell, 0)
+    bell.on_answered("c1", 1000)
+    bell.hangup_requested(4000, "local_hangup", "hangup")
+    assert events(bell)[-1] == ended("local_hangup", 3000, "hangup")
 
 
 def test_incoming_call_from_an_allowed_caller_is_answered():
@@ -253,12 +293,12 @@ def test_incoming_call_without_an_identity_is_refused():
     assert events(bell)[-1]["accepted"] is False
 
 
-def test_a_target_without_room_for_its_call_fails_as_unavailable():
+def test_a_target_without_room_for_its_call_fails_as_an_error():
     bell, phone = make(mode="parallel")
     phone.full = True
     press(bell, 0)
-    assert bell.state == IDLE
-    assert events(bell)[-1] == {"event": "call_ended", "reason": "unavailable", "duration_ms": 0}
+    assert bell.state == IDLE and bell.tone == "error"
+    assert events(bell)[-1] == ended("error", detail="no_room")
 
 
 def test_incoming_call_while_busy_gets_486():
@@ -272,9 +312,10 @@ def test_incoming_call_while_busy_gets_486():
 def test_local_hangup_while_calling_cancels_and_reports():
     bell, phone = make(mode="parallel")
     press(bell, 0)
-    bell.hangup_requested(400)
+    bell.hangup_requested(400, "local_hangup", "hangup")
     assert sorted(phone.actions[2:]) == [("hangup", "c1", 400), ("hangup", "c2", 400)]
-    assert events(bell)[-1] == {"event": "call_ended", "reason": "local_hangup", "duration_ms": 0}
+    assert events(bell)[-1] == ended("cancelled", detail="hangup")
+    assert not bell.nobody_answered
 
 
 # -- several buttons, repeated presses, cooldown, quiet hours, chime ----------------
@@ -382,4 +423,4 @@ def test_the_door_opening_while_ringing_cancels_every_phone_still_ringing():
     bell.hangup_requested(2000, "door_opened")
     assert sorted(phone.actions[2:]) == [("hangup", "c1", 2000), ("hangup", "c2", 2000)]
     assert bell.state == IDLE
-    assert events(bell) == [{"event": "call_ended", "reason": "door_opened", "duration_ms": 0}]
+    assert events(bell) == [ended("door_opened")]

@@ -56,7 +56,8 @@ def test_flat_that_does_not_answer_lets_the_door_give_up_with_no_answer():
     pair = Pair(flat_cfg=flat_config(answer=False))
     pair.press(pair.door, 1000)
     ended = pair.first("door", "call_ended")
-    assert ended is not None and ended["reason"] == "declined"
+    assert ended is not None and (ended["reason"], ended["detail"]) == ("refused", "declined")
+    assert ended["sip_code"] == 403 and ended["media"] is None
     assert pair.door.state == "idle"
     assert pair.first("flat", "incoming_call")["accepted"] is False
 
@@ -93,12 +94,11 @@ def test_unlisted_caller_gets_no_answer_and_no_media():
     pair.press(pair.flat, 600)
     assert pair.first("door", "incoming_call")["accepted"] is False
     assert pair.door.state == "idle" and pair.door.media is None
-    assert pair.first("flat", "call_ended")["reason"] == "declined"
+    ended = pair.first("flat", "call_ended")
+    assert (ended["reason"], ended["detail"], ended["sip_code"]) == ("refused", "declined", 403)
 
 
 def test_peer_that_vanishes_mid_call_is_hung_up_after_the_rtp_timeout():
-    from intercom.app.station import RTP_TIMEOUT_MS
-
     pair = Pair()
     pair.press(pair.door, 1000)
     assert pair.door.state == "talking"
@@ -113,7 +113,7 @@ def test_peer_that_vanishes_mid_call_is_hung_up_after_the_rtp_timeout():
     pair.flat.get_timer = lambda: None
     pair.flat.next_event = lambda: None
     pair.flat.audio_frame = lambda mic, now: bytearray(320)
-    pair.run(RTP_TIMEOUT_MS + 1000)
+    pair.run(pair.door.config["call"]["media_timeout"] * 1000 + 1000)
     ended = pair.first("door", "call_ended")
     assert ended["reason"] == "rtp_timeout"
     assert vanished.state == "talking"

@@ -228,6 +228,7 @@ def test_the_door_hangs_up_on_a_caller_after_hangup_after_wrong_entries():
     pair.run(4000)
     rejected = [e["reason"] for e in pair.events["door"] if e["event"] == "code_rejected"]
     assert rejected == ["wrong_code"] * 3
-    assert pair.first("door", "call_ended")["reason"] == "wrong_codes"
+    ended = pair.first("door", "call_ended")
+    assert (ended["reason"], ended["detail"]) == ("local_hangup", "wrong_codes")
     assert pair.first("flat", "call_ended")["reason"] == "remote_hangup"
     assert pair.door.state == "idle" and pair.door.relay_on is False

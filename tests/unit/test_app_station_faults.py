@@ -19,6 +19,11 @@ def talking_pair(door_cfg=None):
     return pair
 
 
+def call_end(pair):
+    ended = pair.first("door", "call_ended")
+    return (ended["reason"], ended["detail"])
+
+
 def errors(pair):
     return [event for event in pair.events["door"] if event["event"] == "error"]
 
@@ -29,7 +34,7 @@ def assert_call_ended_by_the_error(pair):
     assert len(reported) == 1, reported
     assert "broken on purpose" in reported[0]["reason"]
     assert pair.door.stats(pair.now)["internal_errors"] == 1
-    assert pair.first("door", "call_ended")["reason"] == "internal_error"
+    assert call_end(pair) == ("error", "internal_error")
     assert pair.first("flat", "call_ended")["reason"] == "remote_hangup"
     assert pair.door.state == "idle" and pair.door.media is None
     assert pair.door.relay_on is False

@@ -177,7 +177,15 @@ def test_the_door_contact_opening_cancels_the_ringing_call():
     assert len(rig.requests("CANCEL")) == 1
     assert rig.door.state == "idle"
     assert rig.named("call_ended") == [
-        {"ts_ms": rig.now, "event": "call_ended", "reason": "door_opened", "duration_ms": 0}
+        {
+            "ts_ms": rig.now,
+            "event": "call_ended",
+            "reason": "door_opened",
+            "duration_ms": 0,
+            "detail": None,
+            "sip_code": None,
+            "media": None,
+        }
     ]
     assert [e["event"] for e in rig.events if e["event"].startswith("door_")] == [
         "door_contact",

@@ -26,8 +26,11 @@ def test_event_starts_with_ts_ms_and_name():
 
 def test_helpers_fill_the_contract_fields():
     assert events.call_started(1, "sip:flat1@example.org")["target"] == "sip:flat1@example.org"
-    ended = events.call_ended(2, "bye", 4500)
-    assert (ended["reason"], ended["duration_ms"]) == ("bye", 4500)
+    ended = events.call_ended(2, "remote_hangup", 4500)
+    assert (ended["reason"], ended["duration_ms"]) == ("remote_hangup", 4500)
+    assert (ended["detail"], ended["sip_code"], ended["media"]) == (None, None, None)
+    refused = events.call_ended(2, "refused", 0, "busy", 486)
+    assert (refused["detail"], refused["sip_code"]) == ("busy", 486)
     incoming = events.incoming_call(3, "sip:flat1@example.org", True)
     assert incoming == {
         "ts_ms": 3,
@@ -68,6 +71,7 @@ def test_misuse_raises():
         lambda: events.make_event(0, events.BUTTON, {"event": "x"}),
         lambda: events.make_event(0, events.BUTTON, {"ts_ms": 1}),
         lambda: events.dtmf(0, "1", "sms"),
+        lambda: events.call_ended(0, "busy", 0),  # a detail, not a reason
     ):
         try:
             bad()
@@ -77,15 +81,10 @@ def test_misuse_raises():
 
 
 def test_format_line_is_one_json_object():
-    line = events.format_line(events.call_ended(10, "timeout", 30000))
+    line = events.format_line(events.make_event(10, events.CALL_ENDED, {"reason": "x", "n": 3}))
     assert "\n" not in line
-    assert json.loads(line) == {
-        "ts_ms": 10,
-        "event": "call_ended",
-        "reason": "timeout",
-        "duration_ms": 30000,
-    }
-    assert line == '{"ts_ms": 10, "event": "call_ended", "duration_ms": 30000, "reason": "timeout"}'
+    assert json.loads(line) == {"ts_ms": 10, "event": "call_ended", "reason": "x", "n": 3}
+    assert line == '{"ts_ms": 10, "event": "call_ended", "n": 3, "reason": "x"}'
 
 
 def test_format_line_sorts_nested_keys():

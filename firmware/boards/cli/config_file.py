@@ -11,9 +11,9 @@
 # is boards.runtime.state_file.
 #
 # Relative paths in the config (sip.password_file, door.state_file, the
-# audio file:PATH specs, the services' TLS files: mqtt.tls_ca/tls_cert/
-# tls_key, http.tls_cert/tls_key, webhook.tls_ca) are relative to the
-# folder of the config file. A
+# audio file:PATH specs, voicemail.folder and a voicemail.prompt WAV, the
+# services' TLS files: mqtt.tls_ca/tls_cert/tls_key, http.tls_cert/tls_key,
+# webhook.tls_ca) are relative to the folder of the config file. A
 # secret file, or a config file holding a secret, that group or others may
 # access gets a warning (the `warn` callback, stderr by default): it still
 # loads.
@@ -155,6 +155,10 @@ def load_config(path, warn=print_warning, resolve_paths=True):
             if audio[key].startswith(AUDIO_FILE_PREFIX):
                 file_path = audio[key][len(AUDIO_FILE_PREFIX) :]
                 audio[key] = AUDIO_FILE_PREFIX + resolve_path(path, file_path)
+        voicemail = effective["voicemail"]
+        voicemail["folder"] = resolve_path(path, voicemail["folder"])
+        if voicemail["prompt"] not in schema.PROMPT_CHOICES:
+            voicemail["prompt"] = resolve_path(path, voicemail["prompt"])
         tables = [effective["mqtt"], effective["http"]] + effective["webhook"]
         for table in tables:
             for key in TLS_FILE_KEYS:

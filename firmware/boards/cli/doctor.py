@@ -23,7 +23,16 @@
 #            ctypes; without it the door runs half-duplex (a FAIL: install
 #            libspeexdsp1); half_duplex and off are reported as chosen
 #   gpio     the pins in use, with the I2S pins they stay clear of
+#   prompt   voicemail.prompt plays: the file exists and is 8000 Hz mono
+#            16-bit PCM (the default one is made by `make prompts`)
+#   last call  the last call_ended in the call log (call_log.json next to
+#            door.state_file, written by the running door): how it ended
+#            and its audio, explained (boards.cli.last_call): a refusal
+#            and its SIP code, NAT (the phone's audio from another address
+#            than its SDP named), one-way audio, the media timeout, how
+#            the phone sends DTMF. A failed call is a FAIL with what to fix
 
+import json
 import os
 import random
 import socket
@@ -36,8 +45,10 @@ from intercom.sip.flow import TLS, default_port
 from intercom.sip.grammar import parse_hostport
 
 from boards.audio import alsa_audio, audio_files, echo_speex
-from boards.cli import config_file
+from boards.audio.messages import MessageStore, default_prompt_folder
+from boards.cli import config_file, last_call
 from boards.runtime.addresses import StartError, resolve_host
+from boards.services.call_log import path_next_to
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -67,6 +78,9 @@ class Report:
 
     def ok(self, topic, text):
         self.write("  ok    %s: %s" % (topic, text))
+
+    def note(self, topic, text):
+        self.write("  note  %s: %s" % (topic, text))
 
     def fail(self, topic, text, fix):
         self.problems += 1
@@ -357,6 +371,63 @@ def check_gpio(report, config):
     report.ok("gpio", "%s; no pin used twice" % used)
 
 
+# -- voicemail and the last call ---------------------------------------------
+
+
+def check_prompt(report, config):
+    voicemail = config["voicemail"]
+    if config["device"]["board"] == "pico_w":
+        where = "on the Pico W's flash, put there by make flash"
+        report.ok("voicemail.prompt", "%s (%s)" % (voicemail["prompt"], where))
+        return
+    store = MessageStore(voicemail, default_prompt_folder())
+    if store.prompt_path is None:
+        report.ok("voicemail.prompt", 'the special information tone (prompt = "tone")')
+    elif store.problem is not None:
+        if voicemail["prompt"] == "default":
+            fix = "run make prompts (host_tools/prompts: espeak-ng and sox)"
+        else:
+            fix = "give an 8000 Hz mono 16-bit PCM WAV (sox IN.wav -r 8000 -c 1 -b 16 OUT.wav)"
+        report.fail("voicemail.prompt", store.problem, fix)
+    else:
+        report.ok("voicemail.prompt", "%s plays" % store.prompt_path)
+
+
+def last_call_entry(config):
+    """(the last call_ended entry of the call log or None, its path)."""
+    path = path_next_to(config["door"]["state_file"])
+    try:
+        with open(path) as source:
+            entries = json.load(source)["entries"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, path
+    for entry in reversed(entries if isinstance(entries, list) else []):
+        if isinstance(entry, dict) and entry.get("event") == "call_ended":
+            return entry, path
+    return None, path
+
+
+def check_last_call(report, config):
+    if config["device"]["board"] == "pico_w":
+        report.ok("last call", "a Pico W keeps no call log: its call_ended events go to MQTT")
+        return
+    entry, path = last_call_entry(config)
+    if entry is None:
+        report.ok("last call", "none in %s yet" % path)
+        return
+    when = entry.get("time_ms")
+    topic = "last call"
+    if isinstance(when, int):
+        topic += " " + time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when / 1000))
+    for kind, text, fix in last_call.explain(entry):
+        if kind == "fail":
+            report.fail(topic, text, fix)
+        elif kind == "note":
+            report.note(topic, text)
+        else:
+            report.ok(topic, text)
+
+
 def run(path, timeout_s=2.0, write=print):
     write("intercom doctor: %s" % path)
     report = Report(write)
@@ -371,6 +442,8 @@ def run(path, timeout_s=2.0, write=print):
     check_sip(report, config, timeout_s)
     check_audio(report, config)
     check_gpio(report, config)
+    check_prompt(report, config)
+    check_last_call(report, config)
     if report.problems:
         write("%d problem(s)" % report.problems)
         return EXIT_PROBLEMS

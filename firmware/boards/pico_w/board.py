@@ -49,6 +49,14 @@
 #           start (an IP address spares the lookup); quiet hours stay off
 #           until the first answer. time.zone (required then) gives the
 #           local time.
+#   prompt  the voicemail's "nobody answered" prompt plays from a WAV on
+#           the filesystem (FlashPrompt: prompts/, put there by make flash
+#           with the plain 44-byte header, read raw after it: the WAV
+#           parser of boards.audio.messages stays off the Pico's heap).
+#           Messages are not recorded here (the config refuses
+#           voicemail.record): a 30 s message is 480 KB of the 848 KB
+#           filesystem, erasing and writing flash stalls the cores that run
+#           the audio, and a Pico has no page to list them
 #   wdt     fed every second by a loop timer: a stuck loop is reset.
 #   wifi    checked every 2 s; when the link dropped, connect() again (at
 #           most every 10 s). When it comes back with another address than
@@ -97,6 +105,54 @@ WIFI_CHECK_MS = const(2000)
 WIFI_RETRY_MS = const(10000)
 SNTP_CHECK_MS = const(1000)
 BOARD = "pico_w"
+# The prompt's place on the filesystem, beside config.json (host_tools/flash
+# writes it there); the header make flash gives every prompt it copies.
+PROMPT_FOLDER = "prompts"
+DEFAULT_PROMPT = PROMPT_FOLDER + "/no_answer.wav"
+PLAIN_WAV_HEADER = const(44)
+
+
+class FlashPrompt:
+    """The voicemail's prompt and no messages (intercom.app.voicemail's
+    `messages`): prompt_path, problem (the file is not there: the tone
+    plays), open_prompt() -> a reader of the PCM after the header."""
+
+    def __init__(self, voicemail):
+        prompt = voicemail["prompt"]
+        self.prompt_path = None
+        if prompt == "default":
+            self.prompt_path = DEFAULT_PROMPT
+        elif prompt != "tone":
+            self.prompt_path = prompt
+        self.problem = None
+        if self.prompt_path is not None:
+            try:
+                os.stat(self.prompt_path)
+            except OSError:
+                self.problem = (
+                    "voicemail.prompt %s is not on the flash (make flash puts it there): "
+                    "the tone plays instead" % self.prompt_path
+                )
+
+    def open_prompt(self):
+        if self.prompt_path is None:
+            return None
+        return PlainPrompt(self.prompt_path)
+
+    def open_message(self):
+        raise OSError("a Pico W records no messages")
+
+
+class PlainPrompt:
+    def __init__(self, path):
+        self.stream = open(path, "rb")
+        self.stream.seek(PLAIN_WAV_HEADER)
+
+    def read_into(self, buffer):
+        return (self.stream.readinto(buffer) or 0) & ~1
+
+    def close(self):
+        self.stream.close()
 
 
 def output_pins(gpio):
@@ -278,6 +334,7 @@ class PicoBoard(BoardBase):
 
             self.sntp = SntpClient(os.urandom)
         self.audio = PicoAudio(machine, I2S_PINS[BOARD], config["audio"]["ptime"])
+        self.messages = FlashPrompt(config["voicemail"])
 
     def attach(self, runtime):
         loop = runtime.loop

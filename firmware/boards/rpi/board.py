@@ -27,6 +27,10 @@
 #   echo    audio.echo (default aec: libspeexdsp, boards.audio.echo_control);
 #           the echo starts one period plus the playback queue measured at
 #           the start after a speaker frame's tick (audio_path_delay_ms)
+#   voicemail  the prompt and the messages as files (boards.audio.messages:
+#           the default prompt from the package, messages in
+#           voicemail.folder, which on an installed Pi resolves in
+#           /var/lib/intercom, the service's writable folder)
 #   LED     boards.runtime.led.LedBlinker patterns on loop timers
 #   systemd READY=1 once attached, WATCHDOG=1 every WATCHDOG_USEC/2 from a
 #           loop timer, STOPPING=1 on close (boards.rpi.systemd)
@@ -38,6 +42,7 @@ from intercom.pins import INPUTS, OUTPUTS
 from boards.audio import audio_files
 from boards.audio.echo_control import open_echo_control
 from boards.audio.endpoints import open_input, open_output
+from boards.audio.messages import MessageStore, default_prompt_folder
 from boards.rpi.gpio_input import GpioInput
 from boards.rpi.systemd import SystemdNotifier
 from boards.runtime.event_log import log
@@ -123,6 +128,7 @@ class RpiBoard(BoardBase):
         self.blinker = None
         self._led_pattern = "off"
         self.notifier = SystemdNotifier(environ)
+        self.messages = MessageStore(config["voicemail"], default_prompt_folder())
         gpio_config = config["gpio"]
         debounce_ms = gpio_config["debounce_ms"]
         self.buttons = {}  # [[button]] id -> GpioInput

@@ -40,6 +40,11 @@
 #                              board paces audio from its device (ALSA poll
 #                              descriptors, I2S irq) and calls
 #                              runtime.exchange_audio(mic) -> speaker PCM itself
+#   messages                   the voicemail's prompt and message files
+#                              (boards.audio.messages.MessageStore), or None
+#                              (BoardBase: the tone only); its .problem, a
+#                              prompt that cannot play, is an `error` event
+#                              at start
 #   attach(runtime)            once the Station exists, before it starts: add
 #                              readers (buttons, stdin, audio device) with
 #                              runtime.loop.add_reader, timers with
@@ -200,6 +205,7 @@ class BoardBase:
     name = "board"
     drives_audio = False
     output_names = ()
+    messages = None
 
     def __init__(self, log_mode):
         self.event_log = EventLog(log_mode)
@@ -344,6 +350,7 @@ class Runtime:
             try:
                 self._started().start(self.now_ms())
                 self.flush()
+                self._report_prompt_problem()
                 while self.exit_reason is None:
                     self.loop.run_once()
             except KeyboardInterrupt:
@@ -379,6 +386,7 @@ class Runtime:
             rtp.local_address[1],
             saved_door_state=saved,
             srtp_factory=srtp_factory,
+            messages=self.board.messages,
         )
         log(
             "intercom: %s board, SIP %s:%d, RTP %d"
@@ -439,6 +447,12 @@ class Runtime:
             self.sip_streams = streams
             return sip
         raise StartError("no port on %s is free for SIP over both UDP and TCP" % host)
+
+    def _report_prompt_problem(self):
+        messages = self.board.messages
+        if messages is not None and messages.problem is not None:
+            log("intercom: " + messages.problem)
+            self.board.emit(events.error(self.now_ms(), messages.problem))
 
     def _install_signal_handlers(self):
         if signal is None:

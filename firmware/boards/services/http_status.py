@@ -7,6 +7,9 @@
 #   GET  /api/status       registration, state, current call (its button),
 #                          lockout, quiet hours, door contact, tamper, stats
 #   GET  /api/log          the call log (oldest first)
+#   GET  /api/messages     the visitors' messages on the door (newest first:
+#                          name, path, time, duration_ms); the recordings
+#                          themselves stay on the door (scp them)
 #   GET  /api/config       the effective config, secrets masked
 #   POST /api/test-ring    a test ring (= a button press); needs
 #                          "Authorization: Bearer <http.token>" (compared in
@@ -253,6 +256,7 @@ class HttpStatus:
             "/": lambda: ("text/html; charset=utf-8", self._page()),
             "/api/status": lambda: _json(self.services.status()),
             "/api/log": lambda: _json({"entries": self.services.log_entries()}),
+            "/api/messages": lambda: _json({"messages": self.services.messages()}),
             "/api/config": lambda: _json(self.services.config_summary()),
         }
         if path in pages:

@@ -17,8 +17,9 @@
 # It needs of the runtime: .config, .service_loop (the guarded loop,
 # boards.runtime.service_loop), .station (.state,
 # .doorbell.registered, .policy.is_locked(), .policy.tamper_alarm,
-# .quiet_hours, .door_contact, .stats()), .board (.name, .emit(),
-# .now_wallclock_ms()), .now_ms(), test_ring(), remote_open(),
+# .quiet_hours, .door_contact, .voicemail.state, .listen_in, .stats()),
+# .board (.name, .emit(), .now_wallclock_ms(), .messages: the visitors'
+# messages, boards.audio.messages), .now_ms(), test_ring(), remote_open(),
 # set_quiet_mode() and reset_tamper().
 #
 # Everything runs in the runtime's one poll loop on non-blocking sockets
@@ -208,6 +209,9 @@ class Services:
                 "contact": None if contact == "unknown" else contact,
                 "tamper_alarm": station.policy.tamper_alarm,
             },
+            "voicemail": station.voicemail.state,
+            "listen_in": station.listen_in,
+            "messages": self.messages(),
             "stats": station.stats(runtime.now_ms()),
         }
         if self.mqtt is not None:
@@ -222,6 +226,11 @@ class Services:
 
     def log_entries(self):
         return self.call_log.entries()
+
+    def messages(self):
+        """The visitors' messages on the door, newest first."""
+        store = self.runtime.board.messages
+        return store.messages() if store is not None else []
 
     def config_summary(self):
         summary = intercom_config.masked(self.runtime.config)

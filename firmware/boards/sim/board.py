@@ -19,8 +19,8 @@
 # leaves the poll set and the door keeps running.
 #
 # audio.input:  file:PATH.wav (played once, starting when the first call is
-#               talking, then silence: the visitor speaks once someone
-#               listens), tone, silence,
+#               talking or a message records, then silence: the visitor
+#               speaks once someone listens), tone, silence,
 #               default (ALSA "default" when pyalsaaudio works, else silence),
 #               any other text: an ALSA PCM name (CPython with pyalsaaudio)
 # audio.output: file:PATH.wav, null, default (ALSA "default", else null),
@@ -47,6 +47,7 @@ from intercom.pins import OUTPUTS
 from boards.audio import audio_files
 from boards.audio.echo_control import open_echo_control
 from boards.audio.endpoints import open_input, open_output
+from boards.audio.messages import MessageStore, default_prompt_folder
 from boards.runtime.event_log import log
 from boards.runtime.loop import Clock
 from boards.runtime.runtime import EXIT_FAILURE, BoardBase, Runtime
@@ -221,6 +222,7 @@ class SimBoard(BoardBase):
         except audio_files.AudioError:
             self.source.close()
             raise
+        self.messages = MessageStore(config["voicemail"], default_prompt_folder())
         self.room = None
         room = config["sim"]
         if room is not None and room["echo_path"]:
@@ -271,8 +273,8 @@ class SimBoard(BoardBase):
         self.emit(event)
 
     def read_mic_frame(self, buffer):
-        if self.file_input and self.runtime.station.state != "talking":
-            audio_files.fill_silence(buffer, 0)  # the visitor speaks once a call is up
+        if self.file_input and not self.runtime.station.mic_live:
+            audio_files.fill_silence(buffer, 0)  # the visitor speaks once someone listens
         else:
             self.source.read_frame(buffer)
         if self.room is not None:

@@ -2,7 +2,7 @@
 #
 # One state machine. Times are integer ms (now_ms, compat ticks). The SIP side
 # is a `phone` with call(target, now_ms, button) -> call_id (None: no room
-# for the call, it fails as unavailable; button: the pressed button's config
+# for the call, it fails as no_room; button: the pressed button's config
 # entry, for the INVITE's display name and Alert-Info), hangup(call_id,
 # now_ms), answer(call_id, now_ms) and reject(call_id, status, now_ms); the
 # station feeds the phone's outcomes back through the on_* methods.
@@ -27,7 +27,8 @@
 #            (call.cooldown s after a call
 #            ended)
 #            button, quiet and no targets  `button` only                        idle
-#            button, not registered        error tone, call_ended(not_regist.)  idle
+#            button, not registered        error tone, call_ended(error,
+#                                          not_registered)                      idle
 #            button                        call the targets (the button's mode),
 #                                          ring timer                           calling
 #            incoming, identity allowed    answer, max-duration timers          talking
@@ -38,20 +39,23 @@
 #            ringing (first)               ringback tone, `ringing`             calling
 #            answered                      cancel the other targets, stop tone,
 #                                          max-duration timers, `answered`      talking
-#            failed, sequential            next target, or error tone +
-#                                          call_ended(busy/declined/no_answer)  calling/idle
-#            failed, parallel              forget it; when none left: as above  calling/idle
+#            failed, sequential            next target, or give up (below)      calling/idle
+#            failed, parallel              forget it; when none left: give up   calling/idle
 #            ring timer                    hang up (CANCEL) the ringing
-#                                          target(s), then as failed            calling/idle
-#            hangup (command, the door      hang up (CANCEL) every ringing
-#            opened: door_opened, an error) target, call_ended(reason given)     idle
+#                                          target(s) (no_answer), then as
+#                                          failed                               calling/idle
+#            hangup (command, stop; the     hang up (CANCEL) every ringing
+#            door opened: door_opened; an   target, call_ended(cancelled, or
+#            error)                         the reason given)                    idle
 #   talking  button                        `button` repeat n, counted           talking
 #            warning timer (10 s before)   warning beep                         talking
 #            max-duration timer            hang up, call_ended(max_duration)    ending
 #            hangup (command, the door
 #            policy after opening or
-#            wrong codes, an error)        hang up, call_ended(reason given)    ending
-#            remote ended                  call_ended(remote_hangup)            idle
+#            wrong codes, the media
+#            timeout, an error)            hang up, call_ended(reason given)    ending
+#            remote ended                  call_ended(remote_hangup, or the
+#                                          reason the station maps)             idle
 #            transferred(new call)         the new call is the talking one (a   talking
 #                                          transfer's party answered; timers go
 #                                          on: max_duration is the visitor's)
@@ -60,12 +64,23 @@
 #
 # Every way back to idle after a call (or an incoming call) starts the
 # cooldown when call.cooldown is set.
+#
+# Giving up (every target failed): the failures name the attempt in
+# _FAILURE_PRECEDENCE order (one busy flat makes it "busy" rather than "no
+# answer"), as a call_ended reason of intercom.events: no_answer; refused
+# with the failure as detail and its SIP status as sip_code; error for
+# no_room (the phone had no room for the call) and bad_sdp. Nobody
+# answered (no_answer, refused): `nobody_answered` is set and the station
+# plays the prompt sequence (intercom.app.voicemail); any other give-up:
+# the error tone.
+#
 # A target the phone has no room to call (call() gives None) fails at once
-# as unavailable. Every call that was started ends with exactly one
-# `call_ended` event.
+# as no_room. Every call that was started ends with exactly one
+# `call_ended` event (reasons and details: intercom.events).
 # One-shot tones (chime, error, warning, confirm, reject) last TONE_MS;
 # ringback plays while calling after the first `ringing` (after the chime).
 
+from intercom import events
 from intercom.compat import ticks_add, ticks_diff
 
 IDLE = "idle"
@@ -77,10 +92,22 @@ TONE_MS = 1500
 WARNING_BEFORE_END_MS = 10000
 ENDING_TIMEOUT_MS = 5000
 
-# Failure reasons the phone reports, in the order that names the whole
-# attempt when every target failed: one busy flat makes the visitor hear
-# "busy" rather than "no answer".
-_FAILURE_PRECEDENCE = ("busy", "declined", "no_answer", "unavailable", "not_found")
+# Failures of one target (what the phone reports, "no_answer" for the ring
+# timer, "no_room" when call() gives None), in the order that names the
+# whole attempt when every target failed; any other is "rejected".
+_FAILURE_PRECEDENCE = (
+    "busy",
+    "declined",
+    "no_answer",
+    "unavailable",
+    "not_found",
+    "redirect",
+    "auth",
+    "rejected",
+    "bad_sdp",
+    "no_room",
+)
+_ERROR_FAILURES = ("bad_sdp", "no_room")
 
 
 class Doorbell:
@@ -101,11 +128,12 @@ class Doorbell:
         self._targets = []
         self._parallel = False
         self.tone = None
+        self.nobody_answered = False  # set on giving up so; the station clears it
         self.talking_call_id = None  # the call in talking (and ending)
         self._ringing_calls = {}  # call_id -> target, while calling
         self._rang = []  # call ids that reported ringing
         self._next_target = 0
-        self._failures = []
+        self._failures = []  # (failure, SIP status or None) per target
         self._answered_ms = 0
         self._timers = {}  # name -> deadline ms
         self.emit = emit
@@ -130,7 +158,7 @@ class Doorbell:
             return
         if not self.registered:
             self._play(now_ms, "error")
-            self.emit(now_ms, "call_ended", {"reason": "not_registered", "duration_ms": 0})
+            self._emit_call_ended(now_ms, events.CALL_FAILED, 0, "not_registered")
             return
         self.state = CALLING
         self.button = button
@@ -141,12 +169,16 @@ class Doorbell:
         self._next_target = 0
         self._ring_next(now_ms)
 
-    def hangup_requested(self, now_ms, reason="local_hangup"):
+    def hangup_requested(self, now_ms, reason, detail=None):
+        """reason, detail: the call_ended reason and detail (intercom.events);
+        local_hangup while calling is cancelled (nobody had answered)."""
         if self.state == CALLING:
+            if reason == events.LOCAL_HANGUP:
+                reason = events.CANCELLED
             self._hang_up_ringing(now_ms)
-            self._finish(now_ms, reason)
+            self._finish(now_ms, reason, detail)
         elif self.state == TALKING:
-            self._end_talking(now_ms, reason)
+            self._end_talking(now_ms, reason, detail)
 
     def set_registered(self, registered):
         self.registered = registered
@@ -170,19 +202,20 @@ class Doorbell:
         self._start_talking(call_id, now_ms)
         self.emit(now_ms, "answered", {"target": target})
 
-    def on_failed(self, call_id, reason, now_ms):
+    def on_failed(self, call_id, reason, now_ms, status=None):
+        """reason: the phone's word for the failure; status: its SIP code."""
         if self.state != CALLING or call_id not in self._ringing_calls:
             return
         del self._ringing_calls[call_id]
-        self._failures.append(reason)
+        self._failures.append((reason, status))
         if not self._ringing_calls:
             self._ring_next(now_ms)
 
-    def on_remote_ended(self, call_id, now_ms):
+    def on_remote_ended(self, call_id, now_ms, reason=events.REMOTE_HANGUP, detail=None):
         if call_id != self.talking_call_id:
             return
         if self.state == TALKING:
-            self._emit_call_ended(now_ms, "remote_hangup")
+            self._emit_call_ended(now_ms, reason, ticks_diff(now_ms, self._answered_ms), detail)
         self._back_to_idle(now_ms)
 
     def on_incoming(self, call_id, caller, identity, now_ms):
@@ -241,13 +274,13 @@ class Doorbell:
             self.tone = "ringback" if self.state == CALLING and self._rang else None
         elif name == "ring" and self.state == CALLING:
             for _ in list(self._ringing_calls):
-                self._failures.append("no_answer")
+                self._failures.append(("no_answer", None))
             self._hang_up_ringing(now_ms)
             self._ring_next(now_ms)
         elif name == "warning" and self.state == TALKING:
             self._play(now_ms, "warning")
         elif name == "max_duration" and self.state == TALKING:
-            self._end_talking(now_ms, "max_duration")
+            self._end_talking(now_ms, events.MAX_DURATION)
         elif name == "ending" and self.state == ENDING:
             self._back_to_idle(now_ms)
 
@@ -264,7 +297,7 @@ class Doorbell:
             call_id = self._phone.call(target, now_ms, self.button)
             self.emit(now_ms, "call_started", {"target": target, "button": self.button_id})
             if call_id is None:  # no room for another SIP call
-                self._failures.append("unavailable")
+                self._failures.append(("no_room", None))
                 continue
             self._ringing_calls[call_id] = target
             if not self._parallel:
@@ -280,17 +313,33 @@ class Doorbell:
         self._ringing_calls = {}
 
     def _give_up(self, now_ms):
-        self._finish(now_ms, self._failure_reason())
-        self._play(now_ms, "error")
+        failure, status = self._naming_failure()
+        if failure == "no_answer":
+            reason, detail, status = events.NO_ANSWER, None, None
+        elif failure in _ERROR_FAILURES:
+            reason, detail, status = events.CALL_FAILED, failure, None
+        else:
+            reason, detail = events.REFUSED, failure
+        self._finish(now_ms, reason, detail, status)
+        if reason == events.CALL_FAILED:
+            self._play(now_ms, "error")
+        else:
+            self.nobody_answered = True
 
-    def _failure_reason(self):
-        for reason in _FAILURE_PRECEDENCE:
-            if reason in self._failures:
-                return reason
-        return "failed"
+    def _naming_failure(self):
+        """(failure, SIP status) that names the attempt (_FAILURE_PRECEDENCE)."""
+        best = None
+        best_rank = len(_FAILURE_PRECEDENCE)
+        for failure, status in self._failures:
+            if failure not in _FAILURE_PRECEDENCE:
+                failure = "rejected"
+            rank = _FAILURE_PRECEDENCE.index(failure)
+            if best is None or rank < best_rank:
+                best, best_rank = (failure, status), rank
+        return best if best is not None else ("no_room", None)
 
-    def _finish(self, now_ms, reason):
-        self.emit(now_ms, "call_ended", {"reason": reason, "duration_ms": 0})
+    def _finish(self, now_ms, reason, detail=None, sip_code=None):
+        self._emit_call_ended(now_ms, reason, 0, detail, sip_code)
         self._back_to_idle(now_ms)
 
     def _start_talking(self, call_id, now_ms):
@@ -306,17 +355,22 @@ class Doorbell:
             warning_at = self._max_duration_ms - WARNING_BEFORE_END_MS
             self._timers["warning"] = ticks_add(now_ms, warning_at)
 
-    def _end_talking(self, now_ms, reason):
+    def _end_talking(self, now_ms, reason, detail=None):
         self._phone.hangup(self.talking_call_id, now_ms)
-        self._emit_call_ended(now_ms, reason)
+        self._emit_call_ended(now_ms, reason, ticks_diff(now_ms, self._answered_ms), detail)
         self.state = ENDING
         for name in ("max_duration", "warning"):
             self._timers.pop(name, None)
         self._timers["ending"] = ticks_add(now_ms, ENDING_TIMEOUT_MS)
 
-    def _emit_call_ended(self, now_ms, reason):
-        duration = ticks_diff(now_ms, self._answered_ms)
-        self.emit(now_ms, "call_ended", {"reason": reason, "duration_ms": duration})
+    def _emit_call_ended(self, now_ms, reason, duration_ms, detail=None, sip_code=None):
+        fields = {
+            "reason": reason,
+            "duration_ms": duration_ms,
+            "detail": detail,
+            "sip_code": sip_code,
+        }
+        self.emit(now_ms, "call_ended", fields)
 
     def _back_to_idle(self, now_ms):
         self.state = IDLE

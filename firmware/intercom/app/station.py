@@ -32,7 +32,11 @@
 #   output(name), name in pins.OUTPUTS:   chime (a pulse of chime.pulse_ms on a
 #                                         press), calling, talking, door_open
 #                                         (the relay): call-state lights
+#   .mic_live (the visitor is heard: a call talks, or a message records)
+#   .voicemail.state  .listen_in (a resident listens in: the notice plays)
 #   needs_flush() / flushed()
+# messages (Station(..., messages=...)): the board's prompt and message
+# files for the voicemail (intercom.app.voicemail); None: the tone only.
 #
 # The media fast path: an audio frame or an RTP packet usually changes
 # nothing but the media (a packet out, samples in the jitter buffer). After
@@ -60,8 +64,11 @@
 #                               the button: its code and open_from);
 #                               a call the doorbell no longer owns (a 2xx
 #                               after it gave up) is hung up
-#   call_failed                 doorbell.on_failed (timeout counts as no_answer)
-#   call_ended                  doorbell.on_remote_ended
+#   call_failed                 doorbell.on_failed with the SIP status
+#                               (timeout counts as no_answer)
+#   call_ended                  doorbell.on_remote_ended (the caller's
+#                               CANCEL: cancelled; our answer never ACKed:
+#                               error no_ack; else remote_hangup)
 #   dtmf (SIP INFO)             media.info_digit (mutes the speaker),
 #                               policy.receive_digit (the policy's call only)
 #   media_updated               media.update (hold / unhold)
@@ -100,8 +107,22 @@
 #   relay on/off                door_contact.relay_changed (forced or not)
 #   policy code_rejected        doorbell.code_rejected (rejection tone)
 #   policy hangup_due           doorbell.hangup_requested(its reason: door_opened,
-#                               or wrong_codes after door.hangup_after_wrong)
-#   no RTP for RTP_TIMEOUT_MS   doorbell.hangup_requested(reason rtp_timeout)
+#                               or local_hangup wrong_codes after
+#                               door.hangup_after_wrong)
+#   no RTP for call.media_timeout while RTP is due (answered, sendrecv, not
+#   c=0.0.0.0: never on hold; the silence counts from the answer or the
+#   end of the hold)            doorbell.hangup_requested(reason rtp_timeout)
+#   doorbell call_ended         out with the media summary of the call's
+#                               session (MediaSession.summary), taken before
+#                               the media stops
+#   doorbell nobody_answered    voicemail.start: the prompt sequence
+#   doorbell leaves idle        voicemail.stop (a message so far is kept)
+#
+# The listen notice: an incoming call the door answered (a resident
+# listening in) plays tones.listen_notice on the door's speaker from its
+# first frame and every call.notice_interval s (sample-exact: it counts
+# the frames played), over the resident's audio, until the call ends; the
+# config refuses to turn it off while call.answer_from lets anyone in.
 #
 # A transfer's new call lives as long as the doorbell talks on the call it
 # replaces: when the doorbell leaves that call, the new one is hung up.
@@ -130,7 +151,8 @@
 # and "quiet_mode", the owner's quiet hours switch; door_state_to_save gives
 # it after a change of either.
 #
-# Tones replace the remote audio on the door's speaker while they play. The
+# Tones replace the remote audio on the door's speaker while they play, and
+# the voicemail's prompt and beep whatever else would play. The
 # remote audio never carries the resident's DTMF tones to the speaker: the
 # media session silences them (media/session.py, media/dtmf_mute.py).
 # LED patterns: lockout "double", calling "fast", talking/ending "on", idle
@@ -143,13 +165,13 @@ from intercom.app.doorbell import CALLING, IDLE, TALKING, Doorbell
 from intercom.app.identity import allowed_identities, home_hosts, parse_identity
 from intercom.app.quiet_hours import AUTO, MODES, QuietHours
 from intercom.app.relay import RelayPulse
+from intercom.app.voicemail import Voicemail
 from intercom.compat import ticks_diff
 from intercom.media import tones
 from intercom.media.session import MediaSession
 from intercom.sip.agent import Agent
 from intercom.sip.agent_settings import AgentSettings
 
-RTP_TIMEOUT_MS = 30000
 # The largest SIP datagram parsed; the MicroPython boards receive at most
 # this much (boards/runtime/runtime.py, SIP_RECEIVE_BYTES).
 MAX_MESSAGE_SIZE = 4096 if compat.IS_MICROPYTHON else 65536
@@ -162,6 +184,14 @@ _TONES = {
     "chime": tones.chime,
 }
 _FAILURE_REASONS = {"timeout": "no_answer"}
+# The agent's reasons for the end of a call (intercom.sip.agent) as the
+# doorbell's call_ended reason and detail; any other: remote_hangup.
+_ENDED_REASONS = {
+    "cancelled": (events.CANCELLED, "remote"),
+    "no_ack": (events.CALL_FAILED, "no_ack"),
+}
+# A c= address that says "send nothing here" (RFC 3264 8.4, the old hold).
+_UNSPECIFIED_HOSTS = ("0.0.0.0", "::")
 STAT_MASK = 0xFFFFFFFF
 
 
@@ -213,6 +243,7 @@ class Station:
         rtp_port,
         saved_door_state=None,
         srtp_factory=None,
+        messages=None,
     ):
         sip = config["sip"]
         call = config["call"]
@@ -226,6 +257,8 @@ class Station:
         self._jitter_bounds = (audio["jitter_min_ms"], audio["jitter_max_ms"])
         self._symmetric_rtp = audio["symmetric_rtp"]
         self._srtp_factory = srtp_factory
+        self._media_timeout_ms = call["media_timeout"] * 1000
+        self._notice_interval_ms = call["notice_interval"] * 1000
         self._show_digits = config["device"]["show_dtmf_digits"]
         self.agent = Agent(
             AgentSettings(config, local_host, sip_port, max_message_size=MAX_MESSAGE_SIZE),
@@ -243,7 +276,7 @@ class Station:
             call,
             _Phone(self),
             lambda identity: parse_identity(identity) in answer_from,
-            self._emit,
+            self._doorbell_emit,
             config["chime"]["on_repeat"],
         )
         self.doorbell.set_registered(not sip["register"])
@@ -257,6 +290,7 @@ class Station:
         self._relay_seen = False
         self._chime = RelayPulse(config["chime"]["pulse_ms"])
         self._chime_tone = config["chime"]["tone"]
+        self.voicemail = Voicemail(config["voicemail"], messages)
         self.dialled = {}  # call id -> URI we dialled (the caller identity on answer)
         self._awaiting_ack = {}  # incoming call id -> caller identity, until `answered`
         # a transfer's new call id -> [old call id, target, attended, old ended]
@@ -269,9 +303,10 @@ class Station:
         self._events = []
         self._rtp_out = []
         self._silence = bytearray(self._frame_bytes)
-        self._tone_buffer = bytearray(self._frame_bytes)
+        self._tone_buffer = bytearray(self._frame_bytes)  # also the notice's and the voicemail's
         self._tone_name = None
         self._tone = None
+        self._notice = None  # the listen notice of an incoming call (tones.listen_notice)
         self._stopping = False
         self.stopped = False
         self._needs_flush = True
@@ -303,7 +338,8 @@ class Station:
     def stop(self, now_ms):
         self._stopping = True
         try:
-            self.doorbell.hangup_requested(now_ms, "shutdown")
+            self.doorbell.hangup_requested(now_ms, events.LOCAL_HANGUP, "shutdown")
+            self.voicemail.stop(now_ms)
             self.agent.stop(now_ms)
             self._settle(now_ms)
         except MemoryError:
@@ -388,7 +424,7 @@ class Station:
 
     def hangup(self, now_ms):
         try:
-            self.doorbell.hangup_requested(now_ms)
+            self.doorbell.hangup_requested(now_ms, events.LOCAL_HANGUP, "hangup")
             self._settle(now_ms)
         except MemoryError:
             raise
@@ -455,6 +491,11 @@ class Station:
     def audio_frame(self, mic_pcm, now_ms):
         try:
             speaker = self._exchange_frame(mic_pcm, now_ms)
+            notice = self._notice
+            if notice is not None:
+                speaker = self._play_notice(notice, speaker)
+            if self.voicemail.active:
+                speaker = self._voicemail_frame(mic_pcm, now_ms)
         except MemoryError:
             raise
         except Exception as error:
@@ -466,6 +507,25 @@ class Station:
             speaker = self._tone_buffer
         return speaker
 
+    def _play_notice(self, notice, speaker):
+        """The listen notice's next frame over the resident's audio."""
+        samples = self._frame_bytes >> 1
+        if notice.silent_for(samples):
+            notice.skip(samples)
+            return speaker
+        notice.read_into(self._tone_buffer)  # a doorbell tone after it writes over it
+        return self._tone_buffer
+
+    def _voicemail_frame(self, mic_pcm, now_ms):
+        voicemail = self.voicemail
+        if not voicemail.frame(mic_pcm, self._tone_buffer, now_ms):
+            speaker = self._silence
+        else:
+            speaker = self._tone_buffer
+        if voicemail.has_events:
+            self._settle(now_ms)  # out with them (a message recorded, an error)
+        return speaker
+
     def _exchange_frame(self, mic_pcm, now_ms):
         media = self.media
         if media is None:
@@ -474,8 +534,9 @@ class Station:
             self._send_audio(media, mic_pcm, now_ms)
         speaker = media.play_frame(now_ms)
         self._take_digits(media, now_ms)
-        if self._receiving and ticks_diff(now_ms, media.last_rtp_ms) > RTP_TIMEOUT_MS:
-            self.doorbell.hangup_requested(now_ms, "rtp_timeout")
+        timeout = self._media_timeout_ms
+        if self._receiving and timeout and ticks_diff(now_ms, media.last_rtp_ms) > timeout:
+            self.doorbell.hangup_requested(now_ms, events.RTP_TIMEOUT)
             self._settle(now_ms)
         return speaker
 
@@ -576,6 +637,14 @@ class Station:
         return self.doorbell.state
 
     @property
+    def mic_live(self):
+        return self.doorbell.state == TALKING or self.voicemail.recording
+
+    @property
+    def listen_in(self):
+        return self._notice is not None
+
+    @property
     def led(self):
         if self.policy.is_locked():
             return "double"
@@ -638,7 +707,10 @@ class Station:
             if reason is not None:
                 busy = True
                 self.policy.hangup_due = None
-                self.doorbell.hangup_requested(now_ms, reason)
+                if reason == events.DOOR_OPENED:
+                    self.doorbell.hangup_requested(now_ms, events.DOOR_OPENED)
+                else:
+                    self.doorbell.hangup_requested(now_ms, events.LOCAL_HANGUP, reason)
             if self.doorbell.chime_due:
                 self.doorbell.chime_due = False
                 self._chime.start(now_ms)
@@ -648,6 +720,12 @@ class Station:
             if relay != self._relay_seen:
                 self._relay_seen = relay
                 self.door_contact.relay_changed(relay, now_ms)
+            self._run_voicemail(now_ms)
+            event = self.voicemail.next_event()
+            while event is not None:
+                busy = True
+                self._events.append(event)
+                event = self.voicemail.next_event()
             self._end_what_the_doorbell_left(now_ms)
         if self._stopping and not self.agent.calls:
             registration = self.agent.registration
@@ -695,11 +773,13 @@ class Station:
                 if self.doorbell.state == TALKING and self.doorbell.talking_call_id == call_id:
                     self._start_media(call_id, event["media"], now_ms, True)
                     self._answer_policy(call_id, identity, now_ms)
+                    if self._notice_interval_ms:
+                        self._notice = tones.listen_notice(self._notice_interval_ms)
             elif self.doorbell.state == CALLING and self.doorbell.owns(call_id):
                 self.doorbell.on_answered(call_id, now_ms)
                 if self._media_call_id == call_id:
                     self._call_media().update(event["media"])
-                    self._receiving = True
+                    self._expect_rtp(event["media"], now_ms)
                 else:
                     self._start_media(call_id, event["media"], now_ms, True)
                 button = self.doorbell.button_id
@@ -710,13 +790,14 @@ class Station:
             reason = _FAILURE_REASONS.get(event["reason"], event["reason"])
             if call_id in self._transfers:
                 self._transfer_failed(call_id, reason, now_ms)
-            self.doorbell.on_failed(call_id, reason, now_ms)
+            self.doorbell.on_failed(call_id, reason, now_ms, event["status"])
             self.dialled.pop(call_id, None)
         elif name == "transfer_requested":
             self._transfer_requested(call_id, event, now_ms)
         elif name == "call_ended":
+            reason, detail = _ENDED_REASONS.get(event["reason"], (events.REMOTE_HANGUP, None))
             if not self._transfer_pending(call_id, now_ms):
-                self.doorbell.on_remote_ended(call_id, now_ms)
+                self.doorbell.on_remote_ended(call_id, now_ms, reason, detail)
             self.dialled.pop(call_id, None)
             self._awaiting_ack.pop(call_id, None)
         elif name == "dtmf":
@@ -730,7 +811,37 @@ class Station:
         elif name == "media_updated":
             if call_id == self._media_call_id:
                 self._call_media().update(event["media"])
-                self._receiving = event["media"]["direction"] in ("sendrecv", "recvonly")
+                if self.doorbell.state == TALKING:
+                    self._expect_rtp(event["media"], now_ms)
+
+    def _doorbell_emit(self, now_ms, name, fields):
+        """The doorbell's events; a call_ended gets the media summary of
+        the call's session (still there: the media stops after it)."""
+        if name != events.CALL_ENDED:
+            self._emit(now_ms, name, fields)
+            return
+        media = self.media
+        self._events.append(
+            events.call_ended(
+                now_ms,
+                fields["reason"],
+                fields["duration_ms"],
+                fields["detail"],
+                fields["sip_code"],
+                None if media is None else media.summary(),
+            )
+        )
+
+    def _run_voicemail(self, now_ms):
+        """The prompt sequence after nobody answered; it ends when the
+        doorbell leaves idle (a press rang again, a call came in)."""
+        doorbell = self.doorbell
+        if doorbell.nobody_answered:
+            doorbell.nobody_answered = False
+            if doorbell.state == IDLE and not self._stopping:
+                self.voicemail.start(now_ms)
+        elif doorbell.state != IDLE and self.voicemail.active:
+            self.voicemail.stop(now_ms)
 
     # -- transfers (RFC 3515, RFC 3891) -------------------------------------------
 
@@ -865,7 +976,18 @@ class Station:
             srtp_factory=self._srtp_factory,
         )
         self._media_call_id = call_id
-        self._receiving = answered and media["direction"] in ("sendrecv", "recvonly")
+        self._receiving = False
+        if answered:
+            self._expect_rtp(media, now_ms)
+
+    def _expect_rtp(self, media, now_ms):
+        """Whether the media timeout runs: RTP is due both ways, not on
+        hold (RFC 3264 8.4: a direction, or c=0.0.0.0); its silence counts
+        from when it became due."""
+        due = media["direction"] == "sendrecv" and media["remote_host"] not in _UNSPECIFIED_HOSTS
+        if due and not self._receiving:
+            self._call_media().expect_rtp(now_ms)
+        self._receiving = due
 
     def _signalling_host(self, call_id):
         """The host the call's SIP peer talks from (where its INVITE came
@@ -884,6 +1006,7 @@ class Station:
         self.media = None
         self._media_call_id = None
         self._receiving = False
+        self._notice = None
 
     def _current_tone(self):
         name = self.doorbell.tone
@@ -908,7 +1031,7 @@ class Station:
         self._needs_flush = True
         self._emit(now_ms, events.ERROR, {"reason": "%s: %r" % (where, error)})
         try:
-            self._end_call(now_ms, "internal_error")
+            self._end_call(now_ms, events.CALL_FAILED, "internal_error")
         except MemoryError:
             raise
         except Exception as second:
@@ -917,9 +1040,11 @@ class Station:
             self._emit(now_ms, events.ERROR, {"reason": "ending the call: %r" % (second,)})
             self._forget_call(now_ms)
 
-    def _end_call(self, now_ms, reason):
-        """The doorbell hangs up (CANCEL or BYE); media and digits stop now."""
-        self.doorbell.hangup_requested(now_ms, reason)
+    def _end_call(self, now_ms, reason, detail):
+        """The doorbell hangs up (CANCEL or BYE); media and digits stop now;
+        the voicemail stops too."""
+        self.voicemail.stop(now_ms)
+        self.doorbell.hangup_requested(now_ms, reason, detail)
         self._settle(now_ms)
 
     def _forget_call(self, now_ms):
@@ -929,6 +1054,7 @@ class Station:
         self.media = None
         self._media_call_id = None
         self._receiving = False
+        self._notice = None
         self._policy_call_id = None
         self.policy.call_ended(now_ms)
         for call_id in list(self.agent.calls):

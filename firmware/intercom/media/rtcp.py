@@ -28,6 +28,9 @@
 #         rtt_ms (None until an RR answered one of our SRs), remote_cname,
 #         remote_fraction_lost, remote_cumulative_lost, remote_jitter_ms,
 #         reports_sent, reports_received
+#     .heard_us                           whether a report from the remote
+#                                         carried a block on our SSRC (it
+#                                         receives our RTP, 6.4.1)
 #
 # Report rules (RFC 3550 section 6.2, 6.3, 6.4):
 #   first report     after interval/2 * [0.5, 1.5)    (6.2: initial interval halved)
@@ -97,6 +100,7 @@ class RtcpSession:
         self.remote_fraction_lost = None
         self.remote_cumulative_lost = None
         self.remote_jitter_units = None
+        self.heard_us = False
         self.rtt_ms = None
         self._units_per_ms = clock_rate // 1000
         self._last_sr_middle = 0  # LSR: middle bits of the remote's last SR
@@ -275,6 +279,7 @@ class RtcpSession:
             )
             if ssrc != self.sender.ssrc:
                 continue
+            self.heard_us = True
             self.remote_fraction_lost = lost_word >> 24
             lost = lost_word & 0xFFFFFF
             self.remote_cumulative_lost = lost - 0x1000000 if lost & 0x800000 else lost

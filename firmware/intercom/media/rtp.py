@@ -45,6 +45,9 @@
 #     .drops              dict reason -> count: short, version, padding,
 #                         csrc, extension, empty, payload_type, source,
 #                         probation
+#     .stray_address      the address of the first packet dropped as
+#                         "source" (the SDP named another one), or None:
+#                         what the call's diagnosis reports (NAT)
 #     .accepted           packets returned
 #
 # Sources (what receive() accepts, after the packet checks below):
@@ -259,6 +262,7 @@ class RtpReceiver:
         for reason in DROP_REASONS:
             self.drops[reason] = 0
         self.accepted = 0
+        self.stray_address = None
         self._packet = RtpPacket()
         self._view_source = None
         self._view_whole = None
@@ -298,6 +302,8 @@ class RtpReceiver:
                 reason = self._latch(packet, addr)
                 if reason is not None:
                     self._drop(reason)
+                    if reason == "source" and self.stray_address is None:
+                        self.stray_address = addr
                     return None
         if not self.latched:
             self._settled = True

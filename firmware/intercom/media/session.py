@@ -33,7 +33,12 @@
 #     get_timer() / handle_timer(now_ms, wallclock_ms)
 #     update(media)                    a re-INVITE or UPDATE moved the media:
 #                                      address, direction, codec (one of ours)
+#     expect_rtp(now_ms)               RTP is due from now on (answer, end of
+#                                      a hold): .last_rtp_ms starts here
 #     stats(now_ms) -> dict
+#     summary() -> dict                the call's audio for its call_ended
+#                                      event (MEDIA SUMMARY in intercom.events;
+#                                      the verdict: audio_verdict below)
 #     .rtp_address .rtcp_address .last_rtp_ms .ended_by_peer (RTCP BYE seen)
 #
 # Rules:
@@ -103,6 +108,7 @@ from intercom.media.jitter import JitterBuffer
 from intercom.media.rtcp import RtcpSession
 from intercom.media.rtp import RtpReceiver, RtpSender
 from intercom.sdp import MAX_RECEIVE_PTIME
+from intercom.sip.grammar import format_hostport
 
 SAMPLE_RATE = 8000
 BLOCK_SAMPLES = 80  # 10 ms: packet times come in these steps
@@ -185,6 +191,10 @@ class MediaSession:
         self._detecting = always_detect
         self._event_end_ms = None  # when the last out-of-band event ended (or will)
         self._digits = []
+        self._dtmf_seen = "none"  # the first DTMF method that brought a digit
+        self._audio_packets = 0  # audio packets taken (RTCP counts per SSRC)
+        self._sdp_address = (media["remote_host"], media["remote_port"])
+        self._packet_ms = packet_ms
         self.last_rtp_ms = now_ms
         self.ended_by_peer = False
         self._srtp_factory = srtp_factory
@@ -195,7 +205,8 @@ class MediaSession:
         self.update(media)
 
     def update(self, media):
-        self._send_to((media["remote_host"], media["remote_port"]))
+        self._sdp_address = (media["remote_host"], media["remote_port"])
+        self._send_to(self._sdp_address)
         self._sending = media["direction"] in ("sendrecv", "sendonly")
         self._receiver.set_remote(self.rtp_address)
         if (
@@ -280,6 +291,7 @@ class MediaSession:
     def _receive_audio(self, packet, now_ms):
         if packet.ssrc_low != self._ssrc_low or packet.ssrc_high != self._ssrc_high:
             self._follow_stream(packet)
+        self._audio_packets = (self._audio_packets + 1) & 0xFFFFFFFF
         self._rtcp.rtp_received(packet, now_ms)
         self._jitter.put(packet.timestamp_low, packet.payload, self._playout_ms, packet.marker)
 
@@ -330,10 +342,16 @@ class MediaSession:
         while digit is not None:
             if report:  # else RFC 4733 or INFO reports the key
                 self._digits.append((digit, "inband"))
+                self._saw_dtmf("inband")
             digit = self._inband.next_digit()
 
     def info_digit(self, now_ms):
         self._event_end_ms = ticks_add(now_ms, INFO_EVENT_MS)
+        self._saw_dtmf("info")
+
+    def _saw_dtmf(self, method):
+        if self._dtmf_seen == "none":
+            self._dtmf_seen = method
 
     def next_dtmf(self):
         return self._digits.pop(0) if self._digits else None
@@ -342,6 +360,7 @@ class MediaSession:
         event = self._dtmf_in.next_event()
         while event is not None:
             self._digits.append((event[0], "rfc4733"))
+            self._saw_dtmf("rfc4733")
             event = self._dtmf_in.next_event()
 
     # -- sending -------------------------------------------------------------
@@ -419,6 +438,37 @@ class MediaSession:
         """Queue the final RTCP report with BYE (RFC 3550 section 6.6)."""
         self._rtcp.bye(now_ms, wallclock_ms)
 
+    def expect_rtp(self, now_ms):
+        self.last_rtp_ms = now_ms
+
+    def summary(self):
+        receiver = self._receiver
+        received = self._audio_packets
+        sent = self._sender.packets_sent
+        stray = receiver.stray_address
+        if received:
+            rx_from = "latched" if receiver.latched else "sdp"
+        elif stray is not None:
+            rx_from = "elsewhere"
+        else:
+            rx_from = "none"
+        rtcp = self._rtcp
+        return {
+            "codec": self._codec,
+            "ptime": self._packet_ms,
+            "telephone_event": self._event_type is not None,
+            "dtmf": self._dtmf_seen,
+            "packets_sent": sent,
+            "packets_received": received,
+            "sdp_address": format_hostport(self._sdp_address[0], self._sdp_address[1]),
+            "rx_from": rx_from,
+            "stray_address": None if stray is None else format_hostport(stray[0], stray[1]),
+            "stray_packets": receiver.drops["source"],
+            "phone_reports": rtcp.reports_received,
+            "phone_heard_us": rtcp.heard_us,
+            "audio": audio_verdict(sent, received, rtcp.reports_received, rtcp.heard_us),
+        }
+
     def stats(self, now_ms):
         stats = self._rtcp.stats(now_ms)
         counters = self._jitter.counters
@@ -436,3 +486,16 @@ class MediaSession:
                 count += self._srtp_in.failures[reason]
             stats[name] = count & 0xFFFFFFFF
         return stats
+
+
+def audio_verdict(sent, received, phone_reports, phone_heard_us):
+    """One word for a call's audio (intercom.events, MEDIA SUMMARY): no_rx
+    before no_tx; one_way needs two reports from the phone (its first may
+    come before the door's first packet) that never counted ours."""
+    if not received:
+        return "no_rx"
+    if not sent:
+        return "no_tx"
+    if phone_reports >= 2 and not phone_heard_us:
+        return "one_way"
+    return "ok"

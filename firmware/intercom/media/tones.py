@@ -23,6 +23,16 @@
 #                   (the call reaches max_duration soon)
 #   chime           660 Hz 400 ms, 550 Hz 700 ms ("ding-dong":   once
 #                   the bell rang; chime.tone on a press)
+#   listen_notice   1200 Hz 120 ms, 80 ms gap, 1200 Hz 120 ms,   every
+#                   then silence to the interval (a resident     interval_ms
+#                   listens in: the door is not a hidden mic)
+#   message_beep    1000 Hz 500 ms: "leave a message after       once
+#                   the tone"
+#
+# A silent stretch can be passed over without writing samples:
+# silent_for(samples) says whether the next samples all lie in one silent
+# step, skip(samples) then moves past them (the listen notice costs nothing
+# between its beeps).
 
 from array import array
 
@@ -140,6 +150,21 @@ class ToneGenerator:
                 self.advance()
         return written << 1
 
+    def silent_for(self, samples):
+        """Whether the next `samples` lie in one silent step (not finished)."""
+        if self.finished:
+            return False
+        length, increments, table = self.steps[self.step_index]
+        return table is None and length - self.position >= samples
+
+    def skip(self, samples):
+        """Move past `samples` that silent_for(samples) said are silent."""
+        if not self.silent_for(samples):
+            raise ValueError("skip(%d) over a sounding or finished step" % samples)
+        self.position += samples
+        if self.position == self.steps[self.step_index][0]:
+            self.advance()
+
     def synthesise(self, buffer, start, count, length, increments, table):
         if self._loop is not None:
             self._synthesise_viper(buffer, start, count, length, increments, table)
@@ -218,3 +243,17 @@ def call_ending(amplitude=DEFAULT_AMPLITUDE):
 def chime(amplitude=DEFAULT_AMPLITUDE):
     """Falling two-note door chime: the bell rang."""
     return ToneGenerator(((400, (660,)), (700, (550,))), False, amplitude)
+
+
+def listen_notice(interval_ms, amplitude=DEFAULT_AMPLITUDE):
+    """Two short beeps, repeated every interval_ms (from its first sample)."""
+    beeps = ((120, (1200,)), (80, ()), (120, (1200,)))
+    quiet_ms = interval_ms - 320
+    if quiet_ms <= 0:
+        raise ValueError("listen notice interval %r ms under its 320 ms beeps" % (interval_ms,))
+    return ToneGenerator(beeps + ((quiet_ms, ()),), True, amplitude)
+
+
+def message_beep(amplitude=DEFAULT_AMPLITUDE):
+    """One 1 kHz beep: the message recording starts after it."""
+    return ToneGenerator(((500, (1000,)),), False, amplitude)

@@ -82,6 +82,7 @@ def test_check_prints_the_effective_config_as_toml_with_secrets_masked(tmp_path)
     shown = tomllib.loads(result.stdout)
     effective = config.validate(tomllib.loads(path.read_text()), str(path))
     effective["door"]["state_file"] = str(tmp_path / "door_state.json")
+    effective["voicemail"]["folder"] = str(tmp_path / "messages")  # resolved like state_file
     expected = drop_unset(config.masked(effective))
     for name in config.LIST_SECTIONS:  # TOML has no empty array of tables
         if not expected[name]:

@@ -223,6 +223,7 @@ def test_micropython_loads_the_same_effective_config(tmp_path):
     assert result.returncode == 0, result.stderr
     from_micropython = json.loads(result.stdout)
     effective["door"]["state_file"] = str(tmp_path / "door_state.json")
+    effective["voicemail"]["folder"] = str(tmp_path / "messages")
     assert from_micropython == effective
 
 
@@ -255,3 +256,21 @@ def test_tls_files_of_the_services_are_found_from_the_config_folder(tmp_path):
     assert effective["http"]["tls_cert"] == folder + "page.pem"
     assert effective["http"]["tls_key"] == folder + "page.key"
     assert effective["webhook"][0]["tls_ca"] == folder + "ca.pem"
+
+
+def test_voicemail_paths_are_found_from_the_config_folder(tmp_path):
+    path = tmp_path / "door.toml"
+    path.write_text(
+        '[call]\ntargets = ["sip:flat1@192.0.2.20"]\n'
+        '[voicemail]\nprompt = "greeting.wav"\nfolder = "visitors"\nrecord = true\n'
+    )
+    voicemail = config_file.load_config(str(path))["voicemail"]
+    assert voicemail["prompt"] == str(tmp_path / "greeting.wav")
+    assert voicemail["folder"] == str(tmp_path / "visitors")
+    for choice in ("default", "tone"):
+        path.write_text(
+            '[call]\ntargets = ["sip:flat1@192.0.2.20"]\n[voicemail]\nprompt = "%s"\n' % choice
+        )
+        assert config_file.load_config(str(path))["voicemail"]["prompt"] == choice
+    as_written = config_file.load_config(str(path), resolve_paths=False)["voicemail"]
+    assert as_written["folder"] == "messages"

@@ -1,11 +1,12 @@
 """`make flash TARGET=pico` (host_tools.flash pico, mpremote) on the emulated
 Pico W running the frozen firmware's door: the port is the emulated USB
 CDC REPL (host_tools/rp2040/serial_port.py). The probe finds the door
-frozen in, so only config.json is copied, the filesystem copies that would
-shadow the frozen modules go, and after the soft reset the door runs the
-new config. The door runs with the test image's network stand-ins and a
-server where nobody answers: it keeps trying to register, as a door whose
-network is down would."""
+frozen in, so only config.json and the voicemail's prompt are copied, the
+filesystem copies that would shadow the frozen modules go, and after the
+soft reset the door runs the new config with its prompt in place. The door
+runs with the test image's network stand-ins and a server where nobody
+answers: it keeps trying to register, as a door whose network is down
+would."""
 
 import json
 import subprocess
@@ -24,17 +25,15 @@ BOOT_TIMEOUT_S = 180
 WATCH_S = 60  # the flasher's look at the door after its soft reset (wall time)
 
 
+def door_events(pico):
+    return [json.loads(line) for line in pico.usb_lines if line.startswith("{")]
+
+
 def started_names(pico):
-    names = []
-    for line in pico.usb_lines:
-        if line.startswith("{"):
-            event = json.loads(line)
-            if event["event"] == "started":
-                names.append(event["name"])
-    return names
+    return [event["name"] for event in door_events(pico) if event["event"] == "started"]
 
 
-def test_flash_to_a_running_frozen_door_copies_config_json_only(
+def test_flash_to_a_running_frozen_door_copies_config_json_and_the_prompt_only(
     pico_firmware, image_files, tmp_path
 ):
     sip_port, server_port = free_udp_port(), free_udp_port()
@@ -71,8 +70,13 @@ def test_flash_to_a_running_frozen_door_copies_config_json_only(
         pico.stop()
     output = flashed.stdout + flashed.stderr
     assert flashed.returncode == 0, output
-    assert "copying config.json only" in output, output
+    assert "copying config.json and prompts/no_answer.wav only" in output, output
     assert "removing 1 files that would shadow the frozen modules" in output, output
-    assert "verified: config.json" in output, output
+    assert "verified: config.json and prompts/no_answer.wav" in output, output
     assert started_names(pico)[0] == "Emulated door"
     assert started_names(pico)[-1] == "Flashed door", pico.usb_lines[-20:]
+    # The image had no prompt: the first door said so, the flashed one plays it.
+    events = door_events(pico)
+    restart = max(i for i, event in enumerate(events) if event["event"] == "started")
+    assert "error" in [event["event"] for event in events[:restart]], events
+    assert "error" not in [event["event"] for event in events[restart:]], events

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import pathlib
+import struct
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,7 @@ from support.flat_peer import FlatMedia, start_flat
 from support.paths import FIRMWARE, MPY_CROSS, ROOT, STAND_INS
 from support.pico import BUTTON, control, start_pico_door, write_pico_toml
 
-from host_tools.flash.pico import Flasher
+from host_tools.flash.pico import Flasher, board_config
 from host_tools.flash.pico_board import BoardError
 
 # What pico_w/board.py and main.py import, directly or through the core.
@@ -199,6 +200,8 @@ def test_host_flash_pico_resets_shows_boot_events_then_the_door_calls(tmp_path, 
     assert result.returncode == 0, result.stderr
     boot = [line[4:] for line in result.stdout.splitlines() if line.startswith("  | {")]
     assert [json.loads(line)["event"] for line in boot][:1] == ["started"], result.stdout
+    # no error: the prompt is where the board plays it from
+    assert "error" not in [json.loads(line)["event"] for line in boot], result.stdout
 
     # MICROPYPATH = stand-ins, then the board folder: only flashed code runs.
     door = start_pico_door(owned, folder, "640k", mpy_folder=folder)
@@ -238,11 +241,14 @@ class FrozenBoard:
         for path in paths:
             self.files.pop(path, None)
 
+    def make_folders(self, folders):
+        pass
+
     def probe(self):
         return probe(files=dict(self.files))
 
 
-def test_host_flash_pico_frozen_firmware_gets_config_json_only(tmp_path):
+def test_host_flash_pico_frozen_firmware_gets_config_json_and_the_prompt_only(tmp_path):
     toml = write_pico_toml(tmp_path)
     text = subprocess.run(
         [sys.executable, "-m", "intercom", "config", "to-json", str(toml)],
@@ -250,22 +256,69 @@ def test_host_flash_pico_frozen_firmware_gets_config_json_only(tmp_path):
         text=True,
         check=True,
     ).stdout
+    built, prompts = board_config(str(toml), tmp_path / "build")
+    assert built == text
     shadows = {
         "main.py": ("a", 9),
         "boards/runtime/runtime.mpy": ("b", 9),
         "intercom/sdp.mpy": ("c", 9),
+        "prompts/old_greeting.wav": ("d", 9),
     }
     board = FrozenBoard(shadows)
     lines = []
     flasher = Flasher("/dev/null", "armv6m", lines.append)
     flasher.board = board
-    flasher.flash_config_only(text, board.probe(), tmp_path)
-    assert board.copied == ["config.json"]
-    assert list(board.files) == ["config.json"]
+    flasher.flash_config_only(text, board.probe(), tmp_path, prompts)
+    assert board.copied == ["config.json", "prompts/no_answer.wav"]
+    assert sorted(board.files) == ["config.json", "prompts/no_answer.wav"]
     assert board.files["config.json"][0] == hashlib.sha256(text.encode()).hexdigest()
-    assert "copying config.json only" in "\n".join(lines)
+    assert board.files["prompts/no_answer.wav"][0] == prompts[0].sha256
+    assert "copying config.json and prompts/no_answer.wav only" in "\n".join(lines)
     # A second flash with the same config copies nothing.
     lines.clear()
-    flasher.flash_config_only(text, board.probe(), tmp_path)
-    assert board.copied == ["config.json"]
+    flasher.flash_config_only(text, board.probe(), tmp_path, prompts)
+    assert board.copied == ["config.json", "prompts/no_answer.wav"]
     assert lines == ["unchanged: the door is frozen into the firmware and config.json matches"]
+
+
+def write_wav(path, samples, rate=8000, channels=1, extra_chunk=False):
+    """A WAV file; extra_chunk puts a LIST chunk before the data, as editors do."""
+    data = numpy.asarray(samples, dtype="<i2").tobytes()
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * 2 * channels, 2 * channels, 16)
+    chunks = b"fmt " + struct.pack("<I", 16) + fmt
+    if extra_chunk:
+        chunks += b"LIST" + struct.pack("<I", 10) + b"INFOISFT\x00\x00"
+    chunks += b"data" + struct.pack("<I", len(data)) + data
+    path.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks)
+
+
+def test_host_flash_pico_puts_the_owners_prompt_with_the_plain_header(board, tmp_path):
+    folder, port = board
+    ramp = numpy.arange(-4000, 4000, dtype=numpy.int16)
+    write_wav(tmp_path / "greeting.wav", ramp, extra_chunk=True)
+    toml = write_pico_toml(tmp_path, voicemail={"prompt": "greeting.wav"})
+    result = flash(port, toml)
+    assert result.returncode == 0, result.stderr
+    on_board = (folder / "prompts" / "greeting.wav").read_bytes()
+    assert on_board[:4] == b"RIFF" and on_board[36:40] == b"data"  # the header the board skips
+    assert numpy.array_equal(numpy.frombuffer(on_board[44:], dtype="<i2"), ramp)
+    config = json.loads((folder / "config.json").read_text())
+    assert config["voicemail"]["prompt"] == "prompts/greeting.wav"
+    assert not (folder / "prompts" / "no_answer.wav").exists()
+    # Back to the default: the owner's file goes, the default comes.
+    result = flash(port, write_pico_toml(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (folder / "prompts").iterdir()) == ["no_answer.wav"]
+
+
+def test_host_flash_pico_refuses_a_prompt_the_door_cannot_play(board, tmp_path):
+    folder, port = board
+    write_wav(tmp_path / "stereo.wav", numpy.zeros(1600, dtype=numpy.int16), channels=2)
+    result = flash(port, write_pico_toml(tmp_path, voicemail={"prompt": "stereo.wav"}))
+    assert result.returncode == 1
+    assert "stereo" in result.stderr and "8000 Hz mono 16-bit" in result.stderr
+    assert "nothing copied" in result.stderr
+    assert list(folder.iterdir()) == []
+    result = flash(port, write_pico_toml(tmp_path, voicemail={"prompt": "gone.wav"}))
+    assert result.returncode == 1 and "gone.wav" in result.stderr
+    assert list(folder.iterdir()) == []

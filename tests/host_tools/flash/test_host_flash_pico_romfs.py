@@ -55,7 +55,8 @@ def test_host_flash_pico_deploys_a_romfs_image_then_keeps_it(tmp_path, owned):
         deployed = partition.read_bytes()
         reference = build_romfs_image(tmp_path / "reference", "x64").read_bytes()
         assert deployed[: len(reference)] == reference
-        assert sorted(board_files(board)) == ["config.json", "main.py"]
+        # beside the image: the config, main.py and the voicemail's prompt
+        assert sorted(board_files(board)) == ["config.json", "main.py", "prompts/no_answer.wav"]
         assert not (board / "boards").exists()  # even empty, it would shadow /rom/boards
 
         second = flash(port, toml)

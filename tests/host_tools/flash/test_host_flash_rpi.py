@@ -78,6 +78,8 @@ def check_release(pi, relay, alsa_file):
     site = pi.path("/opt/intercom/current/lib")
     assert list(site.rglob("intercom/sip/agent.py"))
     assert not list(site.rglob("_g711c*.so"))  # pure wheel: no x86 code for the Pi
+    prompts = sorted(path.name for path in site.rglob("boards/audio/prompts/*.wav"))
+    assert prompts == ["no_answer.wav", "no_answer_message.wav"]  # the voicemail's defaults
     asound = (ROOT / "hardware" / "rpi" / alsa_file).read_text()
     assert pi.path("/etc/asound.conf").read_text() == asound
     unit = pi.path(UNIT).read_text()

@@ -121,6 +121,38 @@ def test_interactive_buttons_door_contact_exit_and_tamper(tmp_path):
     assert config.count("[[button]]") == 3 and 'label = "Flat 2"' in config
 
 
+def test_interactive_nobody_home_leaves_a_message_and_l_listens_in(tmp_path):
+    out = tmp_path / "out"
+    process = start_sim(["--interactive", "--artifacts", str(out)])
+    lines = Lines(process)
+    try:
+        lines.wait_for("nobody home: the next ring goes unanswered")
+        lines.wait_for("after 10 s, plays its prompt and records the visitor's")
+        lines.wait_for("the flat phone calls the door to listen in")
+        lines.wait_for("door  started")
+        send(process, "n\n")
+        lines.wait_for("sim: the next ring goes unanswered")
+        send(process, "\n")
+        lines.wait_for("flat  incoming_call")
+        ended = lines.wait_for("door  call_ended", timeout_s=30)
+        assert "reason=no_answer" in ended
+        recorded = lines.wait_for("door  message_recorded", timeout_s=40)
+        assert "duration_ms=20000" in recorded and str(out / "messages") in recorded
+        send(process, "l\n")
+        assert "accepted=True" in lines.wait_for("door  incoming_call")
+        lines.wait_for("flat  answered")
+        send(process, "h\n")
+        ended = lines.wait_for("door  call_ended")
+        assert "reason=remote_hangup" in ended and "audio=" in ended and "PCMU 20 ms" in ended
+        send(process, "q\n")
+        lines.wait_for("RESULT: PASS")
+        assert process.wait(timeout=10) == 0
+    finally:
+        stop_group(process)
+    messages = list((out / "messages").glob("message-1-*.wav"))
+    assert len(messages) == 1 and messages[0].stat().st_size == 44 + 20 * 16000
+
+
 @pytest.fixture(scope="module")
 def kamailio(tmp_path_factory):
     """The registrar's port."""

@@ -263,6 +263,6 @@ def test_a_guesser_is_hung_up_on_after_three_wrong_codes(tmp_path, owned):
         flat.do(lambda digits=wrong: flat.phone.send_code(digits))
         door.wait_for("code_rejected", after=len(door.seen), timeout=5)
     ended = door.wait_for("call_ended", after=mark, timeout=5)
-    assert ended["reason"] == "wrong_codes"
+    assert (ended["reason"], ended["detail"]) == ("local_hangup", "wrong_codes")
     door.send("quit")
     assert door.wait() == 0

@@ -53,7 +53,7 @@ def test_interop_a_single_busy_flat_ends_the_call_as_busy(tmp_path, owned):
     door = start_peer_door(owned, tmp_path / "door", [flat_uri(busy)])
     door.send("press")
     ended = door.wait_for("call_ended", timeout=10)
-    assert ended["reason"] == "busy", ended
+    assert (ended["reason"], ended["detail"], ended["sip_code"]) == ("refused", "busy", 486), ended
     assert "answered" not in door.names()
     assert busy.wait() == 0, busy.report()
 
