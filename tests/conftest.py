@@ -16,7 +16,7 @@ import pathlib
 
 import pytest
 from support.kamailio import BuildingProxy
-from support.opensips import OpensipsBuildingProxy, OpensipsMissing, built_opensips
+from support.opensips import OpensipsBuildingProxy, OpensipsMissingError, built_opensips
 from support.processes import Owned
 
 INTEGRATION = pathlib.Path(__file__).resolve().parent / "integration"
@@ -36,7 +36,7 @@ def opensips_build(tmp_path_factory):
     fails, never skips, when the variable is unset."""
     try:
         return built_opensips(tmp_path_factory.mktemp("opensips-build"))
-    except OpensipsMissing as error:
+    except OpensipsMissingError as error:
         pytest.fail(str(error))
 
 

@@ -273,12 +273,17 @@ def parse_sdp(data):
             session.media.append(media)
         elif kind == "a":
             _parse_attribute(value, session, media)
+    _check_complete(session, lines)
+    return session
+
+
+def _check_complete(session, lines):
+    """v= first, an o=, and a connection address for every active stream."""
     if not lines or lines[0].rstrip("\r") != "v=0" or session.origin is None:
         raise SdpError("SDP without v= or o=")
     for section in session.media:
         if section.port and session.connection_of(section) is None:
             raise SdpError("media without connection address")  # RFC 4566 section 5.7
-    return session
 
 
 def _address_type(address):

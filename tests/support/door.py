@@ -26,7 +26,7 @@ from support.config import (
     write_config_json,
 )
 from support.paths import FIRMWARE, MICROPYTHON
-from support.ports import PORT_TAKEN, PortTaken, free_port
+from support.ports import PORT_TAKEN, PortTakenError, free_port
 from support.processes import stop_group
 
 _HTTP_LINE = re.compile(r"status page on https?://[^:/]+:(\d+)/")
@@ -165,7 +165,7 @@ class Door:
 
     def http_port(self, timeout=10.0):
         """The status page's port, from the door's "status page on" line.
-        PortTaken when the door said its port was taken (it then retries
+        PortTakenError when the door said its port was taken (it then retries
         that port; the caller starts another door on another port)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -174,7 +174,7 @@ class Door:
             if found:
                 return int(found.group(1))
             if "status page: " in text and PORT_TAKEN in text:
-                raise PortTaken("%s: the status page's port is taken" % self.name)
+                raise PortTakenError("%s: the status page's port is taken" % self.name)
             if time.monotonic() > deadline or self.process.poll() is not None:
                 raise AssertionError(
                     "%s: no status page line; stderr: %s" % (self.name, self.stderr())
@@ -194,7 +194,7 @@ class Door:
 def launch_door(owned, folder, command, env, name="door", stdin=True, wait="started", timeout=20.0):
     """A Door registered with owned; waits for its `wait` event unless None.
     A door that stopped with an error event naming a taken port (one the
-    config fixed, like http.listen) raises PortTaken: start it through
+    config fixed, like http.listen) raises PortTakenError: start it through
     support.ports.retry_when_taken with a new port."""
     door = owned(Door(folder, command, env, name, stdin))
     if wait is None:
@@ -205,7 +205,7 @@ def launch_door(owned, folder, command, env, name="door", stdin=True, wait="star
         door.stop()
         for event in door.seen:
             if event["event"] == "error" and PORT_TAKEN in event.get("reason", ""):
-                raise PortTaken("%s: %s" % (name, event["reason"])) from None
+                raise PortTakenError("%s: %s" % (name, event["reason"])) from None
         raise
     return door
 
@@ -234,7 +234,7 @@ def start_door(
     the same config as config.json (heap: -X heapsize). env adds to ours;
     stdin=False: no commands (stdin is /dev/null); wrapper: a command
     prefix the door runs under (e.g. its own /etc/hosts); status_page: wait
-    for its status page too (PortTaken when its port was taken: start it
+    for its status page too (PortTakenError when its port was taken: start it
     through retry_when_taken with http_listen())."""
     toml_path = write_config(folder / ("%s.toml" % name), sections, webhooks)
     environment = dict(os.environ)
@@ -253,7 +253,7 @@ def start_door(
     if status_page:
         try:
             door.http_port()
-        except PortTaken:
+        except PortTakenError:
             door.stop()
             raise
     return door
@@ -273,7 +273,7 @@ def start_pair(owned, folder, door_input="tone", webhooks=(), **extra):
     merge_sections(sections, extra)
     try:
         door = start_door(owned, folder, sections, webhooks=webhooks, status_page="http" in extra)
-    except PortTaken:
+    except PortTakenError:
         flat.stop()  # the caller starts the pair again
         raise
     return door, flat, flat_target

@@ -24,7 +24,7 @@ BUILDING_CONFIG = ROOT / "deploy" / "opensips" / "building.cfg"
 BUILD_WORK = ROOT / "build" / "opensips"
 
 
-class OpensipsMissing(RuntimeError):
+class OpensipsMissingError(RuntimeError):
     pass
 
 
@@ -33,7 +33,7 @@ def built_opensips(log_folder):
     unset, it raises and says what to set (a clone needs the network)."""
     archive = os.environ.get("OPENSIPS_ARCHIVE")
     if not archive:
-        raise OpensipsMissing(
+        raise OpensipsMissingError(
             "OPENSIPS_ARCHIVE is not set: name the OpenSIPS source archive, e.g. "
             "OPENSIPS_ARCHIVE=../shared/vendor/opensips-3.6.8.tar.gz (`make test` sets it)"
         )

@@ -6,7 +6,7 @@
 # be told its port before it binds it, so a port free when we looked can be
 # taken by then: its starter picks ports with free_port() and runs through
 # retry_when_taken(), which starts it again on new ports when it reports
-# PortTaken (it printed "Address already in use"). holds_port() tells
+# PortTakenError (it printed "Address already in use"). holds_port() tells
 # whether a process we started holds a port (its readiness, and not some
 # other process that happens to listen there).
 
@@ -20,7 +20,7 @@ START_ATTEMPTS = 5
 _PROBES = 100
 
 
-class PortTaken(Exception):
+class PortTakenError(Exception):
     """A port handed to a peer was taken before the peer could bind it."""
 
 
@@ -53,12 +53,12 @@ def _bindable(host, port, tcp):
 
 def retry_when_taken(start, attempts=START_ATTEMPTS):
     """start() (which picks new ports each time); again when it raised
-    PortTaken, at most `attempts` times in all."""
+    PortTakenError, at most `attempts` times in all."""
     taken = []
     for _ in range(attempts):
         try:
             return start()
-        except PortTaken as error:
+        except PortTakenError as error:
             taken.append(str(error))
     raise RuntimeError("ports taken on each of %d starts:\n%s" % (attempts, "\n".join(taken)))
 

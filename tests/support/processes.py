@@ -6,7 +6,7 @@
 # A third-party peer runs as a PeerProcess: its own session (so a peer
 # that forks, like Kamailio, is stopped with its children), its output in
 # one log file, its start-up checked: "Address already in use" in its log
-# raises PortTaken (its starter retries on new ports), an exit before it
+# raises PortTakenError (its starter retries on new ports), an exit before it
 # was ready PeerError.
 
 import os
@@ -15,7 +15,7 @@ import subprocess
 import time
 
 from host_tools.processes import stop_process
-from support.ports import PORT_TAKEN, PortTaken
+from support.ports import PORT_TAKEN, PortTakenError
 
 
 class PeerError(RuntimeError):
@@ -93,7 +93,7 @@ class PeerProcess:
             return log.read().decode("utf-8", "replace")[-tail:]
 
     def wait_started(self, ready, timeout_s=10.0):
-        """Poll until ready() is true. Raises PortTaken when the log reports
+        """Poll until ready() is true. Raises PortTakenError when the log reports
         a taken port, PeerError when the process exited first (ready()
         decides whether an exit is a finished run) or never got ready;
         either way stopped first, so a failed start leaves nothing behind."""
@@ -102,7 +102,7 @@ class PeerProcess:
             text = self.log(100000)
             if PORT_TAKEN in text:
                 self.stop()
-                raise PortTaken("%s: %s" % (self.name, _line_with(text, PORT_TAKEN)))
+                raise PortTakenError("%s: %s" % (self.name, _line_with(text, PORT_TAKEN)))
             if ready():
                 return self
             if self.process.poll() is not None:

@@ -67,7 +67,7 @@ _VERIFY_REASONS = {
 }
 
 
-class _Failure(Exception):
+class _HandshakeError(Exception):
     def __init__(self, reason, detail):
         Exception.__init__(self, detail)
         self.reason = reason
@@ -133,7 +133,7 @@ class TlsSession:
                 if not self.established:
                     return b""
             return self._read()
-        except _Failure as error:
+        except _HandshakeError as error:
             self.failure, self.detail = error.reason, str(error)
             return None
 
@@ -145,9 +145,9 @@ class TlsSession:
             except ssl.SSLWantReadError:
                 break
             except ssl.SSLZeroReturnError:  # the peer's close_notify: a plain close
-                raise _Failure(None, "closed") from None
+                raise _HandshakeError(None, "closed") from None
             except ssl.SSLError as error:  # an alert: a certificate it wanted, ...
-                raise _Failure("tls_handshake", error.reason or str(error)) from None
+                raise _HandshakeError("tls_handshake", error.reason or str(error)) from None
             if not chunk:
                 break
             plain.extend(chunk)
@@ -174,13 +174,13 @@ class TlsSession:
             return
         except ssl.SSLCertVerificationError as error:
             reason = _VERIFY_REASONS.get(error.verify_code, "tls_certificate")
-            raise _Failure(reason, error.verify_message) from None
+            raise _HandshakeError(reason, error.verify_message) from None
         except ssl.SSLError as error:
-            raise _Failure("tls_handshake", error.reason or str(error)) from None
+            raise _HandshakeError("tls_handshake", error.reason or str(error)) from None
         if self._fingerprint is not None:
             der = self._connection.getpeercert(True) or b""
             if hashlib.sha256(der).hexdigest() != self._fingerprint:
-                raise _Failure("tls_fingerprint", "not the pinned certificate")
+                raise _HandshakeError("tls_fingerprint", "not the pinned certificate")
         self.established = True
         if self._waiting:
             self._connection.write(bytes(self._waiting))

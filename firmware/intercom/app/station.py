@@ -186,6 +186,22 @@ _TONES = {
 _FAILURE_REASONS = {"timeout": "no_answer"}
 # The agent's reasons for the end of a call (intercom.sip.agent) as the
 # doorbell's call_ended reason and detail; any other: remote_hangup.
+# The agent's events (intercom.sip.agent's header) and the Station method
+# that takes each (unregistered needs nothing here).
+_AGENT_EVENT_HANDLERS = {
+    "registered": "_on_registered",
+    "registration_failed": "_on_registration_failed",
+    "incoming_call": "_on_incoming_call",
+    "ringing": "_on_ringing",
+    "early_media": "_on_early_media",
+    "answered": "_on_answered",
+    "call_failed": "_on_call_failed",
+    "transfer_requested": "_on_transfer_requested",
+    "call_ended": "_on_call_ended",
+    "dtmf": "_on_dtmf",
+    "internal_error": "_on_internal_error",
+    "media_updated": "_on_media_updated",
+}
 _ENDED_REASONS = {
     "cancelled": (events.CANCELLED, "remote"),
     "no_ack": (events.CALL_FAILED, "no_ack"),
@@ -732,87 +748,106 @@ class Station:
             self.stopped = registration is None or not registration.registered
 
     def _agent_event(self, event, now_ms):
-        name = event["event"]
-        call_id = event.get("call_id")
-        if name == "registered":
-            self.doorbell.set_registered(True)
-            self._emit(
-                now_ms,
-                events.REGISTERED,
-                {"server": self.config["sip"]["server"], "expires": event["expires"]},
-            )
-        elif name == "registration_failed":
-            self.doorbell.set_registered(False)
-            self._emit(
-                now_ms,
-                events.REGISTRATION_FAILED,
-                {
-                    "server": self.config["sip"]["server"],
-                    "reason": event["reason"],
-                    "retry_in_ms": event["retry_in_ms"],
-                },
-            )
-        elif name == "incoming_call" and event.get("replaces") is not None:
+        handler = _AGENT_EVENT_HANDLERS.get(event["event"])
+        if handler is not None:
+            getattr(self, handler)(event, event.get("call_id"), now_ms)
+
+    def _on_registered(self, event, call_id, now_ms):
+        self.doorbell.set_registered(True)
+        self._emit(
+            now_ms,
+            events.REGISTERED,
+            {"server": self.config["sip"]["server"], "expires": event["expires"]},
+        )
+
+    def _on_registration_failed(self, event, call_id, now_ms):
+        self.doorbell.set_registered(False)
+        self._emit(
+            now_ms,
+            events.REGISTRATION_FAILED,
+            {
+                "server": self.config["sip"]["server"],
+                "reason": event["reason"],
+                "retry_in_ms": event["retry_in_ms"],
+            },
+        )
+
+    def _on_incoming_call(self, event, call_id, now_ms):
+        if event.get("replaces") is not None:
             self._incoming_replaces(event, now_ms)
-        elif name == "incoming_call":
-            identity = event["identity"]
-            self.doorbell.on_incoming(call_id, event["from_uri"], identity, now_ms)
-            if self.doorbell.talking_call_id == call_id:
-                self._awaiting_ack[call_id] = identity
-        elif name == "ringing":
-            self.doorbell.on_ringing(call_id, now_ms)
-        elif name == "early_media":
-            if self.doorbell.state == CALLING and self.media is None:
-                self._start_media(call_id, event["media"], now_ms, False)
-                self.doorbell.tone = None
-        elif name == "answered":
-            if call_id in self._transfers:
-                self._transfer_answered(call_id, event["media"], now_ms)
-            elif call_id in self._awaiting_ack:
-                identity = self._awaiting_ack.pop(call_id)
-                if self.doorbell.state == TALKING and self.doorbell.talking_call_id == call_id:
-                    self._start_media(call_id, event["media"], now_ms, True)
-                    self._answer_policy(call_id, identity, now_ms)
-                    if self._notice_interval_ms:
-                        self._notice = tones.listen_notice(self._notice_interval_ms)
-            elif self.doorbell.state == CALLING and self.doorbell.owns(call_id):
-                self.doorbell.on_answered(call_id, now_ms)
-                if self._media_call_id == call_id:
-                    self._call_media().update(event["media"])
-                    self._expect_rtp(event["media"], now_ms)
-                else:
-                    self._start_media(call_id, event["media"], now_ms, True)
-                button = self.doorbell.button_id
-                self._answer_policy(call_id, self.dialled.get(call_id, ""), now_ms, button)
-            else:  # a 2xx nobody waits for any more (the doorbell gave up, or
-                self.agent.hangup(call_id, now_ms)  # another flat answered first)
-        elif name == "call_failed":
-            reason = _FAILURE_REASONS.get(event["reason"], event["reason"])
-            if call_id in self._transfers:
-                self._transfer_failed(call_id, reason, now_ms)
-            self.doorbell.on_failed(call_id, reason, now_ms, event["status"])
-            self.dialled.pop(call_id, None)
-        elif name == "transfer_requested":
-            self._transfer_requested(call_id, event, now_ms)
-        elif name == "call_ended":
-            reason, detail = _ENDED_REASONS.get(event["reason"], (events.REMOTE_HANGUP, None))
-            if not self._transfer_pending(call_id, now_ms):
-                self.doorbell.on_remote_ended(call_id, now_ms, reason, detail)
-            self.dialled.pop(call_id, None)
-            self._awaiting_ack.pop(call_id, None)
-        elif name == "dtmf":
-            if call_id == self._media_call_id:
-                self._call_media().info_digit(now_ms)  # its tones stay off the speaker
-            if call_id == self._policy_call_id:
-                self.policy.receive_digit(event["digit"], "info", now_ms)
-                self._emit_digit(now_ms, event["digit"], "info")
-        elif name == "internal_error":
-            self._emit(now_ms, events.ERROR, {"reason": event["reason"]})
-        elif name == "media_updated":
-            if call_id == self._media_call_id:
-                self._call_media().update(event["media"])
-                if self.doorbell.state == TALKING:
-                    self._expect_rtp(event["media"], now_ms)
+            return
+        identity = event["identity"]
+        self.doorbell.on_incoming(call_id, event["from_uri"], identity, now_ms)
+        if self.doorbell.talking_call_id == call_id:
+            self._awaiting_ack[call_id] = identity
+
+    def _on_ringing(self, event, call_id, now_ms):
+        self.doorbell.on_ringing(call_id, now_ms)
+
+    def _on_early_media(self, event, call_id, now_ms):
+        if self.doorbell.state == CALLING and self.media is None:
+            self._start_media(call_id, event["media"], now_ms, False)
+            self.doorbell.tone = None
+
+    def _on_answered(self, event, call_id, now_ms):
+        if call_id in self._transfers:
+            self._transfer_answered(call_id, event["media"], now_ms)
+        elif call_id in self._awaiting_ack:
+            self._incoming_confirmed(call_id, event["media"], now_ms)
+        elif self.doorbell.state == CALLING and self.doorbell.owns(call_id):
+            self._outgoing_answered(call_id, event["media"], now_ms)
+        else:  # a 2xx nobody waits for any more (the doorbell gave up, or
+            self.agent.hangup(call_id, now_ms)  # another flat answered first)
+
+    def _incoming_confirmed(self, call_id, media, now_ms):
+        """The ACK of our answer to a resident calling the door."""
+        identity = self._awaiting_ack.pop(call_id)
+        if self.doorbell.state == TALKING and self.doorbell.talking_call_id == call_id:
+            self._start_media(call_id, media, now_ms, True)
+            self._answer_policy(call_id, identity, now_ms)
+            if self._notice_interval_ms:
+                self._notice = tones.listen_notice(self._notice_interval_ms)
+
+    def _outgoing_answered(self, call_id, media, now_ms):
+        """A flat answered the door's call."""
+        self.doorbell.on_answered(call_id, now_ms)
+        if self._media_call_id == call_id:
+            self._call_media().update(media)
+            self._expect_rtp(media, now_ms)
+        else:
+            self._start_media(call_id, media, now_ms, True)
+        button = self.doorbell.button_id
+        self._answer_policy(call_id, self.dialled.get(call_id, ""), now_ms, button)
+
+    def _on_call_failed(self, event, call_id, now_ms):
+        reason = _FAILURE_REASONS.get(event["reason"], event["reason"])
+        if call_id in self._transfers:
+            self._transfer_failed(call_id, reason, now_ms)
+        self.doorbell.on_failed(call_id, reason, now_ms, event["status"])
+        self.dialled.pop(call_id, None)
+
+    def _on_call_ended(self, event, call_id, now_ms):
+        reason, detail = _ENDED_REASONS.get(event["reason"], (events.REMOTE_HANGUP, None))
+        if not self._transfer_pending(call_id, now_ms):
+            self.doorbell.on_remote_ended(call_id, now_ms, reason, detail)
+        self.dialled.pop(call_id, None)
+        self._awaiting_ack.pop(call_id, None)
+
+    def _on_dtmf(self, event, call_id, now_ms):
+        if call_id == self._media_call_id:
+            self._call_media().info_digit(now_ms)  # its tones stay off the speaker
+        if call_id == self._policy_call_id:
+            self.policy.receive_digit(event["digit"], "info", now_ms)
+            self._emit_digit(now_ms, event["digit"], "info")
+
+    def _on_internal_error(self, event, call_id, now_ms):
+        self._emit(now_ms, events.ERROR, {"reason": event["reason"]})
+
+    def _on_media_updated(self, event, call_id, now_ms):
+        if call_id == self._media_call_id:
+            self._call_media().update(event["media"])
+            if self.doorbell.state == TALKING:
+                self._expect_rtp(event["media"], now_ms)
 
     def _doorbell_emit(self, now_ms, name, fields):
         """The doorbell's events; a call_ended gets the media summary of
@@ -845,7 +880,7 @@ class Station:
 
     # -- transfers (RFC 3515, RFC 3891) -------------------------------------------
 
-    def _transfer_requested(self, call_id, event, now_ms):
+    def _on_transfer_requested(self, event, call_id, now_ms):
         target = event["target"]
         doorbell = self.doorbell
         reason = None

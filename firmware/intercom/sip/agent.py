@@ -453,6 +453,12 @@ class Agent:
         if method == "CANCEL":
             self._receive_cancel(request, flow, now_ms)
             return
+        self._route_request(request, flow, now_ms)
+
+    def _route_request(self, request, flow, now_ms):
+        """A request that passed the checks: to its dialog (a To tag), or
+        one that may start a dialog or stand alone."""
+        method = request.method
         if parse_name_addr(request.headers.get("To")).tag is not None:
             call = self._dialog_call(request)
             if call is None:

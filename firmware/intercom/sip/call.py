@@ -311,29 +311,7 @@ class Call:
             self._invite_accepted(transaction, response, now_ms)
             return
         if status < 200:
-            if self.state not in (CALLING, EARLY, CANCELLING):
-                return
-            if (
-                status > 100
-                and self.dialog is None
-                and parse_name_addr(response.headers.get("To")).tag
-            ):
-                self.dialog = dialog_from_uac(transaction.request, response)
-            if self.state == CALLING:
-                self.state = EARLY
-                if self.cancel_wanted:
-                    self._send_cancel(now_ms)
-                    return
-            if status > 100 and not self._acknowledge_reliable(transaction, response, now_ms):
-                return  # a reliable 18x again: reported when it first came
-            if status == 180:
-                self.context.emit({"event": "ringing", "call_id": self.call_id})
-            elif status == 183 and response.body:
-                media = self._peer_media(media_session.read_answer(response.body, self.local_sdp))
-                if media is not None:
-                    self.context.emit(
-                        {"event": "early_media", "call_id": self.call_id, "media": media}
-                    )
+            self._provisional(transaction, response, now_ms)
             return
         if status in (401, 407) and self.state in (CALLING, EARLY):
             if not self.authenticated and self._retry_with_credentials(
@@ -353,6 +331,27 @@ class Call:
         else:
             reason = FAILURE_REASONS.get(status, "error")
         self._fail(status, response.reason, reason, now_ms)
+
+    def _provisional(self, transaction, response, now_ms):
+        """A 1xx to our INVITE: the early dialog, ringing, early media."""
+        status = response.status
+        if self.state not in (CALLING, EARLY, CANCELLING):
+            return
+        if status > 100 and self.dialog is None and parse_name_addr(response.headers.get("To")).tag:
+            self.dialog = dialog_from_uac(transaction.request, response)
+        if self.state == CALLING:
+            self.state = EARLY
+            if self.cancel_wanted:
+                self._send_cancel(now_ms)
+                return
+        if status > 100 and not self._acknowledge_reliable(transaction, response, now_ms):
+            return  # a reliable 18x again: reported when it first came
+        if status == 180:
+            self.context.emit({"event": "ringing", "call_id": self.call_id})
+        elif status == 183 and response.body:
+            media = self._peer_media(media_session.read_answer(response.body, self.local_sdp))
+            if media is not None:
+                self.context.emit({"event": "early_media", "call_id": self.call_id, "media": media})
 
     def _acknowledge_reliable(self, transaction, response, now_ms):
         """PRACK a reliable 18x in its early dialog (RFC 3262 4): the next

@@ -59,7 +59,7 @@ def test_the_relay_is_set_up_low_before_any_other_pin(tmp_path):
     assert GPIO.getmode() is None
 
 
-class Boom(Exception):
+class BoomError(Exception):
     pass
 
 
@@ -68,10 +68,10 @@ def test_the_relay_goes_low_when_the_runtime_crashes_with_the_relay_on(tmp_path,
 
     def crash(runtime):
         runtime.board.set_relay(True)
-        raise Boom()
+        raise BoomError()
 
     monkeypatch.setattr(rpi.Runtime, "run", crash)
-    with pytest.raises(Boom):
+    with pytest.raises(BoomError):
         rpi.run(rpi_config(tmp_path), gpio=GPIO, environ={})
     assert levels(RELAY) == [0, 1, 0, None]
     assert GPIO.getmode() is None  # cleanup() ran

@@ -4,7 +4,7 @@
 
 import pytest
 from support.archives import source_archive
-from support.opensips import OpensipsMissing, built_opensips
+from support.opensips import OpensipsMissingError, built_opensips
 
 from host_tools.opensips.build import build_opensips, tree_name
 from host_tools.source_archive import SourceError
@@ -30,5 +30,7 @@ def test_an_archive_whose_listed_checksum_differs_is_refused(tmp_path):
 
 def test_the_tests_opensips_without_the_variable_says_what_to_set(tmp_path, monkeypatch):
     monkeypatch.delenv("OPENSIPS_ARCHIVE", raising=False)
-    with pytest.raises(OpensipsMissing, match="OPENSIPS_ARCHIVE=../shared/vendor/opensips-3.6.8"):
+    with pytest.raises(
+        OpensipsMissingError, match="OPENSIPS_ARCHIVE=../shared/vendor/opensips-3.6.8"
+    ):
         built_opensips(tmp_path)

@@ -13,7 +13,7 @@ from support.audio import RATE, read_wav, voice_like, write_wav
 from support.config import door_sections
 from support.door import start_door
 from support.flat_phone import Flat
-from support.ports import PortTaken, free_port, retry_when_taken
+from support.ports import PortTakenError, free_port, retry_when_taken
 
 from host_tools.netem_relay import Impairment, Relay
 
@@ -73,7 +73,7 @@ def relayed_pair(tmp_path, owned, impairment, visitor_s=VISITOR_S):
 
 def start_relayed_pair(tmp_path, owned, impairment):
     """The door (on ports it picks), then the flat naming the relay's ports
-    (picked free: PortTaken when the relay then cannot bind one), then the
+    (picked free: PortTakenError when the relay then cannot bind one), then the
     relay between them."""
     host = "127.0.0.1"
     relay_sip, relay_rtp = free_port(), free_port(span=2, even=True)
@@ -102,7 +102,7 @@ def start_relayed_pair(tmp_path, owned, impairment):
             raise
         for started in (relay, flat, door):
             started.stop()
-        raise PortTaken("relay: %s" % error) from None
+        raise PortTakenError("relay: %s" % error) from None
     relay.start()
     return door, flat, relay
 
