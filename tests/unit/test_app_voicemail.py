@@ -6,6 +6,7 @@
 
 from intercom.app.voicemail import BEEP, IDLE, PROMPT, RECORDING, Voicemail
 from intercom.media import tones
+from machine_events import drain
 from media_signals import rms, tone_share
 
 FRAME_BYTES = 320
@@ -99,15 +100,6 @@ def run_frames(machine, count, now_ms=0, mic=None):
     return played
 
 
-def events(machine):
-    out = []
-    event = machine.next_event()
-    while event is not None:
-        out.append(event)
-        event = machine.next_event()
-    return out
-
-
 def test_the_prompt_plays_unchanged_then_the_sequence_ends_without_recording():
     prompt = ramp(8000 + 37)  # a second and a bit: the last frame is short
     messages = MemoryMessages(prompt)
@@ -120,7 +112,7 @@ def test_the_prompt_plays_unchanged_then_the_sequence_ends_without_recording():
     assert speaker[len(prompt) :] == bytes(len(speaker) - len(prompt))
     assert [wrote for _, wrote in played[:51]] == [True] * 51
     assert machine.state == IDLE and messages.prompts[0].closed
-    assert messages.messages == [] and events(machine) == []
+    assert messages.messages == [] and drain(machine) == []
 
 
 def test_with_record_a_beep_then_the_mic_goes_into_the_message_up_to_max_seconds():
@@ -148,7 +140,7 @@ def test_with_record_a_beep_then_the_mic_goes_into_the_message_up_to_max_seconds
     message = messages.messages[0]
     assert bytes(message.pcm) == bytes(sent) and len(message.pcm) == 5 * 16000
     assert message.closed and machine.state == IDLE
-    recorded = events(machine)
+    recorded = drain(machine)
     assert [event["event"] for event in recorded] == ["message_recorded"]
     assert recorded[0]["path"] == "messages/1.wav" and recorded[0]["duration_ms"] == 5000
 
@@ -169,7 +161,7 @@ def test_a_stop_keeps_what_the_message_holds():
     run_frames(machine, 100, mic=mic_frame)
     machine.stop(5000)
     assert machine.state == IDLE and messages.messages[0].closed
-    recorded = events(machine)
+    recorded = drain(machine)
     assert recorded[0]["event"] == "message_recorded" and recorded[0]["duration_ms"] == 2000
     assert recorded[0]["ts_ms"] == 5000
 
@@ -191,7 +183,7 @@ def test_a_full_disk_is_an_error_event_and_the_sequence_ends():
     machine.start(0)
     run_frames(machine, 60)
     assert machine.state == IDLE and messages.messages == []
-    reported = events(machine)
+    reported = drain(machine)
     assert [event["event"] for event in reported] == ["error"]
     assert "No space left" in reported[0]["reason"]
 
@@ -200,7 +192,7 @@ def test_no_files_at_all_gives_the_tone_and_no_message():
     machine = voicemail(None, record=True)
     machine.start(0)
     run_frames(machine, 300)
-    assert machine.state == IDLE and events(machine) == []
+    assert machine.state == IDLE and drain(machine) == []
 
 
 def test_a_new_start_ends_the_message_being_recorded():
@@ -209,4 +201,4 @@ def test_a_new_start_ends_the_message_being_recorded():
     run_frames(machine, 50, mic=mic_frame)
     machine.start(3000)
     assert machine.state == PROMPT and messages.messages[0].closed
-    assert events(machine)[0]["duration_ms"] == 1000
+    assert drain(machine)[0]["duration_ms"] == 1000

@@ -8,6 +8,7 @@ from intercom.sip.agent import Agent
 from intercom.sip.flow import TCP, make_flow
 from intercom.sip.message import Request, make_response, parse_message
 from intercom.sip.transfer import read_refer, read_replaces
+from machine_events import drain
 from sip_harness import FLAT, CountingRandom, door_settings, udp
 from test_sip_agent import SDP_PCMU, answered_incoming_call, exchange, message, only_response
 
@@ -31,15 +32,6 @@ def refer(to_tag, refer_to, cseq=2, branch="z9hG4bKrefer", extra=""):
     )
 
 
-def events(agent):
-    out = []
-    event = agent.next_event()
-    while event is not None:
-        out.append(event)
-        event = agent.next_event()
-    return out
-
-
 def sent(agent, now_ms):
     return [(parse_message(wire), flow) for wire, flow in agent.datagrams_to_send(now_ms)]
 
@@ -57,7 +49,7 @@ def asked_transfer(refer_to="<%s>" % FLAT2_URI, extra=""):
     to_tag = answered_incoming_call(door)
     replies = exchange(door, refer(to_tag, refer_to, extra=extra), now_ms=100)
     assert replies == []  # the app answers the REFER
-    requested = events(door)
+    requested = drain(door)
     assert len(requested) == 1 and requested[0]["event"] == "transfer_requested"
     return door, to_tag, requested[0]
 
@@ -114,13 +106,13 @@ def reply(door, invite, status, now_ms):
 def test_the_answer_of_the_new_party_is_notified_as_200_and_the_subscription_ends():
     door, to_tag, new_call_id, out = accepted_transfer()
     invite = out[2][0]
-    events(door)
+    drain(door)
     after = reply(door, invite, 200, 300)
     assert sorted(str(label(m)) for m, _ in after) == ["ACK", "NOTIFY"]
     notify = [m for m, _ in after if label(m) == "NOTIFY"][0]
     assert sipfrag(notify) == "SIP/2.0 200 OK\r\n"
     assert notify.headers.get("Subscription-State") == "terminated;reason=noresource"
-    answered = events(door)
+    answered = drain(door)
     assert [e["event"] for e in answered] == ["answered"]
     assert answered[0]["call_id"] == new_call_id
     # the old call is still up: the app ends it (reason transferred)
@@ -130,26 +122,26 @@ def test_the_answer_of_the_new_party_is_notified_as_200_and_the_subscription_end
     assert bye[0][0].headers.get("Call-ID") == "hand-1"
     ok = make_response(bye[0][0], 200, None, None)
     door.receive_datagram(ok.to_bytes(), udp(FLAT), 320)
-    ended = events(door)
+    ended = drain(door)
     assert ended[-1]["event"] == "call_ended" and ended[-1]["reason"] == "transferred"
 
 
 def test_a_busy_target_is_notified_as_486_and_the_old_call_goes_on():
     door, to_tag, new_call_id, out = accepted_transfer()
     invite = out[2][0]
-    events(door)
+    drain(door)
     after = reply(door, invite, 486, 300)
     assert sorted(str(label(m)) for m, _ in after) == ["ACK", "NOTIFY"]
     notify = [m for m, _ in after if label(m) == "NOTIFY"][0]
     assert sipfrag(notify) == "SIP/2.0 486 Busy Here\r\n"
     assert notify.headers.get("Subscription-State").startswith("terminated")
-    failed = events(door)
+    failed = drain(door)
     assert failed[0]["event"] == "call_failed" and failed[0]["reason"] == "busy"
     assert door.calls["hand-1"].state == "confirmed"
     # a second REFER may follow now
     again = refer(to_tag, "<%s>" % FLAT2_URI, cseq=3, branch="z9hG4bKrefer2")
     assert exchange(door, again, now_ms=400) == []
-    assert events(door)[0]["event"] == "transfer_requested"
+    assert drain(door)[0]["event"] == "transfer_requested"
 
 
 def test_an_attended_transfer_carries_replaces_into_the_new_invite():
@@ -166,7 +158,7 @@ def test_no_room_for_the_new_call_is_notified_as_503_and_the_call_goes_on():
     door = transfer_door(max_calls=1)
     to_tag = answered_incoming_call(door)
     assert exchange(door, refer(to_tag, "<%s>" % FLAT2_URI), now_ms=100) == []
-    events(door)
+    drain(door)
     assert door.accept_transfer("hand-1", FLAT2_URI, 40002, 110) is None
     out = sent(door, 110)
     assert [label(m) for m, _ in out] == [202, "NOTIFY", "NOTIFY"]
