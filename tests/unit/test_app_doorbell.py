@@ -1,6 +1,7 @@
 # The doorbell state machine on a virtual clock, with a recording phone.
 
 from intercom.app.doorbell import CALLING, ENDING, IDLE, TALKING, TONE_MS, Doorbell
+from machine_events import run_timers
 
 
 class RecordingPhone:
@@ -85,13 +86,6 @@ def names(bell):
     return [event["event"] for event in events(bell)]
 
 
-def advance(bell, now_ms):
-    deadline = bell.get_timer()
-    while deadline is not None and deadline <= now_ms:
-        bell.handle_timer(deadline)
-        deadline = bell.get_timer()
-
-
 def test_press_calls_the_first_target_and_rings_back_on_ringing():
     bell, phone = make()
     press(bell, 1000)
@@ -132,10 +126,10 @@ def test_ring_timeout_cancels_and_tries_the_next_then_gives_up_for_the_prompt():
     bell, phone = make(ring_timeout=20)
     press(bell, 0)
     bell.on_ringing("c1", 100)
-    advance(bell, 20000)
+    run_timers(bell, 20000)
     assert phone.actions[1:] == [("hangup", "c1", 20000), ("call", "flat2", "c2", 20000)]
     assert not bell.nobody_answered
-    advance(bell, 40000)
+    run_timers(bell, 40000)
     assert phone.actions[-1] == ("hangup", "c2", 40000)
     # nobody answered: the station plays the prompt (intercom.app.voicemail)
     assert bell.state == IDLE and bell.tone is None and bell.nobody_answered
@@ -163,7 +157,7 @@ def test_no_answer_wins_over_unavailable_and_a_bad_answer_is_an_error():
     bell, phone = make(mode="parallel")
     press(bell, 0)
     bell.on_failed("c1", "unavailable", 10, 480)
-    advance(bell, 30000)
+    run_timers(bell, 30000)
     assert events(bell)[-1] == ended("no_answer")
     bell, phone = make(targets=("flat1",))
     press(bell, 0)
@@ -188,7 +182,7 @@ def test_parallel_rings_everyone_and_the_first_answer_wins():
 def test_parallel_ring_timeout_is_for_all_targets_at_once():
     bell, phone = make(mode="parallel", ring_timeout=30)
     press(bell, 0)
-    advance(bell, 30000)
+    run_timers(bell, 30000)
     assert sorted(phone.actions[2:]) == [("hangup", "c1", 30000), ("hangup", "c2", 30000)]
     assert bell.state == IDLE
 
@@ -218,11 +212,11 @@ def test_max_duration_warns_ten_seconds_before_and_hangs_up():
     bell, phone = make(max_duration=60)
     press(bell, 0)
     bell.on_answered("c1", 1000)
-    advance(bell, 50999)
+    run_timers(bell, 50999)
     assert bell.tone is None
-    advance(bell, 51000)
+    run_timers(bell, 51000)
     assert bell.tone == "warning"
-    advance(bell, 61000)
+    run_timers(bell, 61000)
     assert phone.actions[-1] == ("hangup", "c1", 61000)
     assert bell.state == ENDING
     assert events(bell)[-1] == ended("max_duration", 60000)
@@ -252,7 +246,7 @@ def test_door_opened_confirms_and_a_hangup_with_a_reason_ends_the_call():
     bell.on_answered("c1", 1000)
     bell.door_opened(3000)
     assert bell.tone == "confirm" and bell.state == TALKING
-    advance(bell, 3000 + TONE_MS)
+    run_timers(bell, 3000 + TONE_MS)
     assert bell.tone is None
     bell.hangup_requested(8000, "door_opened")
     assert phone.actions[-1] == ("hangup", "c1", 8000)
@@ -364,7 +358,7 @@ def test_the_cooldown_after_a_call_turns_presses_into_repeats():
     press(bell, 14999)
     assert events(bell)[-1]["repeat"] == 1 and len(phone.buttons) == 1
     assert bell.state == IDLE
-    advance(bell, 15000)
+    run_timers(bell, 15000)
     press(bell, 15000)
     assert events(bell)[-2]["repeat"] == 0 and len(phone.buttons) == 2
 
@@ -372,15 +366,15 @@ def test_the_cooldown_after_a_call_turns_presses_into_repeats():
 def test_the_cooldown_follows_unanswered_and_incoming_calls_too():
     bell, phone = make(cooldown=5, ring_timeout=10, targets=("flat1",))
     press(bell, 0)
-    advance(bell, 10000)  # nobody answered
+    run_timers(bell, 10000)  # nobody answered
     press(bell, 12000)
     assert phone.buttons == [1]
-    advance(bell, 15000)
+    run_timers(bell, 15000)
     assert bell.on_incoming("in1", "sip:flat1@example.org", "sip:flat1@example.org", 16000)
     bell.on_remote_ended("in1", 17000)
     press(bell, 21999)
     assert phone.buttons == [1]
-    advance(bell, 22000)
+    run_timers(bell, 22000)
     press(bell, 22000)
     assert phone.buttons == [1, 1]
 
