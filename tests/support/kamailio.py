@@ -48,24 +48,18 @@ class KamailioTls:
             "private_key = %s" % self.key,
             "certificate = %s" % self.certificate,
         ]
-        if self.client_ca is None:
-            server += ["verify_certificate = no", "require_certificate = no"]
-        else:
-            server += [
-                "verify_certificate = yes",
-                "require_certificate = yes",
-                "ca_list = %s" % self.client_ca,
-            ]
+        server += _certificate_check(self.client_ca)
         client = ["[client:default]", "method = TLSv1.2+"]
-        if self.peer_ca is None:
-            client += ["verify_certificate = no", "require_certificate = no"]
-        else:
-            client += [
-                "verify_certificate = yes",
-                "require_certificate = yes",
-                "ca_list = %s" % self.peer_ca,
-            ]
+        client += _certificate_check(self.peer_ca)
         return "\n".join(server + [""] + client) + "\n"
+
+
+def _certificate_check(ca):
+    """tls.cfg lines of a profile that checks the other side's certificate
+    against ca (a PEM file), or asks for none when ca is None."""
+    if ca is None:
+        return ["verify_certificate = no", "require_certificate = no"]
+    return ["verify_certificate = yes", "require_certificate = yes", "ca_list = %s" % ca]
 
 
 class Kamailio(SipProxy):
