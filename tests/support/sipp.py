@@ -179,3 +179,11 @@ class Sipp:
                 parts.append("--- %s\n%s" % (path.name, path.read_text("utf-8", "replace")[-4000:]))
         parts.append("--- flow %r" % (self.flow(),))
         return "\n".join(parts)
+
+
+def sipp_calling_door(owned, workdir, name, scenario, door, **settings):
+    """A started SIPp `name` sending `scenario` to the sim door's SIP port
+    (settings: Sipp's port, options, fill), stopped by `owned`."""
+    return owned(
+        Sipp(workdir, name, scenario, remote=("127.0.0.1", door.sip_port), **settings)
+    ).start()

@@ -14,7 +14,7 @@ from support.audio import noise_syllables
 from support.door import DOOR_CODE, start_door, start_peer_door
 from support.flat_rtp import FlatRtp
 from support.ports import free_port
-from support.sipp import Sipp
+from support.sipp import Sipp, sipp_calling_door
 
 pytestmark = pytest.mark.integration
 SCENARIOS = pathlib.Path(__file__).resolve().parent / "scenarios"
@@ -37,16 +37,10 @@ def test_interop_a_forged_invite_gets_neither_the_microphone_nor_a_code_attempt(
     door = answering_door(tmp_path, owned, ["sip:flat1@127.0.0.1:%d" % free_port()])
     attacker_rtp = owned(FlatRtp(noise_syllables(8, 5), 114))
     attacker_rtp.start(("127.0.0.1", door.rtp_port))
-    forger = owned(
-        Sipp(
-            tmp_path,
-            "forger",
-            SCENARIOS / "forger_invites_door.xml",
-            remote=("127.0.0.1", door.sip_port),
-            fill={"MEDIA_PORT": attacker_rtp.port},
-        )
+    fill = {"MEDIA_PORT": attacker_rtp.port}
+    forger = sipp_calling_door(
+        owned, tmp_path, "forger", SCENARIOS / "forger_invites_door.xml", door, fill=fill
     )
-    forger.start()
     incoming = door.wait_for("incoming_call", timeout=10)
     assert incoming["accepted"] is True  # From and source are the flat's: it rings
     time.sleep(0.5)
@@ -79,16 +73,9 @@ def test_interop_a_200_crossing_the_cancel_before_any_1xx_is_acked_and_byed(tmp_
     assert received[-2:] == ["ACK", "BYE"], received
     assert "answered" not in door.names()
     # Nothing is left of that call: the resident's next call is answered.
-    caller = owned(
-        Sipp(
-            tmp_path,
-            "resident",
-            "flat_calls_door_direct.xml",
-            remote=("127.0.0.1", door.sip_port),
-            options=["-s", "flat1"],
-        )
+    caller = sipp_calling_door(
+        owned, tmp_path, "resident", "flat_calls_door_direct.xml", door, options=["-s", "flat1"]
     )
-    caller.start()
     assert caller.wait() == 0, caller.report()  # 180, 200, ACK, BYE, 200: not 486
     assert door.wait_for("incoming_call", timeout=5)["accepted"] is True
 
@@ -116,17 +103,9 @@ def pbx_door(tmp_path, owned, pbx_port):
 
 def pbx_call(tmp_path, owned, door, pbx_port, name, scenario, from_user, asserted_user):
     fill = {"FROM_USER": from_user, "ASSERTED_USER": asserted_user}
-    pbx = owned(
-        Sipp(
-            tmp_path,
-            name,
-            SCENARIOS / scenario,
-            port=pbx_port,
-            remote=("127.0.0.1", door.sip_port),
-            fill=fill,
-        )
+    pbx = sipp_calling_door(
+        owned, tmp_path, name, SCENARIOS / scenario, door, port=pbx_port, fill=fill
     )
-    pbx.start()
     assert pbx.wait() == 0, pbx.report()
     return pbx
 

@@ -11,7 +11,7 @@ import pytest
 from support.audio import noise_syllables
 from support.door import start_peer_door
 from support.flat_rtp import FlatRtp
-from support.sipp import Sipp
+from support.sipp import Sipp, sipp_calling_door
 
 pytestmark = pytest.mark.integration
 SCENARIOS = pathlib.Path(__file__).resolve().parent / "scenarios"
@@ -22,17 +22,15 @@ def test_a_phone_that_requires_100rel_gets_a_reliable_180_and_the_call(tmp_path,
     door = start_peer_door(
         owned, tmp_path / "door", [FLAT1], call={"answer_from": [FLAT1], "ring_timeout": 5}
     )
-    phone = owned(
-        Sipp(
-            tmp_path,
-            "phone",
-            SCENARIOS / "phone_requires_100rel.xml",
-            remote=("127.0.0.1", door.sip_port),
-            options=["-mi", "127.0.0.1"],
-            fill={"PAUSE_MS": 500},
-        )
+    phone = sipp_calling_door(
+        owned,
+        tmp_path,
+        "phone",
+        SCENARIOS / "phone_requires_100rel.xml",
+        door,
+        options=["-mi", "127.0.0.1"],
+        fill={"PAUSE_MS": 500},
     )
-    phone.start()
     assert door.wait_for("incoming_call", timeout=10)["accepted"] is True
     assert phone.wait() == 0, phone.report()  # Require: 100rel and RSeq held
     assert door.wait_for("call_ended", timeout=10)["reason"] == "remote_hangup"

@@ -13,7 +13,7 @@ import pytest
 from support.audio import noise_syllables
 from support.door import start_peer_door
 from support.flat_rtp import FlatRtp
-from support.sipp import Sipp
+from support.sipp import Sipp, sipp_calling_door
 from support.wait import wait_until
 
 pytestmark = pytest.mark.integration
@@ -26,18 +26,16 @@ def test_a_phone_refreshes_by_update_and_moves_its_media_with_one(tmp_path, owne
         owned, tmp_path / "door", [FLAT1], call={"answer_from": [FLAT1], "ring_timeout": 5}
     )
     moved = owned(FlatRtp(noise_syllables(4, 3)))
-    phone = owned(
-        Sipp(
-            tmp_path,
-            "phone",
-            SCENARIOS / "phone_refreshes_and_moves_media_by_update.xml",
-            remote=("127.0.0.1", door.sip_port),
-            options=["-mi", "127.0.0.1"],
-            fill={"MOVED_PORT": moved.port, "PAUSE_MS": 1500},
-        )
-    )
     moved.start(("127.0.0.1", door.rtp_port))
-    phone.start()
+    phone = sipp_calling_door(
+        owned,
+        tmp_path,
+        "phone",
+        SCENARIOS / "phone_refreshes_and_moves_media_by_update.xml",
+        door,
+        options=["-mi", "127.0.0.1"],
+        fill={"MOVED_PORT": moved.port, "PAUSE_MS": 1500},
+    )
     assert door.wait_for("incoming_call", timeout=10)["accepted"] is True
     assert phone.wait() == 0, phone.report()  # every check of its scenario held
     # neither UPDATE ended the call: the phone's BYE did

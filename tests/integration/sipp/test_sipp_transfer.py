@@ -12,7 +12,7 @@ import urllib.parse
 
 import pytest
 from support.door import start_peer_door
-from support.sipp import Sipp
+from support.sipp import Sipp, sipp_calling_door
 
 pytestmark = pytest.mark.integration
 SCENARIOS = pathlib.Path(__file__).resolve().parent / "scenarios"
@@ -132,17 +132,15 @@ def test_interop_an_invite_with_replaces_takes_the_call_only_from_an_allowed_par
     door.wait_for("answered", timeout=10)
     call_id, door_tag, flat_tag = door_dialog(flat1)
     replaces = "%s;to-tag=%s;from-tag=%s" % (call_id, door_tag, flat_tag)
-    phone = owned(
-        Sipp(
-            tmp_path,
-            "phone",
-            SCENARIOS / "flat_replaces_door_call.xml",
-            remote=("127.0.0.1", door.sip_port),
-            options=["-mi", "127.0.0.1"],
-            fill={"USER": user, "REPLACES": replaces},
-        )
+    phone = sipp_calling_door(
+        owned,
+        tmp_path,
+        "phone",
+        SCENARIOS / "flat_replaces_door_call.xml",
+        door,
+        options=["-mi", "127.0.0.1"],
+        fill={"USER": user, "REPLACES": replaces},
     )
-    phone.start()
     incoming = door.wait_for("incoming_call", timeout=10)
     assert incoming["accepted"] is accepted and incoming["replaces"] is True, incoming
     assert phone.wait() == 0, phone.report()
