@@ -20,31 +20,29 @@ def open_input(spec, frame_samples):
     source = audio_files.open_source(spec)
     if source is not None:
         return source
-    from boards.audio import alsa_audio
-
-    if spec == "default":
-        if not alsa_audio.available():
-            return audio_files.SilenceSource()
-        try:
-            return alsa_audio.AlsaSource(spec, frame_samples)
-        except audio_files.AudioError as error:
-            log("audio: %s; the mic is silence" % error)
-            return audio_files.SilenceSource()
-    return alsa_audio.AlsaSource(spec, frame_samples)
+    return _open_alsa(spec, frame_samples, True)
 
 
 def open_output(spec, frame_samples):
     sink = audio_files.open_sink(spec)
     if sink is not None:
         return sink
+    return _open_alsa(spec, frame_samples, False)
+
+
+def _open_alsa(spec, frame_samples, capture):
+    """The ALSA PCM spec names as the mic (capture) or the speaker; for
+    "default", silence or no sound when ALSA is missing or will not open."""
     from boards.audio import alsa_audio
 
-    if spec == "default":
-        if not alsa_audio.available():
-            return audio_files.NullSink()
-        try:
-            return alsa_audio.AlsaSink(spec, frame_samples)
-        except audio_files.AudioError as error:
-            log("audio: %s; the speaker is off" % error)
-            return audio_files.NullSink()
-    return alsa_audio.AlsaSink(spec, frame_samples)
+    device = alsa_audio.AlsaSource if capture else alsa_audio.AlsaSink
+    if spec != "default":
+        return device(spec, frame_samples)
+    fallback = audio_files.SilenceSource if capture else audio_files.NullSink
+    if not alsa_audio.available():
+        return fallback()
+    try:
+        return device(spec, frame_samples)
+    except audio_files.AudioError as error:
+        log("audio: %s; %s" % (error, "the mic is silence" if capture else "the speaker is off"))
+        return fallback()
