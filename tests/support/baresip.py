@@ -157,3 +157,17 @@ class Baresip:
             self.control.close()
         if self.peer is not None:
             self.peer.stop()
+
+
+def baresip_calls_the_door(flat, door, uri, talk_s):
+    """flat dials the door at uri, the door takes the call, they talk for
+    talk_s, flat hangs up: the door ends it as remote_hangup."""
+    flat.command("dial", uri)
+    incoming = door.wait_for("incoming_call", timeout=10)
+    assert incoming["accepted"] is True, incoming
+    flat.wait_event("CALL_ESTABLISHED")
+    time.sleep(talk_s)
+    flat.command("hangup")
+    ended = door.wait_for("call_ended", timeout=5)
+    assert ended["reason"] == "remote_hangup", ended
+    flat.wait_event("CALL_CLOSED")

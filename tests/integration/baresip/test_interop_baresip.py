@@ -9,7 +9,7 @@ import time
 import numpy
 import pytest
 from support.audio import block_matches, noise_syllables, read_wav, ulaw_round_trip, write_wav
-from support.baresip import Baresip
+from support.baresip import Baresip, baresip_calls_the_door
 from support.door import DOOR_CODE, start_registered_door
 from support.kamailio import BuildingProxy
 
@@ -117,14 +117,6 @@ def test_interop_door_calls_baresip_which_talks_and_opens_with_rfc4733(tmp_path,
 
 def test_interop_baresip_calls_the_door_which_answers(tmp_path, owned):
     proxy, flat, door = start_pair(tmp_path, owned, {"call": {"answer_from": ["flat1"]}})
-    flat.command("dial", "sip:door1@127.0.0.1")
-    incoming = door.wait_for("incoming_call", timeout=10)
-    assert incoming["accepted"] is True, incoming
-    flat.wait_event("CALL_ESTABLISHED")
-    time.sleep(3.0)
-    flat.command("hangup")
-    ended = door.wait_for("call_ended", timeout=5)
-    assert ended["reason"] == "remote_hangup", ended
-    flat.wait_event("CALL_CLOSED")
+    baresip_calls_the_door(flat, door, "sip:door1@127.0.0.1", 3.0)
     check_audio(tmp_path, flat, door, 3.0)
     assert "flat1 to door1" in " ".join(proxy.log_lines())

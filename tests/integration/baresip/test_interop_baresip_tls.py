@@ -14,6 +14,7 @@ import time
 import numpy
 import pytest
 from support.audio import read_wav, tone_share, ulaw_expand
+from support.baresip import baresip_calls_the_door
 from support.door import DOOR_CODE
 from support.secure_call import DOOR_TONE, FLAT_TONE, secure_call
 
@@ -77,13 +78,5 @@ def test_the_door_calls_baresip_over_tls_and_srtp_and_its_code_opens(tmp_path, o
 def test_baresip_calls_the_door_over_tls_and_srtp(tmp_path, owned):
     settings = {"call": {"answer_from": ["flat1"]}}
     _, flat, door, capture = secure_call(tmp_path, owned, settings)
-    flat.command("dial", "sip:door@127.0.0.1;transport=tls")
-    incoming = door.wait_for("incoming_call", timeout=10)
-    assert incoming["accepted"] is True, incoming
-    flat.wait_event("CALL_ESTABLISHED")
-    time.sleep(3.0)
-    flat.command("hangup")
-    ended = door.wait_for("call_ended", timeout=5)
-    assert ended["reason"] == "remote_hangup", ended
-    flat.wait_event("CALL_CLOSED")
+    baresip_calls_the_door(flat, door, "sip:door@127.0.0.1;transport=tls", 3.0)
     check_audio_and_wire(tmp_path, flat, door, capture)
