@@ -180,6 +180,17 @@ class Pair:
                         target.receive_rtcp(bytes(data), ("127.0.0.1", rtp_port + 1), self.now, 0)
             self.collect()
 
+    def flat_sends_info(self, digit, duration_ms):
+        """The flat sends `digit` in its one call by SIP INFO
+        (application/dtmf-relay), routed to the door."""
+        call = list(self.flat.agent.calls.values())[0]
+        info = call.dialog.create_request("INFO")
+        info.headers.add("Content-Type", "application/dtmf-relay")
+        info.body = b"Signal=%s\r\nDuration=%d\r\n" % (digit.encode(), duration_ms)
+        context = self.flat.agent.context
+        context.send_request(info, context.dialog_flow(call.dialog, call.transport), self.now, None)
+        self.route()
+
     def rewrite_sip(self, side, change):
         """Every SIP message `side` sends from now on passes change(message)
         (the parsed Request or Response, edited in place) on its way out."""

@@ -7,7 +7,6 @@
 
 from intercom.sip.message import Headers, Request
 from station_harness import FLAT_RTP, Pair, door_config, flat_config, tone_frame
-from test_app_station_dtmf_mute import send_info
 
 PRIVATE_PORT = FLAT_RTP + 100  # what a flat behind NAT names; nobody listens there
 
@@ -112,7 +111,7 @@ def test_a_door_held_throughout_is_no_tx():
 
 def test_digits_by_sip_info_are_the_dtmf_method_and_a_phone_without_telephone_event_says_so():
     pair = talking(rewrite_flat=sdp_rewrite(b" 101\r\n", b"\r\n"))
-    send_info(pair, "5")
+    pair.flat_sends_info("5", 140)
     pair.run(500)
     media = hang_up(pair)["media"]
     assert media["telephone_event"] is False and media["dtmf"] == "info"

@@ -8,7 +8,6 @@
 # playout delay and plays at its level.
 
 from intercom.media.dtmf_inband import BLOCK
-from intercom.sip.message import Headers, Request
 from media_signals import (
     amplitude,
     decibels,
@@ -58,21 +57,6 @@ def without_telephone_event(message):
         message.body = b"\r\n".join(lines).replace(b" 101\r\n", b"\r\n")
 
 
-def send_info(pair, digit):
-    """The flat sends `digit` by SIP INFO (application/dtmf-relay)."""
-    agent = pair.flat.agent
-    call = list(agent.calls.values())[0]
-    headers = Headers()
-    request = call.dialog.create_request("INFO")
-    for name, value in request.headers.items():
-        headers.add(name, value)
-    headers.add("Content-Type", "application/dtmf-relay")
-    info = Request("INFO", request.uri, headers, b"Signal=%s\r\nDuration=140\r\n" % digit.encode())
-    context = agent.context
-    context.send_request(info, context.dialog_flow(call.dialog, call.transport), pair.now, None)
-    pair.route()
-
-
 def call_with_keys(rewrite=None, info=False):
     config = door_config(code=KEYS_SENT + "1")
     config["device"]["show_dtmf_digits"] = True  # the events show which keys came
@@ -89,7 +73,7 @@ def call_with_keys(rewrite=None, info=False):
     for number, frame in enumerate(frames):
         pair.flat_mic = bytearray(frame)
         if info and number in info_frames:
-            send_info(pair, KEYS_SENT[info_frames.index(number)])
+            pair.flat_sends_info(KEYS_SENT[info_frames.index(number)], 140)
         pair.run(20)
     pair.flat_mic = bytearray(320)
     pair.run(400)

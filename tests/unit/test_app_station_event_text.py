@@ -28,13 +28,7 @@ def test_the_door_masks_every_digit_by_default_and_the_code_still_opens():
 def test_info_digits_are_masked_too():
     pair = Pair()
     pair.press(pair.door, 1000)
-    call = list(pair.flat.agent.calls.values())[0]
-    info = call.dialog.create_request("INFO")
-    info.headers.add("Content-Type", "application/dtmf-relay")
-    info.body = b"Signal=7\r\nDuration=160\r\n"
-    context = pair.flat.agent.context
-    context.send_request(info, context.dialog_flow(call.dialog, call.transport), pair.now, None)
-    pair.route()
+    pair.flat_sends_info("7", 160)
     assert [(e["digit"], e["source"]) for e in dtmf_events(pair)] == [("*", "info")]
 
 

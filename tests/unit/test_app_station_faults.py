@@ -69,13 +69,7 @@ def test_an_error_in_a_media_timer_ends_only_that_call():
 def test_an_error_in_the_door_policy_on_an_info_digit_ends_only_that_call():
     pair = talking_pair()
     pair.door.policy.receive_digit = broken
-    call = list(pair.flat.agent.calls.values())[0]
-    info = call.dialog.create_request("INFO")
-    info.headers.add("Content-Type", "application/dtmf-relay")
-    info.body = b"Signal=5\r\nDuration=160\r\n"
-    context = pair.flat.agent.context
-    context.send_request(info, context.dialog_flow(call.dialog, call.transport), pair.now, None)
-    pair.route()  # the INFO reaches the door's agent, its dtmf event the policy
+    pair.flat_sends_info("5", 160)  # the door's agent hands its dtmf event to the policy
     pair.run(500)
     assert_call_ended_by_the_error(pair)
 
