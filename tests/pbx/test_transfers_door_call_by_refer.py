@@ -13,7 +13,7 @@ import numpy
 import pytest
 from support.audio import block_matches, noise_syllables, read_wav, ulaw_round_trip, write_wav
 from support.baresip import Baresip
-from support.door import DOOR_CODE, start_registered_door
+from support.door import DOOR_CODE, start_door1_with_visitor
 from support.kamailio import BuildingProxy
 
 pytestmark = pytest.mark.integration
@@ -48,19 +48,14 @@ def test_baresip_transfers_the_door_to_another_flat_whose_code_opens(tmp_path, o
             Baresip(tmp_path / user, user, PASSWORD, proxy.port, sources[user])
         ).start()
     door_folder = tmp_path / "door"
-    door_folder.mkdir()
-    write_wav(door_folder / "visitor.wav", noise_syllables(40, seed=9))
-    door = start_registered_door(
+    door = start_door1_with_visitor(
         owned,
         door_folder,
-        "Door 1",
-        "door1",
+        noise_syllables(40, seed=9),
         PASSWORD,
         proxy.port,
-        ["flat1"],
         call={"transfer_to": ["flat2"]},
         door={"open_from": ["flat1", "flat2"], "hangup_after_open": 0},
-        audio={"input": "file:visitor.wav"},
         device={"show_dtmf_digits": True},
     )
     proxy.wait_registered(["door1", "flat1", "flat2"])

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 
+from support.audio import write_wav
 from support.config import (
     door_sections,
     merge_sections,
@@ -303,6 +304,17 @@ def start_registered_door(owned, folder, name, user, password, proxy_port, targe
     door = start_door(owned, folder, merged)
     door.wait_for("registered", timeout=10)
     return door
+
+
+def start_door1_with_visitor(owned, folder, visitor, password, proxy_port, **sections):
+    """Door 1 (user door1, calling flat1) registered with the proxy, its mic
+    playing the samples `visitor` (written to folder/visitor.wav)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_wav(folder / "visitor.wav", visitor)
+    audio = {"input": "file:visitor.wav"}
+    return start_registered_door(
+        owned, folder, "Door 1", "door1", password, proxy_port, ["flat1"], audio=audio, **sections
+    )
 
 
 def start_peer_door(owned, folder, targets, **sections):

@@ -10,7 +10,7 @@ import numpy
 import pytest
 from support.audio import block_matches, noise_syllables, read_wav, ulaw_round_trip, write_wav
 from support.baresip import Baresip, baresip_calls_the_door
-from support.door import DOOR_CODE, start_registered_door
+from support.door import DOOR_CODE, start_door1_with_visitor
 from support.kamailio import BuildingProxy
 
 pytestmark = pytest.mark.integration
@@ -23,19 +23,9 @@ def start_pair(tmp_path, owned, door_settings):
     proxy = owned(BuildingProxy(tmp_path, USERS)).start()
     flat_source = write_wav(tmp_path / "flat_long.wav", noise_syllables(60, seed=1))
     flat = owned(Baresip(tmp_path / "baresip", "flat1", PASSWORD, proxy.port, flat_source)).start()
-    door_folder = tmp_path / "door"
-    door_folder.mkdir()
-    write_wav(door_folder / "visitor.wav", noise_syllables(3, seed=2))
-    door = start_registered_door(
-        owned,
-        door_folder,
-        "Door 1",
-        "door1",
-        PASSWORD,
-        proxy.port,
-        ["flat1"],
-        audio={"input": "file:visitor.wav"},
-        **door_settings,
+    visitor = noise_syllables(3, seed=2)
+    door = start_door1_with_visitor(
+        owned, tmp_path / "door", visitor, PASSWORD, proxy.port, **door_settings
     )
     proxy.wait_registered(["door1", "flat1"])
     return proxy, flat, door
