@@ -191,18 +191,21 @@ def test_after_a_long_hold_the_silence_counts_from_the_resume():
     assert ended["reason"] == "rtp_timeout" and ended["media"]["audio"] == "ok"
 
 
-def test_the_media_timeout_is_configurable_and_zero_turns_it_off():
+def silent_flat(media_timeout):
+    """A talking pair with call.media_timeout set, the flat sending nothing."""
     config = long_calls()
-    config["call"]["media_timeout"] = 8
+    config["call"]["media_timeout"] = media_timeout
     pair = talking(config)
     flat_sends(pair, False)
+    return pair
+
+
+def test_the_media_timeout_is_configurable_and_zero_turns_it_off():
+    pair = silent_flat(8)
     pair.run(7500)
     assert pair.door.state == "talking"
     pair.run(1000)
     assert pair.first("door", "call_ended")["reason"] == "rtp_timeout"
-    config = long_calls()
-    config["call"]["media_timeout"] = 0
-    pair = talking(config)
-    flat_sends(pair, False)
+    pair = silent_flat(0)
     pair.run(50000)
     assert pair.door.state == "talking"
