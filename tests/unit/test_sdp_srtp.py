@@ -78,6 +78,17 @@ def test_mandatory_refuses_an_offer_without_srtp_and_off_refuses_savp():
     assert status_of(answer_to, mki, "mandatory") == 488
 
 
+def assert_keyed_answers(offer, proto, tag, suite):
+    """Whether optional or mandatory, the answer keeps proto and takes the
+    offer's crypto line `tag` with `suite`, sending our own key."""
+    for mode in ("optional", "mandatory"):
+        body, negotiated = answer_to(offer, mode)
+        section = parse_sdp(body).media[0]
+        assert section.proto == proto
+        assert section.crypto == [format_crypto(tag, suite, ANSWER_KEY)]
+        assert negotiated.srtp == (suite, ANSWER_KEY, THEIRS)
+
+
 def test_answers_take_the_first_usable_line_and_send_our_own_key():
     offer = phone_offer(
         "RTP/SAVP",
@@ -89,22 +100,12 @@ def test_answers_take_the_first_usable_line_and_send_our_own_key():
             "5 %s inline:%s" % (SUITE_80, THEIR_KEY_TEXT),
         ],
     )
-    for mode in ("optional", "mandatory"):
-        body, negotiated = answer_to(offer, mode)
-        section = parse_sdp(body).media[0]
-        assert section.proto == "RTP/SAVP"
-        assert section.crypto == [format_crypto(4, SUITE_32, ANSWER_KEY)]
-        assert negotiated.srtp == (SUITE_32, ANSWER_KEY, THEIRS)
+    assert_keyed_answers(offer, "RTP/SAVP", 4, SUITE_32)
 
 
 def test_best_effort_offers_get_srtp_unless_off():
     offer = phone_offer("RTP/AVP", ["1 %s inline:%s" % (SUITE_80, THEIR_KEY_TEXT)])
-    for mode in ("optional", "mandatory"):
-        body, negotiated = answer_to(offer, mode)
-        section = parse_sdp(body).media[0]
-        assert section.proto == "RTP/AVP"
-        assert section.crypto == [format_crypto(1, SUITE_80, ANSWER_KEY)]
-        assert negotiated.srtp == (SUITE_80, ANSWER_KEY, THEIRS)
+    assert_keyed_answers(offer, "RTP/AVP", 1, SUITE_80)
     body, negotiated = answer_to(offer, "off")
     assert parse_sdp(body).media[0].crypto == [] and negotiated.srtp is None
     body, negotiated = answer_to(phone_offer(), "optional")
