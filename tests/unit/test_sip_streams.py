@@ -49,11 +49,18 @@ def listening(loop, sink, max_size=4096):
     raise AssertionError("no free TCP port")
 
 
-def test_a_message_goes_over_a_new_connection_and_the_answer_comes_back_on_it():
+def server_and_client(server_sink=None):
+    """A loop, a server listening on a free port and a client (4096-byte
+    messages), each reporting to its sink (the server's default: a Sink())."""
     loop = Loop()
-    server_sink, client_sink = Sink(), Sink()
+    server_sink = Sink() if server_sink is None else server_sink
+    client_sink = Sink()
     server, port = listening(loop, server_sink)
-    client = SipStreams(loop, client_sink, 4096)
+    return loop, server, port, server_sink, SipStreams(loop, client_sink, 4096), client_sink
+
+
+def test_a_message_goes_over_a_new_connection_and_the_answer_comes_back_on_it():
+    loop, server, port, server_sink, client, client_sink = server_and_client()
     client.send(MESSAGE, make_flow(TCP, ("127.0.0.1", port)))
     assert run_until(loop, lambda: server_sink.delivered)
     [(data, accepted)] = server_sink.delivered
@@ -102,10 +109,7 @@ def test_a_refused_connect_is_reported_from_the_loop():
 
 
 def test_a_stream_that_cannot_be_framed_is_closed_and_reported_as_framing():
-    loop = Loop()
-    server_sink, client_sink = Sink(), Sink()
-    server, port = listening(loop, server_sink)
-    client = SipStreams(loop, client_sink, 4096)
+    loop, server, port, server_sink, client, client_sink = server_and_client()
     no_length = MESSAGE.replace(b"Content-Length: 4\r\n", b"")
     client.send(no_length, make_flow(TCP, ("127.0.0.1", port)))
     assert run_until(loop, lambda: server_sink.failures)
@@ -119,10 +123,7 @@ def test_a_stream_that_cannot_be_framed_is_closed_and_reported_as_framing():
 
 
 def test_a_host_that_may_not_talk_to_us_is_closed_at_once():
-    loop = Loop()
-    server_sink, client_sink = Sink(trusted=False), Sink()
-    server, port = listening(loop, server_sink)
-    client = SipStreams(loop, client_sink, 4096)
+    loop, server, port, server_sink, client, client_sink = server_and_client(Sink(trusted=False))
     client.send(MESSAGE, make_flow(TCP, ("127.0.0.1", port)))
     assert run_until(loop, lambda: client_sink.failures)
     assert server_sink.delivered == [] and server_sink.failures == []
@@ -131,10 +132,7 @@ def test_a_host_that_may_not_talk_to_us_is_closed_at_once():
 
 
 def test_close_flow_closes_quietly_and_the_next_send_connects_again():
-    loop = Loop()
-    server_sink, client_sink = Sink(), Sink()
-    server, port = listening(loop, server_sink)
-    client = SipStreams(loop, client_sink, 4096)
+    loop, server, port, server_sink, client, client_sink = server_and_client()
     to_server = make_flow(TCP, ("127.0.0.1", port))
     client.send(MESSAGE, to_server)
     assert run_until(loop, lambda: server_sink.delivered)
