@@ -10,7 +10,7 @@ from intercom.sdp import parse_sdp
 from support.audio import noise_syllables
 from support.door import DOOR_CODE
 from support.flat_rtp import FlatRtp
-from support.fritzbox import FritzBox, fritzbox_door
+from support.fritzbox import FritzBox, fritzbox_door, fritzfon_calls_the_door
 
 pytestmark = pytest.mark.integration
 
@@ -47,17 +47,9 @@ def test_the_fritzfon_calls_the_door_and_opens_with_the_same_digits(tmp_path, ow
     # answers on it, the FRITZ!Fon's key sends the code, no End bits.
     media = owned(FlatRtp(noise_syllables(2, 4), dtmf_payload_type=100, zero_durations=True))
     box = owned(FritzBox(media=media)).start()
-    door = fritzbox_door(
-        owned,
-        tmp_path / "door",
-        box,
-        call={"answer_from": ["**610"]},
-        door={"open_from": ["**610"], "hangup_after_open": 1},
-    )
-    call_id = box.call_door("**610", sdp_dtmf_pt=100)
-    answer = parse_sdp(box.acknowledge(call_id).body).media[0]
-    assert answer.rtpmap.get("100", ("",))[0].lower() == "telephone-event"
-    door.wait_for("incoming_call", accepted=True)
+    door, _, answer = fritzfon_calls_the_door(owned, tmp_path / "door", box, 100)
+    answered_types = parse_sdp(answer.body).media[0].rtpmap
+    assert answered_types.get("100", ("",))[0].lower() == "telephone-event"
     media.start(("127.0.0.1", door.rtp_port))
     media.dtmf(DOOR_CODE)
     opened = door.wait_for("door_opened", timeout=10)

@@ -5,7 +5,7 @@
 
 import pytest
 from support.door import DOOR_CODE
-from support.fritzbox import FritzBox, fritzbox_door
+from support.fritzbox import FritzBox, fritzbox_door, fritzfon_calls_the_door
 
 pytestmark = pytest.mark.integration
 
@@ -28,16 +28,7 @@ def test_the_door_calls_and_the_fritzfon_opens_by_info(tmp_path, owned, content_
 @pytest.mark.parametrize("content_type", CONTENT_TYPES)
 def test_the_fritzfon_calls_the_door_and_opens_by_info(tmp_path, owned, content_type):
     box = owned(FritzBox()).start()
-    door = fritzbox_door(
-        owned,
-        tmp_path / "door",
-        box,
-        call={"answer_from": ["**610"]},
-        door={"open_from": ["**610"], "hangup_after_open": 1},
-    )
-    call_id = box.call_door("**610", sdp_dtmf_pt=None)
-    box.acknowledge(call_id)
-    door.wait_for("incoming_call", accepted=True)
+    door, call_id, _ = fritzfon_calls_the_door(owned, tmp_path / "door", box, None)
     box.info_dtmf(call_id, DOOR_CODE, content_type)
     opened = door.wait_for("door_opened", timeout=10)
     assert opened["caller"] == "**610@fritz.box"

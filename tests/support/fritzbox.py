@@ -496,3 +496,21 @@ def fritzbox_door(owned, folder, box, targets=("**610",), wait_registered=True, 
     if wait_registered:
         door.wait_for("registered", timeout=10)
     return door
+
+
+def fritzfon_calls_the_door(owned, folder, box, sdp_dtmf_pt):
+    """A door at `box` that answers the FRITZ!Fon (**610) and lets it open
+    (hanging up 1 s after); the FRITZ!Fon calls it offering telephone-event
+    on sdp_dtmf_pt (None: not at all). Returns the door, the call's Call-ID
+    and the door's 200, once the door has taken the call."""
+    door = fritzbox_door(
+        owned,
+        folder,
+        box,
+        call={"answer_from": ["**610"]},
+        door={"open_from": ["**610"], "hangup_after_open": 1},
+    )
+    call_id = box.call_door("**610", sdp_dtmf_pt=sdp_dtmf_pt)
+    answer = box.acknowledge(call_id)
+    door.wait_for("incoming_call", accepted=True)
+    return door, call_id, answer
