@@ -18,7 +18,10 @@ PASSWORDS = {"door1": "pw-door1-3", "flat1": "pw-flat1-5", "flat2": "pw-flat2-7"
 USERS = {name: (password, name[:4]) for name, password in PASSWORDS.items()}
 
 
-def _door_called_by_flat1_claiming_flat2(tmp_path, owned, proxy, answer_from, scenario):
+def _incoming_from_flat1_claiming_flat2(tmp_path, owned, building_proxy, answer_from, scenario):
+    """The door behind the proxy, answering answer_from, called by flat1
+    claiming to be flat2: the door and its incoming_call event."""
+    proxy = owned(building_proxy(tmp_path, USERS)).start()
     door = start_registered_door(
         owned,
         tmp_path / "door1",
@@ -40,23 +43,19 @@ def _door_called_by_flat1_claiming_flat2(tmp_path, owned, proxy, answer_from, sc
     )
     owned(caller).start()
     assert caller.wait() == 0, caller.report()
-    return door
+    return door, door.wait_for("incoming_call", timeout=10)
 
 
 def test_the_door_answers_the_caller_the_proxy_asserts(tmp_path, owned, building_proxy):
-    proxy = owned(building_proxy(tmp_path, USERS)).start()
-    door = _door_called_by_flat1_claiming_flat2(
-        tmp_path, owned, proxy, ["flat1"], "flat_calls_door_claiming.xml"
+    door, incoming = _incoming_from_flat1_claiming_flat2(
+        tmp_path, owned, building_proxy, ["flat1"], "flat_calls_door_claiming.xml"
     )
-    incoming = door.wait_for("incoming_call", timeout=10)
     assert incoming["accepted"] is True, incoming
     door.wait_for("call_ended", timeout=10)
 
 
 def test_a_claimed_identity_does_not_get_the_caller_in(tmp_path, owned, building_proxy):
-    proxy = owned(building_proxy(tmp_path, USERS)).start()
-    door = _door_called_by_flat1_claiming_flat2(
-        tmp_path, owned, proxy, ["flat2"], "flat_calls_door_claiming_refused.xml"
+    _, incoming = _incoming_from_flat1_claiming_flat2(
+        tmp_path, owned, building_proxy, ["flat2"], "flat_calls_door_claiming_refused.xml"
     )
-    incoming = door.wait_for("incoming_call", timeout=10)
     assert incoming["accepted"] is False, incoming
