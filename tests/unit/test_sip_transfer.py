@@ -103,13 +103,20 @@ def reply(door, invite, status, now_ms):
     return sent(door, now_ms)
 
 
-def test_the_answer_of_the_new_party_is_notified_as_200_and_the_subscription_ends():
+def new_party_answers(status):
+    """An accepted transfer whose new party answers `status`: the door ACKs
+    that and NOTIFYs the referrer. The door, the call's to-tag, the new
+    call's Call-ID and that NOTIFY."""
     door, to_tag, new_call_id, out = accepted_transfer()
-    invite = out[2][0]
     drain(door)
-    after = reply(door, invite, 200, 300)
+    after = reply(door, out[2][0], status, 300)
     assert sorted(str(label(m)) for m, _ in after) == ["ACK", "NOTIFY"]
     notify = [m for m, _ in after if label(m) == "NOTIFY"][0]
+    return door, to_tag, new_call_id, notify
+
+
+def test_the_answer_of_the_new_party_is_notified_as_200_and_the_subscription_ends():
+    door, _, new_call_id, notify = new_party_answers(200)
     assert sipfrag(notify) == "SIP/2.0 200 OK\r\n"
     assert notify.headers.get("Subscription-State") == "terminated;reason=noresource"
     answered = drain(door)
@@ -127,12 +134,7 @@ def test_the_answer_of_the_new_party_is_notified_as_200_and_the_subscription_end
 
 
 def test_a_busy_target_is_notified_as_486_and_the_old_call_goes_on():
-    door, to_tag, new_call_id, out = accepted_transfer()
-    invite = out[2][0]
-    drain(door)
-    after = reply(door, invite, 486, 300)
-    assert sorted(str(label(m)) for m, _ in after) == ["ACK", "NOTIFY"]
-    notify = [m for m, _ in after if label(m) == "NOTIFY"][0]
+    door, to_tag, _, notify = new_party_answers(486)
     assert sipfrag(notify) == "SIP/2.0 486 Busy Here\r\n"
     assert notify.headers.get("Subscription-State").startswith("terminated")
     failed = drain(door)
