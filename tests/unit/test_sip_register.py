@@ -201,6 +201,15 @@ def test_request_uri_names_the_server_port_when_the_domain_is_the_server():
     assert registration.contact == "sip:door@127.0.0.1:5080"
 
 
+def retry_after(status, challenges):
+    """The REGISTER sent again after the first was answered `status` with
+    the challenge headers `challenges`."""
+    registration, agent = make()
+    registration.start(0)
+    agent.respond(agent.send(0), status, challenges)
+    return agent.send(0)
+
+
 def test_md5_digest_with_qop_auth_and_opaque():
     registration, agent = make()
     registration.start(0)
@@ -224,36 +233,26 @@ def test_md5_digest_with_qop_auth_and_opaque():
 
 
 def test_sha256_digest_rfc_8760():
-    registration, agent = make()
-    registration.start(0)
-    first = agent.send(0)
-    agent.respond(first, 401, [("WWW-Authenticate", CHALLENGE % ("n1", "SHA-256"))])
-    params = digest_params(agent.send(0).headers.get("Authorization"))
+    retry = retry_after(401, [("WWW-Authenticate", CHALLENGE % ("n1", "SHA-256"))])
+    params = digest_params(retry.headers.get("Authorization"))
     assert params["algorithm"] == "SHA-256"
     assert len(params["response"]) == 64
     assert params["response"] == expected_response(params, hashlib.sha256)
 
 
 def test_sha256_is_preferred_over_md5_among_several_challenges():
-    registration, agent = make()
-    registration.start(0)
     offers = [
         ("WWW-Authenticate", CHALLENGE % ("m1", "MD5")),
         ("WWW-Authenticate", 'Digest realm="example.org", nonce="x", algorithm=SHA-512-256'),
         ("WWW-Authenticate", CHALLENGE % ("s1", "SHA-256")),
     ]
-    agent.respond(agent.send(0), 401, offers)
-    params = digest_params(agent.send(0).headers.get("Authorization"))
+    params = digest_params(retry_after(401, offers).headers.get("Authorization"))
     assert params["nonce"] == "s1"
     assert params["response"] == expected_response(params, hashlib.sha256)
 
 
 def test_407_is_answered_with_proxy_authorization():
-    registration, agent = make()
-    registration.start(0)
-    first = agent.send(0)
-    agent.respond(first, 407, [("Proxy-Authenticate", CHALLENGE % ("p1", "MD5"))])
-    second = agent.send(0)
+    second = retry_after(407, [("Proxy-Authenticate", CHALLENGE % ("p1", "MD5"))])
     assert second.headers.get("Authorization") is None
     params = digest_params(second.headers.get("Proxy-Authorization"))
     assert params["nonce"] == "p1"
