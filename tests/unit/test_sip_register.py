@@ -166,6 +166,14 @@ def register_with_digest(registration, agent, now_ms=0, granted="300"):
     return second
 
 
+def registered():
+    """A registration registered by register_with_digest, its events read."""
+    registration, agent = make()
+    register_with_digest(registration, agent)
+    agent.events()
+    return registration, agent
+
+
 def test_first_register_carries_the_rfc_3261_fields():
     registration, agent = make()
     registration.start(0)
@@ -350,9 +358,7 @@ def test_stale_nonce_is_retried_once():
 
 
 def test_stale_nonce_on_a_refresh_gets_a_fresh_retry():
-    registration, agent = make()
-    register_with_digest(registration, agent)
-    agent.events()
+    registration, agent = registered()
     registration.handle_timer(268000)
     refresh = agent.send(268000)
     stale = CHALLENGE % ("n9", "MD5") + ", stale=true"
@@ -569,9 +575,7 @@ def test_rport_alone_fixes_only_the_port_and_foreign_sources_fix_nothing():
 
 
 def test_stop_unregisters_with_expires_zero_and_credentials():
-    registration, agent = make()
-    register_with_digest(registration, agent)
-    agent.events()
+    registration, agent = registered()
     registration.stop(1000)
     request = agent.send(1000)
     assert request.headers.get("Expires") == "0"
