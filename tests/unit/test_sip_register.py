@@ -590,12 +590,19 @@ def test_stop_unregisters_with_expires_zero_and_credentials():
     assert agent.idle()
 
 
-def test_stop_answers_a_challenge_to_the_unregister():
+def stopping():
+    """A registration registered at once (200, no challenge), its events
+    read, then stopped at 0: its unregister waits in the agent."""
     registration, agent = make()
     registration.start(0)
     agent.respond(agent.send(0), 200, [("Expires", "300")])
     agent.events()
     registration.stop(0)
+    return registration, agent
+
+
+def test_stop_answers_a_challenge_to_the_unregister():
+    registration, agent = stopping()
     request = agent.send(0)
     agent.respond(request, 401, [("WWW-Authenticate", CHALLENGE % ("u1", "MD5"))])
     retry = agent.send(0)
@@ -627,11 +634,7 @@ def test_stop_during_the_first_register_waits_for_its_outcome():
 
 
 def test_unregister_timeout_still_ends():
-    registration, agent = make()
-    registration.start(0)
-    agent.respond(agent.send(0), 200, [("Expires", "300")])
-    agent.events()
-    registration.stop(0)
+    registration, agent = stopping()
     agent.time_out(agent.send(0), 32000)
     assert agent.events() == [{"event": "unregistered", "status": None, "reason": "no_response"}]
     registration.start(40000)  # a stopped registration may start again
