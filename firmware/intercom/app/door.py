@@ -221,7 +221,6 @@ class DoorPolicy:
         self._button_rules = {}  # button id -> rules
         for button in config["button"]:
             self._button_rules[button["id"]] = _rules(button["code"], button["open_from"], hosts)
-        self._code_length, self._code_digest, self._allowed = self._door_rules
         self._tamper_blocks = door["tamper_blocks_open"]
         self.tamper_alarm = False
         self._hangup_after_ms = door["hangup_after_open"] * 1000
@@ -230,18 +229,10 @@ class DoorPolicy:
         self._lockout_ms = door["lockout"] * 1000
         self._lockout_max_ms = door["lockout_max"] * 1000
         self._relay = RelayPulse(door["pulse"] * 1000)
-        self.hangup_due = None
         self.ignored_digits = 0
         self.duplicate_digits = 0
         self._events = []
-        self._in_call = False
-        self._caller = None
-        self._caller_allowed = False
-        self._entry = []
-        self._entry_deadline = None
-        self._hangup_deadline = None
-        self._last_key = None  # [key, ticks, [sources]] of this call's last press
-        self._call_failures = 0
+        self._reset_call()
         self._locked_until = None
         self._level = 0  # lockouts so far: the next one lasts lockout << level
         self._step_back_at = None  # when the level steps back by one
@@ -397,6 +388,7 @@ class DoorPolicy:
     # -- internals ---------------------------------------------------------
 
     def _reset_call(self):
+        """The per-call state as no call has it (at start and after each call)."""
         self._code_length, self._code_digest, self._allowed = self._door_rules
         self._in_call = False
         self._caller = None
@@ -404,7 +396,9 @@ class DoorPolicy:
         self._entry = []
         self._entry_deadline = None
         self._hangup_deadline = None
-        self._last_key = None  # calls last at most an hour: no stale ticks here
+        # [key, ticks, [sources]] of this call's last press; calls last at
+        # most an hour: no stale ticks here
+        self._last_key = None
         self._call_failures = 0
         self.hangup_due = None
 
