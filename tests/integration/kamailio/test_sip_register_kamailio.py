@@ -51,11 +51,17 @@ def make_driver(owned, kamailio, password=PASSWORD, expires_s=60, contact=None, 
     return owned(RegistrationDriver(Registration(context), context, udp_socket))
 
 
+def registered_driver(owned, kamailio, **settings):
+    """make_driver's driver (settings: its keywords), started, and the
+    `registered` event it waited for."""
+    driver = make_driver(owned, kamailio, **settings)
+    driver.registration.start(driver.now())
+    return driver, driver.wait_for_event("registered")
+
+
 def test_register_with_the_right_password_then_unregister(kamailio, owned):
-    driver = make_driver(owned, kamailio)
+    driver, registered = registered_driver(owned, kamailio)
     registration = driver.registration
-    registration.start(driver.now())
-    registered = driver.wait_for_event("registered")
     contact = "sip:door@127.0.0.1:%d" % driver.socket.local_address[1]
     assert registered == {"event": "registered", "expires": 60, "contact": contact}
     assert [response.status for response in driver.responses] == [401, 200]
@@ -83,10 +89,8 @@ def test_wrong_password_is_forbidden(kamailio, owned):
 
 
 def test_refresh_before_expiry_and_after_the_nonce_went_stale(kamailio, owned):
-    driver = make_driver(owned, kamailio, expires_s=60)
+    driver, _ = registered_driver(owned, kamailio, expires_s=60)
     registration = driver.registration
-    registration.start(driver.now())
-    driver.wait_for_event("registered")
     # refresh at max(60 s / 2, 60 s - 32 s) = 30 s after the 200
     assert 29000 <= ticks_diff(registration.get_timer(), driver.now()) <= 30000
     driver.advance(30000)
@@ -116,10 +120,8 @@ def test_nat_contact_is_corrected_from_received_and_rport(kamailio, owned):
     # The Via and Contact claim 192.0.2.1:5999 (TEST-NET, as a phone behind
     # NAT would claim its private address); Kamailio answers with received
     # and rport, and the Registration re-registers its real address.
-    driver = make_driver(owned, kamailio, contact=("192.0.2.1", 5999))
+    driver, registered = registered_driver(owned, kamailio, contact=("192.0.2.1", 5999))
     registration = driver.registration
-    registration.start(driver.now())
-    registered = driver.wait_for_event("registered")
     real = "sip:door@127.0.0.1:%d" % driver.socket.local_address[1]
     assert registered["contact"] == real
     assert registration.contact == real
@@ -134,12 +136,9 @@ def test_nat_contact_is_corrected_from_received_and_rport(kamailio, owned):
 
 
 def test_keepalives_do_not_disturb_the_registrar(kamailio, owned):
-    driver = make_driver(owned, kamailio, keepalive_ms=200)
-    registration = driver.registration
-    registration.start(driver.now())
-    driver.wait_for_event("registered")
+    driver, _ = registered_driver(owned, kamailio, keepalive_ms=200)
     driver.run_until(lambda: driver.keepalives >= 3, timeout_s=5)
     assert driver.keepalives >= 3
-    registration.stop(driver.now())
+    driver.registration.stop(driver.now())
     assert driver.wait_for_event("unregistered")["status"] == 200
     assert all_contacts(kamailio) == []
