@@ -94,6 +94,16 @@ def test_garbage_is_400():
         assert status_of(text) == 400, text
 
 
+def test_at_most_64_parameters_and_64_headers():
+    params = "".join(";p%d=1" % number for number in range(65))
+    headers = "&".join("h%d=1" % number for number in range(65))
+    base = "sip:door@example.org"
+    assert len(parse_uri(base + params[: params.index(";p64")]).params) == 64
+    assert status_of(base + params) == 400
+    assert len(parse_uri(base + "?" + headers[: headers.index("&h64")]).headers) == 64
+    assert status_of(base + "?" + headers) == 400
+
+
 def test_build_and_round_trip():
     uri = SipUri("sip", "door 1", "2001:db8::2", 5062)
     uri.params["transport"] = "udp"
