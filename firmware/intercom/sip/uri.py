@@ -90,12 +90,17 @@ def uri_scheme(text):
     return scheme.lower()
 
 
+def _split_bounded(text, separator, what):
+    """text split at separator: at most MAX_PARAMS pieces, else malformed."""
+    pieces = text.split(separator)
+    if len(pieces) > MAX_PARAMS:
+        raise bad("too many URI " + what)
+    return pieces
+
+
 def _parse_uri_params(text):
     params = new_params()
-    pieces = text.split(";")
-    if len(pieces) > MAX_PARAMS:
-        raise bad("too many URI parameters")
-    for piece in pieces:
+    for piece in _split_bounded(text, ";", "parameters"):
         equals = piece.find("=")
         name = piece if equals < 0 else piece[:equals]
         if not name:
@@ -107,10 +112,7 @@ def _parse_uri_params(text):
 
 def _parse_uri_headers(text):
     headers = new_params()
-    pieces = text.split("&")
-    if len(pieces) > MAX_PARAMS:
-        raise bad("too many URI headers")
-    for piece in pieces:
+    for piece in _split_bounded(text, "&", "headers"):
         equals = piece.find("=")
         if equals <= 0:
             raise bad("malformed URI header")
