@@ -163,3 +163,18 @@ def first_sound(data, threshold):
 
 def decibels(ratio):
     return 10 * math.log10(ratio) if ratio > 0 else 999.0
+
+
+def media_towards(address, telephone_event_pt=101, codec="PCMU"):
+    """The MEDIA dict (intercom.sip.media_session) of a plain RTP call to
+    address: 20 ms of codec, telephone-event on telephone_event_pt (None: off)."""
+    return {
+        "remote_host": address[0],
+        "remote_port": address[1],
+        "payload_type": 0 if codec == "PCMU" else 8,
+        "codec": codec,
+        "telephone_event_pt": telephone_event_pt,
+        "ptime": 20,
+        "direction": "sendrecv",
+        "srtp": None,
+    }

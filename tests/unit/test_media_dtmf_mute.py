@@ -17,6 +17,7 @@ from media_signals import (
     first_sound,
     key_components,
     key_power,
+    media_towards,
     render,
     tone_function,
     tone_power,
@@ -32,19 +33,6 @@ KEY_EVERY_MS = 260
 KEY_OFFSETS_MS = (0, 7, 13, 3)  # onsets across frame and block boundaries
 CODE = "159#"
 LEVEL = amplitude(-10)
-
-
-def media_towards(address, telephone_event_pt):
-    return {
-        "remote_host": address[0],
-        "remote_port": address[1],
-        "payload_type": 0,
-        "codec": "PCMU",
-        "telephone_event_pt": telephone_event_pt,
-        "ptime": 20,
-        "direction": "sendrecv",
-        "srtp": None,
-    }
 
 
 def key_starts():

@@ -3,23 +3,10 @@
 # source filter.
 
 from intercom.media.session import MediaSession
-from media_signals import Lcg, amplitude, render, tone_function
+from media_signals import Lcg, amplitude, media_towards, render, tone_function
 
 A = ("127.0.0.1", 20000)
 B = ("127.0.0.1", 30000)
-
-
-def media_towards(address, telephone_event_pt=101, codec="PCMU"):
-    return {
-        "remote_host": address[0],
-        "remote_port": address[1],
-        "payload_type": 0 if codec == "PCMU" else 8,
-        "codec": codec,
-        "telephone_event_pt": telephone_event_pt,
-        "ptime": 20,
-        "direction": "sendrecv",
-        "srtp": None,
-    }
 
 
 def pair(telephone_event_pt=101, codec="PCMU"):

@@ -4,7 +4,7 @@
 # network jitter: the buffer keeps its minimum delay (20 ms here).
 
 from intercom.media.session import MediaSession
-from media_signals import Lcg
+from media_signals import Lcg, media_towards
 
 A = ("127.0.0.1", 20000)
 B = ("127.0.0.1", 30000)
@@ -14,19 +14,6 @@ FRAMES = 3000
 # one frame short (a concealed frame, which is right).
 SENDER_PERIOD_US = 20020
 NETWORK_MS = 3
-
-
-def media_towards(address):
-    return {
-        "remote_host": address[0],
-        "remote_port": address[1],
-        "payload_type": 0,
-        "codec": "PCMU",
-        "telephone_event_pt": 101,
-        "ptime": 20,
-        "direction": "sendrecv",
-        "srtp": None,
-    }
 
 
 def tone(level=6000):
