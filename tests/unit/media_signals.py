@@ -146,6 +146,26 @@ def key_components(key, peak):
     return [(ROW_HZ[index // 4], peak), (COLUMN_HZ[index % 4], peak)]
 
 
+def marker_then_keys(total_ms, marker_ms, keys, starts, key_ms, level):
+    """A phone's microphone, total_ms of PCM: a 500 Hz marker at `level`
+    for 100 ms from marker_ms, then each of `keys` as its DTMF tones,
+    key_ms long from its sample index in `starts`; silence elsewhere."""
+    marker = tone_function([(500, level)])
+    tones = []
+    for number, key in enumerate(keys):
+        tones.append((starts[number], tone_function(key_components(key, level))))
+
+    def sample_at(index):
+        if 8 * marker_ms <= index < 8 * (marker_ms + 100):
+            return marker(index)
+        for start, tone in tones:
+            if start <= index < start + 8 * key_ms:
+                return tone(index - start)
+        return 0
+
+    return render(8 * total_ms, sample_at)
+
+
 def key_power(data, key):
     """Goertzel power at the key's two frequencies in 16-bit PCM `data`."""
     index = KEYS.index(key)

@@ -12,10 +12,8 @@ from media_signals import (
     amplitude,
     decibels,
     first_sound,
-    key_components,
     key_power,
-    render,
-    tone_function,
+    marker_then_keys,
     tone_power,
 )
 from station_harness import Pair, door_config
@@ -35,20 +33,8 @@ def key_starts():
     ]
 
 
-def flat_audio(total_ms=1800):
-    marker = tone_function([(500, LEVEL)])
-    keys = [tone_function(key_components(key, LEVEL)) for key in KEYS_SENT]
-    starts = key_starts()
-
-    def sample_at(index):
-        if 8 * MARKER_MS <= index < 8 * (MARKER_MS + 100):
-            return marker(index)
-        for number, start in enumerate(starts):
-            if start <= index < start + 8 * KEY_MS:
-                return keys[number](index - start)
-        return 0
-
-    return render(8 * total_ms, sample_at)
+def flat_audio():
+    return marker_then_keys(1800, MARKER_MS, KEYS_SENT, key_starts(), KEY_MS, LEVEL)
 
 
 def without_telephone_event(message):

@@ -15,8 +15,8 @@ from media_signals import (
     amplitude,
     decibels,
     first_sound,
-    key_components,
     key_power,
+    marker_then_keys,
     media_towards,
     render,
     tone_function,
@@ -40,21 +40,10 @@ def key_starts():
     return [8 * (KEYS_FROM_MS + k * KEY_EVERY_MS + KEY_OFFSETS_MS[k]) for k in range(len(CODE))]
 
 
-def phone_audio(with_tones=True, total_ms=2000):
+def phone_audio(with_tones=True):
     """The phone's microphone: marker, then the code as tones (or silence)."""
-    marker = tone_function([(500, LEVEL)])
-    keys = [tone_function(key_components(key, LEVEL)) for key in CODE]
-    starts = key_starts()
-
-    def sample_at(index):
-        if 8 * MARKER_MS <= index < 8 * (MARKER_MS + 100):
-            return marker(index)
-        for number, start in enumerate(starts):
-            if with_tones and start <= index < start + 8 * KEY_MS:
-                return keys[number](index - start)
-        return 0
-
-    return render(8 * total_ms, sample_at)
+    keys = CODE if with_tones else ""
+    return marker_then_keys(2000, MARKER_MS, keys, key_starts(), KEY_MS, LEVEL)
 
 
 def event_packet(sequence, timestamp, event, duration, marker, end):
