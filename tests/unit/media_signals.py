@@ -4,7 +4,7 @@
 import math
 from array import array
 
-from intercom.media.dtmf_inband import COLUMN_HZ, KEYS, ROW_HZ
+from intercom.media.dtmf_inband import BLOCK, COLUMN_HZ, KEYS, ROW_HZ
 
 # 0 dBm0 for G.711: a sine of 3.17 dBm0 peaks at full scale (G.711 table),
 # so a 0 dBm0 sine peaks at 32767 / 10 ** (3.17 / 20) in 16-bit PCM.
@@ -198,3 +198,22 @@ def media_towards(address, telephone_event_pt=101, codec="PCMU"):
         "direction": "sendrecv",
         "srtp": None,
     }
+
+
+def assert_keys_muted(sent, played, keys, starts, key_ms, marker_ms, what):
+    """What the speaker played against what the phone sent (marker_then_keys):
+    each of keys, from one detector block after its onset (its sample index
+    in starts) to its end, at least 30 dB down; the marker at its level
+    (within 1 dB). Returns the playout delay in samples."""
+    delay = first_sound(played, 1500) - first_sound(sent, 1500)
+    for number, start in enumerate(starts):
+        key = keys[number]
+        reference = key_power(sent[2 * (start + BLOCK) : 2 * (start + 8 * key_ms)], key)
+        begin = start + delay + BLOCK
+        heard = key_power(played[2 * begin : 2 * (start + delay + 8 * key_ms)], key)
+        assert decibels(reference / max(heard, 1e-9)) >= 30, (what, key, heard / reference)
+    marker = 2 * 8 * marker_ms
+    heard = tone_power(played[marker + 2 * delay : marker + 2 * delay + 1600], 500)
+    sent_marker = tone_power(sent[marker : marker + 1600], 500)
+    assert abs(decibels(heard / sent_marker)) < 1, (what, heard / sent_marker)
+    return delay
