@@ -30,6 +30,22 @@ def response_to(req, status, to_tag="flat9"):
     return make_response(req, status, None, to_tag)
 
 
+def client(method):
+    """A ClientTransaction for request(method), sent at 0 to PHONE:
+    (the request, the transaction, its outbox)."""
+    outbox = []
+    req = request(method)
+    return req, ClientTransaction(req, PHONE, SipTimers(), 0, outbox), outbox
+
+
+def server(method):
+    """A ServerTransaction for request(method) from PHONE, received at 0:
+    (the request, the transaction, its outbox)."""
+    outbox = []
+    req = request(method)
+    return req, ServerTransaction(req, PHONE, SipTimers(), 0, outbox), outbox
+
+
 def run_until(transaction, outbox, end_ms):
     """Fire every deadline up to end_ms; return (send times, timeout time)."""
     sent = [0] * len(outbox)
@@ -46,8 +62,7 @@ def run_until(transaction, outbox, end_ms):
 
 
 def test_invite_client_retransmits_at_t1_doubling_until_timer_b():
-    outbox = []
-    transaction = ClientTransaction(request("INVITE"), PHONE, SipTimers(), 0, outbox)
+    _, transaction, outbox = client("INVITE")
     sent, timed_out = run_until(transaction, outbox, 100000)
     assert sent == [0, 500, 1500, 3500, 7500, 15500, 31500]
     assert timed_out == 32000
@@ -57,8 +72,7 @@ def test_invite_client_retransmits_at_t1_doubling_until_timer_b():
 
 
 def test_non_invite_client_caps_timer_e_at_t2_and_times_out_with_f():
-    outbox = []
-    transaction = ClientTransaction(request("BYE"), PHONE, SipTimers(), 0, outbox)
+    _, transaction, outbox = client("BYE")
     sent, timed_out = run_until(transaction, outbox, 100000)
     assert sent == [0, 500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500]
     assert timed_out == 32000
@@ -74,9 +88,7 @@ def test_timers_are_configurable():
 
 
 def test_non_invite_proceeding_retransmits_every_t2():
-    outbox = []
-    req = request("OPTIONS")
-    transaction = ClientTransaction(req, PHONE, SipTimers(), 0, outbox)
+    req, transaction, outbox = client("OPTIONS")
     transaction.handle_timer(500)
     assert transaction.receive_response(response_to(req, 100), 700) is True
     sent, timed_out = run_until(transaction, outbox, 14000)
@@ -90,9 +102,7 @@ def test_non_invite_proceeding_retransmits_every_t2():
 
 
 def test_invite_client_acks_a_failure_on_the_same_branch():
-    outbox = []
-    req = request("INVITE")
-    transaction = ClientTransaction(req, PHONE, SipTimers(), 0, outbox)
+    req, transaction, outbox = client("INVITE")
     assert transaction.receive_response(response_to(req, 180), 100)
     assert transaction.get_timer() is None  # timer A and B stop after a 1xx
     busy = response_to(req, 486)
@@ -115,9 +125,7 @@ def test_invite_client_acks_a_failure_on_the_same_branch():
 
 
 def test_invite_client_passes_up_2xx_retransmissions_without_acking_them():
-    outbox = []
-    req = request("INVITE")
-    transaction = ClientTransaction(req, PHONE, SipTimers(), 0, outbox)
+    req, transaction, outbox = client("INVITE")
     ok = response_to(req, 200)
     assert transaction.receive_response(ok, 100) is True
     assert transaction.receive_response(ok, 600) is True  # the TU ACKs again
@@ -129,9 +137,7 @@ def test_invite_client_passes_up_2xx_retransmissions_without_acking_them():
 
 
 def test_invite_server_resends_the_last_provisional_for_a_retransmission():
-    outbox = []
-    req = request("INVITE")
-    transaction = ServerTransaction(req, PHONE, SipTimers(), 0, outbox)
+    req, transaction, outbox = server("INVITE")
     transaction.send_response(response_to(req, 180), 0)
     transaction.receive_request(request("INVITE"), 500)
     assert len(outbox) == 2
@@ -140,9 +146,7 @@ def test_invite_server_resends_the_last_provisional_for_a_retransmission():
 
 
 def test_invite_server_retransmits_a_failure_until_timer_h():
-    outbox = []
-    req = request("INVITE")
-    transaction = ServerTransaction(req, PHONE, SipTimers(), 0, outbox)
+    req, transaction, outbox = server("INVITE")
     transaction.send_response(response_to(req, 486), 0)
     sent, timed_out = run_until(transaction, outbox, 100000)
     assert sent == [0, 500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500]
@@ -151,9 +155,7 @@ def test_invite_server_retransmits_a_failure_until_timer_h():
 
 
 def test_invite_server_stops_retransmitting_on_ack():
-    outbox = []
-    req = request("INVITE")
-    transaction = ServerTransaction(req, PHONE, SipTimers(), 0, outbox)
+    req, transaction, outbox = server("INVITE")
     transaction.send_response(response_to(req, 603), 0)
     transaction.handle_timer(500)
     assert len(outbox) == 2
@@ -167,9 +169,7 @@ def test_invite_server_stops_retransmitting_on_ack():
 
 
 def test_invite_server_absorbs_retransmissions_after_a_2xx():
-    outbox = []
-    req = request("INVITE")
-    transaction = ServerTransaction(req, PHONE, SipTimers(), 0, outbox)
+    req, transaction, outbox = server("INVITE")
     transaction.send_response(response_to(req, 200), 0)
     transaction.receive_request(request("INVITE"), 300)
     assert len(outbox) == 1
@@ -177,9 +177,7 @@ def test_invite_server_absorbs_retransmissions_after_a_2xx():
 
 
 def test_non_invite_server_answers_retransmissions_with_the_final_response():
-    outbox = []
-    req = request("BYE")
-    transaction = ServerTransaction(req, PHONE, SipTimers(), 0, outbox)
+    req, transaction, outbox = server("BYE")
     transaction.receive_request(request("BYE"), 100)  # trying: absorbed
     assert outbox == []
     transaction.send_response(response_to(req, 200), 200)
@@ -192,8 +190,7 @@ def test_non_invite_server_answers_retransmissions_with_the_final_response():
 
 
 def test_server_refuses_a_second_final_response():
-    req = request("BYE")
-    transaction = ServerTransaction(req, PHONE, SipTimers(), 0, [])
+    req, transaction, _ = server("BYE")
     transaction.send_response(response_to(req, 200), 0)
     try:
         transaction.send_response(response_to(req, 500), 0)
