@@ -198,17 +198,17 @@ def answered_incoming_call(door):
     return to_tag
 
 
+def dtmf_info(to_tag, cseq, content_type, body):
+    """The flat's INFO in the answered call (CSeq cseq) carrying a digit."""
+    extra = "Content-Type: %s\r\n" % content_type
+    branch = "z9hG4bKinfo%d" % (cseq - 1)
+    return message("INFO", branch=branch, cseq=cseq, to_tag=to_tag, extra=extra, body=body)
+
+
 def test_info_dtmf_is_answered_and_delivered():
     door = door_agent()
     to_tag = answered_incoming_call(door)
-    relay = message(
-        "INFO",
-        branch="z9hG4bKinfo1",
-        cseq=2,
-        to_tag=to_tag,
-        extra="Content-Type: application/dtmf-relay\r\n",
-        body="Signal=5\r\nDuration=160\r\n",
-    )
+    relay = dtmf_info(to_tag, 2, "application/dtmf-relay", "Signal=5\r\nDuration=160\r\n")
     assert only_response(door, relay, now_ms=30).status == 200
     assert door.next_event() == {
         "event": "dtmf",
@@ -216,14 +216,7 @@ def test_info_dtmf_is_answered_and_delivered():
         "digit": "5",
         "source": "info",
     }
-    plain = message(
-        "INFO",
-        branch="z9hG4bKinfo2",
-        cseq=3,
-        to_tag=to_tag,
-        extra="Content-Type: application/dtmf\r\n",
-        body="#",
-    )
+    plain = dtmf_info(to_tag, 3, "application/dtmf", "#")
     assert only_response(door, plain, now_ms=40).status == 200
     assert door.next_event()["digit"] == "#"
     # An older CSeq inside the dialog is out of order (§12.2.2).
