@@ -324,40 +324,29 @@ def profile_all(phase_frames, tool_s=TOOL_S, heap_kib=MP_HEAP_KIB):
             ),
         }
         for interpreter, (plain, phased, callgrind, arguments) in doors.items():
-            where = folder / interpreter
-            where.mkdir()
-            for name in ("plain", "phases", "callgrind", "strace"):
-                (where / name).mkdir()
-            results["plain"][interpreter], _ = call.door_vs_baresip(
-                where / "plain",
-                player,
-                call_s,
-                plain,
-                *arguments,
-                window=plain_window(phase_frames),
+            # each view: its door class, arguments after the door's own, options
+            views = (
+                ("plain", plain, (), {"window": plain_window(phase_frames)}),
+                ("phases", phased, (phase_frames,), {"window": phased_window}),
+                (
+                    "callgrind",
+                    callgrind,
+                    (),
+                    {
+                        "window": callgrind_window(tool_s),
+                        "flat_class": CallgrindBaresip if interpreter == "CPython" else None,
+                        # under valgrind, on a busy machine, frames run late
+                        "audio_slack_s": call_s / 2.0,
+                    },
+                ),
+                ("strace", plain, (), {"window": strace_window(tool_s)}),
             )
-            results["phases"][interpreter], _ = call.door_vs_baresip(
-                where / "phases",
-                player,
-                call_s,
-                phased,
-                *arguments,
-                phase_frames,
-                window=phased_window,
-            )
-            results["callgrind"][interpreter], _ = call.door_vs_baresip(
-                where / "callgrind",
-                player,
-                call_s,
-                callgrind,
-                *arguments,
-                window=callgrind_window(tool_s),
-                flat_class=CallgrindBaresip if interpreter == "CPython" else None,
-                audio_slack_s=call_s / 2.0,  # under valgrind, on a busy machine, frames run late
-            )
-            results["strace"][interpreter], _ = call.door_vs_baresip(
-                where / "strace", player, call_s, plain, *arguments, window=strace_window(tool_s)
-            )
+            for view, door_class, extra, options in views:
+                where = folder / interpreter / view
+                where.mkdir(parents=True)
+                results[view][interpreter], _ = call.door_vs_baresip(
+                    where, player, call_s, door_class, *arguments, *extra, **options
+                )
     return results
 
 
