@@ -64,10 +64,7 @@ class WavSource:
     """Plays a WAV file once, then silence; `finished` tells when it ran out."""
 
     def __init__(self, path):
-        try:
-            self.stream = open(path, "rb")
-        except OSError as error:
-            raise AudioError("audio.input: cannot open %s: %s" % (path, error)) from None
+        self.stream = _open_file(path, "rb", "audio.input: cannot open")
         try:
             self.reader = WavReader(self.stream, path)
         except WavError as error:
@@ -97,10 +94,7 @@ class WavSink:
     """Writes every frame to a WAV file; close() patches its sizes."""
 
     def __init__(self, path):
-        try:
-            self.stream = open(path, "wb")
-        except OSError as error:
-            raise AudioError("audio.output: cannot create %s: %s" % (path, error)) from None
+        self.stream = _open_file(path, "wb", "audio.output: cannot create")
         self.writer = WavWriter(self.stream, path)
 
     def write_frame(self, pcm):
@@ -110,6 +104,14 @@ class WavSink:
         if not self.writer.closed:
             self.writer.close()
             self.stream.close()
+
+
+def _open_file(path, mode, failure):
+    """open(path, mode); an OSError becomes AudioError("<failure> PATH: why")."""
+    try:
+        return open(path, mode)
+    except OSError as error:
+        raise AudioError("%s %s: %s" % (failure, path, error)) from None
 
 
 def file_path(spec):
