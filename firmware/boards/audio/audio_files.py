@@ -121,23 +121,24 @@ def file_path(spec):
     return None
 
 
+NAMED_SOURCES = {"silence": SilenceSource, "tone": ToneSource}
+NAMED_SINKS = {"null": NullSink}
+
+
 def open_source(spec):
     """The source for an input spec, or None when it names no file/tone/silence."""
-    if spec == "silence":
-        return SilenceSource()
-    if spec == "tone":
-        return ToneSource()
-    path = file_path(spec)
-    if path is not None:
-        return WavSource(path)
-    return None
+    return _open_spec(spec, NAMED_SOURCES, WavSource)
 
 
 def open_sink(spec):
     """The sink for an output spec, or None when it names no file/null."""
-    if spec == "null":
-        return NullSink()
+    return _open_spec(spec, NAMED_SINKS, WavSink)
+
+
+def _open_spec(spec, named, file_class):
+    """named[spec]() for a name it holds, file_class(PATH) for "file:PATH",
+    else None."""
+    if spec in named:
+        return named[spec]()
     path = file_path(spec)
-    if path is not None:
-        return WavSink(path)
-    return None
+    return None if path is None else file_class(path)
