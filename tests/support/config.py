@@ -30,16 +30,20 @@ def write_config(path, sections, webhooks=()):
     return path
 
 
-def write_config_json(toml_path):
-    """config.json next to toml_path, as `intercom config to-json` makes it."""
-    converted = subprocess.run(
+def config_json(toml_path):
+    """What `intercom config to-json toml_path` prints (bytes)."""
+    return subprocess.run(
         [sys.executable, "-m", "intercom", "config", "to-json", str(toml_path)],
         env={**os.environ, "PYTHONPATH": str(FIRMWARE)},
         capture_output=True,
         check=True,
-    )
+    ).stdout
+
+
+def write_config_json(toml_path):
+    """config.json next to toml_path, as `intercom config to-json` makes it."""
     path = toml_path.parent / "config.json"
-    path.write_bytes(converted.stdout)
+    path.write_bytes(config_json(toml_path))
     path.chmod(0o600)
     return path
 

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy
 import pytest
 from pty_board import PtyBoard
+from support.config import config_json
 from support.flat_peer import FlatMedia, start_flat
 from support.paths import FIRMWARE, MPY_CROSS, ROOT, STAND_INS
 from support.pico import BUTTON, control, start_pico_door, write_pico_toml
@@ -69,13 +70,7 @@ def board(tmp_path, owned):
 def check_flashed(board, toml, tmp_path):
     files = board_files(board)
     assert (board / "main.py").read_bytes() == (FIRMWARE / "main.py").read_bytes()
-    converted = subprocess.run(
-        [sys.executable, "-m", "intercom", "config", "to-json", str(toml)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads((board / "config.json").read_text()) == json.loads(converted.stdout)
+    assert json.loads((board / "config.json").read_text()) == json.loads(config_json(toml))
     assert not [name for name in files if name.endswith(".py") and name != "main.py"]
     for module in PICO_MODULES:
         assert module + ".mpy" in files
@@ -250,12 +245,7 @@ class FrozenBoard:
 
 def test_host_flash_pico_frozen_firmware_gets_config_json_and_the_prompt_only(tmp_path):
     toml = write_pico_toml(tmp_path)
-    text = subprocess.run(
-        [sys.executable, "-m", "intercom", "config", "to-json", str(toml)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    text = config_json(toml).decode()
     built, prompts = board_config(str(toml), tmp_path / "build")
     assert built == text
     shadows = {
