@@ -145,20 +145,22 @@ def test_with_record_a_beep_then_the_mic_goes_into_the_message_up_to_max_seconds
     assert recorded[0]["path"] == "messages/1.wav" and recorded[0]["duration_ms"] == 5000
 
 
-def recording(messages, max_seconds=30):
-    machine = voicemail(messages, record=True, max_seconds=max_seconds)
+def recording_for(frames):
+    """A short prompt, its beep, then `frames` mic frames into the message:
+    the messages and the machine, still recording."""
+    messages = MemoryMessages(ramp(800))
+    machine = voicemail(messages, record=True, max_seconds=30)
     machine.start(0)
     for _ in range(200):
         if machine.recording:
-            return machine
+            run_frames(machine, frames, mic=mic_frame)
+            return messages, machine
         run_frames(machine, 1)
     raise AssertionError("never recorded")
 
 
 def test_a_stop_keeps_what_the_message_holds():
-    messages = MemoryMessages(ramp(800))
-    machine = recording(messages)
-    run_frames(machine, 100, mic=mic_frame)
+    messages, machine = recording_for(100)
     machine.stop(5000)
     assert machine.state == IDLE and messages.messages[0].closed
     recorded = drain(machine)
@@ -196,9 +198,7 @@ def test_no_files_at_all_gives_the_tone_and_no_message():
 
 
 def test_a_new_start_ends_the_message_being_recorded():
-    messages = MemoryMessages(ramp(800))
-    machine = recording(messages)
-    run_frames(machine, 50, mic=mic_frame)
+    messages, machine = recording_for(50)
     machine.start(3000)
     assert machine.state == PROMPT and messages.messages[0].closed
     assert drain(machine)[0]["duration_ms"] == 1000
