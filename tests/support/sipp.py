@@ -172,6 +172,10 @@ class Sipp:
         """("sent"/"received", method or status) for every traced message."""
         return [(m.direction, m.method or m.status) for m in self.messages()]
 
+    def flow_past_trying(self):
+        """flow() without the 100 Trying SIPp received (the hop's, not the peer's)."""
+        return [step for step in self.flow() if step != ("received", 100)]
+
     def report(self):
         parts = []
         for path in (self.output_path, self.error_path):
