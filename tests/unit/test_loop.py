@@ -15,19 +15,24 @@ def run_until(loop, done, limit_ms=2000):
     return done()
 
 
+def two_readers(loop, on_readable):
+    """Two sockets on 127.0.0.1 that the loop reads with on_readable, and a
+    third to send from."""
+    first, second, sender = [UdpSocket("127.0.0.1") for _ in range(3)]
+    loop.add_reader(first, on_readable)
+    loop.add_reader(second, on_readable)
+    return first, second, sender
+
+
 def test_datagrams_reach_the_callback_of_their_socket():
     loop = Loop()
-    first = UdpSocket("127.0.0.1")
-    second = UdpSocket("127.0.0.1")
-    sender = UdpSocket("127.0.0.1")
     received = []
 
     def on_readable(source, events):
         data, peer = source.recvfrom(2048)
         received.append((source is first, data, peer))
 
-    loop.add_reader(first, on_readable)
-    loop.add_reader(second, on_readable)
+    first, second, sender = two_readers(loop, on_readable)
     sender.sendto(b"to-second", second.local_address)
     sender.sendto(b"to-first", first.local_address)
     assert run_until(loop, lambda: len(received) == 2)
@@ -56,9 +61,6 @@ def test_removed_reader_is_no_longer_called():
 
 def test_a_reader_removed_by_another_readers_callback_in_the_same_pass_is_not_called():
     loop = Loop()
-    first = UdpSocket("127.0.0.1")
-    second = UdpSocket("127.0.0.1")
-    sender = UdpSocket("127.0.0.1")
     calls = []
 
     def on_readable(source, events):
@@ -66,8 +68,7 @@ def test_a_reader_removed_by_another_readers_callback_in_the_same_pass_is_not_ca
         source.recvfrom(64)
         loop.remove_reader(second if source is first else first)
 
-    loop.add_reader(first, on_readable)
-    loop.add_reader(second, on_readable)
+    first, second, sender = two_readers(loop, on_readable)
     sender.sendto(b"1", first.local_address)
     sender.sendto(b"2", second.local_address)
     # Loopback delivers within sendto; the loop has not run yet.
