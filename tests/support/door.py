@@ -328,6 +328,13 @@ def start_peer_door(owned, folder, targets, **sections):
     return start_door(owned, folder, merged)
 
 
+def start_door_answering(owned, folder, caller):
+    """A peer-to-peer sim door calling and answering `caller` (a SIP URI),
+    ringing 5 s at most."""
+    call = {"answer_from": [caller], "ring_timeout": 5}
+    return start_peer_door(owned, folder, [caller], call=call)
+
+
 def two_button_door(owned, folder, **extra):
     """(flat, sections, flat_a target): a sim flat A that answers, started,
     and the sections of a door whose button 1 rings flat A and button 2

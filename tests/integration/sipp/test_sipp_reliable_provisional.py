@@ -9,7 +9,7 @@ import pathlib
 
 import pytest
 from support.audio import noise_syllables
-from support.door import start_peer_door
+from support.door import start_door_answering, start_peer_door
 from support.flat_rtp import FlatRtp
 from support.sipp import Sipp, sipp_calling_door
 
@@ -19,9 +19,7 @@ FLAT1 = "sip:flat1@127.0.0.1"
 
 
 def test_a_phone_that_requires_100rel_gets_a_reliable_180_and_the_call(tmp_path, owned):
-    door = start_peer_door(
-        owned, tmp_path / "door", [FLAT1], call={"answer_from": [FLAT1], "ring_timeout": 5}
-    )
+    door = start_door_answering(owned, tmp_path / "door", FLAT1)
     phone = sipp_calling_door(
         owned,
         tmp_path,

@@ -11,7 +11,7 @@ import time
 
 import pytest
 from support.audio import noise_syllables
-from support.door import start_peer_door
+from support.door import start_door_answering, start_peer_door
 from support.flat_rtp import FlatRtp
 from support.sipp import Sipp, sipp_calling_door
 from support.wait import wait_until
@@ -22,9 +22,7 @@ FLAT1 = "sip:flat1@127.0.0.1"
 
 
 def test_a_phone_refreshes_by_update_and_moves_its_media_with_one(tmp_path, owned):
-    door = start_peer_door(
-        owned, tmp_path / "door", [FLAT1], call={"answer_from": [FLAT1], "ring_timeout": 5}
-    )
+    door = start_door_answering(owned, tmp_path / "door", FLAT1)
     moved = owned(FlatRtp(noise_syllables(4, 3)))
     moved.start(("127.0.0.1", door.rtp_port))
     phone = sipp_calling_door(
