@@ -9,6 +9,9 @@
 import re
 import subprocess
 
+from support.audio import noise_syllables
+from support.door import start_peer_door
+from support.flat_rtp import FlatRtp
 from support.paths import SCENARIOS
 from support.peers import ensure_installed
 from support.ports import free_port, holds_port, retry_when_taken
@@ -191,3 +194,16 @@ def sipp_calling_door(owned, workdir, name, scenario, door, **settings):
     return owned(
         Sipp(workdir, name, scenario, remote=("127.0.0.1", door.sip_port), **settings)
     ).start()
+
+
+def door_calling_sipp_flat(owned, workdir, scenario, **settings):
+    """A started SIPp flat running scenario, its SDP naming the port of a
+    FlatRtp (MEDIA_PORT, not sending yet), and a peer-to-peer sim door
+    calling it (ringing 10 s at most): (flat, its FlatRtp, door). settings:
+    Sipp's, such as timeout_s."""
+    flat_rtp = owned(FlatRtp(noise_syllables(4, 3)))
+    media = {"options": ["-mi", "127.0.0.1"], "fill": {"MEDIA_PORT": flat_rtp.port}}
+    flat = owned(Sipp(workdir, "flat", scenario, **media, **settings)).start()
+    target = "sip:flat@127.0.0.1:%d" % flat.port
+    door = start_peer_door(owned, workdir / "door", [target], call={"ring_timeout": 10})
+    return flat, flat_rtp, door

@@ -8,10 +8,8 @@
 import pathlib
 
 import pytest
-from support.audio import noise_syllables
-from support.door import start_door_answering, start_peer_door
-from support.flat_rtp import FlatRtp
-from support.sipp import Sipp, sipp_calling_door
+from support.door import start_door_answering
+from support.sipp import door_calling_sipp_flat, sipp_calling_door
 
 pytestmark = pytest.mark.integration
 SCENARIOS = pathlib.Path(__file__).resolve().parent / "scenarios"
@@ -40,19 +38,8 @@ def test_a_phone_that_requires_100rel_gets_a_reliable_180_and_the_call(tmp_path,
 
 
 def test_the_door_pracks_a_flats_reliable_183_and_hears_its_early_media(tmp_path, owned):
-    flat_rtp = owned(FlatRtp(noise_syllables(4, 3)))
-    flat = owned(
-        Sipp(
-            tmp_path,
-            "flat",
-            SCENARIOS / "flat_sends_reliable_183.xml",
-            options=["-mi", "127.0.0.1"],
-            fill={"MEDIA_PORT": flat_rtp.port},
-        )
-    )
-    flat.start()
-    target = "sip:flat@127.0.0.1:%d" % flat.port
-    door = start_peer_door(owned, tmp_path / "door", [target], call={"ring_timeout": 10})
+    scenario = SCENARIOS / "flat_sends_reliable_183.xml"
+    flat, flat_rtp, door = door_calling_sipp_flat(owned, tmp_path, scenario)
     flat_rtp.start(("127.0.0.1", door.rtp_port))
     door.send("press")
     door.send("release")

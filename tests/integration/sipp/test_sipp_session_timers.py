@@ -11,9 +11,9 @@ import time
 
 import pytest
 from support.audio import noise_syllables
-from support.door import start_door_answering, start_peer_door
+from support.door import start_door_answering
 from support.flat_rtp import FlatRtp
-from support.sipp import Sipp, sipp_calling_door
+from support.sipp import door_calling_sipp_flat, sipp_calling_door
 from support.wait import wait_until
 
 pytestmark = pytest.mark.integration
@@ -49,20 +49,9 @@ def test_a_phone_refreshes_by_update_and_moves_its_media_with_one(tmp_path, owne
 
 
 def test_the_door_refreshes_a_flats_session_with_update(tmp_path, owned):
-    flat_rtp = owned(FlatRtp(noise_syllables(4, 3)))  # the call needs RTP to go on
-    flat = owned(
-        Sipp(
-            tmp_path,
-            "flat",
-            SCENARIOS / "flat_has_the_door_refresh_by_update.xml",
-            options=["-mi", "127.0.0.1"],
-            fill={"MEDIA_PORT": flat_rtp.port},
-            timeout_s=90,
-        )
-    )
-    flat.start()
-    target = "sip:flat@127.0.0.1:%d" % flat.port
-    door = start_peer_door(owned, tmp_path / "door", [target], call={"ring_timeout": 10})
+    scenario = SCENARIOS / "flat_has_the_door_refresh_by_update.xml"
+    # the call needs the flat's RTP to go on
+    flat, flat_rtp, door = door_calling_sipp_flat(owned, tmp_path, scenario, timeout_s=90)
     door.send("press")
     door.send("release")
     door.wait_for("answered", timeout=10)
