@@ -11,7 +11,7 @@ import numpy
 from host_tools.ladder import sip_label
 from host_tools.sim import wav_io
 from host_tools.sim.delay import pcm_samples
-from host_tools.sim.mouth_to_ear import locate, measure
+from host_tools.sim.mouth_to_ear import measure
 from host_tools.sim.rtp_stats import stream_stats
 from host_tools.sim.timeline import Timeline, player_timeline, wire_timeline
 
@@ -100,7 +100,9 @@ class CallAnalysis:
         the call the same tick sends one RTP packet (captured with its time),
         so the door's RTP times its frames once the first talking frame is
         known: the ringback tone on the door's speaker stops there (the first
-        frame of the quiet run before the reply).
+        frame of the quiet run after it). It is found from the ringback, not
+        from the flat's words: the quiet run before a later reply of the
+        three (--echo: its 300 ms gap and the reply's own tail) looks the same.
         """
         addresses = self.media_addresses()
         path = self.door_heard
@@ -113,14 +115,12 @@ class CallAnalysis:
             samples = pcm_samples(wav_io.read_pcm(path))
         except (ValueError, EOFError):
             return None
-        reference = pcm_samples(reply)
-        coarse = locate(reference, samples)
-        first_talking = talking_start_frame(samples, coarse.lag_samples // FRAME_SAMPLES)
+        first_talking = talking_start_frame(samples)
         if sent is None or door_ticks is None or first_talking is None:
             return None
         talking = samples[first_talking * FRAME_SAMPLES :]
         played = Timeline(talking, door_ticks.starts, door_ticks.times)
-        return measure(reference, sent, played)
+        return measure(pcm_samples(reply), sent, played)
 
     def rtp_lines(self):
         addresses = self.media_addresses()
@@ -174,21 +174,23 @@ def _ms_or_na(value):
     return "n/a" if value is None else "%s ms" % value
 
 
-def talking_start_frame(samples, before_frame, quiet_rms=QUIET_RMS):
-    """The first frame of the quiet run (>= MIN_QUIET_FRAMES) before
-    before_frame, when a loud frame (the ringback) precedes it; else None.
-    Loud frames right at before_frame (a soft speech onset) are skipped."""
+def talking_start_frame(samples, quiet_rms=QUIET_RMS):
+    """The first frame of the quiet run (>= MIN_QUIET_FRAMES) that follows
+    the first loud frames (the ringback); None without them or the run."""
+    frames = len(samples) // FRAME_SAMPLES
 
     def loud(frame):
         chunk = samples[frame * FRAME_SAMPLES : (frame + 1) * FRAME_SAMPLES]
         return numpy.sqrt(numpy.mean(chunk * chunk)) >= quiet_rms
 
-    frame = before_frame
-    while frame > 0 and loud(frame - 1):
-        frame -= 1
-    quiet_end = frame
-    while frame > 0 and not loud(frame - 1):
-        frame -= 1
-    if frame == 0 or quiet_end - frame < MIN_QUIET_FRAMES:
+    frame = 0
+    while frame < frames and not loud(frame):
+        frame += 1
+    while frame < frames and loud(frame):
+        frame += 1
+    start = frame
+    while frame < frames and frame - start < MIN_QUIET_FRAMES and not loud(frame):
+        frame += 1
+    if frame - start < MIN_QUIET_FRAMES:
         return None
-    return frame
+    return start

@@ -4,7 +4,12 @@ Inputs: the WAV the sender spoke (the reference), the sender's timeline
 (its RTP as captured: when each sample left, see timeline.wire_timeline)
 and the receiver's timeline (what it played and when). Steps:
 
-  1. the whole reference is found in both (coarse positions);
+  1. the whole reference is found in what was sent, and in what was played
+     from PLAYED_FROM_MS before to PLAYED_UNTIL_MS after the moment it was
+     sent (coarse positions): a reference said more than once is played
+     where the copy sent is, and a receiver that stretched or cut it
+     several times, so that no whole copy matches well, is not looked for
+     seconds away where a part of it matches better;
   2. the reference is cut into SEGMENT_MS pieces; each piece that holds
      speech (rms >= MIN_SEGMENT_RMS) is found again near its coarse place
      (+-WINDOW_MS) in both, giving one delay per piece:
@@ -28,6 +33,11 @@ SEGMENT_MS = 500
 WINDOW_MS = 250
 MIN_SEGMENT_RMS = 300.0
 MIN_PIECE_PEAK = 0.5  # a piece matched worse than this gives no delay (lost, concealed)
+# Where the reference is looked for in what was played, from when it was
+# sent: early enough that a wrong timeline shows as a negative delay, less
+# than the 2.8 s between the replies the flat says three times (--echo).
+PLAYED_FROM_MS = 500
+PLAYED_UNTIL_MS = 2000
 
 
 class MouthToEar:
@@ -72,9 +82,19 @@ def measure(reference, sent, played):
     when the reference holds no speech piece or is found in neither."""
     reference = numpy.asarray(reference, dtype=numpy.float64)
     sent_at = locate(reference, sent.samples)
-    played_at = locate(reference, played.samples)
-    if sent_at.peak <= 0.0 or played_at.peak <= 0.0:
+    if sent_at.peak <= 0.0:
         return None
+    when_sent = played.sample_at(sent.sample_time(sent_at.lag_samples))
+    played_at = estimate_delay(
+        reference,
+        played.samples,
+        when_sent,
+        max_lag_ms=PLAYED_UNTIL_MS,
+        min_lag_ms=-PLAYED_FROM_MS,
+    )
+    if played_at.peak <= 0.0:
+        return None
+    played_start = when_sent + played_at.lag_samples
     size = SEGMENT_MS * SAMPLE_RATE // 1000
     delays = []
     peaks = []
@@ -83,12 +103,12 @@ def measure(reference, sent, played):
         if numpy.sqrt(numpy.mean(piece * piece)) < MIN_SEGMENT_RMS:
             continue
         out = _near(piece, sent.samples, sent_at.lag_samples + offset)
-        back = _near(piece, played.samples, played_at.lag_samples + offset)
+        back = _near(piece, played.samples, played_start + offset)
         peaks.append(back.peak)
         if out.peak < MIN_PIECE_PEAK or back.peak < MIN_PIECE_PEAK:
             continue
         mouth = sent.sample_time(sent_at.lag_samples + offset + out.lag_samples)
-        ear = played.sample_time(played_at.lag_samples + offset + back.lag_samples)
+        ear = played.sample_time(played_start + offset + back.lag_samples)
         delays.append(1000.0 * (ear - mouth))
     if not delays:
         return None

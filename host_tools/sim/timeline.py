@@ -11,7 +11,8 @@ Two kinds of recordings are put on wall-clock time:
              time (the flat phone records them).
 
 sample_time() maps a sample index to wall time by the frame/packet that
-holds it (extrapolating at 8 kHz before the first and after the last).
+holds it (extrapolating at 8 kHz before the first and after the last);
+sample_at() maps a wall time back to the sample index.
 """
 
 import struct
@@ -41,6 +42,15 @@ class Timeline:
         position = int(numpy.searchsorted(self.starts, index, side="right")) - 1
         position = max(0, position)
         return float(self.times[position] + (index - self.starts[position]) / SAMPLE_RATE)
+
+    def sample_at(self, time_s):
+        """Index of the sample sent/played at wall time time_s (the frame or
+        packet that started last before it, then 8 kHz)."""
+        if len(self.starts) == 0:
+            raise ValueError("an empty timeline has no times")
+        position = int(numpy.searchsorted(self.times, time_s, side="right")) - 1
+        position = max(0, position)
+        return int(self.starts[position]) + round((time_s - self.times[position]) * SAMPLE_RATE)
 
 
 def wire_timeline(records, source, destination):

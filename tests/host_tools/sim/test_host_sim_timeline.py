@@ -53,12 +53,24 @@ def test_player_timeline_uses_each_frames_tick():
     assert abs(line.sample_time(400) - (5.043 + 80 / 8000)) < 1e-9
 
 
+def test_sample_at_is_the_sample_playing_at_a_wall_time():
+    line = player_timeline(bytes(320 * 3), [5.0, 5.021, 5.043])
+    assert line.sample_at(5.0) == 0
+    assert line.sample_at(5.021 + 1 / 8000) == 161  # by its frame's tick, not 20 ms steps
+    assert line.sample_at(5.043 + 80 / 8000) == 400
+    assert line.sample_at(4.999) == -8  # extrapolated before the first frame
+    assert line.sample_at(5.1) == 320 + 456  # and after the last
+
+
 def test_talking_start_is_the_first_quiet_frame_after_the_tone():
     tone = 3000.0 * numpy.sin(numpy.arange(160 * 10) * 2 * numpy.pi * 425 / 8000)
     speech = numpy.random.default_rng(1).normal(0.0, 2000.0, 160 * 20)
     samples = numpy.concatenate((numpy.zeros(160 * 4), tone, numpy.zeros(160 * 12), speech))
-    assert talking_start_frame(samples, 26) == 14
-    assert talking_start_frame(samples, 28) == 14  # found a little into the speech
+    assert talking_start_frame(samples) == 14
+    # the quiet between two replies (--echo) is not the start
+    again = numpy.concatenate((samples, numpy.zeros(160 * 15), speech))
+    assert talking_start_frame(again) == 14
     short_gap = numpy.concatenate((tone, numpy.zeros(160 * 5), speech))
-    assert talking_start_frame(short_gap, 15) is None
-    assert talking_start_frame(numpy.concatenate((numpy.zeros(1600), speech)), 10) is None
+    assert talking_start_frame(short_gap) is None
+    assert talking_start_frame(numpy.concatenate((numpy.zeros(1600), speech))) is None
+    assert talking_start_frame(numpy.zeros(160 * 30)) is None
