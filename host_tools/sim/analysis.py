@@ -68,10 +68,12 @@ class CallAnalysis:
         timings.append(("call length", ended.get("duration_ms") if ended is not None else None))
         return timings
 
-    def delays(self, visitor, reply):
+    def delays(self, visitor, said):
+        """visitor: the door mic's WAV (PCM); said: all the flat's mic said
+        (Scenario.flat_reply: with the room on, its reply three times)."""
         return [
             ("door mic -> flat ear", self.door_to_flat(visitor)),
-            ("flat mic -> door ear", self.flat_to_door(reply)),
+            ("flat mic -> door ear", self.flat_to_door(said)),
         ]
 
     def media_addresses(self):
@@ -93,8 +95,9 @@ class CallAnalysis:
         played = player_timeline(self.flat.heard, self.flat.heard_times)
         return measure(pcm_samples(visitor), sent, played)
 
-    def flat_to_door(self, reply):
-        """Flat reply: sent by the flat (its RTP as captured) -> played by the door.
+    def flat_to_door(self, said):
+        """What the flat said: sent by the flat (its RTP as captured) -> played
+        by the door.
 
         door_heard.wav gets one frame per door audio tick from its start; in
         the call the same tick sends one RTP packet (captured with its time),
@@ -120,7 +123,7 @@ class CallAnalysis:
             return None
         talking = samples[first_talking * FRAME_SAMPLES :]
         played = Timeline(talking, door_ticks.starts, door_ticks.times)
-        return measure(pcm_samples(reply), sent, played)
+        return measure(pcm_samples(said), sent, played)
 
     def rtp_lines(self):
         addresses = self.media_addresses()

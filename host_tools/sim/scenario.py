@@ -377,7 +377,7 @@ class Scenario(DoorDriver):
         checks = []
         if self.problem is not None:
             checks.append(("scenario ran to the end", False, self.problem))
-        delays = analysis.delays(visitor, reply) if self.audio == "file" else []
+        delays = analysis.delays(visitor, self.flat_reply(reply)) if self.audio == "file" else []
         if not self.interactive:
             checks += self._call_checks(delays)
         status = self.exit_status

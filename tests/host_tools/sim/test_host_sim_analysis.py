@@ -103,6 +103,21 @@ def reply_frames():
     return -(-len(reply_samples()) // FRAME)
 
 
+def test_a_frame_played_twice_in_the_first_reply(tmp_path):
+    # The failing run: only the second reply reached the door's speaker whole.
+    third = 2 * (reply_frames() + GAP_FRAMES)
+    call, _, said = analysis(tmp_path, {76: 1, third + 40: -1})
+    result = call.flat_to_door(said)
+    assert result is not None
+    # 15 pieces of 0.5 s hold speech: the first three played on time, from
+    # the frame played twice 20 ms later, after the one left out on time again.
+    late = TRUE_DELAY_MS + 20
+    expected = [TRUE_DELAY_MS] * 3 + [late] * 9 + [TRUE_DELAY_MS] * 3
+    assert numpy.allclose(result.delays_ms, expected, atol=0.5), result.delays_ms
+    assert abs(result.lag_ms - late) < 0.5, result  # the median
+    assert result.peak > 0.99
+
+
 def test_the_jitter_buffer_adapting_four_times(tmp_path):
     # A passing run's door: its speaker 20, 60, 40 and 20 ms behind, no
     # reply whole on it, and the three replies as one match only in part.
