@@ -641,7 +641,8 @@ def _check_sip(problems, sip):
             problems.add("sip.domain", "'%s' is not a host name (no port)" % sip["domain"])
     if sip["keepalive"] is None:
         sip["keepalive"] = 0 if sip["transport"] == UDP else TCP_KEEPALIVE_S
-    if 0 < sip["session_expires"] < MIN_SE_S:
+    expires = sip["session_expires"]  # None when its type was wrong
+    if expires is not None and 0 < expires < MIN_SE_S:
         problems.add(
             "sip.session_expires",
             "0 (off) or at least %d seconds (RFC 4028 Min-SE)" % MIN_SE_S,

@@ -500,3 +500,19 @@ def test_transfer_to_defaults_to_the_targets_and_is_checked_like_an_allow_list()
     assert has_problem(problems, "door.toml: call.transfer_to[1]: ", "neither")
     typed = problems_of(with_sections(call={"transfer_to": ["flat1", 7]}))
     assert has_problem(typed, "door.toml: call.transfer_to[1]: ", "must be a string")
+
+
+def test_a_wrong_type_for_a_key_with_a_later_check_is_named_not_raised():
+    # each of these keys is checked again after its type (a range that
+    # depends on the value): a wrong type must end as the type's problem
+    for section, key in (
+        ("sip", "session_expires"),
+        ("call", "media_timeout"),
+        ("call", "notice_interval"),
+        ("door", "lockout"),
+        ("door", "lockout_max"),
+        ("audio", "jitter_min_ms"),
+        ("audio", "jitter_max_ms"),
+    ):
+        problems = problems_of(with_sections(**{section: {key: []}}))
+        assert has_problem(problems, "door.toml: %s.%s: " % (section, key)), (key, problems)
