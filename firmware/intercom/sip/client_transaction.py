@@ -45,6 +45,13 @@
 #   calling,     stream failed, size resend over UDP, timers restart calling/trying
 #   trying       switch (§18.1.1)
 #
+# What it keeps: the request's bytes until the final response (only
+# retransmissions need them), the request until a completed transaction's
+# owner has acted on that response (response_handled(); an accepted
+# INVITE keeps it: its call reads it), never the responses. A Pico W's
+# heap meets several completed transactions during a call (Timer K: the
+# REGISTERs of the last 5 s; Timer D: a challenged INVITE).
+#
 # The ACK for a non-2xx response (§17.1.1.3) reuses the INVITE's top Via
 # (same branch), Request-URI, From, Call-ID, Route and CSeq number, takes To
 # (with the tag) from the response and says ACK in CSeq.
@@ -87,7 +94,6 @@ class ClientTransaction(TransactionDeadlines):
         self.timed_out = False
         self.transport_error = False
         self.transport_reason = None
-        self.final_response = None
         self._send_first(now_ms)
 
     def _send_first(self, now_ms):
@@ -120,7 +126,7 @@ class ClientTransaction(TransactionDeadlines):
                 self.retransmit_at = None  # timer A stops (§17.1.1.2)
                 self.timeout_at = None  # the TU's ring timeout takes over
             return True
-        self.final_response = response
+        self.wire = None  # nothing is retransmitted after a final response
         self.retransmit_at = None
         self.timeout_at = None
         reliable = is_stream(self.flow)
@@ -133,6 +139,14 @@ class ClientTransaction(TransactionDeadlines):
             self.outbox.append((self.ack_wire, self.flow))
             self._finish(COMPLETED, 0 if reliable else self.timers.timer_d, now_ms)
         return True
+
+    def response_handled(self):
+        """The owner has acted on the response just passed up. Completed,
+        the transaction only absorbs retransmitted responses (and resends
+        its ACK): it lets the request go, which no one reads any more (a
+        Pico W's call meets several such transactions on its heap)."""
+        if self.state == COMPLETED:
+            self.request = None
 
     def handle_timer(self, now_ms):
         """Run what is due; True when the transaction timed out just now."""
