@@ -98,7 +98,7 @@ class ClientTransaction(TransactionDeadlines):
 
     def _send_first(self, now_ms):
         timers = self.timers
-        self.wire = self.request.to_bytes()
+        self.wire = self._request().to_bytes()
         self.state = CALLING if self.is_invite else TRYING
         self.interval = timers.t1
         self.retransmit_at = None if is_stream(self.flow) else ticks_add(now_ms, timers.t1)
@@ -188,17 +188,26 @@ class ClientTransaction(TransactionDeadlines):
         """§18.1.1: the connection was refused, so UDP after all; the top
         Via names UDP again (same branch: the same transaction)."""
         self.flow = make_flow(UDP, flow_address(self.flow))
-        headers = self.request.headers
+        headers = self._request().headers
         top = parse_via(headers.get("Via"))  # ours: the only Via we send
         top.transport = via_transport(self.flow)
         headers.set("Via", top.to_string())
+
+    def _request(self):
+        """The request; only a completed transaction has let it go, and
+        nothing reads it then (our misuse raises)."""
+        request = self.request
+        if request is None:
+            raise ValueError("transaction %r is completed: its request is gone" % (self.key,))
+        return request
 
     def _finish(self, state, wait_ms, now_ms):
         self.state = state
         self.end_at = ticks_add(now_ms, wait_ms)
 
     def _ack_for(self, response):
-        original = self.request.headers
+        request = self._request()
+        original = request.headers
         headers = Headers()
         headers.add("Via", original.get("Via"))
         for route in original.get_all("Route"):
@@ -209,7 +218,7 @@ class ClientTransaction(TransactionDeadlines):
         headers.add("Call-ID", original.get("Call-ID"))
         number = parse_cseq(original.get("CSeq"))[0]
         headers.add("CSeq", "%d ACK" % number)
-        return Request("ACK", self.request.uri, headers)
+        return Request("ACK", request.uri, headers)
 
 
 def client_key(branch, method):
