@@ -24,6 +24,9 @@ so the door never outruns it.
 Figures (CallResult.figures):
   heap       the heap probe (boot.py) every HEAP_PERIOD_MS during the call:
              gc.collect(), then mem_alloc(); the peak and the heap size
+             (the probe takes them in a timer callback, wherever the door
+             is, and sends them from the sockets' next poll, so that the
+             sending adds nothing to the door's C-stack peak)
   stack      the C-stack high-water mark (painted stack) from reset to
              registration (boot) and from then to the call's end (call)
   cpu        CPU cycles executed between the answer and the hang-up per
@@ -295,8 +298,9 @@ class EmulatedCall:
                 self.result.relay_changes.append((event["ns"], event["level"]))
             elif event["ev"] == "probe":
                 fields = event["text"].split()
-                if fields[0] == "heap":
-                    self.result.heap_samples.append((event["ns"], int(fields[1]), int(fields[2])))
+                if fields[0] == "heap":  # taken at fields[3] ms since reset, sent later
+                    taken_ns = int(fields[3]) * 1000000
+                    self.result.heap_samples.append((taken_ns, int(fields[1]), int(fields[2])))
                 elif fields[0] == "boot":
                     self.result.boot_heap = int(fields[1])
 

@@ -8,6 +8,8 @@
 # audio the phone sent. A 500 Hz marker before the keys locates the
 # playout delay and must play at its full level.
 
+from intercom.media.dtmf_inband import InbandDtmfDetector
+from intercom.media.dtmf_mute import DtmfMute
 from intercom.media.session import MediaSession
 from media_signals import (
     Lcg,
@@ -161,3 +163,21 @@ def test_without_keys_nothing_is_silenced():
         marker = 2 * 8 * MARKER_MS
         heard = tone_power(played[marker + 2 * delay : marker + 2 * delay + 1600], 500)
         assert abs(decibels(heard / tone_power(sent[marker : marker + 1600], 500))) < 1
+
+
+def test_a_muted_frame_plays_the_silence_it_was_given():
+    # The station hands its own frame of zeros to the session (one frame
+    # less of a Pico W's heap); anything but a frame of zeros is refused.
+    shared = bytearray(320)
+    mute = DtmfMute(160, InbandDtmfDetector(), 0, shared)
+    speech = render(160, tone_function([(500, LEVEL)]))
+    played = mute.play(bytearray(speech), False, True)
+    assert bytes(played) == bytes(320)
+    assert bytes(shared) == bytes(320)
+    assert bytes(mute.play(bytearray(speech), False, False)) == speech
+    for wrong in (bytearray(318), bytearray(b"\x01") + bytearray(319)):
+        try:
+            DtmfMute(160, InbandDtmfDetector(), 0, wrong)
+        except ValueError:
+            continue
+        raise AssertionError("took %d bytes" % len(wrong))

@@ -5,7 +5,7 @@
 
 import math
 
-from intercom.media import g711
+from intercom.media import dtmf_inband, g711
 from intercom.media.dtmf_inband import COLUMN_HZ, KEYS, ROW_HZ, InbandDtmfDetector
 from media_signals import amplitude, noise_function, render, tone_function
 
@@ -42,6 +42,26 @@ def detect(data, law=None):
         digits += digit
         digit = detector.next_digit()
     return digits
+
+
+def test_the_written_out_constants_are_their_expressions():
+    # dtmf_inband keeps its filters' constants as literals (in a Pico's
+    # flash): each must be what its expression gives for its frequency.
+    m = dtmf_inband
+    for index, frequency in enumerate(ROW_HZ + COLUMN_HZ):
+        cosine = math.cos(2.0 * math.pi * frequency / m.SAMPLE_RATE)
+        fixed = int(round(2.0 * cosine * m.ONE_Q12))
+        omega = math.acos(fixed / (2.0 * m.ONE_Q12))
+        offset_hz = min(m.FREQUENCY_TOLERANCE * frequency, m.MAX_OFFSET_HZ)
+        expected = (
+            (m.COEFFICIENTS, fixed / m.ONE_Q12),
+            (m.SINES, math.sin(omega)),
+            (m.ADVANCES, (omega * m.BLOCK) % (2.0 * math.pi)),
+            (m.PHASE_LIMITS, 2.0 * math.pi * m.BLOCK * offset_hz / m.SAMPLE_RATE),
+        )
+        assert m.FIXED[index] == fixed, frequency
+        for table, value in expected:
+            assert abs(table[index] - value) <= 1e-9 * abs(value), (frequency, value)
 
 
 def test_every_key_at_minus_10_dbm0_with_noise_after_ulaw():

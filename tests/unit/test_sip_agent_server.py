@@ -122,6 +122,31 @@ def test_invite_challenge_from_our_proxy_is_answered_once():
     assert failed["call_id"] == call_id
 
 
+def test_retransmitted_challenges_are_absorbed_once_answered():
+    # A completed transaction lets its request go once its owner has acted
+    # (client_transaction.py); it still answers what the server repeats:
+    # the INVITE's challenge gets the same ACK again (RFC 3261 17.1.1.2),
+    # the REGISTER's nothing (17.1.2.2), and neither a second retry.
+    door = server_door()
+    door.call("flat1", 40000, 0)
+    [(invite, _)] = sent(door, 0)
+    invite_challenge = challenge(invite, 407, "Proxy-Authenticate").to_bytes()
+    door.receive_datagram(invite_challenge, udp(SERVER), 30)
+    [(ack, _), (retry, _)] = sent(door, 30)
+    door.receive_datagram(invite_challenge, udp(SERVER), 40)
+    assert [(m.method, m.headers.get("Via")) for m, _ in sent(door, 40)] == [
+        ("ACK", ack.headers.get("Via"))
+    ]
+    door.start(50)
+    [(register, _)] = sent(door, 50)
+    register_challenge = challenge(register, 401, "WWW-Authenticate").to_bytes()
+    door.receive_datagram(register_challenge, udp(SERVER), 60)
+    assert [m.method for m, _ in sent(door, 60)] == ["REGISTER"]
+    door.receive_datagram(register_challenge, udp(SERVER), 70)
+    assert sent(door, 70) == []
+    assert door.stats.get("internal_errors", 0) == 0
+
+
 def test_challenge_for_another_realm_gets_no_credentials():
     door = server_door(realm="example.org")
     door.call("flat1", 40000, 0)

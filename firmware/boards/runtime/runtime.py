@@ -319,8 +319,7 @@ class Runtime:
         self._service_failures_reported = []
         self.echo_factory = echo_factory
         self.echo = None
-        frame_bytes = 16 * config["audio"]["ptime"]
-        self._mic = bytearray(frame_bytes)
+        self._mic = None  # the microphone frame _audio_tick reads into
 
     def now_ms(self):
         return self.loop.clock.now_ms()
@@ -395,6 +394,9 @@ class Runtime:
         self.loop.add_reader(sip, self._on_sip)
         self.loop.add_reader(rtcp, self._on_rtcp)
         if not self.board.drives_audio:
+            # Only here: a board that drives its audio has its own buffers
+            # (on a Pico W these 16 * ptime bytes would lie idle in the heap).
+            self._mic = bytearray(16 * self.config["audio"]["ptime"])
             self.loop.call_every(self.config["audio"]["ptime"], self._audio_tick)
         if self.config["schedule"]:
             self.loop.call_every(LOCAL_TIME_MS, self._tell_local_time)

@@ -1009,6 +1009,7 @@ class Station:
             jitter_max_ms=self._jitter_bounds[1],
             latch_host=self._signalling_host(call_id) if self._symmetric_rtp else None,
             srtp_factory=self._srtp_factory,
+            silence=self._silence,
         )
         self._media_call_id = call_id
         self._receiving = False

@@ -86,29 +86,51 @@ BLOCKS_MASK = 0x3FFFFFFF
 INPUT_SHIFT = 5  # 11-bit samples: coefficient * state stays below 2**30 (the
 # worst input, a full-scale square wave near 697 Hz, reaches 0.84 of it)
 ONE_Q12 = 4096
+# The filters' constants for ROW_HZ + COLUMN_HZ, written out so that a
+# frozen module keeps them in flash (built per detector they took 0.7 KiB
+# of a Pico W's heap in a call); tests/unit/test_media_inband.py
+# recomputes each from its expression (f: the tone's frequency):
+#   FIXED         round(2 cos(2 pi f / SAMPLE_RATE) * ONE_Q12), the Q12
+#                 coefficients of the per-sample filters
+#   COEFFICIENTS  FIXED / ONE_Q12
+#   SINES         sin(omega), omega = acos(FIXED / (2 * ONE_Q12)): the
+#                 quantised coefficients' own frequencies
+#   ADVANCES      (omega * BLOCK) mod 2 pi: how far a steady tone at
+#                 exactly that frequency advances in phase per block
+#   PHASE_LIMITS  2 pi BLOCK min(FREQUENCY_TOLERANCE f, MAX_OFFSET_HZ) /
+#                 SAMPLE_RATE: the largest offset accepted, as a phase
+#                 error per block
+FIXED = (6995, 6739, 6425, 6055, 4768, 4081, 3271, 2329)
+COEFFICIENTS = (
+    1.707763671875, 1.645263671875, 1.568603515625, 1.478271484375,
+    1.1640625, 0.996337890625, 0.798583984375, 0.568603515625,
+)  # fmt: skip
+SINES = (
+    0.5204669156209685, 0.5685744124581215, 0.6203795231084135, 0.6735564969777469,
+    0.8131664184061204, 0.8670799858872488, 0.9168238134859595, 0.958734848904911,
+)  # fmt: skip
+ADVANCES = (
+    5.5690803813389635, 5.138061537228651, 5.42925094763001, 6.263981557280822,
+    2.608555362423438, 0.2155293148892028, 5.227953219808953, 5.15315767736098,
+)  # fmt: skip
+PHASE_LIMITS = (
+    1.1167419405715637, 1.2337034350647118, 1.3650848398378368, 1.5076817303842778,
+    1.9370746142769306, 2.140555570449941, 2.3664674981695835, 2.616412609689188,
+)  # fmt: skip
 
 
 class InbandDtmfDetector:
     def __init__(self, min_level=500, fast=True):
-        frequencies = ROW_HZ + COLUMN_HZ
         # Per-sample work is integer (small ints on a Pico, nothing boxed):
         # samples scaled by 2**-INPUT_SHIFT, coefficients in Q12. Per block
         # the decision uses floats, with the quantised coefficients' own
-        # frequencies so that powers and phases stay consistent.
-        self._fixed = [
-            int(round(2.0 * math.cos(TWO_PI * frequency / SAMPLE_RATE) * ONE_Q12))
-            for frequency in frequencies
-        ]
-        omegas = [math.acos(fixed / (2.0 * ONE_Q12)) for fixed in self._fixed]
-        self._coefficients = [fixed / ONE_Q12 for fixed in self._fixed]
-        self._sines = [math.sin(omega) for omega in omegas]
-        # Phase a steady tone at exactly the frequency advances per block.
-        self._advances = [(omega * BLOCK) % TWO_PI for omega in omegas]
-        # Largest offset accepted, as a phase error per block.
-        self._phase_limits = [
-            TWO_PI * BLOCK * min(FREQUENCY_TOLERANCE * frequency, MAX_OFFSET_HZ) / SAMPLE_RATE
-            for frequency in frequencies
-        ]
+        # frequencies so that powers and phases stay consistent (FIXED and
+        # the constants after it).
+        self._fixed = FIXED
+        self._coefficients = COEFFICIENTS
+        self._sines = SINES
+        self._advances = ADVANCES
+        self._phase_limits = PHASE_LIMITS
         # A tone of amplitude A gives a Goertzel power of about (A * N / 2)**2.
         half = min_level / (1 << INPUT_SHIFT) * BLOCK / 2.0
         self._min_power = half * half

@@ -5,10 +5,13 @@
 #
 # Public API
 #
-#   DtmfMute(frame_samples, detector, lookahead_samples)
+#   DtmfMute(frame_samples, detector, lookahead_samples, silence=None)
 #       detector: an InbandDtmfDetector (shared with the caller, which reads
 #       its digits); lookahead_samples: how far the speaker runs behind the
-#       detector (at most one frame; see "Onset" below).
+#       detector (at most one frame; see "Onset" below); silence: a frame
+#       of zeros to play for a muted frame, which nobody writes (the
+#       station's, shared: one frame less of a Pico W's heap); None: its
+#       own.
 #     .play(pcm, detect, mute_frame) -> bytearray   the frame for the speaker
 #         pcm: the next frame of received audio (frame_samples, s16le; may be
 #         silenced in place when there is no lookahead). detect: feed it to
@@ -42,16 +45,20 @@ _MUTED_MASK = 0x3FFFFFFF
 
 
 class DtmfMute:
-    def __init__(self, frame_samples, detector, lookahead_samples):
+    def __init__(self, frame_samples, detector, lookahead_samples, silence=None):
         if not 0 <= lookahead_samples <= frame_samples:
             raise ValueError("lookahead must be 0..frame_samples")
+        if silence is None:
+            silence = bytearray(2 * frame_samples)
+        elif len(silence) != 2 * frame_samples or any(silence):
+            raise ValueError("silence must be a frame of zeros")
         self._frame = frame_samples
         self._detector = detector
         self._lookahead = lookahead_samples
         self._blocks = detector.blocks
         self._mute_start = _NONE
         self._mute_end = _NONE
-        self._silence = bytearray(2 * frame_samples)
+        self._silence = silence
         self.muted = 0
         self._line = None
         if lookahead_samples:

@@ -14,8 +14,10 @@
 #     (Cortex-M0+) faults on a 16-bit access at an odd address, and a
 #     caller's memoryview may start at one: then the byte loops run. Words
 #     are native-endian, so a big-endian machine always takes the byte
-#     loops (PCM is little-endian). Our own tables are heap buffers,
-#     which are aligned.
+#     loops (PCM is little-endian);
+#   - decoding reads g711_tables' low and high byte tables as they are
+#     (frozen into a Pico W's flash): a 16-bit sample table per law would
+#     cost 0.5 KiB of heap each, for two loads more per sample.
 #
 # Importing this module on CPython raises ImportError (no `micropython`
 # module): intercom.media.g711 imports it only on MicroPython, inside
@@ -45,18 +47,19 @@ def encode_bytes(index: int, target: ptr8, source: ptr8, count: int, codes: ptr8
 
 
 @micropython.viper
-def decode_words(index: int, target: ptr16, source: ptr8, count: int, samples: ptr16):  # noqa: F821
+def decode_words(index: int, target: ptr16, source: ptr8, count: int, low: ptr8, high: ptr8):  # noqa: F821
     while index < count:
-        target[index] = samples[source[index]]
+        code = source[index]
+        target[index] = low[code] | (high[code] << 8)
         index += 1
 
 
 @micropython.viper
-def decode_bytes(index: int, target: ptr8, source: ptr8, count: int, samples: ptr8):  # noqa: F821
+def decode_bytes(index: int, target: ptr8, source: ptr8, count: int, low: ptr8, high: ptr8):  # noqa: F821
     while index < count:
-        code = source[index] << 1
-        target[2 * index] = samples[code]
-        target[2 * index + 1] = samples[code + 1]
+        code = source[index]
+        target[2 * index] = low[code]
+        target[2 * index + 1] = high[code]
         index += 1
 
 
@@ -69,13 +72,7 @@ class ViperCodec:
     path = "viper"
 
     def __init__(self, tables):
-        self.encode_table, self.encode_shift, low, high = tables
-        # Each code's sample as 2 little-endian bytes: one 16-bit word.
-        samples = bytearray(512)
-        for code in range(256):
-            samples[2 * code] = low[code]
-            samples[2 * code + 1] = high[code]
-        self.decode_samples = samples
+        self.encode_table, self.encode_shift, self.decode_low, self.decode_high = tables
 
     def encode(self, pcm):
         out = bytearray(len(pcm) >> 1)
@@ -101,6 +98,6 @@ class ViperCodec:
         # The stubs make ptr8/ptr16 classes a bytearray is not; viper takes
         # any buffer for a ptr argument.
         if WORD_ACCESS and (int(ptr8(dst)) & 1) == 0:  # noqa: F821 (viper built-ins)
-            decode_words(0, dst, data, count, self.decode_samples)  # pyright: ignore[reportArgumentType]
+            decode_words(0, dst, data, count, self.decode_low, self.decode_high)
         else:
-            decode_bytes(0, dst, data, count, self.decode_samples)  # pyright: ignore[reportArgumentType]
+            decode_bytes(0, dst, data, count, self.decode_low, self.decode_high)

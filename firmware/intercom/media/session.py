@@ -6,14 +6,16 @@
 #
 #   MediaSession(media, random_bytes, now_ms, cname, frame_ms=20,
 #                jitter_min_ms=20, jitter_max_ms=200, latch_host=None,
-#                srtp_factory=None)
+#                srtp_factory=None, silence=None)
 #       frame_ms: the board's audio frame (audio.ptime); media["ptime"], the
 #       packet time we send, divides it (intercom.sdp). latch_host: with
 #       audio.symmetric_rtp, the host the call's SIP peer talks from (see
 #       the rules); None: RTP only from the negotiated address.
 #       srtp_factory(suite, master, outbound, buffers) -> an SRTP context
 #       (intercom.media.srtp.SrtpContext's interface; the board chooses the
-#       implementation): needed when media["srtp"] is set.
+#       implementation): needed when media["srtp"] is set. silence: a
+#       frame of zeros (frame_ms) the speaker may play for a muted frame,
+#       which nobody writes (dtmf_mute.DtmfMute: the station shares its own).
 #     receive_rtp(data, addr, now_ms) -> True when it was an RFC 4733 event
 #         (digits or the timer may have changed); any datagram from the RTP
 #         socket, read right before the next play_frame
@@ -141,6 +143,7 @@ class MediaSession:
         jitter_max_ms=200,
         latch_host=None,
         srtp_factory=None,
+        silence=None,
     ):
         codec = _CODECS.get(media["codec"])
         if codec is None:
@@ -186,7 +189,10 @@ class MediaSession:
         self._inband = InbandDtmfDetector()
         always_detect = self._event_type is None
         self._mute = DtmfMute(
-            frame_samples, self._inband, MUTE_LOOKAHEAD_SAMPLES if always_detect else 0
+            frame_samples,
+            self._inband,
+            MUTE_LOOKAHEAD_SAMPLES if always_detect else 0,
+            silence,
         )
         self._detecting = always_detect
         self._event_end_ms = None  # when the last out-of-band event ended (or will)

@@ -8,8 +8,11 @@
 #
 # Integer arithmetic only (a Pico's floats are single precision): a 24-bit
 # phase accumulator per frequency (8000 / 2**24 Hz resolution, small ints on
-# every port) indexes a 256-entry sine table. Truncating the phase to 8 bits
-# leaves spurs near -48 dBc, well under G.711's own ~38 dB SNR.
+# every port) indexes a 256-entry sine period, read from the quarter wave
+# and scaled to the step's amplitude sample by sample (sine_sample): a
+# table per tone would take 0.5 KiB of a Pico's heap while it plays.
+# Truncating the phase to 8 bits leaves spurs near -48 dBc, well under
+# G.711's own ~38 dB SNR.
 #
 #   tone            default cadence                             plays
 #   ringback        425 Hz, 1 s on / 4 s off (as in Germany,    until stopped
@@ -67,17 +70,17 @@ QUARTER_SINE = (
 )  # fmt: skip
 
 
-def sine_table(amplitude):
-    """256 samples of one sine period with the given peak, as array('h')
-    (512 bytes: a list of 256 ints takes 1-2 KiB of a MicroPython heap)."""
-    table = array("h", bytes(512))
-    for index in range(256):
-        quarter = index & 63
-        if index & 64:
-            quarter = 64 - quarter
-        value = (QUARTER_SINE[quarter] * amplitude + 16383) >> 15
-        table[index] = -value if index & 128 else value
-    return table
+# The quarter wave as the viper loop reads it (130 bytes, once).
+QUARTER_WAVE = array("H", QUARTER_SINE)
+
+
+def sine_sample(index, amplitude):
+    """Sample `index` (0..255) of one sine period with the given peak."""
+    quarter = index & 63
+    if index & 64:
+        quarter = 64 - quarter
+    value = (QUARTER_SINE[quarter] * amplitude + 16383) >> 15
+    return -value if index & 128 else value
 
 
 def phase_step(frequency):
@@ -102,16 +105,15 @@ class ToneGenerator:
             raise ValueError("tone amplitude %r outside 0..32767" % (amplitude,))
         if not cadence:
             raise ValueError("empty tone cadence")
-        tables = {}
         self.steps = []
         for duration_ms, frequencies in cadence:
             if duration_ms <= 0:
                 raise ValueError("tone step of %r ms" % (duration_ms,))
             count = len(frequencies)
-            if count and count not in tables:
-                tables[count] = sine_table(amplitude // count)
             increments = tuple(phase_step(frequency) for frequency in frequencies)
-            self.steps.append((duration_ms * SAMPLES_PER_MS, increments, tables.get(count)))
+            # each frequency's peak (the sum's peak is the tone's); None: silence
+            peak = amplitude // count if count else None
+            self.steps.append((duration_ms * SAMPLES_PER_MS, increments, peak))
         self.repeat = repeat
         self.cycle_samples = sum(step[0] for step in self.steps)
         self.step_index = 0
@@ -136,14 +138,14 @@ class ToneGenerator:
         written = 0
         capacity = len(buffer) >> 1
         while written < capacity and not self.finished:
-            length, increments, table = self.steps[self.step_index]
+            length, increments, peak = self.steps[self.step_index]
             run = min(capacity - written, length - self.position)
-            if table is None:
+            if peak is None:
                 end = (written + run) << 1
                 for offset in range(written << 1, end):
                     buffer[offset] = 0
             else:
-                self.synthesise(buffer, written, run, length, increments, table)
+                self.synthesise(buffer, written, run, length, increments, peak)
             written += run
             self.position += run
             if self.position == length:
@@ -154,8 +156,8 @@ class ToneGenerator:
         """Whether the next `samples` lie in one silent step (not finished)."""
         if self.finished:
             return False
-        length, increments, table = self.steps[self.step_index]
-        return table is None and length - self.position >= samples
+        length, increments, peak = self.steps[self.step_index]
+        return peak is None and length - self.position >= samples
 
     def skip(self, samples):
         """Move past `samples` that silent_for(samples) said are silent."""
@@ -165,9 +167,9 @@ class ToneGenerator:
         if self.position == self.steps[self.step_index][0]:
             self.advance()
 
-    def synthesise(self, buffer, start, count, length, increments, table):
+    def synthesise(self, buffer, start, count, length, increments, peak):
         if self._loop is not None:
-            self._synthesise_viper(buffer, start, count, length, increments, table)
+            self._synthesise_viper(buffer, start, count, length, increments, peak)
             return
         phases = self.phases
         position = self.position
@@ -175,7 +177,7 @@ class ToneGenerator:
         for _ in range(count):
             value = 0
             for index in range(len(increments)):
-                value += table[phases[index] >> TABLE_SHIFT]
+                value += sine_sample(phases[index] >> TABLE_SHIFT, peak)
                 phases[index] = (phases[index] + increments[index]) & PHASE_MASK
             fade = min(position, length - 1 - position)
             if fade < FADE_SAMPLES:
@@ -185,7 +187,7 @@ class ToneGenerator:
             offset += 2
             position += 1
 
-    def _synthesise_viper(self, buffer, start, count, length, increments, table):
+    def _synthesise_viper(self, buffer, start, count, length, increments, peak):
         loop = self._loop
         if loop is None:
             return
@@ -198,7 +200,7 @@ class ToneGenerator:
         for index in range(frequencies):
             state[3 + index] = phases[index]
             state[3 + frequencies + index] = increments[index]
-        loop(buffer, start << 1, count, state, table)
+        loop(buffer, start << 1, count, state, QUARTER_WAVE, peak)
         for index in range(frequencies):
             phases[index] = state[3 + index]
 

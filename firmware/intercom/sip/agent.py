@@ -408,9 +408,11 @@ class Agent:
         if transaction is None:
             self.context.count("stray_responses")
             return
-        if not transaction.receive_response(response, now_ms) or transaction.owner is None:
+        if not transaction.receive_response(response, now_ms):
             return
-        transaction.owner.on_response(transaction, response, now_ms)
+        if transaction.owner is not None:
+            transaction.owner.on_response(transaction, response, now_ms)
+        transaction.response_handled()
         self._reap()
 
     def _receive_request(self, request, flow, now_ms):

@@ -45,6 +45,13 @@
 #   calling,     stream failed, size resend over UDP, timers restart calling/trying
 #   trying       switch (§18.1.1)
 #
+# What it keeps: the request's bytes until the final response (only
+# retransmissions need them), the request until a completed transaction's
+# owner has acted on that response (response_handled(); an accepted
+# INVITE keeps it: its call reads it), never the responses. A Pico W's
+# heap meets several completed transactions during a call (Timer K: the
+# REGISTERs of the last 5 s; Timer D: a challenged INVITE).
+#
 # The ACK for a non-2xx response (§17.1.1.3) reuses the INVITE's top Via
 # (same branch), Request-URI, From, Call-ID, Route and CSeq number, takes To
 # (with the tag) from the response and says ACK in CSeq.
@@ -87,12 +94,11 @@ class ClientTransaction(TransactionDeadlines):
         self.timed_out = False
         self.transport_error = False
         self.transport_reason = None
-        self.final_response = None
         self._send_first(now_ms)
 
     def _send_first(self, now_ms):
         timers = self.timers
-        self.wire = self.request.to_bytes()
+        self.wire = self._request().to_bytes()
         self.state = CALLING if self.is_invite else TRYING
         self.interval = timers.t1
         self.retransmit_at = None if is_stream(self.flow) else ticks_add(now_ms, timers.t1)
@@ -120,7 +126,7 @@ class ClientTransaction(TransactionDeadlines):
                 self.retransmit_at = None  # timer A stops (§17.1.1.2)
                 self.timeout_at = None  # the TU's ring timeout takes over
             return True
-        self.final_response = response
+        self.wire = None  # nothing is retransmitted after a final response
         self.retransmit_at = None
         self.timeout_at = None
         reliable = is_stream(self.flow)
@@ -133,6 +139,14 @@ class ClientTransaction(TransactionDeadlines):
             self.outbox.append((self.ack_wire, self.flow))
             self._finish(COMPLETED, 0 if reliable else self.timers.timer_d, now_ms)
         return True
+
+    def response_handled(self):
+        """The owner has acted on the response just passed up. Completed,
+        the transaction only absorbs retransmitted responses (and resends
+        its ACK): it lets the request go, which no one reads any more (a
+        Pico W's call meets several such transactions on its heap)."""
+        if self.state == COMPLETED:
+            self.request = None
 
     def handle_timer(self, now_ms):
         """Run what is due; True when the transaction timed out just now."""
@@ -174,17 +188,26 @@ class ClientTransaction(TransactionDeadlines):
         """§18.1.1: the connection was refused, so UDP after all; the top
         Via names UDP again (same branch: the same transaction)."""
         self.flow = make_flow(UDP, flow_address(self.flow))
-        headers = self.request.headers
+        headers = self._request().headers
         top = parse_via(headers.get("Via"))  # ours: the only Via we send
         top.transport = via_transport(self.flow)
         headers.set("Via", top.to_string())
+
+    def _request(self):
+        """The request; only a completed transaction has let it go, and
+        nothing reads it then (our misuse raises)."""
+        request = self.request
+        if request is None:
+            raise ValueError("transaction %r is completed: its request is gone" % (self.key,))
+        return request
 
     def _finish(self, state, wait_ms, now_ms):
         self.state = state
         self.end_at = ticks_add(now_ms, wait_ms)
 
     def _ack_for(self, response):
-        original = self.request.headers
+        request = self._request()
+        original = request.headers
         headers = Headers()
         headers.add("Via", original.get("Via"))
         for route in original.get_all("Route"):
@@ -195,7 +218,7 @@ class ClientTransaction(TransactionDeadlines):
         headers.add("Call-ID", original.get("Call-ID"))
         number = parse_cseq(original.get("CSeq"))[0]
         headers.add("CSeq", "%d ACK" % number)
-        return Request("ACK", self.request.uri, headers)
+        return Request("ACK", request.uri, headers)
 
 
 def client_key(branch, method):

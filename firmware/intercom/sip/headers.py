@@ -132,4 +132,11 @@ class Headers:
         return [(field[1], field[2]) for field in self._fields]
 
     def to_text(self):
-        return "".join(["%s: %s\r\n" % (field[1], field[2]) for field in self._fields])
+        # A loop, not a comprehension: on MicroPython a comprehension is a
+        # function call, one level more of C stack, and this sits at the
+        # bottom of a Pico W's deepest path (the INVITE sent again with
+        # credentials from the 407's receive; make bench, section pico).
+        lines = []
+        for field in self._fields:
+            lines.append("%s: %s\r\n" % (field[1], field[2]))
+        return "".join(lines)

@@ -35,6 +35,14 @@ _pending_length = 0  # and payload length
 _sockets = {}
 _bound = {}
 _probe_handler = None
+heap_samples = []  # (alloc, free, ticks_ms) the heap probe took, not sent yet
+
+
+def send_heap_samples():
+    """The heap probe's figures as 'heap ALLOC FREE MS' lines (the sockets'
+    poll sends them: the door's loop, not the probe's callback)."""
+    while heap_samples:
+        probe("heap %d %d %d" % heap_samples.pop(0))
 
 
 def send_frame(kind, socket_id, payload):

@@ -82,6 +82,8 @@ class socket(io.IOBase):  # noqa: N801 (the module's own name)
             return 0
         if emu_link.waiting():
             emu_link.pump()
+        if emu_link.heap_samples:
+            emu_link.send_heap_samples()
         if self.queue:
             return argument & (_POLLIN | _POLLOUT)
         return argument & _POLLOUT
