@@ -28,11 +28,7 @@ def write_atomic(path, text):
     rename itself survives a power cut.
     """
     temporary = path + ".tmp"
-    with open(temporary, "w") as handle:
-        handle.write(text)
-        handle.flush()
-        if hasattr(os, "fsync"):
-            os.fsync(handle.fileno())
+    _write_synced(temporary, text)
     os.rename(temporary, path)
     directory_flag = getattr(os, "O_DIRECTORY", None)  # CPython only
     if hasattr(os, "fsync") and directory_flag is not None:
@@ -41,6 +37,19 @@ def write_atomic(path, text):
             os.fsync(folder)
         finally:
             os.close(folder)
+
+
+def _write_synced(path, text):
+    """text in a new file at path, flushed and fsync'd where the OS has
+    fsync. A function of its own so that the file object is garbage during
+    write_atomic's rename: on a Pico W it holds littlefs's 1 KiB file cache
+    (some 1.3 KiB live in all), and a rename can take 100 ms of flash
+    writes."""
+    with open(path, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        if hasattr(os, "fsync"):
+            os.fsync(handle.fileno())
 
 
 def read_state(path):
