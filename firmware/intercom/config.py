@@ -28,7 +28,8 @@
 # lockout_max 10-432000, hangup_after_wrong 1-20, open_too_long 0-86400,
 # ptime 10-60 in steps of 10, rtp_port even, chime.pulse_ms 50-10000,
 # button ids 1-8, at most 16 [[schedule]] entries, http.token at least 16
-# characters).
+# characters). device.name and button labels (display names in our From)
+# hold no control characters, '"' or '\\'.
 #
 # Derived defaults and extras beyond DESIGN.md's example (documented here):
 #   device.show_dtmf_digits  debug only: dtmf events carry the digit instead
@@ -850,15 +851,19 @@ def _check_button_targets(problems, prefix, button, config):
     return False
 
 
+def _check_display_name(problems, key, name):
+    """A name our From carries as its display name, written between quotes
+    as it is: no control characters (no CR/LF), no '"' or '\\' (RFC 3261
+    25.1 qdtext)."""
+    if not _header_value_ok(name, False) or '"' in name or "\\" in name:
+        problems.add(key, "no control characters, '\"' or '\\' (it is the caller's display name)")
+
+
 def _check_button_headers(problems, prefix, button):
     """What a button puts into our INVITE: its own label (the From's display
     name) and its Alert-Info."""
-    label = button["label"]
-    if label is not None and (not _header_value_ok(label, False) or '"' in label or "\\" in label):
-        problems.add(
-            prefix + ".label",
-            "no control characters, '\"' or '\\' (it is the caller's display name)",
-        )
+    if button["label"] is not None:
+        _check_display_name(problems, prefix + ".label", button["label"])
     if button["alert_info"] is not None:
         _check_alert_info(problems, prefix + ".alert_info", button["alert_info"])
 
@@ -1267,6 +1272,8 @@ def validate(raw, filename="config"):
                 problems, name, {} if section is None else section, sections[name]
             )
     config["webhook"] = _check_webhooks(problems, raw.get("webhook"))
+    if config["device"]["name"] is not None:
+        _check_display_name(problems, "device.name", config["device"]["name"])
     _check_sip(problems, config["sip"])
     _check_call_and_door(problems, config, raw.get("button"))
     config["button"] = _check_buttons(problems, config, raw.get("button"))

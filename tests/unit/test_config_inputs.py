@@ -88,6 +88,17 @@ def test_button_problems_name_the_entry_and_the_key():
     assert not has_problem(problems, "door.toml: gpio.led: ")
 
 
+def test_device_name_may_be_any_name_but_not_break_the_from_header():
+    # device.name is the display name of REGISTER's From and of every button
+    # without a label: the same rule as a label (RFC 3261 25.1 quoted-string)
+    good = with_sections(device={"name": "Haus Müller (Tor 2)"})
+    assert config.validate(good)["button"][0]["label"] == "Haus Müller (Tor 2)"
+    for bad in ("Door\\", "Door\r\nX-Evil: 1", "Tab\there", 'Say "hi"', "Bell\x00"):
+        problems = problems_of(with_sections(device={"name": bad}))
+        assert has_problem(problems, "door.toml: device.name: ", "display name"), bad
+        assert not has_problem(problems, "door.toml: button[0].label: "), bad
+
+
 def test_labels_may_be_any_name_but_not_break_the_from_header():
     good = with_sections(button=[{"id": 1, "label": "Müller & Söhne (2. OG)"}])
     assert config.validate(good)["button"][0]["label"] == "Müller & Söhne (2. OG)"
