@@ -29,7 +29,7 @@
 # ptime 10-60 in steps of 10, rtp_port even, chime.pulse_ms 50-10000,
 # button ids 1-8, at most 16 [[schedule]] entries, http.token at least 16
 # characters). device.name and button labels (display names in our From)
-# hold no control characters, '"' or '\\'.
+# hold no control characters, '"' or '\'.
 #
 # Derived defaults and extras beyond DESIGN.md's example (documented here):
 #   device.show_dtmf_digits  debug only: dtmf events carry the digit instead
