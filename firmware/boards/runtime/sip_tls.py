@@ -53,6 +53,8 @@
 import hashlib
 import ssl
 
+from boards.runtime.tls_contexts import client_context, server_context
+
 RECEIVE_CHUNK = 16384
 # OpenSSL's X509_V_ERR_* codes (x509_vfy.h) -> our reasons
 _VERIFY_REASONS = {
@@ -77,19 +79,12 @@ class SipTls:
     def __init__(self, ca_file=None, fingerprint=None, cert_file=None, key_file=None, names=None):
         self.fingerprint = fingerprint
         self.names = names or {}
-        client = ssl.create_default_context(cafile=ca_file)
+        client = client_context(ca_file, cert_file, key_file)
         if fingerprint is not None:
             client.check_hostname = False
             client.verify_mode = ssl.CERT_NONE
-        client.minimum_version = ssl.TLSVersion.TLSv1_2
-        self._server = None
-        if cert_file is not None:
-            client.load_cert_chain(cert_file, key_file)
-            server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            server.minimum_version = ssl.TLSVersion.TLSv1_2
-            server.load_cert_chain(cert_file, key_file)
-            self._server = server
         self._client = client
+        self._server = None if cert_file is None else server_context(cert_file, key_file)
 
     def client(self, host):
         incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()

@@ -40,6 +40,7 @@ import socket
 import h11
 from intercom.sip.grammar import parse_hostport
 
+from boards.runtime.tls_contexts import server_context
 from boards.services import status_page, tls
 
 MAX_CONNECTIONS = 8
@@ -193,7 +194,7 @@ class HttpStatus:
     def start(self):
         """Listen; OSError/ValueError when the port or the certificate will not do."""
         if self.scheme == "https":
-            self._tls_context = tls.server_context(*self._tls_files)
+            self._tls_context = server_context(*self._tls_files)
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

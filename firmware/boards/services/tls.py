@@ -3,13 +3,9 @@
 # readable events, never waited for).
 #
 #   client_tls(host, ca_file=None, cert_file=None, key_file=None) -> ClientTls
-#       for boards.services.tcp_client.Connecting: TLS 1.2 or later, the
-#       server's certificate verified against ca_file (else the system's
-#       trust store) and against host, a name or an IP address (ssl's
-#       check_hostname, RFC 6125); cert_file/key_file: our client
-#       certificate. A missing or bad file raises OSError/ValueError.
-#   server_context(cert_file, key_file) -> ssl.SSLContext (TLS 1.2+) for the
-#       status page
+#       for boards.services.tcp_client.Connecting: the context of
+#       boards.runtime.tls_contexts.client_context, checking host (a name or
+#       an IP address). A missing or bad file raises OSError/ValueError.
 #   handshake(sock) -> True when the handshake is done, False while it waits
 #       for the peer; OSError (with a readable reason) when it failed
 #   send_some(sock, data) -> bytes sent, 0 when the socket (or TLS) cannot
@@ -25,6 +21,8 @@
 # the socket once our handshake is done.
 
 import ssl
+
+from boards.runtime.tls_contexts import client_context
 
 RECEIVE_MORE_LIMIT = 65536
 _AGAIN = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
@@ -45,18 +43,7 @@ class ClientTls:
 
 
 def client_tls(host, ca_file=None, cert_file=None, key_file=None):
-    context = ssl.create_default_context(cafile=ca_file)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    if cert_file is not None:
-        context.load_cert_chain(cert_file, key_file)
-    return ClientTls(context, host)
-
-
-def server_context(cert_file, key_file):
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(cert_file, key_file)
-    return context
+    return ClientTls(client_context(ca_file, cert_file, key_file), host)
 
 
 def handshake(sock):
