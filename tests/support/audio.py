@@ -75,6 +75,15 @@ def tone_share(samples, frequency):
     return 2.0 * bin_power / (len(samples) * energy)
 
 
+def heard_share(samples, tone):
+    """The median share of the tone in the loud 20 ms blocks of samples (a
+    block may straddle a gap the jitter buffer concealed)."""
+    blocks = [samples[index : index + FRAME] for index in range(0, len(samples) - FRAME + 1, FRAME)]
+    loud = [block for block in blocks if numpy.abs(block).max() > 1000]
+    assert len(loud) > 100, len(loud)  # seconds of it
+    return numpy.median([tone_share(block, tone) for block in loud])
+
+
 def noise_syllables(seconds, seed):
     """Band-limited noise in 200 ms syllables with 50 ms gaps: a signal whose
     autocorrelation has one sharp peak, so the lag found is unambiguous."""

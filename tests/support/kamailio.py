@@ -4,7 +4,8 @@
 # taken before Kamailio bound it), stopped by its PID. With tls=KamailioTls
 # (proxy.cfg only) it also listens for SIP over TLS (PEERS.md "TLS and
 # SRTP") on tls_port, with the certificate and the client-certificate rule
-# the test gives.
+# the test gives; BuildingProxy(tls_certificate=...) runs the shipped
+# building.cfg with WITH_TLS and the shipped tls.cfg.example (ShippedTls).
 
 import pathlib
 import subprocess
@@ -20,8 +21,9 @@ from support.sip_proxy import SipProxy
 PROXY_CONFIG = KAMAILIO_CONFIGS / "proxy.cfg"
 # Registrar only, digest with nonce-count checks, 405 to anything else.
 REGISTRAR_CONFIG = KAMAILIO_CONFIGS / "registrar.cfg"
-# The building proxy we ship (deploy/kamailio).
+# The building proxy we ship (deploy/kamailio) and its tls module's file.
 BUILDING_CONFIG = ROOT / "deploy" / "kamailio" / "building.cfg"
+BUILDING_TLS_CONFIG = ROOT / "deploy" / "kamailio" / "tls.cfg.example"
 DOOR_PASSWORD = "door-secret-42"
 # Debian kamailio-tls-modules
 TLS_MODULE = pathlib.Path("/usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so")
@@ -60,6 +62,23 @@ def _certificate_check(ca):
     if ca is None:
         return ["verify_certificate = no", "require_certificate = no"]
     return ["verify_certificate = yes", "require_certificate = yes", "ca_list = %s" % ca]
+
+
+class ShippedTls:
+    """deploy/kamailio/tls.cfg.example as an installer copies it, with the
+    proxy's certificate and key (PEM files) where it says to put them."""
+
+    PLACES = ("/etc/kamailio/building-tls/proxy.pem", "/etc/kamailio/building-tls/proxy.key")
+
+    def __init__(self, certificate, key):
+        self.files = (certificate, key)
+
+    def config_text(self):
+        text = BUILDING_TLS_CONFIG.read_text()
+        for place, path in zip(self.PLACES, self.files, strict=True):
+            assert place in text, (BUILDING_TLS_CONFIG, place)
+            text = text.replace(place, str(path))
+        return text
 
 
 class Kamailio(SipProxy):
@@ -144,13 +163,15 @@ class Kamailio(SipProxy):
 
 class BuildingProxy(Kamailio):
     """Kamailio with deploy/kamailio/building.cfg; users {name: (password,
-    role)} go into a generated users file, the port and paths by --substdef."""
+    role)} go into a generated users file, the port and paths by --substdef;
+    with tls_certificate (certificate, key) also SIP over TLS (WITH_TLS)."""
 
     LOG_PREFIX = "building: "
     TCP = True
 
-    def __init__(self, rundir, users):
-        super().__init__(rundir, BUILDING_CONFIG, {}, memory_mb=32)
+    def __init__(self, rundir, users, tls_certificate=None):
+        tls = None if tls_certificate is None else ShippedTls(*tls_certificate)
+        super().__init__(rundir, BUILDING_CONFIG, {}, memory_mb=32, tls=tls)
         self.users = dict(users)
 
     def start(self):

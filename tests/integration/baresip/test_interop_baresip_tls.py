@@ -13,21 +13,12 @@ import time
 
 import numpy
 import pytest
-from support.audio import read_wav, tone_share, ulaw_expand
+from support.audio import heard_share, read_wav, tone_share, ulaw_expand
 from support.baresip import baresip_calls_the_door
 from support.door import DOOR_CODE
 from support.secure_call import DOOR_TONE, FLAT_TONE, secure_call
 
 pytestmark = pytest.mark.integration
-
-
-def heard_share(samples, tone):
-    """The median share of the tone in the loud 20 ms blocks of samples (a
-    block may straddle a gap the jitter buffer concealed)."""
-    blocks = [samples[index : index + 160] for index in range(0, len(samples) - 159, 160)]
-    loud = [block for block in blocks if numpy.abs(block).max() > 1000]
-    assert len(loud) > 100, len(loud)  # seconds of it
-    return numpy.median([tone_share(block, tone) for block in loud])
 
 
 def check_audio_and_wire(tmp_path, flat, door, capture):
