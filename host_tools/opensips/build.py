@@ -28,7 +28,8 @@ OPENSIPS_REPOSITORY = "https://github.com/OpenSIPS/opensips.git"
 # What the configs load (UDP and TCP are in the core): signalling,
 # transactions, the registrar with its in-memory location table, digest
 # auth, record-route, NAT help, flood protection, message checks and the MI
-# socket the tests read the bindings from.
+# socket the tests read the bindings from; SIP over TLS (proto_tls, its
+# certificates in tls_mgm, OpenSSL underneath in tls_openssl: libssl-dev).
 MODULES = (
     "signaling",
     "sl",
@@ -43,6 +44,9 @@ MODULES = (
     "nathelper",
     "pike",
     "mi_datagram",
+    "tls_mgm",
+    "tls_openssl",
+    "proto_tls",
 )
 
 

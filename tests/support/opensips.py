@@ -5,6 +5,8 @@
 # its log on stderr, its own run folder, the config's @NAME@ placeholders
 # filled by the sed it runs as its preprocessor (-p), on a free 127.0.0.1
 # port for UDP and TCP (a new one when it was taken), stopped by its PID.
+# With tls_certificate (certificate, key) the config's @WITH_TLS@ lines are
+# on: SIP over TLS on tls_port with that certificate.
 # The same interface as support.kamailio's proxies: address, port,
 # bindings(), wait_registered(), log_lines().
 
@@ -43,24 +45,29 @@ def built_opensips(log_folder):
 
 class Opensips(SipProxy):
     """One OpenSIPS running `config` with its @NAME@ placeholders filled:
-    SIP_ADDR, SIP_PORT, SIP_DOMAIN, RUNDIR, MPATH and WORKERS by us, the
-    others from `substitutions`."""
+    SIP_ADDR, SIP_PORT, SIP_DOMAIN, RUNDIR, MPATH, WORKERS and the TLS ones
+    by us, the others from `substitutions`."""
 
     LOG_PREFIX = "building: "
 
-    def __init__(self, build, rundir, config, substitutions):
+    def __init__(self, build, rundir, config, substitutions, tls_certificate=None):
         self.build = build
         self.rundir = pathlib.Path(rundir)
         self.config = config
         self.substitutions = dict(substitutions)
+        self.tls_certificate = tls_certificate
         self.port = None
+        self.tls_port = None
         self.log_path = self.rundir / "opensips.log"
         self.peer = None
 
     def start(self):
         if self.port is not None:
-            return self._start(self.port)
-        return retry_when_taken(lambda: self._start(free_port(tcp=True)))
+            return self._start(self.port, self.tls_port)
+        return retry_when_taken(lambda: self._start(free_port(tcp=True), self._free_tls_port()))
+
+    def _free_tls_port(self):
+        return None if self.tls_certificate is None else free_port(tcp=True)
 
     def _values(self, port):
         values = {
@@ -73,12 +80,18 @@ class Opensips(SipProxy):
             # (ACK and BYE, 180 and 403) can be relayed in either order
             # (as with Kamailio, support.kamailio).
             "WORKERS": 1,
+            "WITH_TLS": "#",
         }
+        if self.tls_certificate is not None:
+            certificate, key = self.tls_certificate
+            values.update(WITH_TLS="", TLS_PORT=self.tls_port)
+            values.update(TLS_CERTIFICATE=certificate, TLS_KEY=key)
         values.update(self.substitutions)
         return values
 
-    def _start(self, port):
+    def _start(self, port, tls_port):
         self.port = port
+        self.tls_port = tls_port
         self.rundir.mkdir(parents=True, exist_ok=True)
         # opensips -p splits its command at blanks: no value may hold one.
         preprocessor = ["sed"]
@@ -135,10 +148,12 @@ class Opensips(SipProxy):
 
 class OpensipsBuildingProxy(Opensips):
     """OpenSIPS with deploy/opensips/building.cfg; users {name: (password,
-    role)} go into a generated building-users.cfg (route[building_user])."""
+    role)} go into a generated building-users.cfg (route[building_user]);
+    with tls_certificate (certificate, key) also SIP over TLS."""
 
-    def __init__(self, build, rundir, users):
-        super().__init__(build, rundir, BUILDING_CONFIG, {"PIKE_SECONDS": 2, "PIKE_REQS": 64})
+    def __init__(self, build, rundir, users, tls_certificate=None):
+        substitutions = {"PIKE_SECONDS": 2, "PIKE_REQS": 64}
+        super().__init__(build, rundir, BUILDING_CONFIG, substitutions, tls_certificate)
         self.users = dict(users)
 
     def write_users(self):
