@@ -282,6 +282,7 @@ def test_interop_building_config_checks_with_the_example_users_file(tmp_path):
     checked = subprocess.run(command, capture_output=True, text=True, timeout=30)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "udp: 127.0.0.1 [127.0.0.1]:5060" in checked.stdout + checked.stderr
+    assert "tls:" not in checked.stdout + checked.stderr  # TLS only with WITH_TLS
 
 
 def test_interop_building_opensips_config_checks_with_the_example_users_file(
@@ -302,6 +303,7 @@ def test_interop_building_opensips_config_checks_with_the_example_users_file(
         "WORKERS": 4,
         "PIKE_SECONDS": 2,
         "PIKE_REQS": 64,
+        "WITH_TLS": "#",
     }
     sed = ["sed"] + ["-e s|@%s@|%s|g" % item for item in sorted(values.items())]
     command = [str(opensips_build.binary), "-c", "-f", str(folder / "opensips.cfg")]
@@ -311,3 +313,4 @@ def test_interop_building_opensips_config_checks_with_the_example_users_file(
     listening = checked.stdout + checked.stderr
     assert "udp: 127.0.0.1 [127.0.0.1]:5060" in listening, listening
     assert "tcp: 127.0.0.1 [127.0.0.1]:5060" in listening, listening
+    assert "tls:" not in listening, listening  # its @WITH_TLS@ lines are "#"
