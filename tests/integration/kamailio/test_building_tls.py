@@ -6,7 +6,8 @@
 # registered over TLS with SRTP (baresip, srtp-mand), both hear each other,
 # the flat's keypad code opens the door; doors and flats on different
 # transports (the door on TLS, the flat on UDP) call each other both ways
-# and hang up from either side (the proxy record-routes on both sides);
+# and hang up from either side, and the flat sees the proxy record-route
+# once for its own transport and once for the door's (double record-route);
 # a door whose CA does not trust the proxy's certificate never registers.
 
 import time
@@ -16,6 +17,7 @@ from support.audio import heard_share, read_wav, steady_tone, write_wav
 from support.baresip import Baresip, baresip_calls_the_door
 from support.certificates import Authority
 from support.door import DOOR_CODE, start_door, start_registered_door
+from support.sipp import Sipp
 
 pytestmark = pytest.mark.integration
 
@@ -129,6 +131,37 @@ def test_building_tls_door_and_udp_flat_call_each_other_both_ways(tmp_path, owne
     assert "INVITE from flat1 to door1 relayed" in text, text
     byes = [line for line in proxy.log_lines() if line.startswith("in-dialog BYE")]
     assert len(byes) == 2, text
+
+
+def test_building_tls_record_routes_once_per_transport(tmp_path, owned, building_proxy):
+    authority, proxy = tls_building(tmp_path, owned, building_proxy)
+    register = Sipp(
+        tmp_path,
+        "register_flat1",
+        "flat_register.xml",
+        remote=proxy.address,
+        options=["-s", "flat1", "-au", "flat1", "-ap", PASSWORDS["flat1"]],
+    )
+    owned(register).start()
+    assert register.wait() == 0, register.report()
+    flat = owned(Sipp(tmp_path, "flat1", "flat_answers.xml", port=register.port)).start()
+    door = tls_door(owned, tmp_path, proxy, authority)
+    door.send("press")
+    door.wait_for("answered", timeout=10, target="flat1")
+    door.send("hangup")
+    assert door.wait_for("call_ended", timeout=5)["reason"] == "local_hangup"
+    assert flat.wait() == 0, flat.report()  # the door's BYE reached the UDP flat
+    invite = [m for m in flat.messages() if m.method == "INVITE"][0]
+    routes = [
+        uri.strip()
+        for line in invite.text.split("\n")
+        if line.lower().startswith("record-route:")
+        for uri in line.split(":", 1)[1].split(",")
+    ]
+    # RFC 3261 16.6 step 4: the flat's side first (UDP), then the door's (TLS)
+    assert len(routes) == 2, routes
+    assert ":%d;" % proxy.port in routes[0] and "transport=tls" not in routes[0], routes
+    assert ":%d;" % proxy.tls_port in routes[1] and "transport=tls" in routes[1], routes
 
 
 def test_building_tls_refuses_a_door_that_does_not_trust_the_proxy(tmp_path, owned, building_proxy):
