@@ -5,9 +5,11 @@
 # station.
 
 import random
+import select
+import socket
 
 from boards.runtime.loop import Loop
-from boards.runtime.tcp import SipStreams
+from boards.runtime.tcp import MAX_CONNECTIONS, SipStreams
 from intercom.sip.flow import TCP, make_flow
 from intercom.sip.framing import PING, PONG
 from test_loop import run_until
@@ -152,4 +154,48 @@ def test_an_answer_for_a_connection_that_is_gone_is_dropped_and_counted():
     server, _ = listening(loop, Sink())
     server.send(PONG, make_flow(TCP, ("127.0.0.1", 40000), 99))
     assert server.dropped_sends == 1
+    server.close()
+
+
+def connected_socket(port):
+    """A plain TCP socket connected to 127.0.0.1:port (a LAN host's)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.connect(socket.getaddrinfo("127.0.0.1", port, 0, socket.SOCK_STREAM)[0][-1])
+    return sock
+
+
+def closed_by_peer(sock):
+    """Whether the other end closed sock: readable within 2 s and at its end."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(2000)) and sock.recv(64) == b""
+
+
+def test_a_host_opening_connection_after_connection_keeps_the_table_at_its_limit():
+    # Each connection sends a message (it passes the sink's trust check);
+    # the table never holds more than MAX_CONNECTIONS: each new one closes
+    # the one idle longest, quietly (no failure: nothing of ours was lost).
+    loop = Loop()
+    sink = Sink()
+    server, port = listening(loop, sink)
+    hosts = []
+    for number in range(MAX_CONNECTIONS + 2):
+        start = loop.clock.now_ms()
+        while loop.clock.now_ms() == start:  # each one active in its own ms
+            pass
+        sock = connected_socket(port)
+        hosts.append(sock)
+        sock.send(MESSAGE)
+        assert run_until(loop, lambda count=number + 1: len(sink.delivered) == count)
+    flows = [flow for _, flow in sink.delivered]
+    assert closed_by_peer(hosts[0]) and closed_by_peer(hosts[1])
+    for sock in hosts[2:]:
+        sock.send(MESSAGE)
+    assert run_until(loop, lambda: len(sink.delivered) == len(hosts) + MAX_CONNECTIONS)
+    assert sorted(flow[3] for _, flow in sink.delivered[len(hosts) :]) == sorted(
+        flow[3] for flow in flows[2:]
+    )
+    assert sink.failures == []
+    for sock in hosts:
+        sock.close()
     server.close()
