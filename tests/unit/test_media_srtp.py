@@ -125,6 +125,34 @@ def test_a_forged_or_altered_packet_is_dropped_counted_and_changes_nothing():
     assert receiver.failures["auth"] == 4
 
 
+def test_forged_packets_from_new_ssrcs_never_push_the_real_source_out_of_the_replay_table():
+    # RFC 3711 3.3 step 5: a packet is authenticated before anything else is
+    # done with it. A LAN host without the key that sends packets from
+    # MAX_SOURCES new SSRCs must not make the receiver forget the real
+    # source's replay window, or a captured packet (a DTMF digit of the
+    # door code) plays again as if new.
+    sender = portable(SUITE_80, MASTER, True)
+    receiver = portable(SUITE_80, MASTER, False)
+    packets = [bytes(sender.protect(rtp(1000 + n))) for n in range(5)]
+    packets_rtcp = [sender.protect_rtcp(rtcp_report()) for _ in range(3)]
+    for packet in packets:
+        assert receiver.unprotect(packet) is not None
+    for packet in packets_rtcp:
+        assert receiver.unprotect_rtcp(packet) is not None
+    for number in range(srtp.MAX_SOURCES + 2):
+        ssrc = 0x10000 + number
+        assert receiver.unprotect(rtp(7, ssrc=ssrc) + bytes(10)) is None
+        assert receiver.unprotect_rtcp(rtcp_report(ssrc) + b"\x80\x00\x00\x01" + bytes(10)) is None
+    assert receiver.unprotect(packets[2]) is None
+    assert receiver.unprotect_rtcp(packets_rtcp[1]) is None
+    auth = 2 * (srtp.MAX_SOURCES + 2)
+    assert receiver.failures == {"malformed": 0, "auth": auth, "replay": 2}
+    # a real new source (another sender's SSRC under the same key) still gets in
+    other = portable(SUITE_80, MASTER, True)
+    assert bytes(receiver.unprotect(other.protect(rtp(5, ssrc=0xFEED)))) == rtp(5, ssrc=0xFEED)
+    assert bytes(receiver.unprotect(sender.protect(rtp(1005)))) == rtp(1005)
+
+
 def test_a_replayed_packet_is_dropped_and_late_ones_inside_the_window_are_not():
     sender = portable(SUITE_80, MASTER, True)
     receiver = portable(SUITE_80, MASTER, False)

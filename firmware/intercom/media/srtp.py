@@ -51,7 +51,10 @@
 #   - Replay (3.3.2): per SSRC, a window of REPLAY_WINDOW indices behind the
 #     highest one received; an index seen in the window or older than it is
 #     dropped ("replay"). The receiver keeps MAX_SOURCES SSRCs; a new one
-#     after that takes the place of the least recently seen.
+#     joins once one of its packets authenticated (until then it is checked
+#     against a spare state: a forged packet from a new SSRC changes no
+#     state, so it never pushes a real source's window out), and after
+#     MAX_SOURCES takes the place of the least recently seen.
 #   - SRTCP index (3.4): 31 bits counted from 0 by the sender, E set; a
 #     received packet with E clear is authenticated but not decrypted.
 
@@ -206,13 +209,17 @@ def keystream(cipher, iv, length):
 class _Replay:
     """A receiver's state for one SSRC: ROC, s_l and the replay window."""
 
-    def __init__(self, ssrc_high, ssrc_low):
+    def __init__(self):
+        self.seen = bytearray(REPLAY_WINDOW)
+        self.renew(0, 0)
+
+    def renew(self, ssrc_high, ssrc_low):
+        """Nothing seen yet from this SSRC (seen is cleared by the first accept)."""
         self.ssrc_high = ssrc_high
         self.ssrc_low = ssrc_low
         self.started = False
         self.roc = 0
         self.highest = 0  # s_l (SRTP) or the highest SRTCP index
-        self.seen = bytearray(REPLAY_WINDOW)
 
     def check(self, roc, number):
         """True when (roc, number) is new; number is the sequence number
@@ -233,6 +240,8 @@ class _Replay:
             self.started = True
             self.roc = roc
             self.highest = number
+            for index in range(REPLAY_WINDOW):
+                seen[index] = 0
             seen[number % REPLAY_WINDOW] = 1
             return
         delta = (roc - self.roc) * 65536 + number - self.highest
@@ -276,6 +285,7 @@ class SrtpContext:
         self._rtcp_index = 0
         self._sources = []  # _Replay per SSRC, most recently used first
         self._rtcp_sources = []
+        self._spare = _Replay()  # a new SSRC's state until its packet authenticates
         self.failures = {"malformed": 0, "auth": 0, "replay": 0}
 
     # -- SRTP ------------------------------------------------------------
@@ -318,6 +328,8 @@ class SrtpContext:
         if _differs(tag, out, length, self._tag_bytes):
             return self._fail("auth")
         state.accept(roc, sequence)
+        if state is self._spare:
+            self._keep(self._sources, state)
         self._apply(self._rtp.cipher, out, start, length, blocks)
         return self._input.head(length)
 
@@ -356,6 +368,8 @@ class SrtpContext:
         if _differs(tag, out, length + 4, SRTCP_TAG_BYTES):
             return self._fail("auth")
         state.accept(0, index)
+        if state is self._spare:
+            self._keep(self._rtcp_sources, state)
         if encrypted:
             self._crypt_rtcp(out, length, index)
         return out[:length]
@@ -367,7 +381,8 @@ class SrtpContext:
         return None
 
     def _source(self, sources, packet, offset):
-        """The _Replay of the packet's SSRC (at offset), made when new."""
+        """The _Replay of the packet's SSRC (at offset); for a new SSRC the
+        spare, renewed, which joins sources only by _keep()."""
         high = (packet[offset] << 8) | packet[offset + 1]
         low = (packet[offset + 2] << 8) | packet[offset + 3]
         for position in range(len(sources)):
@@ -377,11 +392,15 @@ class SrtpContext:
                     sources.pop(position)
                     sources.insert(0, state)
                 return state
-        state = _Replay(high, low)
-        if len(sources) >= MAX_SOURCES:
-            sources.pop()
-        sources.insert(0, state)
+        state = self._spare
+        state.renew(high, low)
         return state
+
+    def _keep(self, sources, state):
+        """The spare, now an authenticated source, joins sources first; the
+        least recently seen one makes room and becomes the spare."""
+        self._spare = sources.pop() if len(sources) >= MAX_SOURCES else _Replay()
+        sources.insert(0, state)
 
     def _rtp_counters(self, packet, start, end, roc, sequence):
         """The counter blocks for packet[start:end] of an SRTP packet
