@@ -199,3 +199,26 @@ def test_a_host_opening_connection_after_connection_keeps_the_table_at_its_limit
     for sock in hosts:
         sock.close()
     server.close()
+
+
+def test_a_host_that_never_reads_is_closed_once_its_output_passes_the_limit():
+    # What waits for a peer is bounded by MAX_OUTPUT: a LAN host that sends
+    # requests and never reads the answers costs no more heap than that.
+    loop = Loop()
+    sink = Sink()
+    server, port = listening(loop, sink)
+    host = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    host.connect(socket.getaddrinfo("127.0.0.1", port, 0, socket.SOCK_STREAM)[0][-1])
+    host.send(MESSAGE)
+    assert run_until(loop, lambda: sink.delivered)
+    flow = sink.delivered[0][1]
+    answer = MESSAGE.replace(b"body", b"x" * 996).replace(b"Length: 4", b"Length: 1000")
+    sent = 0
+    while not sink.failures and sent < 20000:  # up to 20 MB: the kernel's buffers and ours
+        server.send(answer, flow)
+        sent += 1
+    assert sink.failures == [(flow, False)]
+    server.send(answer, flow)  # the connection is gone: dropped, counted
+    assert server.dropped_sends == 1
+    host.close()
+    server.close()
