@@ -295,6 +295,30 @@ def test_a_second_forked_2xx_gets_ack_and_bye_and_the_first_call_goes_on():
     assert len(bye) == 1 and "tag=fork1" in bye[0].headers.get("To")
 
 
+def test_a_flood_of_forked_2xx_gets_answers_for_the_first_few_only():
+    # A LAN host sending 2xx with ever new To tags: each would cost an ACK,
+    # a BYE transaction and a stored ACK; after MAX_REFUSED_FORKS (4) they
+    # are dropped, and the call that was answered goes on.
+    network, door, flat = pair()
+    call_id = door.call(FLAT_URI, 40000, 0)
+    invite = parse_message(door.datagrams_to_send(0)[0][0])
+    door.receive_datagram(forked_ok(invite, "real", FLAT_URI), udp(FLAT), 100)
+    sent_by_door(door, 100)
+    assert door.next_event()["event"] == "answered"
+    answered = []
+    for number in range(40):
+        phone = "sip:x@192.0.2.%d:5070" % (30 + number)
+        door.receive_datagram(forked_ok(invite, "f%d" % number, phone), udp(FLAT), 200 + number)
+        answered.append([message.method for message, _ in sent_by_door(door, 200 + number)])
+    assert answered[:4] == [["ACK", "BYE"]] * 4
+    assert answered[4:] == [[]] * 36
+    assert len(door.transactions) <= 1 + 4  # the INVITE's and the four BYEs
+    assert door.next_event() is None
+    door.hangup(call_id, 5000)
+    bye = [message for message, _ in sent_by_door(door, 5000) if message.method == "BYE"]
+    assert len(bye) == 1 and "tag=real" in bye[0].headers.get("To")
+
+
 def test_the_2xx_contact_is_the_remote_target_after_a_180_without_one():
     # A PBX's 180 (a FRITZ!Box's, relayed) made the early dialog with no
     # Contact, so its remote target is the Request-URI (a name the core
