@@ -8,7 +8,10 @@
 #                   sent, reader added
 #   CONNACK 0       session.online(); another code: session.refused()
 #   PUBLISH in      session.message(topic, payload, RETAIN flag)
-#   EOF, read/write error, malformed packet, a packet over RECEIVE_LIMIT,
+#   a packet over RECEIVE_LIMIT  skipped as it arrives (never held),
+#                   session.too_big(size); the connection goes on (a retained
+#                   one would otherwise come back at every reconnect)
+#   EOF, read/write error, malformed packet,
 #   no PINGRESP within PING_TIMEOUT_MS -> session.lost()
 #
 # MQTT 3.1.1 (OASIS) packets used: CONNECT with will "offline" (qos 1,
@@ -20,7 +23,8 @@
 #
 # Memory bound: one packet at a time is encoded into the output buffer and
 # written as far as the socket takes it (the session retries). Received
-# bytes wait in a buffer of at most RECEIVE_LIMIT.
+# bytes wait in a buffer holding at most one packet of RECEIVE_LIMIT bytes
+# and its fixed header (2.2), plus one read.
 
 import errno
 
@@ -88,8 +92,9 @@ def subscribe_packet(packet_id, topics):
     return _packet(SUBSCRIBE, body)
 
 
-def split_packet(buffer):
-    """(first byte, body, bytes used) of the first whole packet, or None."""
+def packet_extent(buffer):
+    """(fixed header bytes, remaining length) of the packet at buffer[0]
+    (2.2.3), or None while its fixed header is incomplete."""
     length = 0
     shift = 0
     index = 1
@@ -100,13 +105,10 @@ def split_packet(buffer):
         length |= (digit & 0x7F) << shift
         index += 1
         if not digit & 0x80:
-            break
+            return index, length
         shift += 7
         if shift > 21:
             raise ValueError("remaining length too long")
-    if index + length > len(buffer):
-        return None
-    return buffer[0], bytes(buffer[index : index + length]), index + length
 
 
 def parse_publish(first_byte, body):
@@ -132,6 +134,7 @@ class PicoTransport:
         self._ping_sent_ms = None
         self._out = b""
         self._in = bytearray()
+        self._skip = 0  # bytes still to come of a packet too big to hold
 
     def _now(self):
         return self._loop.clock.now_ms()
@@ -200,6 +203,7 @@ class PicoTransport:
         self._online = False
         self._out = b""
         self._in = bytearray()
+        self._skip = 0
 
     # -- the connection --------------------------------------------------------------
 
@@ -228,21 +232,35 @@ class PicoTransport:
             self._session.lost("closed by the broker")
             return
         self._in.extend(data)
+        self._skip_some()
         try:
             self._handle_packets()
         except (ValueError, UnicodeError) as error:
             self._session.lost("malformed packet: %s" % error)
-            return
-        if self._sock is not None and len(self._in) > RECEIVE_LIMIT:
-            self._session.lost("packet over %d bytes" % RECEIVE_LIMIT)
+
+    def _skip_some(self):
+        """Drop what has arrived of the packet being skipped."""
+        count = min(self._skip, len(self._in))
+        if count:
+            self._in = self._in[count:]
+            self._skip -= count
 
     def _handle_packets(self):
-        while self._sock is not None:
-            found = split_packet(self._in)
-            if found is None:
+        while self._sock is not None and not self._skip:
+            extent = packet_extent(self._in)
+            if extent is None:
                 return
-            first_byte, body, used = found
-            self._in = self._in[used:]
+            header, length = extent
+            if length > RECEIVE_LIMIT:
+                self._skip = header + length
+                self._skip_some()
+                self._session.too_big(header + length)
+                continue
+            if header + length > len(self._in):
+                return
+            first_byte = self._in[0]
+            body = bytes(self._in[header : header + length])
+            self._in = self._in[header + length :]
             kind = first_byte & 0xF0
             if kind == CONNACK:
                 self._on_connack(body)

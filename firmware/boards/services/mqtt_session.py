@@ -187,6 +187,7 @@ class MqttSession:
             "dropped": 0,
             "disconnects": 0,
             "retained_ignored": 0,
+            "too_big": 0,
         }
 
     def topic(self, name):
@@ -337,6 +338,13 @@ class MqttSession:
             self._report("retained command ignored (MQTT 3.1.1 3.3.1.3)", topic)
             return
         command(payload)
+
+    def too_big(self, size):
+        """The transport dropped a packet of size bytes unread (more than it
+        holds); the connection goes on."""
+        self.stats["too_big"] += 1
+        self._log("intercom: MQTT packet of %d bytes dropped" % size)
+        self._report("a packet of %d bytes dropped unread (too big for this board)" % size)
 
     def _quiet_mode(self, payload):
         try:

@@ -92,3 +92,27 @@ def test_the_client_id_is_the_devices_own_and_cannot_be_guessed_from_the_config(
     # the door was online until its own goodbye: no will, no reconnect
     assert subscriber.seen(PREFIX + "/availability", since=mark) == ["offline"]
     assert "unavailable" not in door.stderr()
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_an_oversized_retained_message_keeps_nobody_offline(tmp_path, owned, interpreter):
+    """A broker user leaves 4 KB on a command topic, retained: it reaches
+    the door at every connect. The door drops it (the Pico client holds at
+    most 1 KiB of a packet), says so, stays connected and obeys the next
+    live command; it must not drop the connection and fetch it again for
+    ever."""
+    broker = owned(Mosquitto(tmp_path, users=USERS)).start()
+    publish_retained(broker.port, PREFIX + "/command/quiet_mode", "x" * 4096, "ha", "ha-secret")
+    subscriber = owned(Subscriber(broker.port, [PREFIX + "/#"], "ha", "ha-secret"))
+
+    door = start(owned, interpreter, tmp_path / "door", door_sections(broker.port))
+    subscriber.wait_for(PREFIX + "/availability", "online", timeout=15)
+    door.wait_for("error", service="mqtt")
+    subscriber.wait_for(PREFIX + "/state/quiet_mode", "auto")
+    subscriber.publish(PREFIX + "/command/quiet_mode", "on")
+    subscriber.wait_for(PREFIX + "/state/quiet_mode", "on")
+    door.send("quit")
+    assert door.wait() == 0
+    # one session from start to the door's own goodbye: no reconnect
+    assert subscriber.seen(PREFIX + "/availability") == ["online", "offline"]
+    assert "unavailable" not in door.stderr()
