@@ -58,6 +58,14 @@
 #                     min_delay, max_delay)
 #   (window lengths are for 20 ms frames, scaled to keep their time)
 #   delay     = now - timestamp_of_next_frame - base    at each get()
+#   settled   = the last SETTLE_TRANSITS transits were each less than a
+#               frame above the base, counted from its last fall: a single
+#               packet that looks a frame early (a late frame tick of the
+#               board read it) lowers the base for a window or two, and a
+#               quiet skip on it would need a filler when the window forgets
+#               it: a frame left out and one played twice on a clean link.
+#               A base that really fell (the sender's clock runs fast, the
+#               board skipped a tick) settles in SETTLE_TRANSITS packets.
 #
 # Playout rules, in order, at each get(now):
 #   not started (no packet yet)          -> silence
@@ -68,8 +76,9 @@
 #   delay >= target + 1 frame            -> shrink: skip the frame at the play
 #                                           position while it is quiet (mean
 #                                           |sample| below quiet_level) or
-#                                           missing outside a talk spurt, or
-#                                           whatever it holds while delay >=
+#                                           missing outside a talk spurt, once
+#                                           the base has settled (above),
+#                                           or whatever it holds while delay >=
 #                                           target + 3 frames or delay >
 #                                           max_delay
 #   delay off by more than the ring (the board stalled, a clock jumped)
@@ -102,6 +111,7 @@ MIN_WINDOW_MS = 1280
 PEAK_WINDOW_MS = 2560
 RESYNC_MISFITS = 10
 FORCED_SKIP_FRAMES = 3
+SETTLE_TRANSITS = 4
 SPARE_SLOTS = 4
 
 COUNTERS = (
@@ -313,14 +323,21 @@ class JitterBuffer:
         self._peak_current = 0
         self._peak_previous = 0
         self._peak_count = 0
+        self._settled = 0
 
     def _observe(self, transit):
         # Two-bucket sliding minimum of transit and maximum of jitter.
+        if _signed16(transit - self._base()) < 0:
+            self._settled = 0  # a new low: counted again from here
         if _signed16(transit - self._min_current) < 0:
             self._min_current = transit
         jitter = _signed16(transit - self._base())
         if jitter > self._peak_current:
             self._peak_current = jitter
+        if jitter >= self._frame:
+            self._settled = 0
+        elif self._settled < SETTLE_TRANSITS:
+            self._settled += 1
         self._min_count += 1
         if self._min_count >= self._min_window:
             self._min_previous = self._min_current
@@ -408,6 +425,8 @@ class JitterBuffer:
         return delay >= target + FORCED_SKIP_FRAMES * self._frame or delay > self._max_delay
 
     def _skippable(self, out):
+        if self._settled < SETTLE_TRANSITS:
+            return False  # the base just fell: it may be one early packet
         slot = self._play_slot
         if self._held(slot) != self._full:
             # Missing inside a talk spurt may just be on its way: keep it.
