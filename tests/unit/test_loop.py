@@ -246,6 +246,23 @@ def test_receive_gives_each_datagram_then_none_when_drained():
         sock.close()
 
 
+def test_receive_gives_none_when_a_stream_pauses_and_each_datagram_after():
+    # one datagram per drain, as a call's RTP per audio frame; then drains
+    # that find nothing (the stream paused: on CPython the first read after
+    # a drain that got a datagram reads without asking), then the stream
+    receiver = UdpSocket("127.0.0.1")
+    sender = UdpSocket("127.0.0.1")
+    loop = Loop()
+    for data in (b"one", b"two", None, None, b"three", b"four"):
+        if data is not None:
+            sender.sendto(data, receiver.local_address)
+            assert run_until(loop, receiver.waiting, 2000)
+            assert receiver.receive(2048) == (data, sender.local_address)
+        assert receiver.receive(2048) is None
+    for sock in (receiver, sender):
+        sock.close()
+
+
 def test_a_writer_runs_while_it_is_registered_and_never_after():
     loop = Loop()
     sock = UdpSocket("127.0.0.1")  # a UDP socket is writable at once

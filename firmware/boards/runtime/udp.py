@@ -18,6 +18,11 @@ _EPHEMERAL_FIRST = 20000
 _EPHEMERAL_LAST = 59998
 _BIND_ATTEMPTS = 64
 _CACHE_CAP = 64
+# Whether receive() may read without asking first. Not on MicroPython: a
+# read that finds nothing allocates its whole buffer there (1 KiB for RTP,
+# in one piece: a search through the heap) and an OSError, and bursts are
+# common on Wi-Fi, where an ipoll allocates nothing.
+_READ_FIRST = not compat.IS_MICROPYTHON
 
 
 def _resolve(host, port):
@@ -34,7 +39,8 @@ class UdpSocket:
     def __init__(self, host, port=0, even_port=False):
         self._resolved = {}  # (host, port) -> what sendto takes
         self._peers = {}  # what recvfrom gives -> (host, port)
-        self._just_received = False  # the last receive() gave a datagram
+        self._likely = False  # the next receive() reads without asking waiting() first
+        self._drain_got = False  # the receives since the last None gave a datagram
         if port == 0 and (even_port or not hasattr(socket.socket, "getsockname")):
             self.sock, port = self._bind_free_port(host, even_port)
         else:
@@ -82,27 +88,32 @@ class UdpSocket:
 
     def receive(self, size):
         """(data, (host, port)) of the next datagram; None when none waits
-        (or the read failed, as after an ICMP error). A read that finds
-        nothing allocates its whole buffer and an OSError on MicroPython, and
-        raises and catches an OSError (its message decoded from the locale)
-        on CPython; so receive asks waiting() first where nothing is the
-        likely answer: always on MicroPython, on CPython right after a
-        datagram (a burst is mostly one datagram: the read after it would
-        find nothing). Raises ValueError for an address family we do not
-        speak."""
-        if (compat.IS_MICROPYTHON or self._just_received) and not self.waiting():
-            self._just_received = False
+        (or the read failed, as after an ICMP error): a drain is the
+        receives up to a None. A read that finds nothing allocates its whole
+        buffer and an OSError on MicroPython, and raises and catches an
+        OSError (its message decoded from the locale) on CPython; so receive
+        asks waiting() first, always on MicroPython (_READ_FIRST), on CPython
+        unless a datagram is the likely answer: it is for the first read of
+        a drain after a drain that gave one (a stream runs: the board's next
+        audio frame, the loop's next POLLIN), not for the read after a
+        datagram (a burst is mostly one datagram). An idle socket costs one
+        question per drain, a call's RTP one read and one question per frame
+        on CPython. Raises ValueError for an address family we do not speak."""
+        if not self._likely and not self.waiting():
+            self._likely = self._drain_got and _READ_FIRST
+            self._drain_got = False
             return None
         return self._read(size)
 
     def _read(self, size):
         # apart from receive(): a try costs 3 words of the frame, which
         # MicroPython keeps on the C stack only up to 11 words
-        self._just_received = True
+        self._likely = False
+        self._drain_got = True
         try:
             return self.recvfrom(size)
-        except OSError:  # EAGAIN: nothing more (or a transient ICMP error)
-            self._just_received = False
+        except OSError:  # EAGAIN: nothing (the stream paused), or a transient ICMP error
+            self._drain_got = False
             return None
 
     def recvfrom(self, size):
