@@ -386,13 +386,17 @@ class MediaSession:
 
     def _next_packet(self, pcm):
         """An RFC 4733 event's packet while we send one, else pcm's."""
-        sender = self._sender
         dtmf_out = self._dtmf_out
         if dtmf_out is not None and dtmf_out.active:
-            packet = dtmf_out.next_packet(sender)
+            packet = dtmf_out.next_packet(self._sender)
             if packet is not None:
                 return self._protected(packet)
-        return self._protected(sender.packet(self._encode_into(pcm, sender.payload)))
+        return self._protected(self._audio_packet(pcm))
+
+    def _audio_packet(self, pcm):
+        # apart from _next_packet: together they took 13 words of frame
+        sender = self._sender
+        return sender.packet(self._encode_into(pcm, sender.payload))
 
     def _protected(self, packet):
         """packet as it goes out: SRTP-protected when the call negotiated SRTP."""
