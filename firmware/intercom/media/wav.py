@@ -58,9 +58,12 @@ class WavError(Exception):
 
 
 def read_exactly(stream, buffer):
-    """Fill buffer from stream.readinto; returns the bytes read (short at EOF)."""
+    """Fill buffer from stream.readinto; returns the bytes read (short at EOF).
+    A read that fills it at once (a file, mostly) allocates nothing."""
+    filled = stream.readinto(buffer)
+    if not filled or filled == len(buffer):
+        return filled or 0
     view = memoryview(buffer)
-    filled = 0
     while filled < len(view):
         count = stream.readinto(view[filled:])
         if not count:
@@ -178,7 +181,9 @@ class WavReader:
         want = min(len(buffer), self.remaining)
         if want <= 0:
             return 0
-        got = read_exactly(self.stream, memoryview(buffer)[:want])
+        if want < len(buffer):  # the end of the data
+            buffer = memoryview(buffer)[:want]
+        got = read_exactly(self.stream, buffer)
         if got < want:
             self.remaining = 0
         else:
