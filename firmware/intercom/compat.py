@@ -18,11 +18,22 @@
 
 import sys
 
+try:
+    from micropython import const
+except ImportError:
+
+    def const(__value):  # positional-only by its name, like micropython.const
+        return __value
+
+
 IS_MICROPYTHON = sys.implementation.name == "micropython"
 
-TICKS_PERIOD = 1 << 30
-TICKS_MASK = TICKS_PERIOD - 1
-TICKS_HALF = TICKS_PERIOD >> 1
+# const(): MicroPython's compiler puts the values into ticks_add and
+# ticks_diff, which the frame path calls dozens of times per frame (three
+# global lookups per call otherwise).
+TICKS_PERIOD = const(1 << 30)
+TICKS_MASK = const(TICKS_PERIOD - 1)
+TICKS_HALF = const(TICKS_PERIOD >> 1)
 
 
 def ticks_add(ticks, delta_ms):
