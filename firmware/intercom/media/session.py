@@ -168,7 +168,6 @@ class MediaSession:
         self._sender = RtpSender(
             self._audio_type, random_bytes, packet_samples, packet_samples, buffers=count
         )
-        self._packet_bytes = 2 * packet_samples
         self._packets = [None] * count  # what send_frame returns, reused
         self._mic = None  # the microphone buffer last seen, and its packet parts
         self._mic_parts = ()
@@ -415,7 +414,7 @@ class MediaSession:
         if len(self._packets) == 1:
             self._mic_parts = (pcm,)
         else:
-            size = self._packet_bytes
+            size = len(pcm) // len(self._packets)  # the frame in equal packets
             view = memoryview(pcm)
             self._mic_parts = [view[size * n : size * (n + 1)] for n in range(len(self._packets))]
 
