@@ -181,14 +181,15 @@ def test_periodic_timer_a_whole_period_late_skips_ahead_instead_of_bursting():
     assert fired == [1055]
 
 
-def test_idle_loop_with_a_100ms_timer_wakes_about_ten_times_a_second():
+def test_idle_loop_with_a_100ms_timer_wakes_only_for_it():
     loop = Loop()
     ticks = []
     loop.call_every(100, lambda: ticks.append(1))
-    loop.call_later(1050, loop.stop)
-    loop.run()
-    assert len(ticks) == 10
-    # Ten periodic wake-ups plus the stop timer; a busy loop would be thousands.
+    while len(ticks) < 10:
+        loop.run_once()
+    # Each wake-up fires the timer, but for a few that poll's millisecond
+    # timeout ends a little early; a busy loop would wake thousands of
+    # times. A loaded machine only delays wake-ups: it never adds any.
     assert 10 <= loop.wakeups <= 14, loop.wakeups
 
 
