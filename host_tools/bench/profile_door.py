@@ -560,7 +560,8 @@ def report(results, phase_frames):
         " MicroPython call whose frame (arguments, locals, value stack, 3"
         " words per try block) exceeds 11 words gets it from the heap at every"
         " call (py/objfun.c, VM_MAX_STATE_ON_STACK): 10-25k cycles each on a"
-        " Pico W; the frame path keeps its functions under that.",
+        " Pico W. Over it in the frame path: Station.receive_rtp and"
+        " audio_frame (their try/except), JitterBuffer.put and _decode_blocks.",
         "",
         markdown_table(allocation_header, allocations),
         "",
