@@ -13,6 +13,9 @@
 #               and a result entry to the same dictionary key on both.
 #   recvfrom    CPython and the Pico W give (host, port); the unix port gives
 #               raw struct sockaddr bytes. peer_address() decodes both.
+#   const       micropython.const, which MicroPython's compiler folds into
+#               the module that names it (whatever it was imported from);
+#               on CPython the value itself. Every module takes it from here.
 #
 # Nothing here performs I/O: this module is part of the sans-I/O core.
 

@@ -42,7 +42,7 @@
 import select
 
 import micropython
-from micropython import const
+from intercom.compat import const
 
 MIC_ID = const(0)
 AMP_ID = const(1)

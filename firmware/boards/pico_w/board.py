@@ -73,6 +73,7 @@ import time
 import machine
 import network
 from intercom import compat, events
+from intercom.compat import const
 from intercom.pins import I2S_PINS, INPUTS, OUTPUTS
 from intercom.sip.grammar import parse_hostport
 
@@ -85,14 +86,6 @@ from boards.runtime.led import LedBlinker
 from boards.runtime.loop import Clock
 from boards.runtime.runtime import BoardBase, Runtime
 from boards.services.start import build_services
-
-try:
-    from micropython import const
-except ImportError:
-
-    def const(__value):  # positional-only by its name, like micropython.const
-        return __value
-
 
 BUTTON_POLL_MS = const(10)
 WDT_TIMEOUT_MS = const(8000)

@@ -81,13 +81,7 @@
 #   profile, 16-bit length in 32-bit words, data), then the payload, then
 #   padding whose last octet counts the padding octets (section 5.1 "P").
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(__value):  # positional-only by its name, like micropython.const
-        return __value
-
+from intercom.compat import const
 
 HEADER_SIZE = const(12)
 RTP_VERSION = const(2)

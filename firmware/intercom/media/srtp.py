@@ -60,13 +60,7 @@
 
 import hashlib
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(__value):
-        return __value
-
+from intercom.compat import const
 
 SUITES = {"AES_CM_128_HMAC_SHA1_80": 10, "AES_CM_128_HMAC_SHA1_32": 4}
 SRTCP_TAG_BYTES = const(10)  # both suites (RFC 4568 6.2.1, 6.2.2)
