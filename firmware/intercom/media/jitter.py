@@ -327,11 +327,13 @@ class JitterBuffer:
 
     def _observe(self, transit):
         # Two-bucket sliding minimum of transit and maximum of jitter.
-        if _signed16(transit - self._base()) < 0:
-            self._settled = 0  # a new low: counted again from here
-        if _signed16(transit - self._min_current) < 0:
-            self._min_current = transit
         jitter = _signed16(transit - self._base())
+        if jitter < 0:  # a new low: the base falls to it, settled counted again
+            self._min_current = transit
+            self._settled = 0
+            jitter = 0
+        elif _signed16(transit - self._min_current) < 0:
+            self._min_current = transit  # the base (the previous bucket's) stays
         if jitter > self._peak_current:
             self._peak_current = jitter
         if jitter >= self._frame:
