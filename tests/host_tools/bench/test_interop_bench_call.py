@@ -2,8 +2,9 @@
 # a round completes with real baresips (the shim built and preloaded into
 # the paced ones, RFC 4733 digits and audio both ways checked by the bench
 # itself), every process is measured, the paced players report through the
-# shim while the PulseAudio ones do not, and the section's report shows
-# each door's ratios and the checks.
+# shim while the PulseAudio ones do not, the minimal loops run beside them,
+# and the section's report shows each door's ratios (to baresip and to the
+# minimal loop of its interpreter) and the checks.
 
 import pytest
 
@@ -42,5 +43,10 @@ def test_interop_call_benchmark_measures_every_call_of_a_round():
     for door in (call.DOOR, call.MP_DOOR):
         assert "| %s / baresip call |" % door in text
         assert "| %s / baresip it called |" % door in text
+    for interpreter in call.LOOPS:
+        assert "| minimal loop (%s) / baresip call |" % interpreter in text
+    assert "| %s / minimal loop (CPython) |" % call.DOOR in text
+    assert "| %s / minimal loop (MicroPython) |" % call.MP_DOOR in text
+    assert "- the floor, median over the rounds" in text
     assert "the shim's pacing" in text and "baresip without the shim" in text
     print(text)
