@@ -2,9 +2,11 @@
 # interpreter. The unix MicroPython port wants resolved sockaddr bytes for
 # sendto(), returns raw sockaddr bytes from recvfrom() and has no
 # getsockname(); this class hides all three. Both ways it keeps what it
-# worked out per address (resolved sockaddrs, decoded peers; _CACHE_CAP
-# each, then it starts afresh), so a call's steady stream costs no lookup
-# and, on MicroPython, no string or tuple per datagram.
+# worked out per address (resolved sockaddrs, the unix port's decoded
+# peers; _CACHE_CAP each, then it starts afresh), so a call's steady stream
+# costs no lookup and, on MicroPython, no string or tuple per datagram.
+# Where recvfrom() gives (host, port) already (CPython and the Pico W: an
+# AF_INET socket), its answer is passed on as it is.
 #
 # receive() gives FOREIGN for a datagram from an address family we do not
 # speak (raw sockaddr bytes the unix port cannot decode): it is skipped, the
@@ -124,14 +126,22 @@ class UdpSocket:
 
     def recvfrom(self, size):
         """(data, (host, port)); raises OSError (EAGAIN) when nothing waits."""
-        data, raw = self.sock.recvfrom(size)
+        received = self.sock.recvfrom(size)
+        raw = received[1]
+        if isinstance(raw, tuple):  # (host, port) already (see the top)
+            return received
         peer = self._peers.get(raw)
         if peer is None:
-            peer = peer_address(raw)
-            if len(self._peers) >= _CACHE_CAP:
-                self._peers.clear()
-            self._peers[raw] = peer
-        return data, peer
+            peer = self._decode_peer(raw)
+        return received[0], peer
+
+    def _decode_peer(self, raw):
+        """(host, port) of the unix port's raw sockaddr bytes, kept."""
+        peer = peer_address(raw)
+        if len(self._peers) >= _CACHE_CAP:
+            self._peers.clear()
+        self._peers[raw] = peer
+        return peer
 
     def sendto(self, data, address):
         resolved = self._resolved.get(address)
