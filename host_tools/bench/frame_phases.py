@@ -124,7 +124,7 @@ PHASES = (
     ("send (sendto)", [("boards.runtime.udp", "UdpSocket", "sendto", 3)]),
     ("capture (WAV read)", [("boards.sim.board", "SimBoard", "read_mic_frame", 2)]),
     ("playout (WAV write)", [("boards.sim.board", "SimBoard", "play_frame", 2)]),
-    ("flush, media fast path", [("boards.runtime.runtime", "Runtime", "_flush_media", 1)]),
+    ("flush, media fast path", [("boards.runtime.runtime", "Runtime", "_flush_media", 2)]),
     ("flush, full", [("boards.runtime.runtime", "Runtime", "flush", 1)]),
     (
         "timers (station.handle_timer)",

@@ -51,6 +51,21 @@ def test_a_steady_call_sends_only_rtp_and_needs_no_flush():
     assert (sip, rtcp, events) == ([], [], [])
 
 
+def test_each_rtp_packet_is_handed_out_once_and_a_list_handed_out_gets_no_later_packet():
+    pair = talking_pair()
+    sent = []
+    numbers = []
+    for _ in range(6):
+        pair.now += FRAME_MS
+        pair.door.audio_frame(pair.door_mic, pair.now)
+        assert len(sent) <= 1  # the list handed out last: the new packet went elsewhere
+        sent = pair.door.rtp_datagrams()
+        assert pair.door.rtp_datagrams() == ()  # taken: nothing twice
+        assert len(sent) == 1
+        numbers.append((sent[0][0][2] << 8) | sent[0][0][3])
+    assert numbers == [(numbers[0] + step) & 0xFFFF for step in range(6)]
+
+
 def test_an_rfc4733_digit_asks_for_a_flush_and_its_event_waits():
     pair = talking_pair()
     pair.flat.media.send_digits("7")

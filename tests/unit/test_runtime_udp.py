@@ -30,3 +30,35 @@ def test_answers_to_ever_new_addresses_arrive_and_the_cache_stays_bounded():
         receiver.close()
         assert len(sender._resolved) <= udp._CACHE_CAP
     sender.close()
+
+
+class _FirstFromAnotherFamily:
+    """A socket whose first datagram comes from an AF_UNIX address (raw
+    sockaddr bytes, family 1, as the unix port gives them); the others as
+    they came."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.first = True
+
+    def recvfrom(self, size):
+        data, raw = self.sock.recvfrom(size)
+        if self.first:
+            self.first = False
+            return data, b"\x01\x00/tmp/peer"
+        return data, raw
+
+
+def test_a_datagram_from_a_family_we_do_not_speak_is_skipped_and_the_drain_goes_on():
+    receiver = UdpSocket("127.0.0.1")
+    sender = UdpSocket("127.0.0.1")
+    real = receiver.sock
+    receiver.sock = _FirstFromAnotherFamily(real)
+    sender.sendto(b"first", receiver.local_address)
+    sender.sendto(b"second", receiver.local_address)
+    assert receiver.receive(64) is udp.FOREIGN
+    assert receiver.receive(64) == (b"second", sender.local_address)
+    assert receiver.receive(64) is None
+    receiver.sock = real
+    receiver.close()
+    sender.close()

@@ -35,18 +35,11 @@
 import select
 import time
 
-from intercom import compat
+from intercom.compat import IS_MICROPYTHON, TICKS_MASK, poll_key, ticks_add, ticks_diff
 
 _TROUBLE = select.POLLHUP | select.POLLERR
 _READ_EVENTS = select.POLLIN | _TROUBLE
 _WRITE_EVENTS = select.POLLOUT | _TROUBLE
-
-
-def _copy_ready(entries, ready):
-    """poll's (pollable, events, ...) entries into ready: pollable, events, ..."""
-    for entry in entries:
-        ready.append(entry[0])
-        ready.append(entry[1])
 
 
 class Clock:
@@ -59,13 +52,13 @@ class Clock:
         self._offset_ms = offset_ms
 
     def now_ms(self):
-        if compat.IS_MICROPYTHON:
+        if IS_MICROPYTHON:
             raw = time.ticks_ms()
         else:  # CPython: the Pico's time has no monotonic_ns (never runs there)
             raw = time.monotonic_ns() // 1000000  # pyright: ignore[reportAttributeAccessIssue]
         # The stubs type ticks_ms() as an opaque _TicksMs to steer callers to
         # ticks_diff; it is an int, reduced here to the compat 2**30 period.
-        return (raw + self._offset_ms) & compat.TICKS_MASK  # pyright: ignore[reportOperatorIssue]
+        return (raw + self._offset_ms) & TICKS_MASK  # pyright: ignore[reportOperatorIssue]
 
 
 class Timer:
@@ -115,7 +108,7 @@ class Loop:
     def _watch(self, source, slot, callback):
         """Set (or clear, callback None) the reader (slot 1) or writer (2)."""
         pollable = getattr(source, "poll_object", source)
-        key = compat.poll_key(pollable)
+        key = poll_key(pollable)
         entry = self._sources.get(key)
         if entry is None:
             if callback is None:
@@ -149,16 +142,19 @@ class Loop:
         return self._schedule(period_ms, period_ms, callback)
 
     def _schedule(self, delay_ms, period_ms, callback):
-        deadline = compat.ticks_add(self.clock.now_ms(), max(0, delay_ms))
+        deadline = ticks_add(self.clock.now_ms(), max(0, delay_ms))
         timer = Timer(self, deadline, period_ms, callback)
         self._insert_timer(timer)
         return timer
 
     def _insert_timer(self, timer):
+        # From the front: the timer re-inserted most often, the audio
+        # frame's, is the earliest one (a single comparison).
         timers = self._timers
-        index = len(timers)
-        while index > 0 and compat.ticks_diff(timers[index - 1].deadline_ms, timer.deadline_ms) > 0:
-            index -= 1
+        count = len(timers)
+        index = 0
+        while index < count and ticks_diff(timers[index].deadline_ms, timer.deadline_ms) <= 0:
+            index += 1
         timers.insert(index, timer)
 
     def _remove_timer(self, timer):
@@ -169,7 +165,7 @@ class Loop:
         """How long poll() may sleep: -1 for ever, else ms until the first timer."""
         if not self._timers:
             return -1
-        return max(0, compat.ticks_diff(self._timers[0].deadline_ms, now_ms))
+        return max(0, ticks_diff(self._timers[0].deadline_ms, now_ms))
 
     # -- running ---------------------------------------------------------
 
@@ -177,8 +173,11 @@ class Loop:
         # The entries are copied out before any callback runs: a callback
         # may register or remove sources, which ipoll's iteration must not see.
         ready = self._ready
-        ready.clear()  # after a callback that raised
-        _copy_ready(self._poll_ready(self.next_timeout_ms(self.clock.now_ms())), ready)
+        ready.clear()  # both, after a callback that raised
+        self._due.clear()
+        for entry in self._poll_ready(self.next_timeout_ms(self.clock.now_ms())):
+            ready.append(entry[0])  # the pollable
+            ready.append(entry[1])  # its events
         self.wakeups += 1
         if ready:
             self._dispatch(ready)
@@ -191,7 +190,7 @@ class Loop:
     def _dispatch(self, ready):
         index = 0
         while index < len(ready):
-            self._dispatch_entry(compat.poll_key(ready[index]), ready[index + 1])
+            self._dispatch_entry(poll_key(ready[index]), ready[index + 1])
             index += 2
         ready.clear()  # keeps no source alive after its pass
 
@@ -205,12 +204,11 @@ class Loop:
 
     def _fire_due_timers(self, now_ms):
         timers = self._timers
-        if not timers or compat.ticks_diff(timers[0].deadline_ms, now_ms) > 0:
-            return
         due = self._due
-        due.clear()
-        while timers and compat.ticks_diff(timers[0].deadline_ms, now_ms) <= 0:
+        while timers and ticks_diff(timers[0].deadline_ms, now_ms) <= 0:
             due.append(timers.pop(0))
+        if not due:
+            return
         index = 0
         while index < len(due):
             timer = due[index]
@@ -221,9 +219,9 @@ class Loop:
 
     def _fire(self, timer, now_ms):
         if timer.period_ms:
-            next_deadline = compat.ticks_add(timer.deadline_ms, timer.period_ms)
-            if compat.ticks_diff(next_deadline, now_ms) <= 0:
-                next_deadline = compat.ticks_add(now_ms, timer.period_ms)
+            next_deadline = ticks_add(timer.deadline_ms, timer.period_ms)
+            if ticks_diff(next_deadline, now_ms) <= 0:
+                next_deadline = ticks_add(now_ms, timer.period_ms)
             timer.deadline_ms = next_deadline
             self._insert_timer(timer)
         else:

@@ -166,7 +166,7 @@ from boards.runtime.event_log import EventLog, log
 from boards.runtime.loop import Loop
 from boards.runtime.service_loop import ServiceLoop
 from boards.runtime.tcp import SipStreams
-from boards.runtime.udp import UdpSocket
+from boards.runtime.udp import FOREIGN, UdpSocket
 
 try:
     # CPython only; MicroPython has no signal module (the type check against
@@ -238,17 +238,6 @@ class BoardBase:
 # the C stack only up to 11 words (arguments, locals, value stack and 3 per
 # try block) and allocates a larger one from the heap at every call, some
 # 10-25k cycles on a Pico W. Each try therefore sits in a function of its own.
-
-_FOREIGN = ("", ("", 0))  # what _receive_datagram gives for a datagram it skips
-
-
-def _receive_datagram(sock, size):
-    """sock.receive(size): (data, (host, port)), None when drained, or
-    _FOREIGN for a datagram from an address family we do not speak."""
-    try:
-        return sock.receive(size)
-    except ValueError:
-        return _FOREIGN
 
 
 def _send_datagram(sock, datagram):
@@ -507,10 +496,10 @@ class Runtime:
 
     def _receive(self, sock, size, deliver):
         for _ in range(RECEIVE_BURST):
-            received = _receive_datagram(sock, size)
+            received = sock.receive(size)
             if received is None:  # drained
                 break
-            if received is not _FOREIGN:
+            if received is not FOREIGN:
                 deliver(received[0], received[1])
         self.flush()
 
@@ -620,7 +609,7 @@ class Runtime:
         speaker = station.audio_frame(mic_pcm, now)
         if echo is not None:
             echo.played(speaker)
-        self._flush_media()
+        self._flush_media(station)
         return speaker
 
     def _read_rtp(self, station, now):
@@ -630,10 +619,10 @@ class Runtime:
         left = RECEIVE_BURST
         while left:
             left -= 1
-            received = _receive_datagram(rtp, MEDIA_RECEIVE_BYTES)
+            received = rtp.receive(MEDIA_RECEIVE_BYTES)
             if received is None:  # nothing more arrived
                 return
-            if received is not _FOREIGN:
+            if received is not FOREIGN:
                 station.receive_rtp(received[0], received[1], now)
 
     def _on_timer(self):
@@ -646,13 +635,13 @@ class Runtime:
 
     def _send(self, sock, datagrams):
         """datagrams: a list or tuple of (data, (host, port))."""
+        count = len(datagrams)
         index = 0
-        while index < len(datagrams):
+        while index < count:
             _send_datagram(sock, datagrams[index])
             index += 1
 
-    def _flush_media(self):
-        station = self._started()
+    def _flush_media(self, station):
         if station.needs_flush():
             self.flush()
         else:

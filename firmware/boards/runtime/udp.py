@@ -2,15 +2,21 @@
 # interpreter. The unix MicroPython port wants resolved sockaddr bytes for
 # sendto(), returns raw sockaddr bytes from recvfrom() and has no
 # getsockname(); this class hides all three. Both ways it keeps what it
-# worked out per address (resolved sockaddrs, decoded peers; _CACHE_CAP
-# each, then it starts afresh), so a call's steady stream costs no lookup
-# and, on MicroPython, no string or tuple per datagram.
+# worked out per address (resolved sockaddrs, the unix port's decoded
+# peers; _CACHE_CAP each, then it starts afresh), so a call's steady stream
+# costs no lookup and, on MicroPython, no string or tuple per datagram.
+# Where recvfrom() gives (host, port) already (CPython and the Pico W: an
+# AF_INET socket), its answer is passed on as it is.
+#
+# receive() gives FOREIGN for a datagram from an address family we do not
+# speak (raw sockaddr bytes the unix port cannot decode): it is skipped, the
+# drain goes on.
 
 import random
 import select
 import socket
 
-from intercom import compat
+from intercom.compat import IS_MICROPYTHON, peer_address
 
 # Ports tried when the caller asks for "any free port" and the interpreter
 # cannot tell which one the kernel picked (no getsockname on MicroPython).
@@ -22,7 +28,8 @@ _CACHE_CAP = 64
 # read that finds nothing allocates its whole buffer there (1 KiB for RTP,
 # in one piece: a search through the heap) and an OSError, and bursts are
 # common on Wi-Fi, where an ipoll allocates nothing.
-_READ_FIRST = not compat.IS_MICROPYTHON
+_READ_FIRST = not IS_MICROPYTHON
+FOREIGN = (b"", ("", 0))  # what receive() gives for a datagram it skips (see the top)
 
 
 def _resolve(host, port):
@@ -50,7 +57,8 @@ class UdpSocket:
         self.sock.setblocking(False)
         self.local_address = (host, port)
         self.poll_object = self.sock  # what Loop.add_reader registers
-        self._own_poll = None
+        self._own_poll = select.poll()  # waiting()'s, apart from the loop's
+        self._own_poll.register(self.sock, select.POLLIN)
 
     def _bind(self, host, port):
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -77,10 +85,7 @@ class UdpSocket:
         """Whether a datagram waits to be read, without reading it. On
         MicroPython this allocates nothing (ipoll), where a recvfrom() that
         finds nothing allocates its whole buffer and an OSError."""
-        if self._own_poll is None:
-            self._own_poll = select.poll()
-            self._own_poll.register(self.sock, select.POLLIN)
-        if not compat.IS_MICROPYTHON:
+        if not IS_MICROPYTHON:
             return bool(self._own_poll.poll(0))
         for _ in self._own_poll.ipoll(0):  # pyright: ignore[reportAttributeAccessIssue]
             return True
@@ -98,7 +103,8 @@ class UdpSocket:
         audio frame, the loop's next POLLIN), not for the read after a
         datagram (a burst is mostly one datagram). An idle socket costs one
         question per drain, a call's RTP one read and one question per frame
-        on CPython. Raises ValueError for an address family we do not speak."""
+        on CPython. FOREIGN for a datagram from an address family we do not
+        speak."""
         if not self._likely and not self.waiting():
             self._likely = self._drain_got and _READ_FIRST
             self._drain_got = False
@@ -115,17 +121,27 @@ class UdpSocket:
         except OSError:  # EAGAIN: nothing (the stream paused), or a transient ICMP error
             self._drain_got = False
             return None
+        except ValueError:  # an address family we do not speak: skipped
+            return FOREIGN
 
     def recvfrom(self, size):
         """(data, (host, port)); raises OSError (EAGAIN) when nothing waits."""
-        data, raw = self.sock.recvfrom(size)
+        received = self.sock.recvfrom(size)
+        raw = received[1]
+        if isinstance(raw, tuple):  # (host, port) already (see the top)
+            return received
         peer = self._peers.get(raw)
         if peer is None:
-            peer = compat.peer_address(raw)
-            if len(self._peers) >= _CACHE_CAP:
-                self._peers.clear()
-            self._peers[raw] = peer
-        return data, peer
+            peer = self._decode_peer(raw)
+        return received[0], peer
+
+    def _decode_peer(self, raw):
+        """(host, port) of the unix port's raw sockaddr bytes, kept."""
+        peer = peer_address(raw)
+        if len(self._peers) >= _CACHE_CAP:
+            self._peers.clear()
+        self._peers[raw] = peer
+        return peer
 
     def sendto(self, data, address):
         resolved = self._resolved.get(address)

@@ -26,7 +26,8 @@
 #   sip_datagrams(now_ms) -> [(bytes, flow)] / sip_flows_to_close() /
 #   rtp_datagrams() / rtcp_datagrams(now_ms, wallclock_ms)
 #   (SIP flows and what they mean: intercom/sip/flow.py and agent.py;
-#   rtp_datagrams() and rtcp_datagrams() give sequences of (bytes, (host, port)))
+#   rtp_datagrams() and rtcp_datagrams() give sequences of (bytes, (host, port));
+#   rtp_datagrams()'s is valid until its next call)
 #   get_timer() / handle_timer(now_ms, wallclock_ms) / next_event()
 #   .relay_on  .led  .state  .stopped  door_state_to_save(now_ms)  stats(now_ms)
 #   output(name), name in pins.OUTPUTS:   chime (a pulse of chime.pulse_ms on a
@@ -317,7 +318,8 @@ class Station:
         self._receiving = False
         self.last_call_stats = None
         self._events = []
-        self._rtp_out = []
+        self._rtp_out = []  # RTP to send, until rtp_datagrams() hands it out
+        self._rtp_handed = []  # the list it handed out last: sent since
         self._silence = bytearray(self._frame_bytes)
         self._tone_buffer = bytearray(self._frame_bytes)  # also the notice's and the voicemail's
         self._tone_name = None
@@ -560,8 +562,9 @@ class Station:
         # Apart from _exchange_frame: MicroPython allocates a call's frame
         # from the heap at every call when it exceeds 11 words.
         packets = media.send_frame(mic_pcm, now_ms)
+        count = len(packets)
         index = 0
-        while index < len(packets):
+        while index < count:
             self._rtp_out.append((packets[index], media.rtp_address))
             index += 1
 
@@ -574,10 +577,17 @@ class Station:
         return self.agent.flows_to_close()
 
     def rtp_datagrams(self):
+        """The RTP to send. The list is valid until the next call (two
+        lists take turns: no new list per frame, on MicroPython two
+        allocations), its packets until the next audio frame (the media
+        reuses their buffers)."""
         out = self._rtp_out
         if not out:
-            return ()  # no new list every frame while nobody talks
-        self._rtp_out = []
+            return ()
+        handed = self._rtp_handed
+        handed.clear()
+        self._rtp_out = handed
+        self._rtp_handed = out
         return out
 
     def rtcp_datagrams(self, now_ms, wallclock_ms):
