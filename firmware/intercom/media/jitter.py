@@ -105,14 +105,17 @@
 
 from array import array
 
+from intercom.compat import const
 from intercom.media.plc import Concealer
 
-MIN_WINDOW_MS = 1280
-PEAK_WINDOW_MS = 2560
-RESYNC_MISFITS = 10
-FORCED_SKIP_FRAMES = 3
-SETTLE_TRANSITS = 4
-SPARE_SLOTS = 4
+# const(): MicroPython's compiler puts the values where they are used (no
+# global lookup per packet or frame).
+MIN_WINDOW_MS = const(1280)
+PEAK_WINDOW_MS = const(2560)
+RESYNC_MISFITS = const(10)
+FORCED_SKIP_FRAMES = const(3)
+SETTLE_TRANSITS = const(4)
+SPARE_SLOTS = const(4)
 
 COUNTERS = (
     "played",
@@ -128,6 +131,7 @@ COUNTERS = (
 
 
 def _signed16(value):
+    # (where only the sign matters, bit 15 of the value says it, with no call)
     value &= 0xFFFF
     return value - 0x10000 if value >= 0x8000 else value
 
@@ -339,13 +343,13 @@ class JitterBuffer:
             return  # completes no frame
         before = first % self._blocks_per_frame  # blocks of that frame before the packet
         transit = (self._arrival - timestamp + before * self._block) & 0xFFFF
-        jitter = _signed16(transit - self._base)
-        if jitter < 0:  # a new low: the base falls to it, settled counted again
+        jitter = (transit - self._base) & 0xFFFF
+        if jitter & 0x8000:  # negative: a new low, the base falls to it, settled counted again
             self._min_current = transit
             self._base = transit
             self._settled = 0
             jitter = 0
-        elif _signed16(transit - self._min_current) < 0:
+        elif (transit - self._min_current) & 0x8000:  # below this bucket's minimum
             self._min_current = transit  # the base (the previous bucket's) stays
         if jitter > self._peak_current:
             self._peak_current = jitter
@@ -357,7 +361,7 @@ class JitterBuffer:
         if self._min_count >= self._min_window:
             self._min_previous = self._min_current
             self._min_current = transit
-            if _signed16(transit - self._min_previous) < 0:
+            if (transit - self._min_previous) & 0x8000:
                 self._base = transit
             else:
                 self._base = self._min_previous
@@ -443,7 +447,7 @@ class JitterBuffer:
         if self._settled < SETTLE_TRANSITS:
             return False  # the base just fell: it may be one early packet
         slot = self._play_slot
-        if self._held(slot) != self._full:
+        if self._stored_ts[slot] != self._play_ts or self._filled[slot] != self._full:
             # Missing inside a talk spurt may just be on its way: keep it.
             return not self._talking or self._in_gap
         self._decoder(self._slot_views[slot], out)
@@ -453,15 +457,11 @@ class JitterBuffer:
             total += 0x10000 - value if value >= 0x8000 else value
         return total < self._quiet_sum
 
-    def _held(self, slot):
-        """The block bits of the frame at the play position held in slot."""
-        if self._stored_ts[slot] != self._play_ts:
-            return 0
-        return self._filled[slot]
-
     def _play(self, out):
         slot = self._play_slot
-        held = self._held(slot)
+        # the block bits of the frame at the play position (none when its
+        # slot holds another frame)
+        held = self._filled[slot] if self._stored_ts[slot] == self._play_ts else 0
         if held == self._full:
             self._decoder(self._slot_views[slot], out)
             self._concealer.recover(out)
