@@ -464,7 +464,8 @@ class JitterBuffer:
         held = self._filled[slot] if self._stored_ts[slot] == self._play_ts else 0
         if held == self._full:
             self._decoder(self._slot_views[slot], out)
-            self._concealer.recover(out)
+            if self._concealer.losing:  # the first good frame after a loss: blended in
+                self._concealer.recover(out)
             self._talking = True
             self._count("played")
             return
