@@ -158,8 +158,9 @@ def alaw_decode(data):
 
 def ulaw_encode_into(pcm, dst):
     """Write the u-law codes of pcm to dst[0:n]; returns n = len(pcm) // 2."""
-    count = len(pcm) >> 1
-    if len(pcm) & 1 or len(dst) < count:
+    size = len(pcm)
+    count = size >> 1
+    if size & 1 or len(dst) < count:
         _misuse(pcm, dst, count)
     ULAW_ENCODER.encode_into(pcm, dst)
     return count
@@ -167,8 +168,9 @@ def ulaw_encode_into(pcm, dst):
 
 def alaw_encode_into(pcm, dst):
     """Write the A-law codes of pcm to dst[0:n]; returns n = len(pcm) // 2."""
-    count = len(pcm) >> 1
-    if len(pcm) & 1 or len(dst) < count:
+    size = len(pcm)
+    count = size >> 1
+    if size & 1 or len(dst) < count:
         _misuse(pcm, dst, count)
     ALAW_ENCODER.encode_into(pcm, dst)
     return count
