@@ -38,10 +38,11 @@
 # far (<= 0): each frame moves every position back by frame_samples.
 # Nothing is allocated per frame except while samples are being silenced.
 
+from intercom.compat import const
 from intercom.media.dtmf_inband import BLOCK, BLOCKS_MASK
 
-_NONE = -(1 << 20)  # a position far enough back to mean "no range"
-_MUTED_MASK = 0x3FFFFFFF
+_NONE = const(-(1 << 20))  # a position far enough back to mean "no range"
+_MUTED_MASK = const(0x3FFFFFFF)
 
 
 class DtmfMute:

@@ -126,9 +126,12 @@ def check_pcm(pcm):
     return size >> 1
 
 
-def check_room(dst, needed):
-    if len(dst) < needed:
-        raise ValueError("destination holds %d bytes, %d needed" % (len(dst), needed))
+def _misuse(pcm, dst, needed):
+    """Raises the ValueError of an *_into call whose checks failed (pcm
+    None for a decode): apart, so that the 20 ms path calls nothing to check."""
+    if pcm is not None:
+        check_pcm(pcm)
+    raise ValueError("destination holds %d bytes, %d needed" % (len(dst), needed))
 
 
 def ulaw_encode(pcm):
@@ -155,16 +158,20 @@ def alaw_decode(data):
 
 def ulaw_encode_into(pcm, dst):
     """Write the u-law codes of pcm to dst[0:n]; returns n = len(pcm) // 2."""
-    count = check_pcm(pcm)
-    check_room(dst, count)
+    size = len(pcm)
+    count = size >> 1
+    if size & 1 or len(dst) < count:
+        _misuse(pcm, dst, count)
     ULAW_ENCODER.encode_into(pcm, dst)
     return count
 
 
 def alaw_encode_into(pcm, dst):
     """Write the A-law codes of pcm to dst[0:n]; returns n = len(pcm) // 2."""
-    count = check_pcm(pcm)
-    check_room(dst, count)
+    size = len(pcm)
+    count = size >> 1
+    if size & 1 or len(dst) < count:
+        _misuse(pcm, dst, count)
     ALAW_ENCODER.encode_into(pcm, dst)
     return count
 
@@ -172,7 +179,8 @@ def alaw_encode_into(pcm, dst):
 def ulaw_decode_into(data, dst):
     """Write the PCM of u-law codes to dst[0:n]; returns n = 2 * len(data)."""
     count = len(data) << 1
-    check_room(dst, count)
+    if len(dst) < count:
+        _misuse(None, dst, count)
     ULAW_DECODER.decode_into(data, dst)
     return count
 
@@ -180,6 +188,7 @@ def ulaw_decode_into(data, dst):
 def alaw_decode_into(data, dst):
     """Write the PCM of A-law codes to dst[0:n]; returns n = 2 * len(data)."""
     count = len(data) << 1
-    check_room(dst, count)
+    if len(dst) < count:
+        _misuse(None, dst, count)
     ALAW_DECODER.decode_into(data, dst)
     return count

@@ -105,14 +105,17 @@
 
 from array import array
 
+from intercom.compat import const
 from intercom.media.plc import Concealer
 
-MIN_WINDOW_MS = 1280
-PEAK_WINDOW_MS = 2560
-RESYNC_MISFITS = 10
-FORCED_SKIP_FRAMES = 3
-SETTLE_TRANSITS = 4
-SPARE_SLOTS = 4
+# const(): MicroPython's compiler puts the values where they are used (no
+# global lookup per packet or frame).
+MIN_WINDOW_MS = const(1280)
+PEAK_WINDOW_MS = const(2560)
+RESYNC_MISFITS = const(10)
+FORCED_SKIP_FRAMES = const(3)
+SETTLE_TRANSITS = const(4)
+SPARE_SLOTS = const(4)
 
 COUNTERS = (
     "played",
@@ -128,6 +131,7 @@ COUNTERS = (
 
 
 def _signed16(value):
+    # (where only the sign matters, bit 15 of the value says it, with no call)
     value &= 0xFFFF
     return value - 0x10000 if value >= 0x8000 else value
 
@@ -163,6 +167,7 @@ class JitterBuffer:
         packet_slots = (max_packet_ms + frame_ms - 1) // frame_ms
         self._slots = max_delay_ms // frame_ms + SPARE_SLOTS + packet_slots
         self._ring_blocks = self._slots * self._blocks_per_frame
+        self._ring_bytes = self._slots * frame_samples  # one octet per sample
         self._storage = memoryview(bytearray(self._slots * frame_samples))
         self._slot_views = [
             self._storage[index * frame_samples : (index + 1) * frame_samples]
@@ -191,6 +196,7 @@ class JitterBuffer:
         self._misfits = 0
         self._play_ts = 0
         self._play_slot = 0
+        self._arrival = 0  # of the packet put() is taking, in timestamp units
         self._reset_windows(0)
 
     def restart(self, decoder=None):
@@ -200,96 +206,92 @@ class JitterBuffer:
 
     # --- arrivals ---------------------------------------------------------------
 
+    # put()'s parts are small functions too (see get() below); the
+    # packet's arrival is kept for them in _arrival, in timestamp units.
+
     def put(self, timestamp, payload, now_ms, marker=False):
-        length = len(payload)
-        block = self._block
-        if length == 0 or length % block or length > self._ring_blocks * block:
+        self._arrival = ((now_ms & 0xFFFF) * self._units_per_ms) & 0xFFFF
+        first = self._position(timestamp & 0xFFFF, len(payload), marker)
+        if first is not None:
+            self._store(payload, first)
+
+    def _position(self, timestamp, length, marker):
+        """The packet's first block relative to the play position, on the
+        nearest block of the playout grid (a sender may be off-grid); None
+        when it is dropped (counted). length: its samples."""
+        if length == 0 or length % self._block or length > self._ring_bytes:
             self._count("malformed")
-            return
-        blocks = length // block
-        timestamp &= 0xFFFF
-        arrival = self._units(now_ms)
+            return None
         if not self._started:
-            self._anchor(timestamp, self._first_transit(arrival, timestamp, blocks))
-        ahead = _signed16(timestamp - self._play_ts)
-        # Nearest block of the playout grid (a sender may be off-grid).
-        first = (ahead + (block >> 1)) // block
-        end = first + blocks
-        misfit = None
+            self._anchor(timestamp, length)
+        first = (_signed16(timestamp - self._play_ts) + (self._block >> 1)) // self._block
+        end = first + length // self._block
         if end <= 0 or end > self._ring_blocks:
-            # Far off: not jitter but a new timeline (the sender restarted).
-            far = ahead < -self._ring_blocks * block or first >= 2 * self._ring_blocks
-            self._misfits += 1
-            if (marker and far) or self._misfits >= RESYNC_MISFITS:
-                self._count("resynced")
-                self._anchor(timestamp, self._first_transit(arrival, timestamp, blocks))
-                first = 0
-                end = blocks
-            else:
-                misfit = "late" if end <= 0 else "overflow"
-                if far:  # measures nothing either
-                    self._count(misfit)
-                    return
-        # The transit of the first frame whose last block the packet brings:
-        # the frame it makes playable first (a packet of several frames
-        # makes the later ones playable early). Late packets measure too.
-        per_frame = self._blocks_per_frame
-        frame = first // per_frame
-        if frame < end // per_frame:
-            before = first - frame * per_frame  # blocks of that frame before the packet
-            self._observe((arrival - timestamp + before * block) & 0xFFFF)
-        if misfit is not None:
-            self._count(misfit)
-            return
+            return self._misfit(timestamp, length, marker)
         self._misfits = 0
+        self._observe(timestamp, first, end)
         if marker and first > 0:
             self._gap_end = timestamp
             self._in_gap = True
+        return first
+
+    def _misfit(self, timestamp, length, marker):
+        """A packet that does not fit the ring (before the play position or
+        beyond the ring): dropped as late or overflow (None), or the stream
+        starts again on it (0, its first block)."""
+        block = self._block
+        ahead = _signed16(timestamp - self._play_ts)
+        first = (ahead + (block >> 1)) // block
+        end = first + length // block
+        # Far off: not jitter but a new timeline (the sender restarted).
+        far = ahead < -self._ring_blocks * block or first >= 2 * self._ring_blocks
+        self._misfits += 1
+        if (marker and far) or self._misfits >= RESYNC_MISFITS:
+            self._count("resynced")
+            self._anchor(timestamp, length)
+            self._observe(timestamp, 0, length // block)
+            return 0
+        if not far:  # measures nothing when far
+            self._observe(timestamp, first, end)
+        self._count("late" if end <= 0 else "overflow")
+        return None
+
+    def _store(self, payload, first):
+        """Copies the packet's blocks into the ring, from the play position
+        on (blocks of a packet partly before it are dropped); counts a
+        duplicate when every block was held already."""
         start = first if first > 0 else 0
-        if self._mark_blocks(start, end):
+        if self._mark_blocks(start, first + len(payload) // self._block):
             self._count("duplicate")
             return
-        source = payload if start == first else memoryview(payload)[(start - first) * block :]
-        begin = (self._play_slot * self._blocks_per_frame + start) % self._ring_blocks
-        stop = begin + end - start
-        if stop <= self._ring_blocks:
-            self._storage[begin * block : stop * block] = source
-        else:  # straddles the ring's end
-            split = (self._ring_blocks - begin) * block
-            source = memoryview(source)
-            self._storage[begin * block :] = source[:split]
-            self._storage[: (stop - self._ring_blocks) * block] = source[split:]
+        if start > first:
+            payload = memoryview(payload)[(start - first) * self._block :]
+        begin = (self._play_slot * self._frame + start * self._block) % self._ring_bytes
+        if begin + len(payload) <= self._ring_bytes:
+            self._storage[begin : begin + len(payload)] = payload
+        else:
+            self._straddle(payload, begin)
 
-    def _first_transit(self, arrival, timestamp, blocks):
-        # A packet shorter than the frame: its frame completes when the rest
-        # arrives, as many units later as it is short.
-        short = self._frame - blocks * self._block
-        return (arrival - timestamp + (short if short > 0 else 0)) & 0xFFFF
+    def _straddle(self, payload, begin):
+        """Copies a payload that straddles the ring's end."""
+        split = self._ring_bytes - begin
+        payload = memoryview(payload)
+        self._storage[begin:] = payload[:split]
+        self._storage[: len(payload) - split] = payload[split:]
 
     def _mark_blocks(self, start, end):
-        """Set the bits of blocks [start, end) (relative to the play
-        position); True when every one of them was held already."""
+        """Sets the bits of blocks [start, end) (relative to the play
+        position), frame by frame; True when every one of them was held
+        already."""
         held = True
         while start < end:
-            taken = self._mark_frame(start, end)
-            if taken < 0:  # some were not held
+            relative = start // self._blocks_per_frame
+            take = min(end, (relative + 1) * self._blocks_per_frame) - start
+            bits = ((1 << take) - 1) << (start % self._blocks_per_frame)
+            if self._set_bits(relative, bits):
                 held = False
-                taken = -taken
-            start += taken
+            start += take
         return held
-
-    def _mark_frame(self, start, end):
-        """Sets the bits of the blocks from start to end or to the end of
-        start's frame, whichever comes first: how many, negated when some of
-        them were not held yet."""
-        relative = start // self._blocks_per_frame
-        sub = start - relative * self._blocks_per_frame
-        take = self._blocks_per_frame - sub
-        if take > end - start:
-            take = end - start
-        if self._set_bits(relative, ((1 << take) - 1) << sub):
-            return -take
-        return take
 
     def _set_bits(self, relative, bits):
         """Sets bits in the slot of the frame relative to the play position
@@ -306,7 +308,11 @@ class JitterBuffer:
         filled[slot] |= bits
         return True
 
-    def _anchor(self, timestamp, transit):
+    def _anchor(self, timestamp, length):
+        """The stream starts on this packet (length: its samples)."""
+        # A packet shorter than the frame: its frame completes when the rest
+        # arrives, as many units later as it is short.
+        short = self._frame - length
         self._started = True
         self._play_ts = timestamp
         self._play_slot = 0
@@ -314,25 +320,36 @@ class JitterBuffer:
             self._filled[slot] = 0
         self._misfits = 0
         self._in_gap = False
-        self._reset_windows(transit)
+        self._reset_windows((self._arrival - timestamp + (short if short > 0 else 0)) & 0xFFFF)
 
     def _reset_windows(self, transit):
         self._min_current = transit
         self._min_previous = transit
+        self._base = transit
         self._min_count = 0
         self._peak_current = 0
         self._peak_previous = 0
         self._peak_count = 0
         self._settled = 0
 
-    def _observe(self, transit):
-        # Two-bucket sliding minimum of transit and maximum of jitter.
-        jitter = _signed16(transit - self._base())
-        if jitter < 0:  # a new low: the base falls to it, settled counted again
+    def _observe(self, timestamp, first, end):
+        """A packet of blocks [first, end) that brings the last block of a
+        frame measures the transit of the first such frame: when it could
+        first be played (a packet of several frames makes the later ones
+        playable early). Late packets measure too. Two-bucket sliding
+        minimum of transit (the base: the lower bucket's) and maximum of
+        jitter."""
+        if first // self._blocks_per_frame >= end // self._blocks_per_frame:
+            return  # completes no frame
+        before = first % self._blocks_per_frame  # blocks of that frame before the packet
+        transit = (self._arrival - timestamp + before * self._block) & 0xFFFF
+        jitter = (transit - self._base) & 0xFFFF
+        if jitter & 0x8000:  # negative: a new low, the base falls to it, settled counted again
             self._min_current = transit
+            self._base = transit
             self._settled = 0
             jitter = 0
-        elif _signed16(transit - self._min_current) < 0:
+        elif (transit - self._min_current) & 0x8000:  # below this bucket's minimum
             self._min_current = transit  # the base (the previous bucket's) stays
         if jitter > self._peak_current:
             self._peak_current = jitter
@@ -344,17 +361,16 @@ class JitterBuffer:
         if self._min_count >= self._min_window:
             self._min_previous = self._min_current
             self._min_current = transit
+            if (transit - self._min_previous) & 0x8000:
+                self._base = transit
+            else:
+                self._base = self._min_previous
             self._min_count = 0
         self._peak_count += 1
         if self._peak_count >= self._peak_window:
             self._peak_previous = self._peak_current
             self._peak_current = 0
             self._peak_count = 0
-
-    def _base(self):
-        if _signed16(self._min_current - self._min_previous) < 0:
-            return self._min_current
-        return self._min_previous
 
     def _target(self):
         peak = self._peak_current
@@ -377,7 +393,7 @@ class JitterBuffer:
         if not self._started:
             self._silence(out)
             return out
-        self._play_at(out, self._units(now_ms))
+        self._play_at(out, ((now_ms & 0xFFFF) * self._units_per_ms) & 0xFFFF)
         return out
 
     # get()'s parts are small functions: MicroPython keeps a call's frame on
@@ -387,7 +403,7 @@ class JitterBuffer:
     def _play_at(self, out, now_units):
         target = self._target()
         self.target_ms = target // self._units_per_ms
-        delay = _signed16(now_units - self._play_ts - self._base())
+        delay = _signed16(now_units - self._play_ts - self._base)
         ring = self._slots * self._frame
         if delay < -ring or delay > target + ring:
             delay = self._jump(delay, target)
@@ -395,7 +411,8 @@ class JitterBuffer:
             self._fill(out)
             self.delay_ms = (delay if delay > 0 else 0) // self._units_per_ms
             return
-        delay = self._skip_quiet(out, delay, target)
+        if delay - self._frame >= target:
+            delay = self._skip_quiet(out, delay, target)
         self.delay_ms = delay // self._units_per_ms
         self._play(out)
         self._advance()
@@ -430,7 +447,7 @@ class JitterBuffer:
         if self._settled < SETTLE_TRANSITS:
             return False  # the base just fell: it may be one early packet
         slot = self._play_slot
-        if self._held(slot) != self._full:
+        if self._stored_ts[slot] != self._play_ts or self._filled[slot] != self._full:
             # Missing inside a talk spurt may just be on its way: keep it.
             return not self._talking or self._in_gap
         self._decoder(self._slot_views[slot], out)
@@ -440,18 +457,15 @@ class JitterBuffer:
             total += 0x10000 - value if value >= 0x8000 else value
         return total < self._quiet_sum
 
-    def _held(self, slot):
-        """The block bits of the frame at the play position held in slot."""
-        if self._stored_ts[slot] != self._play_ts:
-            return 0
-        return self._filled[slot]
-
     def _play(self, out):
         slot = self._play_slot
-        held = self._held(slot)
+        # the block bits of the frame at the play position (none when its
+        # slot holds another frame)
+        held = self._filled[slot] if self._stored_ts[slot] == self._play_ts else 0
         if held == self._full:
             self._decoder(self._slot_views[slot], out)
-            self._concealer.recover(out)
+            if self._concealer.losing:  # the first good frame after a loss: blended in
+                self._concealer.recover(out)
             self._talking = True
             self._count("played")
             return
@@ -501,9 +515,6 @@ class JitterBuffer:
         self._play_ts = (self._play_ts + self._frame) & 0xFFFF
         if self._in_gap and _signed16(self._gap_end - self._play_ts) <= 0:
             self._in_gap = False
-
-    def _units(self, now_ms):
-        return ((now_ms & 0xFFFF) * self._units_per_ms) & 0xFFFF
 
     def _count(self, name):
         self.counters[name] = (self.counters[name] + 1) & 0xFFFFFFFF

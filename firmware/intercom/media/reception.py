@@ -19,10 +19,14 @@
 #     .jitter_units() .jitter_ms()        A.8 interarrival jitter
 #
 
-RTP_SEQ_MOD = 1 << 16
-MAX_DROPOUT = 3000
-MAX_MISORDER = 100
-MIN_SEQUENTIAL = 2
+from intercom.compat import const
+
+# const(): MicroPython's compiler puts the values where they are used (no
+# global lookup per packet).
+RTP_SEQ_MOD = const(1 << 16)
+MAX_DROPOUT = const(3000)
+MAX_MISORDER = const(100)
+MIN_SEQUENTIAL = const(2)
 
 
 class ReceptionStats:

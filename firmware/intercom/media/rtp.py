@@ -201,16 +201,6 @@ def _after_extension(data, start, end):
     return start
 
 
-def _read_numbers(packet, data):
-    """Sequence number, and timestamp and SSRC in the 16-bit halves
-    RtpPacket keeps."""
-    packet.sequence = (data[2] << 8) | data[3]
-    packet.timestamp_high = (data[4] << 8) | data[5]
-    packet.timestamp_low = (data[6] << 8) | data[7]
-    packet.ssrc_high = (data[8] << 8) | data[9]
-    packet.ssrc_low = (data[10] << 8) | data[11]
-
-
 class RtpPacket:
     def __init__(self):
         self.marker = False
@@ -371,7 +361,12 @@ class RtpReceiver:
         packet.marker = data[1] >= 0x80
         packet.payload_type = payload_type
         packet.csrc_count = data[0] & 0x0F
-        _read_numbers(packet, data)
+        # the timestamp and SSRC in the 16-bit halves RtpPacket keeps
+        packet.sequence = (data[2] << 8) | data[3]
+        packet.timestamp_high = (data[4] << 8) | data[5]
+        packet.timestamp_low = (data[6] << 8) | data[7]
+        packet.ssrc_high = (data[8] << 8) | data[9]
+        packet.ssrc_low = (data[10] << 8) | data[11]
         packet.payload = self._payload_view(data, start, end)
         return None
 

@@ -384,21 +384,15 @@ class MediaSession:
         return packets
 
     def _next_packet(self, pcm):
-        """An RFC 4733 event's packet while we send one, else pcm's."""
+        """An RFC 4733 event's packet while we send one, else pcm's; as it
+        goes out: SRTP-protected when the call negotiated SRTP."""
         dtmf_out = self._dtmf_out
+        packet = None
         if dtmf_out is not None and dtmf_out.active:
             packet = dtmf_out.next_packet(self._sender)
-            if packet is not None:
-                return self._protected(packet)
-        return self._protected(self._audio_packet(pcm))
-
-    def _audio_packet(self, pcm):
-        # apart from _next_packet: together they took 13 words of frame
-        sender = self._sender
-        return sender.packet(self._encode_into(pcm, sender.payload))
-
-    def _protected(self, packet):
-        """packet as it goes out: SRTP-protected when the call negotiated SRTP."""
+        if packet is None:
+            sender = self._sender
+            packet = sender.packet(self._encode_into(pcm, sender.payload))
         if self._srtp_out is None:
             return packet
         return self._srtp_out.protect(packet)

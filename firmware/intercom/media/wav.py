@@ -57,12 +57,14 @@ class WavError(Exception):
     """A WAV stream we cannot use; the message names the stream and why."""
 
 
-def read_exactly(stream, buffer):
-    """Fill buffer from stream.readinto; returns the bytes read (short at EOF).
-    A read that fills it at once (a file, mostly) allocates nothing."""
-    filled = stream.readinto(buffer)
-    if not filled or filled == len(buffer):
-        return filled or 0
+def read_exactly(stream, buffer, filled=0):
+    """Fill buffer from stream.readinto (its first `filled` bytes read
+    already); returns the bytes read (short at EOF). A read that fills it at
+    once (a file, mostly) allocates nothing."""
+    if not filled:
+        filled = stream.readinto(buffer)
+        if not filled or filled == len(buffer):
+            return filled or 0
     view = memoryview(buffer)
     while filled < len(view):
         count = stream.readinto(view[filled:])
@@ -183,7 +185,9 @@ class WavReader:
             return 0
         if want < len(buffer):  # the end of the data
             buffer = memoryview(buffer)[:want]
-        got = read_exactly(self.stream, buffer)
+        got = self.stream.readinto(buffer) or 0  # a file fills it at once
+        if 0 < got < want:
+            got = read_exactly(self.stream, buffer, got)
         if got < want:
             self.remaining = 0
         else:
