@@ -560,8 +560,9 @@ def report(results, phase_frames):
         " MicroPython call whose frame (arguments, locals, value stack, 3"
         " words per try block) exceeds 11 words gets it from the heap at every"
         " call (py/objfun.c, VM_MAX_STATE_ON_STACK): 10-25k cycles each on a"
-        " Pico W. Over it in the frame path: Station.receive_rtp and"
-        " audio_frame (their try/except), JitterBuffer.put and _decode_blocks.",
+        " Pico W. Over it in the steady frame path: Station.receive_rtp and"
+        " audio_frame (their try/except); off it, the jitter buffer's rare"
+        " paths (_misfit, _skippable, _decode_blocks of a partly filled frame).",
         "",
         markdown_table(allocation_header, allocations),
         "",
