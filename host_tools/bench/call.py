@@ -959,8 +959,10 @@ def door_ratios(results):
         ("door -> baresip", DOOR, "CPython"),
         ("door (MicroPython) -> baresip", MP_DOOR, "MicroPython"),
     ):
+        # A loop's CPU over a short window can round to 0 clock ticks: no ratio.
+        floor = loop_cpu[interpreter]
         ratios["%s / minimal loop (%s)" % (door, interpreter)] = (
-            results[call_name][door]["cpu"] / loop_cpu[interpreter]
+            results[call_name][door]["cpu"] / floor if floor else float("nan")
         )
     return ratios
 
