@@ -168,6 +168,7 @@ def start_pico_door(
         "PICO_PIN_CONTROL": str(folder / "pins.control"),
         "PICO_PIN_LOG": str(folder / "pins.log"),
         "PICO_I2S_MIC": str(folder / "mic.raw"),
+        "PICO_I2S_MIC_LOST": str(folder / "mic_lost.log"),
         "PICO_I2S_AMP": str(folder / "amp.raw"),
         "PICO_WDT_LOG": str(folder / "wdt.log"),
         **(env_extra or {}),

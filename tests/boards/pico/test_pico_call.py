@@ -107,6 +107,20 @@ def run_call(owned, folder, heap, mpy_folder=None, romfs_image=None, env_extra=N
     return door, mic, stream, media
 
 
+def mic_delivered(folder, mic):
+    """The mic samples the I2S ring gave the door: those the stand-in lost
+    to a full ring (the door busy for longer than the ring holds, as on a
+    loaded machine) left out, as a Pico's DMA would lose them."""
+    lost_log = folder / "mic_lost.log"
+    if not lost_log.exists():
+        return mic
+    keep = numpy.ones(len(mic), dtype=bool)
+    for line in lost_log.read_text().splitlines():
+        start, count = (int(field) for field in line.split())
+        keep[start : start + count] = False
+    return mic[keep]
+
+
 def check_call(folder, door, mic, stream, media):
     stderr = (folder / "door.stderr").read_text()
     names = door.names()
@@ -123,7 +137,7 @@ def check_call(folder, door, mic, stream, media):
 
     heard = ulaw_expand(numpy.frombuffer(media.payload(), dtype=numpy.uint8))
     assert len(heard) >= 8000
-    encoded = g711.ulaw_encode(mic.astype("<i2").tobytes())
+    encoded = g711.ulaw_encode(mic_delivered(folder, mic).astype("<i2").tobytes())
     reference = ulaw_expand(numpy.frombuffer(encoded, dtype=numpy.uint8))
     offset = find(reference, heard[2000 : 2000 + 160])
     assert offset >= 0, "the door's RTP does not carry the I2S mic signal"

@@ -24,6 +24,9 @@
 #       what has arrived: the samples of the time since that poll, in DMA
 #       blocks of 128 bytes, at most the ring's ibuf bytes (the oldest
 #       beyond that are lost), and the poll is readable while any wait.
+#   PICO_I2S_MIC_LOST "SAMPLE COUNT" per loss: COUNT samples of the mic
+#       file from sample SAMPLE on were lost to a full ring (the door did not
+#       read for longer than the ring holds, as a busy machine may make it).
 #   PICO_I2S_AMP      raw 16-bit mono PCM file the amplifier (TX) writes.
 #   PICO_WDT_LOG      one "T_MS" line per WDT feed (and "start TIMEOUT").
 
@@ -208,6 +211,9 @@ class I2S(io.IOBase):
         lost = arrived - self._taken - len(self._ring)
         if lost > 0:
             if self._file:
+                path = _env("PICO_I2S_MIC_LOST")
+                if path:
+                    _append(path, "%d %d" % (self._file.tell() // 2, lost // 8))
                 self._file.seek(2 * (lost // 8), 1)  # 2 file bytes a frame
             self._taken += lost
         return arrived - self._taken
